@@ -1,0 +1,77 @@
+/**
+ * The one catalogue of governor's errors. Every error thrown on purpose is a `GovernorError`
+ * with a stable `code` listed here and documented in docs/errors.md (a test checks that).
+ * Programmer errors (broken invariants) are `AssertionError`s and are not caught.
+ */
+
+export const ERROR_CATALOGUE = {
+  GOV_INVALID_ARGUMENT: 'An argument has the wrong type, is missing, or is out of range.',
+  GOV_INVALID_AMOUNT:
+    'A money amount is not an integer number of minor units (NaN, fractional, negative, or too large).',
+  GOV_INVALID_DATE: 'A date is not a valid calendar date written as YYYY-MM-DD.',
+  GOV_INVALID_MODE: 'A mode is not one of AGGRESSIVE or OBSERVE_ONLY.',
+  GOV_INVALID_METADATA: 'Metadata is not a plain JSON value (functions, cycles, NaN, bigint).',
+  GOV_PAYLOAD_TOO_LARGE: 'A text or JSON payload is larger than its documented limit.',
+  GOV_DUPLICATE_EVENT_ID: 'An event with this event_id is already in the event log.',
+  GOV_DUPLICATE_SNAPSHOT:
+    'A snapshot for this date already exists; snapshots are never overwritten.',
+  GOV_UNKNOWN_POOL: 'No capital pool has this id.',
+  GOV_UNKNOWN_ACCOUNT: 'No capital account has this id.',
+  GOV_DUPLICATE_POOL: 'A capital pool with this id already exists.',
+  GOV_DUPLICATE_ACCOUNT: 'A capital account with this id already exists.',
+  GOV_INSUFFICIENT_FUNDS: 'The account balance is smaller than the amount to move.',
+  GOV_UNKNOWN_STRATEGY: 'No strategy has this id.',
+  GOV_DUPLICATE_STRATEGY: 'A strategy with this id is already registered.',
+  GOV_INVALID_STRATEGY_STATE: 'A strategy state is not one of the documented states.',
+  GOV_INVALID_STRATEGY_TRANSITION: 'The strategy cannot move from its current state to that one.',
+  GOV_UNKNOWN_ALERT: 'No alert has this id.',
+  GOV_OPERATOR_REQUIRED: 'An operator action needs a non-empty operator name.',
+  GOV_REASON_REQUIRED: 'An operator action needs a non-empty reason.',
+  GOV_INVALID_OPERATOR_ACTION: 'The operator action is not allowed in the current state.',
+  GOV_SCHEMA_TOO_NEW:
+    'The database was written by a newer governor; this version refuses to open it and changes nothing.',
+  GOV_NOT_A_GOVERNOR_DATABASE:
+    'The file is not a governor database (or is damaged); it is refused and left unchanged.',
+  GOV_STORE_CLOSED: 'The store has been closed.',
+  GOV_STORAGE_FAILURE:
+    'SQLite could not complete a read or write (disk full, read-only, I/O error, locked).',
+  GOV_INVALID_CONFIG:
+    'A configuration key is missing, of the wrong type, or outside its allowed range.',
+  GOV_CLOSED: 'The GovernanceSystem has been closed.',
+  GOV_LIFECYCLE_RUNNING: 'A lifecycle is already running; it cannot be started twice.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class GovernorError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+    options: { cause?: unknown } = {},
+  ) {
+    super(`${code}: ${message}`, options.cause === undefined ? {} : { cause: options.cause });
+    this.name = 'GovernorError';
+    this.code = code;
+    this.details = Object.freeze({ ...details });
+  }
+}
+
+export function isGovernorError(error: unknown, code?: ErrorCode): error is GovernorError {
+  return error instanceof GovernorError && (code === undefined || error.code === code);
+}
+
+/** A broken invariant: a bug in governor or in its caller. Never caught on purpose. */
+export class AssertionError extends Error {
+  constructor(message: string) {
+    super(`invariant violated: ${message}`);
+    this.name = 'AssertionError';
+  }
+}
+
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new AssertionError(message);
+}
