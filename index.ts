@@ -3,7 +3,7 @@
  */
 
 // machines: the lifecycle statechart
-export * from './machines/types.js';
+export * from './machines/index.js';
 // services: time, errors, logging
 export { type Clock, SimulatedClock, SystemClock, type TimerHandle } from './services/clock.js';
 export {

@@ -1,0 +1,15 @@
+/**
+ * The public face of `machines/`: the lifecycle statechart and its vocabulary. Pure: it
+ * imports only xstate and local types.
+ */
+export {
+  describeError,
+  describeReportFailure,
+  type GovernorMachine,
+  governorMachine,
+  reportOf,
+  STARTUP_CHECKS_ACTOR_ID,
+  STARTUP_CHECKS_DONE_EVENT,
+  type StartupChecksInput,
+} from './governor-machine.js';
+export * from './types.js';
