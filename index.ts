@@ -16,3 +16,4 @@ export {
 export { createLogger, type Logger, silentLogger } from './services/logger.js';
 
 // persistence: the SQLite store
+export * from './persistence/index.js';

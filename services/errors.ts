@@ -32,6 +32,16 @@ export const ERROR_CATALOGUE = {
     'The database was written by a newer governor; this version refuses to open it and changes nothing.',
   GOV_NOT_A_GOVERNOR_DATABASE:
     'The file is not a governor database (or is damaged); it is refused and left unchanged.',
+  GOV_INVALID_TIMESTAMP: 'A timestamp is not an ISO-8601 UTC time such as 2025-12-17T09:30:00.000Z.',
+  GOV_INVALID_TEXT:
+    'A text field is empty where it must not be, or is not well-formed Unicode (lone surrogates).',
+  GOV_CURRENCY_MISMATCH: 'A transfer between two pools that hold different currencies.',
+  GOV_DUPLICATE_ALERT:
+    'An alert with this id, or an unresolved alert with this dedup key, already exists.',
+  GOV_SCHEMA_NEEDS_MIGRATION:
+    'The database uses an older schema and was opened read-only; open it read-write once to migrate it.',
+  GOV_CORRUPT_RECORD:
+    'A stored record cannot be decoded (its JSON or a value was altered outside governor).',
   GOV_STORE_CLOSED: 'The store has been closed.',
   GOV_STORAGE_FAILURE:
     'SQLite could not complete a read or write (disk full, read-only, I/O error, locked).',

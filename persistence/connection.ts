@@ -1,0 +1,262 @@
+/**
+ * Opening a governor database (refusing foreign or newer files without touching them), the
+ * pragmas every connection runs with, and the `Connection` the repositories share: it runs reads
+ * and immediate write transactions and turns SQLite failures into GOV_STORAGE_FAILURE.
+ */
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { Clock } from '../services/clock.js';
+import { AssertionError, GovernorError } from '../services/errors.js';
+import {
+  applyMigrations,
+  GOVERNOR_APPLICATION_ID,
+  MARKER_TABLE,
+  SCHEMA_VERSION,
+} from './migrations.js';
+import { isoFromWallMs } from './validation.js';
+
+export interface OpenOptions {
+  /** Open without writing anything: no pragmas that write, no migrations. Default false. */
+  readonly?: boolean;
+  /** How long a statement waits for another connection's lock before failing. Default 5000. */
+  busyTimeoutMs?: number;
+  /** Source of wall time for every timestamp the store writes. Default `Date.now`. */
+  clock?: Pick<Clock, 'wallNow'>;
+}
+
+export const BUSY_TIMEOUT_MS_DEFAULT = 5000;
+export const BUSY_TIMEOUT_MS_MAX = 600_000;
+
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** Wraps an error raised by SQLite as GOV_STORAGE_FAILURE; returns anything else unchanged. */
+export function wrapStorageError(error: unknown, operation: string): unknown {
+  if (error instanceof Database.SqliteError) {
+    return new GovernorError(
+      'GOV_STORAGE_FAILURE',
+      `${operation} failed: ${error.message}`,
+      { operation, sqliteCode: error.code },
+      { cause: error },
+    );
+  }
+  return error;
+}
+
+function notGovernor(path: string, why: string, cause?: unknown): GovernorError {
+  return new GovernorError(
+    'GOV_NOT_A_GOVERNOR_DATABASE',
+    `${path} is not a governor database (${why}); it was left unchanged`,
+    { path, why },
+    cause === undefined ? {} : { cause },
+  );
+}
+
+function readHeader(path: string): Buffer {
+  const header = Buffer.alloc(SQLITE_HEADER.length);
+  const fd = openSync(path, 'r');
+  try {
+    const bytesRead = readSync(fd, header, 0, header.length, 0);
+    return header.subarray(0, bytesRead);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+interface ProbeResult {
+  readonly fresh: boolean;
+  readonly version: number;
+}
+
+/** Inspects an existing file through a read-only connection; throws if it must be refused. */
+function probeFile(path: string, busyTimeoutMs: number): ProbeResult {
+  if (!existsSync(path) || statSync(path).size === 0) return { fresh: true, version: 0 };
+  if (!readHeader(path).equals(SQLITE_HEADER)) throw notGovernor(path, 'no SQLite header');
+  let probe: Database.Database | undefined;
+  try {
+    probe = new Database(path, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+    const applicationId = probe.pragma('application_id', { simple: true });
+    const version = probe.pragma('user_version', { simple: true });
+    const objects = probe.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
+    const marker = probe
+      .prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?")
+      .pluck()
+      .get(MARKER_TABLE);
+    if (applicationId === 0 && version === 0 && objects === 0) return { fresh: true, version: 0 };
+    if (applicationId !== GOVERNOR_APPLICATION_ID || marker !== 1 || typeof version !== 'number') {
+      throw notGovernor(
+        path,
+        `application_id ${String(applicationId)}, marker table ${marker === 1}`,
+      );
+    }
+    if (version > SCHEMA_VERSION) {
+      throw new GovernorError(
+        'GOV_SCHEMA_TOO_NEW',
+        `${path} has schema version ${version}; this governor knows up to ${SCHEMA_VERSION}`,
+        { path, version, knownVersion: SCHEMA_VERSION },
+      );
+    }
+    if (version < 1) throw notGovernor(path, `schema version ${version}`);
+    return { fresh: false, version };
+  } catch (error) {
+    if (error instanceof Database.SqliteError && /NOTADB|CORRUPT/.test(error.code)) {
+      throw notGovernor(path, error.code, error);
+    }
+    throw wrapStorageError(error, 'open');
+  } finally {
+    probe?.close();
+  }
+}
+
+function checkOpenArguments(path: unknown, options: OpenOptions): number {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new GovernorError('GOV_INVALID_ARGUMENT', 'Expected path to be a non-empty string', {
+      field: 'path',
+    });
+  }
+  const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS_DEFAULT;
+  if (
+    !Number.isSafeInteger(busyTimeoutMs) ||
+    busyTimeoutMs < 0 ||
+    busyTimeoutMs > BUSY_TIMEOUT_MS_MAX
+  ) {
+    throw new GovernorError(
+      'GOV_INVALID_ARGUMENT',
+      `Expected busyTimeoutMs to be an integer from 0 to ${BUSY_TIMEOUT_MS_MAX}`,
+      { field: 'busyTimeoutMs', received: String(busyTimeoutMs) },
+    );
+  }
+  if (options.readonly === true && path === ':memory:') {
+    throw new GovernorError(
+      'GOV_INVALID_ARGUMENT',
+      'A :memory: database cannot be opened read-only',
+      {
+        field: 'readonly',
+      },
+    );
+  }
+  return busyTimeoutMs;
+}
+
+/** The open database shared by the repositories of one `Store`. */
+export class Connection {
+  readonly db: Database.Database;
+  readonly path: string;
+  readonly readonly: boolean;
+  private readonly clock: Pick<Clock, 'wallNow'>;
+  private readonly immediate: (fn: () => unknown) => unknown;
+  private readonly failureListeners: Array<() => void> = [];
+  private closed = false;
+
+  private constructor(
+    db: Database.Database,
+    path: string,
+    readonly: boolean,
+    clock: Pick<Clock, 'wallNow'>,
+  ) {
+    this.db = db;
+    this.path = path;
+    this.readonly = readonly;
+    this.clock = clock;
+    this.immediate = db.transaction((fn: () => unknown) => fn()).immediate;
+  }
+
+  /** Opens (creating and migrating if needed) the database at `path`, or refuses it. */
+  static open(path: string, options: OpenOptions = {}): Connection {
+    const busyTimeoutMs = checkOpenArguments(path, options);
+    const readonly = options.readonly === true;
+    const clock = options.clock ?? { wallNow: () => Date.now() };
+    const probe =
+      path === ':memory:' ? { fresh: true, version: 0 } : probeFile(path, busyTimeoutMs);
+    if (readonly && probe.fresh) throw notGovernor(path, 'empty file opened read-only');
+    if (readonly && probe.version < SCHEMA_VERSION) {
+      throw new GovernorError(
+        'GOV_SCHEMA_NEEDS_MIGRATION',
+        `${path} has schema version ${probe.version}; open it read-write once to migrate to ${SCHEMA_VERSION}`,
+        { path, version: probe.version, knownVersion: SCHEMA_VERSION },
+      );
+    }
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+      if (!readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = FULL');
+      }
+      db.pragma('foreign_keys = ON');
+      const connection = new Connection(db, path, readonly, clock);
+      if (!readonly) connection.migrate();
+      return connection;
+    } catch (error) {
+      db?.close();
+      throw wrapStorageError(error, 'open');
+    }
+  }
+
+  /** Brings the schema to SCHEMA_VERSION in one transaction, re-reading the version under lock. */
+  private migrate(): void {
+    this.immediate(() => {
+      const version = this.db.pragma('user_version', { simple: true });
+      if (typeof version !== 'number') throw new AssertionError('user_version is not a number');
+      if (version > SCHEMA_VERSION) {
+        throw new GovernorError(
+          'GOV_SCHEMA_TOO_NEW',
+          `${this.path} has schema version ${version}`,
+          {
+            path: this.path,
+            version,
+            knownVersion: SCHEMA_VERSION,
+          },
+        );
+      }
+      if (version < SCHEMA_VERSION) applyMigrations(this.db, version, { nowIso: this.nowIso() });
+    });
+  }
+
+  nowIso(): string {
+    return isoFromWallMs(this.clock.wallNow());
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Called after any failed write, e.g. to drop caches the rolled-back transaction invalidated. */
+  onWriteFailure(listener: () => void): void {
+    this.failureListeners.push(listener);
+  }
+
+  assertOpen(): void {
+    if (this.closed)
+      throw new GovernorError('GOV_STORE_CLOSED', `The store at ${this.path} is closed`);
+  }
+
+  /** Runs a read, wrapping SQLite errors. */
+  read<T>(operation: string, fn: () => T): T {
+    this.assertOpen();
+    try {
+      return fn();
+    } catch (error) {
+      throw wrapStorageError(error, operation);
+    }
+  }
+
+  /**
+   * Runs `fn` in an immediate write transaction (a savepoint when nested): all or nothing. On
+   * failure the transaction is rolled back, listeners are told, and SQLite errors are wrapped.
+   */
+  write<T>(operation: string, fn: () => T): T {
+    this.assertOpen();
+    try {
+      return this.immediate(fn) as T;
+    } catch (error) {
+      for (const listener of this.failureListeners) listener();
+      throw wrapStorageError(error, operation);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The persistence layer's public surface: the `Store`, its record types, the hash-chain helpers
+ * and the documented limits and strategy states.
+ */
+export {
+  type AlertInput,
+  Alerts,
+  STORED_ALERT_SEVERITIES,
+  type StoredAlert,
+  type StoredAlertSeverity,
+} from './alerts.js';
+export {
+  type AccountRecord,
+  type AmountMinor,
+  Capital,
+  type PoolMismatch,
+  type PoolRecord,
+  type Reconciliation,
+} from './capital.js';
+export { BUSY_TIMEOUT_MS_DEFAULT, BUSY_TIMEOUT_MS_MAX } from './connection.js';
+export {
+  type AppendedEvent,
+  type ChainHead,
+  type ChainProblem,
+  type ChainVerification,
+  computeEventHash,
+  type EventInput,
+  EventLog,
+  GENESIS_HASH,
+  type HashedEventFields,
+  type StoredEvent,
+} from './event-log.js';
+export { GOVERNOR_APPLICATION_ID, SCHEMA_VERSION } from './migrations.js';
+export {
+  type OperatorActionInput,
+  type OperatorActionRecord,
+  OperatorActions,
+} from './operator-actions.js';
+export {
+  type SnapshotInput,
+  Snapshots,
+  type StoredSnapshot,
+  type WrittenSnapshot,
+} from './snapshots.js';
+export { Store, type StoreOpenOptions } from './store.js';
+export {
+  isStrategyTransitionAllowed,
+  STRATEGY_INITIAL_STATES,
+  STRATEGY_STATES,
+  STRATEGY_TRANSITIONS,
+  Strategies,
+  type StrategyRecord,
+  type StrategyState,
+  type StrategyTransitionRecord,
+} from './strategies.js';
+export { type LatchClearance, SystemState, type SystemStateRecord } from './system-state.js';
+export { AMOUNT_MINOR_MAX, LIMITS } from './validation.js';

@@ -1,0 +1,167 @@
+/**
+ * The schema, as an ordered list of forward migrations: migration N takes a database at
+ * `PRAGMA user_version` N-1 to N. A later release appends migration 2, 3…; never edit a
+ * migration that has shipped. docs/schema.md describes the result for operators.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import { AssertionError } from '../services/errors.js';
+
+/** `PRAGMA application_id` of every governor database: ASCII "GOVR". */
+export const GOVERNOR_APPLICATION_ID = 0x474f5652;
+
+/** The table whose presence (with application_id) marks a governor database. */
+export const MARKER_TABLE = 'governor_meta';
+
+export interface MigrationContext {
+  /** ISO-8601 wall time of the migration, for rows it seeds. */
+  readonly nowIso: string;
+}
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly up: (db: BetterSqlite3.Database, context: MigrationContext) => void;
+}
+
+// Plain (not STRICT) tables so that operators' older sqlite3 builds (< 3.37) can read the file;
+// money columns check their type instead.
+const SCHEMA_V1 = `
+CREATE TABLE governor_meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
+CREATE TABLE events (
+  seq        INTEGER PRIMARY KEY CHECK (seq >= 1),
+  event_id   TEXT NOT NULL UNIQUE,
+  timestamp  TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  reason     TEXT NOT NULL,
+  metadata   TEXT NOT NULL,
+  prev_hash  TEXT NOT NULL,
+  hash       TEXT NOT NULL
+);
+
+CREATE TABLE snapshots (
+  date       TEXT PRIMARY KEY CHECK (length(date) = 10),
+  data       TEXT NOT NULL,
+  written_at TEXT NOT NULL
+);
+
+CREATE TABLE capital_pools (
+  pool_id     TEXT PRIMARY KEY,
+  currency    TEXT NOT NULL,
+  total_minor INTEGER NOT NULL CHECK (typeof(total_minor) = 'integer' AND total_minor >= 0),
+  created_at  TEXT NOT NULL
+);
+
+CREATE TABLE capital_accounts (
+  account_id    TEXT PRIMARY KEY,
+  pool_id       TEXT NOT NULL REFERENCES capital_pools (pool_id),
+  balance_minor INTEGER NOT NULL
+                  CHECK (typeof(balance_minor) = 'integer' AND balance_minor >= 0),
+  created_at    TEXT NOT NULL
+);
+CREATE INDEX capital_accounts_by_pool ON capital_accounts (pool_id);
+
+CREATE TABLE strategies (
+  strategy_id   TEXT PRIMARY KEY,
+  state         TEXT NOT NULL CHECK (state IN ('INACTIVE', 'ACTIVE', 'PAUSED', 'RETIRED')),
+  registered_at TEXT NOT NULL,
+  updated_at    TEXT NOT NULL
+);
+
+CREATE TABLE strategy_transitions (
+  id          INTEGER PRIMARY KEY,
+  strategy_id TEXT NOT NULL REFERENCES strategies (strategy_id),
+  from_state  TEXT CHECK (from_state IN ('INACTIVE', 'ACTIVE', 'PAUSED', 'RETIRED')),
+  to_state    TEXT NOT NULL CHECK (to_state IN ('INACTIVE', 'ACTIVE', 'PAUSED', 'RETIRED')),
+  reason      TEXT NOT NULL,
+  at          TEXT NOT NULL
+);
+CREATE INDEX strategy_transitions_by_strategy ON strategy_transitions (strategy_id, id);
+
+CREATE TABLE system_state (
+  id              INTEGER PRIMARY KEY CHECK (id = 1),
+  desired_mode    TEXT NOT NULL CHECK (desired_mode IN ('AGGRESSIVE', 'OBSERVE_ONLY')),
+  lifecycle_state TEXT CHECK (lifecycle_state IN
+                    ('STARTING', 'CHECKING', 'AGGRESSIVE', 'OBSERVE_ONLY', 'SHUTDOWN')),
+  lifecycle_id    TEXT,
+  latch_trigger   TEXT,
+  latch_reason    TEXT,
+  latch_at        TEXT,
+  cleared_by      TEXT,
+  cleared_reason  TEXT,
+  cleared_at      TEXT,
+  updated_at      TEXT NOT NULL
+);
+
+CREATE TABLE alerts (
+  alert_id           TEXT PRIMARY KEY,
+  timestamp          TEXT NOT NULL,
+  severity           TEXT NOT NULL CHECK (severity IN ('CRITICAL', 'WARNING', 'INFO')),
+  title              TEXT NOT NULL,
+  message            TEXT NOT NULL,
+  root_cause         TEXT NOT NULL,
+  recommended_action TEXT NOT NULL,
+  metadata           TEXT NOT NULL,
+  acknowledged       INTEGER NOT NULL CHECK (acknowledged IN (0, 1)),
+  acknowledged_by    TEXT,
+  acknowledged_at    TEXT,
+  dedup_key          TEXT,
+  kind               TEXT,
+  resolved_at        TEXT
+);
+CREATE UNIQUE INDEX alerts_open_by_dedup_key ON alerts (dedup_key)
+  WHERE dedup_key IS NOT NULL AND resolved_at IS NULL;
+
+CREATE TABLE operator_actions (
+  id       INTEGER PRIMARY KEY,
+  at       TEXT NOT NULL,
+  operator TEXT NOT NULL,
+  action   TEXT NOT NULL,
+  reason   TEXT NOT NULL
+);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description:
+      'initial schema: events, snapshots, capital, strategies, system_state, alerts, audit',
+    up(db, context) {
+      db.exec(SCHEMA_V1);
+      db.prepare('INSERT INTO governor_meta (key, value) VALUES (?, ?)').run(
+        'created_at',
+        context.nowIso,
+      );
+      db.prepare(
+        "INSERT INTO system_state (id, desired_mode, updated_at) VALUES (1, 'OBSERVE_ONLY', ?)",
+      ).run(context.nowIso);
+    },
+  },
+];
+
+/** The schema version this code writes: the last migration's version. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+for (const [index, migration] of MIGRATIONS.entries()) {
+  if (migration.version !== index + 1) {
+    throw new AssertionError(
+      `migration ${index} has version ${migration.version}, expected ${index + 1}`,
+    );
+  }
+}
+
+/** Applies every migration above `fromVersion` in order; the caller holds a write transaction. */
+export function applyMigrations(
+  db: BetterSqlite3.Database,
+  fromVersion: number,
+  context: MigrationContext,
+): void {
+  for (const migration of MIGRATIONS.slice(fromVersion)) {
+    migration.up(db, context);
+    db.pragma(`user_version = ${migration.version}`);
+  }
+  db.pragma(`application_id = ${GOVERNOR_APPLICATION_ID}`);
+}

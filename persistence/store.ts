@@ -1,0 +1,71 @@
+/**
+ * `Store`: the one object through which governor reads and writes its SQLite database. It opens
+ * (or refuses) the file, runs the migrations, and exposes one repository per table group.
+ */
+import type { Clock } from '../services/clock.js';
+import { Alerts } from './alerts.js';
+import { Capital } from './capital.js';
+import { Connection, type OpenOptions } from './connection.js';
+import { EventLog } from './event-log.js';
+import { OperatorActions } from './operator-actions.js';
+import { Snapshots } from './snapshots.js';
+import { Strategies } from './strategies.js';
+import { SystemState } from './system-state.js';
+
+export type StoreOpenOptions = OpenOptions;
+
+export class Store {
+  readonly path: string;
+  readonly readonly: boolean;
+  readonly events: EventLog;
+  readonly snapshots: Snapshots;
+  readonly capital: Capital;
+  readonly strategies: Strategies;
+  readonly systemState: SystemState;
+  readonly alerts: Alerts;
+  readonly operatorActions: OperatorActions;
+  private readonly connection: Connection;
+
+  private constructor(connection: Connection) {
+    this.connection = connection;
+    this.path = connection.path;
+    this.readonly = connection.readonly;
+    this.events = new EventLog(connection);
+    this.snapshots = new Snapshots(connection);
+    this.capital = new Capital(connection);
+    this.strategies = new Strategies(connection);
+    this.systemState = new SystemState(connection);
+    this.alerts = new Alerts(connection);
+    this.operatorActions = new OperatorActions(connection);
+  }
+
+  /**
+   * Opens the governor database at `path` (a file, created if missing, or `:memory:`) with WAL,
+   * synchronous=FULL, foreign keys and a busy timeout, and migrates it to the current schema.
+   * Refuses, without modifying it, a file that is not a governor database
+   * (GOV_NOT_A_GOVERNOR_DATABASE) or was written by a newer governor (GOV_SCHEMA_TOO_NEW).
+   */
+  static open(
+    path: string,
+    options: { readonly?: boolean; busyTimeoutMs?: number; clock?: Pick<Clock, 'wallNow'> } = {},
+  ): Store {
+    return new Store(Connection.open(path, options));
+  }
+
+  /**
+   * Runs `fn` in one immediate write transaction: every store write inside it commits together
+   * or not at all. Nests (inner calls use savepoints). `fn` must be synchronous.
+   */
+  transaction<T>(fn: () => T): T {
+    return this.connection.write('transaction', fn);
+  }
+
+  get isClosed(): boolean {
+    return this.connection.isClosed;
+  }
+
+  /** Closes the database; later calls fail with GOV_STORE_CLOSED. Closing twice is harmless. */
+  close(): void {
+    this.connection.close();
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The single `system_state` row: the desired mode, the lifecycle the governor last recorded, and
+ * the shutdown latch (set by a fail-safe, cleared only by a named operator; the clearance is kept).
+ * A fresh database holds OBSERVE_ONLY and no latch: the conservative default.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import {
+  LIFECYCLE_STATES,
+  type LifecycleState,
+  MODES,
+  type Mode,
+  SHUTDOWN_TRIGGERS,
+  type ShutdownLatch,
+  type ShutdownTrigger,
+} from '../machines/types.js';
+import { GovernorError } from '../services/errors.js';
+import type { Connection } from './connection.js';
+import {
+  checkIdentifier,
+  checkMember,
+  checkOperator,
+  checkReason,
+  checkText,
+  checkTimestamp,
+  LIMITS,
+} from './validation.js';
+
+export interface LatchClearance {
+  readonly operator: string;
+  readonly reason: string;
+  /** ISO-8601 wall time. */
+  readonly at: string;
+}
+
+export interface SystemStateRecord {
+  readonly desiredMode: Mode;
+  readonly lifecycleState: LifecycleState | null;
+  readonly lifecycleId: string | null;
+  /** The latch in force, or null (never set, or cleared). */
+  readonly latch: ShutdownLatch | null;
+  /** Who cleared the last latch, why and when; null if no latch was ever cleared. */
+  readonly lastClearance: LatchClearance | null;
+  readonly updatedAt: string;
+}
+
+interface SystemStateRow {
+  desired_mode: Mode;
+  lifecycle_state: LifecycleState | null;
+  lifecycle_id: string | null;
+  latch_trigger: ShutdownTrigger | null;
+  latch_reason: string | null;
+  latch_at: string | null;
+  cleared_by: string | null;
+  cleared_reason: string | null;
+  cleared_at: string | null;
+  updated_at: string;
+}
+
+function toRecord(row: SystemStateRow): SystemStateRecord {
+  const latched = row.latch_trigger !== null && row.cleared_at === null;
+  return {
+    desiredMode: row.desired_mode,
+    lifecycleState: row.lifecycle_state,
+    lifecycleId: row.lifecycle_id,
+    latch: latched
+      ? {
+          trigger: row.latch_trigger as ShutdownTrigger,
+          reason: row.latch_reason ?? '',
+          at: row.latch_at ?? '',
+        }
+      : null,
+    lastClearance:
+      row.cleared_at === null
+        ? null
+        : { operator: row.cleared_by ?? '', reason: row.cleared_reason ?? '', at: row.cleared_at },
+    updatedAt: row.updated_at,
+  };
+}
+
+/** The `system_state` table. Obtain it as `store.systemState`. */
+export class SystemState {
+  private readonly connection: Connection;
+  private readonly selectRow: BetterSqlite3.Statement<[], SystemStateRow>;
+  private readonly db: BetterSqlite3.Database;
+
+  constructor(connection: Connection) {
+    this.connection = connection;
+    this.db = connection.db;
+    this.selectRow = this.db.prepare('SELECT * FROM system_state WHERE id = 1');
+  }
+
+  get(): SystemStateRecord {
+    return toRecord(this.connection.read('systemState.get', () => this.requireRow()));
+  }
+
+  setDesiredMode(mode: Mode): SystemStateRecord {
+    const desiredMode = checkMember('mode', mode, MODES, 'GOV_INVALID_MODE');
+    return this.update('systemState.setDesiredMode', 'desired_mode = ?', [desiredMode]);
+  }
+
+  setLifecycle(state: LifecycleState, lifecycleId: string): SystemStateRecord {
+    const lifecycleState = checkMember('state', state, LIFECYCLE_STATES, 'GOV_INVALID_ARGUMENT');
+    checkIdentifier('lifecycleId', lifecycleId);
+    return this.update('systemState.setLifecycle', 'lifecycle_state = ?, lifecycle_id = ?', [
+      lifecycleState,
+      lifecycleId,
+    ]);
+  }
+
+  /** Sets (or replaces) the latch and forgets any earlier clearance. */
+  setLatch(latch: ShutdownLatch): SystemStateRecord {
+    if (typeof latch !== 'object' || latch === null) {
+      throw new GovernorError('GOV_INVALID_ARGUMENT', 'Expected a latch object', {
+        field: 'latch',
+      });
+    }
+    const trigger = checkMember(
+      'trigger',
+      latch.trigger,
+      SHUTDOWN_TRIGGERS,
+      'GOV_INVALID_ARGUMENT',
+    );
+    const reason = checkText('reason', latch.reason, LIMITS.reasonBytesMax);
+    const at = checkTimestamp('at', latch.at);
+    return this.update(
+      'systemState.setLatch',
+      'latch_trigger = ?, latch_reason = ?, latch_at = ?, cleared_by = NULL, cleared_reason = NULL, cleared_at = NULL',
+      [trigger, reason, at],
+    );
+  }
+
+  /**
+   * Clears the latch in force, recording the operator, reason and time (the latch's own columns
+   * are kept). Returns false and writes nothing if no latch is in force.
+   */
+  clearLatch(clearance: LatchClearance): boolean {
+    if (typeof clearance !== 'object' || clearance === null) {
+      throw new GovernorError('GOV_INVALID_ARGUMENT', 'Expected a clearance object', {
+        field: 'clearance',
+      });
+    }
+    const operator = checkOperator(clearance.operator);
+    const reason = checkReason(clearance.reason);
+    const at = checkTimestamp('at', clearance.at);
+    return this.connection.write('systemState.clearLatch', () => {
+      if (toRecord(this.requireRow()).latch === null) return false;
+      this.db
+        .prepare(
+          'UPDATE system_state SET cleared_by = ?, cleared_reason = ?, cleared_at = ?, updated_at = ? WHERE id = 1',
+        )
+        .run(operator, reason, at, this.connection.nowIso());
+      return true;
+    });
+  }
+
+  private update(
+    operation: string,
+    assignments: string,
+    values: readonly string[],
+  ): SystemStateRecord {
+    return this.connection.write(operation, () => {
+      this.requireRow();
+      this.db
+        .prepare(`UPDATE system_state SET ${assignments}, updated_at = ? WHERE id = 1`)
+        .run(...values, this.connection.nowIso());
+      return toRecord(this.requireRow());
+    });
+  }
+
+  private requireRow(): SystemStateRow {
+    const row = this.selectRow.get();
+    if (row === undefined) {
+      throw new GovernorError(
+        'GOV_CORRUPT_RECORD',
+        'system_state has no row (it was deleted outside governor)',
+        {
+          table: 'system_state',
+        },
+      );
+    }
+    return row;
+  }
+}
