@@ -31,17 +31,18 @@ export function describeError(error: unknown): string {
 
 /** Summarises why a report does not allow trading in this visit, for `causeReason`. */
 export function describeReportFailure(
-  report: StartupReport,
+  report: StartupReport | null,
   context: Pick<GovernorContext, 'lifecycleId' | 'visit'>,
 ): string {
+  if (report === null) return 'startup checks returned a malformed report';
   if (report.lifecycleId !== context.lifecycleId) {
     return `startup report belongs to lifecycle ${report.lifecycleId}, not ${context.lifecycleId}`;
   }
   if (report.visit !== context.visit) {
     return `stale startup report from visit ${report.visit} (current visit ${context.visit})`;
   }
-  const failed = report.results.filter((result) => !result.passed).map((result) => result.name);
   if (report.passed) return 'startup checks passed';
+  const failed = report.results.filter((result) => !result.passed).map((result) => result.name);
   return failed.length > 0
     ? `startup checks failed: ${failed.join(', ')}`
     : 'startup checks failed';
@@ -54,6 +55,12 @@ function operatorReason(event: { readonly operator: string; readonly reason: str
 /** The type of the event that carries the startup report of the current visit. */
 export const STARTUP_CHECKS_DONE_EVENT = `xstate.done.actor.${STARTUP_CHECKS_ACTOR_ID}`;
 
+function isCheckResult(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  return typeof candidate.name === 'string' && typeof candidate.passed === 'boolean';
+}
+
 function isStartupReport(value: unknown): value is StartupReport {
   if (typeof value !== 'object' || value === null) return false;
   const candidate = value as Record<string, unknown>;
@@ -61,7 +68,8 @@ function isStartupReport(value: unknown): value is StartupReport {
     typeof candidate.lifecycleId === 'string' &&
     typeof candidate.visit === 'number' &&
     typeof candidate.passed === 'boolean' &&
-    Array.isArray(candidate.results)
+    Array.isArray(candidate.results) &&
+    candidate.results.every(isCheckResult)
   );
 }
 
@@ -124,7 +132,10 @@ export const governorMachine = setup({
       observeCause: null,
       causeReason: null,
     })),
-    recordReport: assign((_, params: { report: StartupReport }) => ({ report: params.report })),
+    /** Keeps the report of this visit; a malformed output is kept as null. */
+    recordReport: assign((_, params: { report: StartupReport | null }) => ({
+      report: params.report,
+    })),
     recordDesiredMode: assign((_, params: { mode: Mode }) => ({ desiredMode: params.mode })),
     recordObserveCause: assign((_, params: { cause: ObserveCause; reason: string }) => ({
       observeCause: params.cause,
@@ -193,13 +204,13 @@ export const governorMachine = setup({
           {
             guard: and(['reportPassedThisVisit', 'desiredAggressive']),
             target: 'AGGRESSIVE',
-            actions: { type: 'recordReport', params: ({ event }) => ({ report: event.output }) },
+            actions: { type: 'recordReport', params: ({ event }) => ({ report: reportOf(event) }) },
           },
           {
             guard: and(['reportPassedThisVisit', 'desiredObserveOnly']),
             target: 'OBSERVE_ONLY',
             actions: [
-              { type: 'recordReport', params: ({ event }) => ({ report: event.output }) },
+              { type: 'recordReport', params: ({ event }) => ({ report: reportOf(event) }) },
               {
                 type: 'recordObserveCause',
                 params: {
@@ -212,12 +223,12 @@ export const governorMachine = setup({
           {
             target: 'OBSERVE_ONLY',
             actions: [
-              { type: 'recordReport', params: ({ event }) => ({ report: event.output }) },
+              { type: 'recordReport', params: ({ event }) => ({ report: reportOf(event) }) },
               {
                 type: 'recordObserveCause',
                 params: ({ context, event }) => ({
                   cause: 'STARTUP_CHECKS_FAILED',
-                  reason: describeReportFailure(event.output, context),
+                  reason: describeReportFailure(reportOf(event), context),
                 }),
               },
             ],

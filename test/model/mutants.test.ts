@@ -1,0 +1,136 @@
+/**
+ * Proves the model checker can fail: each mutant of the statechart breaks one rule of the
+ * transition table, and the checker must catch it and name the offending edge.
+ */
+
+import { describe, expect, it } from 'vitest';
+import { type AnyStateMachine, StateMachine } from 'xstate';
+import { governorMachine } from '../../machines/index.js';
+import { checkGovernorModel, type PropertyName } from './governor-model-check.js';
+
+type States = NonNullable<typeof governorMachine.config.states>;
+type StateConfig = NonNullable<States[string]>;
+
+/** The machine's own config with some top-level states replaced, and the same implementations. */
+function mutate(edit: (states: States) => States): AnyStateMachine {
+  const config = governorMachine.config;
+  return new StateMachine(
+    { ...config, states: edit({ ...config.states }) },
+    governorMachine.implementations,
+  );
+}
+
+function stateConfig(states: States, name: string): StateConfig {
+  const state = states[name];
+  if (state === undefined) throw new Error(`no state ${name}`);
+  return { ...state };
+}
+
+interface Mutant {
+  readonly name: string;
+  readonly machine: AnyStateMachine;
+  readonly property: PropertyName;
+  /** A fragment of the offending edge that the report must name. */
+  readonly edge: RegExp;
+}
+
+const mutants: Mutant[] = [
+  {
+    name: 'an escape from SHUTDOWN (not final, operator.resume → CHECKING)',
+    machine: mutate((states) => {
+      const { type: _final, ...shutdown } = stateConfig(states, 'SHUTDOWN');
+      return { ...states, SHUTDOWN: { ...shutdown, on: { 'operator.resume': 'CHECKING' } } };
+    }),
+    property: 'S1',
+    edge: /^SHUTDOWN\(.*\) --operator\.resume--> CHECKING\(/,
+  },
+  {
+    name: 'OBSERVE_ONLY straight to AGGRESSIVE on operator.resume',
+    machine: mutate((states) => {
+      const observe = stateConfig(states, 'OBSERVE_ONLY');
+      const on = { ...observe.on, 'operator.resume': 'AGGRESSIVE' };
+      return { ...states, OBSERVE_ONLY: { ...observe, on } };
+    }),
+    property: 'S5',
+    edge: /^OBSERVE_ONLY\(.*\) --operator\.resume--> AGGRESSIVE\(/,
+  },
+  {
+    name: 'AGGRESSIVE on a failed report (the guard ignores `passed`)',
+    machine: governorMachine.provide({
+      guards: {
+        reportPassedThisVisit: ({ context, event }) =>
+          'output' in event &&
+          typeof event.output === 'object' &&
+          event.output !== null &&
+          (event.output as { visit?: unknown }).visit === context.visit,
+      },
+    }),
+    property: 'S2',
+    edge: /^CHECKING\(.*\) --done\.startupChecks\(failed this visit\)--> AGGRESSIVE\(/,
+  },
+  {
+    name: 'AGGRESSIVE on a stale report (the guard ignores the visit)',
+    machine: governorMachine.provide({
+      guards: {
+        reportPassedThisVisit: ({ event }) =>
+          'output' in event &&
+          typeof event.output === 'object' &&
+          event.output !== null &&
+          (event.output as { passed?: unknown }).passed === true,
+      },
+    }),
+    property: 'S2',
+    edge: /^CHECKING\(.*\) --done\.startupChecks\(passed, stale visit\)--> AGGRESSIVE\(/,
+  },
+  {
+    name: 'a fail-safe ignored in CHECKING',
+    machine: mutate((states) => {
+      const checking = stateConfig(states, 'CHECKING');
+      const { 'failsafe.triggered': _ignored, ...on } = checking.on ?? {};
+      return { ...states, CHECKING: { ...checking, on } };
+    }),
+    property: 'S3',
+    edge: /^CHECKING\(.*\) --failsafe\.triggered\(\w+\)--> CHECKING\(/,
+  },
+  {
+    name: 'heartbeat loss ignored in AGGRESSIVE',
+    machine: mutate((states) => {
+      const aggressive = stateConfig(states, 'AGGRESSIVE');
+      const { 'heartbeat.lost': _ignored, ...on } = aggressive.on ?? {};
+      return { ...states, AGGRESSIVE: { ...aggressive, on } };
+    }),
+    property: 'S4',
+    edge: /^AGGRESSIVE\(.*\) --heartbeat\.lost--> AGGRESSIVE\(/,
+  },
+  {
+    name: 'AGGRESSIVE unreachable (desiredAggressive never holds)',
+    machine: governorMachine.provide({ guards: { desiredAggressive: () => false } }),
+    property: 'S6',
+    edge: /^AGGRESSIVE$/,
+  },
+  {
+    name: 'OBSERVE_ONLY a dead end (no transitions at all)',
+    machine: mutate((states) => ({
+      ...states,
+      OBSERVE_ONLY: { ...stateConfig(states, 'OBSERVE_ONLY'), on: {} },
+    })),
+    property: 'S6',
+    edge: /^OBSERVE_ONLY\(/,
+  },
+];
+
+describe('the model checker catches mutant statecharts', () => {
+  for (const mutant of mutants) {
+    it(`catches ${mutant.name} as ${mutant.property}, naming the edge`, () => {
+      // Goal: the property fails, and the report names the edge (source, event, target).
+      const result = checkGovernorModel(mutant.machine);
+      const caught = result.violations.filter((v) => v.property === mutant.property);
+      const first = caught[0];
+      console.log(
+        `mutant "${mutant.name}": ${caught.length} ${mutant.property} violation(s), e.g. ${first?.where} (${first?.detail})`,
+      );
+      expect(caught.length).toBeGreaterThan(0);
+      expect(caught.some((violation) => mutant.edge.test(violation.where))).toBe(true);
+    });
+  }
+});
