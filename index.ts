@@ -4,6 +4,8 @@
 
 // machines: the lifecycle statechart
 export * from './machines/index.js';
+// persistence: the SQLite store
+export * from './persistence/index.js';
 // services: time, errors, logging
 export { type Clock, SimulatedClock, SystemClock, type TimerHandle } from './services/clock.js';
 export {
@@ -14,6 +16,3 @@ export {
   isGovernorError,
 } from './services/errors.js';
 export { createLogger, type Logger, silentLogger } from './services/logger.js';
-
-// persistence: the SQLite store
-export * from './persistence/index.js';

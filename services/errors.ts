@@ -32,7 +32,8 @@ export const ERROR_CATALOGUE = {
     'The database was written by a newer governor; this version refuses to open it and changes nothing.',
   GOV_NOT_A_GOVERNOR_DATABASE:
     'The file is not a governor database (or is damaged); it is refused and left unchanged.',
-  GOV_INVALID_TIMESTAMP: 'A timestamp is not an ISO-8601 UTC time such as 2025-12-17T09:30:00.000Z.',
+  GOV_INVALID_TIMESTAMP:
+    'A timestamp is not an ISO-8601 UTC time such as 2025-12-17T09:30:00.000Z.',
   GOV_INVALID_TEXT:
     'A text field is empty where it must not be, or is not well-formed Unicode (lone surrogates).',
   GOV_CURRENCY_MISMATCH: 'A transfer between two pools that hold different currencies.',
