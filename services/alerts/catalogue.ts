@@ -1,0 +1,79 @@
+/**
+ * What each alert says: a title, the root cause and the recommended action for every
+ * shutdown trigger and observe cause. docs/operations.md is the long form of this table.
+ */
+import type { ShutdownTrigger } from '../../machines/types.js';
+
+export interface AlertText {
+  readonly title: string;
+  readonly rootCause: string;
+  readonly recommendedAction: string;
+}
+
+export const SHUTDOWN_ALERTS: { readonly [T in ShutdownTrigger]: AlertText } = {
+  HEALTH_CHECK_FAILED: {
+    title: 'Fail-safe shutdown: system unhealthy',
+    rootCause:
+      'a health rule broke: error rate above its limit, stale market data, a stale event-log write, or a stalled execution queue',
+    recommendedAction:
+      'Read the reason for the rule that broke; fix the feed, the errors or the queue; then `governor restart --operator NAME --reason TEXT`.',
+  },
+  MARKET_DATA_STALL: {
+    title: 'Fail-safe shutdown: market data stalled',
+    rootCause: 'the market data feed delivered nothing for longer than the stall threshold',
+    recommendedAction:
+      'Check the feed connection and the exchange status; once data flows again, restart as an operator.',
+  },
+  EVENT_LOG_WRITE_FAILURE: {
+    title: 'Fail-safe shutdown: event log not written',
+    rootCause:
+      'no event-log write succeeded for longer than the threshold (disk full, read-only, I/O errors)',
+    recommendedAction:
+      'Check disk space, permissions and the database file; run `governor verify --full`; then restart as an operator.',
+  },
+  SNAPSHOT_WRITE_FAILURE: {
+    title: 'Fail-safe shutdown: snapshots not written',
+    rootCause: 'no snapshot was written for longer than the threshold',
+    recommendedAction:
+      'Check the job that writes daily snapshots and the database; write the missing snapshot; restart as an operator.',
+  },
+  CAPITAL_INCONSISTENT: {
+    title: 'Fail-safe shutdown: capital reconciliation failed',
+    rootCause: 'a capital pool total does not equal the sum of its accounts',
+    recommendedAction:
+      'Reconcile the named pool against the exchange and the ledger, correct the records, then restart as an operator.',
+  },
+  UNRECOVERABLE_EXCEPTION: {
+    title: 'Fail-safe shutdown: unrecoverable exception',
+    rootCause:
+      'the embedding code reported, or the process raised, an exception it could not recover from',
+    recommendedAction:
+      'Read the exception in the logs, fix or work around its cause, then restart as an operator.',
+  },
+  OPERATOR_KILL: {
+    title: 'Shutdown: operator kill switch',
+    rootCause: 'an operator pulled the kill switch',
+    recommendedAction:
+      'Confirm with the operator named in the reason; when it is safe, restart as an operator.',
+  },
+};
+
+export const STARTUP_FAILURE_ALERT: Omit<AlertText, 'rootCause'> = {
+  title: 'Startup checks failed: OBSERVE_ONLY',
+  recommendedAction:
+    'Fix what the failed checks name (see `governor status`), then `governor resume --operator NAME --reason TEXT` to run the checks again.',
+};
+
+export const HEARTBEAT_LOSS_ALERT: AlertText = {
+  title: 'Heartbeat lost: OBSERVE_ONLY',
+  rootCause:
+    'no heartbeat reached the event log within the loss threshold: the process stalled, or the event log cannot be written',
+  recommendedAction:
+    'Check the host (CPU, memory, swap, event-loop stalls) and the database; once heartbeats flow, `governor resume --operator NAME --reason TEXT`.',
+};
+
+export const INTEGRITY_ALERT: Omit<AlertText, 'rootCause'> = {
+  title: 'Data integrity violation: OBSERVE_ONLY',
+  recommendedAction:
+    'Run `governor verify --full --json`, repair or restore the named records, then resume as an operator.',
+};

@@ -1,0 +1,51 @@
+/**
+ * The alert vocabulary: the spec's Alert shape, the five (plus integrity) criteria that may
+ * raise one, and the sink interface through which alerts leave the process.
+ */
+
+export const ALERT_SEVERITIES = ['CRITICAL', 'WARNING', 'INFO'] as const;
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+
+/**
+ * The only reasons an alert may be raised (spec: Alert Criteria; DESIGN adds integrity
+ * violations, which block execution and need an operator). Routine events have no kind.
+ */
+export const ALERT_KINDS = [
+  'SHUTDOWN',
+  'STARTUP_FAILURE',
+  'HEARTBEAT_LOSS',
+  'CAPITAL_INTEGRITY',
+  'INTEGRITY_VIOLATION',
+] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+
+/** The spec's alert structure. */
+export interface Alert {
+  alertId: string;
+  timestamp: Date;
+  severity: AlertSeverity;
+  title: string;
+  message: string;
+  rootCause: string;
+  recommendedAction: string;
+  metadata?: Record<string, unknown>;
+  acknowledged: boolean;
+}
+
+/** An alert as governor keeps it: the spec's shape plus its incident key and kind. */
+export interface GovernorAlert extends Alert {
+  kind: AlertKind;
+  /** One alert per incident: a second raise with an open alert of this key is dropped. */
+  dedupKey: string;
+  acknowledgedBy: string | null;
+  acknowledgedAt: Date | null;
+  resolvedAt: Date | null;
+}
+
+/** Where alerts go. Delivery is asynchronous and must never block the gate or the machine. */
+export interface AlertSink {
+  readonly name: string;
+  deliver(alert: GovernorAlert): Promise<void> | void;
+  /** Called when an operator's restart resolves the incident (optional). */
+  resolve?(alert: GovernorAlert): Promise<void> | void;
+}

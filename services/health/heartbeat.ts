@@ -1,0 +1,127 @@
+/**
+ * The heartbeat (spec: Heartbeat & Liveness). Every interval it appends the spec's heartbeat
+ * event to the event log; a successful one renews the lease that keeps the gate open. When no
+ * heartbeat succeeds for the loss threshold, or a late tick finds the lease already expired
+ * (the event loop stalled), it reports the loss once per incident.
+ */
+import type { Clock, TimerHandle } from '../clock.js';
+import type { Thresholds } from '../config.js';
+
+export const HEARTBEAT_EVENT_TYPE = 'SYSTEM_MODE_CHANGE';
+export const HEARTBEAT_REASON = 'Heartbeat - system alive';
+
+export interface HeartbeatHost {
+  /** Appends the heartbeat event; throws when the event log cannot be written. */
+  writeHeartbeat(): void;
+  /** The heartbeat was lost (`sinceMs`: how long without a successful one). Once per incident. */
+  heartbeatLost(sinceMs: number): void;
+  /** A heartbeat succeeded after a loss: the incident is over. */
+  heartbeatRecovered(): void;
+  /** A heartbeat write failed. */
+  heartbeatFailed(error: unknown): void;
+}
+
+export class HeartbeatMonitor {
+  private tickTimer: TimerHandle | undefined;
+  private lossTimer: TimerHandle | undefined;
+  private lastSuccessMs = Number.NEGATIVE_INFINITY;
+  /** Read by the gate on every call: now < this keeps the gate's lease fresh. */
+  leaseExpiresAtMs = Number.NEGATIVE_INFINITY;
+  /** The last success, or the start before the first: a loss is counted from here. */
+  private lossReferenceMs = Number.NEGATIVE_INFINITY;
+  private lost = false;
+  private running = false;
+  private successes = 0;
+  private failures = 0;
+
+  constructor(
+    private readonly host: HeartbeatHost,
+    private readonly clock: Clock,
+    private readonly thresholds: Thresholds,
+  ) {}
+
+  /** Beats once now, then every interval. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.lossReferenceMs = this.clock.monotonicNow();
+    this.armLossTimer();
+    this.tick();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.clock.clearTimeout(this.tickTimer);
+    this.clock.clearTimeout(this.lossTimer);
+    this.tickTimer = undefined;
+    this.lossTimer = undefined;
+  }
+
+  isLost(): boolean {
+    return this.lost;
+  }
+
+  /** ms since the last successful heartbeat (Infinity before the first). */
+  ageMs(): number {
+    return this.clock.monotonicNow() - this.lastSuccessMs;
+  }
+
+  stats(): { successes: number; failures: number; lastSuccessMonotonicMs: number } {
+    return {
+      successes: this.successes,
+      failures: this.failures,
+      lastSuccessMonotonicMs: this.lastSuccessMs,
+    };
+  }
+
+  private tick(): void {
+    this.tickTimer = undefined;
+    if (!this.running) return;
+    // A tick that finds the lease already expired saw a stall: that is a loss, even if this
+    // heartbeat now succeeds.
+    this.checkLease();
+    try {
+      this.host.writeHeartbeat();
+      this.onSuccess();
+    } catch (error) {
+      this.failures++;
+      this.host.heartbeatFailed(error);
+    }
+    if (this.running) {
+      this.tickTimer = this.clock.setTimeout(
+        () => this.tick(),
+        this.thresholds.heartbeatIntervalMs,
+      );
+    }
+  }
+
+  private onSuccess(): void {
+    const now = this.clock.monotonicNow();
+    this.successes++;
+    this.lastSuccessMs = now;
+    this.lossReferenceMs = now;
+    this.leaseExpiresAtMs = now + this.thresholds.heartbeatLossMs;
+    if (this.lost) {
+      this.lost = false;
+      this.host.heartbeatRecovered();
+    }
+    this.armLossTimer();
+  }
+
+  private armLossTimer(): void {
+    this.clock.clearTimeout(this.lossTimer);
+    this.lossTimer = this.clock.setTimeout(() => {
+      this.lossTimer = undefined;
+      this.checkLease();
+    }, this.thresholds.heartbeatLossMs);
+  }
+
+  private checkLease(): void {
+    if (!this.running || this.lost) return;
+    const sinceMs = this.clock.monotonicNow() - this.lossReferenceMs;
+    if (sinceMs >= this.thresholds.heartbeatLossMs) {
+      this.lost = true;
+      this.host.heartbeatLost(sinceMs);
+    }
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The system health monitor (spec: System Health Monitor). It records when each input was last
+ * updated, on the monotonic clock, counts errors in a bounded sliding window, and computes the
+ * spec's SystemHealth. Computing health is deterministic, cheap and read-only.
+ */
+import type { Clock } from '../clock.js';
+import type { Thresholds } from '../config.js';
+import { GovernorError } from '../errors.js';
+
+export const EXECUTION_QUEUE_STATUSES = ['IDLE', 'PROCESSING', 'STALLED'] as const;
+export type ExecutionQueueStatus = (typeof EXECUTION_QUEUE_STATUSES)[number];
+
+export interface SystemHealth {
+  healthy: boolean;
+  /** Process uptime in ms (monotonic). */
+  uptime: number;
+  /** Wall time of the last update; null before the first one (its age then counts from start). */
+  lastMarketDataUpdate: Date | null;
+  lastEventLogWrite: Date | null;
+  lastSnapshotWrite: Date | null;
+  executionQueueStatus: ExecutionQueueStatus;
+  memoryUsage: { heapUsed: number; heapTotal: number; rss: number };
+  /** Errors in the last error window, scaled to errors per minute. */
+  errorRate: number;
+  timestamp: Date;
+  /** Why the system is unhealthy, one line per rule broken; empty when healthy. */
+  reasons: string[];
+}
+
+/** The ages of the monitored inputs, in ms on the monotonic clock. */
+export interface InputAges {
+  marketDataAgeMs: number;
+  eventLogWriteAgeMs: number;
+  snapshotWriteAgeMs: number;
+}
+
+/** Ring buffer capacity for error timestamps: bounds memory whatever the error storm. */
+export const ERROR_BUFFER_CAPACITY = 4_096;
+
+interface InputStamp {
+  monotonicMs: number;
+  wallMs: number | null;
+}
+
+export type HealthChangeListener = (kind: 'error' | 'queue') => void;
+
+export class HealthMonitor {
+  private readonly startedAtMonotonicMs: number;
+  private readonly marketData: InputStamp;
+  private readonly eventLogWrite: InputStamp;
+  private readonly snapshotWrite: InputStamp;
+  private queueStatus: ExecutionQueueStatus = 'IDLE';
+  private readonly errorTimesMs = new Float64Array(ERROR_BUFFER_CAPACITY);
+  private errorCount = 0;
+  private errorHead = 0;
+  private listener: HealthChangeListener | null = null;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly thresholds: Thresholds,
+  ) {
+    this.startedAtMonotonicMs = clock.monotonicNow();
+    const fromStart = (): InputStamp => ({ monotonicMs: this.startedAtMonotonicMs, wallMs: null });
+    this.marketData = fromStart();
+    this.eventLogWrite = fromStart();
+    this.snapshotWrite = fromStart();
+  }
+
+  /** Called after an error is recorded or the queue status changes (the fail-safe listens). */
+  setChangeListener(listener: HealthChangeListener | null): void {
+    this.listener = listener;
+  }
+
+  updateMarketDataTimestamp(): void {
+    this.stamp(this.marketData);
+  }
+
+  updateEventLogWriteTimestamp(): void {
+    this.stamp(this.eventLogWrite);
+  }
+
+  updateSnapshotWriteTimestamp(): void {
+    this.stamp(this.snapshotWrite);
+  }
+
+  recordError(): void {
+    this.errorTimesMs[this.errorHead] = this.clock.monotonicNow();
+    this.errorHead = (this.errorHead + 1) % ERROR_BUFFER_CAPACITY;
+    if (this.errorCount < ERROR_BUFFER_CAPACITY) this.errorCount++;
+    this.listener?.('error');
+  }
+
+  setExecutionQueueStatus(status: ExecutionQueueStatus): void {
+    if (!(EXECUTION_QUEUE_STATUSES as readonly string[]).includes(status)) {
+      throw new GovernorError(
+        'GOV_INVALID_ARGUMENT',
+        `executionQueueStatus: expected one of ${EXECUTION_QUEUE_STATUSES.join(', ')}`,
+        { value: String(status) },
+      );
+    }
+    const changed = status !== this.queueStatus;
+    this.queueStatus = status;
+    if (changed) this.listener?.('queue');
+  }
+
+  getExecutionQueueStatus(): ExecutionQueueStatus {
+    return this.queueStatus;
+  }
+
+  uptimeMs(): number {
+    return this.clock.monotonicNow() - this.startedAtMonotonicMs;
+  }
+
+  /** Uptime as the spec writes it: `2d 5h 30m` (seconds only below a minute). */
+  getUptimeString(): string {
+    return formatDuration(this.uptimeMs());
+  }
+
+  ages(): InputAges {
+    const now = this.clock.monotonicNow();
+    return {
+      marketDataAgeMs: now - this.marketData.monotonicMs,
+      eventLogWriteAgeMs: now - this.eventLogWrite.monotonicMs,
+      snapshotWriteAgeMs: now - this.snapshotWrite.monotonicMs,
+    };
+  }
+
+  /** Monotonic instants of the last updates (start time before the first). */
+  lastUpdateMonotonicMs(): { marketData: number; eventLogWrite: number; snapshotWrite: number } {
+    return {
+      marketData: this.marketData.monotonicMs,
+      eventLogWrite: this.eventLogWrite.monotonicMs,
+      snapshotWrite: this.snapshotWrite.monotonicMs,
+    };
+  }
+
+  /** Errors whose monotonic time falls within the last error window. */
+  errorsInWindow(): number {
+    const cutoffMs = this.clock.monotonicNow() - this.thresholds.errorWindowMs;
+    let count = 0;
+    for (let i = 0; i < this.errorCount; i++) {
+      const index = (this.errorHead - 1 - i + ERROR_BUFFER_CAPACITY) % ERROR_BUFFER_CAPACITY;
+      if ((this.errorTimesMs[index] ?? Number.NEGATIVE_INFINITY) <= cutoffMs) break;
+      count++;
+    }
+    return count;
+  }
+
+  errorRatePerMinute(): number {
+    return (this.errorsInWindow() * 60_000) / this.thresholds.errorWindowMs;
+  }
+
+  /** The spec's four rules; each broken rule gives one line. Pure: reads, never writes. */
+  unhealthyReasons(): string[] {
+    const t = this.thresholds;
+    const ages = this.ages();
+    const reasons: string[] = [];
+    const rate = this.errorRatePerMinute();
+    if (rate > t.errorRatePerMinuteMax) {
+      reasons.push(`error rate ${rate.toFixed(1)}/min is above ${t.errorRatePerMinuteMax}/min`);
+    }
+    if (ages.marketDataAgeMs > t.marketDataStaleMsMax) {
+      reasons.push(
+        `market data is ${formatDuration(ages.marketDataAgeMs)} old (limit ${formatDuration(t.marketDataStaleMsMax)})`,
+      );
+    }
+    if (ages.eventLogWriteAgeMs > t.eventLogWriteStaleMsMax) {
+      reasons.push(
+        `last event-log write was ${formatDuration(ages.eventLogWriteAgeMs)} ago (limit ${formatDuration(t.eventLogWriteStaleMsMax)})`,
+      );
+    }
+    if (this.queueStatus === 'STALLED') reasons.push('execution queue is STALLED');
+    return reasons;
+  }
+
+  /** The monotonic instant at which the next health rule can break through time alone. */
+  nextHealthDeadlineMs(): number {
+    const t = this.thresholds;
+    return Math.min(
+      this.marketData.monotonicMs + t.marketDataStaleMsMax,
+      this.eventLogWrite.monotonicMs + t.eventLogWriteStaleMsMax,
+    );
+  }
+
+  getSystemHealth(): SystemHealth {
+    const reasons = this.unhealthyReasons();
+    const memory = process.memoryUsage();
+    const toMb = (bytes: number): number => Math.round((bytes / 1_048_576) * 10) / 10;
+    const toDate = (stamp: InputStamp): Date | null =>
+      stamp.wallMs === null ? null : new Date(stamp.wallMs);
+    return {
+      healthy: reasons.length === 0,
+      uptime: this.uptimeMs(),
+      lastMarketDataUpdate: toDate(this.marketData),
+      lastEventLogWrite: toDate(this.eventLogWrite),
+      lastSnapshotWrite: toDate(this.snapshotWrite),
+      executionQueueStatus: this.queueStatus,
+      memoryUsage: {
+        heapUsed: toMb(memory.heapUsed),
+        heapTotal: toMb(memory.heapTotal),
+        rss: toMb(memory.rss),
+      },
+      errorRate: this.errorRatePerMinute(),
+      timestamp: new Date(this.clock.wallNow()),
+      reasons,
+    };
+  }
+
+  private stamp(input: InputStamp): void {
+    input.monotonicMs = this.clock.monotonicNow();
+    input.wallMs = this.clock.wallNow();
+  }
+}
+
+/** `2d 5h 30m`, `5h 0m`, `12m`, `45s`: the spec's uptime format. */
+export function formatDuration(ms: number): string {
+  const totalSeconds = Math.max(0, Math.floor(ms / 1_000));
+  const days = Math.floor(totalSeconds / 86_400);
+  const hours = Math.floor((totalSeconds % 86_400) / 3_600);
+  const minutes = Math.floor((totalSeconds % 3_600) / 60);
+  if (days > 0) return `${days}d ${hours}h ${minutes}m`;
+  if (hours > 0) return `${hours}h ${minutes}m`;
+  if (minutes > 0) return `${minutes}m`;
+  return `${totalSeconds}s`;
+}

@@ -1,0 +1,361 @@
+/**
+ * Goal: the GovernanceSystem behaves as DESIGN.md says, end to end in simulated time: startup,
+ * the gate and its heartbeat lease, every fail-safe trigger at its threshold and not a tick
+ * before, precedence, the spec's fail-safe flow in the event log, the latch across reopen and
+ * the fallback file, operator actions, and alerts that are rare (one per incident).
+ */
+import { existsSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_THRESHOLDS } from '../../services/config.js';
+import { isGovernorError } from '../../services/errors.js';
+import { GovernanceSystem } from '../../services/governor.js';
+import {
+  eventsOf,
+  type Harness,
+  makeHarness,
+  nonHeartbeat,
+  rawDb,
+  settle,
+} from '../support/harness.js';
+
+const MINUTE_MS = 60_000;
+let h: Harness;
+afterEach(() => h?.cleanup());
+
+/** Keeps market data and snapshots fresh every `stepMs` while advancing `totalMs`. */
+function runNormally(harness: Harness, totalMs: number, stepMs = 10_000): void {
+  for (let elapsed = 0; elapsed < totalMs; elapsed += stepMs) {
+    harness.gov.healthMonitor.updateMarketDataTimestamp();
+    harness.gov.healthMonitor.updateSnapshotWriteTimestamp();
+    harness.clock.advance(Math.min(stepMs, totalMs - elapsed));
+  }
+}
+
+describe('startup and the gate', () => {
+  it('passes the checks, reaches AGGRESSIVE and opens the gate', async () => {
+    h = makeHarness();
+    expect(h.gov.canDeployCapital()).toBe(false);
+    expect(await h.gov.runStartupChecks()).toBe(true);
+    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    expect(h.gov.canDeployCapital()).toBe(true);
+    expect(h.gov.authorize().allowed).toBe(true);
+  });
+
+  it('a configured OBSERVE_ONLY passes the checks but never opens the gate', async () => {
+    h = makeHarness({ desiredMode: 'OBSERVE_ONLY' });
+    expect(await h.gov.runStartupChecks()).toBe(true);
+    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(h.gov.getCause().cause).toBe('CONFIGURED');
+    expect(h.gov.canDeployCapital()).toBe(false);
+  });
+
+  it('closes the gate the moment the heartbeat lease expires, before any timer runs', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    h.clock.skip(DEFAULT_THRESHOLDS.heartbeatLossMs - 1);
+    expect(h.gov.canDeployCapital()).toBe(true);
+    h.clock.skip(1);
+    expect(h.gov.getMode()).toBe('AGGRESSIVE'); // nothing has run yet...
+    expect(h.gov.canDeployCapital()).toBe(false); // ...and the gate is already closed
+    expect(h.gov.authorize().reason).toMatch(/heartbeat lease expired/);
+  });
+
+  it('a stalled event loop is a heartbeat loss once it resumes: OBSERVE_ONLY, one alert', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    h.gov.healthMonitor.updateMarketDataTimestamp();
+    h.clock.skip(3 * MINUTE_MS);
+    h.clock.advance(0);
+    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(h.gov.getCause().cause).toBe('HEARTBEAT_LOST');
+    await settle();
+    expect(h.delivered.map((a) => a.kind)).toEqual(['HEARTBEAT_LOSS']);
+  });
+
+  it('a failed adapter ping fails startup into OBSERVE_ONLY with an alert naming the adapter', async () => {
+    h = makeHarness();
+    const passed = await h.gov.runStartupChecks([{ name: 'binance', ping: () => false }]);
+    expect(passed).toBe(false);
+    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(h.gov.getCause().cause).toBe('STARTUP_CHECKS_FAILED');
+    await settle();
+    expect(h.delivered).toHaveLength(1);
+    expect(h.delivered[0]?.kind).toBe('STARTUP_FAILURE');
+    expect(h.delivered[0]?.rootCause).toMatch(/binance/);
+  });
+});
+
+describe('fail-safe triggers fire at their threshold, not one tick before', () => {
+  const cases = [
+    {
+      trigger: 'HEALTH_CHECK_FAILED',
+      thresholds: {},
+      thresholdMs: DEFAULT_THRESHOLDS.marketDataStaleMsMax,
+      keepFresh: ['snapshot'],
+    },
+    {
+      trigger: 'MARKET_DATA_STALL',
+      thresholds: { marketDataStaleMsMax: 10 * MINUTE_MS },
+      thresholdMs: DEFAULT_THRESHOLDS.marketDataStallMs,
+      keepFresh: ['snapshot'],
+    },
+    {
+      trigger: 'SNAPSHOT_WRITE_FAILURE',
+      thresholds: { snapshotWriteFailureMs: 30 * MINUTE_MS },
+      thresholdMs: 30 * MINUTE_MS,
+      keepFresh: ['market'],
+    },
+  ] as const;
+
+  for (const c of cases) {
+    it(`${c.trigger}`, async () => {
+      h = makeHarness({ thresholds: c.thresholds });
+      await h.gov.runStartupChecks();
+      const step = 1_000;
+      for (let t = 0; t < c.thresholdMs; t += step) {
+        if (c.keepFresh.includes('market' as never))
+          h.gov.healthMonitor.updateMarketDataTimestamp();
+        if (c.keepFresh.includes('snapshot' as never))
+          h.gov.healthMonitor.updateSnapshotWriteTimestamp();
+        h.clock.advance(step);
+      }
+      // Exactly at the threshold: "older than" is not yet true.
+      expect(h.gov.getMode()).toBe('AGGRESSIVE');
+      h.clock.advance(1);
+      expect(h.gov.getMode()).toBe('SHUTDOWN');
+      expect(h.gov.failSafeManager.getFailSafeState().trigger).toBe(c.trigger);
+      expect(h.gov.canDeployCapital()).toBe(false);
+    });
+  }
+
+  it('EVENT_LOG_WRITE_FAILURE when no event-log write succeeds (the database went read-only)', async () => {
+    h = makeHarness({
+      thresholds: { eventLogWriteStaleMsMax: 15 * MINUTE_MS, heartbeatLossMs: 20 * MINUTE_MS },
+    });
+    await h.gov.runStartupChecks();
+    rawDb(h.gov.store).pragma('query_only = ON');
+    const lastWriteMs = h.clock.monotonicNow();
+    for (let t = 0; t < 15 * MINUTE_MS; t += 10_000) {
+      h.gov.healthMonitor.updateMarketDataTimestamp();
+      h.gov.healthMonitor.updateSnapshotWriteTimestamp();
+      h.clock.advance(10_000);
+    }
+    expect(h.clock.monotonicNow() - lastWriteMs).toBe(15 * MINUTE_MS);
+    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    h.clock.advance(1);
+    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.failSafeManager.getFailSafeState().trigger).toBe('EVENT_LOG_WRITE_FAILURE');
+    // The database cannot take the final state: it went to the fallback file.
+    expect(h.gov.failSafeManager.getFailSafeState().persistedTo).toBe('fallback-file');
+  });
+
+  it('an error storm (11 errors in a minute) fails health at once', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    for (let i = 0; i < 10; i++) h.gov.healthMonitor.recordError();
+    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    h.gov.healthMonitor.recordError();
+    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.failSafeManager.getFailSafeState().trigger).toBe('HEALTH_CHECK_FAILED');
+  });
+
+  it('a STALLED execution queue fails health at once', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    h.gov.healthMonitor.setExecutionQueueStatus('STALLED');
+    expect(h.gov.getMode()).toBe('SHUTDOWN');
+  });
+
+  it('precedence: a capital mismatch found by the periodic fail-safe check shuts down', async () => {
+    h = makeHarness();
+    const capital = h.gov.store.capital;
+    capital.createPool('main', { currency: 'USD' });
+    capital.createAccount('acct-1', 'main');
+    capital.deposit('acct-1', 10_000n);
+    await h.gov.runStartupChecks();
+    rawDb(h.gov.store)
+      .prepare(
+        "UPDATE capital_accounts SET balance_minor = balance_minor + 1 WHERE account_id = 'acct-1'",
+      )
+      .run();
+    runNormally(h, DEFAULT_THRESHOLDS.failSafeCheckIntervalMs);
+    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.failSafeManager.getFailSafeState().trigger).toBe('CAPITAL_INCONSISTENT');
+  });
+
+  it('a wall-clock jump of a day either way neither fires nor hides a trigger', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    h.gov.healthMonitor.updateMarketDataTimestamp();
+    h.clock.jumpWall(24 * 60 * MINUTE_MS);
+    runNormally(h, 2 * MINUTE_MS);
+    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    h.clock.jumpWall(-2 * 24 * 60 * MINUTE_MS);
+    h.clock.advance(DEFAULT_THRESHOLDS.marketDataStaleMsMax + 1);
+    expect(h.gov.getMode()).toBe('SHUTDOWN');
+  });
+});
+
+describe("the spec's complete fail-safe flow, step by step from the event log", () => {
+  it('trigger, shutdown event, SHUTDOWN with OBSERVE_ONLY, final state, CRITICAL alert, remain', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    const before = h.gov.store.events.count();
+    h.gov.failSafeManager.triggerShutdown('UNRECOVERABLE_EXCEPTION', 'engine crashed: boom');
+    expect(h.gov.canDeployCapital()).toBe(false);
+    const flow = nonHeartbeat(eventsOf(h.gov.store).slice(before));
+    expect(flow.map((e) => e.eventType)).toEqual([
+      'SYSTEM_SHUTDOWN',
+      'SYSTEM_MODE_CHANGE',
+      'FINAL_STATE_PERSISTED',
+      'ALERT_RAISED',
+    ]);
+    expect(flow[0]?.metadata).toMatchObject({
+      trigger: 'UNRECOVERABLE_EXCEPTION',
+      from: 'AGGRESSIVE',
+    });
+    expect(flow[1]?.metadata).toMatchObject({ to: 'SHUTDOWN', mode: 'OBSERVE_ONLY' });
+    expect(flow[2]?.metadata).toMatchObject({ latch: { trigger: 'UNRECOVERABLE_EXCEPTION' } });
+    expect(flow[3]?.metadata).toMatchObject({ severity: 'CRITICAL', kind: 'SHUTDOWN' });
+    expect(h.gov.store.systemState.get().latch?.trigger).toBe('UNRECOVERABLE_EXCEPTION');
+    // Remains: nothing the machine hears brings it back.
+    runNormally(h, 10 * MINUTE_MS);
+    expect(() => h.gov.operatorObserve({ operator: 'ann', reason: 'try' })).toThrow(/not allowed/);
+    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    await settle();
+    expect(h.delivered.filter((a) => a.severity === 'CRITICAL')).toHaveLength(1);
+  });
+});
+
+describe('the latch and the fallback file', () => {
+  it('survives close and reopen until an operator restart; then CHECKING again', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    h.gov.operatorShutdown({ operator: 'ann', reason: 'exchange incident' });
+    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    h.gov.close();
+
+    const second = h.reopen();
+    expect(await second.runStartupChecks()).toBe(false);
+    expect(second.getMode()).toBe('SHUTDOWN');
+    expect(second.failSafeManager.getFailSafeState().trigger).toBe('OPERATOR_KILL');
+    expect(() => second.operatorRestart({ operator: '', reason: 'x' })).toThrow(/operator/);
+    second.operatorRestart({ operator: 'bob', reason: 'incident resolved' });
+    expect(await second.runStartupChecks()).toBe(true);
+    expect(second.getMode()).toBe('AGGRESSIVE');
+    await settle();
+    // One incident (the kill switch), one alert, even though SHUTDOWN was entered twice.
+    expect(h.delivered.filter((a) => a.kind === 'SHUTDOWN')).toHaveLength(1);
+    const audit = second.store.operatorActions.list();
+    expect(audit.map((a) => a.action).sort()).toEqual(['RESTART', 'SHUTDOWN']);
+  });
+
+  it('when the database is read-only the final state goes to the fallback file, and startup honours it', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    rawDb(h.gov.store).pragma('query_only = ON');
+    h.gov.failSafeManager.triggerShutdown('UNRECOVERABLE_EXCEPTION', 'disk trouble');
+    expect(h.gov.failSafeManager.getFailSafeState().persistedTo).toBe('fallback-file');
+    expect(existsSync(`${h.dbPath}.shutdown.json`)).toBe(true);
+    h.gov.close();
+    const second = h.reopen();
+    expect(second.store.systemState.get().latch).toBeNull();
+    expect(await second.runStartupChecks()).toBe(false);
+    expect(second.getMode()).toBe('SHUTDOWN');
+    second.operatorRestart({ operator: 'bob', reason: 'disk replaced' });
+    expect(existsSync(`${h.dbPath}.shutdown.json`)).toBe(false);
+    expect(await second.runStartupChecks()).toBe(true);
+  });
+});
+
+describe('operator actions', () => {
+  it('each needs an operator and a reason, and is refused without changing anything', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    const count = h.gov.store.events.count();
+    for (const bad of [
+      { operator: '', reason: 'x' },
+      { operator: 'ann', reason: ' ' },
+      {},
+    ] as const) {
+      expect(() => h.gov.operatorObserve(bad as never)).toThrow();
+      expect(() => h.gov.operatorShutdown(bad as never)).toThrow();
+    }
+    expect(h.gov.store.events.count()).toBe(count);
+    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+  });
+
+  it('observe, then resume runs the checks again and returns to AGGRESSIVE', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    h.gov.operatorObserve({ operator: 'ann', reason: 'news event' });
+    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(h.gov.getCause().cause).toBe('OPERATOR');
+    expect(h.gov.canDeployCapital()).toBe(false);
+    await expect(h.gov.operatorResume({ operator: 'ann', reason: 'news passed' })).resolves.toBe(
+      true,
+    );
+    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    try {
+      await h.gov.operatorResume({ operator: 'ann', reason: 'again' });
+      expect.unreachable();
+    } catch (error) {
+      expect(isGovernorError(error, 'GOV_INVALID_OPERATOR_ACTION')).toBe(true);
+    }
+  });
+
+  it('mode-change listeners are told after persistence; a throwing listener breaks nothing', async () => {
+    h = makeHarness();
+    const seen: string[] = [];
+    h.gov.onModeChange(() => {
+      throw new Error('listener bug');
+    });
+    h.gov.onModeChange((change) => {
+      const persisted = h.gov.store.systemState.get().lifecycleState;
+      seen.push(`${change.from}->${change.to}:${persisted}`);
+    });
+    await h.gov.runStartupChecks();
+    expect(seen).toEqual(['STARTING->CHECKING:CHECKING', 'CHECKING->AGGRESSIVE:AGGRESSIVE']);
+  });
+});
+
+describe('alerts are rare and meaningful', () => {
+  it('an hour of normal operation raises zero alerts', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    runNormally(h, 60 * MINUTE_MS);
+    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    await settle();
+    expect(h.delivered).toEqual([]);
+    expect(h.gov.alertManager.getAlerts()).toEqual([]);
+  });
+
+  it('the same fault repeated raises one alert', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    for (let i = 0; i < 5; i++)
+      h.gov.failSafeManager.triggerShutdown('UNRECOVERABLE_EXCEPTION', `boom ${i}`);
+    for (let i = 0; i < 5; i++) h.gov.failSafeManager.checkFailSafeConditions();
+    await settle();
+    expect(h.delivered).toHaveLength(1);
+    expect(h.gov.alertManager.getUnacknowledgedAlerts()).toHaveLength(1);
+    const [alert] = h.gov.alertManager.getAlerts();
+    h.gov.alertManager.acknowledge(alert!.alertId, 'ann');
+    expect(h.gov.alertManager.getUnacknowledgedAlerts()).toHaveLength(0);
+  });
+});
+
+describe('configuration', () => {
+  it('refuses bad thresholds, naming the key and range, and refuses disabling hardening', () => {
+    expect(
+      () => new GovernanceSystem({ dbPath: ':memory:', thresholds: { heartbeatLossMs: 10 } }),
+    ).toThrow(/heartbeatLossMs.*range/);
+    expect(
+      () =>
+        new GovernanceSystem({ dbPath: ':memory:', thresholds: { heartbeatIntervalMs: 200_000 } }),
+    ).toThrow(/heartbeatIntervalMs: must be below/);
+    expect(
+      () => new GovernanceSystem({ dbPath: ':memory:', enableProductionHardening: false }),
+    ).toThrow(/cannot be disabled/);
+  });
+});
