@@ -167,8 +167,10 @@ export class Connection {
     const clock = options.clock ?? { wallNow: () => Date.now() };
     const probe =
       path === ':memory:' ? { fresh: true, version: 0 } : probeFile(path, busyTimeoutMs);
-    if (readonly && probe.fresh) throw notGovernor(path, 'empty file opened read-only');
-    if (readonly && probe.version < SCHEMA_VERSION) {
+    if (readonly && probe.fresh && existsSync(path)) {
+      throw notGovernor(path, 'empty file opened read-only');
+    }
+    if (readonly && !probe.fresh && probe.version < SCHEMA_VERSION) {
       throw new GovernorError(
         'GOV_SCHEMA_NEEDS_MIGRATION',
         `${path} has schema version ${probe.version}; open it read-write once to migrate to ${SCHEMA_VERSION}`,
