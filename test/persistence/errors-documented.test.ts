@@ -1,0 +1,21 @@
+/**
+ * Goal: every code in the error catalogue is documented in docs/errors.md under its own
+ * heading, and the document names no code the catalogue does not have.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ERROR_CATALOGUE } from '../../services/errors.js';
+
+const document = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+const headings = [...document.matchAll(/^## (GOV_[A-Z_]+)\s*$/gm)].map((match) => match[1]);
+
+describe('docs/errors.md', () => {
+  it.each(Object.keys(ERROR_CATALOGUE))('documents %s under its own heading', (code) => {
+    expect(headings).toContain(code);
+  });
+
+  it('documents no code that is not in the catalogue, and none twice', () => {
+    expect(headings.filter((code) => code === undefined || !(code in ERROR_CATALOGUE))).toEqual([]);
+    expect(new Set(headings).size).toBe(headings.length);
+  });
+});
