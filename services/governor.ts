@@ -97,6 +97,9 @@ const ALLOWED: Authorization = Object.freeze({
   reason: 'AGGRESSIVE with a fresh heartbeat lease',
 });
 
+/** How long a governor write waits for another connection's lock before it fails. */
+export const STORE_BUSY_TIMEOUT_MS = 250;
+
 const SETTLED_STATES: ReadonlySet<LifecycleState> = new Set([
   'AGGRESSIVE',
   'OBSERVE_ONLY',
@@ -162,7 +165,9 @@ export class GovernanceSystem {
     this.logger = componentLogger(options.logger ?? silentLogger(), 'governor');
     this.dbPath = options.dbPath ?? './governor.db';
     this.fallbackPath = fallbackPathFor(this.dbPath);
-    this.store = Store.open(this.dbPath, { clock: this.clock });
+    // A short busy timeout: a write blocked by another process must not stall the embedding
+    // program's event loop for long; a failed write is an operating error the fail-safe handles.
+    this.store = Store.open(this.dbPath, { clock: this.clock, busyTimeoutMs: STORE_BUSY_TIMEOUT_MS });
     this.healthMonitor = new HealthMonitor(this.clock, this.thresholds);
     this.alertManager = new AlertManager(
       createStoreAlertRepository(this.store),
