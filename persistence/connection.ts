@@ -7,6 +7,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Clock } from '../services/clock.js';
 import { AssertionError, GovernorError } from '../services/errors.js';
+import type { FaultInjector } from './faults.js';
 import {
   applyMigrations,
   GOVERNOR_APPLICATION_ID,
@@ -22,6 +23,8 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
   /** Source of wall time for every timestamp the store writes. Default `Date.now`. */
   clock?: Pick<Clock, 'wallNow'>;
+  /** Tests and the simulator only: consulted before every write, may fail it. Default none. */
+  faults?: FaultInjector;
 }
 
 export const BUSY_TIMEOUT_MS_DEFAULT = 5000;
@@ -145,6 +148,7 @@ export class Connection {
   private readonly clock: Pick<Clock, 'wallNow'>;
   private readonly immediate: (fn: () => unknown) => unknown;
   private readonly failureListeners: Array<() => void> = [];
+  private readonly faults: FaultInjector | null;
   private closed = false;
 
   private constructor(
@@ -152,11 +156,13 @@ export class Connection {
     path: string,
     readonly: boolean,
     clock: Pick<Clock, 'wallNow'>,
+    faults: FaultInjector | null,
   ) {
     this.db = db;
     this.path = path;
     this.readonly = readonly;
     this.clock = clock;
+    this.faults = faults;
     this.immediate = db.transaction((fn: () => unknown) => fn()).immediate;
   }
 
@@ -185,7 +191,7 @@ export class Connection {
         db.pragma('synchronous = FULL');
       }
       db.pragma('foreign_keys = ON');
-      const connection = new Connection(db, path, readonly, clock);
+      const connection = new Connection(db, path, readonly, clock, options.faults ?? null);
       if (!readonly) connection.migrate();
       return connection;
     } catch (error) {
@@ -249,6 +255,7 @@ export class Connection {
   write<T>(operation: string, fn: () => T): T {
     this.assertOpen();
     try {
+      this.faults?.beforeWrite(operation);
       return this.immediate(fn) as T;
     } catch (error) {
       for (const listener of this.failureListeners) listener();

@@ -91,17 +91,36 @@ const sha256Hex: Sha256Hex =
  * JSON.stringify (no spaces; metadata is the stored JSON *text*, so it is a JSON string here).
  */
 export function computeEventHash(fields: HashedEventFields): string {
-  return sha256Hex(
-    JSON.stringify([
-      fields.seq,
-      fields.eventId,
-      fields.timestamp,
-      fields.eventType,
-      fields.reason,
-      fields.metadataText,
-      fields.prevHash,
-    ]),
+  return hashEncoded(
+    fields.seq,
+    jsonString(fields.eventId),
+    jsonString(fields.timestamp),
+    middleFragment(fields.eventType, fields.reason, fields.metadataText),
+    fields.prevHash,
   );
+}
+
+/** `,"event_type","reason","metadata"`: the part of the encoding fixed before the insert. */
+function middleFragment(eventType: string, reason: string, metadataText: string): string {
+  return `,${jsonString(eventType)},${jsonString(reason)},${JSON.stringify(metadataText)}`;
+}
+
+function hashEncoded(
+  seq: number,
+  eventIdJson: string,
+  timestampJson: string,
+  middleJson: string,
+  prevHash: string,
+): string {
+  return sha256Hex(`[${seq},${eventIdJson},${timestampJson}${middleJson},${jsonString(prevHash)}]`);
+}
+
+// Characters JSON.stringify escapes in a string (plus lone surrogates, which it writes as \uXXXX).
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify(text), skipping the call for the common text that needs no escaping. */
+function jsonString(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
 }
 
 interface EventRow {
@@ -120,6 +139,10 @@ interface PreparedEvent {
   readonly eventType: string;
   readonly reason: string;
   readonly metadataText: string;
+  /** The event id as a JSON string. */
+  readonly eventIdJson: string;
+  /** The hash encoding's fragment that does not depend on the position in the chain. */
+  readonly middleJson: string;
 }
 
 const PAGE_SIZE = 512;
@@ -135,9 +158,12 @@ function prepareInput(input: EventInput): PreparedEvent {
     input.metadata === undefined
       ? '{}'
       : serialiseJson('metadata', input.metadata, LIMITS.metadataBytesMax);
+  // A generated UUID needs no JSON escaping; a caller's id is checked.
   const eventId =
     input.eventId === undefined ? randomUUID() : checkIdentifier('eventId', input.eventId);
-  return { eventId, eventType, reason, metadataText };
+  const eventIdJson = input.eventId === undefined ? `"${eventId}"` : jsonString(eventId);
+  const middleJson = middleFragment(eventType, reason, metadataText);
+  return { eventId, eventType, reason, metadataText, eventIdJson, middleJson };
 }
 
 function toStoredEvent(row: EventRow): StoredEvent {
@@ -218,7 +244,14 @@ export class EventLog {
     const prepared = inputs.map(prepareInput);
     return this.connection.write('events.appendBatch', () => {
       const timestamp = this.connection.nowIso();
-      return prepared.map((event) => this.insertOne(event, timestamp));
+      let head = this.currentHead();
+      const appended: AppendedEvent[] = [];
+      for (const event of prepared) {
+        const result = this.insertAfter(head, event, timestamp);
+        head = result;
+        appended.push(result);
+      }
+      return appended;
     });
   }
 
@@ -317,10 +350,24 @@ export class EventLog {
 
   /** Inserts one validated event after the current head; the caller holds the transaction. */
   private insertOne(event: PreparedEvent, timestamp: string): AppendedEvent {
-    const head = this.currentHead();
+    return this.insertAfter(this.currentHead(), event, timestamp);
+  }
+
+  /** Inserts one validated event after `head` and makes it the cached head. */
+  private insertAfter(
+    head: ChainHead | null,
+    event: PreparedEvent,
+    timestamp: string,
+  ): AppendedEvent {
     const seq = (head?.seq ?? 0) + 1;
     const prevHash = head?.hash ?? GENESIS_HASH;
-    const hash = computeEventHash({ seq, timestamp, prevHash, ...event });
+    const hash = hashEncoded(
+      seq,
+      event.eventIdJson,
+      jsonString(timestamp),
+      event.middleJson,
+      prevHash,
+    );
     try {
       this.insertRow.run(
         seq,

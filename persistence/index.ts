@@ -3,6 +3,16 @@
  * and the documented limits and strategy states.
  */
 export {
+  AlertOutbox,
+  OUTBOX_ERROR_CHARS_MAX,
+  OUTBOX_OPERATIONS,
+  OUTBOX_STATUSES,
+  type OutboxAttempt,
+  type OutboxEntry,
+  type OutboxOperation,
+  type OutboxStatus,
+} from './alert-outbox.js';
+export {
   type AlertInput,
   Alerts,
   STORED_ALERT_SEVERITIES,
@@ -42,6 +52,12 @@ export {
   type StoredSnapshot,
   type WrittenSnapshot,
 } from './snapshots.js';
+export {
+  type StartupCheckRecord,
+  type StartupReportInput,
+  StartupReports,
+  type StoredStartupReport,
+} from './startup-reports.js';
 export { Store, type StoreOpenOptions } from './store.js';
 export {
   isStrategyTransitionAllowed,

@@ -124,6 +124,38 @@ CREATE TABLE operator_actions (
 );
 `;
 
+// Written in the transaction that writes the alert (or resolves it); see persistence/alert-outbox.ts.
+const SCHEMA_ALERT_OUTBOX = `
+CREATE TABLE alert_outbox (
+  id              INTEGER PRIMARY KEY,
+  alert_id        TEXT NOT NULL REFERENCES alerts (alert_id),
+  sink            TEXT NOT NULL,
+  operation       TEXT NOT NULL CHECK (operation IN ('deliver', 'resolve')),
+  status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+  attempts        INTEGER NOT NULL CHECK (attempts >= 0),
+  created_at      TEXT NOT NULL,
+  last_attempt_at TEXT,
+  next_attempt_at TEXT,
+  delivered_at    TEXT,
+  last_error      TEXT,
+  UNIQUE (alert_id, sink, operation)
+);
+CREATE INDEX alert_outbox_pending ON alert_outbox (id) WHERE status = 'pending';
+`;
+
+// One row per CHECKING visit, written in the transaction that appends its STARTUP_CHECKS_COMPLETED event.
+const SCHEMA_STARTUP_REPORTS = `
+CREATE TABLE startup_reports (
+  id           INTEGER PRIMARY KEY,
+  lifecycle_id TEXT NOT NULL,
+  visit        INTEGER NOT NULL CHECK (typeof(visit) = 'integer' AND visit >= 1),
+  passed       INTEGER NOT NULL CHECK (passed IN (0, 1)),
+  results      TEXT NOT NULL,
+  at           TEXT NOT NULL,
+  UNIQUE (lifecycle_id, visit)
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -138,6 +170,21 @@ export const MIGRATIONS: readonly Migration[] = [
       db.prepare(
         "INSERT INTO system_state (id, desired_mode, updated_at) VALUES (1, 'OBSERVE_ONLY', ?)",
       ).run(context.nowIso);
+    },
+  },
+  {
+    version: 2,
+    description: 'alert_outbox: one row per (alert, sink, operation) still to leave the process',
+    up(db) {
+      db.exec(SCHEMA_ALERT_OUTBOX);
+    },
+  },
+  {
+    version: 3,
+    description:
+      'startup_reports: the report of every CHECKING visit (see persistence/startup-reports.ts)',
+    up(db) {
+      db.exec(SCHEMA_STARTUP_REPORTS);
     },
   },
 ];

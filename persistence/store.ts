@@ -2,13 +2,14 @@
  * `Store`: the one object through which governor reads and writes its SQLite database. It opens
  * (or refuses) the file, runs the migrations, and exposes one repository per table group.
  */
-import type { Clock } from '../services/clock.js';
+import { AlertOutbox } from './alert-outbox.js';
 import { Alerts } from './alerts.js';
 import { Capital } from './capital.js';
 import { Connection, type OpenOptions } from './connection.js';
 import { EventLog } from './event-log.js';
 import { OperatorActions } from './operator-actions.js';
 import { Snapshots } from './snapshots.js';
+import { StartupReports } from './startup-reports.js';
 import { Strategies } from './strategies.js';
 import { SystemState } from './system-state.js';
 
@@ -23,7 +24,9 @@ export class Store {
   readonly strategies: Strategies;
   readonly systemState: SystemState;
   readonly alerts: Alerts;
+  readonly alertOutbox: AlertOutbox;
   readonly operatorActions: OperatorActions;
+  readonly startupReports: StartupReports;
   private readonly connection: Connection;
 
   private constructor(connection: Connection) {
@@ -36,7 +39,9 @@ export class Store {
     this.strategies = new Strategies(connection);
     this.systemState = new SystemState(connection);
     this.alerts = new Alerts(connection);
+    this.alertOutbox = new AlertOutbox(connection);
     this.operatorActions = new OperatorActions(connection);
+    this.startupReports = new StartupReports(connection);
   }
 
   /**
@@ -44,11 +49,9 @@ export class Store {
    * synchronous=FULL, foreign keys and a busy timeout, and migrates it to the current schema.
    * Refuses, without modifying it, a file that is not a governor database
    * (GOV_NOT_A_GOVERNOR_DATABASE) or was written by a newer governor (GOV_SCHEMA_TOO_NEW).
+   * `faults` (tests and the simulator only) is a FaultInjector consulted before every write.
    */
-  static open(
-    path: string,
-    options: { readonly?: boolean; busyTimeoutMs?: number; clock?: Pick<Clock, 'wallNow'> } = {},
-  ): Store {
+  static open(path: string, options: StoreOpenOptions = {}): Store {
     return new Store(Connection.open(path, options));
   }
 

@@ -231,7 +231,9 @@ function checkJsonValue(field: string, value: unknown, path: string, ancestors: 
         'is not a plain object (class instances such as Date are refused)',
       );
     }
-    for (const [key, child] of Object.entries(value)) {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      const child = record[key];
       if (child !== undefined) checkJsonValue(field, child, `.${key}`, ancestors);
     }
   }

@@ -2,11 +2,12 @@
  * Goal (property): for any sequence of appends and batches the chain verifies and seq runs
  * 1..n without a gap; any single change to any column of any stored event is detected.
  */
+import { createHash } from 'node:crypto';
 import { copyFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type EventInput, Store } from '../../persistence/index.js';
+import { computeEventHash, type EventInput, Store } from '../../persistence/index.js';
 import { rawConnection, steppingClock, tempDatabasePath } from './helpers.js';
 
 const jsonValue = fc
@@ -39,6 +40,21 @@ const COLUMNS = [
 ] as const;
 
 describe('event log properties', () => {
+  it('computeEventHash equals SHA-256 of JSON.stringify of the column array, for any text', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(),
+        fc.array(fc.string({ unit: 'binary', maxLength: 30 }), { minLength: 6, maxLength: 6 }),
+        (seq, [eventId = '', timestamp = '', eventType = '', reason = '', metadataText = '', prevHash = '']) => {
+          const fields = { seq, eventId, timestamp, eventType, reason, metadataText, prevHash };
+          const encoded = JSON.stringify([seq, eventId, timestamp, eventType, reason, metadataText, prevHash]);
+          expect(computeEventHash(fields)).toBe(createHash('sha256').update(encoded, 'utf8').digest('hex'));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('any sequence of appends verifies, with seq contiguous from 1 and round-tripping', () => {
     fc.assert(
       fc.property(fc.array(operation, { maxLength: 15 }), (operations) => {
