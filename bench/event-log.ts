@@ -87,7 +87,8 @@ function rawBatched(batches: number): number {
     for (const row of slice) insert.run(row);
   }).immediate;
   const seconds = timeIt(() => {
-    for (let batch = 0; batch < batches; batch++) many(rows.slice(batch * BATCH_SIZE, (batch + 1) * BATCH_SIZE));
+    for (let batch = 0; batch < batches; batch++)
+      many(rows.slice(batch * BATCH_SIZE, (batch + 1) * BATCH_SIZE));
   });
   db.close();
   return seconds;

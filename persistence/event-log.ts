@@ -116,6 +116,7 @@ function hashEncoded(
 }
 
 // Characters JSON.stringify escapes in a string (plus lone surrogates, which it writes as \uXXXX).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON.stringify escapes exactly these.
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** JSON.stringify(text), skipping the call for the common text that needs no escaping. */

@@ -36,7 +36,8 @@ function runAndKill(path: string, killAfterLines: number): Promise<number[]> {
     });
     child.on('error', reject);
     child.on('close', (_code, signal) => {
-      if (signal !== 'SIGKILL') reject(new Error(`child ended without SIGKILL (${signal}): ${stderr}`));
+      if (signal !== 'SIGKILL')
+        reject(new Error(`child ended without SIGKILL (${signal}): ${stderr}`));
       else resolve(printed);
     });
   });
@@ -52,12 +53,14 @@ describe('crash safety', () => {
       expect(printed.length, `repetition ${repetition}`).toBeGreaterThanOrEqual(killAfterLines);
       // Each run continues the same log: its seqs follow the last run's without a gap.
       expect(printed[0]).toBeGreaterThan(lastPrinted);
-      printed.forEach((seq, index) => expect(seq).toBe((printed[0] ?? 0) + index));
+      for (const [index, seq] of printed.entries()) expect(seq).toBe((printed[0] ?? 0) + index);
       lastPrinted = printed[printed.length - 1] ?? lastPrinted;
 
       const store = Store.open(path);
       const verification = store.events.verifyChain();
-      expect(verification.ok, `repetition ${repetition}: ${JSON.stringify(verification)}`).toBe(true);
+      expect(verification.ok, `repetition ${repetition}: ${JSON.stringify(verification)}`).toBe(
+        true,
+      );
       const head = store.events.head();
       expect(head?.seq ?? 0).toBeGreaterThanOrEqual(lastPrinted);
       for (const seq of printed) expect(store.events.get(seq)?.seq).toBe(seq);

@@ -45,10 +45,30 @@ describe('event log properties', () => {
       fc.property(
         fc.nat(),
         fc.array(fc.string({ unit: 'binary', maxLength: 30 }), { minLength: 6, maxLength: 6 }),
-        (seq, [eventId = '', timestamp = '', eventType = '', reason = '', metadataText = '', prevHash = '']) => {
+        (
+          seq,
+          [
+            eventId = '',
+            timestamp = '',
+            eventType = '',
+            reason = '',
+            metadataText = '',
+            prevHash = '',
+          ],
+        ) => {
           const fields = { seq, eventId, timestamp, eventType, reason, metadataText, prevHash };
-          const encoded = JSON.stringify([seq, eventId, timestamp, eventType, reason, metadataText, prevHash]);
-          expect(computeEventHash(fields)).toBe(createHash('sha256').update(encoded, 'utf8').digest('hex'));
+          const encoded = JSON.stringify([
+            seq,
+            eventId,
+            timestamp,
+            eventType,
+            reason,
+            metadataText,
+            prevHash,
+          ]);
+          expect(computeEventHash(fields)).toBe(
+            createHash('sha256').update(encoded, 'utf8').digest('hex'),
+          );
         },
       ),
       { numRuns: 300 },
