@@ -1,0 +1,116 @@
+/**
+ * `governor alerts [--all] [--json]`: the unacknowledged alerts (or every alert with --all),
+ * newest first, read from the database opened read-only; `governor ack ID --operator NAME`
+ * acknowledges one, through the daemon when it runs, else directly in the database.
+ */
+import { Store, type StoredAlert } from '../../../persistence/index.js';
+import { AlertManager } from '../../alerts/alert-manager.js';
+import { createStoreAlertRepository } from '../../alerts/store-repository.js';
+import { SystemClock } from '../../clock.js';
+import { silentLogger } from '../../logger.js';
+import { checkOperatorRequest } from '../../operator.js';
+import {
+  booleanFlag,
+  type CommandContext,
+  openReadOnly,
+  resolveConfig,
+  socketPathFor,
+  stringFlag,
+} from '../context.js';
+import { sendControlRequest } from '../control-channel.js';
+import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
+import type { Output } from '../output.js';
+
+/** At most this many alerts are listed. */
+export const ALERTS_LISTED_MAX = 1_000;
+
+function printAlert(out: Output, alert: StoredAlert): void {
+  const state =
+    alert.resolvedAt !== null
+      ? out.paint('grey', `resolved ${alert.resolvedAt}`)
+      : alert.acknowledged
+        ? out.paint('cyan', `acknowledged by ${alert.acknowledgedBy ?? '?'}`)
+        : out.paint('yellow', 'unacknowledged');
+  const severity =
+    alert.severity === 'CRITICAL'
+      ? out.paint('red', alert.severity)
+      : out.paint('yellow', alert.severity);
+  out.line(`${severity}  ${alert.timestamp}  ${out.paint('bold', alert.title)}  [${state}]`);
+  out.line(`  id       ${alert.alertId}`);
+  out.line(`  message  ${alert.message}`);
+  out.line(`  cause    ${alert.rootCause}`);
+  out.line(`  action   ${alert.recommendedAction}`);
+  out.line();
+}
+
+export async function alertsCommand(context: CommandContext): Promise<ExitCode> {
+  const config = resolveConfig(context);
+  const all = booleanFlag(context, 'all');
+  const store = openReadOnly(config.dbPath);
+  let alerts: StoredAlert[];
+  try {
+    alerts = store.alerts.list({ unacknowledgedOnly: !all, limit: ALERTS_LISTED_MAX });
+  } finally {
+    store.close();
+  }
+  if (context.json) {
+    context.out.json(alerts);
+    return EXIT.OK;
+  }
+  if (alerts.length === 0) {
+    context.out.line(
+      all ? 'no alerts' : 'no unacknowledged alerts (governor alerts --all lists every alert)',
+    );
+    return EXIT.OK;
+  }
+  for (const alert of alerts) printAlert(context.out, alert);
+  return EXIT.OK;
+}
+
+function acknowledgeOffline(dbPath: string, alertId: string, operator: string): unknown {
+  const store = Store.open(dbPath);
+  try {
+    const manager = new AlertManager(
+      createStoreAlertRepository(store),
+      new SystemClock(),
+      silentLogger(),
+    );
+    return manager.acknowledge(alertId, operator);
+  } finally {
+    store.close();
+  }
+}
+
+export async function ackCommand(context: CommandContext): Promise<ExitCode> {
+  const alertId = context.positionals[0];
+  if (alertId === undefined || context.positionals.length > 1) {
+    throw new CliError(EXIT.USAGE, 'usage: governor ack ID --operator NAME');
+  }
+  const { operator } = checkOperatorRequest(
+    { operator: stringFlag(context, 'operator'), reason: 'acknowledge' },
+    'ack',
+  );
+  const config = resolveConfig(context);
+  let result: unknown;
+  try {
+    const response = await sendControlRequest(socketPathFor(config), {
+      command: 'ack',
+      alertId,
+      operator,
+    });
+    if (!response.ok) {
+      throw new CliError(
+        response.code === 'GOV_UNKNOWN_ALERT' ? EXIT.NOT_FOUND : EXIT.REFUSED,
+        response.message,
+      );
+    }
+    result = response.result;
+  } catch (error) {
+    if (!(error instanceof CliError) || error.exitCode !== EXIT.NOT_RUNNING) throw error;
+    openReadOnly(config.dbPath).close(); // NOT_FOUND when there is no database
+    result = acknowledgeOffline(config.dbPath, alertId, operator);
+  }
+  if (context.json) context.out.json(result);
+  else context.out.line(`alert ${alertId} acknowledged by ${operator}`);
+  return EXIT.OK;
+}

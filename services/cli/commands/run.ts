@@ -1,0 +1,138 @@
+/**
+ * `governor run`: the daemon. It opens the database, starts the control socket, the health
+ * API and (with --demo) the paper trader, runs the startup checks and then the heartbeat,
+ * fail-safe and integrity timers; SIGTERM or SIGINT stop it gracefully, final state persisted.
+ */
+import type { GovernorAlert } from '../../alerts/types.js';
+import { SystemClock } from '../../clock.js';
+import { GovernanceSystem, type ModeChange } from '../../governor.js';
+import { createLogger } from '../../logger.js';
+import {
+  booleanFlag,
+  type CommandContext,
+  resolveConfig,
+  socketPathFor,
+  stringFlag,
+} from '../context.js';
+import { type ControlServer, isDaemonRunning, startControlServer } from '../control-channel.js';
+import { daemonControlHandler } from '../daemon-control.js';
+import { DEMO_FAULTS, type Demo, isDemoFault, startDemo } from '../demo.js';
+import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
+import { type RunningApi, startHealthApi } from '../health-api.js';
+import { type Output, stateColour } from '../output.js';
+
+/** How often the demo prints its order counts. */
+const DEMO_SUMMARY_INTERVAL_MS = 5_000;
+
+function printModeChange(out: Output, change: ModeChange): void {
+  const detail = change.trigger ?? change.cause;
+  const why = change.reason === null ? '' : `: ${change.reason}`;
+  out.line(
+    `${change.at.toISOString()}  ${change.from} -> ${out.paint(stateColour(change.to), change.to)}${detail === null ? '' : ` (${detail})`}${why}`,
+  );
+}
+
+function terminalSink(out: Output) {
+  return {
+    name: 'terminal',
+    deliver(alert: GovernorAlert): void {
+      out.line(out.paint('red', `ALERT ${alert.severity}: ${alert.title}`));
+      out.line(`  message  ${alert.message}`);
+      out.line(`  cause    ${alert.rootCause}`);
+      out.line(`  action   ${alert.recommendedAction}`);
+      out.line(`  id       ${alert.alertId}  (governor ack ${alert.alertId} --operator NAME)`);
+    },
+  };
+}
+
+export async function runCommand(context: CommandContext): Promise<ExitCode> {
+  const demoFault = stringFlag(context, 'demo-fault');
+  const demoWanted = booleanFlag(context, 'demo') || demoFault !== undefined;
+  if (demoFault !== undefined && !isDemoFault(demoFault)) {
+    throw new CliError(EXIT.USAGE, `--demo-fault: expected one of ${DEMO_FAULTS.join(', ')}`);
+  }
+  const config = resolveConfig(context, demoWanted);
+  const socketPath = socketPathFor(config);
+  if (await isDaemonRunning(socketPath)) {
+    throw new CliError(
+      EXIT.REFUSED,
+      `another governor daemon is running on ${config.dbPath} (${socketPath})`,
+    );
+  }
+  const { out } = context;
+  const logger = createLogger({ level: config.logLevel });
+  const clock = new SystemClock();
+  const governance = new GovernanceSystem({
+    dbPath: config.dbPath,
+    thresholds: config.thresholds,
+    desiredMode: config.desiredMode,
+    clock,
+    logger,
+    alertSinks: [terminalSink(out)],
+    handleProcessErrors: true,
+  });
+  governance.onModeChange((change) => printModeChange(out, change));
+  let demo: Demo | null = null;
+  let control: ControlServer | null = null;
+  let api: RunningApi | null = null;
+  const keepAlive = setInterval(() => {}, 3_600_000);
+  let summary: NodeJS.Timeout | undefined;
+  let stopping: Promise<void> | null = null;
+  const stop = (signal: string): Promise<void> => {
+    stopping ??= (async () => {
+      out.line(`${signal}: stopping (final state ${governance.getMode()} persisted)`);
+      clearInterval(keepAlive);
+      clearInterval(summary);
+      demo?.stop();
+      await Promise.allSettled([control?.close(), api?.close()]);
+      governance.close();
+    })();
+    return stopping;
+  };
+  const stopped = new Promise<void>((resolve) => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => void stop(signal).then(resolve));
+    }
+  });
+  try {
+    if (demoWanted) demo = startDemo(governance, clock);
+    const adapters = demo === null ? [] : [{ name: demo.exchange.name, ping: demo.exchange.ping }];
+    control = await startControlServer(
+      socketPath,
+      daemonControlHandler({ governance, adapters, onRestart: () => demo?.clearFault() }),
+    );
+    out.line(
+      `governor daemon pid ${process.pid}: database ${config.dbPath}, control socket ${socketPath}`,
+    );
+    try {
+      api = await startHealthApi(governance, config.api, logger);
+      out.line(api === null ? 'health API: off' : `health API: ${api.url}`);
+    } catch (error) {
+      // Monitoring is read-only: its failure is loud but does not stop governance.
+      logger.error({ err: error }, 'health API could not start');
+      out.error(`health API could not start: ${(error as Error).message}`);
+    }
+    const passed = await governance.runStartupChecks(adapters);
+    const authorization = governance.authorize();
+    out.line(
+      `startup checks ${passed ? 'passed' : 'did not pass'}: ${out.paint(stateColour(governance.getMode()), governance.getMode())}${authorization.allowed ? '' : ` (${authorization.reason})`}`,
+    );
+    if (demo !== null) {
+      const running = demo;
+      summary = setInterval(() => {
+        const s = running.trader.stats();
+        out.line(
+          `demo: ${s.placed} orders filled, ${s.blocked} blocked by the gate, ${s.failed} rejected; cash ${s.cashMinor} cents`,
+        );
+      }, DEMO_SUMMARY_INTERVAL_MS);
+      if (demoFault !== undefined && isDemoFault(demoFault)) {
+        running.scheduleFault(demoFault, (text) => out.line(out.paint('magenta', text)));
+      }
+    }
+  } catch (error) {
+    await stop('startup failure');
+    throw error;
+  }
+  await stopped;
+  return EXIT.OK;
+}

@@ -1,0 +1,74 @@
+/**
+ * What every command receives: the parsed flags, the output, and helpers to find the database
+ * and the control socket (flags > env > config file > defaults) and open the database read-only.
+ */
+import { existsSync } from 'node:fs';
+import { Store } from '../../persistence/index.js';
+import { type ConfigFlags, type DaemonConfig, resolveDaemonConfig } from './config.js';
+import { defaultSocketPath } from './control-channel.js';
+import { CliError, EXIT } from './exit-codes.js';
+import type { Output } from './output.js';
+
+export type FlagValue = string | boolean | string[] | undefined;
+
+export interface CommandContext {
+  readonly out: Output;
+  readonly values: Readonly<Record<string, FlagValue>>;
+  readonly positionals: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly json: boolean;
+}
+
+export function stringFlag(context: CommandContext, name: string): string | undefined {
+  const value = context.values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function booleanFlag(context: CommandContext, name: string): boolean {
+  return context.values[name] === true;
+}
+
+/** The configuration flags every command shares. */
+export function configFlags(context: CommandContext): ConfigFlags {
+  const threshold = context.values.threshold;
+  return {
+    config: stringFlag(context, 'config'),
+    db: stringFlag(context, 'db'),
+    desiredMode: stringFlag(context, 'desired-mode'),
+    logLevel: stringFlag(context, 'log-level'),
+    apiHost: stringFlag(context, 'api-host'),
+    apiPort: stringFlag(context, 'api-port'),
+    noApi: booleanFlag(context, 'no-api'),
+    socket: stringFlag(context, 'socket'),
+    threshold: Array.isArray(threshold) ? threshold : undefined,
+  };
+}
+
+export function resolveConfig(context: CommandContext, demo = false): DaemonConfig {
+  return resolveDaemonConfig(configFlags(context), { env: context.env, demo });
+}
+
+export function socketPathFor(config: DaemonConfig): string {
+  return config.controlSocket ?? defaultSocketPath(config.dbPath);
+}
+
+/** Opens the database read-only; NOT_FOUND when there is no file. */
+export function openReadOnly(dbPath: string): Store {
+  if (!existsSync(dbPath)) {
+    throw new CliError(
+      EXIT.NOT_FOUND,
+      `no governor database at ${dbPath} (use --db PATH or GOVERNOR_DB)`,
+    );
+  }
+  return Store.open(dbPath, { readonly: true });
+}
+
+/** Formats a duration in ms for people: 850 ms, 4.2 s, 3 min 5 s, 2 h 10 min. */
+export function formatAge(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms)) return 'never';
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)} s`;
+  if (ms < 3_600_000)
+    return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1_000)} s`;
+  return `${Math.floor(ms / 3_600_000)} h ${Math.round((ms % 3_600_000) / 60_000)} min`;
+}

@@ -1,0 +1,58 @@
+/**
+ * The `governor` command's exit codes, and the error type that carries one. Scripts and
+ * supervisors rely on these numbers: docs/operations.md lists them, and they never change.
+ */
+import { isGovernorError } from '../errors.js';
+
+export const EXIT = {
+  /** The command did what was asked. */
+  OK: 0,
+  /** Bad usage: an unknown command or flag, a missing argument. Nothing was changed. */
+  USAGE: 1,
+  /** Refused: missing --operator/--reason, invalid configuration, or not allowed in this state. Nothing was changed. */
+  REFUSED: 2,
+  /** The command needs a running daemon and none answers on the control socket. */
+  NOT_RUNNING: 3,
+  /** `verify` found an integrity problem (broken chain, head mismatch, capital mismatch). */
+  INTEGRITY_FAILURE: 4,
+  /** The named thing does not exist: the database file, an alert id. */
+  NOT_FOUND: 5,
+  /** An unexpected failure (storage, I/O, a timeout on the control socket). */
+  FAILURE: 6,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** An error the command reports as one line on stderr, exiting with `exitCode`. */
+export class CliError extends Error {
+  constructor(
+    readonly exitCode: ExitCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** The exit code for any error thrown by a command. */
+export function exitCodeFor(error: unknown): ExitCode {
+  if (error instanceof CliError) return error.exitCode;
+  if (!isGovernorError(error)) return EXIT.FAILURE;
+  switch (error.code) {
+    case 'GOV_INVALID_CONFIG':
+    case 'GOV_INVALID_MODE':
+    case 'GOV_OPERATOR_REQUIRED':
+    case 'GOV_REASON_REQUIRED':
+    case 'GOV_INVALID_OPERATOR_ACTION':
+    case 'GOV_INVALID_ARGUMENT':
+    case 'GOV_NOT_A_GOVERNOR_DATABASE':
+    case 'GOV_SCHEMA_TOO_NEW':
+    case 'GOV_SCHEMA_NEEDS_MIGRATION':
+    case 'GOV_LIFECYCLE_RUNNING':
+      return EXIT.REFUSED;
+    case 'GOV_UNKNOWN_ALERT':
+      return EXIT.NOT_FOUND;
+    default:
+      return EXIT.FAILURE;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The command line's only writer to stdout and stderr: colour on a terminal (unless NO_COLOR),
+ * plain text when piped, aligned tables, and JSON for `--json`. Library code never prints.
+ */
+
+const COLOURS = {
+  red: 31,
+  green: 32,
+  yellow: 33,
+  blue: 34,
+  magenta: 35,
+  cyan: 36,
+  grey: 90,
+  bold: 1,
+} as const;
+
+export type Colour = keyof typeof COLOURS;
+
+export interface Output {
+  /** True when stdout is a terminal. */
+  readonly tty: boolean;
+  readonly colour: boolean;
+  line(text?: string): void;
+  error(text: string): void;
+  paint(colour: Colour, text: string): string;
+  json(value: unknown): void;
+  table(rows: readonly (readonly string[])[], header: readonly string[]): void;
+  /** Rewrites the current terminal line (progress bars); a no-op when not a terminal. */
+  status(text: string): void;
+}
+
+/** JSON.stringify that writes bigint as a decimal string and Date as ISO-8601. */
+export function toJson(value: unknown, indent?: number): string {
+  return JSON.stringify(
+    value,
+    (_key, item: unknown) => (typeof item === 'bigint' ? item.toString() : item),
+    indent,
+  );
+}
+
+const ESCAPE = String.fromCharCode(27);
+const ESCAPES = new RegExp(`${ESCAPE}\\[[0-9;]*m`, 'g');
+
+function visibleLength(text: string): number {
+  return text.replace(ESCAPES, '').length;
+}
+
+export function createOutput(
+  options: {
+    stdout?: NodeJS.WriteStream;
+    stderr?: NodeJS.WriteStream;
+    env?: NodeJS.ProcessEnv;
+  } = {},
+): Output {
+  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? process.stderr;
+  const env = options.env ?? process.env;
+  const tty = stdout.isTTY === true;
+  const colour = tty && (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.TERM !== 'dumb';
+  const paint = (name: Colour, text: string): string =>
+    colour ? `\u001b[${COLOURS[name]}m${text}\u001b[0m` : text;
+  return {
+    tty,
+    colour,
+    paint,
+    line: (text = '') => void stdout.write(`${text}\n`),
+    error: (text) => void stderr.write(`${text}\n`),
+    json: (value) => void stdout.write(`${toJson(value, tty ? 2 : undefined)}\n`),
+    status: (text) => {
+      if (tty) stdout.write(`\r\u001b[2K${text}`);
+    },
+    table: (rows, header) => {
+      const widths = header.map((title, column) =>
+        Math.max(visibleLength(title), ...rows.map((row) => visibleLength(row[column] ?? ''))),
+      );
+      const render = (cells: readonly string[]): string =>
+        cells
+          .map((cell, column) =>
+            column === cells.length - 1
+              ? cell
+              : cell + ' '.repeat((widths[column] ?? 0) - visibleLength(cell)),
+          )
+          .join('  ');
+      stdout.write(`${paint('bold', render(header))}\n`);
+      for (const row of rows) stdout.write(`${render(row)}\n`);
+    },
+  };
+}
+
+/** The colour a lifecycle state is shown in. */
+export function stateColour(state: string | null): Colour {
+  switch (state) {
+    case 'AGGRESSIVE':
+      return 'green';
+    case 'OBSERVE_ONLY':
+      return 'yellow';
+    case 'SHUTDOWN':
+      return 'red';
+    default:
+      return 'cyan';
+  }
+}
