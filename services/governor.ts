@@ -22,6 +22,7 @@ import type {
   ShutdownTrigger,
   StartupReport,
 } from '../machines/types.js';
+import type { FaultInjector } from '../persistence/faults.js';
 import { Store } from '../persistence/index.js';
 import { AlertManager } from './alerts/alert-manager.js';
 import {
@@ -71,6 +72,8 @@ export interface GovernanceSystemOptions {
   readonly handleProcessErrors?: boolean;
   /** Extra XState inspection observer (transitions are always logged). */
   readonly inspect?: (event: InspectionEvent) => void;
+  /** Tests and the simulator only: a FaultInjector the store consults before every write. */
+  readonly faults?: FaultInjector;
 }
 
 export interface ModeChange {
@@ -167,7 +170,11 @@ export class GovernanceSystem {
     this.fallbackPath = fallbackPathFor(this.dbPath);
     // A short busy timeout: a write blocked by another process must not stall the embedding
     // program's event loop for long; a failed write is an operating error the fail-safe handles.
-    this.store = Store.open(this.dbPath, { clock: this.clock, busyTimeoutMs: STORE_BUSY_TIMEOUT_MS });
+    this.store = Store.open(this.dbPath, {
+      clock: this.clock,
+      busyTimeoutMs: STORE_BUSY_TIMEOUT_MS,
+      ...(options.faults === undefined ? {} : { faults: options.faults }),
+    });
     this.healthMonitor = new HealthMonitor(this.clock, this.thresholds);
     this.alertManager = new AlertManager(
       createStoreAlertRepository(this.store),
