@@ -480,6 +480,10 @@ export class GovernanceSystem {
     actor.subscribe({ error: (error) => this.onActorError(error) });
     this.actor = actor;
     actor.start();
+    // A SHUTDOWN disarmed deadline-driven detection: re-arm it for the new lifecycle and
+    // evaluate the fail-safe now, so a restart into stale inputs never opens the gate.
+    this.failSafeManager.arm();
+    this.failSafeManager.checkFailSafeConditions({ includeCapital: false });
   }
 
   private waitUntilSettled(): Promise<LifecycleState> {

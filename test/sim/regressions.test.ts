@@ -1,0 +1,56 @@
+/**
+ * Goal: bugs the simulator found stay fixed. Each test names the invariant that broke and the
+ * seed that found it, and replays the essence of the shrunk trace on a plain harness.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_THRESHOLDS } from '../../services/config.js';
+import { type Harness, makeHarness } from '../support/harness.js';
+
+const OPERATOR = { operator: 'ops', reason: 'regression test' };
+let h: Harness;
+afterEach(() => h?.cleanup());
+
+/** AGGRESSIVE, kill switch, an hour in SHUTDOWN (the armed deadline fires there), restart. */
+async function shutDownAndRestart(
+  harness: Harness,
+  during: { marketFeed: boolean; queue?: 'STALLED' } = { marketFeed: true },
+): Promise<void> {
+  expect(await harness.gov.runStartupChecks()).toBe(true);
+  harness.gov.operatorShutdown(OPERATOR);
+  if (during.queue) harness.gov.healthMonitor.setExecutionQueueStatus(during.queue);
+  for (let i = 0; i < 360; i++) {
+    if (during.marketFeed) harness.gov.healthMonitor.updateMarketDataTimestamp();
+    harness.gov.healthMonitor.updateSnapshotWriteTimestamp();
+    harness.clock.advance(10_000);
+  }
+  harness.gov.operatorRestart(OPERATOR);
+}
+
+describe('trigger-detected-in-time after an operator restart (sim seed 1, 3 days)', () => {
+  it('market data going stale after a restart is detected at its threshold, not at the next periodic check', async () => {
+    h = makeHarness();
+    await shutDownAndRestart(h);
+    h.gov.healthMonitor.updateMarketDataTimestamp();
+    expect(await h.gov.runStartupChecks()).toBe(true);
+    h.clock.advance(DEFAULT_THRESHOLDS.marketDataStaleMsMax + 1 + 100);
+    expect(h.gov.getMode()).toBe('SHUTDOWN');
+  });
+
+  it('a restart into stale market data shuts down at once instead of opening the gate', async () => {
+    h = makeHarness();
+    await shutDownAndRestart(h, { marketFeed: false });
+    await h.gov.runStartupChecks();
+    h.clock.advance(100);
+    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.canDeployCapital()).toBe(false);
+  });
+
+  it('a restart while the execution queue is STALLED shuts down at once', async () => {
+    h = makeHarness();
+    await shutDownAndRestart(h, { marketFeed: true, queue: 'STALLED' });
+    await h.gov.runStartupChecks();
+    h.clock.advance(100);
+    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getCause().trigger).toBe('HEALTH_CHECK_FAILED');
+  });
+});
