@@ -7,7 +7,61 @@ export * from './machines/index.js';
 // persistence: the SQLite store
 export * from './persistence/index.js';
 // services: the GovernanceSystem and its parts
-export { AlertManager, type RaiseAlertInput } from './services/alerts/alert-manager.js';
+// services/alerts
+export {
+  AlertManager,
+  type AlertManagerOptions,
+  type AlertRepository,
+  DELIVERY_QUEUE_MAX,
+  type OutboxRowRef,
+  type RaiseAlertInput,
+} from './services/alerts/alert-manager.js';
+export {
+  backoffDelayMs,
+  DEFAULT_DELIVERY_POLICY,
+  DELIVERY_POLICY_RANGES,
+  type DeliveryPolicy,
+  resolveDeliveryPolicy,
+} from './services/alerts/delivery-policy.js';
+export {
+  type AlertDeliveryReport,
+  type AlertDeliveryStatus,
+  readAlertDeliveryStatus,
+} from './services/alerts/delivery-status.js';
+export type { DispatcherStats } from './services/alerts/dispatcher.js';
+export {
+  ALERTMANAGER_FIRING_FOR_MS_DEFAULT,
+  type AlertmanagerSinkOptions,
+  alertmanagerAlertName,
+  alertmanagerPayload,
+  alertmanagerSink,
+  type PostableAlert,
+} from './services/alerts/sinks/alertmanager-sink.js';
+export {
+  PAGERDUTY_EVENTS_URL,
+  type PagerDutySinkOptions,
+  pagerDutyDedupKey,
+  pagerDutySink,
+} from './services/alerts/sinks/pagerduty-sink.js';
+export {
+  type SlackSinkOptions,
+  slackPayload,
+  slackSink,
+} from './services/alerts/sinks/slack-sink.js';
+export {
+  startWatchdog,
+  Watchdog,
+  type WatchdogOptions,
+  type WatchdogSettings,
+} from './services/alerts/sinks/watchdog.js';
+export {
+  type WebhookPayload,
+  type WebhookSinkOptions,
+  webhookPayload,
+  webhookSink,
+} from './services/alerts/sinks/webhook-sink.js';
+export { createStoreAlertRepository } from './services/alerts/store-repository.js';
+export type { AlertSinkContext } from './services/alerts/types.js';
 export {
   ALERT_KINDS,
   ALERT_SEVERITIES,

@@ -50,6 +50,8 @@ export const ERROR_CATALOGUE = {
     'A configuration key is missing, of the wrong type, or outside its allowed range.',
   GOV_CLOSED: 'The GovernanceSystem has been closed.',
   GOV_LIFECYCLE_RUNNING: 'A lifecycle is already running; it cannot be started twice.',
+  GOV_ALERT_DELIVERY_FAILED:
+    'A sink could not deliver an alert (receiver unreachable, timed out, or answered with an error); the outbox retries it.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

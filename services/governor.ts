@@ -32,6 +32,7 @@ import {
   STARTUP_FAILURE_ALERT,
 } from './alerts/catalogue.js';
 import { createStoreAlertRepository } from './alerts/store-repository.js';
+import type { DeliveryPolicy } from './alerts/delivery-policy.js';
 import type { AlertSink } from './alerts/types.js';
 import { type Clock, SystemClock } from './clock.js';
 import { parseMode, resolveThresholds, type Thresholds } from './config.js';
@@ -68,6 +69,8 @@ export interface GovernanceSystemOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
   readonly alertSinks?: readonly AlertSink[];
+  /** Bounds of alert delivery: attempts, backoff, timeout, concurrency, queue (docs/alerts.md). */
+  readonly alertDelivery?: Partial<DeliveryPolicy>;
   /** Opt-in: an uncaught exception or unhandled rejection triggers UNRECOVERABLE_EXCEPTION. */
   readonly handleProcessErrors?: boolean;
   /** Extra XState inspection observer (transitions are always logged). */
@@ -181,6 +184,7 @@ export class GovernanceSystem {
       this.clock,
       componentLogger(this.logger, 'alerts'),
       options.alertSinks ?? [],
+      options.alertDelivery === undefined ? {} : { delivery: options.alertDelivery },
     );
     this.dataIntegrityVerifier = new DataIntegrityVerifier(this.store);
     this.failSafeManager = new FailSafeManager(
@@ -434,6 +438,8 @@ export class GovernanceSystem {
     } catch (error) {
       this.logger.warn({ err: error }, 'stop event could not be written');
     }
+    // Pending deliveries stay in the outbox; the next GovernanceSystem on this file sends them.
+    this.alertManager.stop();
     this.store.close();
   }
 

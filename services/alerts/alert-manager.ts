@@ -1,12 +1,20 @@
 /**
  * The alert manager core (spec: Alerting). It raises alerts only for the listed kinds, keeps
- * one alert per incident (dedup key), persists each one, logs it, and hands it to the sinks
- * asynchronously through a bounded queue so that delivery never blocks the gate or the machine.
+ * one alert per incident (dedup key), persists each one with its outbox rows, logs it, and lets
+ * the dispatcher deliver it to the sinks with bounded retries, off the gate's and machine's path.
  */
 import { randomUUID } from 'node:crypto';
+import type { OutboxAttempt, OutboxEntry, OutboxOperation } from '../../persistence/index.js';
 import type { Clock } from '../clock.js';
 import { GovernorError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import {
+  DEFAULT_DELIVERY_POLICY,
+  type DeliveryPolicy,
+  resolveDeliveryPolicy,
+} from './delivery-policy.js';
+import { type AlertDeliveryStatus, fromOutboxEntry } from './delivery-status.js';
+import { DeliveryDispatcher, type DispatcherStats } from './dispatcher.js';
 import {
   ALERT_KINDS,
   ALERT_SEVERITIES,
@@ -27,43 +35,92 @@ export interface RaiseAlertInput {
   metadata?: Record<string, unknown>;
 }
 
+/** An outbox row written for one sink. */
+export interface OutboxRowRef {
+  readonly sink: string;
+  readonly outboxId: number;
+}
+
 /** Where alerts are kept. The GovernanceSystem backs it with the SQLite store. */
 export interface AlertRepository {
-  /** Persists the alert (and its ALERT_RAISED event) atomically; throws when it cannot. */
-  insert(alert: GovernorAlert): void;
+  /**
+   * Persists the alert, its ALERT_RAISED event and one pending outbox row per sink named, in one
+   * transaction; throws (having written nothing) when it cannot.
+   */
+  insert(alert: GovernorAlert, sinks: readonly string[]): OutboxRowRef[];
   findOpenByDedupKey(dedupKey: string): GovernorAlert | undefined;
   list(options: { unacknowledgedOnly: boolean; limit: number }): GovernorAlert[];
   get(alertId: string): GovernorAlert | undefined;
   acknowledge(alertId: string, operator: string, at: Date): void;
-  /** Marks every open alert of the incident resolved; returns them. */
-  resolve(dedupKey: string, at: Date): GovernorAlert[];
+  /**
+   * Marks every open alert of the incident resolved and writes a pending `resolve` outbox row
+   * per sink named, in one transaction; returns the alerts and their rows.
+   */
+  resolve(
+    dedupKey: string,
+    at: Date,
+    sinks: readonly string[],
+  ): Array<{ alert: GovernorAlert; deliveries: OutboxRowRef[] }>;
+  /** Pending outbox rows, oldest first, with their alerts. */
+  pendingDeliveries(limit: number): Array<{ alert: GovernorAlert; entry: OutboxEntry }>;
+  recordAttempt(outboxId: number, attempt: OutboxAttempt): void;
+  listDeliveries(options: { alertId?: string; limit: number }): OutboxEntry[];
 }
 
-/** Pending deliveries beyond this are dropped (and logged): the queue is bounded. */
-export const DELIVERY_QUEUE_MAX = 1_000;
+export interface AlertManagerOptions {
+  /** Bounds of delivery (attempts, backoff, timeout, concurrency, queue); defaults in docs/alerts.md. */
+  readonly delivery?: Partial<DeliveryPolicy>;
+  /** Source of jitter, in [0, 1); default Math.random. */
+  readonly random?: () => number;
+}
+
+/** Deliveries waiting beyond this are dropped (and logged): the queue is bounded. */
+export const DELIVERY_QUEUE_MAX = DEFAULT_DELIVERY_POLICY.queueMax;
 /** Alerts kept in memory when the repository cannot be written. */
 export const UNPERSISTED_ALERTS_MAX = 100;
 
 export class AlertManager {
   private readonly sinks: AlertSink[];
-  private readonly queue: Array<{
-    sink: AlertSink;
-    alert: GovernorAlert;
-    op: 'deliver' | 'resolve';
-  }> = [];
-  private draining = false;
+  private readonly sinksByName = new Map<string, AlertSink>();
+  private readonly dispatcher: DeliveryDispatcher;
   private readonly unpersisted: GovernorAlert[] = [];
-  private deliveredCount = 0;
-  private failedDeliveries = 0;
-  private droppedDeliveries = 0;
+  private stopped = false;
 
   constructor(
     private readonly repository: AlertRepository,
     private readonly clock: Clock,
     private readonly logger: Logger,
     sinks: readonly AlertSink[] = [],
+    options: AlertManagerOptions = {},
   ) {
     this.sinks = [...sinks];
+    for (const sink of this.sinks) {
+      if (typeof sink?.name !== 'string' || sink.name.trim() === '' || sink.name.length > 128) {
+        throw new GovernorError(
+          'GOV_INVALID_CONFIG',
+          'every alert sink needs a name of 1 to 128 characters',
+        );
+      }
+      if (this.sinksByName.has(sink.name)) {
+        throw new GovernorError(
+          'GOV_INVALID_CONFIG',
+          `two alert sinks are named ${sink.name}; names identify outbox rows and must be unique`,
+          { field: 'alertSinks', sink: sink.name },
+        );
+      }
+      this.sinksByName.set(sink.name, sink);
+    }
+    const policy = resolveDeliveryPolicy(options.delivery);
+    this.dispatcher = new DeliveryDispatcher(
+      clock,
+      logger,
+      policy,
+      { recordAttempt: (id, attempt) => this.repository.recordAttempt(id, attempt) },
+      options.random,
+    );
+    this.resumePendingDeliveries(policy);
+    for (const sink of this.sinks)
+      sink.start?.({ clock, logger: logger.child({ sink: sink.name }) });
   }
 
   /**
@@ -101,14 +158,19 @@ export class AlertManager {
       acknowledgedAt: null,
       resolvedAt: null,
     };
+    const sinks = this.admit(this.sinks, alert);
+    this.logAlert(alert);
+    let rows: OutboxRowRef[] | null = null;
     try {
-      this.repository.insert(alert);
+      rows = this.repository.insert(
+        alert,
+        sinks.map((sink) => sink.name),
+      );
     } catch (error) {
       this.keepUnpersisted(alert);
       this.logger.error({ err: error, alertId: alert.alertId }, 'alert could not be persisted');
     }
-    this.logAlert(alert);
-    for (const sink of this.sinks) this.enqueue(sink, alert, 'deliver');
+    this.dispatch(alert, sinks, 'deliver', rows);
     return alert;
   }
 
@@ -141,20 +203,31 @@ export class AlertManager {
     return stored;
   }
 
-  /** Resolves an incident (an operator's restart): later raises of the key alert again. */
+  /**
+   * Resolves an incident (an operator's restart): later raises of the key alert again, and each
+   * sink that can resolve (Alertmanager `endsAt`, PagerDuty `resolve`) is told, through the outbox.
+   */
   resolveIncident(dedupKey: string): void {
     const at = new Date(this.clock.wallNow());
+    const resolvers = this.sinks.filter((sink) => sink.resolve !== undefined);
     for (const alert of this.unpersisted) {
-      if (alert.dedupKey === dedupKey && alert.resolvedAt === null) alert.resolvedAt = at;
+      if (alert.dedupKey !== dedupKey || alert.resolvedAt !== null) continue;
+      alert.resolvedAt = at;
+      this.dispatch(alert, this.admit(resolvers, alert), 'resolve', null);
     }
-    let resolved: GovernorAlert[] = [];
+    let resolved: Array<{ alert: GovernorAlert; deliveries: OutboxRowRef[] }> = [];
+    const admitted = this.admit(resolvers, null);
     try {
-      resolved = this.repository.resolve(dedupKey, at);
+      resolved = this.repository.resolve(
+        dedupKey,
+        at,
+        admitted.map((sink) => sink.name),
+      );
     } catch (error) {
       this.logger.error({ err: error, dedupKey }, 'incident could not be marked resolved');
     }
-    for (const alert of resolved) {
-      for (const sink of this.sinks) if (sink.resolve) this.enqueue(sink, alert, 'resolve');
+    for (const { alert, deliveries } of resolved) {
+      this.dispatch(alert, admitted, 'resolve', deliveries);
     }
   }
 
@@ -167,19 +240,68 @@ export class AlertManager {
     }
   }
 
-  deliveryStats(): { delivered: number; failed: number; dropped: number; pending: number } {
-    return {
-      delivered: this.deliveredCount,
-      failed: this.failedDeliveries,
-      dropped: this.droppedDeliveries,
-      pending: this.queue.length,
-    };
+  /**
+   * Delivery counters since this manager started: successful and failed attempts, deliveries
+   * abandoned after their last attempt or dropped because the queue was full, and how many wait.
+   */
+  deliveryStats(): DispatcherStats & { pending: number } {
+    return this.dispatcher.stats();
   }
 
-  /** Resolves when every queued delivery has been attempted (for tests and shutdown). */
+  /**
+   * Where each delivery stands (pending, delivered, failed; attempts; last error), newest first:
+   * the outbox rows (of one alert, or of all) plus deliveries of alerts that could not be persisted.
+   */
+  getDeliveryStatus(alertId?: string, limit = 100): AlertDeliveryStatus[] {
+    const memory = this.dispatcher
+      .queued()
+      .filter((job) => job.outboxId === null && (alertId === undefined || job.alertId === alertId))
+      .map(
+        (job): AlertDeliveryStatus => ({
+          outboxId: null,
+          alertId: job.alertId,
+          dedupKey: job.dedupKey,
+          sink: job.sink,
+          operation: job.operation,
+          status: 'pending',
+          attempts: job.attempts,
+          createdAt: null,
+          lastAttemptAt: null,
+          nextAttemptAt: null,
+          deliveredAt: null,
+          lastError: job.lastError,
+          persisted: false,
+        }),
+      );
+    let stored: AlertDeliveryStatus[] = [];
+    try {
+      const options = alertId === undefined ? { limit } : { alertId, limit };
+      stored = this.repository.listDeliveries(options).map(fromOutboxEntry);
+    } catch (error) {
+      this.logger.error({ err: error }, 'alert deliveries could not be read');
+    }
+    return [...memory, ...stored].slice(0, limit);
+  }
+
+  /** Resolves when no delivery attempt is in flight or due (retries waiting on backoff excepted). */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.draining) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    await this.dispatcher.flush();
+  }
+
+  /**
+   * Stops delivering and stops the sinks' timers (watchdog). Rows still pending stay in the
+   * outbox and are delivered by the next AlertManager over the same database. Idempotent.
+   */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.dispatcher.stop();
+    for (const sink of this.sinks) {
+      try {
+        sink.stop?.();
+      } catch (error) {
+        this.logger.warn({ err: error, sink: sink.name }, 'alert sink did not stop cleanly');
+      }
     }
   }
 
@@ -200,39 +322,59 @@ export class AlertManager {
     );
   }
 
-  private enqueue(sink: AlertSink, alert: GovernorAlert, op: 'deliver' | 'resolve'): void {
-    if (this.queue.length >= DELIVERY_QUEUE_MAX) {
-      this.droppedDeliveries++;
-      this.logger.error(
-        { sink: sink.name, alertId: alert.alertId },
-        'alert delivery queue full; dropped',
-      );
-      return;
-    }
-    this.queue.push({ sink, alert, op });
-    if (!this.draining) {
-      this.draining = true;
-      setImmediate(() => void this.drain());
+  /** The sinks that still fit in the delivery queue; the others are dropped and logged. */
+  private admit(sinks: readonly AlertSink[], alert: GovernorAlert | null): AlertSink[] {
+    if (this.stopped) return [];
+    const capacity = this.dispatcher.capacity();
+    if (sinks.length <= capacity) return [...sinks];
+    this.dispatcher.countDropped(sinks.length - capacity, alert?.alertId ?? 'resolution');
+    return sinks.slice(0, capacity);
+  }
+
+  /** Queues one delivery per sink; `rows` are the outbox rows written, or null (memory only). */
+  private dispatch(
+    alert: GovernorAlert,
+    sinks: readonly AlertSink[],
+    operation: OutboxOperation,
+    rows: readonly OutboxRowRef[] | null,
+  ): void {
+    for (const sink of sinks) {
+      const outboxId = rows?.find((row) => row.sink === sink.name)?.outboxId ?? null;
+      this.dispatcher.enqueue({ outboxId, alert, sink, operation, attempts: 0 });
     }
   }
 
-  private async drain(): Promise<void> {
+  /** After a restart (or a crash), picks up the outbox rows still pending. */
+  private resumePendingDeliveries(policy: DeliveryPolicy): void {
+    let pending: Array<{ alert: GovernorAlert; entry: OutboxEntry }>;
     try {
-      for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) {
-        try {
-          if (item.op === 'deliver') await item.sink.deliver(item.alert);
-          else await item.sink.resolve?.(item.alert);
-          this.deliveredCount++;
-        } catch (error) {
-          this.failedDeliveries++;
-          this.logger.warn(
-            { err: error, sink: item.sink.name, alertId: item.alert.alertId },
-            'alert delivery failed',
-          );
-        }
+      pending = this.repository.pendingDeliveries(policy.queueMax);
+    } catch (error) {
+      this.logger.error({ err: error }, 'pending alert deliveries could not be read');
+      return;
+    }
+    let resumed = 0;
+    const unknownSinks = new Set<string>();
+    for (const { alert, entry } of pending) {
+      const sink = this.sinksByName.get(entry.sink);
+      if (sink === undefined || (entry.operation === 'resolve' && sink.resolve === undefined)) {
+        unknownSinks.add(entry.sink); // left pending for a process that has this sink
+        continue;
       }
-    } finally {
-      this.draining = false;
+      this.dispatcher.enqueue({
+        outboxId: entry.id,
+        alert,
+        sink,
+        operation: entry.operation,
+        attempts: Math.min(entry.attempts, policy.attemptsMax - 1),
+      });
+      resumed++;
+    }
+    if (resumed > 0 || unknownSinks.size > 0) {
+      this.logger.info(
+        { resumed, sinksNotConfigured: [...unknownSinks] },
+        'resuming pending alert deliveries',
+      );
     }
   }
 

@@ -1,9 +1,10 @@
 /**
- * The alert repository backed by the SQLite store: an alert row and its ALERT_RAISED event are
- * written in one transaction; acknowledgements are audited as operator actions.
+ * The alert repository backed by the SQLite store: an alert row, its ALERT_RAISED event and its
+ * outbox rows are written in one transaction (so are a resolution and its outbox rows);
+ * acknowledgements are audited as operator actions.
  */
-import type { Store, StoredAlert } from '../../persistence/index.js';
-import type { AlertRepository } from './alert-manager.js';
+import type { OutboxAttempt, Store, StoredAlert } from '../../persistence/index.js';
+import type { AlertRepository, OutboxRowRef } from './alert-manager.js';
 import { ALERT_KINDS, type AlertKind, type GovernorAlert } from './types.js';
 
 function toDate(iso: string | null): Date | null {
@@ -34,8 +35,8 @@ export function fromStoredAlert(stored: StoredAlert): GovernorAlert {
 
 export function createStoreAlertRepository(store: Store): AlertRepository {
   return {
-    insert(alert: GovernorAlert): void {
-      store.transaction(() => {
+    insert(alert: GovernorAlert, sinks: readonly string[]): OutboxRowRef[] {
+      return store.transaction(() => {
         store.alerts.insert({
           alertId: alert.alertId,
           timestamp: alert.timestamp.toISOString(),
@@ -58,6 +59,10 @@ export function createStoreAlertRepository(store: Store): AlertRepository {
             dedupKey: alert.dedupKey,
           },
         });
+        return sinks.map((sink) => ({
+          sink,
+          outboxId: store.alertOutbox.add(alert.alertId, sink, 'deliver').id,
+        }));
       });
     },
     findOpenByDedupKey(dedupKey: string): GovernorAlert | undefined {
@@ -86,8 +91,36 @@ export function createStoreAlertRepository(store: Store): AlertRepository {
         });
       });
     },
-    resolve(dedupKey: string, at: Date): GovernorAlert[] {
-      return store.alerts.resolve(dedupKey, at.toISOString()).map(fromStoredAlert);
+    resolve(dedupKey: string, at: Date, sinks: readonly string[]) {
+      return store.transaction(() =>
+        store.alerts.resolve(dedupKey, at.toISOString()).map((stored) => ({
+          alert: fromStoredAlert(stored),
+          deliveries: sinks.map((sink) => ({
+            sink,
+            outboxId: store.alertOutbox.add(stored.alertId, sink, 'resolve').id,
+          })),
+        })),
+      );
+    },
+    pendingDeliveries(limit: number) {
+      const entries = store.alertOutbox.pending(limit);
+      const alerts = new Map<string, GovernorAlert | undefined>();
+      const found: Array<{ alert: GovernorAlert; entry: (typeof entries)[number] }> = [];
+      for (const entry of entries) {
+        if (!alerts.has(entry.alertId)) {
+          const stored = store.alerts.get(entry.alertId);
+          alerts.set(entry.alertId, stored === null ? undefined : fromStoredAlert(stored));
+        }
+        const alert = alerts.get(entry.alertId);
+        if (alert !== undefined) found.push({ alert, entry });
+      }
+      return found;
+    },
+    recordAttempt(outboxId: number, attempt: OutboxAttempt): void {
+      store.alertOutbox.recordAttempt(outboxId, attempt);
+    },
+    listDeliveries(options: { alertId?: string; limit: number }) {
+      return store.alertOutbox.list(options);
     },
   };
 }

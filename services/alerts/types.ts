@@ -2,6 +2,8 @@
  * The alert vocabulary: the spec's Alert shape, the five (plus integrity) criteria that may
  * raise one, and the sink interface through which alerts leave the process.
  */
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
 
 export const ALERT_SEVERITIES = ['CRITICAL', 'WARNING', 'INFO'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
@@ -42,10 +44,24 @@ export interface GovernorAlert extends Alert {
   resolvedAt: Date | null;
 }
 
-/** Where alerts go. Delivery is asynchronous and must never block the gate or the machine. */
+/** What a sink may use when the AlertManager starts it: the injected clock and a logger. */
+export interface AlertSinkContext {
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/**
+ * Where alerts go. Delivery is asynchronous (through the outbox) and never blocks the gate or
+ * the machine; a sink throws or rejects to have the attempt retried. `name` identifies the
+ * sink's outbox rows across restarts, so it must be unique and stable.
+ */
 export interface AlertSink {
   readonly name: string;
   deliver(alert: GovernorAlert): Promise<void> | void;
   /** Called when an operator's restart resolves the incident (optional). */
   resolve?(alert: GovernorAlert): Promise<void> | void;
+  /** Called once when the AlertManager starts (e.g. to start a watchdog); optional. */
+  start?(context: AlertSinkContext): void;
+  /** Called when the AlertManager stops; must stop every timer the sink started. */
+  stop?(): void;
 }

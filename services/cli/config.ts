@@ -330,7 +330,7 @@ export function resolveDaemonConfig(
   return {
     dbPath: pick('db') ?? DEFAULT_DB_PATH,
     desiredMode: pick('desiredMode') ?? 'AGGRESSIVE',
-    logLevel: pick('logLevel') ?? 'info',
+    logLevel: pick('logLevel') ?? (options.demo === true ? 'warn' : 'info'),
     api: resolvedApi,
     controlSocket: pick('controlSocket') ?? null,
     thresholds,

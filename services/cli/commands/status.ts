@@ -34,7 +34,10 @@ async function fetchStatus(context: CommandContext): Promise<StatusReport> {
 function printStatus(out: Output, status: StatusReport): void {
   const state = status.state ?? 'UNKNOWN';
   const where = status.running ? `daemon pid ${status.pid}` : 'daemon not running';
-  out.line(`${out.paint('bold', 'governor')}  ${out.paint(stateColour(state), state)}  (${where})`);
+  const recorded = status.running ? '' : ' (as recorded)';
+  out.line(
+    `${out.paint('bold', 'governor')}  ${out.paint(stateColour(state), state)}${recorded}  (${where})`,
+  );
   const row = (label: string, value: string): void => out.line(`  ${label.padEnd(11)} ${value}`);
   row('database', status.db);
   row(
