@@ -71,6 +71,8 @@ export {
   type AlertSink,
   type GovernorAlert,
 } from './services/alerts/types.js';
+// services/api
+export { type ApiServer, type ApiServerOptions, startApiServer } from './services/api/server.js';
 // services: time, errors, logging
 export { type Clock, SimulatedClock, SystemClock, type TimerHandle } from './services/clock.js';
 export { DEFAULT_THRESHOLDS, THRESHOLD_RANGES, type Thresholds } from './services/config.js';

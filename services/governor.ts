@@ -444,6 +444,19 @@ export class GovernanceSystem {
   }
 
   // ---------------------------------------------------------------------------------------
+  // Readers: for the read-only health API (services/api), which imports no persistence code.
+
+  /**
+   * Opens a second connection to this system's database, read-only (SQLite refuses every
+   * write through it, and it never migrates), for readers such as the health API. Null for a
+   * `:memory:` database, which no second connection can see. The caller closes it.
+   */
+  openReadOnlyStore(): Store | null {
+    if (this.dbPath === ':memory:') return null;
+    return Store.open(this.dbPath, { readonly: true });
+  }
+
+  // ---------------------------------------------------------------------------------------
   // Internals: the machine and its effects
 
   private provideMachine(): typeof governorMachine {

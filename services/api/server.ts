@@ -1,0 +1,340 @@
+/**
+ * `startApiServer`: the read-only health API on node:http. GET and HEAD only, exact-path
+ * routing over a fixed table, an optional bearer token checked before anything else, and
+ * bounds on headers, time, connections and event streams. Handlers only read.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isGovernorError } from '../errors.js';
+import type { GovernanceSystem } from '../governor.js';
+import { componentLogger, type Logger, silentLogger } from '../logger.js';
+import { type DatabaseReader, openDatabaseReader } from './database-reader.js';
+import { STREAM_HEADERS, StatusStream } from './event-stream.js';
+import {
+  healthDocument,
+  healthVerdict,
+  pageView,
+  statusDocument,
+  uptimeDocument,
+} from './health-views.js';
+import { createMetrics } from './metrics.js';
+import { type ApiServerOptions, checkApiOptions } from './options.js';
+import {
+  fallbackSvg,
+  loadStatechartSvg,
+  STATUS_PAGE_CSP,
+  statusPageRenderer,
+} from './status-page.js';
+
+export type { ApiServerOptions } from './options.js';
+
+export interface ApiServer {
+  /** Base URL, e.g. `http://127.0.0.1:40123`. */
+  readonly url: string;
+  /** Ends every event stream and connection, stops listening, closes the read-only database. */
+  close(): Promise<void>;
+}
+
+/** Server bounds: request head size, time to receive a request, idle keep-alive, sockets. */
+export const HEADER_BYTES_MAX = 16_384;
+export const REQUEST_TIMEOUT_MS = 30_000;
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+export const CONNECTIONS_MAX = 256;
+
+export const ALLOWED_METHODS = 'GET, HEAD';
+/** How long `/api/health` may serve one serialised document while its verdict holds. */
+export const HEALTH_BODY_REUSE_MS = 100;
+const JSON_TYPE = 'application/json; charset=utf-8';
+const HEALTH_JSON_TYPE = 'application/health+json; charset=utf-8';
+
+interface Reply {
+  readonly status: number;
+  readonly type: string;
+  readonly body: string;
+  /** The body's length in bytes, when already known. */
+  readonly bytes?: number;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+type Handler = () => Reply | Promise<Reply>;
+
+/** On every response (as a flat name, value list: the cheapest form for writeHead). */
+const BASE_HEADERS = [
+  'cache-control',
+  'no-store',
+  'x-content-type-options',
+  'nosniff',
+  'referrer-policy',
+  'no-referrer',
+] as const;
+
+const STREAM_RESPONSE_HEADERS = [...BASE_HEADERS, ...Object.entries(STREAM_HEADERS).flat()];
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  401: 'Unauthorized',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+function json(status: number, value: unknown, type = JSON_TYPE): Reply {
+  return { status, type, body: JSON.stringify(value) };
+}
+
+function problem(status: number, message: string, extra: Record<string, unknown> = {}): Reply {
+  return json(status, {
+    statusCode: status,
+    error: STATUS_TEXT[status] ?? 'Error',
+    message,
+    ...extra,
+  });
+}
+
+const NOT_FOUND = problem(404, 'no such endpoint; see docs/http-api.md');
+const METHOD_NOT_ALLOWED = {
+  ...problem(405, 'the health API is read-only: only GET and HEAD are allowed'),
+  headers: { allow: ALLOWED_METHODS },
+};
+const UNAUTHORIZED = {
+  ...problem(401, 'a valid Authorization: Bearer token is required'),
+  headers: { 'www-authenticate': 'Bearer realm="governor"' },
+};
+const STREAM_FULL = {
+  ...problem(503, 'too many status streams are open; retry later'),
+  headers: { 'retry-after': '5' },
+};
+
+function write(response: ServerResponse, reply: Reply, head: boolean): void {
+  const headers: Array<string | number> = [
+    'content-type',
+    reply.type,
+    'content-length',
+    reply.bytes ?? Buffer.byteLength(reply.body),
+    ...BASE_HEADERS,
+  ];
+  if (reply.headers !== undefined) {
+    for (const [name, value] of Object.entries(reply.headers)) headers.push(name, value);
+  }
+  response.writeHead(reply.status, headers);
+  if (head) response.end();
+  else response.end(reply.body);
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/** Checks `Authorization: Bearer <token>` in constant time (over digests of equal length). */
+function bearerCheck(token: string | null): (request: IncomingMessage) => boolean {
+  if (token === null) return () => true;
+  const expected = sha256(token);
+  return (request) => {
+    const header = request.headers.authorization;
+    if (typeof header !== 'string') return false;
+    const match = /^Bearer +([^\s]+) *$/i.exec(header);
+    if (match === null || match[1] === undefined) return false;
+    return timingSafeEqual(sha256(match[1]), expected);
+  };
+}
+
+function routes(
+  governance: GovernanceSystem,
+  reader: DatabaseReader,
+): ReadonlyMap<string, Handler> {
+  const metrics = createMetrics(governance, reader);
+  const renderPage = statusPageRenderer(loadStatechartSvg() ?? fallbackSvg());
+  return new Map<string, Handler>([
+    ['/api/health', healthHandler(governance)],
+    ['/api/health/status', () => json(200, statusDocument(governance, reader))],
+    ['/api/health/uptime', () => json(200, uptimeDocument(governance))],
+    [
+      '/api/health/last_snapshot',
+      () => {
+        const snapshot = reader.latestSnapshot();
+        if (snapshot === null) return problem(404, 'no snapshot has been written yet');
+        return json(200, {
+          date: snapshot.date,
+          writtenAt: snapshot.writtenAt,
+          data: snapshot.data,
+        });
+      },
+    ],
+    [
+      '/metrics',
+      async () => ({ status: 200, type: metrics.contentType, body: await metrics.render() }),
+    ],
+    ['/livez', () => json(200, { status: 'ok' })],
+    [
+      '/readyz',
+      () => {
+        const authorization = governance.authorize();
+        return json(authorization.allowed ? 200 : 503, {
+          ready: authorization.allowed,
+          mode: authorization.state,
+          reason: authorization.reason,
+        });
+      },
+    ],
+    [
+      '/',
+      () => ({
+        status: 200,
+        type: 'text/html; charset=utf-8',
+        body: renderPage(pageView(governance)),
+        headers: { 'content-security-policy': STATUS_PAGE_CSP, 'x-frame-options': 'DENY' },
+      }),
+    ],
+  ]);
+}
+
+/**
+ * `GET /api/health`, the endpoint monitors poll hardest: the verdict is computed on every
+ * request, and the serialised document is reused while the verdict is unchanged, for at most
+ * HEALTH_BODY_REUSE_MS (its `time` says when its readings were taken).
+ */
+function healthHandler(governance: GovernanceSystem): Handler {
+  let cached: { key: string; reply: Reply; atMs: number } | null = null;
+  return () => {
+    const verdict = healthVerdict(governance);
+    const heartbeatFresh = governance.heartbeatAgeMs() < governance.thresholds.heartbeatLossMs;
+    const key = `${verdict.status}|${verdict.mode}|${verdict.gateOpen}|${heartbeatFresh}|${verdict.reasons.join('|')}`;
+    const nowMs = performance.now();
+    if (cached === null || cached.key !== key || nowMs - cached.atMs >= HEALTH_BODY_REUSE_MS) {
+      const body = JSON.stringify(healthDocument(governance, verdict));
+      const reply: Reply = {
+        status: verdict.httpStatus,
+        type: HEALTH_JSON_TYPE,
+        body,
+        bytes: Buffer.byteLength(body),
+      };
+      cached = { key, reply, atMs: nowMs };
+    }
+    return cached.reply;
+  };
+}
+
+/** A handler that threw: a storage or closed-governor failure is 503, anything else 500. */
+function failure(error: unknown, logger: Logger): Reply {
+  logger.error({ err: error }, 'health API handler failed');
+  if (isGovernorError(error)) {
+    return problem(503, 'the governor could not be read', { code: error.code });
+  }
+  return problem(500, 'internal error');
+}
+
+/** Starts the API; resolves once it listens. See docs/http-api.md. */
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const checked = checkApiOptions(options);
+  const { governance } = checked;
+  const logger = componentLogger(options.logger ?? silentLogger(), 'api');
+  const reader = openDatabaseReader(governance);
+  const stream = new StatusStream(
+    () => pageView(governance),
+    (error) => logger.error({ err: error }, 'status stream view failed'),
+  );
+  const table = routes(governance, reader);
+  const authorized = bearerCheck(checked.bearerToken);
+
+  /** Which reply a request gets before any handler runs: 401, 405, the stream, 404, or none. */
+  const route = (request: IncomingMessage): Handler | Reply | 'stream' => {
+    if (!authorized(request)) return UNAUTHORIZED;
+    if (request.method !== 'GET' && request.method !== 'HEAD') return METHOD_NOT_ALLOWED;
+    const url = request.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    if (path === '/api/health/stream') return 'stream';
+    return table.get(path) ?? NOT_FOUND;
+  };
+
+  const handle = (request: IncomingMessage, response: ServerResponse): void => {
+    const head = request.method === 'HEAD';
+    const target = route(request);
+    if (target === 'stream') {
+      openStream(response, head);
+      return;
+    }
+    if (typeof target !== 'function') {
+      write(response, target, head);
+      return;
+    }
+    let reply: Reply | Promise<Reply>;
+    try {
+      reply = target();
+    } catch (error) {
+      reply = failure(error, logger);
+    }
+    if (reply instanceof Promise) {
+      reply.then(
+        (done) => write(response, done, head),
+        (error: unknown) => write(response, failure(error, logger), head),
+      );
+    } else {
+      write(response, reply, head);
+    }
+  };
+
+  const openStream = (response: ServerResponse, head: boolean): void => {
+    if (!head && stream.isFull()) {
+      write(response, STREAM_FULL, head);
+      return;
+    }
+    response.writeHead(200, STREAM_RESPONSE_HEADERS);
+    if (head) response.end();
+    else stream.add(response);
+  };
+
+  const server = createServer(
+    {
+      maxHeaderSize: HEADER_BYTES_MAX,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    },
+    handle,
+  );
+  server.maxConnections = CONNECTIONS_MAX;
+  const unsubscribe = governance.onModeChange(() => stream.queueBroadcast());
+  try {
+    await listen(server, checked.port, checked.host);
+  } catch (error) {
+    unsubscribe();
+    stream.close();
+    reader.close();
+    throw error;
+  }
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${host}:${address.port}`,
+    close: () => {
+      closing ??= closeServer(server, () => {
+        unsubscribe();
+        stream.close();
+      }).finally(() => reader.close());
+      return closing;
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server, beforeClose: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    beforeClose();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
