@@ -40,6 +40,18 @@ export {
   type HashedEventFields,
   type StoredEvent,
 } from './event-log.js';
+export {
+  type CapitalFinding,
+  type ChainWalk,
+  type DuplicateEventId,
+  type EventFinding,
+  type EventFindingKind,
+  IntegrityScan,
+  type ScanPosition,
+  type SnapshotFinding,
+  type StrategyFinding,
+  type SystemStateFinding,
+} from './integrity-scan.js';
 export { GOVERNOR_APPLICATION_ID, SCHEMA_VERSION } from './migrations.js';
 export {
   type OperatorActionInput,

@@ -42,10 +42,14 @@ const LIST_LIMIT_MAX = 1_000;
 function toReport(row: ReportRow): StoredStartupReport {
   const results = parseStoredJson('startup_reports', row.id, row.results);
   if (!Array.isArray(results)) {
-    throw new GovernorError('GOV_CORRUPT_RECORD', `startup_reports ${row.id}: results is not a list`, {
-      table: 'startup_reports',
-      key: row.id,
-    });
+    throw new GovernorError(
+      'GOV_CORRUPT_RECORD',
+      `startup_reports ${row.id}: results is not a list`,
+      {
+        table: 'startup_reports',
+        key: row.id,
+      },
+    );
   }
   return {
     id: row.id,
@@ -87,9 +91,13 @@ export class StartupReports {
       });
     }
     if (typeof report.passed !== 'boolean' || !Array.isArray(report.results)) {
-      throw new GovernorError('GOV_INVALID_ARGUMENT', 'Expected passed (boolean) and results (list)', {
-        field: 'report',
-      });
+      throw new GovernorError(
+        'GOV_INVALID_ARGUMENT',
+        'Expected passed (boolean) and results (list)',
+        {
+          field: 'report',
+        },
+      );
     }
     const resultsText = serialiseJson('results', report.results, LIMITS.metadataBytesMax);
     return this.connection.write('startupReports.record', () => {
@@ -121,9 +129,13 @@ export class StartupReports {
   /** The latest reports, newest first (at most 1,000). */
   list(limit = 20): StoredStartupReport[] {
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIST_LIMIT_MAX) {
-      throw new GovernorError('GOV_INVALID_ARGUMENT', `Expected limit from 1 to ${LIST_LIMIT_MAX}`, {
-        field: 'limit',
-      });
+      throw new GovernorError(
+        'GOV_INVALID_ARGUMENT',
+        `Expected limit from 1 to ${LIST_LIMIT_MAX}`,
+        {
+          field: 'limit',
+        },
+      );
     }
     return this.connection
       .read('startupReports.list', () => this.selectLatest.all(limit))

@@ -7,6 +7,7 @@ import { Alerts } from './alerts.js';
 import { Capital } from './capital.js';
 import { Connection, type OpenOptions } from './connection.js';
 import { EventLog } from './event-log.js';
+import { IntegrityScan } from './integrity-scan.js';
 import { OperatorActions } from './operator-actions.js';
 import { Snapshots } from './snapshots.js';
 import { StartupReports } from './startup-reports.js';
@@ -27,6 +28,8 @@ export class Store {
   readonly alertOutbox: AlertOutbox;
   readonly operatorActions: OperatorActions;
   readonly startupReports: StartupReports;
+  /** Read-only scans for the data integrity verifier (services/health/data-integrity.ts). */
+  readonly integrityScan: IntegrityScan;
   private readonly connection: Connection;
 
   private constructor(connection: Connection) {
@@ -42,6 +45,7 @@ export class Store {
     this.alertOutbox = new AlertOutbox(connection);
     this.operatorActions = new OperatorActions(connection);
     this.startupReports = new StartupReports(connection);
+    this.integrityScan = new IntegrityScan(connection);
   }
 
   /**

@@ -186,7 +186,7 @@ export class GovernanceSystem {
       options.alertSinks ?? [],
       options.alertDelivery === undefined ? {} : { delivery: options.alertDelivery },
     );
-    this.dataIntegrityVerifier = new DataIntegrityVerifier(this.store);
+    this.dataIntegrityVerifier = new DataIntegrityVerifier(this.store, { clock: this.clock });
     this.failSafeManager = new FailSafeManager(
       this.failSafeHost(),
       this.healthMonitor,
@@ -203,7 +203,14 @@ export class GovernanceSystem {
         }
       : logTransition;
     this.machine = this.provideMachine();
-    this.initialiseDesiredMode();
+    try {
+      this.initialiseDesiredMode();
+    } catch (error) {
+      // A file damaged beyond reading system_state: refuse with the store's clear error
+      // (GOV_STORAGE_FAILURE / GOV_CORRUPT_RECORD), leaving no open handle behind.
+      this.store.close();
+      throw error;
+    }
     if (options.handleProcessErrors === true) this.installProcessHooks();
   }
 
@@ -334,7 +341,10 @@ export class GovernanceSystem {
       return false;
     }
     if (violations.length === 0) return true;
-    this.handleViolations(violations);
+    // One incident per finding: what the previous run (startup or periodic) already reported
+    // and routed is not raised again every hour.
+    const fresh = this.dataIntegrityVerifier.getNewViolations();
+    if (fresh.length > 0) this.handleViolations(violations);
     return false;
   }
 
@@ -763,21 +773,30 @@ export class GovernanceSystem {
     );
     const persisted = this.persistReport(report);
     this.lastReport = persisted;
+    // Precedence (DESIGN): a capital mismatch found at startup shuts down rather than observes.
+    const capital = report.results.find((r) => r.name === 'capital_reconciliation');
+    const unreadable = capital?.details.startsWith('check could not run') === true;
+    if (capital !== undefined && !capital.passed && !unreadable) {
+      this.requestShutdown({ trigger: 'CAPITAL_INCONSISTENT', reason: capital.details });
+    }
     return persisted;
   }
 
   /** A report that cannot be persisted does not pass: nothing unrecorded may open the gate. */
   private persistReport(report: StartupReport): StartupReport {
     try {
-      this.store.events.append({
-        eventType: 'STARTUP_CHECKS_COMPLETED',
-        reason: report.passed ? 'startup checks passed' : 'startup checks failed',
-        metadata: {
-          lifecycleId: report.lifecycleId,
-          visit: report.visit,
-          passed: report.passed,
-          results: report.results,
-        },
+      this.store.transaction(() => {
+        this.store.events.append({
+          eventType: 'STARTUP_CHECKS_COMPLETED',
+          reason: report.passed ? 'startup checks passed' : 'startup checks failed',
+          metadata: {
+            lifecycleId: report.lifecycleId,
+            visit: report.visit,
+            passed: report.passed,
+            results: report.results,
+          },
+        });
+        this.store.startupReports.record(report);
       });
       this.healthMonitor.updateEventLogWriteTimestamp();
       return report;

@@ -4,11 +4,14 @@
  * adapters reachable (read-only pings, each bounded by a timeout). Any failure fails the visit.
  */
 import type { StartupCheckResult, StartupReport } from '../../machines/types.js';
-import { MODES } from '../../machines/types.js';
 import type { Store } from '../../persistence/index.js';
 import type { Clock } from '../clock.js';
 import { GovernorError } from '../errors.js';
-import type { DataIntegrityVerifier } from './data-integrity.js';
+import type {
+  DataIntegrityVerifier,
+  IntegrityCheckName,
+  IntegrityViolation,
+} from './data-integrity.js';
 
 export type AdapterPing = () => Promise<boolean> | boolean;
 export interface NamedAdapter {
@@ -46,29 +49,40 @@ export function normaliseAdapters(adapters: AdaptersArgument): NamedAdapter[] {
   });
 }
 
-/** Pings one adapter: false, a throw, or no answer within the timeout fails it. */
+export interface AdapterPingResult {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+/**
+ * Pings one adapter on the injected clock's timers: `true` within `timeoutMs` passes; false
+ * (or any other answer), a throw, a rejection or no answer in time fails and names the adapter.
+ */
 export async function pingAdapter(
   adapter: NamedAdapter,
   clock: Clock,
   timeoutMs: number,
-): Promise<{ ok: boolean; detail: string }> {
+): Promise<AdapterPingResult> {
+  const name = adapter.name;
   let timer: ReturnType<Clock['setTimeout']> | undefined;
-  const timeout = new Promise<{ ok: boolean; detail: string }>((resolve) => {
+  const timeout = new Promise<AdapterPingResult>((resolve) => {
     timer = clock.setTimeout(
-      () => resolve({ ok: false, detail: `${adapter.name}: no answer within ${timeoutMs} ms` }),
+      () => resolve({ name, ok: false, detail: `${name}: no answer within ${timeoutMs} ms` }),
       timeoutMs,
     );
   });
-  const ping = (async () => {
+  const ping = (async (): Promise<AdapterPingResult> => {
     try {
       const answer = await adapter.ping();
       return answer === true
-        ? { ok: true, detail: `${adapter.name}: reachable` }
-        : { ok: false, detail: `${adapter.name}: ping returned ${String(answer)}` };
+        ? { name, ok: true, detail: `${name}: reachable` }
+        : { name, ok: false, detail: `${name}: ping returned ${String(answer)}` };
     } catch (error) {
       return {
+        name,
         ok: false,
-        detail: `${adapter.name}: ping threw: ${(error as Error)?.message ?? String(error)}`,
+        detail: `${name}: ping threw: ${(error as Error)?.message ?? String(error)}`,
       };
     }
   })();
@@ -89,20 +103,6 @@ function result(
   return { name, passed, details, rootCause, recommendedAction };
 }
 
-function guarded(name: string, check: () => StartupCheckResult): StartupCheckResult {
-  try {
-    return check();
-  } catch (error) {
-    return result(
-      name,
-      false,
-      `check could not run: ${(error as Error)?.message ?? String(error)}`,
-      'the database could not be read',
-      'Check the database file, its disk and permissions; run `governor verify --full`.',
-    );
-  }
-}
-
 export interface StartupCheckDependencies {
   readonly store: Store;
   readonly verifier: DataIntegrityVerifier;
@@ -110,39 +110,40 @@ export interface StartupCheckDependencies {
   readonly adapterPingTimeoutMs: number;
 }
 
-/** Runs the six checks for one CHECKING visit and returns its report. */
+/** The five data checks of the spec, in its order, each fed by one verifier check. */
+const DATA_CHECKS: ReadonlyArray<{ name: string; check: IntegrityCheckName; passed: string }> = [
+  { name: 'event_log_integrity', check: 'EVENT_LOG', passed: 'event log' },
+  { name: 'snapshot_consistency', check: 'SNAPSHOTS', passed: 'snapshots' },
+  { name: 'capital_reconciliation', check: 'CAPITAL', passed: 'capital' },
+  { name: 'strategy_state_consistency', check: 'STRATEGIES', passed: 'strategies' },
+  { name: 'system_mode_valid', check: 'SYSTEM_MODE', passed: 'system mode' },
+];
+
+/** The name of the startup check that a verifier check feeds. */
+export function startupCheckNameOf(check: IntegrityCheckName): string {
+  return DATA_CHECKS.find((entry) => entry.check === check)?.name ?? check;
+}
+
+/**
+ * Runs the six checks for one CHECKING visit and returns its report. The data checks come from
+ * one full verification (the whole log, streaming); the adapters are pinged concurrently.
+ */
 export async function runStartupCheckSuite(
   deps: StartupCheckDependencies,
   adapters: readonly NamedAdapter[],
   visit: { lifecycleId: string; visit: number },
 ): Promise<StartupReport> {
-  const violations = guardedViolations(deps);
-  const results: StartupCheckResult[] = [
-    guarded('event_log_integrity', () =>
-      fromViolations('event_log_integrity', violations, 'EVENT_LOG'),
-    ),
-    guarded('snapshot_consistency', () =>
-      result('snapshot_consistency', true, 'snapshots: one per date, enforced by the store'),
-    ),
-    guarded('capital_reconciliation', () =>
-      fromViolations('capital_reconciliation', violations, 'CAPITAL'),
-    ),
-    guarded('strategy_state_consistency', () =>
-      result(
-        'strategy_state_consistency',
-        true,
-        `${deps.store.strategies.list().length} strategies in valid states`,
-      ),
-    ),
-    guarded('system_mode_valid', () => systemModeCheck(deps.store)),
-    await adaptersCheck(adapters, deps),
-  ];
+  const violations = fullVerification(deps);
+  const results: StartupCheckResult[] = DATA_CHECKS.map((entry) =>
+    fromViolations(entry.name, entry.passed, violations, entry.check, deps.verifier),
+  );
+  results.push(await adaptersCheck(adapters, deps));
   return { ...visit, passed: results.every((r) => r.passed), results };
 }
 
-type Violations = ReturnType<DataIntegrityVerifier['verify']> | Error;
+type Violations = IntegrityViolation[] | Error;
 
-function guardedViolations(deps: StartupCheckDependencies): Violations {
+function fullVerification(deps: StartupCheckDependencies): Violations {
   try {
     return deps.verifier.verify({ full: true });
   } catch (error) {
@@ -150,31 +151,47 @@ function guardedViolations(deps: StartupCheckDependencies): Violations {
   }
 }
 
-function fromViolations(name: string, violations: Violations, check: string): StartupCheckResult {
-  if (violations instanceof Error) throw violations;
+function unreadable(name: string, error: Error): StartupCheckResult {
+  const damaged = /malformed|corrupt|not a database|NOTADB|CORRUPT/i.test(error.message);
+  return result(
+    name,
+    false,
+    `check could not run: ${error.message}`,
+    damaged ? 'the database file is damaged' : 'the database could not be read',
+    damaged
+      ? 'Stop the process, keep the damaged file for analysis, restore the database from a backup and run `governor verify --full`.'
+      : 'Check the database file, its disk and permissions; run `governor verify --full`.',
+  );
+}
+
+function fromViolations(
+  name: string,
+  subject: string,
+  violations: Violations,
+  check: IntegrityCheckName,
+  verifier: DataIntegrityVerifier,
+): StartupCheckResult {
+  if (violations instanceof Error) return unreadable(name, violations);
   const mine = violations.filter((v) => v.check === check);
-  if (mine.length === 0) return result(name, true, 'no violation');
+  if (mine.length === 0) return result(name, true, passedDetail(subject, check, verifier));
   return result(
     name,
     false,
     mine.map((v) => v.description).join('; '),
-    mine.map((v) => v.rootCause).join('; '),
+    [...new Set(mine.map((v) => v.rootCause))].join('; '),
     mine[0]?.recommendedAction ?? '',
   );
 }
 
-function systemModeCheck(store: Store): StartupCheckResult {
-  const state = store.systemState.get();
-  const valid = (MODES as readonly string[]).includes(state.desiredMode);
-  return valid
-    ? result('system_mode_valid', true, `desired mode ${state.desiredMode}`)
-    : result(
-        'system_mode_valid',
-        false,
-        `desired mode ${String(state.desiredMode)} is not one of ${MODES.join(', ')}`,
-        'system_state holds an unknown mode',
-        'Set the desired mode with an operator command (observe or resume).',
-      );
+function passedDetail(
+  subject: string,
+  check: IntegrityCheckName,
+  verifier: DataIntegrityVerifier,
+): string {
+  if (check !== 'EVENT_LOG') return `${subject}: no violation`;
+  const run = verifier.getLastRun();
+  const head = verifier.getVerifiedHead();
+  return `event log: ${run?.eventsChecked ?? 0} events verified${head === null ? '' : `, head seq ${head.seq} ${head.hash}`}`;
 }
 
 async function adaptersCheck(
@@ -192,7 +209,7 @@ async function adaptersCheck(
         'adapters_reachable',
         false,
         failed.map((p) => p.detail).join('; '),
-        `adapter unreachable: ${failed.map((p) => p.detail.split(':')[0]).join(', ')}`,
+        `adapter unreachable: ${failed.map((p) => p.name).join(', ')}`,
         'Check the exchange connectivity and credentials of the named adapters, then resume as an operator.',
       );
 }
