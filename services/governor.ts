@@ -614,8 +614,15 @@ export class GovernanceSystem {
       persistedTo: null,
     };
     this.shutdownInfo = info;
-    const finalState = this.finalState(from, latch, context);
+    // A latch that only the fallback file holds was alerted by the process that wrote it: a
+    // restart (even a crash loop on a broken disk) must not raise that incident's alert again.
+    const alerted = restartedLatched && this.fallbackAlerted(latch);
+    const finalState = {
+      ...this.finalState(from, latch, context),
+      ...(alerted ? { alertRaised: true } : {}),
+    };
     info.persistedTo = this.persistShutdown(from, latch, restartedLatched, finalState);
+    if (alerted) return;
     const text = SHUTDOWN_ALERTS[latch.trigger];
     this.alertManager.raise({
       kind: 'SHUTDOWN',
@@ -631,6 +638,18 @@ export class GovernanceSystem {
         persistedTo: info.persistedTo,
       },
     });
+    if (info.persistedTo === 'fallback-file')
+      this.writeFallback(latch, { ...finalState, alertRaised: true });
+  }
+
+  private fallbackAlerted(latch: ShutdownLatch): boolean {
+    const record = readFallbackRecord(this.fallbackPath);
+    return (
+      record !== null &&
+      record.latch.at === latch.at &&
+      record.latch.trigger === latch.trigger &&
+      record.finalState.alertRaised === true
+    );
   }
 
   private finalState(
