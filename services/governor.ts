@@ -557,6 +557,13 @@ export class GovernanceSystem {
       this.healthMonitor.recordError();
     }
     this.notify(from, to, context);
+    // A heartbeat lost during CHECKING (which ignores it) still counts on arrival in AGGRESSIVE.
+    if (to === 'AGGRESSIVE' && this.heartbeat.isLost()) {
+      this.actor?.send({
+        type: 'heartbeat.lost',
+        reason: 'heartbeat lost during CHECKING and not yet recovered',
+      });
+    }
   }
 
   private recordModeChange(
