@@ -31,8 +31,8 @@ import {
   SHUTDOWN_ALERTS,
   STARTUP_FAILURE_ALERT,
 } from './alerts/catalogue.js';
-import { createStoreAlertRepository } from './alerts/store-repository.js';
 import type { DeliveryPolicy } from './alerts/delivery-policy.js';
+import { createStoreAlertRepository } from './alerts/store-repository.js';
 import type { AlertSink } from './alerts/types.js';
 import { type Clock, SystemClock } from './clock.js';
 import { parseMode, resolveThresholds, type Thresholds } from './config.js';

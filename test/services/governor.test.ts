@@ -362,10 +362,14 @@ describe('configuration', () => {
 
 describe('regression: heartbeat lost while CHECKING', () => {
   it('arriving in AGGRESSIVE with the heartbeat still lost moves on to OBSERVE_ONLY at once', async () => {
-    h = makeHarness({ thresholds: { startupChecksTimeoutMs: 10 * MINUTE_MS, adapterPingTimeoutMs: 9 * MINUTE_MS } });
+    h = makeHarness({
+      thresholds: { startupChecksTimeoutMs: 10 * MINUTE_MS, adapterPingTimeoutMs: 9 * MINUTE_MS },
+    });
     // Startup checks that only answer after the heartbeat has been lost.
     let answer: (ok: boolean) => void = () => {};
-    const pending = h.gov.runStartupChecks([{ name: 'slow', ping: () => new Promise<boolean>((r) => (answer = r)) }]);
+    const pending = h.gov.runStartupChecks([
+      { name: 'slow', ping: () => new Promise<boolean>((r) => (answer = r)) },
+    ]);
     rawDb(h.gov.store).pragma('query_only = ON');
     h.clock.advance(DEFAULT_THRESHOLDS.heartbeatLossMs + 1);
     expect(h.gov.getMode()).toBe('CHECKING');
