@@ -621,8 +621,8 @@ export class GovernanceSystem {
       persistedTo: null,
     };
     this.shutdownInfo = info;
-    // A latch that only the fallback file holds was alerted by the process that wrote it: a
-    // restart (even a crash loop on a broken disk) must not raise that incident's alert again.
+    // A latch whose alert only the fallback file remembers was alerted by the process that set
+    // it: a restart (even a crash loop on a broken disk) must not raise that alert again.
     const alerted = restartedLatched && this.fallbackAlerted(latch);
     const finalState = {
       ...this.finalState(from, latch, context),
@@ -645,8 +645,17 @@ export class GovernanceSystem {
         persistedTo: info.persistedTo,
       },
     });
-    if (info.persistedTo === 'fallback-file')
+    // Where the alert could not be stored with the latch, the fallback file remembers it.
+    if (info.persistedTo === 'fallback-file' || !this.alertStored(shutdownKey(latch)))
       this.writeFallback(latch, { ...finalState, alertRaised: true });
+  }
+
+  private alertStored(dedupKey: string): boolean {
+    try {
+      return this.store.alerts.findOpenByDedupKey(dedupKey) !== null;
+    } catch {
+      return false;
+    }
   }
 
   private fallbackAlerted(latch: ShutdownLatch): boolean {
