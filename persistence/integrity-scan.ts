@@ -45,6 +45,8 @@ export interface ChainWalkOptions {
   readonly after: ScanPosition | null;
   /** Timestamps greater than this ISO text are implausibly far in the future. */
   readonly futureLimitIso: string;
+  /** A timestamp may step back this much from its predecessor (a wall clock set back). */
+  readonly backwardsToleranceMs: number;
   readonly findingsMax: number;
 }
 
@@ -141,6 +143,7 @@ class Findings<T> {
 interface WalkState {
   readonly findings: Findings<EventFinding>;
   readonly futureLimitIso: string;
+  readonly backwardsToleranceMs: number;
   expectedSeq: number;
   previousHash: string;
   previousTimestamp: string;
@@ -211,7 +214,10 @@ function checkRow(state: WalkState, row: RawEventRow): void {
       detail: `timestamp ${timestamp.slice(0, 40)}`,
     });
   } else {
-    if (timestamp < state.previousTimestamp) {
+    if (
+      timestamp < state.previousTimestamp &&
+      Date.parse(state.previousTimestamp) - Date.parse(timestamp) > state.backwardsToleranceMs
+    ) {
       findings.add({
         kind: 'TIMESTAMP_BACKWARDS',
         seq,
@@ -285,6 +291,7 @@ export class IntegrityScan {
     const state: WalkState = {
       findings: new Findings<EventFinding>(options.findingsMax),
       futureLimitIso: options.futureLimitIso,
+      backwardsToleranceMs: options.backwardsToleranceMs,
       expectedSeq: (options.after?.seq ?? 0) + 1,
       previousHash: options.after?.hash ?? GENESIS_HASH,
       previousTimestamp: options.after?.timestamp ?? '',

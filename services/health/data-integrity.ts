@@ -53,8 +53,17 @@ export interface DataIntegrityVerifierOptions {
   readonly anchorPath?: string | null;
   /** Write the anchor after a clean verification. Default true. */
   readonly writeAnchor?: boolean;
-  /** An event timestamp more than this ahead of the wall clock is implausible. Default 5 min. */
+  /**
+   * A full verification (startup, `governor verify`) finds an event timestamp more than this
+   * ahead of the wall clock implausible. Default 5 min.
+   */
   readonly futureToleranceMs?: number;
+  /**
+   * How far a wall clock may step (NTP, an operator) without its timestamps being a violation:
+   * an event may be this much older than its predecessor, and a periodic (incremental) run
+   * allows events this much further ahead, since this process wrote them. Default 24 h.
+   */
+  readonly clockStepToleranceMs?: number;
   /** The most violations kept per check (the rest are counted in one more violation). Default 20. */
   readonly violationsPerCheckMax?: number;
   /**
@@ -66,6 +75,7 @@ export interface DataIntegrityVerifierOptions {
 
 export const FUTURE_TOLERANCE_MS_DEFAULT = 5 * 60 * 1000;
 export const FUTURE_TOLERANCE_MS_MAX = 7 * 24 * 60 * 60 * 1000;
+export const CLOCK_STEP_TOLERANCE_MS_DEFAULT = 24 * 60 * 60 * 1000;
 export const VIOLATIONS_PER_CHECK_MAX_DEFAULT = 20;
 const VIOLATIONS_PER_CHECK_MAX_MAX = 1000;
 
@@ -118,8 +128,21 @@ const EVENT_TEXT: Readonly<Record<EventFindingKind, { what: string; rootCause: s
 
 function checkOptions(options: DataIntegrityVerifierOptions): {
   futureToleranceMs: number;
+  clockStepToleranceMs: number;
   perCheckMax: number;
 } {
+  const clockStepToleranceMs = options.clockStepToleranceMs ?? CLOCK_STEP_TOLERANCE_MS_DEFAULT;
+  if (
+    !Number.isSafeInteger(clockStepToleranceMs) ||
+    clockStepToleranceMs < 0 ||
+    clockStepToleranceMs > FUTURE_TOLERANCE_MS_MAX
+  ) {
+    throw new GovernorError(
+      'GOV_INVALID_ARGUMENT',
+      `clockStepToleranceMs: expected an integer from 0 to ${FUTURE_TOLERANCE_MS_MAX}`,
+      { field: 'clockStepToleranceMs' },
+    );
+  }
   const futureToleranceMs = options.futureToleranceMs ?? FUTURE_TOLERANCE_MS_DEFAULT;
   if (
     !Number.isSafeInteger(futureToleranceMs) ||
@@ -144,7 +167,7 @@ function checkOptions(options: DataIntegrityVerifierOptions): {
       { field: 'violationsPerCheckMax' },
     );
   }
-  return { futureToleranceMs, perCheckMax };
+  return { futureToleranceMs, clockStepToleranceMs, perCheckMax };
 }
 
 function violationKey(v: IntegrityViolation): string {
@@ -158,6 +181,7 @@ export class DataIntegrityVerifier {
   private readonly writeAnchor: boolean;
   private readonly resumeFromAnchor: boolean;
   private readonly futureToleranceMs: number;
+  private readonly clockStepToleranceMs: number;
   private readonly perCheckMax: number;
   /** The last event row the walk read (clean or not): the next incremental run starts after it. */
   private position: ScanPosition | null = null;
@@ -179,6 +203,7 @@ export class DataIntegrityVerifier {
     this.writeAnchor = options.writeAnchor ?? true;
     this.resumeFromAnchor = options.resumeFromAnchor ?? false;
     this.futureToleranceMs = checked.futureToleranceMs;
+    this.clockStepToleranceMs = checked.clockStepToleranceMs;
     this.perCheckMax = checked.perCheckMax;
   }
 
@@ -190,7 +215,6 @@ export class DataIntegrityVerifier {
   verify(options: { full?: boolean } = {}): IntegrityViolation[] {
     const nowMs = this.clock.wallNow();
     const at = new Date(nowMs).toISOString();
-    const futureLimitIso = new Date(nowMs + this.futureToleranceMs).toISOString();
     const violations: IntegrityViolation[] = [];
     const anchor = this.readAnchor(violations);
     let full = options.full === true || this.position === null;
@@ -204,6 +228,9 @@ export class DataIntegrityVerifier {
     }
     // Chain damage found earlier stays reported (and blocks the anchor) until a full run.
     if (full) this.carriedChainViolations = [];
+    // A periodic run reads events this process wrote: its wall clock may have stepped since.
+    const aheadMs = this.futureToleranceMs + (full ? 0 : this.clockStepToleranceMs);
+    const futureLimitIso = new Date(nowMs + aheadMs).toISOString();
     const scan = this.store.integrityScan;
     const walk = scan.inReadSnapshot(() => {
       const events = this.verifyEvents(start, anchor, futureLimitIso, violations);
@@ -332,7 +359,12 @@ export class DataIntegrityVerifier {
         ),
       );
     }
-    const walk = scan.walkChain({ after: start, futureLimitIso, findingsMax: this.perCheckMax });
+    const walk = scan.walkChain({
+      after: start,
+      futureLimitIso,
+      backwardsToleranceMs: this.clockStepToleranceMs,
+      findingsMax: this.perCheckMax,
+    });
     found.push(...walk.findings.map(fromEventFinding));
     const carried = this.carriedChainViolations;
     const current = this.capped('EVENT_LOG', [...carried, ...found], walk.findingsDropped);

@@ -131,6 +131,19 @@ describe('DataIntegrityVerifier', () => {
     expect(lenient.verify()).toEqual([]);
   });
 
+  it('regression (simulator, wall jumps): a wall clock set back a day while running is no violation', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    h.clock.jumpWall(-24 * 60 * 60_000);
+    for (let i = 0; i < 61; i++) {
+      h.gov.healthMonitor.updateMarketDataTimestamp();
+      h.clock.advance(60_000);
+    }
+    expect(h.gov.dataIntegrityVerifier.getLastRun()?.full).toBe(false);
+    expect(h.gov.dataIntegrityVerifier.getLastViolations()).toEqual([]);
+    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+  });
+
   it('detects a missing UNIQUE index on event_id even before any duplicate exists', async () => {
     h = makeHarness();
     await h.gov.runStartupChecks();

@@ -197,13 +197,15 @@ export const CORRUPTIONS: readonly Corruption[] = [
     check: 'EVENT_LOG',
     description: /timestamp goes backwards/,
     apply(db, pick) {
-      const pairs = db
-        .prepare<[], { seq: number }>(
-          'SELECT a.seq FROM events a JOIN events b ON b.seq = a.seq + 1 WHERE a.timestamp < b.timestamp',
-        )
-        .all();
-      const { seq } = nth(pairs, pick);
-      swap(db, 'events', 'timestamp', 'seq', seq, seq + 1);
+      // Moves event `seq` two days before its predecessor (beyond the 24 h clock-step
+      // tolerance) and re-hashes, so only the order of time is wrong.
+      const seq = 2 + (pick % (eventCount(db) - 1));
+      const previous = db
+        .prepare<[number], string>('SELECT timestamp FROM events WHERE seq = ?')
+        .pluck()
+        .get(seq - 1);
+      const moved = new Date(Date.parse(previous ?? '') - 2 * 86_400_000).toISOString();
+      db.prepare('UPDATE events SET timestamp = ? WHERE seq = ?').run(moved, seq);
       rehashFrom(db, seq);
       return { seq };
     },
