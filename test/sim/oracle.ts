@@ -1,0 +1,441 @@
+/**
+ * The simulator's independent model of what governor must do: it knows every fault it injected
+ * and when, derives the instant by which each trigger must have been detected, what may open the
+ * gate, which shutdowns are justified and how many alerts each incident deserves, and reports
+ * any difference from what the GovernanceSystem actually did as a violated invariant.
+ */
+
+import type { LifecycleState, ShutdownTrigger } from '../../machines/types.js';
+import type { FaultInjector, FaultMode } from '../../persistence/faults.js';
+import type { AlertKind } from '../../services/alerts/types.js';
+import type { Thresholds } from '../../services/config.js';
+import type { GovernanceSystem, ModeChange } from '../../services/governor.js';
+import { rawDb } from '../support/harness.js';
+import type { Action } from './schedule.js';
+
+/** Detection must happen within this of the first instant a threshold is crossed. */
+export const DETECTION_SLACK_MS = 100;
+const SIM_ERRORS_KEPT = 64;
+
+export type Violate = (invariant: string, detail: string) => void;
+
+interface StandingFault {
+  readonly mode: FaultMode;
+  readonly sinceMs: number;
+  untilMs: number;
+}
+
+interface Epoch {
+  heartbeatAlerts: number;
+  integrityAlerts: number;
+  heartbeatTransitions: number;
+  integrityTransitions: number;
+}
+
+interface Deadline {
+  readonly atMs: number;
+  readonly rule: string;
+}
+
+const freshEpoch = (): Epoch => ({
+  heartbeatAlerts: 0,
+  integrityAlerts: 0,
+  heartbeatTransitions: 0,
+  integrityTransitions: 0,
+});
+
+export class Oracle {
+  private processStartMs = 0;
+  private lastMarketMs = Number.NEGATIVE_INFINITY;
+  private marketGapUntilMs = Number.NEGATIVE_INFINITY;
+  lastSnapshotOkMs = Number.NEGATIVE_INFINITY;
+  private globalFault: StandingFault | null = null;
+  private snapshotFault: StandingFault | null = null;
+  private adapterDownUntilMs = Number.NEGATIVE_INFINITY;
+  private adapterHangUntilMs = Number.NEGATIVE_INFINITY;
+  private queueStalledSinceMs: number | null = null;
+  private queueStallUntilMs = Number.NEGATIVE_INFINITY;
+  private drift: { sinceMs: number; netMinor: number } | null = null;
+  private readonly simErrorTimesMs: number[] = [];
+  private lastWriteTroubleMs = Number.NEGATIVE_INFINITY;
+  private lastLongStallEndMs = Number.NEGATIVE_INFINITY;
+  private lastWritableLoopMs = 0;
+  private latched = false;
+  private killRequested = false;
+  private visitDoom: string | null = null;
+  private shutdownIncidents = 0;
+  private shutdownAlerts = 0;
+  private startupIncidents = 0;
+  private startupAlerts = 0;
+  private epoch: Epoch = freshEpoch();
+
+  constructor(
+    private readonly thresholds: Thresholds,
+    private readonly violate: Violate,
+  ) {}
+
+  // ---------------------------------------------------------------------------------------
+  // What the simulator did
+
+  processStarted(nowMs: number, gov: GovernanceSystem): void {
+    this.processStartMs = nowMs;
+    this.epoch = freshEpoch();
+    if (this.writesPossible()) this.lastWritableLoopMs = nowMs;
+    if (this.queueStalledSinceMs !== null) gov.healthMonitor.setExecutionQueueStatus('STALLED');
+  }
+
+  newEpoch(): void {
+    this.epoch = freshEpoch();
+  }
+
+  operatorRestarted(_nowMs: number): void {
+    this.latched = false;
+    this.newEpoch();
+  }
+
+  operatorKill(requested: boolean): void {
+    this.killRequested = requested;
+  }
+
+  visitStarted(nowMs: number): void {
+    const reasons: string[] = [];
+    if (nowMs < this.adapterHangUntilMs) reasons.push('adapter hanging');
+    else if (nowMs < this.adapterDownUntilMs) reasons.push('adapter down');
+    if (this.drift !== null) reasons.push('capital drift');
+    if (this.globalFault !== null) reasons.push(`writes failing (${this.globalFault.mode})`);
+    this.visitDoom = reasons.length > 0 ? reasons.join(', ') : null;
+  }
+
+  marketFeedUp(nowMs: number): boolean {
+    return nowMs >= this.marketGapUntilMs;
+  }
+
+  marketData(nowMs: number): void {
+    this.lastMarketMs = nowMs;
+  }
+
+  snapshotWritten(nowMs: number): void {
+    this.lastSnapshotOkMs = nowMs;
+  }
+
+  errorRecorded(nowMs: number): void {
+    this.simErrorTimesMs.push(nowMs);
+    if (this.simErrorTimesMs.length > SIM_ERRORS_KEPT) this.simErrorTimesMs.shift();
+  }
+
+  capitalDrifted(nowMs: number, amountMinor: number): void {
+    const net = (this.drift?.netMinor ?? 0) + amountMinor;
+    this.drift = net === 0 ? null : { sinceMs: this.drift?.sinceMs ?? nowMs, netMinor: net };
+  }
+
+  /** The operator reconciles the pool before restarting (as the runbook says). */
+  repairCapital(gov: GovernanceSystem): void {
+    if (this.drift === null) return;
+    rawDb(gov.store)
+      .prepare('UPDATE capital_pools SET total_minor = total_minor - ? WHERE pool_id = ?')
+      .run(this.drift.netMinor, 'main');
+    this.drift = null;
+  }
+
+  adapterPing(nowMs: number): Promise<boolean> | boolean {
+    if (nowMs < this.adapterHangUntilMs) return new Promise<boolean>(() => {});
+    return nowMs >= this.adapterDownUntilMs;
+  }
+
+  writesPossible(): boolean {
+    return this.globalFault === null;
+  }
+
+  loopRanWritable(nowMs: number): void {
+    this.lastWritableLoopMs = nowMs;
+  }
+
+  stalled(nowMs: number, durationMs: number): void {
+    const t = this.thresholds;
+    if (durationMs >= t.heartbeatLossMs - t.heartbeatIntervalMs) this.lastLongStallEndMs = nowMs;
+  }
+
+  applyFault(action: Action, nowMs: number, faults: FaultInjector, gov: GovernanceSystem): void {
+    switch (action.kind) {
+      case 'marketGap':
+        this.marketGapUntilMs = Math.max(this.marketGapUntilMs, nowMs + action.durationMs);
+        break;
+      case 'writeFault':
+        this.globalFault = {
+          mode: action.mode,
+          sinceMs: this.globalFault?.sinceMs ?? nowMs,
+          untilMs: Math.max(this.globalFault?.untilMs ?? 0, nowMs + action.durationMs),
+        };
+        this.lastWriteTroubleMs = nowMs;
+        break;
+      case 'failNextWrites':
+        faults.failNextWrites(action.count, action.mode);
+        this.lastWriteTroubleMs = nowMs + action.count * this.thresholds.heartbeatIntervalMs;
+        break;
+      case 'snapshotFault':
+        this.snapshotFault = {
+          mode: action.mode,
+          sinceMs: this.snapshotFault?.sinceMs ?? nowMs,
+          untilMs: Math.max(this.snapshotFault?.untilMs ?? 0, nowMs + action.durationMs),
+        };
+        break;
+      case 'adapterDown':
+        this.adapterDownUntilMs = Math.max(this.adapterDownUntilMs, nowMs + action.durationMs);
+        break;
+      case 'adapterHang':
+        this.adapterHangUntilMs = Math.max(this.adapterHangUntilMs, nowMs + action.durationMs);
+        break;
+      case 'queueStall':
+        this.queueStallUntilMs = Math.max(this.queueStallUntilMs, nowMs + action.durationMs);
+        this.queueStalledSinceMs ??= nowMs;
+        gov.healthMonitor.setExecutionQueueStatus('STALLED');
+        break;
+      default:
+        throw new Error(`oracle: ${action.kind} is not a fault`);
+    }
+    this.applyToInjector(faults);
+  }
+
+  /** Ends the standing faults whose time is up. */
+  expire(nowMs: number, faults: FaultInjector, gov: GovernanceSystem): void {
+    if (this.globalFault !== null && this.globalFault.untilMs <= nowMs) {
+      this.globalFault = null;
+      this.lastWriteTroubleMs = nowMs;
+      this.applyToInjector(faults);
+    }
+    if (this.snapshotFault !== null && this.snapshotFault.untilMs <= nowMs) {
+      this.snapshotFault = null;
+      this.applyToInjector(faults);
+    }
+    if (this.queueStalledSinceMs !== null && this.queueStallUntilMs <= nowMs) {
+      this.queueStalledSinceMs = null;
+      gov.healthMonitor.setExecutionQueueStatus('IDLE');
+    }
+  }
+
+  private applyToInjector(faults: FaultInjector): void {
+    if (this.globalFault !== null) faults.setMode(this.globalFault.mode);
+    else if (this.snapshotFault !== null)
+      faults.setMode(this.snapshotFault.mode, { operations: ['snapshots.write'] });
+    else faults.setMode(null);
+  }
+
+  /** The next instant the simulator must stop at: a fault's end or a detection deadline. */
+  nextBoundaryMs(nowMs: number, mode: LifecycleState): number {
+    let next = Math.min(
+      this.globalFault?.untilMs ?? Number.POSITIVE_INFINITY,
+      this.snapshotFault?.untilMs ?? Number.POSITIVE_INFINITY,
+      this.queueStalledSinceMs === null ? Number.POSITIVE_INFINITY : this.queueStallUntilMs,
+    );
+    const deadline = this.deadline(nowMs, mode);
+    if (deadline !== null && deadline.atMs + DETECTION_SLACK_MS > nowMs) {
+      next = Math.min(next, deadline.atMs + DETECTION_SLACK_MS);
+    }
+    return next;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // What governor did
+
+  modeChanged(change: ModeChange, nowMs: number, gov: GovernanceSystem): void {
+    if (change.to === 'SHUTDOWN') {
+      if (!this.latched) {
+        this.shutdownIncidents++;
+        this.justifyShutdown(change.trigger, nowMs);
+      }
+      this.latched = true;
+    } else if (change.to === 'AGGRESSIVE') {
+      if (this.visitDoom !== null) {
+        this.violate(
+          'aggressive-only-after-passing-checks',
+          `AGGRESSIVE although this visit had to fail (${this.visitDoom})`,
+        );
+      }
+      const report = gov.getLastStartupReport();
+      if (report?.passed !== true || report.lifecycleId !== change.lifecycleId) {
+        this.violate('aggressive-only-after-passing-checks', 'no passing report of this lifecycle');
+      }
+    } else if (change.to === 'OBSERVE_ONLY') {
+      this.observed(change, nowMs);
+    }
+  }
+
+  private observed(change: ModeChange, nowMs: number): void {
+    const t = this.thresholds;
+    if (change.cause === 'STARTUP_CHECKS_FAILED') this.startupIncidents++;
+    if (change.cause === 'HEARTBEAT_LOST') {
+      this.epoch.heartbeatTransitions++;
+      if (!this.recentTrouble(nowMs, t.heartbeatLossMs + t.heartbeatIntervalMs)) {
+        this.violate('no-false-trigger', 'HEARTBEAT_LOST with no stall or write failure behind it');
+      }
+    }
+    if (change.cause === 'INTEGRITY_VIOLATION') {
+      this.epoch.integrityTransitions++;
+      if (this.drift === null)
+        this.violate('no-false-trigger', 'INTEGRITY_VIOLATION without drift');
+    }
+  }
+
+  alertRaised(kind: AlertKind): void {
+    if (kind === 'SHUTDOWN') this.shutdownAlerts++;
+    else if (kind === 'STARTUP_FAILURE') this.startupAlerts++;
+    else if (kind === 'HEARTBEAT_LOSS') this.epoch.heartbeatAlerts++;
+    else this.epoch.integrityAlerts++;
+  }
+
+  private recentTrouble(nowMs: number, windowMs: number): boolean {
+    return (
+      this.globalFault !== null ||
+      nowMs - this.lastWriteTroubleMs <= windowMs ||
+      nowMs - this.lastLongStallEndMs <= windowMs
+    );
+  }
+
+  private simErrorsInWindow(nowMs: number): number {
+    const cutoffMs = nowMs - this.thresholds.errorWindowMs;
+    let count = 0;
+    for (const atMs of this.simErrorTimesMs) if (atMs > cutoffMs) count++;
+    return count;
+  }
+
+  private marketAgeMs(nowMs: number): number {
+    return nowMs - Math.max(this.lastMarketMs, this.processStartMs);
+  }
+
+  /** A shutdown must have a cause the simulator injected: no false trigger. */
+  private justifyShutdown(trigger: ShutdownTrigger | null, nowMs: number): void {
+    const t = this.thresholds;
+    const unhealthy =
+      this.marketAgeMs(nowMs) > t.marketDataStaleMsMax ||
+      this.queueStalledSinceMs !== null ||
+      this.simErrorsInWindow(nowMs) > t.errorRatePerMinuteMax ||
+      this.recentTrouble(nowMs, t.eventLogWriteFailureMs + t.errorWindowMs + t.heartbeatLossMs);
+    const justified: Record<ShutdownTrigger, boolean> = {
+      OPERATOR_KILL: this.killRequested,
+      CAPITAL_INCONSISTENT: this.drift !== null,
+      MARKET_DATA_STALL: this.marketAgeMs(nowMs) > t.marketDataStallMs,
+      SNAPSHOT_WRITE_FAILURE:
+        nowMs - Math.max(this.lastSnapshotOkMs, this.processStartMs) > t.snapshotWriteFailureMs,
+      EVENT_LOG_WRITE_FAILURE: unhealthy,
+      HEALTH_CHECK_FAILED: unhealthy,
+      UNRECOVERABLE_EXCEPTION: false,
+    };
+    if (trigger === null || !justified[trigger]) {
+      this.violate('no-false-trigger', `SHUTDOWN (${trigger}) with no injected cause behind it`);
+    }
+  }
+
+  /** The first instant by which governor must be in SHUTDOWN, and the rule behind it. */
+  deadline(nowMs: number, mode: LifecycleState): Deadline | null {
+    if (mode === 'SHUTDOWN') return null;
+    const t = this.thresholds;
+    const start = this.processStartMs;
+    let best: Deadline = {
+      atMs: Math.max(this.lastMarketMs, start) + t.marketDataStaleMsMax + 1,
+      rule: 'market data older than marketDataStaleMsMax (HEALTH_CHECK_FAILED)',
+    };
+    const consider = (atMs: number, rule: string): void => {
+      if (atMs < best.atMs) best = { atMs, rule };
+    };
+    consider(
+      Math.max(this.lastSnapshotOkMs, start) + t.snapshotWriteFailureMs + 1,
+      'no snapshot written for snapshotWriteFailureMs',
+    );
+    if (this.globalFault !== null) {
+      consider(
+        Math.max(this.globalFault.sinceMs, start) + t.eventLogWriteStaleMsMax + 1,
+        `event log unwritable (${this.globalFault.mode}) for eventLogWriteStaleMsMax`,
+      );
+    }
+    if (this.drift !== null) {
+      consider(
+        Math.max(this.drift.sinceMs, start) + t.failSafeCheckIntervalMs,
+        'capital drift, found by the periodic fail-safe check',
+      );
+    }
+    if (this.queueStalledSinceMs !== null) {
+      consider(Math.max(this.queueStalledSinceMs, start), 'execution queue STALLED');
+    }
+    if (this.simErrorsInWindow(nowMs) > t.errorRatePerMinuteMax) {
+      consider(this.simErrorTimesMs[this.simErrorTimesMs.length - 1] ?? nowMs, 'error rate');
+    }
+    return best;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The invariants, after every step
+
+  /** `timersRan` false: a stalled loop just resumed and no timer has run yet (gate checks only). */
+  check(
+    nowMs: number,
+    gov: GovernanceSystem,
+    gate: boolean,
+    where: string,
+    timersRan = true,
+  ): void {
+    const mode = gov.getMode();
+    const t = this.thresholds;
+    if (gate && mode !== 'AGGRESSIVE') {
+      this.violate('gate-open-only-in-aggressive', `gate open in ${mode} (${where})`);
+    }
+    if (gate && nowMs >= this.lastWritableLoopMs + t.heartbeatLossMs) {
+      this.violate(
+        'gate-open-only-with-fresh-lease',
+        `gate open ${nowMs - this.lastWritableLoopMs} ms after the last instant a heartbeat could succeed (${where})`,
+      );
+    }
+    if (this.latched && mode !== 'SHUTDOWN') {
+      this.violate('shutdown-left-only-by-operator-restart', `${mode} after SHUTDOWN (${where})`);
+    }
+    if (mode === 'AGGRESSIVE') {
+      const report = gov.getLastStartupReport();
+      if (report?.passed !== true || report.lifecycleId !== gov.getLifecycleId()) {
+        this.violate('aggressive-only-after-passing-checks', `no passing report (${where})`);
+      }
+    }
+    const deadline = timersRan ? this.deadline(nowMs, mode) : null;
+    if (deadline !== null && nowMs >= deadline.atMs + DETECTION_SLACK_MS) {
+      this.violate(
+        'trigger-detected-in-time',
+        `${deadline.rule}: due at ${deadline.atMs} ms, still ${mode} at ${nowMs} ms (${where})`,
+      );
+    }
+    this.checkAlerts(where);
+  }
+
+  private checkAlerts(where: string): void {
+    const pairs: Array<[string, number, number]> = [
+      ['SHUTDOWN', this.shutdownAlerts, this.shutdownIncidents],
+      ['STARTUP_FAILURE', this.startupAlerts, this.startupIncidents],
+    ];
+    for (const [kind, alerts, incidents] of pairs) {
+      if (alerts > incidents) {
+        this.violate(
+          'alerts-at-most-one-per-incident',
+          `${alerts} ${kind} alerts for ${incidents} incidents (${where})`,
+        );
+      } else if (alerts < incidents) {
+        this.violate(
+          'alert-for-every-critical-incident',
+          `${alerts} ${kind} alerts for ${incidents} incidents (${where})`,
+        );
+      }
+    }
+    const e = this.epoch;
+    if (e.heartbeatAlerts > 1 || e.integrityAlerts > 1) {
+      this.violate(
+        'alerts-at-most-one-per-incident',
+        `heartbeat ${e.heartbeatAlerts}, integrity ${e.integrityAlerts} alerts in one incident (${where})`,
+      );
+    }
+    if (
+      (e.heartbeatTransitions > 0 && e.heartbeatAlerts === 0) ||
+      (e.integrityTransitions > 0 && e.integrityAlerts === 0)
+    ) {
+      this.violate(
+        'alert-for-every-critical-incident',
+        `heartbeat or integrity incident without an alert (${where})`,
+      );
+    }
+  }
+}
