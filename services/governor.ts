@@ -557,12 +557,11 @@ export class GovernanceSystem {
       this.healthMonitor.recordError();
     }
     this.notify(from, to, context);
-    // A heartbeat lost during CHECKING (which ignores it) still counts on arrival in AGGRESSIVE.
+    // A heartbeat lost during CHECKING (which ignores it) still counts on arrival in AGGRESSIVE,
+    // with the alert of this lifecycle's incident (the previous one was resolved by the restart).
     if (to === 'AGGRESSIVE' && this.heartbeat.isLost()) {
-      this.actor?.send({
-        type: 'heartbeat.lost',
-        reason: 'heartbeat lost during CHECKING and not yet recovered',
-      });
+      const sinceMs = this.heartbeat.ageMs();
+      this.onHeartbeatLost(Number.isFinite(sinceMs) ? sinceMs : this.thresholds.heartbeatLossMs);
     }
   }
 

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_THRESHOLDS } from '../../services/config.js';
+import { makeFaultRig } from '../faults/support.js';
 import { type Harness, makeHarness } from '../support/harness.js';
 
 const OPERATOR = { operator: 'ops', reason: 'regression test' };
@@ -52,5 +53,27 @@ describe('trigger-detected-in-time after an operator restart (sim seed 1, 3 days
     h.clock.advance(100);
     expect(h.gov.getMode()).toBe('SHUTDOWN');
     expect(h.gov.getCause().trigger).toBe('HEALTH_CHECK_FAILED');
+  });
+});
+
+describe('alert-for-every-critical-incident after an operator restart (sim seed 26, 3 days)', () => {
+  it('a heartbeat still lost when the restarted lifecycle reaches AGGRESSIVE raises its alert', async () => {
+    const rig = makeFaultRig();
+    try {
+      expect(await rig.gov.runStartupChecks()).toBe(true);
+      rig.faults.setMode('LOCKED');
+      rig.runEngine(12 * 60_000); // heartbeats fail: loss (alert), then the fail-safe shuts down
+      expect(rig.gov.getMode()).toBe('SHUTDOWN');
+      rig.faults.setMode(null);
+      rig.gov.operatorRestart(OPERATOR); // before the next heartbeat could succeed
+      await rig.gov.runStartupChecks();
+      expect(rig.gov.getMode()).toBe('OBSERVE_ONLY');
+      expect(rig.gov.getCause().cause).toBe('HEARTBEAT_LOST');
+      const lifecycleId = rig.gov.getLifecycleId();
+      const alerts = rig.alerts.filter((a) => a.dedupKey === `heartbeat:${lifecycleId}`);
+      expect(alerts).toHaveLength(1);
+    } finally {
+      rig.cleanup();
+    }
   });
 });
