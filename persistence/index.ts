@@ -50,6 +50,7 @@ export {
   type ScanPosition,
   type SnapshotFinding,
   type StrategyFinding,
+  type StructureFinding,
   type SystemStateFinding,
 } from './integrity-scan.js';
 export { GOVERNOR_APPLICATION_ID, SCHEMA_VERSION } from './migrations.js';

@@ -71,6 +71,11 @@ export interface DataIntegrityVerifierOptions {
    * earlier verification anchored) instead of at seq 1. Default false: the first run is full.
    */
   readonly resumeFromAnchor?: boolean;
+  /**
+   * SQLite's structural check in full runs: `except-events` (default: every table but the event
+   * log, whose rows the chain walk reads), `all` (what `governor verify --full` uses), or `none`.
+   */
+  readonly structureCheck?: 'all' | 'except-events' | 'none';
 }
 
 export const FUTURE_TOLERANCE_MS_DEFAULT = 5 * 60 * 1000;
@@ -180,6 +185,7 @@ export class DataIntegrityVerifier {
   private readonly anchorPath: string | null;
   private readonly writeAnchor: boolean;
   private readonly resumeFromAnchor: boolean;
+  private readonly structureCheck: 'all' | 'except-events' | 'none';
   private readonly futureToleranceMs: number;
   private readonly clockStepToleranceMs: number;
   private readonly perCheckMax: number;
@@ -202,6 +208,7 @@ export class DataIntegrityVerifier {
       options.anchorPath === undefined ? headAnchorPathFor(store.path) : options.anchorPath;
     this.writeAnchor = options.writeAnchor ?? true;
     this.resumeFromAnchor = options.resumeFromAnchor ?? false;
+    this.structureCheck = options.structureCheck ?? 'except-events';
     this.futureToleranceMs = checked.futureToleranceMs;
     this.clockStepToleranceMs = checked.clockStepToleranceMs;
     this.perCheckMax = checked.perCheckMax;
@@ -233,6 +240,7 @@ export class DataIntegrityVerifier {
     const futureLimitIso = new Date(nowMs + aheadMs).toISOString();
     const scan = this.store.integrityScan;
     const walk = scan.inReadSnapshot(() => {
+      if (full && this.structureCheck !== 'none') this.verifyStructure(violations);
       const events = this.verifyEvents(start, anchor, futureLimitIso, violations);
       this.verifySnapshots(full, violations);
       this.verifyCapital(violations);
@@ -373,6 +381,21 @@ export class DataIntegrityVerifier {
     return { checked: walk.checked, last: walk.last };
   }
 
+  private verifyStructure(violations: IntegrityViolation[]): void {
+    const scope = this.structureCheck === 'all' ? 'all' : 'except-events';
+    for (const finding of this.store.integrityScan.structure(scope, this.perCheckMax)) {
+      violations.push({
+        check: checkOfTable(finding.table),
+        severity: 'CRITICAL',
+        description: `database structure is corrupt (quick_check of ${finding.table}): ${finding.detail}`,
+        location: { table: finding.table, kind: 'STRUCTURE' },
+        rootCause: 'the database file is damaged (disk, filesystem, or a byte-level edit)',
+        recommendedAction:
+          'Stop the process, keep the damaged file for analysis, restore the database from a backup and run `governor verify --full`.',
+      });
+    }
+  }
+
   private verifySnapshots(full: boolean, violations: IntegrityViolation[]): void {
     const result = this.store.integrityScan.snapshots(
       full ? 0 : this.snapshotRowid,
@@ -434,6 +457,15 @@ export class DataIntegrityVerifier {
       },
     ];
   }
+}
+
+/** The verifier check whose data a table holds (other tables count as system state). */
+function checkOfTable(table: string): IntegrityCheckName {
+  if (table === 'events' || table === 'database') return 'EVENT_LOG';
+  if (table === 'snapshots') return 'SNAPSHOTS';
+  if (table.startsWith('capital_')) return 'CAPITAL';
+  if (table.startsWith('strateg')) return 'STRATEGIES';
+  return 'SYSTEM_MODE';
 }
 
 /** Compares an anchored (or expected) head with the hash the chain holds at its seq. */

@@ -174,6 +174,12 @@ function fromViolations(
   if (violations instanceof Error) return unreadable(name, violations);
   const mine = violations.filter((v) => v.check === check);
   if (mine.length === 0) return result(name, true, passedDetail(subject, check, verifier));
+  // Damaged pages: the data could not be read reliably, whatever it says (never a capital
+  // shutdown on unreadable records: OBSERVE_ONLY, and the operator restores the file).
+  const damaged = mine.filter((v) => v.location.kind === 'STRUCTURE');
+  if (damaged.length > 0) {
+    return unreadable(name, new Error(damaged.map((v) => v.description).join('; ')));
+  }
   return result(
     name,
     false,

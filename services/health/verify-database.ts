@@ -84,6 +84,7 @@ export function verifyDatabase(options: VerifyDatabaseOptions): VerifyDatabaseRe
       anchorPath: headAnchorPathFor(options.dbPath),
       writeAnchor: options.updateAnchor === true,
       resumeFromAnchor: true,
+      structureCheck: options.full === false ? 'none' : 'all',
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.futureToleranceMs === undefined
         ? {}
