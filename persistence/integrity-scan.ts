@@ -401,9 +401,11 @@ export class IntegrityScan {
   }
 
   /**
-   * Snapshots: duplicate dates and order (in date order, `written_at` must not go backwards)
-   * over the small columns of every row; structure (date, written_at, JSON validity checked by
-   * SQLite's json_valid, nothing parsed here) of the rows after `afterRowid`.
+   * Snapshots: duplicate dates over the date column of every row; then, for the rows after
+   * `afterRowid` in insertion (rowid) order, order (each date later than every date inserted
+   * before it: the store writes in date order) and structure (date, written_at, JSON validity
+   * checked by SQLite's json_valid, nothing parsed here). Order is judged by insertion, never by
+   * `written_at`, which is wall-clock time and may step back when the clock is set back.
    */
   snapshots(
     afterRowid: number,
@@ -411,30 +413,25 @@ export class IntegrityScan {
   ): { findings: SnapshotFinding[]; findingsDropped: number; lastRowid: number } {
     return this.connection.read('integrity.snapshots', () => {
       const findings = new Findings<SnapshotFinding>(findingsMax);
-      let previous: { date: string; writtenAt: string } | null = null;
+      let previousDate: string | null = null;
       const ordered = this.db
-        .prepare<[], [unknown, unknown]>(
-          'SELECT date, written_at FROM snapshots ORDER BY date, written_at',
-        )
+        .prepare<[], [unknown]>('SELECT date FROM snapshots ORDER BY date')
         .raw(true);
-      for (const [dateValue, writtenValue] of ordered.iterate()) {
+      for (const [dateValue] of ordered.iterate()) {
         const date = String(dateValue);
-        const writtenAt = String(writtenValue);
-        if (previous !== null && previous.date === date) {
+        if (previousDate === date) {
           findings.add({
             kind: 'DUPLICATE_DATE',
             date,
             detail: `more than one snapshot for ${date}`,
           });
-        } else if (previous !== null && writtenAt < previous.writtenAt) {
-          findings.add({
-            kind: 'OUT_OF_ORDER',
-            date,
-            detail: `snapshot ${date} was written at ${writtenAt}, before the snapshot of the earlier date ${previous.date} (${previous.writtenAt})`,
-          });
         }
-        previous = { date, writtenAt };
+        previousDate = date;
       }
+      let latestDate = this.db
+        .prepare<[number], [unknown]>('SELECT max(date) FROM snapshots WHERE rowid <= ?')
+        .raw(true)
+        .get(afterRowid)?.[0];
       let lastRowid = afterRowid;
       const structure = this.db
         .prepare<[number], [number, unknown, unknown, number, string]>(
@@ -444,6 +441,14 @@ export class IntegrityScan {
       for (const [rowid, date, writtenAt, jsonValid, dataType] of structure.iterate(afterRowid)) {
         lastRowid = rowid;
         const label = String(date);
+        if (typeof latestDate === 'string' && label < latestDate) {
+          findings.add({
+            kind: 'OUT_OF_ORDER',
+            date: label,
+            detail: `snapshot ${label} was inserted after the snapshot of the later date ${latestDate}`,
+          });
+        }
+        if (typeof latestDate !== 'string' || label > latestDate) latestDate = label;
         if (!isValid(() => checkDate('date', date))) {
           findings.add({
             kind: 'INVALID_DATE',

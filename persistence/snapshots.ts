@@ -66,7 +66,10 @@ export class Snapshots {
     this.selectCount = db.prepare<[], number>('SELECT count(*) FROM snapshots').pluck();
   }
 
-  /** Writes the snapshot for `date`; GOV_DUPLICATE_SNAPSHOT if that date already has one. */
+  /**
+   * Writes the snapshot for `date`; GOV_DUPLICATE_SNAPSHOT if that date already has one,
+   * GOV_SNAPSHOT_OUT_OF_ORDER if a later date has one (snapshots are written in date order).
+   */
   write(input: SnapshotInput): WrittenSnapshot {
     if (typeof input !== 'object' || input === null) {
       throw new GovernorError('GOV_INVALID_ARGUMENT', 'Expected a snapshot object', {
@@ -86,6 +89,14 @@ export class Snapshots {
         throw new GovernorError('GOV_DUPLICATE_SNAPSHOT', `A snapshot for ${date} already exists`, {
           date,
         });
+      }
+      const latest = this.selectLatest.get();
+      if (latest !== undefined && latest.date > date) {
+        throw new GovernorError(
+          'GOV_SNAPSHOT_OUT_OF_ORDER',
+          `A snapshot for ${date} comes after ${latest.date}: snapshots are written in date order`,
+          { date, latestDate: latest.date },
+        );
       }
       const writtenAt = this.connection.nowIso();
       this.insertRow.run(date, dataText, writtenAt);

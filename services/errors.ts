@@ -15,6 +15,8 @@ export const ERROR_CATALOGUE = {
   GOV_DUPLICATE_EVENT_ID: 'An event with this event_id is already in the event log.',
   GOV_DUPLICATE_SNAPSHOT:
     'A snapshot for this date already exists; snapshots are never overwritten.',
+  GOV_SNAPSHOT_OUT_OF_ORDER:
+    'A snapshot date must be later than every date already written; snapshots are written in date order.',
   GOV_UNKNOWN_POOL: 'No capital pool has this id.',
   GOV_UNKNOWN_ACCOUNT: 'No capital account has this id.',
   GOV_DUPLICATE_POOL: 'A capital pool with this id already exists.',

@@ -114,7 +114,9 @@ export class PaperTrader {
     if (date === this.lastSnapshotDate) return;
     const store = this.governance.store;
     try {
-      if (store.snapshots.get(date) === null) {
+      // A day already covered (or a wall clock set back behind the latest snapshot): nothing to write.
+      const latestDate = store.snapshots.latest()?.date ?? null;
+      if (latestDate === null || latestDate < date) {
         const stats = this.stats();
         store.snapshots.write({
           date,

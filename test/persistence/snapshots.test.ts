@@ -7,10 +7,20 @@ import { LIMITS, Store } from '../../persistence/index.js';
 import { dumpDatabase, expectGovernorError, steppingClock, tempDatabasePath } from './helpers.js';
 
 describe('snapshots', () => {
+  it('refuses a date earlier than one already written, and writes nothing', () => {
+    const store = Store.open(':memory:', { clock: steppingClock() });
+    store.snapshots.write({ date: '2025-12-03', data: {} });
+    expect(() => store.snapshots.write({ date: '2025-12-02', data: {} })).toThrow(
+      /GOV_SNAPSHOT_OUT_OF_ORDER/,
+    );
+    expect(store.snapshots.count()).toBe(1);
+    store.close();
+  });
+
   it('round-trips, lists a range, the latest, and iterates in date order', () => {
     const store = Store.open(':memory:', { clock: steppingClock() });
     expect(store.snapshots.latest()).toBeNull();
-    for (const date of ['2025-12-03', '2025-12-01', '2024-02-29', '2025-12-02']) {
+    for (const date of ['2024-02-29', '2025-12-01', '2025-12-02', '2025-12-03']) {
       const written = store.snapshots.write({ date, data: { date, equity: 100, positions: [] } });
       expect(written.date).toBe(date);
       expect(written.writtenAt).toMatch(/^2025-12-17T09:00:00/);

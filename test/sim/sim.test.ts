@@ -8,13 +8,10 @@ import { GovernanceSystem, type GovernanceSystemOptions } from '../../services/g
 import { describeFailure, shrink } from './shrink.js';
 import { type GovernorFactory, runSeed } from './simulator.js';
 
-/**
- * The CI seeds: each runs CI_DAYS simulated days with every fault but wall-clock jumps, which
- * the known-bug test below covers until the snapshot-time false trigger is fixed.
- */
+/** The CI seeds: each runs CI_DAYS simulated days with every fault, wall-clock jumps included. */
 const CI_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 const CI_DAYS = 2;
-const CI_WITHOUT = ['wallJump'];
+const CI_WITHOUT: string[] = [];
 
 describe('the simulator on the CI seeds', () => {
   it.each(CI_SEEDS)('seed %i: no invariant violated', async (seed) => {
@@ -34,9 +31,9 @@ describe('the simulator on the CI seeds', () => {
     expect(unhandled).toEqual([]);
   });
 
-  // Known bug: after a backward wall-clock jump the next snapshot's earlier written_at is an
-  // integrity violation (no-false-trigger). Seed 8 has one on day 1; drop `.fails` once fixed.
-  it.fails('seed 8 with wall-clock jumps: no invariant violated (known bug)', async () => {
+  // Regression (sim seed 8): after a backward wall-clock jump the next snapshot's earlier
+  // written_at was an integrity violation; snapshot order is now judged by insertion order.
+  it('seed 8 with wall-clock jumps: no invariant violated', async () => {
     const result = await runSeed({ seed: 8, days: CI_DAYS });
     expect(result.violations).toEqual([]);
   });

@@ -282,7 +282,7 @@ export const CORRUPTIONS: readonly Corruption[] = [
   {
     name: 'out-of-order-snapshots',
     check: 'SNAPSHOTS',
-    description: /before the snapshot of the earlier date/,
+    description: /inserted after the snapshot of the later date/,
     apply(db, pick) {
       const dates = db
         .prepare<[], string>('SELECT date FROM snapshots ORDER BY date')
@@ -291,7 +291,11 @@ export const CORRUPTIONS: readonly Corruption[] = [
       const first = pick % (dates.length - 1);
       const second = first + 1 + ((pick >> 4) % (dates.length - 1 - first));
       const [a, b] = [dates[first], dates[second]];
-      swap(db, 'snapshots', 'written_at', 'date', a, b);
+      // Swap the dates of two rows: the later-inserted row now holds the earlier date.
+      const rename = db.prepare('UPDATE snapshots SET date = ? WHERE date = ?');
+      rename.run('0000-00-00', a);
+      rename.run(a, b);
+      rename.run(b, '0000-00-00');
       return { date: String(a), swappedWith: String(b) };
     },
   },
