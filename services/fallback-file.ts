@@ -3,17 +3,10 @@
  * SHUTDOWN goes to a small JSON file beside it, written and fsync'd (file and directory).
  * Startup honours it: a latch found there keeps governor in SHUTDOWN until an operator restart.
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SHUTDOWN_TRIGGERS, type ShutdownLatch, type ShutdownTrigger } from '../machines/types.js';
+import { fsyncDirectory, writeFileDurably } from './durable-file.js';
 
 export interface FallbackRecord {
   readonly version: 1;
@@ -29,30 +22,9 @@ export function fallbackPathFor(dbPath: string): string | null {
   return join(dirname(dbPath), `${basename(dbPath)}.shutdown.json`);
 }
 
-function fsyncDirectory(path: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dirname(path), 'r');
-    fsyncSync(fd);
-  } catch {
-    // Some platforms cannot fsync a directory; the file itself is already durable.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 /** Writes the record durably: temp file, fsync, rename, fsync of the directory. */
 export function writeFallbackRecord(path: string, record: FallbackRecord): void {
-  const temporaryPath = `${path}.tmp`;
-  const fd = openSync(temporaryPath, 'w', 0o600);
-  try {
-    writeSync(fd, `${JSON.stringify(record, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporaryPath, path);
-  fsyncDirectory(path);
+  writeFileDurably(path, `${JSON.stringify(record, null, 2)}\n`, 0o600);
 }
 
 /**

@@ -3,17 +3,9 @@
  * at }` is written to `<db>.head.json` beside the database (temp file, fsync, atomic rename,
  * fsync of the directory). A later verification compares the chain against it.
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { writeFileDurably } from '../durable-file.js';
 import { GovernorError } from '../errors.js';
 
 export interface HeadAnchor {
@@ -69,28 +61,11 @@ export function readHeadAnchor(path: string | null): HeadAnchor | null {
   return { seq: anchor.seq as number, hash: anchor.hash, at: anchor.at };
 }
 
-function fsyncDirectory(path: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dirname(path), 'r');
-    fsyncSync(fd);
-  } catch {
-    // Some platforms cannot fsync a directory; the renamed file itself is already durable.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 /** Writes the anchor durably and atomically: a reader sees the old anchor or the new one. */
 export function writeHeadAnchor(path: string, anchor: HeadAnchor): void {
-  const temporaryPath = `${path}.${process.pid}.tmp`;
-  const fd = openSync(temporaryPath, 'w', 0o644);
-  try {
-    writeSync(fd, `${JSON.stringify({ seq: anchor.seq, hash: anchor.hash, at: anchor.at })}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporaryPath, path);
-  fsyncDirectory(path);
+  writeFileDurably(
+    path,
+    `${JSON.stringify({ seq: anchor.seq, hash: anchor.hash, at: anchor.at })}\n`,
+    0o644,
+  );
 }
