@@ -157,6 +157,12 @@ export class GovernanceSystem {
   };
   private lastReport: StartupReport | null = null;
   private processHooksInstalled = false;
+  /**
+   * The first CHECKING visit of the process, and the first after an operator restart, verify
+   * the whole log; an operator's resume verifies from the head this process already verified
+   * (as the hourly check does), so a resume costs what was appended since, not the whole log.
+   */
+  private nextVisitVerifiesFully = true;
 
   constructor(options: GovernanceSystemOptions = {}) {
     if (options.enableProductionHardening === false) {
@@ -422,6 +428,7 @@ export class GovernanceSystem {
     this.actor = null;
     this.latch = null;
     this.shutdownInfo = null;
+    this.nextVisitVerifiesFully = true;
     this.state = 'STARTING';
     this.logger.warn(
       { operator: checked.operator, reason: checked.reason },
@@ -801,10 +808,14 @@ export class GovernanceSystem {
         verifier: this.dataIntegrityVerifier,
         clock: this.clock,
         adapterPingTimeoutMs: this.thresholds.adapterPingTimeoutMs,
+        // Damage seen and not yet cleared by a full check needs a full check to clear it.
+        fullVerification:
+          this.nextVisitVerifiesFully || this.dataIntegrityVerifier.getLastViolations().length > 0,
       },
       this.adapters,
       input,
     );
+    this.nextVisitVerifiesFully = false;
     const persisted = this.persistReport(report);
     this.lastReport = persisted;
     // Precedence (DESIGN): a capital mismatch found at startup shuts down rather than observes.

@@ -381,3 +381,46 @@ describe('regression: heartbeat lost while CHECKING', () => {
     expect(h.gov.canDeployCapital()).toBe(false);
   });
 });
+
+describe('a resume verifies incrementally, and still refuses damage it has not seen repaired', () => {
+  it('an unrepaired violation keeps a resume in OBSERVE_ONLY; the repaired log lets it through', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    runNormally(h, 2 * MINUTE_MS);
+    const db = rawDb(h.gov.store);
+    const seq = h.gov.store.events.head()!.seq;
+    // Edit the metadata of an event appended since the last verification (breaks its hash).
+    const original = db.prepare('SELECT metadata FROM events WHERE seq = ?').pluck().get(seq);
+    db.prepare(`UPDATE events SET metadata = '{"edited":true}' WHERE seq = ?`).run(seq);
+    expect(h.gov.checkDataIntegrity()).toBe(false);
+    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(await h.gov.operatorResume({ operator: 'ann', reason: 'try without repair' })).toBe(
+      false,
+    );
+    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    db.prepare('UPDATE events SET metadata = ? WHERE seq = ?').run(original, seq);
+    const repaired = await h.gov.operatorResume({ operator: 'ann', reason: 'repaired' });
+    expect(repaired).toBe(true);
+    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+  });
+});
+
+describe('resume cost grows with what was appended, not with the log', () => {
+  it('the first visit verifies the whole log; a clean resume only the new events', async () => {
+    h = makeHarness();
+    const history = Array.from({ length: 2_000 }, (_, i) => ({
+      eventType: 'ORDER',
+      reason: `o${i}`,
+    }));
+    h.gov.store.events.appendBatch(history);
+    await h.gov.runStartupChecks();
+    expect(h.gov.dataIntegrityVerifier.getLastRun()).toMatchObject({ full: true });
+    expect(h.gov.dataIntegrityVerifier.getLastRun()!.eventsChecked).toBeGreaterThanOrEqual(2_000);
+    runNormally(h, 5 * MINUTE_MS);
+    h.gov.operatorObserve({ operator: 'ann', reason: 'pause' });
+    expect(await h.gov.operatorResume({ operator: 'ann', reason: 'go' })).toBe(true);
+    const run = h.gov.dataIntegrityVerifier.getLastRun();
+    expect(run?.full).toBe(false);
+    expect(run?.eventsChecked).toBeLessThan(100);
+  });
+});
