@@ -1,52 +1,22 @@
 /**
- * Starts the read-only health API (services/api, `startApiServer`) for the daemon. It is loaded
- * at run time so that the command still works, without the API, in a build that lacks it.
+ * Starts the read-only health API (services/api, `startApiServer`) for the daemon, bound to the
+ * configured host and port (127.0.0.1:8080 by default), or nothing when it is disabled.
  */
+import { type ApiServer, startApiServer } from '../api/server.js';
 import type { GovernanceSystem } from '../governor.js';
 import type { Logger } from '../logger.js';
 import type { ApiConfig } from './config.js';
 
-export interface RunningApi {
-  readonly url: string;
-  close(): Promise<void> | void;
-}
+export type RunningApi = ApiServer;
 
-type StartApiServer = (options: {
-  governance: GovernanceSystem;
-  logger: Logger;
-  host: string;
-  port: number;
-  bearerToken?: string;
-}) => Promise<RunningApi> | RunningApi;
-
-const API_MODULES = ['../api/server.js', '../api/index.js'];
-
-async function loadStartApiServer(): Promise<StartApiServer | null> {
-  for (const specifier of API_MODULES) {
-    let loaded: unknown;
-    try {
-      loaded = await import(specifier);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ERR_MODULE_NOT_FOUND') continue;
-      throw error;
-    }
-    const start = (loaded as { startApiServer?: unknown }).startApiServer;
-    if (typeof start === 'function') return start as StartApiServer;
-  }
-  return null;
-}
-
-/** Starts the API, or returns null when it is disabled or not part of this build. */
+/** Starts the API, or returns null when the configuration disables it. */
 export async function startHealthApi(
   governance: GovernanceSystem,
   api: ApiConfig,
   logger: Logger,
 ): Promise<RunningApi | null> {
   if (!api.enabled) return null;
-  const start = await loadStartApiServer();
-  if (start === null) return null;
-  return start({
+  return startApiServer({
     governance,
     logger,
     host: api.host,
