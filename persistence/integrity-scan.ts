@@ -48,6 +48,12 @@ export interface ChainWalkOptions {
   /** A timestamp may step back this much from its predecessor (a wall clock set back). */
   readonly backwardsToleranceMs: number;
   readonly findingsMax: number;
+  /**
+   * Called once per page of the walk with the rows checked so far and the rows the walk expects
+   * (the head's seq minus the starting seq, at least the rows checked). Optional; it must not
+   * throw, and it sees the walk's progress only (a progress bar), never its findings.
+   */
+  readonly onProgress?: ((checkedEvents: number, totalEvents: number) => void) | undefined;
 }
 
 export interface DuplicateEventId {
@@ -308,9 +314,14 @@ export class IntegrityScan {
       lastSeq: 0,
     };
     let after = options.after?.seq ?? 0;
+    const onProgress = options.onProgress;
+    // Read once, inside the caller's snapshot: the head cannot move during the walk.
+    const expected =
+      onProgress === undefined ? 0 : Math.max(0, (this.headRow.get()?.seq ?? 0) - after);
     for (;;) {
       const rows = this.walkRows.all(after, WALK_PAGE_ROWS);
       for (let index = 0; index < rows.length; index++) checkRow(state, rows[index] as RawEventRow);
+      onProgress?.(state.checked, Math.max(expected, state.checked));
       const last = rows[rows.length - 1];
       if (rows.length < WALK_PAGE_ROWS || last === undefined) break;
       after = last[0];

@@ -52,7 +52,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   status: { summary: 'status [--json]', options: {}, run: statusCommand },
   verify: {
-    summary: 'verify [--full] [--expect-head HASH] [--json]',
+    summary: 'verify [--full] [--expect-head HASH|SEQ:HASH] [--json]',
     options: { full: { type: 'boolean' }, 'expect-head': { type: 'string' } },
     run: verifyCommand,
   },

@@ -78,6 +78,14 @@ export interface DataIntegrityVerifierOptions {
   readonly structureCheck?: 'all' | 'except-events' | 'none';
 }
 
+/** What one `verify` call may ask for. */
+export interface VerifyRunOptions {
+  /** Walk the whole log (and run the structure check), not only what is new. */
+  readonly full?: boolean;
+  /** Called once per page of the chain walk (1,024 events): for a progress bar. Must not throw. */
+  readonly onProgress?: ((checkedEvents: number, totalEvents: number) => void) | undefined;
+}
+
 export const FUTURE_TOLERANCE_MS_DEFAULT = 5 * 60 * 1000;
 export const FUTURE_TOLERANCE_MS_MAX = 7 * 24 * 60 * 60 * 1000;
 export const CLOCK_STEP_TOLERANCE_MS_DEFAULT = 24 * 60 * 60 * 1000;
@@ -218,8 +226,9 @@ export class DataIntegrityVerifier {
    * Verifies the event log from the last position (everything on the first call, or with
    * `full`) and every other table, in one read snapshot. Returns the violations found (kept for
    * `getLastViolations`). Throws GOV_STORAGE_FAILURE when the database cannot be read.
+   * `onProgress(checkedEvents, totalEvents)` is called once per page of the chain walk.
    */
-  verify(options: { full?: boolean } = {}): IntegrityViolation[] {
+  verify(options: VerifyRunOptions = {}): IntegrityViolation[] {
     const nowMs = this.clock.wallNow();
     const at = new Date(nowMs).toISOString();
     const violations: IntegrityViolation[] = [];
@@ -241,7 +250,7 @@ export class DataIntegrityVerifier {
     const scan = this.store.integrityScan;
     const walk = scan.inReadSnapshot(() => {
       if (full && this.structureCheck !== 'none') this.verifyStructure(violations);
-      const events = this.verifyEvents(start, anchor, futureLimitIso, violations);
+      const events = this.verifyEvents(start, anchor, futureLimitIso, violations, options);
       this.verifySnapshots(full, violations);
       this.verifyCapital(violations);
       this.verifyStrategies(violations);
@@ -327,6 +336,7 @@ export class DataIntegrityVerifier {
     anchor: HeadAnchor | null,
     futureLimitIso: string,
     violations: IntegrityViolation[],
+    options: VerifyRunOptions,
   ): { checked: number; last: ScanPosition | null } {
     const scan = this.store.integrityScan;
     const found: IntegrityViolation[] = [];
@@ -372,6 +382,7 @@ export class DataIntegrityVerifier {
       futureLimitIso,
       backwardsToleranceMs: this.clockStepToleranceMs,
       findingsMax: this.perCheckMax,
+      onProgress: options.onProgress,
     });
     found.push(...walk.findings.map(fromEventFinding));
     const carried = this.carriedChainViolations;

@@ -32,6 +32,11 @@ export interface VerifyDatabaseOptions {
   readonly clock?: Pick<Clock, 'wallNow'>;
   /** Default 5 min. */
   readonly futureToleranceMs?: number;
+  /**
+   * Called once per page of the chain walk (1,024 events) with the events checked so far and
+   * the events the walk expects: for a progress bar on long logs. Must not throw.
+   */
+  readonly onProgress?: (checkedEvents: number, totalEvents: number) => void;
 }
 
 export interface VerifyDatabaseResult {
@@ -90,7 +95,10 @@ export function verifyDatabase(options: VerifyDatabaseOptions): VerifyDatabaseRe
         ? {}
         : { futureToleranceMs: options.futureToleranceMs }),
     });
-    const violations = verifier.verify(options.full === false ? {} : { full: true });
+    const violations = verifier.verify({
+      full: options.full !== false,
+      onProgress: options.onProgress,
+    });
     let anchorMatches: boolean | null = null;
     if (expected !== null) {
       const found = compareExpectedHead(store, expected);

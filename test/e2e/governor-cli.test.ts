@@ -2,8 +2,10 @@
  * Goal: the real `governor` command behaves as an operator is told in docs/operations.md:
  * `run` reaches AGGRESSIVE; a demo fault shuts down with an alert; the SHUTDOWN survives
  * `kill -9`; only an operator's `restart` clears it, and the next `run` must pass the checks;
- * an operator command without --operator is refused and changes nothing.
+ * an operator command without --operator is refused and changes nothing; `verify` runs the full
+ * verifier and exits 4 on an edited event.
  */
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CliSandbox } from './cli-harness.js';
 
@@ -114,12 +116,29 @@ describe('governor command, end to end', () => {
   it('verify passes on the log the daemon wrote, and reports a head that is not in it', async () => {
     const ok = await sandbox.run(['verify', '--full', '--json']);
     expect(ok.code).toBe(0);
-    const report = JSON.parse(ok.stdout) as { ok: boolean; head: { hash: string } };
+    const report = JSON.parse(ok.stdout) as {
+      ok: boolean;
+      violations: unknown[];
+      head: { seq: number; hash: string };
+      run: { full: boolean; eventsChecked: number };
+    };
     expect(report.ok).toBe(true);
+    expect(report.violations).toEqual([]);
+    expect(report.run.full).toBe(true);
+    expect(report.run.eventsChecked).toBe(report.head.seq);
     const anchored = await sandbox.run(['verify', '--expect-head', report.head.hash]);
     expect(anchored.code).toBe(0);
+    const withSeq = await sandbox.run([
+      'verify',
+      '--expect-head',
+      `${report.head.seq}:${report.head.hash}`,
+    ]);
+    expect(withSeq.code).toBe(0);
+    expect(withSeq.stdout).toMatch(/ok {3}expected head .* is in the chain/);
     const missing = await sandbox.run(['verify', '--expect-head', 'f'.repeat(64)]);
     expect(missing.code).toBe(4);
+    const malformed = await sandbox.run(['verify', '--expect-head', 'not-a-hash']);
+    expect(malformed.code).toBe(1);
   });
 
   it('status with no daemon running reads the database and exits 0; observe needs a daemon', async () => {
@@ -127,5 +146,31 @@ describe('governor command, end to end', () => {
     expect(status.running).toBe(false);
     const observe = await sandbox.run(['observe', '--operator', 'carol', '--reason', 'x']);
     expect(observe.code).toBe(3);
+  });
+
+  it('verify --full finds an event edited after it was written and exits 4, naming the seq', async () => {
+    const raw = new Database(sandbox.dbPath);
+    try {
+      raw.prepare("UPDATE events SET reason = 'edited by hand' WHERE seq = 2").run();
+    } finally {
+      raw.close();
+    }
+    const human = await sandbox.run(['verify', '--full']);
+    expect(human.code).toBe(4);
+    expect(human.stdout).toMatch(/FAIL event log/);
+    expect(human.stdout).toMatch(/hash mismatch at seq 2/);
+    const json = await sandbox.run(['verify', '--full', '--json']);
+    expect(json.code).toBe(4);
+    const report = JSON.parse(json.stdout) as {
+      ok: boolean;
+      violations: Array<{ check: string; location: { seq?: number } }>;
+    };
+    expect(report.ok).toBe(false);
+    expect(report.violations).toContainEqual(
+      expect.objectContaining({
+        check: 'EVENT_LOG',
+        location: expect.objectContaining({ seq: 2 }),
+      }),
+    );
   });
 });

@@ -1,9 +1,15 @@
 /**
- * `governor verify [--full] [--expect-head HASH] [--json]`: checks the event log's hash chain
- * (the newest 10,000 events, or every event with --full), that a remembered head is still in
- * the chain, and capital reconciliation, on the database opened read-only. Exit 4 on a problem.
+ * `governor verify [--full] [--expect-head HASH|SEQ:HASH] [--json]`: runs `verifyDatabase` (the
+ * same verifier as startup: chain, snapshots, capital, strategies, system mode and, with --full,
+ * the file structure) on the database opened read-only, and prints its violations. Exit 4 on any.
  */
-import { computeEventHash, GENESIS_HASH, type Store } from '../../../persistence/index.js';
+import type { IntegrityCheckName } from '../../health/data-integrity.js';
+import {
+  type ExpectedHead,
+  parseExpectedHead,
+  type VerifyDatabaseResult,
+  verifyDatabase,
+} from '../../health/verify-database.js';
 import {
   booleanFlag,
   type CommandContext,
@@ -14,163 +20,113 @@ import {
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 
-/** Events read per page (the store's page limit); memory stays bounded whatever the log size. */
-const PAGE_EVENTS = 10_000;
-/** The quick check covers this many of the newest events. */
-export const QUICK_VERIFY_EVENTS = 10_000;
+/** Below this many events the walk is quick: no progress bar. */
+export const PROGRESS_BAR_EVENTS_MIN = 10_000;
+const PROGRESS_BAR_WIDTH = 30;
 
-export interface VerifyReport {
-  readonly ok: boolean;
-  readonly full: boolean;
-  readonly checkedEvents: number;
-  readonly fromSeq: number;
-  readonly head: { readonly seq: number; readonly hash: string } | null;
-  readonly chainProblem: { readonly seq: number; readonly problem: string } | null;
-  readonly expectHead: { readonly hash: string; readonly foundAtSeq: number | null } | null;
-  readonly capitalMismatches: readonly { poolId: string; differenceMinor: string }[];
-}
+const CHECKS: ReadonlyArray<{ readonly check: IntegrityCheckName; readonly label: string }> = [
+  { check: 'EVENT_LOG', label: 'event log' },
+  { check: 'SNAPSHOTS', label: 'snapshots' },
+  { check: 'CAPITAL', label: 'capital' },
+  { check: 'STRATEGIES', label: 'strategies' },
+  { check: 'SYSTEM_MODE', label: 'system mode' },
+];
 
-interface Walk {
-  checked: number;
-  problem: { seq: number; problem: string } | null;
-  foundAtSeq: number | null;
-}
-
-function walkChain(
-  store: Store,
-  fromSeq: number,
-  headSeq: number,
-  expectHash: string | null,
-  progress: (done: number) => void,
-): Walk {
-  const walk: Walk = { checked: 0, problem: null, foundAtSeq: null };
-  let previous: string | null = fromSeq === 1 ? GENESIS_HASH : null;
-  let next = fromSeq;
-  while (next <= headSeq && walk.problem === null) {
-    const page = store.events.readPage(next, PAGE_EVENTS);
-    if (page.length === 0) break;
-    for (const event of page) {
-      const linked = previous ?? event.prevHash;
-      let problem: string | null = null;
-      if (event.seq !== next) problem = 'SEQ_GAP';
-      else if (event.prevHash !== linked) problem = 'PREV_HASH_MISMATCH';
-      else if (
-        computeEventHash({ ...event, metadataText: JSON.stringify(event.metadata) }) !== event.hash
-      ) {
-        // Confirm against the stored bytes (returns at this very row when it is damaged).
-        const confirmed = store.events.verifyChain({
-          fromSeq: event.seq,
-          expectedPrevHash: linked,
-        });
-        if (!confirmed.ok && confirmed.seq === event.seq) problem = confirmed.problem;
-      }
-      if (problem !== null) {
-        walk.problem = { seq: next, problem };
-        break;
-      }
-      if (event.hash === expectHash) walk.foundAtSeq = event.seq;
-      previous = event.hash;
-      next++;
-      walk.checked++;
-    }
-    progress(walk.checked);
-  }
-  if (walk.problem === null && next <= headSeq) walk.problem = { seq: next, problem: 'SEQ_GAP' };
-  return walk;
-}
-
-function progressBar(out: Output, json: boolean): (done: number, total: number) => void {
-  return (done, total) => {
-    if (json || !out.tty || total <= PAGE_EVENTS) return;
-    const width = 30;
-    const filled = Math.round((done / total) * width);
-    const percent = Math.floor((done / total) * 100);
+/** A progress bar on a terminal (never with --json, never for a short walk); else nothing. */
+function progressBar(
+  out: Output,
+  json: boolean,
+): ((checkedEvents: number, totalEvents: number) => void) | undefined {
+  if (json || !out.tty) return undefined;
+  return (checkedEvents, totalEvents) => {
+    if (totalEvents < PROGRESS_BAR_EVENTS_MIN) return;
+    const fraction = Math.min(1, checkedEvents / totalEvents);
+    const filled = Math.round(fraction * PROGRESS_BAR_WIDTH);
     out.status(
-      `verifying [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${percent}% ${done}/${total} events`,
+      `verifying [${'#'.repeat(filled)}${'-'.repeat(PROGRESS_BAR_WIDTH - filled)}] ${Math.floor(fraction * 100)}% ${checkedEvents}/${totalEvents} events`,
     );
   };
 }
 
-export function verifyStore(
-  store: Store,
-  options: {
-    full: boolean;
-    expectHash: string | null;
-    progress?: (done: number, total: number) => void;
-  },
-): VerifyReport {
-  const head = store.events.head();
-  const full = options.full || options.expectHash !== null;
-  const headSeq = head?.seq ?? 0;
-  const fromSeq = full ? 1 : Math.max(1, headSeq - QUICK_VERIFY_EVENTS + 1);
-  const walk = walkChain(store, fromSeq, headSeq, options.expectHash, (done) =>
-    options.progress?.(done, headSeq - fromSeq + 1),
-  );
-  const capital = store.capital.reconcile();
-  store.systemState.get(); // throws GOV_CORRUPT_RECORD when the state row is damaged
-  const expectHead =
-    options.expectHash === null ? null : { hash: options.expectHash, foundAtSeq: walk.foundAtSeq };
-  return {
-    ok:
-      walk.problem === null &&
-      capital.ok &&
-      (expectHead === null || expectHead.foundAtSeq !== null),
-    full,
-    checkedEvents: walk.checked,
-    fromSeq,
-    head,
-    chainProblem: walk.problem,
-    expectHead,
-    capitalMismatches: capital.mismatches.map((m) => ({
-      poolId: m.poolId,
-      differenceMinor: m.differenceMinor.toString(),
-    })),
-  };
+function expectedHeadFlag(context: CommandContext): ExpectedHead | null {
+  const text = stringFlag(context, 'expect-head');
+  if (text === undefined) return null;
+  try {
+    return parseExpectedHead(text);
+  } catch {
+    throw new CliError(
+      EXIT.USAGE,
+      '--expect-head: expected a 64-character lower-case hex hash, optionally prefixed by "SEQ:"',
+    );
+  }
 }
 
-function printReport(out: Output, report: VerifyReport): void {
+function scopeOf(result: VerifyDatabaseResult, full: boolean): string {
+  const run = result.run;
+  if (run === null) return '';
+  if (run.full) {
+    return full
+      ? ' (full, with the file structure check)'
+      : ' (whole log: no anchored head to start from)';
+  }
+  return run.fromSeq === null
+    ? ' (nothing after the anchored head; --full checks all)'
+    : ` (from seq ${run.fromSeq}, after the anchored head; --full checks all)`;
+}
+
+function printResult(
+  out: Output,
+  result: VerifyDatabaseResult,
+  options: { full: boolean; expected: ExpectedHead | null },
+): void {
   const mark = (ok: boolean): string =>
     ok ? out.paint('green', 'ok  ') : out.paint('red', 'FAIL');
-  out.line(
-    `${mark(report.chainProblem === null)} event log: ${report.checkedEvents} events checked from seq ${report.fromSeq}${report.full ? ' (full)' : ` (newest ${QUICK_VERIFY_EVENTS}; --full checks all)`}`,
-  );
-  if (report.chainProblem !== null) {
-    out.line(`     chain broken at seq ${report.chainProblem.seq}: ${report.chainProblem.problem}`);
+  const { expected } = options;
+  const run = result.run;
+  const scope = scopeOf(result, options.full);
+  for (const { check, label } of CHECKS) {
+    const found = result.violations.filter((v) => v.check === check);
+    const detail =
+      check === 'EVENT_LOG' ? `: ${run?.eventsChecked ?? 0} events checked${scope}` : '';
+    out.line(`${mark(found.length === 0)} ${label}${detail}`);
+    for (const violation of found) {
+      out.line(`     ${violation.description}`);
+      out.line(`       cause   ${violation.rootCause}`);
+      out.line(`       action  ${violation.recommendedAction}`);
+    }
   }
-  if (report.head !== null) out.line(`     head seq ${report.head.seq} hash ${report.head.hash}`);
-  if (report.expectHead !== null) {
-    const found = report.expectHead.foundAtSeq;
+  if (result.head !== null) {
     out.line(
-      `${mark(found !== null)} expected head ${report.expectHead.hash}: ${found === null ? 'not in the chain (events were removed or rewritten)' : `found at seq ${found}`}`,
+      `     head ${result.head.seq}:${result.head.hash}  (keep it elsewhere: --expect-head)`,
     );
   }
-  out.line(`${mark(report.capitalMismatches.length === 0)} capital reconciliation`);
-  for (const m of report.capitalMismatches) {
+  if (expected !== null) {
+    const at = expected.seq === undefined ? '' : `${expected.seq}:`;
     out.line(
-      `     pool ${m.poolId}: total differs from its accounts by ${m.differenceMinor} minor units`,
+      `${mark(result.anchorMatches === true)} expected head ${at}${expected.hash}${result.anchorMatches === true ? ' is in the chain' : ': not in the chain (events were removed or rewritten)'}`,
     );
   }
 }
 
 export async function verifyCommand(context: CommandContext): Promise<ExitCode> {
-  const expectHash = stringFlag(context, 'expect-head') ?? null;
-  if (expectHash !== null && !/^[0-9a-f]{64}$/.test(expectHash)) {
-    throw new CliError(EXIT.USAGE, '--expect-head: expected a 64-character lower-case hex hash');
-  }
+  const expected = expectedHeadFlag(context);
   const config = resolveConfig(context);
-  const store = openReadOnly(config.dbPath);
-  let report: VerifyReport;
+  openReadOnly(config.dbPath).close(); // NOT_FOUND when there is no database
+  // A remembered head is only meaningful against a chain verified from seq 1.
+  const full = booleanFlag(context, 'full') || expected !== null;
+  const onProgress = progressBar(context.out, context.json);
+  let result: VerifyDatabaseResult;
   try {
-    report = verifyStore(store, {
-      full: booleanFlag(context, 'full'),
-      expectHash,
-      progress: progressBar(context.out, context.json),
+    result = verifyDatabase({
+      dbPath: config.dbPath,
+      full,
+      ...(expected === null ? {} : { expectHead: expected }),
+      ...(onProgress === undefined ? {} : { onProgress }),
     });
-    context.out.status('');
   } finally {
-    store.close();
+    context.out.status('');
   }
-  if (context.json) context.out.json(report);
-  else printReport(context.out, report);
-  return report.ok ? EXIT.OK : EXIT.INTEGRITY_FAILURE;
+  if (context.json) context.out.json(result);
+  else printResult(context.out, result, { full, expected });
+  return result.ok ? EXIT.OK : EXIT.INTEGRITY_FAILURE;
 }
