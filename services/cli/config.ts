@@ -15,6 +15,14 @@ import {
   type Thresholds,
 } from '../config.js';
 import { GovernorError } from '../errors.js';
+import {
+  type AlertsConfig,
+  type AlertsLayer,
+  alertsEnvLayer,
+  alertsFileLayer,
+  createAlertSinks,
+  mergeAlertsLayers,
+} from './alerts-config.js';
 
 export interface ApiConfig {
   readonly enabled: boolean;
@@ -32,6 +40,8 @@ export interface DaemonConfig {
   /** Overrides the control socket path (default: beside the database). */
   readonly controlSocket: string | null;
   readonly thresholds: Thresholds;
+  /** The alert sinks besides the daemon's terminal (none by default). */
+  readonly alerts: AlertsConfig;
 }
 
 /** What flags may set (the command line parses them; undefined means "not given"). */
@@ -70,7 +80,15 @@ export const DEMO_THRESHOLDS: Partial<Thresholds> = Object.freeze({
 });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const TOP_LEVEL_KEYS = ['db', 'desiredMode', 'logLevel', 'api', 'controlSocket', 'thresholds'];
+const TOP_LEVEL_KEYS = [
+  'db',
+  'desiredMode',
+  'logLevel',
+  'api',
+  'controlSocket',
+  'thresholds',
+  'alerts',
+];
 const API_KEYS = ['enabled', 'host', 'port', 'bearerToken'];
 
 interface Layer {
@@ -80,6 +98,7 @@ interface Layer {
   api?: Partial<{ -readonly [K in keyof ApiConfig]: ApiConfig[K] }>;
   controlSocket?: string;
   thresholds?: Partial<Record<keyof Thresholds, number>>;
+  alerts?: AlertsLayer;
 }
 
 function invalid(key: string, message: string): never {
@@ -180,6 +199,9 @@ function fileLayer(path: string, parsed: unknown): Layer {
     layer.controlSocket = checkString(at('controlSocket'), parsed.controlSocket);
   }
   if (parsed.api !== undefined) layer.api = apiLayer(at('api'), parsed.api);
+  if (parsed.alerts !== undefined && parsed.alerts !== null) {
+    layer.alerts = alertsFileLayer(at('alerts'), parsed.alerts);
+  }
   if (parsed.thresholds !== undefined) {
     if (!isRecord(parsed.thresholds))
       invalid(at('thresholds'), 'expected a mapping of thresholds in ms');
@@ -243,6 +265,8 @@ export function envLayer(env: NodeJS.ProcessEnv): Layer {
   const token = value('GOVERNOR_API_TOKEN');
   if (token !== undefined) api.bearerToken = token;
   if (Object.keys(api).length > 0) layer.api = api;
+  const alerts = alertsEnvLayer(value);
+  if (alerts !== null) layer.alerts = alerts;
   const byEnvName = new Map(Object.keys(THRESHOLD_RANGES).map((k) => [thresholdEnvName(k), k]));
   const thresholds: Partial<Record<keyof Thresholds, number>> = {};
   for (const [name, text] of Object.entries(env)) {
@@ -327,6 +351,8 @@ export function resolveDaemonConfig(
       `${resolvedApi.host} is not a loopback address: set api.bearerToken (or GOVERNOR_API_TOKEN) too`,
     );
   }
+  const alerts = mergeAlertsLayers(layers.map((l) => l.alerts));
+  createAlertSinks(alerts); // checks every sink now, naming the bad key; `run` builds them again
   return {
     dbPath: pick('db') ?? DEFAULT_DB_PATH,
     desiredMode: pick('desiredMode') ?? 'AGGRESSIVE',
@@ -334,5 +360,6 @@ export function resolveDaemonConfig(
     api: resolvedApi,
     controlSocket: pick('controlSocket') ?? null,
     thresholds,
+    alerts,
   };
 }

@@ -1,10 +1,11 @@
 /**
  * `governor alerts [--all] [--json]`: the unacknowledged alerts (or every alert with --all),
- * newest first, read from the database opened read-only; `governor ack ID --operator NAME`
- * acknowledges one, through the daemon when it runs, else directly in the database.
+ * newest first, each with its delivery status per sink, read from the database opened read-only;
+ * `governor ack ID --operator NAME` acknowledges one, through the daemon or in the database.
  */
 import { Store, type StoredAlert } from '../../../persistence/index.js';
 import { AlertManager } from '../../alerts/alert-manager.js';
+import { type AlertDeliveryStatus, readAlertDeliveryStatus } from '../../alerts/delivery-status.js';
 import { createStoreAlertRepository } from '../../alerts/store-repository.js';
 import { SystemClock } from '../../clock.js';
 import { silentLogger } from '../../logger.js';
@@ -23,8 +24,27 @@ import type { Output } from '../output.js';
 
 /** At most this many alerts are listed. */
 export const ALERTS_LISTED_MAX = 1_000;
+/** At most this many delivery rows are shown per alert (one per sink and operation). */
+export const DELIVERIES_PER_ALERT_MAX = 100;
 
-function printAlert(out: Output, alert: StoredAlert): void {
+/** An alert as `governor alerts` lists it: the stored alert and its deliveries, newest first. */
+export type ListedAlert = StoredAlert & { readonly deliveries: readonly AlertDeliveryStatus[] };
+
+function deliveryText(out: Output, delivery: AlertDeliveryStatus): string {
+  const colour =
+    delivery.status === 'delivered' ? 'green' : delivery.status === 'failed' ? 'red' : 'yellow';
+  const operation = delivery.operation === 'deliver' ? '' : ` (${delivery.operation})`;
+  const attempts = `${delivery.attempts} attempt${delivery.attempts === 1 ? '' : 's'}`;
+  const next =
+    delivery.status === 'pending' && delivery.nextAttemptAt !== null
+      ? `, next ${delivery.nextAttemptAt}`
+      : '';
+  const error =
+    delivery.lastError === null || delivery.status === 'delivered' ? '' : `: ${delivery.lastError}`;
+  return `${delivery.sink}${operation} ${out.paint(colour, delivery.status)}, ${attempts}${next}${error}`;
+}
+
+function printAlert(out: Output, alert: ListedAlert): void {
   const state =
     alert.resolvedAt !== null
       ? out.paint('grey', `resolved ${alert.resolvedAt}`)
@@ -40,6 +60,10 @@ function printAlert(out: Output, alert: StoredAlert): void {
   out.line(`  message  ${alert.message}`);
   out.line(`  cause    ${alert.rootCause}`);
   out.line(`  action   ${alert.recommendedAction}`);
+  if (alert.deliveries.length === 0) out.line('  delivery none recorded');
+  for (const [index, delivery] of alert.deliveries.entries()) {
+    out.line(`  ${index === 0 ? 'delivery' : '        '} ${deliveryText(out, delivery)}`);
+  }
   out.line();
 }
 
@@ -47,9 +71,17 @@ export async function alertsCommand(context: CommandContext): Promise<ExitCode> 
   const config = resolveConfig(context);
   const all = booleanFlag(context, 'all');
   const store = openReadOnly(config.dbPath);
-  let alerts: StoredAlert[];
+  let alerts: ListedAlert[];
   try {
-    alerts = store.alerts.list({ unacknowledgedOnly: !all, limit: ALERTS_LISTED_MAX });
+    alerts = store.alerts
+      .list({ unacknowledgedOnly: !all, limit: ALERTS_LISTED_MAX })
+      .map((alert) => ({
+        ...alert,
+        deliveries: readAlertDeliveryStatus(store, {
+          alertId: alert.alertId,
+          limit: DELIVERIES_PER_ALERT_MAX,
+        }).deliveries,
+      }));
   } finally {
     store.close();
   }

@@ -1,12 +1,13 @@
 /**
- * `governor run`: the daemon. It opens the database, starts the control socket, the health
- * API and (with --demo) the paper trader, runs the startup checks and then the heartbeat,
- * fail-safe and integrity timers; SIGTERM or SIGINT stop it gracefully, final state persisted.
+ * `governor run`: the daemon. It opens the database with the terminal and configured alert sinks,
+ * starts the control socket, the health API and (with --demo) the paper trader, runs the startup
+ * checks and then the timers; SIGTERM or SIGINT stop it gracefully, final state persisted.
  */
-import type { GovernorAlert } from '../../alerts/types.js';
+import type { AlertSink, GovernorAlert } from '../../alerts/types.js';
 import { SystemClock } from '../../clock.js';
 import { GovernanceSystem, type ModeChange } from '../../governor.js';
 import { createLogger } from '../../logger.js';
+import { createAlertSinks, TERMINAL_SINK_NAME } from '../alerts-config.js';
 import {
   booleanFlag,
   type CommandContext,
@@ -32,9 +33,9 @@ function printModeChange(out: Output, change: ModeChange): void {
   );
 }
 
-function terminalSink(out: Output) {
+function terminalSink(out: Output): AlertSink {
   return {
-    name: 'terminal',
+    name: TERMINAL_SINK_NAME,
     deliver(alert: GovernorAlert): void {
       out.line(out.paint('red', `ALERT ${alert.severity}: ${alert.title}`));
       out.line(`  message  ${alert.message}`);
@@ -52,6 +53,7 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
     throw new CliError(EXIT.USAGE, `--demo-fault: expected one of ${DEMO_FAULTS.join(', ')}`);
   }
   const config = resolveConfig(context, demoWanted);
+  const configuredSinks = createAlertSinks(config.alerts);
   const socketPath = socketPathFor(config);
   if (await isDaemonRunning(socketPath)) {
     throw new CliError(
@@ -68,7 +70,7 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
     desiredMode: config.desiredMode,
     clock,
     logger,
-    alertSinks: [terminalSink(out)],
+    alertSinks: [terminalSink(out), ...configuredSinks],
     handleProcessErrors: true,
   });
   governance.onModeChange((change) => printModeChange(out, change));
@@ -103,6 +105,9 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
     );
     out.line(
       `governor daemon pid ${process.pid}: database ${config.dbPath}, control socket ${socketPath}`,
+    );
+    out.line(
+      `alert sinks: ${[TERMINAL_SINK_NAME, ...configuredSinks.map((sink) => sink.name)].join(', ')}`,
     );
     try {
       api = await startHealthApi(governance, config.api, logger);
