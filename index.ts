@@ -105,4 +105,14 @@ export {
   HealthMonitor,
   type SystemHealth,
 } from './services/health/system-health.js';
+// services/health: offline verification (what `governor verify` runs)
+export {
+  type ExpectedHead,
+  parseExpectedHead,
+  type VerifyDatabaseOptions,
+  type VerifyDatabaseResult,
+  verifyDatabase,
+} from './services/health/verify-database.js';
+// services: live inspection (opt-in) and the transition log
+export { combineInspectors, createLiveInspector, transitionLogger } from './services/inspection.js';
 export { createLogger, type Logger, silentLogger } from './services/logger.js';

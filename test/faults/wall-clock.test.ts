@@ -15,7 +15,7 @@ afterEach(() => rig?.cleanup());
 describe.each([
   ['forward', DAY_MS],
   ['backward', -DAY_MS],
-])('a wall-clock jump of a day %s', (direction, jumpMs) => {
+])('a wall-clock jump of a day %s', (_direction, jumpMs) => {
   // Regression (sim seed 8): a backward jump once made the next snapshot's earlier written_at
   // an integrity violation; snapshot order is judged by insertion order, not wall time.
   it('fires no trigger over the next three hours of normal operation', async () => {

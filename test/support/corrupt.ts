@@ -135,22 +135,6 @@ function loosen(db: Database.Database, table: 'events' | 'snapshots'): void {
   `);
 }
 
-/** Swaps one column's values between two rows (read first: an UPDATE would see its own writes). */
-function swap(
-  db: Database.Database,
-  table: string,
-  column: string,
-  key: string,
-  first: unknown,
-  second: unknown,
-): void {
-  const read = db.prepare(`SELECT ${column} FROM ${table} WHERE ${key} = ?`).pluck();
-  const [x, y] = [read.get(first), read.get(second)];
-  const write = db.prepare(`UPDATE ${table} SET ${column} = ? WHERE ${key} = ?`);
-  write.run(y, first);
-  write.run(x, second);
-}
-
 const INVALID_MOVE: Readonly<Record<string, string>> = {
   INACTIVE: 'PAUSED',
   ACTIVE: 'ACTIVE',
