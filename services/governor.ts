@@ -158,9 +158,10 @@ export class GovernanceSystem {
   private lastReport: StartupReport | null = null;
   private processHooksInstalled = false;
   /**
-   * The first CHECKING visit of the process, and the first after an operator restart, verify
-   * the whole log; an operator's resume verifies from the head this process already verified
-   * (as the hourly check does), so a resume costs what was appended since, not the whole log.
+   * The first CHECKING visit of the process verifies the whole log; an operator's resume or
+   * restart in the same process verifies from the head this process already verified (as the
+   * hourly check does), so it costs what was appended since, not the whole log. Damage still
+   * outstanding always forces a full verification.
    */
   private nextVisitVerifiesFully = true;
 
@@ -428,7 +429,6 @@ export class GovernanceSystem {
     this.actor = null;
     this.latch = null;
     this.shutdownInfo = null;
-    this.nextVisitVerifiesFully = true;
     this.state = 'STARTING';
     this.logger.warn(
       { operator: checked.operator, reason: checked.reason },

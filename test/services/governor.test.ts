@@ -405,7 +405,7 @@ describe('a resume verifies incrementally, and still refuses damage it has not s
   });
 });
 
-describe('resume cost grows with what was appended, not with the log', () => {
+describe('resume and restart cost grows with what was appended, not with the log', () => {
   it('the first visit verifies the whole log; a clean resume only the new events', async () => {
     h = makeHarness();
     const history = Array.from({ length: 2_000 }, (_, i) => ({
@@ -422,5 +422,14 @@ describe('resume cost grows with what was appended, not with the log', () => {
     const run = h.gov.dataIntegrityVerifier.getLastRun();
     expect(run?.full).toBe(false);
     expect(run?.eventsChecked).toBeLessThan(100);
+    // The same holds for an operator restart in this process; a new process starts full.
+    h.gov.operatorShutdown({ operator: 'ann', reason: 'drill' });
+    h.gov.operatorRestart({ operator: 'ann', reason: 'drill over' });
+    expect(await h.gov.runStartupChecks()).toBe(true);
+    expect(h.gov.dataIntegrityVerifier.getLastRun()).toMatchObject({ full: false });
+    h.gov.close();
+    const next = h.reopen();
+    expect(await next.runStartupChecks()).toBe(true);
+    expect(next.dataIntegrityVerifier.getLastRun()).toMatchObject({ full: true });
   });
 });
