@@ -60,8 +60,8 @@ export interface DataIntegrityVerifierOptions {
   readonly futureToleranceMs?: number;
   /**
    * How far a wall clock may step (NTP, an operator) without its timestamps being a violation:
-   * an event may be this much older than its predecessor, and a periodic (incremental) run
-   * allows events this much further ahead, since this process wrote them. Default 24 h.
+   * an event may be this much older than its predecessor, and this much further ahead of the
+   * clock than `futureToleranceMs` allows. Default 24 h.
    */
   readonly clockStepToleranceMs?: number;
   /** The most violations kept per check (the rest are counted in one more violation). Default 20. */
@@ -244,8 +244,10 @@ export class DataIntegrityVerifier {
     }
     // Chain damage found earlier stays reported (and blocks the anchor) until a full run.
     if (full) this.carriedChainViolations = [];
-    // A periodic run reads events this process wrote: its wall clock may have stepped since.
-    const aheadMs = this.futureToleranceMs + (full ? 0 : this.clockStepToleranceMs);
+    // The wall clock may have stepped back since the events were written (while running, or
+    // before a restart): up to clockStepToleranceMs of that is no incident (issue 9: a day
+    // either way fires nothing). Order itself is proven by seq and the hash chain.
+    const aheadMs = this.futureToleranceMs + this.clockStepToleranceMs;
     const futureLimitIso = new Date(nowMs + aheadMs).toISOString();
     const scan = this.store.integrityScan;
     const walk = scan.inReadSnapshot(() => {

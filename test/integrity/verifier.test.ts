@@ -116,7 +116,11 @@ describe('DataIntegrityVerifier', () => {
     h = makeHarness();
     await h.gov.runStartupChecks();
     const clock = new SimulatedClock({ wallStartMs: Date.UTC(2026, 0, 1) - 10 * 60_000 });
-    const strict = new DataIntegrityVerifier(h.gov.store, { clock, anchorPath: null });
+    const strict = new DataIntegrityVerifier(h.gov.store, {
+      clock,
+      anchorPath: null,
+      clockStepToleranceMs: 0,
+    });
     expect(
       strict
         .verify()
@@ -126,6 +130,7 @@ describe('DataIntegrityVerifier', () => {
     const lenient = new DataIntegrityVerifier(h.gov.store, {
       clock,
       anchorPath: null,
+      clockStepToleranceMs: 0,
       futureToleranceMs: 60 * 60_000,
     });
     expect(lenient.verify()).toEqual([]);

@@ -433,3 +433,16 @@ describe('resume and restart cost grows with what was appended, not with the log
     expect(next.dataIntegrityVerifier.getLastRun()).toMatchObject({ full: true });
   });
 });
+
+describe('regression (sim seed 1, 30 days): a restart after the wall clock was set back a day', () => {
+  it('passes the startup checks: events a day "in the future" are a clock step, not damage', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    runNormally(h, 10 * MINUTE_MS);
+    h.gov.close();
+    h.clock.jumpWall(-24 * 60 * MINUTE_MS);
+    const next = h.reopen();
+    expect(await next.runStartupChecks()).toBe(true);
+    expect(next.getMode()).toBe('AGGRESSIVE');
+  });
+});
