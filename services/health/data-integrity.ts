@@ -139,48 +139,53 @@ const EVENT_TEXT: Readonly<Record<EventFindingKind, { what: string; rootCause: s
   },
 };
 
+/** An integer option within [min, max], or its default; GOV_INVALID_ARGUMENT names it otherwise. */
+function integerOption(
+  field: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const checked = value ?? fallback;
+  if (!Number.isSafeInteger(checked) || checked < min || checked > max) {
+    throw new GovernorError(
+      'GOV_INVALID_ARGUMENT',
+      `${field}: expected an integer from ${min} to ${max}`,
+      { field },
+    );
+  }
+  return checked;
+}
+
 function checkOptions(options: DataIntegrityVerifierOptions): {
   futureToleranceMs: number;
   clockStepToleranceMs: number;
   perCheckMax: number;
 } {
-  const clockStepToleranceMs = options.clockStepToleranceMs ?? CLOCK_STEP_TOLERANCE_MS_DEFAULT;
-  if (
-    !Number.isSafeInteger(clockStepToleranceMs) ||
-    clockStepToleranceMs < 0 ||
-    clockStepToleranceMs > FUTURE_TOLERANCE_MS_MAX
-  ) {
-    throw new GovernorError(
-      'GOV_INVALID_ARGUMENT',
-      `clockStepToleranceMs: expected an integer from 0 to ${FUTURE_TOLERANCE_MS_MAX}`,
-      { field: 'clockStepToleranceMs' },
-    );
-  }
-  const futureToleranceMs = options.futureToleranceMs ?? FUTURE_TOLERANCE_MS_DEFAULT;
-  if (
-    !Number.isSafeInteger(futureToleranceMs) ||
-    futureToleranceMs < 0 ||
-    futureToleranceMs > FUTURE_TOLERANCE_MS_MAX
-  ) {
-    throw new GovernorError(
-      'GOV_INVALID_ARGUMENT',
-      `futureToleranceMs: expected an integer from 0 to ${FUTURE_TOLERANCE_MS_MAX}`,
-      { field: 'futureToleranceMs' },
-    );
-  }
-  const perCheckMax = options.violationsPerCheckMax ?? VIOLATIONS_PER_CHECK_MAX_DEFAULT;
-  if (
-    !Number.isSafeInteger(perCheckMax) ||
-    perCheckMax < 1 ||
-    perCheckMax > VIOLATIONS_PER_CHECK_MAX_MAX
-  ) {
-    throw new GovernorError(
-      'GOV_INVALID_ARGUMENT',
-      `violationsPerCheckMax: expected an integer from 1 to ${VIOLATIONS_PER_CHECK_MAX_MAX}`,
-      { field: 'violationsPerCheckMax' },
-    );
-  }
-  return { futureToleranceMs, clockStepToleranceMs, perCheckMax };
+  return {
+    clockStepToleranceMs: integerOption(
+      'clockStepToleranceMs',
+      options.clockStepToleranceMs,
+      CLOCK_STEP_TOLERANCE_MS_DEFAULT,
+      0,
+      FUTURE_TOLERANCE_MS_MAX,
+    ),
+    futureToleranceMs: integerOption(
+      'futureToleranceMs',
+      options.futureToleranceMs,
+      FUTURE_TOLERANCE_MS_DEFAULT,
+      0,
+      FUTURE_TOLERANCE_MS_MAX,
+    ),
+    perCheckMax: integerOption(
+      'violationsPerCheckMax',
+      options.violationsPerCheckMax,
+      VIOLATIONS_PER_CHECK_MAX_DEFAULT,
+      1,
+      VIOLATIONS_PER_CHECK_MAX_MAX,
+    ),
+  };
 }
 
 function violationKey(v: IntegrityViolation): string {
