@@ -79,6 +79,22 @@ export function reportOf(event: EventObject): StartupReport | null {
   return isStartupReport(event.output) ? event.output : null;
 }
 
+/** An operator's observe (from CHECKING or AGGRESSIVE): OBSERVE_ONLY, and it stays desired. */
+const operatorObserve = {
+  target: 'OBSERVE_ONLY',
+  actions: [
+    { type: 'recordDesiredMode', params: { mode: 'OBSERVE_ONLY' as const } },
+    {
+      type: 'recordObserveCause',
+      params: ({ event }: { event: GovernorEvent }) => ({
+        cause: 'OPERATOR' as const,
+        reason:
+          event.type === 'operator.observe' ? operatorReason(event) : `unexpected ${event.type}`,
+      }),
+    },
+  ],
+} as const;
+
 /** The transitions every non-final state has: the fail-safe and the kill switch. */
 const killSwitches = {
   'failsafe.triggered': {
@@ -258,16 +274,7 @@ export const governorMachine = setup({
         },
       },
       on: {
-        'operator.observe': {
-          target: 'OBSERVE_ONLY',
-          actions: [
-            { type: 'recordDesiredMode', params: { mode: 'OBSERVE_ONLY' } },
-            {
-              type: 'recordObserveCause',
-              params: ({ event }) => ({ cause: 'OPERATOR', reason: operatorReason(event) }),
-            },
-          ],
-        },
+        'operator.observe': operatorObserve,
         ...killSwitches,
       },
     },
@@ -288,16 +295,7 @@ export const governorMachine = setup({
             params: ({ event }) => ({ cause: 'INTEGRITY_VIOLATION', reason: event.reason }),
           },
         },
-        'operator.observe': {
-          target: 'OBSERVE_ONLY',
-          actions: [
-            { type: 'recordDesiredMode', params: { mode: 'OBSERVE_ONLY' } },
-            {
-              type: 'recordObserveCause',
-              params: ({ event }) => ({ cause: 'OPERATOR', reason: operatorReason(event) }),
-            },
-          ],
-        },
+        'operator.observe': operatorObserve,
         ...killSwitches,
       },
     },
