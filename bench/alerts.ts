@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GovernanceSystem, webhookPayload, webhookSink } from '../index.js';
+import { GovernanceSystem, webhookSink } from '../index.js';
+import { webhookPayload } from '../services/alerts/sinks/webhook-sink.js';
 
 const TRIALS = 200;
 const WARMUP = 10;

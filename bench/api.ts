@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startApiServer } from '../services/api/server.js';
 import { type Clock, SystemClock, type TimerHandle } from '../services/clock.js';
-import { GovernanceSystem } from '../services/governor.js';
+import { GovernanceSystem } from '../services/governor/governance-system.js';
 
 const CONNECTIONS = 32;
 const ROUND_SECONDS = 6;

@@ -38,7 +38,7 @@ async function runTrial(dir: string, index: number): Promise<Trial> {
         if (change.to !== 'SHUTDOWN') return;
         const gateClosedAtMs = performance.now();
         if (governance.canDeployCapital()) throw new Error('gate open in SHUTDOWN');
-        const persisted = governance.store.alerts.list({ limit: 1 });
+        const persisted = governance.alertManager.getAlerts(1);
         const alertPersistedAtMs = performance.now();
         if (persisted[0]?.severity !== 'CRITICAL') throw new Error('no CRITICAL alert persisted');
         resolve({

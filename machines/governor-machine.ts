@@ -1,13 +1,16 @@
 /**
  * The lifecycle statechart (DESIGN.md, "The lifecycle statechart"): STARTING → CHECKING →
  * AGGRESSIVE | OBSERVE_ONLY → SHUTDOWN. Every guard, action, actor and delay is named in
- * `setup()`; the shell gives the effects (entry actions, the startup checks) with `provide()`.
+ * `setup()`; the shell gives the effects (entry actions, the gate, the startup checks) with
+ * `provide()`. It is the only state governor keeps: the shell reads mode, cause, latch and
+ * report from its snapshot, and opens the gate only in AGGRESSIVE's entry.
  */
 import { and, assign, type EventObject, fromPromise, setup } from 'xstate';
 import type {
   GovernorContext,
   GovernorEvent,
   GovernorInput,
+  HeldCause,
   Mode,
   ObserveCause,
   ShutdownTrigger,
@@ -17,48 +20,30 @@ import type {
 /** The id of the invoked startup-checks actor: its events are `xstate.done.actor.startupChecks` etc. */
 export const STARTUP_CHECKS_ACTOR_ID = 'startupChecks';
 
+/** The type of the event that carries the startup report of the current visit. */
+export const STARTUP_CHECKS_DONE_EVENT = `xstate.done.actor.${STARTUP_CHECKS_ACTOR_ID}`;
+
 /** What the `startupChecks` actor receives: the visit it reports on. */
 export interface StartupChecksInput {
   readonly lifecycleId: string;
   readonly visit: number;
 }
 
-/** Renders an actor error (unknown by nature) as one line of text. */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
-
-/** Summarises why a report does not allow trading in this visit, for `causeReason`. */
-export function describeReportFailure(
-  report: StartupReport | null,
-  context: Pick<GovernorContext, 'lifecycleId' | 'visit'>,
-): string {
-  if (report === null) return 'startup checks returned a malformed report';
-  if (report.lifecycleId !== context.lifecycleId) {
-    return `startup report belongs to lifecycle ${report.lifecycleId}, not ${context.lifecycleId}`;
-  }
-  if (report.visit !== context.visit) {
-    return `stale startup report from visit ${report.visit} (current visit ${context.visit})`;
-  }
-  if (report.passed) return 'startup checks passed';
-  const failed = report.results.filter((result) => !result.passed).map((result) => result.name);
-  return failed.length > 0
-    ? `startup checks failed: ${failed.join(', ')}`
-    : 'startup checks failed';
-}
-
-function operatorReason(event: { readonly operator: string; readonly reason: string }): string {
-  return `operator ${event.operator}: ${event.reason}`;
-}
-
-/** The type of the event that carries the startup report of the current visit. */
-export const STARTUP_CHECKS_DONE_EVENT = `xstate.done.actor.${STARTUP_CHECKS_ACTOR_ID}`;
 
 function isCheckResult(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const candidate = value as Record<string, unknown>;
-  return typeof candidate.name === 'string' && typeof candidate.passed === 'boolean';
+  return (
+    typeof candidate.name === 'string' &&
+    typeof candidate.passed === 'boolean' &&
+    (candidate.outcome === 'passed' ||
+      candidate.outcome === 'failed' ||
+      candidate.outcome === 'unreadable') &&
+    candidate.passed === (candidate.outcome === 'passed')
+  );
 }
 
 function isStartupReport(value: unknown): value is StartupReport {
@@ -68,20 +53,71 @@ function isStartupReport(value: unknown): value is StartupReport {
     typeof candidate.lifecycleId === 'string' &&
     typeof candidate.visit === 'number' &&
     typeof candidate.passed === 'boolean' &&
+    typeof candidate.completedAt === 'string' &&
     Array.isArray(candidate.results) &&
     candidate.results.every(isCheckResult)
   );
 }
 
 /** The report an event carries, or null when it is not a well-formed startup-checks report. */
-export function reportOf(event: EventObject): StartupReport | null {
+function reportOf(event: EventObject): StartupReport | null {
   if (event.type !== STARTUP_CHECKS_DONE_EVENT || !('output' in event)) return null;
   return isStartupReport(event.output) ? event.output : null;
 }
 
+function reportIsThisVisit(report: StartupReport | null, context: GovernorContext): boolean {
+  return (
+    report !== null && report.visit === context.visit && report.lifecycleId === context.lifecycleId
+  );
+}
+
+/** Why a report does not allow trading in this visit, for `causeReason`. */
+function reportFailure(report: StartupReport | null, context: GovernorContext): string {
+  if (report === null) return 'startup checks returned a malformed report';
+  if (report.lifecycleId !== context.lifecycleId) {
+    return `startup report belongs to lifecycle ${report.lifecycleId}, not ${context.lifecycleId}`;
+  }
+  if (report.visit !== context.visit) {
+    return `stale startup report from visit ${report.visit} (current visit ${context.visit})`;
+  }
+  const failed = report.results.filter((result) => !result.passed).map((result) => result.name);
+  return failed.length > 0
+    ? `startup checks failed: ${failed.join(', ')}`
+    : 'startup checks failed';
+}
+
+/** The capital mismatch a report of this visit found (a check that ran and failed), or null. */
+function capitalMismatchOf(report: StartupReport | null, context: GovernorContext): string | null {
+  if (!reportIsThisVisit(report, context)) return null;
+  const capital = report?.results.find((r) => r.name === 'capital_reconciliation');
+  return capital?.outcome === 'failed' ? capital.details : null;
+}
+
+function operatorReason(event: { readonly operator: string; readonly reason: string }): string {
+  return `operator ${event.operator}: ${event.reason}`;
+}
+
+/** The reason an event gives for a failure (heartbeat lost, integrity violated). */
+function failureReason({ event }: { event: GovernorEvent }): string {
+  return event.type === 'heartbeat.lost' || event.type === 'integrity.violated'
+    ? event.reason
+    : `unexpected ${event.type}`;
+}
+
+/** OBSERVE_ONLY for a failure: the cause is recorded and held until an operator resumes. */
+function failure(cause: HeldCause) {
+  return {
+    target: '#governor.OBSERVE_ONLY',
+    actions: {
+      type: 'recordFailure',
+      params: (args: { event: GovernorEvent }) => ({ cause, reason: failureReason(args) }),
+    },
+  } as const;
+}
+
 /** An operator's observe (from CHECKING or AGGRESSIVE): OBSERVE_ONLY, and it stays desired. */
 const operatorObserve = {
-  target: 'OBSERVE_ONLY',
+  target: '#governor.OBSERVE_ONLY',
   actions: [
     { type: 'recordDesiredMode', params: { mode: 'OBSERVE_ONLY' as const } },
     {
@@ -103,8 +139,12 @@ const killSwitches = {
       type: 'recordShutdown',
       params: ({ event }: { event: GovernorEvent }) =>
         event.type === 'failsafe.triggered'
-          ? { trigger: event.trigger, reason: event.reason }
-          : { trigger: 'UNRECOVERABLE_EXCEPTION' as const, reason: `unexpected ${event.type}` },
+          ? { trigger: event.trigger, reason: event.reason, at: event.at }
+          : {
+              trigger: 'UNRECOVERABLE_EXCEPTION' as const,
+              reason: `unexpected ${event.type}`,
+              at: event.at,
+            },
     },
   },
   'operator.shutdown': {
@@ -113,7 +153,8 @@ const killSwitches = {
       type: 'recordShutdown',
       params: ({ event }: { event: GovernorEvent }) => ({
         trigger: 'OPERATOR_KILL' as const,
-        reason: event.type === 'operator.shutdown' ? operatorReason(event) : `kill switch`,
+        reason: event.type === 'operator.shutdown' ? operatorReason(event) : 'kill switch',
+        at: event.at,
       }),
     },
   },
@@ -131,14 +172,18 @@ export const governorMachine = setup({
     /** The report passed, and it is the report of this lifecycle's current CHECKING visit. */
     reportPassedThisVisit: ({ context, event }) => {
       const report = reportOf(event);
-      return (
-        report?.passed === true &&
-        report.visit === context.visit &&
-        report.lifecycleId === context.lifecycleId
-      );
+      return report?.passed === true && reportIsThisVisit(report, context);
     },
-    desiredAggressive: ({ context }) => context.desiredMode === 'AGGRESSIVE',
-    desiredObserveOnly: ({ context }) => context.desiredMode === 'OBSERVE_ONLY',
+    /** This visit's capital reconciliation ran and found a mismatch (precedence: shut down). */
+    capitalInconsistent: ({ context, event }) =>
+      capitalMismatchOf(reportOf(event), context) !== null,
+    /** Configured and desired AGGRESSIVE, with no failure held: trading may begin. */
+    mayTrade: ({ context }) =>
+      context.configuredMode === 'AGGRESSIVE' &&
+      context.desiredMode === 'AGGRESSIVE' &&
+      context.hold === null,
+    /** OBSERVE_ONLY entered for a failure is held until an operator resumes. */
+    failureHeld: ({ context }) => context.hold !== null,
   },
   actions: {
     /** CHECKING entry: a new visit, no report yet, no observe cause. */
@@ -147,36 +192,87 @@ export const governorMachine = setup({
       report: null,
       observeCause: null,
       causeReason: null,
+      causeHeld: false,
     })),
     /** Keeps the report of this visit; a malformed output is kept as null. */
-    recordReport: assign((_, params: { report: StartupReport | null }) => ({
-      report: params.report,
-    })),
+    recordReport: assign(({ event }) => ({ report: reportOf(event) })),
     recordDesiredMode: assign((_, params: { mode: Mode }) => ({ desiredMode: params.mode })),
     recordObserveCause: assign((_, params: { cause: ObserveCause; reason: string }) => ({
       observeCause: params.cause,
       causeReason: params.reason,
+      causeHeld: false,
     })),
-    recordShutdown: assign((_, params: { trigger: ShutdownTrigger; reason: string }) => ({
-      shutdown: { trigger: params.trigger, reason: params.reason },
-      observeCause: null,
+    /** OBSERVE_ONLY for a failure: the cause, and the hold (the first unresolved failure). */
+    recordFailure: assign(({ context }, params: { cause: HeldCause; reason: string }) => ({
+      observeCause: params.cause,
       causeReason: params.reason,
+      causeHeld: false,
+      hold: context.hold ?? { cause: params.cause, reason: params.reason },
     })),
+    /** Passing checks while a failure is held: OBSERVE_ONLY for the held cause. */
+    recordHeldCause: assign(({ context }) =>
+      context.hold === null
+        ? {}
+        : {
+            observeCause: context.hold.cause,
+            causeReason: `${context.hold.reason} (held until an operator resumes)`,
+            causeHeld: true,
+          },
+    ),
+    /** Passing checks with OBSERVE_ONLY configured or desired by an operator. */
+    recordObserveMode: assign(({ context }) =>
+      context.configuredMode === 'OBSERVE_ONLY'
+        ? {
+            observeCause: 'CONFIGURED' as const,
+            causeReason: 'startup checks passed; configured mode OBSERVE_ONLY',
+            causeHeld: false,
+          }
+        : {
+            observeCause: 'OPERATOR' as const,
+            causeReason: 'startup checks passed; an operator chose OBSERVE_ONLY',
+            causeHeld: false,
+          },
+    ),
+    /** An operator's resume: the held failure is cleared, AGGRESSIVE is desired again. */
+    clearHold: assign({ hold: null }),
+    recordShutdown: assign(
+      (_, params: { trigger: ShutdownTrigger; reason: string; at: string }) => ({
+        shutdown: { trigger: params.trigger, reason: params.reason, at: params.at },
+        observeCause: null,
+        causeReason: params.reason,
+      }),
+    ),
+    /** The capital mismatch of this visit's report shuts down (DESIGN: precedence). */
+    recordCapitalShutdown: assign(({ context, event }) => {
+      const report = reportOf(event);
+      const reason = capitalMismatchOf(report, context) ?? 'capital reconciliation failed';
+      return {
+        shutdown: {
+          trigger: 'CAPITAL_INCONSISTENT' as const,
+          reason,
+          at: report?.completedAt ?? '1970-01-01T00:00:00.000Z',
+        },
+        observeCause: null,
+        causeReason: reason,
+      };
+    }),
     /** STARTING with a latch: SHUTDOWN again, for the latch's trigger and reason. */
     recordLatchedShutdown: assign(({ context }) =>
       context.latch === null
         ? {}
         : {
-            shutdown: { trigger: context.latch.trigger, reason: context.latch.reason },
+            shutdown: context.latch,
             observeCause: null,
             causeReason: `shutdown latch still set: ${context.latch.reason}`,
           },
     ),
-    // Effects: no-ops here; the shell provides them (persist, alert, audit, open/close the gate).
+    // Effects: no-ops here; the shell provides them (persist, alert, open and close the gate).
     onEnterChecking: () => {},
     onEnterAggressive: () => {},
     onEnterObserveOnly: () => {},
     onEnterShutdown: () => {},
+    openGate: () => {},
+    closeGate: () => {},
   },
   actors: {
     /** Placeholder: fails, so an unprovided machine never trades. The shell provides the real one. */
@@ -192,23 +288,29 @@ export const governorMachine = setup({
   initial: 'STARTING',
   context: ({ input }) => ({
     lifecycleId: input.lifecycleId,
+    configuredMode: input.configuredMode,
     desiredMode: input.desiredMode,
     latch: input.latch,
+    hold: input.hold === null ? null : { cause: input.hold.cause, reason: input.hold.reason },
     startupChecksTimeoutMs: input.startupChecksTimeoutMs,
     visit: 0,
     report: null,
     observeCause: null,
     causeReason: null,
+    causeHeld: false,
     shutdown: null,
   }),
   states: {
     STARTING: {
-      always: [
-        { guard: 'latchRecorded', target: 'SHUTDOWN', actions: 'recordLatchedShutdown' },
-        { target: 'CHECKING' },
-      ],
-      // Transient: events cannot arrive here, but if one did, the kill switches still hold.
-      on: killSwitches,
+      always: { guard: 'latchRecorded', target: 'SHUTDOWN', actions: 'recordLatchedShutdown' },
+      on: {
+        'lifecycle.start': 'CHECKING',
+        // Before a lifecycle runs, an operator's observe only records the mode to reach.
+        'operator.observe': {
+          actions: { type: 'recordDesiredMode', params: { mode: 'OBSERVE_ONLY' as const } },
+        },
+        ...killSwitches,
+      },
     },
     CHECKING: {
       entry: ['beginVisit', 'onEnterChecking'],
@@ -218,33 +320,34 @@ export const governorMachine = setup({
         input: ({ context }) => ({ lifecycleId: context.lifecycleId, visit: context.visit }),
         onDone: [
           {
-            guard: and(['reportPassedThisVisit', 'desiredAggressive']),
+            guard: 'capitalInconsistent',
+            target: 'SHUTDOWN',
+            actions: ['recordReport', 'recordCapitalShutdown'],
+          },
+          {
+            guard: and(['reportPassedThisVisit', 'mayTrade']),
             target: 'AGGRESSIVE',
-            actions: { type: 'recordReport', params: ({ event }) => ({ report: reportOf(event) }) },
+            actions: 'recordReport',
           },
           {
-            guard: and(['reportPassedThisVisit', 'desiredObserveOnly']),
+            guard: and(['reportPassedThisVisit', 'failureHeld']),
             target: 'OBSERVE_ONLY',
-            actions: [
-              { type: 'recordReport', params: ({ event }) => ({ report: reportOf(event) }) },
-              {
-                type: 'recordObserveCause',
-                params: {
-                  cause: 'CONFIGURED',
-                  reason: 'startup checks passed; desired mode OBSERVE_ONLY',
-                },
-              },
-            ],
+            actions: ['recordReport', 'recordHeldCause'],
+          },
+          {
+            guard: 'reportPassedThisVisit',
+            target: 'OBSERVE_ONLY',
+            actions: ['recordReport', 'recordObserveMode'],
           },
           {
             target: 'OBSERVE_ONLY',
             actions: [
-              { type: 'recordReport', params: ({ event }) => ({ report: reportOf(event) }) },
+              'recordReport',
               {
-                type: 'recordObserveCause',
+                type: 'recordFailure',
                 params: ({ context, event }) => ({
                   cause: 'STARTUP_CHECKS_FAILED',
-                  reason: describeReportFailure(reportOf(event), context),
+                  reason: reportFailure(reportOf(event), context),
                 }),
               },
             ],
@@ -253,10 +356,10 @@ export const governorMachine = setup({
         onError: {
           target: 'OBSERVE_ONLY',
           actions: {
-            type: 'recordObserveCause',
+            type: 'recordFailure',
             params: ({ event }) => ({
               cause: 'STARTUP_CHECKS_FAILED',
-              reason: `startup checks errored: ${describeError(event.error)}`,
+              reason: `startup checks errored: ${errorText(event.error)}`,
             }),
           },
         },
@@ -265,7 +368,7 @@ export const governorMachine = setup({
         startupChecksTimeout: {
           target: 'OBSERVE_ONLY',
           actions: {
-            type: 'recordObserveCause',
+            type: 'recordFailure',
             params: ({ context }) => ({
               cause: 'STARTUP_CHECKS_FAILED',
               reason: `startup checks timed out after ${context.startupChecksTimeoutMs} ms`,
@@ -274,27 +377,18 @@ export const governorMachine = setup({
         },
       },
       on: {
+        'heartbeat.lost': failure('HEARTBEAT_LOST'),
+        'integrity.violated': failure('INTEGRITY_VIOLATION'),
         'operator.observe': operatorObserve,
         ...killSwitches,
       },
     },
     AGGRESSIVE: {
-      entry: 'onEnterAggressive',
+      entry: ['onEnterAggressive', 'openGate'],
+      exit: 'closeGate',
       on: {
-        'heartbeat.lost': {
-          target: 'OBSERVE_ONLY',
-          actions: {
-            type: 'recordObserveCause',
-            params: ({ event }) => ({ cause: 'HEARTBEAT_LOST', reason: event.reason }),
-          },
-        },
-        'integrity.violated': {
-          target: 'OBSERVE_ONLY',
-          actions: {
-            type: 'recordObserveCause',
-            params: ({ event }) => ({ cause: 'INTEGRITY_VIOLATION', reason: event.reason }),
-          },
-        },
+        'heartbeat.lost': failure('HEARTBEAT_LOST'),
+        'integrity.violated': failure('INTEGRITY_VIOLATION'),
         'operator.observe': operatorObserve,
         ...killSwitches,
       },
@@ -304,7 +398,7 @@ export const governorMachine = setup({
       on: {
         'operator.resume': {
           target: 'CHECKING',
-          actions: { type: 'recordDesiredMode', params: { mode: 'AGGRESSIVE' } },
+          actions: ['clearHold', { type: 'recordDesiredMode', params: { mode: 'AGGRESSIVE' } }],
         },
         ...killSwitches,
       },

@@ -3,11 +3,8 @@
  * imports only xstate and local types.
  */
 export {
-  describeError,
-  describeReportFailure,
   type GovernorMachine,
   governorMachine,
-  reportOf,
   STARTUP_CHECKS_ACTOR_ID,
   STARTUP_CHECKS_DONE_EVENT,
   type StartupChecksInput,

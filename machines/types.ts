@@ -1,6 +1,7 @@
 /**
  * The vocabulary of the lifecycle statechart: modes, causes, triggers, the startup report,
- * and the machine's context, input and events. Pure types: no I/O, no runtime imports.
+ * the shutdown latch and the safe-mode hold, and the machine's context, input and events.
+ * Pure types and constant lists: no I/O.
  */
 
 /** The two modes an operator can desire. SHUTDOWN is a state, never a desired mode. */
@@ -26,6 +27,21 @@ export const OBSERVE_CAUSES = [
 ] as const;
 export type ObserveCause = (typeof OBSERVE_CAUSES)[number];
 
+/**
+ * The observe causes that are failures: OBSERVE_ONLY entered for one of them is held (persisted)
+ * across process restarts until an operator resumes. CONFIGURED and OPERATOR are modes, not holds.
+ */
+export const HELD_CAUSES = [
+  'STARTUP_CHECKS_FAILED',
+  'HEARTBEAT_LOST',
+  'INTEGRITY_VIOLATION',
+] as const;
+export type HeldCause = (typeof HELD_CAUSES)[number];
+
+export function isHeldCause(cause: ObserveCause | null): cause is HeldCause {
+  return cause !== null && (HELD_CAUSES as readonly string[]).includes(cause);
+}
+
 /** What put the machine in SHUTDOWN (DESIGN.md: fail-safe triggers). */
 export const SHUTDOWN_TRIGGERS = [
   'HEALTH_CHECK_FAILED',
@@ -38,9 +54,33 @@ export const SHUTDOWN_TRIGGERS = [
 ] as const;
 export type ShutdownTrigger = (typeof SHUTDOWN_TRIGGERS)[number];
 
-/** One startup check's verdict (spec: Startup Checks). */
+export function isShutdownTrigger(value: unknown): value is ShutdownTrigger {
+  return typeof value === 'string' && (SHUTDOWN_TRIGGERS as readonly string[]).includes(value);
+}
+
+/** The startup checks of the spec, in its order, plus the check that the report was recorded. */
+export const STARTUP_CHECK_NAMES = [
+  'event_log_integrity',
+  'snapshot_consistency',
+  'capital_reconciliation',
+  'strategy_state_consistency',
+  'system_mode_valid',
+  'adapters_reachable',
+  'report_persisted',
+] as const;
+export type StartupCheckName = (typeof STARTUP_CHECK_NAMES)[number];
+
+/**
+ * A check's verdict: `passed`; `failed` (it ran and found a problem); `unreadable` (it could not
+ * run: the data could not be read reliably, so it says nothing about the data either way).
+ */
+export const CHECK_OUTCOMES = ['passed', 'failed', 'unreadable'] as const;
+export type CheckOutcome = (typeof CHECK_OUTCOMES)[number];
+
+/** One startup check's verdict (spec: Startup Checks). `passed` is `outcome === 'passed'`. */
 export interface StartupCheckResult {
-  readonly name: string;
+  readonly name: StartupCheckName;
+  readonly outcome: CheckOutcome;
   readonly passed: boolean;
   readonly details: string;
   readonly rootCause: string;
@@ -53,6 +93,8 @@ export interface StartupReport {
   readonly visit: number;
   readonly passed: boolean;
   readonly results: readonly StartupCheckResult[];
+  /** ISO-8601 wall time at which the checks completed. */
+  readonly completedAt: string;
 }
 
 /** A SHUTDOWN not yet cleared by an operator; it survives process restarts. */
@@ -63,18 +105,40 @@ export interface ShutdownLatch {
   readonly at: string;
 }
 
+/** OBSERVE_ONLY entered for a failure; it survives process restarts until an operator resumes. */
+export interface SafeModeHold {
+  readonly cause: HeldCause;
+  readonly reason: string;
+  /** ISO-8601 wall time at which it was entered. */
+  readonly at: string;
+}
+
+/** The machine's view of a hold: the cause and its reason (the shell stamps the time). */
+export interface HeldFailure {
+  readonly cause: HeldCause;
+  readonly reason: string;
+}
+
 export interface GovernorInput {
   readonly lifecycleId: string;
+  /** The configured mode: a ceiling no operator action exceeds. */
+  readonly configuredMode: Mode;
+  /** The operator's persisted choice (observe sets OBSERVE_ONLY, resume AGGRESSIVE). */
   readonly desiredMode: Mode;
   readonly latch: ShutdownLatch | null;
+  readonly hold: SafeModeHold | null;
   /** How long CHECKING waits for the startup checks before failing safe (ms). */
   readonly startupChecksTimeoutMs: number;
 }
 
 export interface GovernorContext {
   readonly lifecycleId: string;
+  readonly configuredMode: Mode;
   readonly desiredMode: Mode;
+  /** The latch this lifecycle started with (a SHUTDOWN that survived the restart). */
   readonly latch: ShutdownLatch | null;
+  /** The failure held: set on entering OBSERVE_ONLY for a failure, cleared by an operator's resume. */
+  readonly hold: HeldFailure | null;
   readonly startupChecksTimeoutMs: number;
   /** Incremented on every entry to CHECKING; a report from another visit is ignored. */
   readonly visit: number;
@@ -83,7 +147,10 @@ export interface GovernorContext {
   readonly observeCause: ObserveCause | null;
   /** Why OBSERVE_ONLY or SHUTDOWN was entered, in words. */
   readonly causeReason: string | null;
-  readonly shutdown: { readonly trigger: ShutdownTrigger; readonly reason: string } | null;
+  /** True when OBSERVE_ONLY was entered for a failure held from earlier (no new incident). */
+  readonly causeHeld: boolean;
+  /** The SHUTDOWN of this lifecycle: what latched it, why and when. */
+  readonly shutdown: ShutdownLatch | null;
 }
 
 export interface OperatorFields {
@@ -91,14 +158,19 @@ export interface OperatorFields {
   readonly reason: string;
 }
 
+/** Every event carries the ISO-8601 wall time at which the shell saw it (`at`). */
 export type GovernorEvent =
-  | { readonly type: 'heartbeat.lost'; readonly reason: string }
-  | { readonly type: 'integrity.violated'; readonly reason: string }
-  | ({ readonly type: 'operator.observe' } & OperatorFields)
-  | ({ readonly type: 'operator.resume' } & OperatorFields)
-  | ({ readonly type: 'operator.shutdown' } & OperatorFields)
+  | { readonly type: 'lifecycle.start'; readonly at: string }
+  | { readonly type: 'heartbeat.lost'; readonly reason: string; readonly at: string }
+  | { readonly type: 'integrity.violated'; readonly reason: string; readonly at: string }
+  | ({ readonly type: 'operator.observe'; readonly at: string } & OperatorFields)
+  | ({ readonly type: 'operator.resume'; readonly at: string } & OperatorFields)
+  | ({ readonly type: 'operator.shutdown'; readonly at: string } & OperatorFields)
   | {
       readonly type: 'failsafe.triggered';
       readonly trigger: ShutdownTrigger;
       readonly reason: string;
+      readonly at: string;
     };
+
+export type GovernorEventType = GovernorEvent['type'];

@@ -253,6 +253,14 @@ export class Alerts {
     });
   }
 
+  /** The dedup keys of unresolved alerts of the given kinds (every kind when none is given). */
+  openKeys(kinds: readonly string[] = []): string[] {
+    const rows = this.connection.read('alerts.openKeys', () => this.statements.openKeys.all());
+    return rows
+      .filter((row) => kinds.length === 0 || (row.kind !== null && kinds.includes(row.kind)))
+      .map((row) => row.dedup_key);
+  }
+
   /** How many alerts of each severity (all, or only unacknowledged ones). */
   countBySeverity(
     options: { unacknowledgedOnly?: boolean } = {},
@@ -287,6 +295,9 @@ function prepareStatements(db: BetterSqlite3.Database) {
     ),
     resolve: db.prepare<[string, string]>(
       'UPDATE alerts SET resolved_at = ? WHERE dedup_key = ? AND resolved_at IS NULL',
+    ),
+    openKeys: db.prepare<[], { dedup_key: string; kind: string | null }>(
+      'SELECT DISTINCT dedup_key, kind FROM alerts WHERE resolved_at IS NULL AND dedup_key IS NOT NULL',
     ),
     countBySeverity: db.prepare<[number], { severity: StoredAlertSeverity; count: number }>(
       'SELECT severity, count(*) AS count FROM alerts WHERE (? = 0 OR acknowledged = 0) GROUP BY severity',

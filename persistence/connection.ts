@@ -149,6 +149,7 @@ export class Connection {
   private readonly immediate: (fn: () => unknown) => unknown;
   private readonly failureListeners: Array<() => void> = [];
   private readonly faults: FaultInjector | null;
+  private dataVersionStatement: Database.Statement<[], number> | null = null;
   private closed = false;
 
   private constructor(
@@ -218,6 +219,14 @@ export class Connection {
       }
       if (version < SCHEMA_VERSION) applyMigrations(this.db, version, { nowIso: this.nowIso() });
     });
+  }
+
+  dataVersion(): number {
+    this.assertOpen();
+    if (this.dataVersionStatement === null) {
+      this.dataVersionStatement = this.db.prepare<[], number>('PRAGMA data_version').pluck();
+    }
+    return this.dataVersionStatement.get() ?? -1;
   }
 
   nowIso(): string {

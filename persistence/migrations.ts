@@ -156,6 +156,45 @@ CREATE TABLE startup_reports (
 );
 `;
 
+// The authority record (one owner, safe-mode holds, input ages, requests from other processes)
+// and an index over the events the latch is derived from; see persistence/mode-journal.ts.
+const SCHEMA_AUTHORITY = `
+ALTER TABLE system_state ADD COLUMN hold_cause TEXT
+  CHECK (hold_cause IS NULL OR hold_cause IN ('STARTUP_CHECKS_FAILED', 'HEARTBEAT_LOST', 'INTEGRITY_VIOLATION'));
+ALTER TABLE system_state ADD COLUMN hold_reason TEXT;
+ALTER TABLE system_state ADD COLUMN hold_at TEXT;
+ALTER TABLE system_state ADD COLUMN inputs TEXT;
+
+CREATE TABLE owner (
+  id            INTEGER PRIMARY KEY CHECK (id = 1),
+  pid           INTEGER NOT NULL,
+  host          TEXT NOT NULL,
+  since         TEXT NOT NULL,
+  lock_path     TEXT NOT NULL,
+  lock_inode    INTEGER NOT NULL,
+  process_start TEXT,
+  released_at   TEXT
+);
+
+CREATE TABLE operator_requests (
+  id              INTEGER PRIMARY KEY,
+  command         TEXT NOT NULL CHECK (command IN ('shutdown', 'observe', 'resume', 'restart', 'ack')),
+  operator        TEXT NOT NULL,
+  reason          TEXT NOT NULL,
+  alert_id        TEXT,
+  requested_at_ms INTEGER NOT NULL,
+  requested_by    TEXT NOT NULL,
+  status          TEXT NOT NULL CHECK (status IN ('pending', 'done', 'refused', 'failed')),
+  handled_at_ms   INTEGER,
+  handled_by      TEXT,
+  result          TEXT
+);
+CREATE INDEX operator_requests_pending ON operator_requests (id) WHERE status = 'pending';
+
+CREATE INDEX events_authority ON events (seq)
+  WHERE event_type IN ('SYSTEM_SHUTDOWN', 'OPERATOR_ACTION');
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -185,6 +224,14 @@ export const MIGRATIONS: readonly Migration[] = [
       'startup_reports: the report of every CHECKING visit (see persistence/startup-reports.ts)',
     up(db) {
       db.exec(SCHEMA_STARTUP_REPORTS);
+    },
+  },
+  {
+    version: 4,
+    description:
+      'the authority record: safe-mode hold, persisted input ages, the owner, operator requests, events_authority index',
+    up(db) {
+      db.exec(SCHEMA_AUTHORITY);
     },
   },
 ];

@@ -9,6 +9,7 @@ import { Connection, type OpenOptions } from './connection.js';
 import { EventLog } from './event-log.js';
 import { IntegrityScan } from './integrity-scan.js';
 import { OperatorActions } from './operator-actions.js';
+import { OperatorRequests } from './operator-requests.js';
 import { Snapshots } from './snapshots.js';
 import { StartupReports } from './startup-reports.js';
 import { Strategies } from './strategies.js';
@@ -27,6 +28,7 @@ export class Store {
   readonly alerts: Alerts;
   readonly alertOutbox: AlertOutbox;
   readonly operatorActions: OperatorActions;
+  readonly operatorRequests: OperatorRequests;
   readonly startupReports: StartupReports;
   /** Read-only scans for the data integrity verifier (services/health/data-integrity.ts). */
   readonly integrityScan: IntegrityScan;
@@ -44,6 +46,7 @@ export class Store {
     this.alerts = new Alerts(connection);
     this.alertOutbox = new AlertOutbox(connection);
     this.operatorActions = new OperatorActions(connection);
+    this.operatorRequests = new OperatorRequests(connection);
     this.startupReports = new StartupReports(connection);
     this.integrityScan = new IntegrityScan(connection);
   }
@@ -65,6 +68,37 @@ export class Store {
    */
   transaction<T>(fn: () => T): T {
     return this.connection.write('transaction', fn);
+  }
+
+  /**
+   * SQLite's `PRAGMA data_version` of this connection: it changes when another connection (in
+   * this process or another) commits, and never for this connection's own commits. Cheap.
+   */
+  dataVersion(): number {
+    return this.connection.dataVersion();
+  }
+
+  /** Runs `fn` inside one read snapshot (a deferred transaction): its reads see one state. */
+  readSnapshot<T>(fn: () => T): T {
+    return this.connection.read('readSnapshot', () => this.connection.db.transaction(fn)());
+  }
+
+  /** Runs a read-only SQL query (internal: the mode journal's few reads of its own tables). */
+  query<T>(operation: string, sql: string, ...params: unknown[]): T[] {
+    return this.connection.read(operation, () =>
+      this.connection.db.prepare(sql).all(...params),
+    ) as T[];
+  }
+
+  /** Runs one SQL write inside a transaction (internal: the mode journal's owner row). */
+  execute(operation: string, sql: string, ...params: unknown[]): number {
+    return this.connection.write(operation, () => this.connection.db.prepare(sql).run(...params))
+      .changes;
+  }
+
+  /** Tests only (governor/testing): the raw handle, to produce real SQLite faults on it. */
+  rawHandleForFaultInjection(): import('better-sqlite3').Database {
+    return this.connection.db;
   }
 
   get isClosed(): boolean {

@@ -1,14 +1,19 @@
 /**
- * The single `system_state` row: the desired mode, the lifecycle the governor last recorded, and
- * the shutdown latch (set by a fail-safe, cleared only by a named operator; the clearance is kept).
- * A fresh database holds OBSERVE_ONLY and no latch: the conservative default.
+ * The single `system_state` row: the desired mode, the lifecycle the governor last recorded, the
+ * shutdown latch (set by a fail-safe, cleared only by a named operator; the clearance is kept), the
+ * safe-mode hold (OBSERVE_ONLY entered for a failure) and the input ages persisted with each
+ * heartbeat. A fresh database holds OBSERVE_ONLY and no latch: the conservative default. Only the
+ * mode journal (persistence/mode-journal.ts) writes it; nothing outside the package can reach it.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import {
+  HELD_CAUSES,
+  type HeldCause,
   LIFECYCLE_STATES,
   type LifecycleState,
   MODES,
   type Mode,
+  type SafeModeHold,
   SHUTDOWN_TRIGGERS,
   type ShutdownLatch,
   type ShutdownTrigger,
@@ -40,6 +45,10 @@ export interface SystemStateRecord {
   readonly latch: ShutdownLatch | null;
   /** Who cleared the last latch, why and when; null if no latch was ever cleared. */
   readonly lastClearance: LatchClearance | null;
+  /** OBSERVE_ONLY entered for a failure, in force until an operator resumes; or null. */
+  readonly hold: SafeModeHold | null;
+  /** The input ages persisted with the last heartbeat (JSON text as stored), or null. */
+  readonly inputsText: string | null;
   readonly updatedAt: string;
 }
 
@@ -53,6 +62,10 @@ interface SystemStateRow {
   cleared_by: string | null;
   cleared_reason: string | null;
   cleared_at: string | null;
+  hold_cause: HeldCause | null;
+  hold_reason: string | null;
+  hold_at: string | null;
+  inputs: string | null;
   updated_at: string;
 }
 
@@ -73,11 +86,16 @@ function toRecord(row: SystemStateRow): SystemStateRecord {
       row.cleared_at === null
         ? null
         : { operator: row.cleared_by ?? '', reason: row.cleared_reason ?? '', at: row.cleared_at },
+    hold:
+      row.hold_cause === null
+        ? null
+        : { cause: row.hold_cause, reason: row.hold_reason ?? '', at: row.hold_at ?? '' },
+    inputsText: row.inputs,
     updatedAt: row.updated_at,
   };
 }
 
-/** The `system_state` table. Obtain it as `store.systemState`. */
+/** The `system_state` table (written only through the mode journal). */
 export class SystemState {
   private readonly connection: Connection;
   private readonly selectRow: BetterSqlite3.Statement<[], SystemStateRow>;
@@ -151,6 +169,39 @@ export class SystemState {
         .run(operator, reason, at, this.connection.nowIso());
       return true;
     });
+  }
+
+  /** Holds a failure's OBSERVE_ONLY (the first unresolved one stays: an existing hold is kept). */
+  setHold(hold: SafeModeHold): SystemStateRecord {
+    if (typeof hold !== 'object' || hold === null) {
+      throw new GovernorError('GOV_INVALID_ARGUMENT', 'Expected a hold object', { field: 'hold' });
+    }
+    const cause = checkMember('cause', hold.cause, HELD_CAUSES, 'GOV_INVALID_ARGUMENT');
+    const reason = checkText('reason', hold.reason, LIMITS.reasonBytesMax);
+    const at = checkTimestamp('at', hold.at);
+    return this.connection.write('systemState.setHold', () => {
+      if (this.requireRow().hold_cause !== null) return toRecord(this.requireRow());
+      return this.update('systemState.setHold', 'hold_cause = ?, hold_reason = ?, hold_at = ?', [
+        cause,
+        reason,
+        at,
+      ]);
+    });
+  }
+
+  /** Clears the hold (an operator's resume or restart); harmless when none is held. */
+  clearHold(): SystemStateRecord {
+    return this.update(
+      'systemState.clearHold',
+      'hold_cause = NULL, hold_reason = NULL, hold_at = NULL',
+      [],
+    );
+  }
+
+  /** Stores the input ages (JSON text, at most 64 KiB). */
+  setInputs(inputsText: string): SystemStateRecord {
+    const text = checkText('inputs', inputsText, LIMITS.metadataBytesMax);
+    return this.update('systemState.setInputs', 'inputs = ?', [text]);
   }
 
   private update(

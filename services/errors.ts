@@ -52,6 +52,10 @@ export const ERROR_CATALOGUE = {
     'A configuration key is missing, of the wrong type, or outside its allowed range.',
   GOV_CLOSED: 'The GovernanceSystem has been closed.',
   GOV_LIFECYCLE_RUNNING: 'A lifecycle is already running; it cannot be started twice.',
+  GOV_DATABASE_OWNED:
+    'Another process (or another GovernanceSystem in this one) owns the database; one owner at a time.',
+  GOV_OWNERSHIP_LOST:
+    "The owner's lock file was deleted or replaced: a second owner could start, so this one shuts down.",
   GOV_ALERT_DELIVERY_FAILED:
     'A sink could not deliver an alert (receiver unreachable, timed out, or answered with an error); the outbox retries it.',
 } as const;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../../services/clock.js';
-import { GovernanceSystem } from '../../services/governor.js';
+import { GovernanceSystem } from '../../services/governor/governance-system.js';
 import { SimulatedMarketFeed } from './market-feed.js';
 import { PaperExchange } from './paper-exchange.js';
 import { PaperTrader } from './paper-trader.js';
@@ -43,8 +43,8 @@ describe('paper trader', () => {
     clock.advance(10 * SECOND_MS);
     expect(trader.stats().placed).toBeGreaterThan(0);
     expect(trader.stats().blocked).toBe(0);
-    expect(governance.store.capital.reconcile().ok).toBe(true);
-    expect(governance.store.snapshots.count()).toBe(1);
+    expect(governance.engine.capital.reconcile().ok).toBe(true);
+    expect(governance.engine.snapshots.latest()).not.toBeNull();
   });
 
   it('places zero orders after a market data stall shuts governor down', async () => {

@@ -1,11 +1,12 @@
 /**
  * The paper trader: a small execution engine that embeds governor the way a real one should.
- * It reports every market tick, event-log write and snapshot write to the health monitor, asks
- * `canDeployCapital()` before every order, and keeps its capital in governor's store in integer
- * minor units (cents, as bigint).
+ * It reports every market tick and every error to the health monitor, asks `canDeployCapital()`
+ * before every order, and writes its events, snapshots and capital through the engine port
+ * (`governance.engine`, which reports those writes itself), in integer minor units (cents, as
+ * bigint).
  */
 import type { Clock, TimerHandle } from '../../services/clock.js';
-import type { GovernanceSystem } from '../../services/governor.js';
+import type { GovernanceSystem } from '../../services/governor/governance-system.js';
 import type { MarketTick, SimulatedMarketFeed } from './market-feed.js';
 import type { PaperExchange } from './paper-exchange.js';
 
@@ -81,7 +82,7 @@ export class PaperTrader {
   }
 
   stats(): TraderStats {
-    const capital = this.governance.store.capital;
+    const capital = this.governance.engine.capital;
     return {
       placed: this.placed,
       blocked: this.blocked,
@@ -92,9 +93,10 @@ export class PaperTrader {
   }
 
   private ensureAccounts(): void {
-    const capital = this.governance.store.capital;
+    const engine = this.governance.engine;
+    const capital = engine.capital;
     if (capital.pool(PAPER_POOL_ID) !== null) return;
-    this.governance.store.transaction(() => {
+    engine.transaction(() => {
       capital.createPool(PAPER_POOL_ID, { currency: 'USD' });
       capital.createAccount(CASH_ACCOUNT_ID, PAPER_POOL_ID);
       capital.createAccount(POSITIONS_ACCOUNT_ID, PAPER_POOL_ID);
@@ -108,17 +110,17 @@ export class PaperTrader {
     this.writeDailySnapshot();
   }
 
-  /** One snapshot per calendar day (UTC), through governor's store; the write is reported. */
+  /** One snapshot per calendar day (UTC), through the engine port (which reports the write). */
   private writeDailySnapshot(): void {
     const date = new Date(this.clock.wallNow()).toISOString().slice(0, 10);
     if (date === this.lastSnapshotDate) return;
-    const store = this.governance.store;
+    const snapshots = this.governance.engine.snapshots;
     try {
       // A day already covered (or a wall clock set back behind the latest snapshot): nothing to write.
-      const latestDate = store.snapshots.latest()?.date ?? null;
+      const latestDate = snapshots.latest()?.date ?? null;
       if (latestDate === null || latestDate < date) {
         const stats = this.stats();
-        store.snapshots.write({
+        snapshots.write({
           date,
           data: {
             cashMinor: stats.cashMinor.toString(),
@@ -126,7 +128,6 @@ export class PaperTrader {
             lastPriceMinor: this.lastPriceMinor?.toString() ?? null,
           },
         });
-        this.governance.healthMonitor.updateSnapshotWriteTimestamp();
       }
       this.lastSnapshotDate = date;
     } catch {
@@ -150,7 +151,7 @@ export class PaperTrader {
       this.blocked++;
       return;
     }
-    const holding = this.governance.store.capital.balance(POSITIONS_ACCOUNT_ID) > 0n;
+    const holding = this.governance.engine.capital.balance(POSITIONS_ACCOUNT_ID) > 0n;
     try {
       const fill = this.exchange.placeOrder({
         symbol: this.feed.symbol,
@@ -169,9 +170,9 @@ export class PaperTrader {
 
   /** Books a fill: capital moves and the event are written in one transaction. */
   private book(side: 'BUY' | 'SELL', notionalMinor: bigint, orderId: string): void {
-    const store = this.governance.store;
-    const capital = store.capital;
-    store.transaction(() => {
+    const engine = this.governance.engine;
+    const capital = engine.capital;
+    engine.transaction(() => {
       if (side === 'BUY') {
         capital.transfer(CASH_ACCOUNT_ID, POSITIONS_ACCOUNT_ID, notionalMinor);
       } else {
@@ -181,12 +182,11 @@ export class PaperTrader {
         if (pnl > 0n) capital.deposit(CASH_ACCOUNT_ID, pnl);
         if (pnl < 0n) capital.withdraw(CASH_ACCOUNT_ID, -pnl);
       }
-      store.events.append({
+      engine.events.append({
         eventType: 'PAPER_ORDER_FILLED',
         reason: `${side} 1 ${this.feed.symbol}`,
         metadata: { orderId, side, notionalMinor: notionalMinor.toString() },
       });
     });
-    this.governance.healthMonitor.updateEventLogWriteTimestamp();
   }
 }

@@ -61,6 +61,8 @@ export interface AlertRepository {
     at: Date,
     sinks: readonly string[],
   ): Array<{ alert: GovernorAlert; deliveries: OutboxRowRef[] }>;
+  /** The dedup keys of unresolved alerts of these kinds. */
+  openIncidentKeys(kinds: readonly AlertKind[]): string[];
   /** Pending outbox rows, oldest first, with their alerts. */
   pendingDeliveries(limit: number): Array<{ alert: GovernorAlert; entry: OutboxEntry }>;
   recordAttempt(outboxId: number, attempt: OutboxAttempt): void;
@@ -84,6 +86,7 @@ export class AlertManager {
   private readonly sinksByName = new Map<string, AlertSink>();
   private readonly dispatcher: DeliveryDispatcher;
   private readonly unpersisted: GovernorAlert[] = [];
+  private readonly raiseListeners = new Set<(alert: GovernorAlert) => void>();
   private stopped = false;
 
   constructor(
@@ -171,7 +174,20 @@ export class AlertManager {
       this.logger.error({ err: error, alertId: alert.alertId }, 'alert could not be persisted');
     }
     this.dispatch(alert, sinks, 'deliver', rows);
+    for (const listener of this.raiseListeners) {
+      try {
+        listener(alert);
+      } catch (error) {
+        this.logger.error({ err: error }, 'an alert listener threw; ignored');
+      }
+    }
     return alert;
+  }
+
+  /** Registers a listener told, synchronously, of each alert raised; returns its remover. */
+  onRaise(listener: (alert: GovernorAlert) => void): () => void {
+    this.raiseListeners.add(listener);
+    return () => this.raiseListeners.delete(listener);
   }
 
   /** Every alert (newest first), unpersisted ones included. */
@@ -229,6 +245,20 @@ export class AlertManager {
     for (const { alert, deliveries } of resolved) {
       this.dispatch(alert, admitted, 'resolve', deliveries);
     }
+  }
+
+  /** Resolves every open incident of these kinds (an operator's resume or restart). */
+  resolveOpenIncidents(kinds: readonly AlertKind[]): void {
+    let keys: string[] = [];
+    try {
+      keys = this.repository.openIncidentKeys(kinds);
+    } catch (error) {
+      this.logger.error({ err: error }, 'open incidents could not be read');
+    }
+    for (const alert of this.unpersisted) {
+      if (alert.resolvedAt === null && kinds.includes(alert.kind)) keys.push(alert.dedupKey);
+    }
+    for (const key of new Set(keys)) this.resolveIncident(key);
   }
 
   isOpen(dedupKey: string): boolean {
@@ -357,8 +387,12 @@ export class AlertManager {
     const unknownSinks = new Set<string>();
     for (const { alert, entry } of pending) {
       const sink = this.sinksByName.get(entry.sink);
-      if (sink === undefined || (entry.operation === 'resolve' && sink.resolve === undefined)) {
+      if (sink === undefined) {
         unknownSinks.add(entry.sink); // left pending for a process that has this sink
+        continue;
+      }
+      if (entry.operation === 'resolve' && sink.resolve === undefined) {
+        this.closeUnresolvable(entry);
         continue;
       }
       this.dispatcher.enqueue({
@@ -375,6 +409,21 @@ export class AlertManager {
         { resumed, sinksNotConfigured: [...unknownSinks] },
         'resuming pending alert deliveries',
       );
+    }
+  }
+
+  /** A resolution queued for a sink that has no resolve (a webhook, say): nothing to send. */
+  private closeUnresolvable(entry: OutboxEntry): void {
+    try {
+      this.repository.recordAttempt(entry.id, {
+        status: 'failed',
+        attempts: entry.attempts,
+        at: new Date(this.clock.wallNow()).toISOString(),
+        error: `sink ${entry.sink} cannot resolve an incident`,
+        nextAttemptAt: null,
+      });
+    } catch (error) {
+      this.logger.warn({ err: error, outboxId: entry.id }, 'outbox row could not be closed');
     }
   }
 

@@ -93,14 +93,26 @@ export function createStoreAlertRepository(store: Store): AlertRepository {
     },
     resolve(dedupKey: string, at: Date, sinks: readonly string[]) {
       return store.transaction(() =>
-        store.alerts.resolve(dedupKey, at.toISOString()).map((stored) => ({
-          alert: fromStoredAlert(stored),
-          deliveries: sinks.map((sink) => ({
-            sink,
-            outboxId: store.alertOutbox.add(stored.alertId, sink, 'resolve').id,
-          })),
-        })),
+        store.alerts.resolve(dedupKey, at.toISOString()).map((stored) => {
+          // Every sink the alert went to is told, configured in this process or not: a row for
+          // a sink this process lacks waits for the next owner that has it.
+          const delivered = store.alertOutbox
+            .list({ alertId: stored.alertId, limit: 1_000 })
+            .filter((entry) => entry.operation === 'deliver')
+            .map((entry) => entry.sink);
+          const targets = [...new Set([...sinks, ...delivered])];
+          return {
+            alert: fromStoredAlert(stored),
+            deliveries: targets.map((sink) => ({
+              sink,
+              outboxId: store.alertOutbox.add(stored.alertId, sink, 'resolve').id,
+            })),
+          };
+        }),
       );
+    },
+    openIncidentKeys(kinds: readonly AlertKind[]): string[] {
+      return store.alerts.openKeys(kinds);
     },
     pendingDeliveries(limit: number) {
       const entries = store.alertOutbox.pending(limit);

@@ -10,13 +10,13 @@ export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 
 /**
  * The only reasons an alert may be raised (spec: Alert Criteria; DESIGN adds integrity
- * violations, which block execution and need an operator). Routine events have no kind.
+ * violations, which block execution and need an operator). A capital integrity violation shuts
+ * down (CAPITAL_INCONSISTENT), so its alert is a SHUTDOWN alert. Routine events have no kind.
  */
 export const ALERT_KINDS = [
   'SHUTDOWN',
   'STARTUP_FAILURE',
   'HEARTBEAT_LOSS',
-  'CAPITAL_INTEGRITY',
   'INTEGRITY_VIOLATION',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];

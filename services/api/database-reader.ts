@@ -4,7 +4,7 @@
  * twice, so for it the reader falls back to reading through the governance's own store.
  */
 import type { Store, StoredSnapshot } from '../../persistence/index.js';
-import type { GovernanceSystem } from '../governor.js';
+import type { GovernanceSystem } from '../governor/governance-system.js';
 
 export interface DatabaseReader {
   /** 'read-only-connection' normally; 'governance-store' for a `:memory:` database. */
@@ -18,21 +18,22 @@ export interface DatabaseReader {
 /** Opens the reader; throws (GOV_STORAGE_FAILURE, GOV_SCHEMA_NEEDS_MIGRATION…) when it cannot. */
 export function openDatabaseReader(governance: GovernanceSystem): DatabaseReader {
   const own = governance.openReadOnlyStore();
-  if (own !== null) return storeReader(own, 'read-only-connection', true);
-  return storeReader(governance.store, 'governance-store', false);
+  if (own !== null) return storeReader(own);
+  // `:memory:`: the engine port's readers (they only read).
+  const engine = governance.engine;
+  return {
+    source: 'governance-store',
+    latestSnapshot: () => engine.snapshots.latest(),
+    eventLogHeadSeq: () => engine.events.head()?.seq ?? 0,
+    close: () => {},
+  };
 }
 
-function storeReader(
-  store: Store,
-  source: DatabaseReader['source'],
-  owned: boolean,
-): DatabaseReader {
+function storeReader(store: Store): DatabaseReader {
   return {
-    source,
+    source: 'read-only-connection',
     latestSnapshot: () => store.snapshots.latest(),
     eventLogHeadSeq: () => store.events.head()?.seq ?? 0,
-    close: () => {
-      if (owned) store.close();
-    },
+    close: () => store.close(),
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { LifecycleState } from '../../machines/types.js';
 import type { GovernorAlert } from '../alerts/types.js';
-import type { GovernanceSystem } from '../governor.js';
+import type { GovernanceSystem } from '../governor/governance-system.js';
 import type { DatabaseReader } from './database-reader.js';
 
 export type HealthStatus = 'pass' | 'warn' | 'fail';

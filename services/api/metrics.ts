@@ -5,7 +5,7 @@
  */
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { LIFECYCLE_STATES } from '../../machines/types.js';
-import type { GovernanceSystem } from '../governor.js';
+import type { GovernanceSystem } from '../governor/governance-system.js';
 import type { DatabaseReader } from './database-reader.js';
 import { unacknowledgedAlerts } from './health-views.js';
 

@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { GovernorError } from '../errors.js';
-import type { GovernanceSystem } from '../governor.js';
+import type { GovernanceSystem } from '../governor/governance-system.js';
 import type { Logger } from '../logger.js';
 
 export interface ApiServerOptions {

@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isGovernorError } from '../errors.js';
-import type { GovernanceSystem } from '../governor.js';
+import type { GovernanceSystem } from '../governor/governance-system.js';
 import { componentLogger, type Logger, silentLogger } from '../logger.js';
 import { type DatabaseReader, openDatabaseReader } from './database-reader.js';
 import { STREAM_HEADERS, StatusStream } from './event-stream.js';

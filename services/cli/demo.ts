@@ -8,7 +8,7 @@ import { SimulatedMarketFeed } from '../../examples/paper-trader/market-feed.js'
 import { PaperExchange } from '../../examples/paper-trader/paper-exchange.js';
 import { CASH_ACCOUNT_ID, PaperTrader } from '../../examples/paper-trader/paper-trader.js';
 import type { Clock } from '../clock.js';
-import type { GovernanceSystem } from '../governor.js';
+import type { GovernanceSystem } from '../governor/governance-system.js';
 
 export const DEMO_FAULTS = [
   'market-stall',

@@ -19,6 +19,8 @@ export const EXIT = {
   NOT_FOUND: 5,
   /** An unexpected failure (storage, I/O, a timeout on the control socket). */
   FAILURE: 6,
+  /** An owner is running but did not confirm the operator request in time (see the message). */
+  NOT_CONFIRMED: 7,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -49,6 +51,7 @@ export function exitCodeFor(error: unknown): ExitCode {
     case 'GOV_SCHEMA_TOO_NEW':
     case 'GOV_SCHEMA_NEEDS_MIGRATION':
     case 'GOV_LIFECYCLE_RUNNING':
+    case 'GOV_DATABASE_OWNED':
       return EXIT.REFUSED;
     case 'GOV_UNKNOWN_ALERT':
       return EXIT.NOT_FOUND;

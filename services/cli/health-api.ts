@@ -3,7 +3,7 @@
  * configured host and port (127.0.0.1:8080 by default), or nothing when it is disabled.
  */
 import { type ApiServer, startApiServer } from '../api/server.js';
-import type { GovernanceSystem } from '../governor.js';
+import type { GovernanceSystem } from '../governor/governance-system.js';
 import type { Logger } from '../logger.js';
 import type { ApiConfig } from './config.js';
 

@@ -4,7 +4,12 @@
  * instant a threshold can be crossed (deadline-driven detection), runs the periodic check, and
  * asks its host to shut down. Ages are read on the monotonic clock only.
  */
-import type { LifecycleState, ShutdownTrigger } from '../../machines/types.js';
+import {
+  isShutdownTrigger,
+  type LifecycleState,
+  SHUTDOWN_TRIGGERS,
+  type ShutdownTrigger,
+} from '../../machines/types.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Thresholds } from '../config.js';
 import { GovernorError } from '../errors.js';
@@ -79,6 +84,14 @@ export function nextStalenessDeadlineMs(health: HealthMonitor, thresholds: Thres
   );
 }
 
+const SHUTDOWN_TRIGGER_LIST = SHUTDOWN_TRIGGERS.join(', ');
+
+/** A caller's value in an error message: strings quoted and cut short, others by type. */
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 64));
+  return typeof value;
+}
+
 export class FailSafeManager {
   private deadlineTimer: TimerHandle | undefined;
   private deadlineAtMs = Number.POSITIVE_INFINITY;
@@ -104,13 +117,36 @@ export class FailSafeManager {
     return decision?.trigger ?? null;
   }
 
-  /** The embedding code's (or an operator's) explicit trigger. */
+  /**
+   * The embedding code's explicit trigger. An unknown trigger (a typo, any JS caller) still shuts
+   * down, as UNRECOVERABLE_EXCEPTION with the caller's words in the reason and its CRITICAL
+   * alert; then the call reports the bad argument (GOV_INVALID_ARGUMENT). A missing reason is
+   * no reason to keep trading either: it shuts down too, then reports GOV_REASON_REQUIRED.
+   */
   triggerShutdown(trigger: ShutdownTrigger, reason: string): void {
-    if (typeof reason !== 'string' || reason.trim() === '') {
-      throw new GovernorError('GOV_REASON_REQUIRED', 'triggerShutdown needs a reason');
+    const known = isShutdownTrigger(trigger);
+    const hasReason = typeof reason === 'string' && reason.trim() !== '';
+    const words = hasReason ? reason : '(no reason given)';
+    const decision: TriggerDecision = known
+      ? { trigger, reason: words }
+      : {
+          trigger: 'UNRECOVERABLE_EXCEPTION',
+          reason: `unknown trigger ${describeValue(trigger)}: ${words}`,
+        };
+    if (this.host.lifecycleState() !== 'SHUTDOWN') this.host.shutdown(decision);
+    if (!known) {
+      throw new GovernorError(
+        'GOV_INVALID_ARGUMENT',
+        `triggerShutdown: unknown trigger ${describeValue(trigger)} (shut down as UNRECOVERABLE_EXCEPTION); expected one of ${SHUTDOWN_TRIGGER_LIST}`,
+        { field: 'trigger' },
+      );
     }
-    if (this.host.lifecycleState() === 'SHUTDOWN') return;
-    this.host.shutdown({ trigger, reason });
+    if (!hasReason) {
+      throw new GovernorError(
+        'GOV_REASON_REQUIRED',
+        'triggerShutdown needs a reason (shut down anyway)',
+      );
+    }
   }
 
   isInShutdown(): boolean {

@@ -13,6 +13,8 @@ export const HEARTBEAT_REASON = 'Heartbeat - system alive';
 export interface HeartbeatHost {
   /** Appends the heartbeat event; throws when the event log cannot be written. */
   writeHeartbeat(): void;
+  /** A heartbeat succeeded: the lease was renewed (optional). */
+  heartbeatSucceeded?(): void;
   /** The heartbeat was lost (`sinceMs`: how long without a successful one). Once per incident. */
   heartbeatLost(sinceMs: number): void;
   /** A heartbeat succeeded after a loss: the incident is over. */
@@ -101,6 +103,7 @@ export class HeartbeatMonitor {
     this.lastSuccessMs = now;
     this.lossReferenceMs = now;
     this.leaseExpiresAtMs = now + this.thresholds.heartbeatLossMs;
+    this.host.heartbeatSucceeded?.();
     if (this.lost) {
       this.lost = false;
       this.host.heartbeatRecovered();

@@ -3,7 +3,12 @@
  * consistency, capital reconciliation, strategy state consistency, system mode valid, and
  * adapters reachable (read-only pings, each bounded by a timeout). Any failure fails the visit.
  */
-import type { StartupCheckResult, StartupReport } from '../../machines/types.js';
+import type {
+  CheckOutcome,
+  StartupCheckName,
+  StartupCheckResult,
+  StartupReport,
+} from '../../machines/types.js';
 import type { Store } from '../../persistence/index.js';
 import type { Clock } from '../clock.js';
 import { GovernorError } from '../errors.js';
@@ -94,13 +99,13 @@ export async function pingAdapter(
 }
 
 function result(
-  name: string,
-  passed: boolean,
+  name: StartupCheckName,
+  outcome: CheckOutcome,
   details: string,
   rootCause = '',
   recommendedAction = '',
 ): StartupCheckResult {
-  return { name, passed, details, rootCause, recommendedAction };
+  return { name, outcome, passed: outcome === 'passed', details, rootCause, recommendedAction };
 }
 
 export interface StartupCheckDependencies {
@@ -116,7 +121,11 @@ export interface StartupCheckDependencies {
 }
 
 /** The five data checks of the spec, in its order, each fed by one verifier check. */
-const DATA_CHECKS: ReadonlyArray<{ name: string; check: IntegrityCheckName; passed: string }> = [
+const DATA_CHECKS: ReadonlyArray<{
+  name: StartupCheckName;
+  check: IntegrityCheckName;
+  passed: string;
+}> = [
   { name: 'event_log_integrity', check: 'EVENT_LOG', passed: 'event log' },
   { name: 'snapshot_consistency', check: 'SNAPSHOTS', passed: 'snapshots' },
   { name: 'capital_reconciliation', check: 'CAPITAL', passed: 'capital' },
@@ -125,8 +134,10 @@ const DATA_CHECKS: ReadonlyArray<{ name: string; check: IntegrityCheckName; pass
 ];
 
 /** The name of the startup check that a verifier check feeds. */
-export function startupCheckNameOf(check: IntegrityCheckName): string {
-  return DATA_CHECKS.find((entry) => entry.check === check)?.name ?? check;
+export function startupCheckNameOf(check: IntegrityCheckName): StartupCheckName {
+  const entry = DATA_CHECKS.find((candidate) => candidate.check === check);
+  if (entry === undefined) throw new Error(`no startup check is fed by ${check}`);
+  return entry.name;
 }
 
 /**
@@ -144,7 +155,12 @@ export async function runStartupCheckSuite(
     fromViolations(entry.name, entry.passed, violations, entry.check, deps.verifier),
   );
   results.push(await adaptersCheck(adapters, deps));
-  return { ...visit, passed: results.every((r) => r.passed), results };
+  return {
+    ...visit,
+    passed: results.every((r) => r.passed),
+    results,
+    completedAt: new Date(deps.clock.wallNow()).toISOString(),
+  };
 }
 
 type Violations = IntegrityViolation[] | Error;
@@ -157,11 +173,11 @@ function verification(deps: StartupCheckDependencies): Violations {
   }
 }
 
-function unreadable(name: string, error: Error): StartupCheckResult {
+function unreadable(name: StartupCheckName, error: Error): StartupCheckResult {
   const damaged = /malformed|corrupt|not a database|NOTADB|CORRUPT/i.test(error.message);
   return result(
     name,
-    false,
+    'unreadable',
     `check could not run: ${error.message}`,
     damaged ? 'the database file is damaged' : 'the database could not be read',
     damaged
@@ -171,7 +187,7 @@ function unreadable(name: string, error: Error): StartupCheckResult {
 }
 
 function fromViolations(
-  name: string,
+  name: StartupCheckName,
   subject: string,
   violations: Violations,
   check: IntegrityCheckName,
@@ -179,7 +195,7 @@ function fromViolations(
 ): StartupCheckResult {
   if (violations instanceof Error) return unreadable(name, violations);
   const mine = violations.filter((v) => v.check === check);
-  if (mine.length === 0) return result(name, true, passedDetail(subject, check, verifier));
+  if (mine.length === 0) return result(name, 'passed', passedDetail(subject, check, verifier));
   // Damaged pages: the data could not be read reliably, whatever it says (never a capital
   // shutdown on unreadable records: OBSERVE_ONLY, and the operator restores the file).
   const damaged = mine.filter((v) => v.location.kind === 'STRUCTURE');
@@ -188,7 +204,7 @@ function fromViolations(
   }
   return result(
     name,
-    false,
+    'failed',
     mine.map((v) => v.description).join('; '),
     [...new Set(mine.map((v) => v.rootCause))].join('; '),
     mine[0]?.recommendedAction ?? '',
@@ -210,16 +226,16 @@ async function adaptersCheck(
   adapters: readonly NamedAdapter[],
   deps: StartupCheckDependencies,
 ): Promise<StartupCheckResult> {
-  if (adapters.length === 0) return result('adapters_reachable', true, 'no adapter configured');
+  if (adapters.length === 0) return result('adapters_reachable', 'passed', 'no adapter configured');
   const pings = await Promise.all(
     adapters.map((a) => pingAdapter(a, deps.clock, deps.adapterPingTimeoutMs)),
   );
   const failed = pings.filter((p) => !p.ok);
   return failed.length === 0
-    ? result('adapters_reachable', true, pings.map((p) => p.detail).join('; '))
+    ? result('adapters_reachable', 'passed', pings.map((p) => p.detail).join('; '))
     : result(
         'adapters_reachable',
-        false,
+        'failed',
         failed.map((p) => p.detail).join('; '),
         `adapter unreachable: ${failed.map((p) => p.name).join(', ')}`,
         'Check the exchange connectivity and credentials of the named adapters, then resume as an operator.',

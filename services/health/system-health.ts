@@ -42,7 +42,7 @@ interface InputStamp {
   wallMs: number | null;
 }
 
-export type HealthChangeListener = (kind: 'error' | 'queue') => void;
+export type HealthChangeListener = (kind: 'error' | 'queue' | 'input') => void;
 
 export class HealthMonitor {
   private readonly startedAtMonotonicMs: number;
@@ -134,6 +134,45 @@ export class HealthMonitor {
     };
   }
 
+  /**
+   * Seeds the input ages a previous process left (persisted with its heartbeats): each input is
+   * as old as it was then, so a restart forgets no staleness. An age never shrinks below what
+   * this process has already counted since its start.
+   */
+  seedAges(
+    ages: InputAges,
+    lastWallMs: {
+      marketData: number | null;
+      eventLogWrite: number | null;
+      snapshotWrite: number | null;
+    },
+  ): void {
+    const now = this.clock.monotonicNow();
+    const seed = (input: InputStamp, ageMs: number, wallMs: number | null): void => {
+      if (!Number.isFinite(ageMs) || ageMs < 0) return;
+      const monotonicMs = now - ageMs;
+      if (monotonicMs >= input.monotonicMs) return;
+      input.monotonicMs = monotonicMs;
+      input.wallMs = wallMs;
+    };
+    seed(this.marketData, ages.marketDataAgeMs, lastWallMs.marketData);
+    seed(this.eventLogWrite, ages.eventLogWriteAgeMs, lastWallMs.eventLogWrite);
+    seed(this.snapshotWrite, ages.snapshotWriteAgeMs, lastWallMs.snapshotWrite);
+  }
+
+  /** Wall times of the last updates (null before the first), for persistence and display. */
+  lastUpdateWallMs(): {
+    marketData: number | null;
+    eventLogWrite: number | null;
+    snapshotWrite: number | null;
+  } {
+    return {
+      marketData: this.marketData.wallMs,
+      eventLogWrite: this.eventLogWrite.wallMs,
+      snapshotWrite: this.snapshotWrite.wallMs,
+    };
+  }
+
   /** Errors whose monotonic time falls within the last error window. */
   errorsInWindow(): number {
     const cutoffMs = this.clock.monotonicNow() - this.thresholds.errorWindowMs;
@@ -209,6 +248,7 @@ export class HealthMonitor {
   private stamp(input: InputStamp): void {
     input.monotonicMs = this.clock.monotonicNow();
     input.wallMs = this.clock.wallNow();
+    this.listener?.('input');
   }
 }
 

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { alertmanagerSink } from '../../services/alerts/sinks/alertmanager-sink.js';
 import { startWatchdog } from '../../services/alerts/sinks/watchdog.js';
 import { SimulatedClock } from '../../services/clock.js';
-import { GovernanceSystem } from '../../services/governor.js';
+import { GovernanceSystem } from '../../services/governor/governance-system.js';
 import { tempDir } from '../support/harness.js';
 import {
   ALERTMANAGER_BINARY,

@@ -16,7 +16,7 @@ import { webhookSink } from '../../services/alerts/sinks/webhook-sink.js';
 import { createStoreAlertRepository } from '../../services/alerts/store-repository.js';
 import type { AlertSink } from '../../services/alerts/types.js';
 import { SimulatedClock } from '../../services/clock.js';
-import { GovernanceSystem } from '../../services/governor.js';
+import { GovernanceSystem } from '../../services/governor/governance-system.js';
 import { silentLogger } from '../../services/logger.js';
 import { rawDb, settle, tempDir } from '../support/harness.js';
 import { type Receiver, startReceiver, waitFor } from './support.js';
@@ -212,11 +212,13 @@ describe('alert delivery through the outbox', () => {
       alert: { kind: 'SHUTDOWN', message: expect.stringContaining('crash test') },
     });
     await gov.alertManager.flush();
-    expect(readAlertDeliveryStatus(gov.store).counts).toEqual({
+    const after = Store.open(dbPath, { readonly: true });
+    expect(readAlertDeliveryStatus(after).counts).toEqual({
       pending: 0,
       delivered: 1,
       failed: 0,
     });
+    after.close();
   });
 
   it('a receiver that hangs never blocks the gate, the machine or close()', async () => {

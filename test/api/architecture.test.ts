@@ -59,7 +59,7 @@ describe('dependency-cruiser rules for services/api', () => {
           "import { adapter } from '../exchange-adapter.js';",
           "import { EventLog } from '../../persistence/event-log.js';",
           "import Database from 'better-sqlite3';",
-          "import { GovernanceSystem } from '../governor.js';",
+          "import { GovernanceSystem } from '../governor/governance-system.js';",
           'export const probe = [exchange, adapter, EventLog, Database, GovernanceSystem];',
           '',
         ].join('\n'),

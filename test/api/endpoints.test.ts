@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LifecycleState } from '../../machines/types.js';
 import { startApiServer } from '../../services/api/server.js';
 import { SimulatedClock } from '../../services/clock.js';
-import { GovernanceSystem } from '../../services/governor.js';
+import { GovernanceSystem } from '../../services/governor/governance-system.js';
 import { type ApiHarness, apiIn, request } from './api-support.js';
 
 let current: ApiHarness | undefined;
@@ -89,8 +89,8 @@ describe.each(STATES)('in %s', (state) => {
       WARNING: 0,
       INFO: 0,
     });
-    expect(body.eventLogHeadSeq).toBe(current.h.gov.store.events.head()?.seq ?? 0);
-    expect(body.lifecycleId).toBe(state === 'STARTING' ? null : current.h.gov.getLifecycleId());
+    expect(body.eventLogHeadSeq).toBe(current.h.gov.engine.events.head()?.seq ?? 0);
+    expect(body.lifecycleId).toBe(current.h.gov.getLifecycleId());
   });
 
   it('GET /api/health/uptime gives the uptime in ms, seconds and the spec format', async () => {
@@ -111,8 +111,8 @@ describe.each(STATES)('in %s', (state) => {
       error: 'Not Found',
       message: 'no snapshot has been written yet',
     });
-    current.h.gov.store.snapshots.write({ date: '2025-12-16', data: { equityMinor: 1 } });
-    current.h.gov.store.snapshots.write({ date: '2025-12-17', data: { equityMinor: 2 } });
+    current.h.gov.engine.snapshots.write({ date: '2025-12-16', data: { equityMinor: 1 } });
+    current.h.gov.engine.snapshots.write({ date: '2025-12-17', data: { equityMinor: 2 } });
     const latest = await request(current.api.url, '/api/health/last_snapshot');
     expect(latest.status).toBe(200);
     const body = latest.json();
@@ -230,14 +230,14 @@ describe('a :memory: governor', () => {
   it('is read through the governance object (no second connection can see it)', async () => {
     const gov = new GovernanceSystem({ dbPath: ':memory:', clock: new SimulatedClock() });
     await gov.runStartupChecks();
-    gov.store.snapshots.write({ date: '2025-12-17', data: { ok: true } });
+    gov.engine.snapshots.write({ date: '2025-12-17', data: { ok: true } });
     const api = await startApiServer({ governance: gov });
     try {
       const snapshot = await request(api.url, '/api/health/last_snapshot');
       expect(snapshot.status).toBe(200);
       expect(snapshot.json().data).toEqual({ ok: true });
       const status = await request(api.url, '/api/health/status');
-      expect(status.json().eventLogHeadSeq).toBe(gov.store.events.head()?.seq);
+      expect(status.json().eventLogHeadSeq).toBe(gov.engine.events.head()?.seq);
     } finally {
       await api.close();
       gov.close();

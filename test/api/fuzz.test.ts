@@ -138,7 +138,7 @@ describe('fuzzing the health API', () => {
   let current: ApiHarness;
   beforeAll(async () => {
     current = await apiIn('AGGRESSIVE');
-    current.h.gov.store.snapshots.write({ date: '2025-12-17', data: { equityMinor: 100 } });
+    current.h.gov.engine.snapshots.write({ date: '2025-12-17', data: { equityMinor: 100 } });
   });
   afterAll(async () => {
     await current?.cleanup();

@@ -74,7 +74,7 @@ describe('/metrics', () => {
     expect(second).toContain('governor_error_rate_per_minute 1\n');
     expect(second).toContain('governor_mode{state="SHUTDOWN"} 1\n');
     expect(second).toContain('governor_alerts_unacknowledged{severity="CRITICAL"} 1\n');
-    const head = current.h.gov.store.events.head()?.seq ?? 0;
+    const head = current.h.gov.engine.events.head()?.seq ?? 0;
     expect(head).toBeGreaterThan(0);
     expect(second).toContain(`governor_event_log_head_seq ${head}\n`);
     expect(second).toContain('governor_uptime_seconds 2.5\n');

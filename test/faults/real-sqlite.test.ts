@@ -8,9 +8,10 @@
  */
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyRealFault, type FaultMode } from '../../persistence/faults.js';
+import type { FaultMode } from '../../persistence/faults.js';
 import { isGovernorError } from '../../services/errors.js';
-import { rawDb, settle } from '../support/harness.js';
+import { applyRealFault } from '../../testing.js';
+import { settle } from '../support/harness.js';
 import { type FaultRig, makeFaultRig } from './support.js';
 
 const OPERATOR = { operator: 'ops', reason: 'real fault test' };
@@ -28,7 +29,7 @@ function fillToTheBrim(r: FaultRig): void {
   const padding = 'x'.repeat(2_000);
   for (let i = 0; i < FILL_APPENDS_MAX; i++) {
     try {
-      r.gov.store.events.append({ eventType: 'PADDING', reason: 'fill', metadata: { padding } });
+      r.gov.engine.events.append({ eventType: 'PADDING', reason: 'fill', metadata: { padding } });
     } catch (error) {
       if (isGovernorError(error) && error.details?.sqliteCode === 'SQLITE_FULL') return;
       throw error;
@@ -40,7 +41,7 @@ function fillToTheBrim(r: FaultRig): void {
 async function breakDatabase(mode: FaultMode): Promise<void> {
   rig = makeFaultRig();
   expect(await rig.gov.runStartupChecks()).toBe(true);
-  undo = applyRealFault(rawDb(rig.gov.store), mode);
+  undo = applyRealFault(rig.gov, mode);
   if (mode === 'SQLITE_FULL') fillToTheBrim(rig);
 }
 
@@ -50,14 +51,15 @@ async function expectFailSafeAndNoCrashLoop(): Promise<void> {
   const persistedTo = rig.gov.failSafeManager.getFailSafeState().persistedTo;
   expect(persistedTo).not.toBeNull();
   if (persistedTo === 'fallback-file') expect(existsSync(rig.fallbackPath)).toBe(true);
+  await settle();
   expect(rig.alerts.filter((a) => a.kind === 'SHUTDOWN')).toHaveLength(1);
   undo?.();
   undo = null;
   const before = rig.alerts.length;
   await rig.crashAndReopen().runStartupChecks();
   expect(rig.gov.getMode()).toBe('SHUTDOWN');
-  expect(rig.alerts.slice(before).map((a) => `${a.kind} ${a.message}`)).toEqual([]);
   await settle();
+  expect(rig.alerts.slice(before).map((a) => `${a.kind} ${a.message}`)).toEqual([]);
 }
 
 describe.each<FaultMode>(['SQLITE_FULL', 'READONLY'])('real SQLite: %s', (mode) => {

@@ -1,7 +1,8 @@
 /**
  * Test support for disk and process faults: a GovernanceSystem on a shared SimulatedClock whose
  * store consults a FaultInjector, "processes" that can be abandoned (a crash) and reopened on the
- * same file, and a record of every alert raised, persisted or not.
+ * same file, and a record of every alert delivered to a sink, persisted or not (delivery is
+ * asynchronous: let it settle before reading them).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,9 +10,10 @@ import { join } from 'node:path';
 import { FaultInjector } from '../../persistence/faults.js';
 import type { GovernorAlert } from '../../services/alerts/types.js';
 import { SimulatedClock } from '../../services/clock.js';
-import { GovernanceSystem } from '../../services/governor.js';
+import { GovernanceSystem } from '../../services/governor/governance-system.js';
+import { simulateCrash } from '../../testing.js';
 import { ProcessClock } from '../sim/process-clock.js';
-import { rawDb } from '../support/harness.js';
+import { recordingSink } from '../support/harness.js';
 
 export interface FaultRig {
   readonly clock: SimulatedClock;
@@ -38,13 +40,13 @@ export function makeFaultRig(): FaultRig {
   const processes: Array<{ clock: ProcessClock; gov: GovernanceSystem }> = [];
   const open = (): GovernanceSystem => {
     const processClock = new ProcessClock(clock);
-    const gov = new GovernanceSystem({ dbPath, clock: processClock, faults });
-    const raise = gov.alertManager.raise.bind(gov.alertManager);
-    gov.alertManager.raise = (input) => {
-      const alert = raise(input);
-      if (alert !== null) alerts.push(alert);
-      return alert;
-    };
+    const gov = new GovernanceSystem({
+      dbPath,
+      clock: processClock,
+      faults,
+      alertSinks: [recordingSink(alerts)],
+      operatorRequestPollMs: null,
+    });
     processes.push({ clock: processClock, gov });
     return gov;
   };
@@ -58,7 +60,7 @@ export function makeFaultRig(): FaultRig {
     crashAndReopen() {
       const current = processes[processes.length - 1];
       current?.clock.kill();
-      if (current !== undefined && !current.gov.store.isClosed) rawDb(current.gov.store).close();
+      if (current !== undefined) simulateCrash(current.gov);
       rig.gov = open();
       return rig.gov;
     },

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_THRESHOLDS } from '../../services/config.js';
+import { settle } from '../support/harness.js';
 import { type FaultRig, makeFaultRig } from './support.js';
 
 const DAY_MS = 86_400_000;
@@ -21,13 +22,14 @@ describe.each([
   it('fires no trigger over the next three hours of normal operation', async () => {
     rig = makeFaultRig();
     expect(await rig.gov.runStartupChecks()).toBe(true);
-    rig.gov.store.snapshots.write({ date: '2026-01-01', data: { day: 1 } });
+    rig.gov.engine.snapshots.write({ date: '2026-01-01', data: { day: 1 } });
     rig.runEngine(30 * 60_000);
     rig.clock.jumpWall(jumpMs);
-    rig.gov.store.snapshots.write({ date: '2026-01-02', data: { day: 2 } }); // the engine's next
+    rig.gov.engine.snapshots.write({ date: '2026-01-02', data: { day: 2 } }); // the engine's next
     rig.runEngine(3 * HOUR_MS);
     expect(rig.gov.getMode()).toBe('AGGRESSIVE');
     expect(rig.gov.canDeployCapital()).toBe(true);
+    await settle();
     expect(rig.alerts).toEqual([]);
   });
 
@@ -43,6 +45,7 @@ describe.each([
     rig.clock.advance(1 + 100);
     expect(rig.gov.getMode()).toBe('SHUTDOWN');
     expect(rig.gov.getCause().trigger).toBe('HEALTH_CHECK_FAILED');
+    await settle();
     expect(rig.alerts.map((a) => a.kind)).toEqual(['SHUTDOWN']);
   });
 });

@@ -83,6 +83,7 @@ describe.each(MODES)('with the database %s', (mode) => {
         latch: { trigger: string };
       };
       expect(record.latch.trigger).toBe(rig.gov.getCause().trigger);
+      await settle();
       expect(shutdownAlerts(rig)).toHaveLength(1);
       expect(shutdownAlerts(rig)[0]?.severity).toBe('CRITICAL');
       const keys = rig.alerts.map((a) => a.dedupKey);
@@ -94,8 +95,8 @@ describe.each(MODES)('with the database %s', (mode) => {
       rig.faults.setMode(null);
       await rig.crashAndReopen().runStartupChecks(); // repaired, but no operator restart yet
       expect(rig.gov.getMode()).toBe('SHUTDOWN');
-      expect(rig.alerts.slice(alertsBefore).map((a) => a.kind)).toEqual([]);
       await settle();
+      expect(rig.alerts.slice(alertsBefore).map((a) => a.kind)).toEqual([]);
       expect(unhandled).toEqual([]);
     },
   );

@@ -78,7 +78,7 @@ describe.each(CORRUPTIONS.map((c) => [c.name, c] as const))(
               expect(gov.getMode()).toBe('OBSERVE_ONLY');
               expect(gov.getCause().cause).toBe('STARTUP_CHECKS_FAILED');
             }
-            const report = gov.store.startupReports.latest();
+            const report = gov.getLastStartupReport();
             const failed = report?.results.find(
               (r) => r.name === startupCheckNameOf(corruption.check),
             );

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GovernorAlert } from '../../services/alerts/types.js';
 import { SimulatedClock } from '../../services/clock.js';
-import { GovernanceSystem } from '../../services/governor.js';
+import { GovernanceSystem } from '../../services/governor/governance-system.js';
 import { recordingSink, settle } from '../support/harness.js';
 
 export interface Fixture {
@@ -26,7 +26,7 @@ export async function buildFixture(): Promise<Fixture> {
   const dbPath = join(dir, 'base.db');
   const clock = new SimulatedClock({ wallStartMs: START_MS });
   const gov = new GovernanceSystem({ dbPath, clock });
-  const store = gov.store;
+  const store = gov.engine;
   for (let batch = 0; batch < 40; batch++) {
     store.events.appendBatch(
       Array.from({ length: 5 }, (_, index) => ({

@@ -12,7 +12,7 @@ import { headAnchorPathFor, readHeadAnchor } from '../../services/health/head-an
 import { pingAdapter } from '../../services/health/startup-checks.js';
 import { parseExpectedHead } from '../../services/health/verify-database.js';
 import { copyDatabase, openRaw, rehashFrom } from '../support/corrupt.js';
-import { type Harness, makeHarness, rawDb, settle } from '../support/harness.js';
+import { type Harness, makeHarness, settle } from '../support/harness.js';
 import { buildFixture, type Fixture, reopen } from './fixture.js';
 
 let h: Harness | undefined;
@@ -28,10 +28,10 @@ describe('DataIntegrityVerifier', () => {
     const verifier = h.gov.dataIntegrityVerifier;
     expect(verifier.getLastRun()).toMatchObject({ full: true, fromSeq: 1 });
     const verifiedSeq = verifier.getVerifiedHead()?.seq ?? 0;
-    h.gov.store.events.appendBatch(
+    h.gov.engine.events.appendBatch(
       Array.from({ length: 7 }, (_, i) => ({ eventType: 'TEST', reason: `r${i}` })),
     );
-    const afterHead = h.gov.store.events.head();
+    const afterHead = h.gov.engine.events.head();
     expect(verifier.verify()).toEqual([]);
     expect(verifier.getLastRun()).toMatchObject({
       full: false,
@@ -50,16 +50,16 @@ describe('DataIntegrityVerifier', () => {
     const anchor = readHeadAnchor(headAnchorPathFor(h.dbPath));
     const verified = h.gov.dataIntegrityVerifier.getVerifiedHead();
     expect(anchor).toEqual(verified);
-    expect(anchor?.hash).toBe(h.gov.store.events.get(anchor?.seq ?? 1)?.hash);
+    expect(anchor?.hash).toBe(h.gov.engine.events.get(anchor?.seq ?? 1)?.hash);
   });
 
   it('an incremental run catches damage to new events, keeps reporting it, and catches edits to the verified head', async () => {
     h = makeHarness();
     await h.gov.runStartupChecks();
     const verifier = h.gov.dataIntegrityVerifier;
-    const db = rawDb(h.gov.store);
-    const first = h.gov.store.events.append({ eventType: 'TEST', reason: 'new' }).seq;
-    h.gov.store.events.append({ eventType: 'TEST', reason: 'newer' });
+    const db = h.tamper();
+    const first = h.gov.engine.events.append({ eventType: 'TEST', reason: 'new' }).seq;
+    h.gov.engine.events.append({ eventType: 'TEST', reason: 'newer' });
     db.prepare("UPDATE events SET reason = 'edited' WHERE seq = ?").run(first);
     const damage = new RegExp(`hash mismatch at seq ${first}`);
     expect(
@@ -82,12 +82,10 @@ describe('DataIntegrityVerifier', () => {
     h = makeHarness();
     await h.gov.runStartupChecks();
     const clean = h.gov.dataIntegrityVerifier;
-    h.gov.store.events.append({ eventType: 'TEST', reason: 'x' });
+    h.gov.engine.events.append({ eventType: 'TEST', reason: 'x' });
     expect(clean.verify()).toEqual([]);
     const head = clean.getVerifiedHead()?.seq ?? 0;
-    rawDb(h.gov.store)
-      .prepare('UPDATE events SET hash = ? WHERE seq = ?')
-      .run('cd'.repeat(32), head);
+    h.tamper().prepare('UPDATE events SET hash = ? WHERE seq = ?').run('cd'.repeat(32), head);
     expect(
       clean
         .verify()
@@ -99,11 +97,11 @@ describe('DataIntegrityVerifier', () => {
   it('reports at most violationsPerCheckMax per check, plus one that counts the rest', async () => {
     h = makeHarness();
     await h.gov.runStartupChecks();
-    h.gov.store.events.appendBatch(
+    h.gov.engine.events.appendBatch(
       Array.from({ length: 30 }, (_, i) => ({ eventType: 'TEST', reason: `r${i}` })),
     );
-    rawDb(h.gov.store).prepare("UPDATE events SET reason = 'x' WHERE event_type = 'TEST'").run();
-    const verifier = new DataIntegrityVerifier(h.gov.store, {
+    h.tamper().prepare("UPDATE events SET reason = 'x' WHERE event_type = 'TEST'").run();
+    const verifier = new DataIntegrityVerifier(h.reader(), {
       violationsPerCheckMax: 5,
       writeAnchor: false,
     });
@@ -116,7 +114,7 @@ describe('DataIntegrityVerifier', () => {
     h = makeHarness();
     await h.gov.runStartupChecks();
     const clock = new SimulatedClock({ wallStartMs: Date.UTC(2026, 0, 1) - 10 * 60_000 });
-    const strict = new DataIntegrityVerifier(h.gov.store, {
+    const strict = new DataIntegrityVerifier(h.reader(), {
       clock,
       anchorPath: null,
       clockStepToleranceMs: 0,
@@ -127,7 +125,7 @@ describe('DataIntegrityVerifier', () => {
         .map((v) => v.description)
         .join('\n'),
     ).toMatch(/timestamp in the future/);
-    const lenient = new DataIntegrityVerifier(h.gov.store, {
+    const lenient = new DataIntegrityVerifier(h.reader(), {
       clock,
       anchorPath: null,
       clockStepToleranceMs: 0,
@@ -169,10 +167,10 @@ describe('DataIntegrityVerifier', () => {
   it('rejects out-of-range options with precise errors', () => {
     h = makeHarness();
     expect(
-      () => new DataIntegrityVerifier(h?.gov.store as never, { futureToleranceMs: -1 }),
+      () => new DataIntegrityVerifier(h?.reader() as never, { futureToleranceMs: -1 }),
     ).toThrow(/futureToleranceMs/);
     expect(
-      () => new DataIntegrityVerifier(h?.gov.store as never, { violationsPerCheckMax: 0 }),
+      () => new DataIntegrityVerifier(h?.reader() as never, { violationsPerCheckMax: 0 }),
     ).toThrow(/violationsPerCheckMax/);
     expect(() => parseExpectedHead('abc')).toThrow(/64-digit/);
     expect(parseExpectedHead(`12:${'a'.repeat(64)}`)).toEqual({ seq: 12, hash: 'a'.repeat(64) });
@@ -183,7 +181,7 @@ describe('startup reports', () => {
   it('each CHECKING visit is persisted as an event and a startup_reports row, shown by latest()', async () => {
     h = makeHarness();
     await h.gov.runStartupChecks();
-    const latest = h.gov.store.startupReports.latest();
+    const latest = h.reader().startupReports.latest();
     const report = h.gov.getLastStartupReport();
     expect(latest).toMatchObject({
       lifecycleId: report?.lifecycleId,
@@ -199,7 +197,7 @@ describe('startup reports', () => {
       'system_mode_valid',
       'adapters_reachable',
     ]);
-    const events = [...h.gov.store.events.iterate(1)].filter(
+    const events = [...h.reader().events.iterate(1)].filter(
       (e) => e.eventType === 'STARTUP_CHECKS_COMPLETED',
     );
     expect(events).toHaveLength(1);
@@ -289,8 +287,8 @@ describe('periodic verification on a running GovernanceSystem', () => {
     try {
       expect(await gov.runStartupChecks()).toBe(true);
       gov.healthMonitor.updateMarketDataTimestamp();
-      const seq = gov.store.events.append({ eventType: 'ORDER', reason: 'placed' }).seq;
-      rawDb(gov.store).prepare("UPDATE events SET reason = 'cancelled' WHERE seq = ?").run(seq);
+      const seq = gov.engine.events.append({ eventType: 'ORDER', reason: 'placed' }).seq;
+      openRaw(path).prepare("UPDATE events SET reason = 'cancelled' WHERE seq = ?").run(seq);
       for (let i = 0; i < 60; i++) {
         gov.healthMonitor.updateMarketDataTimestamp();
         clock.advance(60_000);

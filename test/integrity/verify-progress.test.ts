@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../persistence/index.js';
 import { SimulatedClock } from '../../services/clock.js';
-import { GovernanceSystem } from '../../services/governor.js';
+import { GovernanceSystem } from '../../services/governor/governance-system.js';
 import { verifyDatabase } from '../../services/health/verify-database.js';
 import { copyDatabase, openRaw } from '../support/corrupt.js';
 
@@ -26,7 +26,7 @@ beforeAll(() => {
   const clock = new SimulatedClock({ wallStartMs: Date.UTC(2026, 0, 1) });
   const gov = new GovernanceSystem({ dbPath, clock });
   for (let batch = 0; batch < EVENTS / 100; batch++) {
-    gov.store.events.appendBatch(
+    gov.engine.events.appendBatch(
       Array.from({ length: 100 }, (_, index) => ({
         eventType: 'TRADE_DECISION',
         reason: `batch ${batch} item ${index}`,

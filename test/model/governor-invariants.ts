@@ -23,6 +23,10 @@ export function brokenInvariant(snapshot: SnapshotView): string | null {
         return 'AGGRESSIVE on a report from another lifecycle';
       }
       if (context.desiredMode !== 'AGGRESSIVE') return 'AGGRESSIVE while OBSERVE_ONLY is desired';
+      if (context.configuredMode !== 'AGGRESSIVE') {
+        return 'AGGRESSIVE above the configured OBSERVE_ONLY';
+      }
+      if (context.hold !== null) return 'AGGRESSIVE with a failure held';
       if (context.shutdown !== null) return 'AGGRESSIVE with a shutdown recorded';
       if (context.latch !== null) return 'AGGRESSIVE with a shutdown latch set';
       return null;
@@ -31,7 +35,19 @@ export function brokenInvariant(snapshot: SnapshotView): string | null {
       if (context.observeCause === null || context.causeReason === null) {
         return 'OBSERVE_ONLY without a cause and reason';
       }
+      if (
+        (context.observeCause === 'STARTUP_CHECKS_FAILED' ||
+          context.observeCause === 'HEARTBEAT_LOST' ||
+          context.observeCause === 'INTEGRITY_VIOLATION') &&
+        context.hold === null
+      ) {
+        return 'OBSERVE_ONLY for a failure without the failure held';
+      }
       return context.shutdown === null ? null : 'OBSERVE_ONLY with a shutdown recorded';
+    case 'STARTING':
+      if (context.report !== null || context.visit !== 0) return 'STARTING after a visit';
+      if (context.latch !== null) return 'STARTING with a latch (must be SHUTDOWN)';
+      return context.shutdown === null ? null : 'STARTING with a shutdown recorded';
     case 'CHECKING':
       if (context.report !== null) return 'CHECKING with a report already recorded';
       if (context.visit < 1) return 'CHECKING without a visit number';

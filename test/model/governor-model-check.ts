@@ -20,6 +20,9 @@ export const PROPERTIES = {
   S4: 'heartbeat.lost and integrity.violated never lead to AGGRESSIVE',
   S5: 'from OBSERVE_ONLY only CHECKING (by operator.resume) or SHUTDOWN are reachable in one step',
   S6: 'every state is reachable, and only SHUTDOWN has no way out',
+  S7: 'a failure in CHECKING or AGGRESSIVE (heartbeat lost, integrity violated, checks failed) leads to OBSERVE_ONLY with the failure held',
+  S8: "a capital mismatch found by this visit's checks leads to SHUTDOWN (CAPITAL_INCONSISTENT)",
+  S9: 'AGGRESSIVE is entered only with AGGRESSIVE configured and desired and no failure held',
   INV: 'every reachable snapshot satisfies the state invariants',
 } as const;
 export type PropertyName = keyof typeof PROPERTIES;
@@ -58,7 +61,13 @@ export interface ModelCheckResult {
 }
 
 const LIFECYCLE_ID = 'lifecycle-model';
-const OPERATOR = { operator: 'alice', reason: 'model check' } as const;
+const AT = '2026-01-01T00:00:00.000Z';
+const OPERATOR = { operator: 'alice', reason: 'model check', at: AT } as const;
+const HOLD = {
+  cause: 'HEARTBEAT_LOST',
+  reason: 'no heartbeat for 2m (previous process)',
+  at: AT,
+} as const;
 const LATCH: ShutdownLatch = {
   trigger: 'MARKET_DATA_STALL',
   reason: 'no market data for 10 min',
@@ -75,12 +84,20 @@ export function viewOf(snapshot: AnyMachineSnapshot): SnapshotView {
   return { value: stateValueOf(snapshot), status: snapshot.status, context };
 }
 
-type ReportClass = 'none' | 'passed-this-visit' | 'failed' | 'stale-or-foreign';
+type ReportClass =
+  | 'none'
+  | 'passed-this-visit'
+  | 'failed'
+  | 'capital-mismatch'
+  | 'stale-or-foreign';
 
 function reportClass(context: GovernorContext): ReportClass {
   const report = context.report;
   if (report === null) return 'none';
-  if (!report.passed) return 'failed';
+  if (!report.passed) {
+    const capital = report.results.find((r) => r.name === 'capital_reconciliation');
+    return capital?.outcome === 'failed' ? 'capital-mismatch' : 'failed';
+  }
   const current = report.visit === context.visit && report.lifecycleId === context.lifecycleId;
   return current ? 'passed-this-visit' : 'stale-or-foreign';
 }
@@ -94,10 +111,13 @@ export function abstractKey(snapshot: AnyMachineSnapshot): string {
   return JSON.stringify({
     value,
     status,
+    configuredMode: context.configuredMode,
     desiredMode: context.desiredMode,
     latch: context.latch !== null,
+    hold: context.hold?.cause ?? null,
     report: reportClass(context),
     observeCause: context.observeCause,
+    causeHeld: context.causeHeld,
     shutdown: context.shutdown?.trigger ?? null,
   });
 }
@@ -105,7 +125,12 @@ export function abstractKey(snapshot: AnyMachineSnapshot): string {
 /** A short reading of a vertex for violation messages. */
 export function describeVertex(vertex: Vertex): string {
   const { value, context } = vertex.view;
-  const parts = [`desired ${context.desiredMode}`, `report ${reportClass(context)}`];
+  const parts = [
+    `configured ${context.configuredMode}`,
+    `desired ${context.desiredMode}`,
+    `report ${reportClass(context)}`,
+  ];
+  if (context.hold !== null) parts.push(`held ${context.hold.cause}`);
   if (context.observeCause !== null) parts.push(`cause ${context.observeCause}`);
   if (context.shutdown !== null) parts.push(`trigger ${context.shutdown.trigger}`);
   if (context.latch !== null) parts.push('latch set');
@@ -144,19 +169,30 @@ export function handledEventTypes(machine: AnyStateMachine): string[] {
 }
 
 const passingCheck = {
-  name: 'eventLogIntegrity',
+  name: 'event_log_integrity',
+  outcome: 'passed',
   passed: true,
   details: 'ok',
   rootCause: '',
   recommendedAction: '',
 };
 const failingCheck = {
-  name: 'capitalReconciliation',
+  name: 'adapters_reachable',
+  outcome: 'failed',
   passed: false,
-  details: 'pools and accounts differ',
+  details: 'exchange: no answer',
+  rootCause: 'adapter unreachable',
+  recommendedAction: 'check the exchange',
+};
+const capitalMismatch = {
+  name: 'capital_reconciliation',
+  outcome: 'failed',
+  passed: false,
+  details: 'pool p: total 100 != accounts 99',
   rootCause: 'mismatch',
   recommendedAction: 'reconcile',
 };
+const capitalUnreadable = { ...capitalMismatch, outcome: 'unreadable', details: 'malformed' };
 
 /**
  * The full alphabet, relative to `context`: every external event with representative
@@ -165,24 +201,34 @@ const failingCheck = {
  */
 export function alphabetFor(machine: AnyStateMachine, context: GovernorContext): AlphabetEntry[] {
   const entries: AlphabetEntry[] = [
-    { label: 'heartbeat.lost', event: { type: 'heartbeat.lost', reason: 'no heartbeat' } },
+    { label: 'lifecycle.start', event: { type: 'lifecycle.start', at: AT } },
+    {
+      label: 'heartbeat.lost',
+      event: { type: 'heartbeat.lost', reason: 'no heartbeat', at: AT },
+    },
     {
       label: 'integrity.violated',
-      event: { type: 'integrity.violated', reason: 'duplicate event id' },
+      event: { type: 'integrity.violated', reason: 'duplicate event id', at: AT },
     },
     { label: 'operator.observe', event: { type: 'operator.observe', ...OPERATOR } },
     { label: 'operator.resume', event: { type: 'operator.resume', ...OPERATOR } },
     { label: 'operator.shutdown', event: { type: 'operator.shutdown', ...OPERATOR } },
     ...SHUTDOWN_TRIGGERS.map((trigger) => ({
       label: `failsafe.triggered(${trigger})`,
-      event: { type: 'failsafe.triggered', trigger, reason: `model: ${trigger}` },
+      event: { type: 'failsafe.triggered', trigger, reason: `model: ${trigger}`, at: AT },
     })),
   ];
   const { invokeIds, afterEventTypes } = internalEventSources(machine);
-  const here = { lifecycleId: context.lifecycleId, visit: context.visit };
+  const here = { lifecycleId: context.lifecycleId, visit: context.visit, completedAt: AT };
   const outputs: ReadonlyArray<readonly [string, unknown]> = [
     ['passed this visit', { ...here, passed: true, results: [passingCheck] }],
     ['failed this visit', { ...here, passed: false, results: [passingCheck, failingCheck] }],
+    ['capital mismatch this visit', { ...here, passed: false, results: [capitalMismatch] }],
+    ['capital unreadable this visit', { ...here, passed: false, results: [capitalUnreadable] }],
+    [
+      'capital mismatch, stale visit',
+      { ...here, visit: context.visit - 1, passed: false, results: [capitalMismatch] },
+    ],
     ['passed, stale visit', { ...here, visit: context.visit - 1, passed: true, results: [] }],
     ['passed, future visit', { ...here, visit: context.visit + 1, passed: true, results: [] }],
     [
@@ -224,17 +270,31 @@ function childErrorOnlyWhileChildLives(
   return event.type.slice(prefix.length) in children;
 }
 
-function inputFor(desiredMode: GovernorInput['desiredMode'], latch: ShutdownLatch | null) {
-  return { lifecycleId: LIFECYCLE_ID, desiredMode, latch, startupChecksTimeoutMs: 30_000 };
+function inputFor(
+  configuredMode: GovernorInput['configuredMode'],
+  desiredMode: GovernorInput['desiredMode'],
+  latch: ShutdownLatch | null,
+  hold: GovernorInput['hold'],
+): GovernorInput {
+  return {
+    lifecycleId: LIFECYCLE_ID,
+    configuredMode,
+    desiredMode,
+    latch,
+    hold,
+    startupChecksTimeoutMs: 30_000,
+  };
 }
 
 function startingContext(input: GovernorInput): GovernorContext {
   return {
     ...input,
+    hold: input.hold === null ? null : { cause: input.hold.cause, reason: input.hold.reason },
     visit: 0,
     report: null,
     observeCause: null,
     causeReason: null,
+    causeHeld: false,
     shutdown: null,
   };
 }
@@ -270,10 +330,18 @@ export function explore(machine: AnyStateMachine): {
     return vertex;
   };
   const starts: Array<{ input: GovernorInput; synthetic: boolean }> = [];
-  for (const desiredMode of ['AGGRESSIVE', 'OBSERVE_ONLY'] as const) {
-    for (const latch of [null, LATCH]) {
-      starts.push({ input: inputFor(desiredMode, latch), synthetic: false });
-      starts.push({ input: inputFor(desiredMode, latch), synthetic: true });
+  for (const configuredMode of ['AGGRESSIVE', 'OBSERVE_ONLY'] as const) {
+    for (const desiredMode of ['AGGRESSIVE', 'OBSERVE_ONLY'] as const) {
+      for (const latch of [null, LATCH]) {
+        for (const hold of [null, HOLD]) {
+          // STARTING now waits for lifecycle.start, so its events are explored from the real
+          // initial snapshot; a made-up STARTING with a latch could not exist (it is SHUTDOWN).
+          starts.push({
+            input: inputFor(configuredMode, desiredMode, latch, hold),
+            synthetic: false,
+          });
+        }
+      }
     }
   }
   for (const start of starts) {
@@ -328,6 +396,38 @@ function deliversReportPassedThisVisit(edge: Edge): boolean {
   );
 }
 
+/** Whether `edge` delivers, in CHECKING, a report of this visit whose capital check failed. */
+function deliversCapitalMismatchThisVisit(edge: Edge): boolean {
+  const { event } = edge;
+  if (edge.from.view.value !== 'CHECKING' || !event.type.startsWith('xstate.done.actor.')) {
+    return false;
+  }
+  const output = event.output as Record<string, unknown> | null;
+  if (typeof output !== 'object' || output === null || !Array.isArray(output.results)) {
+    return false;
+  }
+  const context = edge.from.view.context;
+  return (
+    output.visit === context.visit &&
+    output.lifecycleId === context.lifecycleId &&
+    (output.results as Array<Record<string, unknown>>).some(
+      (r) => r.name === 'capital_reconciliation' && r.outcome === 'failed',
+    )
+  );
+}
+
+/** Whether `edge` is a failure that must be held: in CHECKING or AGGRESSIVE. */
+function isFailure(edge: Edge): boolean {
+  const from = edge.from.view.value;
+  if (from !== 'CHECKING' && from !== 'AGGRESSIVE') return false;
+  const type = edge.event.type;
+  if (type === 'heartbeat.lost' || type === 'integrity.violated') return true;
+  if (from !== 'CHECKING') return false;
+  if (type.startsWith('xstate.error.actor.') || type.startsWith('xstate.after.')) return true;
+  if (!type.startsWith('xstate.done.actor.')) return false;
+  return !deliversReportPassedThisVisit(edge) && !deliversCapitalMismatchThisVisit(edge);
+}
+
 function checkEdge(edge: Edge): Violation[] {
   const violations: Violation[] = [];
   const fail = (property: PropertyName, detail: string) =>
@@ -359,6 +459,25 @@ function checkEdge(edge: Edge): Violation[] {
       to === 'SHUTDOWN' ||
       (to === 'CHECKING' && type === 'operator.resume');
     if (!allowed) fail('S5', `${edge.label} reached ${to} from OBSERVE_ONLY`);
+  }
+  if (isFailure(edge)) {
+    if (to !== 'OBSERVE_ONLY') fail('S7', `${edge.label} reached ${to}`);
+    else if (edge.to.view.context.hold === null) fail('S7', `${edge.label} held nothing`);
+  }
+  if (deliversCapitalMismatchThisVisit(edge)) {
+    if (to !== 'SHUTDOWN' || edge.to.view.context.shutdown?.trigger !== 'CAPITAL_INCONSISTENT') {
+      fail('S8', `${edge.label} reached ${to}`);
+    }
+  }
+  if (entersAggressive) {
+    const context = edge.to.view.context;
+    if (
+      context.configuredMode !== 'AGGRESSIVE' ||
+      context.desiredMode !== 'AGGRESSIVE' ||
+      context.hold !== null
+    ) {
+      fail('S9', `${edge.label} entered AGGRESSIVE`);
+    }
   }
   return violations;
 }

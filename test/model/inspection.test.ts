@@ -28,7 +28,12 @@ function passingMachine() {
   return governorMachine.provide({
     actors: {
       startupChecks: fromPromise<StartupReport, { lifecycleId: string; visit: number }>(
-        async ({ input }) => ({ ...input, passed: true, results: [] }),
+        async ({ input }) => ({
+          ...input,
+          passed: true,
+          results: [],
+          completedAt: '2026-01-01T00:00:00.000Z',
+        }),
       ),
     },
   });
@@ -36,7 +41,9 @@ function passingMachine() {
 
 const input = {
   lifecycleId: 'inspection',
+  configuredMode: 'AGGRESSIVE',
   desiredMode: 'AGGRESSIVE',
+  hold: null,
   latch: null,
   startupChecksTimeoutMs: 30_000,
 } as const;
@@ -89,7 +96,7 @@ function runChild(env: NodeJS.ProcessEnv, blockInspectPackage: boolean) {
 
 describe('transitionLogger', () => {
   it('logs every transition as { from, to, event }', async () => {
-    // Goal: the always-on log names each transition, including the eventless one from STARTING.
+    // Goal: the always-on log names each transition, including the start of the lifecycle.
     const { logger, records } = capturingLogger();
     const actor = createActor(passingMachine(), {
       input,
@@ -97,13 +104,23 @@ describe('transitionLogger', () => {
       inspect: transitionLogger(logger),
     });
     actor.start();
+    actor.send({ type: 'lifecycle.start', at: '2026-01-01T00:00:00.000Z' });
     await settle();
-    actor.send({ type: 'heartbeat.lost', reason: 'test' });
-    actor.send({ type: 'integrity.violated', reason: 'ignored in OBSERVE_ONLY' });
-    actor.send({ type: 'failsafe.triggered', trigger: 'MARKET_DATA_STALL', reason: 'test' });
+    actor.send({ type: 'heartbeat.lost', reason: 'test', at: '2026-01-01T00:00:00.000Z' });
+    actor.send({
+      type: 'integrity.violated',
+      reason: 'ignored in OBSERVE_ONLY',
+      at: '2026-01-01T00:00:00.000Z',
+    });
+    actor.send({
+      type: 'failsafe.triggered',
+      trigger: 'MARKET_DATA_STALL',
+      reason: 'test',
+      at: '2026-01-01T00:00:00.000Z',
+    });
     const transitions = records.map(({ from, to, event, msg }) => ({ from, to, event, msg }));
     expect(transitions).toEqual([
-      { from: 'STARTING', to: 'CHECKING', event: 'xstate.init', msg: 'transition' },
+      { from: 'STARTING', to: 'CHECKING', event: 'lifecycle.start', msg: 'transition' },
       {
         from: 'CHECKING',
         to: 'AGGRESSIVE',
@@ -160,7 +177,12 @@ describe('live inspection off', () => {
       inspect: combineInspectors(transitionLogger(logger), live?.inspect),
     }).start();
     await settle();
-    actor.send({ type: 'operator.observe', operator: 'alice', reason: 'test' });
+    actor.send({
+      type: 'operator.observe',
+      operator: 'alice',
+      reason: 'test',
+      at: '2026-01-01T00:00:00.000Z',
+    });
     expect(live).toBeNull();
     expect(socketConnect).not.toHaveBeenCalled();
     expect(netConnect).not.toHaveBeenCalled();

@@ -28,7 +28,18 @@ describe('governor statechart model check', () => {
       ['AGGRESSIVE', 'CHECKING', 'OBSERVE_ONLY', 'SHUTDOWN', 'STARTING'].sort(),
     );
     expect(result.edges.length).toBeGreaterThan(result.vertices.length * 10);
-    expect(Object.keys(PROPERTIES)).toEqual(['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'INV']);
+    expect(Object.keys(PROPERTIES)).toEqual([
+      'S1',
+      'S2',
+      'S3',
+      'S4',
+      'S5',
+      'S6',
+      'S7',
+      'S8',
+      'S9',
+      'INV',
+    ]);
   });
 
   it('uses an alphabet that covers every event type the machine handles', () => {

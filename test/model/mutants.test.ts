@@ -103,10 +103,56 @@ const mutants: Mutant[] = [
     edge: /^AGGRESSIVE\(.*\) --heartbeat\.lost--> AGGRESSIVE\(/,
   },
   {
-    name: 'AGGRESSIVE unreachable (desiredAggressive never holds)',
-    machine: governorMachine.provide({ guards: { desiredAggressive: () => false } }),
+    name: 'AGGRESSIVE unreachable (mayTrade never holds)',
+    machine: governorMachine.provide({ guards: { mayTrade: () => false } }),
     property: 'S6',
     edge: /^AGGRESSIVE$/,
+  },
+  {
+    name: 'a held failure forgotten (mayTrade ignores the hold)',
+    machine: governorMachine.provide({
+      guards: {
+        mayTrade: ({ context }) =>
+          context.configuredMode === 'AGGRESSIVE' && context.desiredMode === 'AGGRESSIVE',
+      },
+    }),
+    property: 'S9',
+    edge: /^CHECKING\(.*held HEARTBEAT_LOST.*\) --done\.startupChecks\(passed this visit\)--> AGGRESSIVE\(/,
+  },
+  {
+    name: 'a configured OBSERVE_ONLY exceeded (mayTrade ignores the configured mode)',
+    machine: governorMachine.provide({
+      guards: {
+        mayTrade: ({ context }) => context.desiredMode === 'AGGRESSIVE' && context.hold === null,
+      },
+    }),
+    property: 'S9',
+    edge: /^CHECKING\(configured OBSERVE_ONLY.*\) --done\.startupChecks\(passed this visit\)--> AGGRESSIVE\(/,
+  },
+  {
+    name: 'a heartbeat loss in AGGRESSIVE that holds nothing (no restart remembers it)',
+    machine: mutate((states) => {
+      const aggressive = stateConfig(states, 'AGGRESSIVE');
+      const on = {
+        ...aggressive.on,
+        'heartbeat.lost': {
+          target: 'OBSERVE_ONLY',
+          actions: {
+            type: 'recordObserveCause',
+            params: { cause: 'HEARTBEAT_LOST', reason: 'no heartbeat' },
+          },
+        },
+      };
+      return { ...states, AGGRESSIVE: { ...aggressive, on } } as States;
+    }),
+    property: 'S7',
+    edge: /^AGGRESSIVE\(.*\) --heartbeat\.lost--> OBSERVE_ONLY\(/,
+  },
+  {
+    name: 'a capital mismatch at startup only observed (no precedence)',
+    machine: governorMachine.provide({ guards: { capitalInconsistent: () => false } }),
+    property: 'S8',
+    edge: /^CHECKING\(.*\) --done\.startupChecks\(capital mismatch this visit\)--> OBSERVE_ONLY\(/,
   },
   {
     name: 'OBSERVE_ONLY a dead end (no transitions at all)',

@@ -37,9 +37,12 @@ describe('statechart diagrams', () => {
       (t) => `${t.from} -${t.event}${t.guard ? ` [${t.guard}]` : ''}-> ${t.to}`,
     );
     expect(edges).toContain('STARTING -always [latchRecorded]-> SHUTDOWN');
+    expect(edges).toContain('STARTING -lifecycle.start-> CHECKING');
     expect(edges).toContain(
-      'CHECKING -done startupChecks [reportPassedThisVisit and desiredAggressive]-> AGGRESSIVE',
+      'CHECKING -done startupChecks [reportPassedThisVisit and mayTrade]-> AGGRESSIVE',
     );
+    expect(edges).toContain('CHECKING -done startupChecks [capitalInconsistent]-> SHUTDOWN');
+    expect(edges).toContain('CHECKING -heartbeat.lost-> OBSERVE_ONLY');
     expect(edges).toContain('CHECKING -after startupChecksTimeout-> OBSERVE_ONLY');
     expect(edges).toContain('AGGRESSIVE -heartbeat.lost-> OBSERVE_ONLY');
     expect(edges).toContain('OBSERVE_ONLY -operator.resume-> CHECKING');

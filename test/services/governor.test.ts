@@ -8,15 +8,9 @@ import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_THRESHOLDS } from '../../services/config.js';
 import { isGovernorError } from '../../services/errors.js';
-import { GovernanceSystem } from '../../services/governor.js';
-import {
-  eventsOf,
-  type Harness,
-  makeHarness,
-  nonHeartbeat,
-  rawDb,
-  settle,
-} from '../support/harness.js';
+import { GovernanceSystem } from '../../services/governor/governance-system.js';
+import { applyRealFault } from '../../testing.js';
+import { eventsOf, type Harness, makeHarness, nonHeartbeat, settle } from '../support/harness.js';
 
 const MINUTE_MS = 60_000;
 let h: Harness;
@@ -133,7 +127,7 @@ describe('fail-safe triggers fire at their threshold, not one tick before', () =
       thresholds: { eventLogWriteStaleMsMax: 15 * MINUTE_MS, heartbeatLossMs: 20 * MINUTE_MS },
     });
     await h.gov.runStartupChecks();
-    rawDb(h.gov.store).pragma('query_only = ON');
+    applyRealFault(h.gov, 'READONLY');
     const lastWriteMs = h.clock.monotonicNow();
     for (let t = 0; t < 15 * MINUTE_MS; t += 10_000) {
       h.gov.healthMonitor.updateMarketDataTimestamp();
@@ -168,12 +162,12 @@ describe('fail-safe triggers fire at their threshold, not one tick before', () =
 
   it('precedence: a capital mismatch found by the periodic fail-safe check shuts down', async () => {
     h = makeHarness();
-    const capital = h.gov.store.capital;
+    const capital = h.gov.engine.capital;
     capital.createPool('main', { currency: 'USD' });
     capital.createAccount('acct-1', 'main');
     capital.deposit('acct-1', 10_000n);
     await h.gov.runStartupChecks();
-    rawDb(h.gov.store)
+    h.tamper()
       .prepare(
         "UPDATE capital_accounts SET balance_minor = balance_minor + 1 WHERE account_id = 'acct-1'",
       )
@@ -200,10 +194,11 @@ describe("the spec's complete fail-safe flow, step by step from the event log", 
   it('trigger, shutdown event, SHUTDOWN with OBSERVE_ONLY, final state, CRITICAL alert, remain', async () => {
     h = makeHarness();
     await h.gov.runStartupChecks();
-    const before = h.gov.store.events.count();
+    const reader = h.reader();
+    const before = reader.events.count();
     h.gov.failSafeManager.triggerShutdown('UNRECOVERABLE_EXCEPTION', 'engine crashed: boom');
     expect(h.gov.canDeployCapital()).toBe(false);
-    const flow = nonHeartbeat(eventsOf(h.gov.store).slice(before));
+    const flow = nonHeartbeat(eventsOf(reader).slice(before));
     expect(flow.map((e) => e.eventType)).toEqual([
       'SYSTEM_SHUTDOWN',
       'SYSTEM_MODE_CHANGE',
@@ -217,10 +212,12 @@ describe("the spec's complete fail-safe flow, step by step from the event log", 
     expect(flow[1]?.metadata).toMatchObject({ to: 'SHUTDOWN', mode: 'OBSERVE_ONLY' });
     expect(flow[2]?.metadata).toMatchObject({ latch: { trigger: 'UNRECOVERABLE_EXCEPTION' } });
     expect(flow[3]?.metadata).toMatchObject({ severity: 'CRITICAL', kind: 'SHUTDOWN' });
-    expect(h.gov.store.systemState.get().latch?.trigger).toBe('UNRECOVERABLE_EXCEPTION');
+    expect(reader.systemState.get().latch?.trigger).toBe('UNRECOVERABLE_EXCEPTION');
     // Remains: nothing the machine hears brings it back.
     runNormally(h, 10 * MINUTE_MS);
-    expect(() => h.gov.operatorObserve({ operator: 'ann', reason: 'try' })).toThrow(/not allowed/);
+    expect(() => h.gov.operatorObserve({ operator: 'ann', reason: 'try' })).toThrow(
+      /observe is not possible in SHUTDOWN/,
+    );
     expect(h.gov.getMode()).toBe('SHUTDOWN');
     await settle();
     expect(h.delivered.filter((a) => a.severity === 'CRITICAL')).toHaveLength(1);
@@ -246,20 +243,20 @@ describe('the latch and the fallback file', () => {
     await settle();
     // One incident (the kill switch), one alert, even though SHUTDOWN was entered twice.
     expect(h.delivered.filter((a) => a.kind === 'SHUTDOWN')).toHaveLength(1);
-    const audit = second.store.operatorActions.list();
+    const audit = h.reader().operatorActions.list();
     expect(audit.map((a) => a.action).sort()).toEqual(['RESTART', 'SHUTDOWN']);
   });
 
   it('when the database is read-only the final state goes to the fallback file, and startup honours it', async () => {
     h = makeHarness();
     await h.gov.runStartupChecks();
-    rawDb(h.gov.store).pragma('query_only = ON');
+    applyRealFault(h.gov, 'READONLY');
     h.gov.failSafeManager.triggerShutdown('UNRECOVERABLE_EXCEPTION', 'disk trouble');
     expect(h.gov.failSafeManager.getFailSafeState().persistedTo).toBe('fallback-file');
     expect(existsSync(`${h.dbPath}.shutdown.json`)).toBe(true);
     h.gov.close();
+    expect(h.reader().systemState.get().latch).toBeNull();
     const second = h.reopen();
-    expect(second.store.systemState.get().latch).toBeNull();
     expect(await second.runStartupChecks()).toBe(false);
     expect(second.getMode()).toBe('SHUTDOWN');
     second.operatorRestart({ operator: 'bob', reason: 'disk replaced' });
@@ -272,7 +269,8 @@ describe('operator actions', () => {
   it('each needs an operator and a reason, and is refused without changing anything', async () => {
     h = makeHarness();
     await h.gov.runStartupChecks();
-    const count = h.gov.store.events.count();
+    const reader = h.reader();
+    const count = reader.events.count();
     for (const bad of [
       { operator: '', reason: 'x' },
       { operator: 'ann', reason: ' ' },
@@ -281,7 +279,7 @@ describe('operator actions', () => {
       expect(() => h.gov.operatorObserve(bad as never)).toThrow();
       expect(() => h.gov.operatorShutdown(bad as never)).toThrow();
     }
-    expect(h.gov.store.events.count()).toBe(count);
+    expect(reader.events.count()).toBe(count);
     expect(h.gov.getMode()).toBe('AGGRESSIVE');
   });
 
@@ -306,12 +304,13 @@ describe('operator actions', () => {
 
   it('mode-change listeners are told after persistence; a throwing listener breaks nothing', async () => {
     h = makeHarness();
+    const reader = h.reader();
     const seen: string[] = [];
     h.gov.onModeChange(() => {
       throw new Error('listener bug');
     });
     h.gov.onModeChange((change) => {
-      const persisted = h.gov.store.systemState.get().lifecycleState;
+      const persisted = reader.systemState.get().lifecycleState;
       seen.push(`${change.from}->${change.to}:${persisted}`);
     });
     await h.gov.runStartupChecks();
@@ -361,7 +360,7 @@ describe('configuration', () => {
 });
 
 describe('regression: heartbeat lost while CHECKING', () => {
-  it('arriving in AGGRESSIVE with the heartbeat still lost moves on to OBSERVE_ONLY at once', async () => {
+  it('moves to OBSERVE_ONLY at once, in the machine, and never reaches AGGRESSIVE', async () => {
     h = makeHarness({
       thresholds: { startupChecksTimeoutMs: 10 * MINUTE_MS, adapterPingTimeoutMs: 9 * MINUTE_MS },
     });
@@ -370,10 +369,10 @@ describe('regression: heartbeat lost while CHECKING', () => {
     const pending = h.gov.runStartupChecks([
       { name: 'slow', ping: () => new Promise<boolean>((r) => (answer = r)) },
     ]);
-    rawDb(h.gov.store).pragma('query_only = ON');
+    const undo = applyRealFault(h.gov, 'READONLY');
     h.clock.advance(DEFAULT_THRESHOLDS.heartbeatLossMs + 1);
-    expect(h.gov.getMode()).toBe('CHECKING');
-    rawDb(h.gov.store).pragma('query_only = OFF');
+    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    undo();
     answer(true);
     await pending;
     expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
@@ -387,8 +386,8 @@ describe('a resume verifies incrementally, and still refuses damage it has not s
     h = makeHarness();
     await h.gov.runStartupChecks();
     runNormally(h, 2 * MINUTE_MS);
-    const db = rawDb(h.gov.store);
-    const seq = h.gov.store.events.head()!.seq;
+    const db = h.tamper();
+    const seq = h.gov.engine.events.head()!.seq;
     // Edit the metadata of an event appended since the last verification (breaks its hash).
     const original = db.prepare('SELECT metadata FROM events WHERE seq = ?').pluck().get(seq);
     db.prepare(`UPDATE events SET metadata = '{"edited":true}' WHERE seq = ?`).run(seq);
@@ -412,7 +411,7 @@ describe('resume and restart cost grows with what was appended, not with the log
       eventType: 'ORDER',
       reason: `o${i}`,
     }));
-    h.gov.store.events.appendBatch(history);
+    h.gov.engine.events.appendBatch(history);
     await h.gov.runStartupChecks();
     expect(h.gov.dataIntegrityVerifier.getLastRun()).toMatchObject({ full: true });
     expect(h.gov.dataIntegrityVerifier.getLastRun()!.eventsChecked).toBeGreaterThanOrEqual(2_000);

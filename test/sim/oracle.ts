@@ -9,7 +9,7 @@ import type { LifecycleState, ShutdownTrigger } from '../../machines/types.js';
 import type { FaultInjector, FaultMode } from '../../persistence/faults.js';
 import type { AlertKind } from '../../services/alerts/types.js';
 import type { Thresholds } from '../../services/config.js';
-import type { GovernanceSystem, ModeChange } from '../../services/governor.js';
+import type { GovernanceSystem, ModeChange } from '../../services/governor/governance-system.js';
 import { rawDb } from '../support/harness.js';
 import type { Action } from './schedule.js';
 

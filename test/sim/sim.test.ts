@@ -4,7 +4,10 @@
  * governors are caught, with their seed and a shrunk, replayable trace.
  */
 import { describe, expect, it } from 'vitest';
-import { GovernanceSystem, type GovernanceSystemOptions } from '../../services/governor.js';
+import {
+  GovernanceSystem,
+  type GovernanceSystemOptions,
+} from '../../services/governor/governance-system.js';
 import { describeFailure, shrink } from './shrink.js';
 import { type GovernorFactory, runSeed } from './simulator.js';
 

@@ -12,8 +12,11 @@ import type { AlertKind } from '../../services/alerts/types.js';
 import { SimulatedClock } from '../../services/clock.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../../services/config.js';
 import { isGovernorError } from '../../services/errors.js';
-import type { ModeChange } from '../../services/governor.js';
-import { GovernanceSystem, type GovernanceSystemOptions } from '../../services/governor.js';
+import type { ModeChange } from '../../services/governor/governance-system.js';
+import {
+  GovernanceSystem,
+  type GovernanceSystemOptions,
+} from '../../services/governor/governance-system.js';
 import { rawDb } from '../support/harness.js';
 import { Oracle } from './oracle.js';
 import { Prng } from './prng.js';

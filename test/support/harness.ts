@@ -1,16 +1,22 @@
 /**
  * Test support: a GovernanceSystem on a SimulatedClock over a temporary database file, with
- * helpers to read its event log, reach into its SQLite connection to inject faults, and clean up.
+ * helpers to read its database through a connection of the test's own (read-only, or raw for
+ * tampering as an attacker would), and clean up. Nothing here reaches into private state: real
+ * faults on governor's own connection go through `governor/testing`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import type { Store, StoredEvent } from '../../persistence/index.js';
+import Sqlite from 'better-sqlite3';
+import { Store, type StoredEvent } from '../../persistence/index.js';
 import type { AlertSink, GovernorAlert } from '../../services/alerts/types.js';
 import { SimulatedClock } from '../../services/clock.js';
 import type { Thresholds } from '../../services/config.js';
-import { GovernanceSystem, type GovernanceSystemOptions } from '../../services/governor.js';
+import {
+  GovernanceSystem,
+  type GovernanceSystemOptions,
+} from '../../services/governor/governance-system.js';
 
 export interface Harness {
   readonly gov: GovernanceSystem;
@@ -18,8 +24,12 @@ export interface Harness {
   readonly dir: string;
   readonly dbPath: string;
   readonly delivered: GovernorAlert[];
-  /** Reopens a GovernanceSystem on the same file (the old one must be closed or abandoned). */
+  /** Reopens a GovernanceSystem on the same file (the old one must be closed or crashed). */
   reopen(options?: Partial<GovernanceSystemOptions>): GovernanceSystem;
+  /** A read-only Store on the database (a connection of the test's own; closed at cleanup). */
+  reader(): Store;
+  /** A raw read-write connection on the database, for tampering (closed at cleanup). */
+  tamper(): Sqlite.Database;
   cleanup(): void;
 }
 
@@ -48,6 +58,7 @@ export function makeHarness(
       ...extra,
     });
   const opened: GovernanceSystem[] = [];
+  const connections: Array<{ close(): unknown }> = [];
   const gov = build();
   opened.push(gov);
   return {
@@ -61,12 +72,29 @@ export function makeHarness(
       opened.push(next);
       return next;
     },
+    reader() {
+      const store = Store.open(dbPath, { readonly: true });
+      connections.push(store);
+      return store;
+    },
+    tamper() {
+      const db = new Sqlite(dbPath, { timeout: 1_000 });
+      connections.push(db);
+      return db;
+    },
     cleanup() {
       for (const g of opened) {
         try {
           g.close();
         } catch {
           // already closed or broken on purpose
+        }
+      }
+      for (const connection of connections) {
+        try {
+          connection.close();
+        } catch {
+          // already closed
         }
       }
       rmSync(dir, { recursive: true, force: true });

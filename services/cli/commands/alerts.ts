@@ -1,26 +1,23 @@
 /**
  * `governor alerts [--all] [--json]`: the unacknowledged alerts (or every alert with --all),
  * newest first, each with its delivery status per sink, read from the database opened read-only;
- * `governor ack ID --operator NAME` acknowledges one, through the daemon or in the database.
+ * `governor ack ID --operator NAME` acknowledges one, through the owner of the database.
  */
-import { Store, type StoredAlert } from '../../../persistence/index.js';
-import { AlertManager } from '../../alerts/alert-manager.js';
+import type { StoredAlert } from '../../../persistence/index.js';
 import { type AlertDeliveryStatus, readAlertDeliveryStatus } from '../../alerts/delivery-status.js';
-import { createStoreAlertRepository } from '../../alerts/store-repository.js';
-import { SystemClock } from '../../clock.js';
-import { silentLogger } from '../../logger.js';
 import { checkOperatorRequest } from '../../operator.js';
+import { createAlertSinks } from '../alerts-config.js';
 import {
   booleanFlag,
   type CommandContext,
   openReadOnly,
   resolveConfig,
-  socketPathFor,
   stringFlag,
 } from '../context.js';
-import { sendControlRequest } from '../control-channel.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import { sendOwnerRequest } from '../owner-client.js';
+import { describeOutcome } from './operator.js';
 
 /** At most this many alerts are listed. */
 export const ALERTS_LISTED_MAX = 1_000;
@@ -99,20 +96,6 @@ export async function alertsCommand(context: CommandContext): Promise<ExitCode> 
   return EXIT.OK;
 }
 
-function acknowledgeOffline(dbPath: string, alertId: string, operator: string): unknown {
-  const store = Store.open(dbPath);
-  try {
-    const manager = new AlertManager(
-      createStoreAlertRepository(store),
-      new SystemClock(),
-      silentLogger(),
-    );
-    return manager.acknowledge(alertId, operator);
-  } finally {
-    store.close();
-  }
-}
-
 export async function ackCommand(context: CommandContext): Promise<ExitCode> {
   const alertId = context.positionals[0];
   if (alertId === undefined || context.positionals.length > 1) {
@@ -123,26 +106,21 @@ export async function ackCommand(context: CommandContext): Promise<ExitCode> {
     'ack',
   );
   const config = resolveConfig(context);
-  let result: unknown;
-  try {
-    const response = await sendControlRequest(socketPathFor(config), {
-      command: 'ack',
-      alertId,
-      operator,
-    });
-    if (!response.ok) {
-      throw new CliError(
-        response.code === 'GOV_UNKNOWN_ALERT' ? EXIT.NOT_FOUND : EXIT.REFUSED,
-        response.message,
-      );
-    }
-    result = response.result;
-  } catch (error) {
-    if (!(error instanceof CliError) || error.exitCode !== EXIT.NOT_RUNNING) throw error;
-    openReadOnly(config.dbPath).close(); // NOT_FOUND when there is no database
-    result = acknowledgeOffline(config.dbPath, alertId, operator);
+  const outcome = await sendOwnerRequest(
+    config,
+    { command: 'ack', operator, reason: `acknowledge alert ${alertId}`, alertId },
+    createAlertSinks(config.alerts),
+  );
+  const result = (outcome.request.result ?? {}) as { code?: string; alert?: unknown };
+  if (result.code === 'GOV_UNKNOWN_ALERT') {
+    throw new CliError(EXIT.NOT_FOUND, `no alert ${alertId}`);
   }
-  if (context.json) context.out.json(result);
+  const { lines, exitCode } = describeOutcome('ack', operator, outcome);
+  if (exitCode !== EXIT.OK) {
+    for (const line of lines) context.out.error(line);
+    return exitCode;
+  }
+  if (context.json) context.out.json(result.alert ?? null);
   else context.out.line(`alert ${alertId} acknowledged by ${operator}`);
   return EXIT.OK;
 }

@@ -1,26 +1,17 @@
 /**
  * `governor shutdown | observe | resume | restart --operator NAME --reason TEXT`: operator
- * actions, refused (exit 2, nothing changed) without both flags. They go to the running daemon
- * over the control socket. With no daemon, `shutdown` latches and `restart` clears the latch
- * directly in the database, through the same audited GovernanceSystem calls; `observe` and
- * `resume` need a running daemon (exit 3).
+ * actions, refused (exit 2, nothing changed) without both flags. Each is recorded in the
+ * database and carried out by the owner of the database, whoever it is (the daemon, an engine
+ * that embeds governor), which confirms it; with no owner running, this command carries it out
+ * itself and the next start honours it. An owner that does not confirm in time: exit 7.
  */
-import { GovernanceSystem } from '../../governor.js';
 import { checkOperatorRequest, type OperatorRequest } from '../../operator.js';
-import {
-  type CommandContext,
-  openReadOnly,
-  resolveConfig,
-  socketPathFor,
-  stringFlag,
-} from '../context.js';
-import { sendControlRequest } from '../control-channel.js';
+import { createAlertSinks } from '../alerts-config.js';
+import { type CommandContext, resolveConfig, stringFlag } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
+import { type RequestOutcome, sendOwnerRequest } from '../owner-client.js';
 
 export type OperatorAction = 'shutdown' | 'observe' | 'resume' | 'restart';
-
-/** resume and restart wait for the startup checks; the daemon answers within its own bound. */
-const ACTION_TIMEOUT_MS = 30_000;
 
 function requireOperatorFlags(context: CommandContext, action: OperatorAction): OperatorRequest {
   const operator = stringFlag(context, 'operator');
@@ -40,15 +31,82 @@ function requireOperatorFlags(context: CommandContext, action: OperatorAction): 
   return checkOperatorRequest({ operator, reason }, action);
 }
 
-function actOffline(dbPath: string, action: OperatorAction, request: OperatorRequest): unknown {
-  openReadOnly(dbPath).close(); // NOT_FOUND when there is no database
-  const governance = new GovernanceSystem({ dbPath });
-  try {
-    if (action === 'restart') governance.operatorRestart(request);
-    else governance.operatorShutdown(request);
-    return { state: action === 'restart' ? 'STARTING' : 'SHUTDOWN', daemon: false };
-  } finally {
-    governance.close();
+interface Reported {
+  readonly state?: string;
+  readonly handledBy?: string;
+  readonly latencyMs?: number;
+  readonly message?: string;
+  readonly settling?: boolean;
+}
+
+/** What the outcome means to an operator: one line (or two), and the exit code. */
+export function describeOutcome(
+  action: string,
+  operator: string,
+  outcome: RequestOutcome,
+): { lines: string[]; exitCode: ExitCode } {
+  const result = (outcome.request.result ?? {}) as Reported;
+  switch (outcome.kind) {
+    case 'confirmed': {
+      const settling = result.settling === true ? ' (its startup checks are still running)' : '';
+      return {
+        lines: [
+          `${action} by ${operator}: governor is now ${result.state ?? 'unknown'}${settling} (confirmed by ${result.handledBy ?? 'the owner'} ${result.latencyMs ?? outcome.waitedMs} ms after the request)`,
+        ],
+        exitCode: EXIT.OK,
+      };
+    }
+    case 'refused':
+      return {
+        lines: [`refused by the owner: ${result.message ?? 'not allowed'}`],
+        exitCode: EXIT.REFUSED,
+      };
+    case 'failed':
+      return {
+        lines: [`failed in the owner: ${result.message ?? 'unknown error'}`],
+        exitCode: EXIT.FAILURE,
+      };
+    case 'no-owner': {
+      if (outcome.status === 'refused') {
+        return {
+          lines: [
+            `refused: ${result.message ?? 'not allowed'} (no owner is running: start governor first)`,
+          ],
+          exitCode: action === 'resume' ? EXIT.NOT_RUNNING : EXIT.REFUSED,
+        };
+      }
+      if (outcome.status === 'failed') {
+        return { lines: [`failed: ${result.message ?? 'unknown error'}`], exitCode: EXIT.FAILURE };
+      }
+      const next =
+        action === 'restart'
+          ? 'the latch is cleared; the next start must pass the startup checks again'
+          : action === 'observe'
+            ? 'the next start goes to OBSERVE_ONLY'
+            : 'the next start honours it';
+      return {
+        lines: [
+          `${action} by ${operator}: governor is now ${result.state ?? 'unknown'} (no owner running: recorded in the database; ${next})`,
+        ],
+        exitCode: EXIT.OK,
+      };
+    }
+    case 'unconfirmed': {
+      const owner =
+        outcome.owner === null
+          ? 'the owner'
+          : `the owner (pid ${outcome.owner.pid} on ${outcome.owner.host})`;
+      const fate = outcome.withdrawn
+        ? 'the request was withdrawn: nothing was changed'
+        : 'the request stays recorded: the owner carries it out when it reads it, or the next start does';
+      return {
+        lines: [
+          `NOT CONFIRMED: ${owner} did not confirm the ${action} within ${Math.round(outcome.waitedMs / 1000)} s; ${fate}.`,
+          'Check `governor status`; if the owner hangs, stop it (kill it if it must be): nothing trades without a live owner.',
+        ],
+        exitCode: EXIT.NOT_CONFIRMED,
+      };
+    }
   }
 }
 
@@ -61,35 +119,19 @@ export async function operatorCommand(
   }
   const request = requireOperatorFlags(context, action);
   const config = resolveConfig(context);
-  let result: unknown;
-  try {
-    const response = await sendControlRequest(
-      socketPathFor(config),
-      { command: action, ...request },
-      { timeoutMs: ACTION_TIMEOUT_MS },
-    );
-    if (!response.ok)
-      throw new CliError(EXIT.REFUSED, `refused by the daemon: ${response.message}`);
-    result = response.result;
-  } catch (error) {
-    if (!(error instanceof CliError) || error.exitCode !== EXIT.NOT_RUNNING) throw error;
-    if (action === 'observe' || action === 'resume') throw error;
-    result = actOffline(config.dbPath, action, request);
-  }
+  const outcome = await sendOwnerRequest(
+    config,
+    { command: action, ...request },
+    createAlertSinks(config.alerts),
+  );
+  const { lines, exitCode } = describeOutcome(action, request.operator, outcome);
   if (context.json) {
-    context.out.json(result);
-    return EXIT.OK;
+    context.out.json({ outcome: outcome.kind, request: outcome.request, exitCode });
+  } else {
+    for (const line of lines) {
+      if (exitCode === EXIT.OK) context.out.line(line);
+      else context.out.error(line);
+    }
   }
-  const state = (result as { state?: string }).state ?? 'unknown';
-  const where =
-    (result as { daemon?: boolean }).daemon === false
-      ? ' (no daemon running: recorded in the database)'
-      : '';
-  context.out.line(`${action} by ${request.operator}: governor is now ${state}${where}`);
-  if (action === 'restart' && where !== '') {
-    context.out.line(
-      'the latch is cleared; the next `governor run` must pass the startup checks again',
-    );
-  }
-  return EXIT.OK;
+  return exitCode;
 }

@@ -5,7 +5,7 @@
  */
 import type { AlertSink, GovernorAlert } from '../../alerts/types.js';
 import { SystemClock } from '../../clock.js';
-import { GovernanceSystem, type ModeChange } from '../../governor.js';
+import { GovernanceSystem, type ModeChange } from '../../governor/governance-system.js';
 import { createLogger } from '../../logger.js';
 import { createAlertSinks, TERMINAL_SINK_NAME } from '../alerts-config.js';
 import {
@@ -15,7 +15,7 @@ import {
   socketPathFor,
   stringFlag,
 } from '../context.js';
-import { type ControlServer, isDaemonRunning, startControlServer } from '../control-channel.js';
+import { type ControlServer, startControlServer } from '../control-channel.js';
 import { daemonControlHandler } from '../daemon-control.js';
 import { DEMO_FAULTS, type Demo, isDemoFault, startDemo } from '../demo.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
@@ -55,15 +55,10 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
   const config = resolveConfig(context, demoWanted);
   const configuredSinks = createAlertSinks(config.alerts);
   const socketPath = socketPathFor(config);
-  if (await isDaemonRunning(socketPath)) {
-    throw new CliError(
-      EXIT.REFUSED,
-      `another governor daemon is running on ${config.dbPath} (${socketPath})`,
-    );
-  }
   const { out } = context;
   const logger = createLogger({ level: config.logLevel });
   const clock = new SystemClock();
+  // One owner per database: a second one is refused here (GOV_DATABASE_OWNED, exit 2), naming it.
   const governance = new GovernanceSystem({
     dbPath: config.dbPath,
     thresholds: config.thresholds,
@@ -73,7 +68,11 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
     alertSinks: [terminalSink(out), ...configuredSinks],
     handleProcessErrors: true,
   });
-  governance.onModeChange((change) => printModeChange(out, change));
+  governance.onModeChange((change) => {
+    printModeChange(out, change);
+    // An operator restart (by any way): the simulated world recovers.
+    if (change.to === 'STARTING') demo?.clearFault();
+  });
   let demo: Demo | null = null;
   let control: ControlServer | null = null;
   let api: RunningApi | null = null;
@@ -99,10 +98,7 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
   try {
     if (demoWanted) demo = startDemo(governance, clock);
     const adapters = demo === null ? [] : [{ name: demo.exchange.name, ping: demo.exchange.ping }];
-    control = await startControlServer(
-      socketPath,
-      daemonControlHandler({ governance, adapters, onRestart: () => demo?.clearFault() }),
-    );
+    control = await startControlServer(socketPath, daemonControlHandler({ governance }));
     out.line(
       `governor daemon pid ${process.pid}: database ${config.dbPath}, control socket ${socketPath}`,
     );

@@ -1,7 +1,10 @@
 /**
- * `governor status [--json]`: the live status from the daemon, or, when none runs, what the
- * database recorded (opened read-only). Exit 0 either way; the state is in the output.
+ * `governor status [--json]`: the live status from the daemon, or, when none answers, what the
+ * database recorded (opened read-only), with the owner when one runs without a control socket.
+ * A database nobody owns is shown as NOT RUNNING (or SHUTDOWN when latched), never as trading.
+ * Exit 0 either way; the state is in the output.
  */
+import { type GovernorStatus, recordedStatus } from '../../governor/status.js';
 import {
   type CommandContext,
   formatAge,
@@ -12,32 +15,41 @@ import {
 import { sendControlRequest } from '../control-channel.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import { type Output, stateColour } from '../output.js';
-import { recordedStatus, type StatusReport } from '../status-report.js';
+import { ownerAlive, ownerOnRecord } from '../owner-client.js';
 
-async function fetchStatus(context: CommandContext): Promise<StatusReport> {
+async function fetchStatus(context: CommandContext): Promise<GovernorStatus> {
   const config = resolveConfig(context);
   try {
     const response = await sendControlRequest(socketPathFor(config), { command: 'status' });
     if (!response.ok) throw new CliError(EXIT.FAILURE, `daemon: ${response.message}`);
-    return response.result as StatusReport;
+    return response.result as GovernorStatus;
   } catch (error) {
     if (!(error instanceof CliError) || error.exitCode !== EXIT.NOT_RUNNING) throw error;
   }
   const store = openReadOnly(config.dbPath);
   try {
-    return recordedStatus(store, config.dbPath);
+    const owner = ownerAlive(config.dbPath) ? ownerOnRecord(store) : null;
+    return recordedStatus(store, config.dbPath, owner);
   } finally {
     store.close();
   }
 }
 
-function printStatus(out: Output, status: StatusReport): void {
-  const state = status.state ?? 'UNKNOWN';
-  const where = status.running ? `daemon pid ${status.pid}` : 'daemon not running';
-  const recorded = status.running ? '' : ' (as recorded)';
-  out.line(
-    `${out.paint('bold', 'governor')}  ${out.paint(stateColour(state), state)}${recorded}  (${where})`,
-  );
+function headline(out: Output, status: GovernorStatus): string {
+  const where = status.running
+    ? status.source === 'live'
+      ? `daemon pid ${status.pid}`
+      : `owner pid ${status.owner?.pid ?? '?'} on ${status.owner?.host ?? '?'}, no control socket: as recorded`
+    : 'no owner running';
+  if (status.state === null) {
+    const last = status.recordedState === null ? '' : ` (last recorded ${status.recordedState})`;
+    return `${out.paint('bold', 'governor')}  ${out.paint('yellow', 'NOT RUNNING')}${last}  (${where})`;
+  }
+  return `${out.paint('bold', 'governor')}  ${out.paint(stateColour(status.state), status.state)}  (${where})`;
+}
+
+function printStatus(out: Output, status: GovernorStatus): void {
+  out.line(headline(out, status));
   const row = (label: string, value: string): void => out.line(`  ${label.padEnd(11)} ${value}`);
   row('database', status.db);
   row(
@@ -47,8 +59,14 @@ function printStatus(out: Output, status: StatusReport): void {
       : `${out.paint('red', 'closed')}: ${status.reason ?? ''}`,
   );
   row('desired', status.desiredMode);
-  if (!status.running && status.recordedState !== null && status.recordedState !== status.state) {
-    row('recorded', `${status.recordedState} (last state written before the process stopped)`);
+  if (status.hold !== null) {
+    row(
+      'held',
+      out.paint(
+        'yellow',
+        `${status.hold.cause}: ${status.hold.reason} (until an operator resumes)`,
+      ),
+    );
   }
   row(
     'latch',
@@ -56,10 +74,11 @@ function printStatus(out: Output, status: StatusReport): void {
       ? 'none'
       : out.paint(
           'red',
-          `${status.latch.trigger} at ${status.latch.at}: ${status.latch.reason}${status.latchSource === 'fallback-file' ? ' (from the fallback file)' : ''}`,
+          `${status.latch.trigger} at ${status.latch.at}: ${status.latch.reason}${status.latchSource === 'fallback-file' ? ' (from the fallback file)' : status.latchSource === 'event-log' ? ' (from the event log: the latch record was cleared outside governor)' : ''}`,
         ),
   );
-  if (status.running) {
+  if (status.discrepancy !== null) row('TAMPERED', out.paint('red', status.discrepancy));
+  if (status.source === 'live') {
     row('heartbeat', `${formatAge(status.heartbeatAgeMs)} ago`);
     const health = status.health;
     if (health !== null) {

@@ -1,0 +1,27 @@
+/**
+ * The catalogue of the event types governor itself writes into the event log. An embedding
+ * engine writes its own types (ORDER_FILLED, ...) and may not use these: the latch is derived
+ * from SYSTEM_SHUTDOWN and OPERATOR_ACTION events, so only governor writes them. docs/schema.md
+ * documents every entry (a test checks that).
+ */
+export const GOVERNOR_EVENT_TYPES = {
+  SYSTEM_MODE_CHANGE:
+    'A lifecycle transition (metadata: from, to, cause, lifecycleId, visit), or the heartbeat (the spec\'s format: reason "Heartbeat - system alive", metadata { heartbeat: true, uptime }).',
+  SYSTEM_SHUTDOWN:
+    'A SHUTDOWN latched (metadata: trigger, at, from). The latch in force is the last one not followed by an operator restart.',
+  FINAL_STATE_PERSISTED:
+    'The final state at a shutdown: latch, ages, health, desired mode (the spec\'s "persist final state").',
+  STARTUP_CHECKS_COMPLETED: 'The report of one CHECKING visit (metadata: results, passed).',
+  OPERATOR_ACTION:
+    'An operator action (metadata: operator, action SHUTDOWN | OBSERVE | RESUME | RESTART, state); a RESTART clears the latch.',
+  ALERT_RAISED: 'An alert stored (metadata: alertId, kind, severity, dedupKey).',
+  ALERT_ACKNOWLEDGED: 'An alert acknowledged by a named operator (metadata: alertId, operator).',
+  INTEGRITY_VIOLATION: 'The integrity verifier found violations (metadata: count, violations).',
+  GOVERNOR_STOPPED: 'The GovernanceSystem was closed cleanly (metadata: state).',
+} as const;
+
+export type GovernorLogEventType = keyof typeof GOVERNOR_EVENT_TYPES;
+
+export function isGovernorEventType(eventType: unknown): eventType is GovernorLogEventType {
+  return typeof eventType === 'string' && Object.hasOwn(GOVERNOR_EVENT_TYPES, eventType);
+}

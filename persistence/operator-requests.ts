@@ -1,0 +1,180 @@
+/**
+ * Operator requests recorded in the database by a process that is not the owner (the command
+ * line with no control socket, or a socket that cannot serve): the owner watches for them, carries
+ * each out through its machine exactly as if it had been called in process, and records the
+ * outcome on the row, which the requester waits for. A request written while no owner runs is
+ * carried out by the next one.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import { GovernorError } from '../services/errors.js';
+import type { Connection } from './connection.js';
+import {
+  checkIdentifier,
+  checkOperator,
+  checkReason,
+  LIMITS,
+  parseStoredJson,
+  serialiseJson,
+} from './validation.js';
+
+export const OPERATOR_REQUEST_COMMANDS = [
+  'shutdown',
+  'observe',
+  'resume',
+  'restart',
+  'ack',
+] as const;
+export type OperatorRequestCommand = (typeof OPERATOR_REQUEST_COMMANDS)[number];
+
+export const OPERATOR_REQUEST_STATUSES = ['pending', 'done', 'refused', 'failed'] as const;
+export type OperatorRequestStatus = (typeof OPERATOR_REQUEST_STATUSES)[number];
+
+export interface OperatorRequestInput {
+  readonly command: OperatorRequestCommand;
+  readonly operator: string;
+  readonly reason: string;
+  /** The alert an `ack` acknowledges. */
+  readonly alertId?: string;
+  /** Who wrote the request, e.g. `cli pid 4242 on host-a`. */
+  readonly requestedBy: string;
+}
+
+export interface OperatorRequestRecord {
+  readonly id: number;
+  readonly command: OperatorRequestCommand;
+  readonly operator: string;
+  readonly reason: string;
+  readonly alertId: string | null;
+  /** Wall time in ms since the epoch at which the request was committed. */
+  readonly requestedAtMs: number;
+  readonly requestedBy: string;
+  readonly status: OperatorRequestStatus;
+  readonly handledAtMs: number | null;
+  readonly handledBy: string | null;
+  /** What the owner reported: the state reached, or why it refused. */
+  readonly result: unknown;
+}
+
+interface RequestRow {
+  id: number;
+  command: OperatorRequestCommand;
+  operator: string;
+  reason: string;
+  alert_id: string | null;
+  requested_at_ms: number;
+  requested_by: string;
+  status: OperatorRequestStatus;
+  handled_at_ms: number | null;
+  handled_by: string | null;
+  result: string | null;
+}
+
+/** At most this many requests are carried out per wake-up (the rest at the next). */
+export const PENDING_BATCH_MAX = 64;
+
+function toRecord(row: RequestRow): OperatorRequestRecord {
+  return {
+    id: row.id,
+    command: row.command,
+    operator: row.operator,
+    reason: row.reason,
+    alertId: row.alert_id,
+    requestedAtMs: row.requested_at_ms,
+    requestedBy: row.requested_by,
+    status: row.status,
+    handledAtMs: row.handled_at_ms,
+    handledBy: row.handled_by,
+    result: row.result === null ? null : parseStoredJson('operator_requests', row.id, row.result),
+  };
+}
+
+/** The `operator_requests` table. */
+export class OperatorRequests {
+  private readonly connection: Connection;
+  private readonly insertRow: BetterSqlite3.Statement;
+  private readonly selectPending: BetterSqlite3.Statement<[number], RequestRow>;
+  private readonly selectOne: BetterSqlite3.Statement<[number], RequestRow>;
+  private readonly updateOutcome: BetterSqlite3.Statement;
+
+  constructor(connection: Connection) {
+    this.connection = connection;
+    const db = connection.db;
+    this.insertRow = db.prepare(
+      `INSERT INTO operator_requests (command, operator, reason, alert_id, requested_at_ms, requested_by, status)
+       VALUES (?, ?, ?, ?, ?, ?, 'pending')`,
+    );
+    this.selectPending = db.prepare(
+      "SELECT * FROM operator_requests WHERE status = 'pending' ORDER BY id LIMIT ?",
+    );
+    this.selectOne = db.prepare('SELECT * FROM operator_requests WHERE id = ?');
+    this.updateOutcome = db.prepare(
+      "UPDATE operator_requests SET status = ?, handled_at_ms = ?, handled_by = ?, result = ? WHERE id = ? AND status = 'pending'",
+    );
+  }
+
+  /** Records a request (validated first: nothing is written for a bad one). */
+  record(input: OperatorRequestInput, requestedAtMs: number): OperatorRequestRecord {
+    if (typeof input !== 'object' || input === null) {
+      throw new GovernorError('GOV_INVALID_ARGUMENT', 'Expected an operator request object');
+    }
+    if (!(OPERATOR_REQUEST_COMMANDS as readonly unknown[]).includes(input.command)) {
+      throw new GovernorError(
+        'GOV_INVALID_ARGUMENT',
+        `Expected command to be one of ${OPERATOR_REQUEST_COMMANDS.join(', ')}`,
+        { field: 'command' },
+      );
+    }
+    const operator = checkOperator(input.operator);
+    const reason = checkReason(input.reason);
+    const alertId = input.alertId === undefined ? null : checkIdentifier('alertId', input.alertId);
+    const requestedBy = checkIdentifier('requestedBy', input.requestedBy);
+    return this.connection.write('operatorRequests.record', () => {
+      const { lastInsertRowid } = this.insertRow.run(
+        input.command,
+        operator,
+        reason,
+        alertId,
+        requestedAtMs,
+        requestedBy,
+      );
+      const row = this.selectOne.get(Number(lastInsertRowid));
+      if (row === undefined) throw new Error('operator request vanished after insert');
+      return toRecord(row);
+    });
+  }
+
+  /** Requests not yet carried out, oldest first (at most PENDING_BATCH_MAX). */
+  pending(): OperatorRequestRecord[] {
+    return this.connection
+      .read('operatorRequests.pending', () => this.selectPending.all(PENDING_BATCH_MAX))
+      .map(toRecord);
+  }
+
+  get(id: number): OperatorRequestRecord | null {
+    const row = this.connection.read('operatorRequests.get', () => this.selectOne.get(id));
+    return row === undefined ? null : toRecord(row);
+  }
+
+  /** Records the outcome of a pending request; false when it was no longer pending. */
+  complete(
+    id: number,
+    outcome: {
+      status: Exclude<OperatorRequestStatus, 'pending'>;
+      handledAtMs: number;
+      handledBy: string;
+      result: unknown;
+    },
+  ): boolean {
+    const resultText = serialiseJson('result', outcome.result ?? null, LIMITS.metadataBytesMax);
+    return this.connection.write('operatorRequests.complete', () => {
+      const { changes } = this.updateOutcome.run(
+        outcome.status,
+        outcome.handledAtMs,
+        outcome.handledBy,
+        resultText,
+        id,
+      );
+      return changes === 1;
+    });
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * What the machine's entry actions do: persist each mode change through the mode journal (a
+ * failure's OBSERVE_ONLY with its hold), carry out the spec's shutdown sequence (the gate is
+ * already closed; events and latch in one transaction, or the fallback file; the head anchor
+ * after them; one CRITICAL alert), raise the incident of a failure, and tell the listeners.
+ * Effects never throw into the machine: a failed write is logged and counted as an error.
+ */
+import type {
+  GovernorContext,
+  LifecycleState,
+  SafeModeHold,
+  ShutdownLatch,
+} from '../../machines/types.js';
+import { isHeldCause } from '../../machines/types.js';
+import type { ModeJournal } from '../../persistence/mode-journal.js';
+import type { Clock } from '../clock.js';
+import { type FallbackRecord, readFallbackRecord, writeFallbackRecord } from '../fallback-file.js';
+import type { HealthMonitor } from '../health/system-health.js';
+import type { Logger } from '../logger.js';
+import type { Incidents } from './incidents.js';
+
+export interface ModeChange {
+  readonly from: LifecycleState;
+  readonly to: LifecycleState;
+  readonly cause: GovernorContext['observeCause'];
+  readonly trigger: ShutdownLatch['trigger'] | null;
+  readonly reason: string | null;
+  readonly lifecycleId: string;
+  readonly at: Date;
+}
+
+export type ModeChangeListener = (change: ModeChange) => void;
+
+/** Where the final state of the last SHUTDOWN went. */
+export type PersistedTo = 'database' | 'fallback-file' | null;
+
+export interface EffectsDependencies {
+  readonly journal: ModeJournal;
+  readonly incidents: Incidents;
+  readonly health: HealthMonitor;
+  readonly heartbeatAgeMs: () => number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly fallbackPath: string | null;
+  /** Verifies what was appended since the last verification and anchors the head (after a shutdown). */
+  readonly anchorHead: () => void;
+}
+
+export class Effects {
+  private readonly listeners = new Set<ModeChangeListener>();
+  private lastPersistedTo: PersistedTo = null;
+
+  constructor(private readonly deps: EffectsDependencies) {}
+
+  addListener(listener: ModeChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Where the final state of the last SHUTDOWN of this process went. */
+  get persistedTo(): PersistedTo {
+    return this.lastPersistedTo;
+  }
+
+  /** The entry action of `to`, called by the machine with its updated context. */
+  enter(from: LifecycleState, to: LifecycleState, context: GovernorContext): void {
+    try {
+      if (to === 'SHUTDOWN') this.shutdownSequence(from, context);
+      else this.modeChange(from, to, context);
+    } catch (error) {
+      // Never throw into the machine: the state (and the gate) already hold.
+      this.deps.logger.fatal({ err: error, from, to }, 'effect of a mode change failed');
+      this.deps.health.recordError();
+    }
+    this.notify(from, to, context);
+  }
+
+  private nowIso(): string {
+    return new Date(this.deps.clock.wallNow()).toISOString();
+  }
+
+  private modeChange(
+    from: LifecycleState,
+    to: Exclude<LifecycleState, 'SHUTDOWN'>,
+    context: GovernorContext,
+  ): void {
+    const cause = to === 'OBSERVE_ONLY' ? context.observeCause : null;
+    const freshFailure = to === 'OBSERVE_ONLY' && isHeldCause(cause) && !context.causeHeld;
+    const hold: SafeModeHold | null =
+      freshFailure && isHeldCause(cause)
+        ? { cause, reason: context.causeReason ?? cause, at: this.nowIso() }
+        : null;
+    try {
+      this.deps.journal.recordModeChange({
+        from,
+        to,
+        lifecycleId: context.lifecycleId,
+        visit: context.visit,
+        cause,
+        causeReason: to === 'OBSERVE_ONLY' ? context.causeReason : null,
+        hold,
+      });
+      this.deps.health.updateEventLogWriteTimestamp();
+    } catch (error) {
+      this.deps.logger.error({ err: error, from, to }, 'mode change could not be persisted');
+      this.deps.health.recordError();
+    }
+    if (!freshFailure) return;
+    const reason = context.causeReason ?? 'failure';
+    if (cause === 'STARTUP_CHECKS_FAILED') {
+      this.deps.incidents.startupFailure(
+        context.report,
+        reason,
+        context.lifecycleId,
+        context.visit,
+      );
+    } else if (cause === 'HEARTBEAT_LOST') {
+      this.deps.incidents.heartbeatLoss(reason, context.lifecycleId, { state: from });
+    }
+    // INTEGRITY_VIOLATION: the verifier's caller raises it with the findings (incidents.ts).
+  }
+
+  /**
+   * The spec's fail-safe flow after the gate closed: shutdown event logged, mode change, state
+   * and latch persisted in one transaction (or the fallback file), head anchored, CRITICAL alert.
+   */
+  private shutdownSequence(from: LifecycleState, context: GovernorContext): void {
+    const latch: ShutdownLatch = context.shutdown ?? {
+      trigger: 'UNRECOVERABLE_EXCEPTION',
+      reason: 'SHUTDOWN without a recorded cause',
+      at: this.nowIso(),
+    };
+    const latchedRestart = from === 'STARTING' && context.latch !== null;
+    // A latch whose alert only the fallback file remembers was alerted by the process that set
+    // it: a restart (even a crash loop on a broken disk) must not raise that alert again.
+    const alerted = latchedRestart && this.fallbackAlerted(latch);
+    const finalState = {
+      ...this.finalState(from, latch, context),
+      ...(alerted ? { alertRaised: true } : {}),
+    };
+    let persistedTo: PersistedTo;
+    try {
+      this.deps.journal.recordShutdown({
+        from,
+        latch,
+        lifecycleId: context.lifecycleId,
+        finalState,
+        latchedRestart,
+      });
+      this.deps.health.updateEventLogWriteTimestamp();
+      persistedTo = 'database';
+      this.anchor();
+    } catch (error) {
+      this.deps.logger.error(
+        { err: error },
+        'shutdown could not be written to the database; using the fallback file',
+      );
+      persistedTo = this.writeFallback(latch, context.lifecycleId, finalState);
+    }
+    this.lastPersistedTo = persistedTo;
+    if (alerted) return;
+    this.deps.incidents.shutdown(latch, {
+      from,
+      lifecycleId: context.lifecycleId,
+      persistedTo,
+    });
+    // Where the alert could not be stored with the latch, the fallback file remembers it.
+    if (persistedTo === 'fallback-file' || !this.deps.incidents.shutdownAlertOpen(latch)) {
+      this.writeFallback(latch, context.lifecycleId, { ...finalState, alertRaised: true });
+    }
+  }
+
+  private anchor(): void {
+    try {
+      this.deps.anchorHead();
+    } catch (error) {
+      this.deps.logger.error({ err: error }, 'head anchor could not be written after the shutdown');
+    }
+  }
+
+  private fallbackAlerted(latch: ShutdownLatch): boolean {
+    const record = readFallbackRecord(this.deps.fallbackPath);
+    return (
+      record !== null &&
+      record.latch.at === latch.at &&
+      record.latch.trigger === latch.trigger &&
+      record.finalState.alertRaised === true
+    );
+  }
+
+  private finalState(
+    from: LifecycleState,
+    latch: ShutdownLatch,
+    context: GovernorContext,
+  ): Record<string, unknown> {
+    const health = this.deps.health.getSystemHealth();
+    const heartbeatAgeMs = this.deps.heartbeatAgeMs();
+    return {
+      from,
+      to: 'SHUTDOWN',
+      mode: 'OBSERVE_ONLY',
+      latch,
+      lifecycleId: context.lifecycleId,
+      visit: context.visit,
+      desiredMode: context.desiredMode,
+      ages: this.deps.health.ages(),
+      heartbeatAgeMs: Number.isFinite(heartbeatAgeMs) ? heartbeatAgeMs : null,
+      health: { healthy: health.healthy, reasons: health.reasons, errorRate: health.errorRate },
+    };
+  }
+
+  private writeFallback(
+    latch: ShutdownLatch,
+    lifecycleId: string,
+    finalState: Record<string, unknown>,
+  ): PersistedTo {
+    const path = this.deps.fallbackPath;
+    if (path === null) return null;
+    const record: FallbackRecord = { version: 1, latch, lifecycleId, finalState };
+    try {
+      writeFallbackRecord(path, record);
+      return 'fallback-file';
+    } catch (error) {
+      this.deps.logger.fatal({ err: error, path }, 'shutdown fallback file could not be written');
+      return null;
+    }
+  }
+
+  /** An operator restart began a new lifecycle: SHUTDOWN → STARTING, told to the listeners. */
+  announceRestart(lifecycleId: string, reason: string): void {
+    this.tell({
+      from: 'SHUTDOWN',
+      to: 'STARTING',
+      cause: null,
+      trigger: null,
+      reason,
+      lifecycleId,
+      at: new Date(this.deps.clock.wallNow()),
+    });
+  }
+
+  private notify(from: LifecycleState, to: LifecycleState, context: GovernorContext): void {
+    this.tell({
+      from,
+      to,
+      cause: to === 'OBSERVE_ONLY' ? context.observeCause : null,
+      trigger: to === 'SHUTDOWN' ? (context.shutdown?.trigger ?? null) : null,
+      reason: to === 'SHUTDOWN' ? (context.shutdown?.reason ?? null) : context.causeReason,
+      lifecycleId: context.lifecycleId,
+      at: new Date(this.deps.clock.wallNow()),
+    });
+  }
+
+  private tell(change: ModeChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.deps.logger.error({ err: error }, 'a mode-change listener threw; ignored');
+      }
+    }
+  }
+}

@@ -1,0 +1,1089 @@
+/**
+ * The GovernanceSystem: the object an execution engine embeds, and a facade over the modules
+ * beside it. It owns the database (one owner per file), runs the lifecycle statechart (the only
+ * state it keeps), wires health, heartbeat, fail-safe, integrity and alerts to it, carries out
+ * operator commands however they come, and answers the gate: `canDeployCapital()`, O(1),
+ * allocation-free, no I/O.
+ */
+import { randomUUID } from 'node:crypto';
+import type { InspectionEvent } from 'xstate';
+import type { StartupChecksInput } from '../../machines/governor-machine.js';
+import type {
+  GovernorContext,
+  GovernorEvent,
+  LifecycleState,
+  Mode,
+  ObserveCause,
+  SafeModeHold,
+  ShutdownLatch,
+  ShutdownTrigger,
+  StartupCheckResult,
+  StartupReport,
+} from '../../machines/types.js';
+import type { FaultInjector } from '../../persistence/faults.js';
+import { Store } from '../../persistence/index.js';
+import { type AuthorityRecord, ModeJournal } from '../../persistence/mode-journal.js';
+import {
+  isLockHeld,
+  type OwnerInfo,
+  OwnerLock,
+  ownedError,
+  ownerProcessAlive,
+} from '../../persistence/ownership.js';
+import { AlertManager } from '../alerts/alert-manager.js';
+import type { DeliveryPolicy } from '../alerts/delivery-policy.js';
+import { createStoreAlertRepository } from '../alerts/store-repository.js';
+import type { AlertSink, GovernorAlert } from '../alerts/types.js';
+import { type Clock, SystemClock } from '../clock.js';
+import { parseMode, resolveThresholds, type Thresholds } from '../config.js';
+import { AssertionError, GovernorError, isGovernorError } from '../errors.js';
+import { fallbackPathFor, readFallbackRecord, retireFallbackRecord } from '../fallback-file.js';
+import { DataIntegrityVerifier, type IntegrityViolation } from '../health/data-integrity.js';
+import {
+  FailSafeManager,
+  type FailSafeState,
+  nextStalenessDeadlineMs,
+  type TriggerDecision,
+} from '../health/failsafe.js';
+import { HeartbeatMonitor } from '../health/heartbeat.js';
+import {
+  type AdaptersArgument,
+  type NamedAdapter,
+  normaliseAdapters,
+  runStartupCheckSuite,
+} from '../health/startup-checks.js';
+import { formatDuration, HealthMonitor, type SystemHealth } from '../health/system-health.js';
+import { transitionLogger } from '../inspection.js';
+import { componentLogger, type Logger, silentLogger } from '../logger.js';
+import { checkOperatorRequest, type OperatorRequest } from '../operator.js';
+import { Effects, type ModeChangeListener } from './effects.js';
+import { createEnginePort, type EnginePort } from './engine-port.js';
+import { Gate } from './gate.js';
+import { Incidents } from './incidents.js';
+import { parseInputs, restoredAges, serialiseInputs } from './inputs.js';
+import { Lifecycle } from './lifecycle.js';
+import {
+  type CommandResult,
+  type CommandTarget,
+  executeCommand,
+  type OperatorCommand,
+  processSignature,
+  REQUEST_POLL_MS_DEFAULT,
+  REQUEST_POLL_MS_RANGE,
+  RequestWatcher,
+} from './operator-commands.js';
+
+export type { ModeChange, ModeChangeListener } from './effects.js';
+
+export interface GovernanceSystemOptions {
+  /** SQLite file (default `./governor.db`), or `:memory:`. */
+  readonly dbPath?: string;
+  /** Must be true (the default): governor's protections cannot be switched off. */
+  readonly enableProductionHardening?: boolean;
+  readonly thresholds?: Partial<Thresholds>;
+  /** The mode to reach after passing startup checks (default AGGRESSIVE): a ceiling. */
+  readonly desiredMode?: Mode;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly alertSinks?: readonly AlertSink[];
+  /** Bounds of alert delivery: attempts, backoff, timeout, concurrency, queue (docs/alerts.md). */
+  readonly alertDelivery?: Partial<DeliveryPolicy>;
+  /** Opt-in: an uncaught exception or unhandled rejection triggers UNRECOVERABLE_EXCEPTION. */
+  readonly handleProcessErrors?: boolean;
+  /** Extra XState inspection observer (transitions are always logged). */
+  readonly inspect?: (event: InspectionEvent) => void;
+  /**
+   * How often (ms, 5–1000, default 25) the owner looks for operator commands other processes
+   * recorded in the database; null: only when `pollOperatorRequests()` is called (simulators).
+   */
+  readonly operatorRequestPollMs?: number | null;
+  /** Tests and the simulator only: a FaultInjector the store consults before every write. */
+  readonly faults?: FaultInjector;
+}
+
+export interface Authorization {
+  readonly allowed: boolean;
+  readonly state: LifecycleState;
+  readonly reason: string;
+}
+
+export interface Cause {
+  readonly cause: ObserveCause | null;
+  readonly trigger: ShutdownTrigger | null;
+  readonly reason: string | null;
+}
+
+const ALLOWED: Authorization = Object.freeze({
+  allowed: true,
+  state: 'AGGRESSIVE',
+  reason: 'AGGRESSIVE with a fresh heartbeat lease',
+});
+
+/** How long a governor write waits for another connection's lock before it fails. */
+export const STORE_BUSY_TIMEOUT_MS = 250;
+
+/** Internal: what a simulated crash (kill -9) calls; exported for `governor/testing` only. */
+export const SIMULATE_CRASH: unique symbol = Symbol('governor.simulateCrash');
+/** Internal: the raw SQLite handle, for `governor/testing`'s real-fault injection only. */
+export const RAW_CONNECTION: unique symbol = Symbol('governor.rawConnection');
+
+/** The latch assumed when the record cannot be read: in doubt, stay shut down. */
+const UNREADABLE_LATCH: ShutdownLatch = {
+  trigger: 'UNRECOVERABLE_EXCEPTION',
+  reason: 'system state unreadable',
+  at: new Date(0).toISOString(),
+};
+
+function checkPollMs(value: number | null | undefined): number | null {
+  if (value === null) return null;
+  const pollMs = value ?? REQUEST_POLL_MS_DEFAULT;
+  const [min, max] = REQUEST_POLL_MS_RANGE;
+  if (!Number.isSafeInteger(pollMs) || pollMs < min || pollMs > max) {
+    throw new GovernorError(
+      'GOV_INVALID_CONFIG',
+      `operatorRequestPollMs: expected an integer from ${min} to ${max}, or null`,
+      { key: 'operatorRequestPollMs' },
+    );
+  }
+  return pollMs;
+}
+
+export class GovernanceSystem {
+  readonly healthMonitor: HealthMonitor;
+  readonly failSafeManager: FailSafeManager;
+  readonly alertManager: AlertManager;
+  readonly dataIntegrityVerifier: DataIntegrityVerifier;
+  readonly thresholds: Thresholds;
+  readonly dbPath: string;
+  /** Where the engine writes its events, snapshots, capital and strategies (stamps health on commit). */
+  readonly engine: EnginePort;
+
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly store: Store;
+  private readonly journal: ModeJournal;
+  private readonly ownerLock: OwnerLock | null;
+  private readonly gate: Gate;
+  private readonly lifecycle: Lifecycle;
+  private readonly effects: Effects;
+  private readonly incidents: Incidents;
+  private readonly heartbeat: HeartbeatMonitor;
+  private readonly watcher: RequestWatcher;
+  private readonly configuredMode: Mode;
+  private readonly fallbackPath: string | null;
+  private readonly signature: string;
+  private adapters: NamedAdapter[] | null = null;
+  private closed = false;
+  private monitorsStarted = false;
+  private integrityTimer: ReturnType<Clock['setTimeout']> | undefined;
+  private processHooksInstalled = false;
+  /**
+   * The first CHECKING visit of the process verifies the whole log; an operator's resume or
+   * restart in the same process verifies from the head this process already verified. Damage
+   * still outstanding always forces a full verification.
+   */
+  private nextVisitVerifiesFully = true;
+
+  constructor(options: GovernanceSystemOptions = {}) {
+    if (options.enableProductionHardening === false) {
+      throw new GovernorError(
+        'GOV_INVALID_CONFIG',
+        'enableProductionHardening: governor is a safety system; its protections cannot be disabled',
+      );
+    }
+    this.thresholds = resolveThresholds(options.thresholds ?? {});
+    this.configuredMode = parseMode(options.desiredMode ?? 'AGGRESSIVE');
+    const pollMs = checkPollMs(options.operatorRequestPollMs);
+    this.clock = options.clock ?? new SystemClock();
+    this.logger = componentLogger(options.logger ?? silentLogger(), 'governor');
+    this.dbPath = options.dbPath ?? './governor.db';
+    this.fallbackPath = fallbackPathFor(this.dbPath);
+    this.signature = processSignature('owner');
+    this.ownerLock = this.acquireOwnership();
+    try {
+      // A short busy timeout: a write blocked by another process must not stall the embedding
+      // program's event loop for long; a failed write is an operating error the fail-safe handles.
+      this.store = Store.open(this.dbPath, {
+        clock: this.clock,
+        busyTimeoutMs: STORE_BUSY_TIMEOUT_MS,
+        ...(options.faults === undefined ? {} : { faults: options.faults }),
+      });
+    } catch (error) {
+      this.ownerLock?.release();
+      throw error;
+    }
+    this.journal = new ModeJournal(this.store);
+    let authority: AuthorityRecord;
+    try {
+      this.claimOwnerRow();
+      authority = this.journal.read();
+      if (authority.lifecycleState === null) {
+        try {
+          this.journal.initialiseDesiredMode(this.configuredMode, 'initial');
+          authority = this.journal.read();
+        } catch (error) {
+          if (!isGovernorError(error, 'GOV_STORAGE_FAILURE')) throw error;
+          // Unwritable: the machine works towards the configured mode all the same.
+          authority = { ...authority, desiredMode: this.configuredMode };
+        }
+      }
+    } catch (error) {
+      // A file damaged beyond reading system_state, or owned through another name: refuse with
+      // the clear error, leaving no open handle behind.
+      this.store.close();
+      this.ownerLock?.release();
+      throw error;
+    }
+    this.healthMonitor = new HealthMonitor(this.clock, this.thresholds);
+    this.alertManager = new AlertManager(
+      createStoreAlertRepository(this.store),
+      this.clock,
+      componentLogger(this.logger, 'alerts'),
+      options.alertSinks ?? [],
+      options.alertDelivery === undefined ? {} : { delivery: options.alertDelivery },
+    );
+    this.incidents = new Incidents(this.alertManager);
+    this.dataIntegrityVerifier = new DataIntegrityVerifier(this.store, { clock: this.clock });
+    this.gate = new Gate(this.clock);
+    this.failSafeManager = new FailSafeManager(
+      this.failSafeHost(),
+      this.healthMonitor,
+      this.clock,
+      this.thresholds,
+    );
+    this.heartbeat = new HeartbeatMonitor(this.heartbeatHost(), this.clock, this.thresholds);
+    this.healthMonitor.setChangeListener((kind) => {
+      if (kind === 'input') this.refreshGateDeadline();
+      else this.failSafeManager.onHealthEvent();
+    });
+    this.engine = createEnginePort(this.store, this.healthMonitor);
+    this.restoreInputAges(authority);
+    this.effects = new Effects({
+      journal: this.journal,
+      incidents: this.incidents,
+      health: this.healthMonitor,
+      heartbeatAgeMs: () => this.heartbeat.ageMs(),
+      clock: this.clock,
+      logger: this.logger,
+      fallbackPath: this.fallbackPath,
+      anchorHead: () => this.dataIntegrityVerifier.verify(),
+    });
+    const logTransition = transitionLogger(componentLogger(this.logger, 'machine'));
+    const inspect = options.inspect;
+    this.lifecycle = new Lifecycle(
+      {
+        enter: (from, to, context) => this.effects.enter(from, to, context),
+        openGate: () => this.gate.setOpen(!this.closed),
+        closeGate: () => this.gate.setOpen(false),
+        startupChecks: (input) => this.performStartupChecks(input),
+        failed: (error) => this.onLifecycleFailed(error),
+      },
+      this.clock,
+      inspect === undefined
+        ? logTransition
+        : (event) => {
+            logTransition(event);
+            inspect(event);
+          },
+    );
+    this.watcher = new RequestWatcher(this.store, this.commandTarget(), {
+      logger: componentLogger(this.logger, 'requests'),
+      wallNow: () => this.clock.wallNow(),
+      handledBy: this.signature,
+      onExternalChange: () => this.honourExternalLatch(),
+    });
+    this.beginLifecycle(authority);
+    if (options.handleProcessErrors === true) this.installProcessHooks();
+    void this.watcher.drain();
+    if (pollMs !== null) this.watcher.start(pollMs);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The gate (hot path)
+
+  /** True only in AGGRESSIVE, before the gate's deadline (heartbeat lease, input staleness). */
+  canDeployCapital(): boolean {
+    return this.gate.canDeployCapital();
+  }
+
+  /** The gate's decision with its reason. */
+  authorize(): Authorization {
+    if (this.canDeployCapital()) return ALLOWED;
+    if (this.closed) return { allowed: false, state: this.getMode(), reason: 'governor is closed' };
+    const state = this.lifecycle.state;
+    const context = this.lifecycle.context;
+    this.assertGateAgrees(state);
+    if (state === 'SHUTDOWN') {
+      const latch = this.lifecycle.latch;
+      return {
+        allowed: false,
+        state,
+        reason: `SHUTDOWN (${latch?.trigger ?? 'latched'}): ${latch?.reason ?? ''}`,
+      };
+    }
+    if (state === 'OBSERVE_ONLY') {
+      return {
+        allowed: false,
+        state,
+        reason: `OBSERVE_ONLY (${context.observeCause}): ${context.causeReason ?? ''}`,
+      };
+    }
+    if (state !== 'AGGRESSIVE') {
+      return { allowed: false, state, reason: `${state}: not yet AGGRESSIVE` };
+    }
+    return { allowed: false, state, reason: this.deadlineReason() };
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /**
+   * Runs the lifecycle from STARTING: the startup checks (pinging the given adapters). Resolves
+   * true only when AGGRESSIVE, or a configured OBSERVE_ONLY, was reached with every check
+   * passed; false at once when a latch holds the machine in SHUTDOWN.
+   */
+  async runStartupChecks(adapters?: AdaptersArgument): Promise<boolean> {
+    this.assertOpen();
+    const named = normaliseAdapters(adapters);
+    const state = this.lifecycle.state;
+    if (state === 'SHUTDOWN') return false;
+    if (state !== 'STARTING') {
+      throw new GovernorError('GOV_LIFECYCLE_RUNNING', `a lifecycle is running (state ${state})`);
+    }
+    this.adapters = named;
+    this.startMonitors();
+    // A restart into stale inputs (or a SHUTDOWN disarmed deadline) never opens the gate:
+    // re-arm detection and evaluate the fail-safe first.
+    this.failSafeManager.arm();
+    this.failSafeManager.checkFailSafeConditions({ includeCapital: false });
+    if (this.lifecycle.state === 'STARTING') this.send({ type: 'lifecycle.start' });
+    const settled = await this.lifecycle.settled();
+    return (
+      settled === 'AGGRESSIVE' ||
+      (settled === 'OBSERVE_ONLY' && this.lifecycle.context.observeCause === 'CONFIGURED')
+    );
+  }
+
+  /** The lifecycle state, read from the machine. */
+  getMode(): LifecycleState {
+    return this.lifecycle.state;
+  }
+
+  getLifecycleId(): string {
+    return this.lifecycle.context.lifecycleId;
+  }
+
+  getSystemHealth(): SystemHealth {
+    return this.healthMonitor.getSystemHealth();
+  }
+
+  /** The report of the last CHECKING visit of this lifecycle, or null. */
+  getLastStartupReport(): StartupReport | null {
+    return this.lifecycle.context.report;
+  }
+
+  /** Why the machine is where it is. */
+  getCause(): Cause {
+    const state = this.getMode();
+    const context = this.lifecycle.context;
+    if (state === 'SHUTDOWN') {
+      const latch = this.lifecycle.latch;
+      return { cause: null, trigger: latch?.trigger ?? null, reason: latch?.reason ?? null };
+    }
+    if (state === 'OBSERVE_ONLY') {
+      return { cause: context.observeCause, trigger: null, reason: context.causeReason };
+    }
+    return { cause: null, trigger: null, reason: null };
+  }
+
+  /** The SHUTDOWN latch in force, or null. */
+  getLatch(): ShutdownLatch | null {
+    return this.lifecycle.latch;
+  }
+
+  /** The failure held (OBSERVE_ONLY until an operator resumes), or null. */
+  getHold(): GovernorContext['hold'] {
+    return this.lifecycle.context.hold;
+  }
+
+  /** The desired mode the machine works towards, and the configured ceiling. */
+  getModes(): { desired: Mode; configured: Mode } {
+    const context = this.lifecycle.context;
+    return { desired: context.desiredMode, configured: context.configuredMode };
+  }
+
+  heartbeatAgeMs(): number {
+    return this.heartbeat.ageMs();
+  }
+
+  /** Registers a listener told after each mode change is persisted; returns its remover. */
+  onModeChange(listener: ModeChangeListener): () => void {
+    if (typeof listener !== 'function') {
+      throw new GovernorError('GOV_INVALID_ARGUMENT', 'onModeChange: expected a function');
+    }
+    return this.effects.addListener(listener);
+  }
+
+  /**
+   * Registers a listener told, synchronously, of each alert governor raises (after it was
+   * stored, or kept in memory when it could not be); returns its remover. Sinks deliver it too.
+   */
+  onAlert(listener: (alert: GovernorAlert) => void): () => void {
+    if (typeof listener !== 'function') {
+      throw new GovernorError('GOV_INVALID_ARGUMENT', 'onAlert: expected a function');
+    }
+    return this.alertManager.onRaise(listener);
+  }
+
+  /**
+   * Verifies data integrity (incrementally after the first run). A capital mismatch shuts
+   * down (CAPITAL_INCONSISTENT); any other violation moves CHECKING or AGGRESSIVE to
+   * OBSERVE_ONLY. Both need an operator. Returns true when nothing was found.
+   */
+  checkDataIntegrity(): boolean {
+    this.assertOpen();
+    let violations: IntegrityViolation[];
+    try {
+      violations = this.dataIntegrityVerifier.verify();
+    } catch (error) {
+      this.logger.error({ err: error }, 'integrity verification could not run');
+      this.healthMonitor.recordError();
+      return false;
+    }
+    if (violations.length === 0) return true;
+    // One incident per finding: what an earlier run already reported is not raised again.
+    if (this.dataIntegrityVerifier.getNewViolations().length > 0) this.handleViolations(violations);
+    return false;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Operator actions: each names who and why, and is audited.
+
+  /**
+   * The kill switch: SHUTDOWN now, from any state, through the machine (the gate closes first,
+   * then the latch is persisted). Works even when the audit cannot be written.
+   */
+  operatorShutdown(request: OperatorRequest): void {
+    const checked = checkOperatorRequest(request, 'shutdown');
+    this.assertOpen();
+    const from = this.lifecycle.state;
+    if (from !== 'SHUTDOWN') this.send({ type: 'operator.shutdown', ...checked });
+    this.audit(checked, 'SHUTDOWN', from, null);
+  }
+
+  /** CHECKING or AGGRESSIVE → OBSERVE_ONLY (before a lifecycle: OBSERVE_ONLY is desired). */
+  operatorObserve(request: OperatorRequest): void {
+    const checked = checkOperatorRequest(request, 'observe');
+    this.assertOpen();
+    const state = this.lifecycle.state;
+    this.assertAccepted({ type: 'operator.observe', ...checked, at: this.nowIso() }, 'observe');
+    this.send({ type: 'operator.observe', ...checked });
+    this.audit(checked, 'OBSERVE', state, (writes) => writes.setDesiredMode('OBSERVE_ONLY'));
+  }
+
+  /**
+   * OBSERVE_ONLY → CHECKING: the only way back toward AGGRESSIVE (never above the configured
+   * mode). Clears a held failure. Resolves like `runStartupChecks` once the new checks settle.
+   */
+  async operatorResume(request: OperatorRequest): Promise<boolean> {
+    const checked = checkOperatorRequest(request, 'resume');
+    this.assertOpen();
+    const event: GovernorEvent = { type: 'operator.resume', ...checked, at: this.nowIso() };
+    this.assertAccepted(event, 'resume');
+    this.audit(checked, 'RESUME', 'OBSERVE_ONLY', (writes) => {
+      writes.setDesiredMode('AGGRESSIVE');
+      writes.clearHold();
+    });
+    this.incidents.resolveSafeMode();
+    this.lifecycle.send(event);
+    const settled = await this.lifecycle.settled();
+    return settled === 'AGGRESSIVE';
+  }
+
+  /**
+   * Clears the SHUTDOWN latch (and any held failure) in the name of an operator; accepted only
+   * while a latch is in force. A new lifecycle begins at STARTING: `runStartupChecks` must pass
+   * CHECKING again.
+   */
+  operatorRestart(request: OperatorRequest): void {
+    const checked = checkOperatorRequest(request, 'restart');
+    this.assertOpen();
+    const latch = this.lifecycle.latch;
+    if (latch === null) {
+      throw new GovernorError(
+        'GOV_INVALID_OPERATOR_ACTION',
+        `restart is possible only in SHUTDOWN, with a latch in force (governor is ${this.lifecycle.state}); nothing was changed`,
+        { state: this.lifecycle.state },
+      );
+    }
+    const at = this.nowIso();
+    const lifecycleId = randomUUID();
+    this.audit(checked, 'RESTART', 'SHUTDOWN', (writes) => {
+      writes.clearLatch({ operator: checked.operator, reason: checked.reason, at });
+      writes.clearHold();
+      writes.setLifecycle('STARTING', lifecycleId);
+    });
+    retireFallbackRecord(this.fallbackPath, at);
+    this.incidents.resolveAll();
+    this.beginLifecycle(this.journal.read(), lifecycleId);
+    this.logger.warn(
+      { operator: checked.operator, reason: checked.reason },
+      'operator restart: latch cleared',
+    );
+    this.effects.announceRestart(lifecycleId, `operator ${checked.operator}: ${checked.reason}`);
+  }
+
+  /** Acknowledges an alert in the name of an operator. */
+  acknowledgeAlert(alertId: string, operator: string): unknown {
+    this.assertOpen();
+    return this.alertManager.acknowledge(alertId, operator);
+  }
+
+  /** Carries out an operator command (the control socket's way in); refusals throw. */
+  executeOperatorCommand(command: OperatorCommand): Promise<CommandResult> {
+    this.assertOpen();
+    return executeCommand(this.commandTarget(), command, processSignature('daemon'));
+  }
+
+  /**
+   * Carries out the operator commands other processes recorded in the database (normally done
+   * by a timer within `operatorRequestPollMs`). Resolves with how many were carried out.
+   */
+  pollOperatorRequests(): Promise<number> {
+    this.assertOpen();
+    return this.watcher.drain();
+  }
+
+  /** Stops timers and the machine, records the stop, and closes the database. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.gate.setOpen(false);
+    this.watcher.stop();
+    this.heartbeat.stop();
+    this.failSafeManager.stop();
+    this.clock.clearTimeout(this.integrityTimer);
+    const state = this.lifecycle.state;
+    this.lifecycle.stop();
+    this.removeProcessHooks();
+    try {
+      this.journal.recordInputs(this.inputsText(true));
+      this.store.events.append({
+        eventType: 'GOVERNOR_STOPPED',
+        reason: 'governor closed',
+        metadata: { state },
+      });
+    } catch (error) {
+      this.logger.warn({ err: error }, 'stop event could not be written');
+    }
+    // Pending deliveries stay in the outbox; the next owner of this file sends them.
+    this.alertManager.stop();
+    try {
+      this.journal.releaseOwner(process.pid, this.nowIso());
+    } catch (error) {
+      this.logger.warn({ err: error }, 'owner row could not be released');
+    }
+    this.store.close();
+    this.ownerLock?.release();
+  }
+
+  /**
+   * Opens a second connection to this system's database, read-only (SQLite refuses every
+   * write through it, and it never migrates), for readers such as the health API. Null for a
+   * `:memory:` database, which no second connection can see. The caller closes it.
+   */
+  openReadOnlyStore(): Store | null {
+    if (this.dbPath === ':memory:') return null;
+    return Store.open(this.dbPath, { readonly: true });
+  }
+
+  /** Internal (governor/testing): the raw SQLite handle, to inject real storage faults. */
+  [RAW_CONNECTION](): import('better-sqlite3').Database {
+    return this.store.rawHandleForFaultInjection();
+  }
+
+  /** Internal (governor/testing): dies like kill -9: no write, timers stopped, lock freed. */
+  [SIMULATE_CRASH](): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.gate.setOpen(false);
+    this.watcher.stop();
+    this.heartbeat.stop();
+    this.failSafeManager.stop();
+    this.clock.clearTimeout(this.integrityTimer);
+    this.lifecycle.stop();
+    this.removeProcessHooks();
+    this.alertManager.stop();
+    this.store.close();
+    this.ownerLock?.release();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Internals: ownership and the authority record
+
+  private acquireOwnership(): OwnerLock | null {
+    if (this.dbPath === ':memory:') return null;
+    const lock = OwnerLock.tryAcquire(this.dbPath, this.nowIso());
+    if (lock !== null) return lock;
+    throw ownedError(this.dbPath, readOwnerQuietly(this.dbPath));
+  }
+
+  /**
+   * Records this process as the owner. The owner on record is still alive when it holds a lock
+   * under another name (a hard link, a bind mount), or when its lock file was replaced under it.
+   */
+  private claimOwnerRow(): void {
+    const lock = this.ownerLock;
+    if (lock === null) return;
+    const stillOwned = (recorded: OwnerInfo): boolean => {
+      if (recorded.pid === process.pid && recorded.host === lock.info.host) {
+        return recorded.lockPath !== lock.lockPath && isLockHeld(recorded.lockPath);
+      }
+      if (recorded.lockPath !== lock.lockPath) return isLockHeld(recorded.lockPath);
+      return recorded.lockInode !== lock.info.lockInode && ownerProcessAlive(recorded);
+    };
+    let outcome: ReturnType<ModeJournal['claimOwner']>;
+    try {
+      outcome = this.journal.claimOwner(lock.info, stillOwned);
+    } catch (error) {
+      if (!isGovernorError(error, 'GOV_STORAGE_FAILURE')) throw error;
+      // A database that cannot be written still gets one owner: the lock holds; the row waits.
+      this.logger.error({ err: error }, 'the owner row could not be written');
+      const recorded = this.journal.readOwner();
+      outcome =
+        recorded !== null && stillOwned(recorded)
+          ? { claimed: false, owner: recorded }
+          : { claimed: true };
+    }
+    if (!outcome.claimed) throw ownedError(this.dbPath, outcome.owner);
+  }
+
+  private beginLifecycle(authority: AuthorityRecord, lifecycleId = randomUUID()): void {
+    const fallback = authority.latch === null ? readFallbackRecord(this.fallbackPath) : null;
+    const latch = authority.latch ?? authority.loggedLatch ?? fallback?.latch ?? null;
+    const hold: SafeModeHold | null = authority.hold;
+    this.lifecycle.begin({
+      lifecycleId,
+      configuredMode: this.configuredMode,
+      desiredMode: authority.desiredMode,
+      latch,
+      hold,
+      startupChecksTimeoutMs: this.thresholds.startupChecksTimeoutMs,
+    });
+    if (authority.discrepancy !== null && latch !== null) {
+      this.logger.fatal({ discrepancy: authority.discrepancy }, 'shutdown latch tampered with');
+      this.incidents.latchDiscrepancy(latch, authority.discrepancy);
+    }
+  }
+
+  /** A latch written into the database by another process (outside governor) is honoured now. */
+  private honourExternalLatch(): void {
+    if (this.closed || this.lifecycle.state === 'SHUTDOWN') return;
+    let recorded: ShutdownLatch | null;
+    try {
+      recorded = this.journal.readLatch();
+    } catch {
+      return;
+    }
+    if (recorded === null) return;
+    this.logger.fatal(
+      { latch: recorded },
+      'a latch was recorded in the database by another process',
+    );
+    this.requestShutdown({
+      trigger: recorded.trigger,
+      reason: `latch recorded in the database by another process: ${recorded.reason}`,
+    });
+  }
+
+  private restoreInputAges(authority: AuthorityRecord): void {
+    let latestSnapshotWallMs: number | null = null;
+    try {
+      const latest = this.store.snapshots.latest();
+      latestSnapshotWallMs = latest === null ? null : Date.parse(latest.writtenAt);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'latest snapshot could not be read');
+    }
+    const persisted = parseInputs(authority.inputsText);
+    const ages = restoredAges(persisted, {
+      wallNowMs: this.clock.wallNow(),
+      heartbeatIntervalMs: this.thresholds.heartbeatIntervalMs,
+      latestSnapshotWallMs,
+    });
+    if (ages === null) return;
+    this.healthMonitor.seedAges(ages, {
+      marketData: persisted?.lastWallMs.marketData ?? null,
+      eventLogWrite: persisted?.lastWallMs.eventLogWrite ?? null,
+      snapshotWrite: latestSnapshotWallMs ?? persisted?.lastWallMs.snapshotWrite ?? null,
+    });
+  }
+
+  private inputsText(closed: boolean): string {
+    const ages = this.healthMonitor.ages();
+    return serialiseInputs({
+      version: 1,
+      at: this.nowIso(),
+      closed,
+      marketDataAgeMs: Math.round(ages.marketDataAgeMs),
+      eventLogWriteAgeMs: Math.round(ages.eventLogWriteAgeMs),
+      snapshotWriteAgeMs: Math.round(ages.snapshotWriteAgeMs),
+      lastWallMs: this.healthMonitor.lastUpdateWallMs(),
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Internals: the machine and its effects
+
+  private send(
+    event:
+      | { type: 'lifecycle.start' }
+      | { type: 'operator.shutdown' | 'operator.observe'; operator: string; reason: string }
+      | { type: 'failsafe.triggered'; trigger: ShutdownTrigger; reason: string }
+      | { type: 'heartbeat.lost' | 'integrity.violated'; reason: string },
+  ): void {
+    this.lifecycle.send({ ...event, at: this.nowIso() } as GovernorEvent);
+  }
+
+  private nowIso(): string {
+    return new Date(this.clock.wallNow()).toISOString();
+  }
+
+  private async performStartupChecks(input: StartupChecksInput): Promise<StartupReport> {
+    const report = await runStartupCheckSuite(
+      {
+        store: this.store,
+        verifier: this.dataIntegrityVerifier,
+        clock: this.clock,
+        adapterPingTimeoutMs: this.thresholds.adapterPingTimeoutMs,
+        // Damage seen and not yet cleared by a full check needs a full check to clear it.
+        fullVerification:
+          this.nextVisitVerifiesFully || this.dataIntegrityVerifier.getLastViolations().length > 0,
+      },
+      this.adapters ?? [],
+      input,
+    );
+    this.nextVisitVerifiesFully = false;
+    return this.persistReport(report);
+  }
+
+  /** A report that cannot be persisted does not pass: nothing unrecorded may open the gate. */
+  private persistReport(report: StartupReport): StartupReport {
+    try {
+      this.store.transaction(() => {
+        this.store.events.append({
+          eventType: 'STARTUP_CHECKS_COMPLETED',
+          reason: report.passed ? 'startup checks passed' : 'startup checks failed',
+          metadata: {
+            lifecycleId: report.lifecycleId,
+            visit: report.visit,
+            passed: report.passed,
+            results: report.results,
+          },
+        });
+        this.store.startupReports.record(report);
+      });
+      this.healthMonitor.updateEventLogWriteTimestamp();
+      return report;
+    } catch (error) {
+      const failed: StartupCheckResult = {
+        name: 'report_persisted',
+        outcome: 'failed',
+        passed: false,
+        details: `startup report could not be persisted: ${(error as Error).message}`,
+        rootCause: 'the event log cannot be written',
+        recommendedAction: 'Check the database file, disk space and permissions.',
+      };
+      return { ...report, passed: false, results: [...report.results, failed] };
+    }
+  }
+
+  /** The machine failed (a bug in an action): a new lifecycle shuts down through the machine. */
+  private onLifecycleFailed(error: unknown): void {
+    this.gate.setOpen(false);
+    this.logger.fatal({ err: error }, 'the lifecycle machine failed');
+    if (this.closed) return;
+    queueMicrotask(() => {
+      if (this.closed) return;
+      this.beginLifecycle(this.journal.read());
+      this.requestShutdown({
+        trigger: 'UNRECOVERABLE_EXCEPTION',
+        reason: `lifecycle machine failed: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    });
+  }
+
+  private requestShutdown(decision: TriggerDecision): void {
+    if (this.closed || this.lifecycle.state === 'SHUTDOWN') return;
+    this.send({ type: 'failsafe.triggered', trigger: decision.trigger, reason: decision.reason });
+  }
+
+  /** TigerBeetle-style assertion: the gate agrees with the machine (a latch implies SHUTDOWN). */
+  private assertGateAgrees(state: LifecycleState): void {
+    if (this.gate.isOpen !== (state === 'AGGRESSIVE')) {
+      throw new AssertionError(`gate ${this.gate.isOpen ? 'open' : 'closed'} in ${state}`);
+    }
+    if (this.lifecycle.latch !== null && state !== 'SHUTDOWN') {
+      throw new AssertionError(`a latch is in force in ${state}`);
+    }
+  }
+
+  private deadlineReason(): string {
+    const now = this.clock.monotonicNow();
+    const lease = this.heartbeat.leaseExpiresAtMs;
+    if (now >= lease) {
+      return `heartbeat lease expired ${formatDuration(now - lease)} ago: no capital until a heartbeat succeeds and the machine decides`;
+    }
+    const reasons = this.healthMonitor.unhealthyReasons();
+    return `an input went stale (${reasons.join('; ') || 'snapshot overdue'}): no capital until the machine decides`;
+  }
+
+  private refreshGateDeadline(): void {
+    this.gate.setDeadline(
+      Math.min(
+        this.heartbeat.leaseExpiresAtMs,
+        nextStalenessDeadlineMs(this.healthMonitor, this.thresholds),
+      ),
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Internals: monitors and their hosts
+
+  private startMonitors(): void {
+    if (this.monitorsStarted) return;
+    this.monitorsStarted = true;
+    this.heartbeat.start();
+    this.failSafeManager.start();
+    this.scheduleIntegrityCheck();
+  }
+
+  private scheduleIntegrityCheck(): void {
+    this.integrityTimer = this.clock.setTimeout(() => {
+      if (this.closed) return;
+      if (this.lifecycle.state !== 'SHUTDOWN') this.checkDataIntegrity();
+      this.scheduleIntegrityCheck();
+    }, this.thresholds.integrityCheckIntervalMs);
+  }
+
+  private failSafeHost() {
+    return {
+      lifecycleState: (): LifecycleState => this.getMode(),
+      failSafeState: (): FailSafeState => {
+        const latch = this.lifecycle.latch;
+        return {
+          inShutdown: latch !== null,
+          trigger: latch?.trigger ?? null,
+          reason: latch?.reason ?? null,
+          at: latch === null ? null : new Date(latch.at),
+          latched: latch !== null,
+          persistedTo: latch === null ? null : this.effects.persistedTo,
+        };
+      },
+      shutdown: (decision: TriggerDecision): void => this.requestShutdown(decision),
+      capitalMismatch: (): string | null => {
+        const { mismatches } = this.store.capital.reconcile();
+        if (mismatches.length === 0) return null;
+        return mismatches
+          .map(
+            (m) =>
+              `pool ${m.poolId}: total ${m.totalMinor} != accounts ${m.accountsSumMinor} (diff ${m.differenceMinor})`,
+          )
+          .join('; ');
+      },
+    };
+  }
+
+  private heartbeatHost() {
+    return {
+      writeHeartbeat: (): void => {
+        this.checkOwnership();
+        this.journal.recordHeartbeat(
+          { heartbeat: true, uptime: this.healthMonitor.getUptimeString() },
+          this.inputsText(false),
+        );
+        this.healthMonitor.updateEventLogWriteTimestamp();
+      },
+      heartbeatSucceeded: (): void => this.refreshGateDeadline(),
+      heartbeatLost: (sinceMs: number): void => this.onHeartbeatLost(sinceMs),
+      heartbeatRecovered: (): void => {
+        this.logger.warn('heartbeat recovered; the mode stays as it is until an operator acts');
+      },
+      heartbeatFailed: (error: unknown): void => {
+        this.logger.error({ err: error }, 'heartbeat could not be written');
+        this.healthMonitor.recordError();
+      },
+    };
+  }
+
+  /** A deleted or replaced lock file lets a second owner in: fail safe. */
+  private checkOwnership(): void {
+    const lock = this.ownerLock;
+    if (lock === null || lock.stillInPlace()) return;
+    this.logger.fatal({ lockPath: lock.lockPath }, 'the owner lock file was deleted or replaced');
+    this.requestShutdown({
+      trigger: 'UNRECOVERABLE_EXCEPTION',
+      reason: `GOV_OWNERSHIP_LOST: the owner lock file ${lock.lockPath} was deleted or replaced; a second owner could start`,
+    });
+  }
+
+  private onHeartbeatLost(sinceMs: number): void {
+    if (this.closed) return;
+    const state = this.lifecycle.state;
+    if (state === 'SHUTDOWN') return;
+    const reason = `no successful heartbeat for ${formatDuration(sinceMs)} (threshold ${formatDuration(this.thresholds.heartbeatLossMs)})`;
+    if (state === 'CHECKING' || state === 'AGGRESSIVE') {
+      this.send({ type: 'heartbeat.lost', reason });
+      return;
+    }
+    this.incidents.heartbeatLoss(reason, this.getLifecycleId(), { sinceMs, state });
+  }
+
+  private handleViolations(violations: IntegrityViolation[]): void {
+    const summary = violations
+      .slice(0, 20)
+      .map((v) => ({ check: v.check, description: v.description, location: v.location }));
+    try {
+      this.store.events.append({
+        eventType: 'INTEGRITY_VIOLATION',
+        reason: `${violations.length} integrity violation(s): ${violations[0]?.description ?? ''}`,
+        metadata: { count: violations.length, violations: summary },
+      });
+    } catch (error) {
+      this.logger.error({ err: error }, 'integrity incident could not be logged');
+    }
+    const capital = violations.filter((v) => v.check === 'CAPITAL');
+    if (capital.length > 0) {
+      this.requestShutdown({
+        trigger: 'CAPITAL_INCONSISTENT',
+        reason: capital.map((v) => v.description).join('; '),
+      });
+      return;
+    }
+    const state = this.lifecycle.state;
+    if (state === 'SHUTDOWN') return;
+    if (state === 'CHECKING' || state === 'AGGRESSIVE') {
+      this.send({
+        type: 'integrity.violated',
+        reason: violations.map((v) => v.description).join('; '),
+      });
+    }
+    this.incidents.integrityViolation(violations, this.getLifecycleId());
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Internals: operator commands
+
+  private commandTarget(): CommandTarget {
+    return {
+      operatorShutdown: (request) => this.operatorShutdown(request),
+      operatorObserve: (request) => this.operatorObserve(request),
+      operatorResume: (request) => this.operatorResume(request),
+      restartFromOutside: (request) => {
+        this.operatorRestart(request);
+        // A restart from another process: run a new lifecycle as the last one ran.
+        return this.adapters === null ? Promise.resolve() : this.runStartupChecks(this.adapters);
+      },
+      acknowledgeAlert: (alertId, operator) => this.acknowledgeAlert(alertId, operator),
+      commandResult: () => {
+        const cause = this.getCause();
+        return {
+          state: this.getMode(),
+          gateOpen: this.canDeployCapital(),
+          cause: cause.cause,
+          trigger: cause.trigger,
+          reason: cause.reason,
+        };
+      },
+    };
+  }
+
+  /** Audits an operator action; `apply` (its change to the record) commits with it or not at all. */
+  private audit(
+    request: OperatorRequest,
+    action: 'SHUTDOWN' | 'OBSERVE' | 'RESUME' | 'RESTART',
+    state: LifecycleState,
+    apply: Parameters<ModeJournal['recordOperatorAction']>[1] | null,
+  ): void {
+    try {
+      this.journal.recordOperatorAction(
+        {
+          operator: request.operator,
+          reason: request.reason,
+          action,
+          state,
+          lifecycleId: this.getLifecycleId(),
+        },
+        apply ?? (() => {}),
+      );
+    } catch (error) {
+      this.logger.error(
+        { err: error, action, operator: request.operator },
+        'operator action could not be audited',
+      );
+      // The kill switch and observe work without their audit; resume and restart need it.
+      if (action === 'RESUME' || action === 'RESTART') throw error;
+    }
+  }
+
+  private assertAccepted(event: GovernorEvent, action: string): void {
+    if (this.lifecycle.accepts(event)) return;
+    const state = this.lifecycle.state;
+    const where =
+      state === 'STARTING' ? 'STARTING (no lifecycle runs yet: start governor first)' : state;
+    throw new GovernorError(
+      'GOV_INVALID_OPERATOR_ACTION',
+      `${action} is not possible in ${where}; nothing was changed`,
+      { state },
+    );
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new GovernorError('GOV_CLOSED', 'the GovernanceSystem has been closed');
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Opt-in process hooks
+
+  private readonly onUncaughtException = (error: Error): void => {
+    this.logger.fatal({ err: error }, 'uncaught exception');
+    this.requestShutdown({
+      trigger: 'UNRECOVERABLE_EXCEPTION',
+      reason: `uncaught exception: ${error.message}`,
+    });
+  };
+
+  private readonly onUnhandledRejection = (reason: unknown): void => {
+    this.logger.fatal({ err: reason }, 'unhandled rejection');
+    const message = reason instanceof Error ? reason.message : String(reason);
+    this.requestShutdown({
+      trigger: 'UNRECOVERABLE_EXCEPTION',
+      reason: `unhandled rejection: ${message}`,
+    });
+  };
+
+  private installProcessHooks(): void {
+    process.on('uncaughtException', this.onUncaughtException);
+    process.on('unhandledRejection', this.onUnhandledRejection);
+    this.processHooksInstalled = true;
+  }
+
+  private removeProcessHooks(): void {
+    if (!this.processHooksInstalled) return;
+    process.off('uncaughtException', this.onUncaughtException);
+    process.off('unhandledRejection', this.onUnhandledRejection);
+    this.processHooksInstalled = false;
+  }
+}
+
+/** The owner recorded in a database, read without taking anything (null when unknown). */
+function readOwnerQuietly(dbPath: string): OwnerInfo | null {
+  let store: Store | null = null;
+  try {
+    store = Store.open(dbPath, { readonly: true, busyTimeoutMs: 1_000 });
+    return new ModeJournal(store).readOwner();
+  } catch {
+    return null;
+  } finally {
+    store?.close();
+  }
+}

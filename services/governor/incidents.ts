@@ -1,0 +1,169 @@
+/**
+ * Incidents: what governor alerts about, each with a typed key (one alert per incident), and
+ * the alert it raises. The only place that builds dedup keys, alert titles and causes from the
+ * catalogue; the rest of governor names an incident and lets this module raise or resolve it.
+ */
+import type { HeldCause, ShutdownLatch, StartupReport } from '../../machines/types.js';
+import type { AlertManager } from '../alerts/alert-manager.js';
+import {
+  HEARTBEAT_LOSS_ALERT,
+  INTEGRITY_ALERT,
+  SHUTDOWN_ALERTS,
+  STARTUP_FAILURE_ALERT,
+} from '../alerts/catalogue.js';
+import type { AlertKind } from '../alerts/types.js';
+
+export type Incident =
+  | { readonly kind: 'SHUTDOWN'; readonly latch: ShutdownLatch }
+  | { readonly kind: 'HEARTBEAT_LOSS'; readonly lifecycleId: string }
+  | { readonly kind: 'INTEGRITY_VIOLATION'; readonly lifecycleId: string }
+  | { readonly kind: 'STARTUP_FAILURE'; readonly lifecycleId: string; readonly visit: number }
+  | { readonly kind: 'LATCH_DISCREPANCY'; readonly latch: ShutdownLatch };
+
+/** The dedup key of an incident: stable (no timestamps but the latch's own), unique per incident. */
+export function incidentKey(incident: Incident): string {
+  switch (incident.kind) {
+    case 'SHUTDOWN':
+      return `shutdown:${incident.latch.at}:${incident.latch.trigger}`;
+    case 'HEARTBEAT_LOSS':
+      return `heartbeat:${incident.lifecycleId}`;
+    case 'INTEGRITY_VIOLATION':
+      return `integrity:${incident.lifecycleId}`;
+    case 'STARTUP_FAILURE':
+      return `startup:${incident.lifecycleId}:${incident.visit}`;
+    case 'LATCH_DISCREPANCY':
+      return `latch-discrepancy:${incident.latch.at}:${incident.latch.trigger}`;
+  }
+}
+
+/** The alert kinds of a failure's safe mode, resolved by an operator's resume. */
+export const SAFE_MODE_ALERT_KINDS: readonly AlertKind[] = [
+  'STARTUP_FAILURE',
+  'HEARTBEAT_LOSS',
+  'INTEGRITY_VIOLATION',
+];
+
+/** The alert kind each held cause raises. */
+export const HELD_CAUSE_ALERT: { readonly [C in HeldCause]: AlertKind } = {
+  STARTUP_CHECKS_FAILED: 'STARTUP_FAILURE',
+  HEARTBEAT_LOST: 'HEARTBEAT_LOSS',
+  INTEGRITY_VIOLATION: 'INTEGRITY_VIOLATION',
+};
+
+export interface IntegrityFinding {
+  readonly description: string;
+  readonly rootCause: string;
+  readonly recommendedAction: string;
+  readonly check: string;
+  readonly location: Readonly<Record<string, string | number>>;
+}
+
+export class Incidents {
+  constructor(private readonly alerts: AlertManager) {}
+
+  /** The CRITICAL alert of a SHUTDOWN (one per latch). */
+  shutdown(
+    latch: ShutdownLatch,
+    details: { from: string; lifecycleId: string; persistedTo: string | null },
+  ): boolean {
+    const text = SHUTDOWN_ALERTS[latch.trigger];
+    const raised = this.alerts.raise({
+      kind: 'SHUTDOWN',
+      dedupKey: incidentKey({ kind: 'SHUTDOWN', latch }),
+      severity: 'CRITICAL',
+      title: text.title,
+      message: `${details.from} -> SHUTDOWN: ${latch.reason}`,
+      rootCause: `${latch.trigger}: ${text.rootCause}`,
+      recommendedAction: text.recommendedAction,
+      metadata: {
+        trigger: latch.trigger,
+        lifecycleId: details.lifecycleId,
+        persistedTo: details.persistedTo,
+      },
+    });
+    return raised !== null;
+  }
+
+  /** True while the SHUTDOWN alert of this latch is stored and unresolved. */
+  shutdownAlertOpen(latch: ShutdownLatch): boolean {
+    return this.alerts.isOpen(incidentKey({ kind: 'SHUTDOWN', latch }));
+  }
+
+  startupFailure(
+    report: StartupReport | null,
+    causeReason: string,
+    lifecycleId: string,
+    visit: number,
+  ): void {
+    const failed = report?.results.filter((r) => !r.passed) ?? [];
+    const rootCause =
+      failed.length > 0
+        ? `failed checks: ${failed.map((r) => `${r.name} (${r.rootCause || r.details})`).join('; ')}`
+        : causeReason;
+    this.alerts.raise({
+      kind: 'STARTUP_FAILURE',
+      dedupKey: incidentKey({ kind: 'STARTUP_FAILURE', lifecycleId, visit }),
+      severity: 'CRITICAL',
+      title: STARTUP_FAILURE_ALERT.title,
+      message: causeReason,
+      rootCause,
+      recommendedAction: failed[0]?.recommendedAction || STARTUP_FAILURE_ALERT.recommendedAction,
+      metadata: { lifecycleId, visit, failedChecks: failed.map((r) => r.name) },
+    });
+  }
+
+  heartbeatLoss(reason: string, lifecycleId: string, details: Record<string, unknown>): void {
+    this.alerts.raise({
+      kind: 'HEARTBEAT_LOSS',
+      dedupKey: incidentKey({ kind: 'HEARTBEAT_LOSS', lifecycleId }),
+      severity: 'CRITICAL',
+      title: HEARTBEAT_LOSS_ALERT.title,
+      message: reason,
+      rootCause: HEARTBEAT_LOSS_ALERT.rootCause,
+      recommendedAction: HEARTBEAT_LOSS_ALERT.recommendedAction,
+      metadata: { lifecycleId, ...details },
+    });
+  }
+
+  integrityViolation(findings: readonly IntegrityFinding[], lifecycleId: string): void {
+    const summary = findings
+      .slice(0, 20)
+      .map((v) => ({ check: v.check, description: v.description, location: v.location }));
+    this.alerts.raise({
+      kind: 'INTEGRITY_VIOLATION',
+      dedupKey: incidentKey({ kind: 'INTEGRITY_VIOLATION', lifecycleId }),
+      severity: 'CRITICAL',
+      title: INTEGRITY_ALERT.title,
+      message: findings.map((v) => v.description).join('; '),
+      rootCause: [...new Set(findings.map((v) => v.rootCause))].join('; '),
+      recommendedAction: findings[0]?.recommendedAction ?? INTEGRITY_ALERT.recommendedAction,
+      metadata: { violations: summary },
+    });
+  }
+
+  /** The latch in system_state and the one the event log justifies disagree: tampering. */
+  latchDiscrepancy(latch: ShutdownLatch, discrepancy: string): void {
+    this.alerts.raise({
+      kind: 'INTEGRITY_VIOLATION',
+      dedupKey: incidentKey({ kind: 'LATCH_DISCREPANCY', latch }),
+      severity: 'CRITICAL',
+      title: 'Shutdown latch tampered with: SHUTDOWN',
+      message: discrepancy,
+      rootCause:
+        'the latch record and the hash-chained event log disagree: the database was edited outside governor (or events were removed)',
+      recommendedAction:
+        'Find who edited the database; run `governor verify --full`; compare with a backup and the externally kept head; when it is safe, `governor restart --operator NAME --reason TEXT`.',
+      metadata: { trigger: latch.trigger, latchAt: latch.at },
+    });
+  }
+
+  /** An operator's resume: the failure's incidents are over. */
+  resolveSafeMode(): void {
+    this.alerts.resolveOpenIncidents(SAFE_MODE_ALERT_KINDS);
+  }
+
+  /** An operator's restart: every open incident is over (the shutdown and any failure before it). */
+  resolveAll(): void {
+    this.alerts.resolveOpenIncidents(['SHUTDOWN', ...SAFE_MODE_ALERT_KINDS]);
+  }
+}

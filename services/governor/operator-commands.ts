@@ -1,0 +1,270 @@
+/**
+ * Operator commands, whichever way they come: called in process, sent over the daemon's control
+ * socket, or recorded in the database by another process (the command line). Each transport
+ * hands the command to `executeCommand`, which carries it out through the GovernanceSystem's
+ * audited calls (so through the machine) and reports the state reached. The request watcher
+ * picks up requests other processes recorded: it polls `PRAGMA data_version` (which changes only
+ * when another connection commits) on an unref'd timer, off the gate's path.
+ */
+import { hostname } from 'node:os';
+import type { LifecycleState, ShutdownTrigger } from '../../machines/types.js';
+import type { OperatorRequestRecord } from '../../persistence/operator-requests.js';
+import type { Store } from '../../persistence/store.js';
+import { isGovernorError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { OperatorRequest } from '../operator.js';
+
+export type OperatorCommandName = 'shutdown' | 'observe' | 'resume' | 'restart' | 'ack';
+
+export interface OperatorCommand {
+  readonly command: OperatorCommandName;
+  readonly operator: string;
+  readonly reason: string;
+  readonly alertId?: string;
+}
+
+/** What a command reports: the state reached and why, and who carried it out. */
+export interface CommandResult {
+  readonly state: LifecycleState;
+  readonly gateOpen: boolean;
+  readonly cause: string | null;
+  readonly trigger: ShutdownTrigger | null;
+  readonly reason: string | null;
+  readonly handledBy: string;
+  /** True when a resume or restart answered before its checks settled (bounded wait). */
+  readonly settling?: boolean;
+  readonly alert?: unknown;
+}
+
+/** What the commands act on: the GovernanceSystem's audited operator calls. */
+export interface CommandTarget {
+  operatorShutdown(request: OperatorRequest): void;
+  operatorObserve(request: OperatorRequest): void;
+  operatorResume(request: OperatorRequest): Promise<boolean>;
+  /** Restart, then a new lifecycle with the adapters of the last one (when one ran). */
+  restartFromOutside(request: OperatorRequest): Promise<unknown>;
+  acknowledgeAlert(alertId: string, operator: string): unknown;
+  commandResult(): Omit<CommandResult, 'handledBy'>;
+}
+
+/** resume and restart answer after at most this long, even if their checks still run. */
+export const SETTLE_ANSWER_MS_MAX = 20_000;
+/** How often the owner looks for requests other processes recorded (ms). */
+export const REQUEST_POLL_MS_DEFAULT = 25;
+export const REQUEST_POLL_MS_RANGE: readonly [number, number] = [5, 1_000];
+
+const UNRECORDED_MAX = 1_024;
+
+/** This process, as it signs the requests it handles. */
+export function processSignature(kind: string): string {
+  return `${kind} pid ${process.pid} on ${hostname()}`;
+}
+
+async function settledWithin(work: Promise<unknown>, boundMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), boundMs);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work.then(() => true), bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Carries out one command; throws the GovernanceSystem's refusal (GovernorError) unchanged. */
+export async function executeCommand(
+  target: CommandTarget,
+  command: OperatorCommand,
+  handledBy: string,
+  settleMs = SETTLE_ANSWER_MS_MAX,
+): Promise<CommandResult> {
+  const request = { operator: command.operator, reason: command.reason };
+  let settling = false;
+  let alert: unknown;
+  switch (command.command) {
+    case 'shutdown':
+      target.operatorShutdown(request);
+      break;
+    case 'observe':
+      target.operatorObserve(request);
+      break;
+    case 'resume': {
+      const resumed = target.operatorResume(request);
+      // A refusal (wrong state) rejects at once: report it, not a state.
+      await Promise.race([resumed, Promise.resolve()]);
+      settling = !(await settledWithin(resumed, settleMs));
+      break;
+    }
+    case 'restart':
+      settling = !(await settledWithin(target.restartFromOutside(request), settleMs));
+      break;
+    case 'ack':
+      alert = target.acknowledgeAlert(command.alertId ?? '', command.operator);
+      break;
+  }
+  return {
+    ...target.commandResult(),
+    handledBy,
+    ...(settling ? { settling: true } : {}),
+    ...(alert === undefined ? {} : { alert }),
+  };
+}
+
+/**
+ * Watches the database for requests recorded by other processes and carries them out in order,
+ * one at a time. `poll()` is cheap (one pragma); the work runs only when another connection
+ * committed something.
+ */
+export class RequestWatcher {
+  private timer: NodeJS.Timeout | undefined;
+  private lastVersion = -1;
+  private draining: Promise<number> | null = null;
+  private again = false;
+  private stopped = false;
+  /** Requests carried out whose outcome could not be recorded: never carried out twice. */
+  private readonly unrecorded = new Set<number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly target: CommandTarget,
+    private readonly options: {
+      readonly logger: Logger;
+      readonly wallNow: () => number;
+      readonly handledBy: string;
+      /** Told of every external commit (e.g. to notice a latch written outside governor). */
+      readonly onExternalChange?: () => void;
+    },
+  ) {}
+
+  /** Polls every `pollMs` on a real, unref'd timer. */
+  start(pollMs: number): void {
+    if (this.timer !== undefined || this.stopped) return;
+    this.timer = setInterval(() => this.poll(), pollMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Checks for an external commit; when there was one, drains the pending requests. */
+  poll(): void {
+    if (this.stopped) return;
+    let version: number;
+    try {
+      version = this.store.dataVersion();
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'operator requests could not be polled');
+      return;
+    }
+    if (version === this.lastVersion) return;
+    this.lastVersion = version;
+    this.options.onExternalChange?.();
+    void this.drain();
+  }
+
+  /**
+   * Carries out every pending request, oldest first; resolves with how many were handled.
+   * Concurrent calls share one pass (and ask for another one after it).
+   */
+  drain(): Promise<number> {
+    if (this.draining !== null) {
+      this.again = true;
+      return this.draining;
+    }
+    this.draining = (async () => {
+      let handled = 0;
+      do {
+        this.again = false;
+        handled += await this.drainOnce();
+      } while (this.again && !this.stopped);
+      return handled;
+    })().finally(() => {
+      this.draining = null;
+    });
+    return this.draining;
+  }
+
+  private async drainOnce(): Promise<number> {
+    let pending: OperatorRequestRecord[];
+    try {
+      pending = this.store.operatorRequests.pending();
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'operator requests could not be read');
+      return 0;
+    }
+    let handled = 0;
+    for (const request of pending) {
+      if (this.stopped) return handled;
+      if (this.unrecorded.has(request.id)) continue;
+      await this.handle(request);
+      handled++;
+    }
+    return handled;
+  }
+
+  private async handle(request: OperatorRequestRecord): Promise<void> {
+    const { logger, handledBy } = this.options;
+    let status: 'done' | 'refused' | 'failed' = 'done';
+    let result: unknown;
+    try {
+      result = await executeCommand(
+        this.target,
+        {
+          command: request.command,
+          operator: request.operator,
+          reason: request.reason,
+          ...(request.alertId === null ? {} : { alertId: request.alertId }),
+        },
+        handledBy,
+      );
+    } catch (error) {
+      const refused =
+        isGovernorError(error) &&
+        [
+          'GOV_INVALID_OPERATOR_ACTION',
+          'GOV_OPERATOR_REQUIRED',
+          'GOV_REASON_REQUIRED',
+          'GOV_UNKNOWN_ALERT',
+          'GOV_INVALID_ARGUMENT',
+        ].includes(error.code);
+      status = refused ? 'refused' : 'failed';
+      result = {
+        code: isGovernorError(error) ? error.code : 'FAILED',
+        message: error instanceof Error ? error.message : String(error),
+        ...this.target.commandResult(),
+        handledBy,
+      };
+    }
+    const handledAtMs = this.options.wallNow();
+    logger.warn(
+      {
+        requestId: request.id,
+        command: request.command,
+        operator: request.operator,
+        status,
+        latencyMs: handledAtMs - request.requestedAtMs,
+      },
+      'operator request from another process carried out',
+    );
+    try {
+      this.store.operatorRequests.complete(request.id, {
+        status,
+        handledAtMs,
+        handledBy,
+        result: { ...(result as object), latencyMs: handledAtMs - request.requestedAtMs },
+      });
+    } catch (error) {
+      logger.error(
+        { err: error, requestId: request.id },
+        'operator request outcome could not be recorded',
+      );
+      if (this.unrecorded.size >= UNRECORDED_MAX) this.unrecorded.clear();
+      this.unrecorded.add(request.id);
+    }
+  }
+}
