@@ -4,7 +4,7 @@
  */
 import type { Mode } from '../machines/types.js';
 import { MODES } from '../machines/types.js';
-import { GovernorError } from './errors.js';
+import { assert, GovernorError } from './errors.js';
 
 const SECOND_MS = 1_000;
 const MINUTE_MS = 60 * SECOND_MS;
@@ -77,60 +77,142 @@ function invalid(key: string, message: string, details: Record<string, unknown> 
   throw new GovernorError('GOV_INVALID_CONFIG', `${key}: ${message}`, { key, ...details });
 }
 
+/** The longest key or string value an error message repeats; longer ones are cut. */
+const QUOTED_LENGTH_MAX = 80;
+
+function truncated(text: string): string {
+  return text.length > QUOTED_LENGTH_MAX ? `${text.slice(0, QUOTED_LENGTH_MAX)}…` : text;
+}
+
+function quoted(text: string): string {
+  return JSON.stringify(truncated(text));
+}
+
+function keyText(key: string | symbol): string {
+  return truncated(String(key));
+}
+
+/** A value for an error message, whatever its type: never throws (JSON.stringify(10n) does). */
+function describeValue(value: unknown): string {
+  switch (typeof value) {
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return String(value);
+    case 'bigint':
+      return `${value}n (a bigint)`;
+    case 'string':
+      return `${quoted(value)} (a string)`;
+    case 'symbol':
+      return `${value.toString()} (a symbol)`;
+    case 'function':
+      return 'a function';
+    default:
+      return value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object';
+  }
+}
+
+/** The caller's own enumerable keys (symbols included, so they are refused, not ignored). */
+function ownEntries(overrides: object, keyPrefix: string): Array<[string | symbol, unknown]> {
+  const read = <T>(what: string, key: string, get: () => T): T => {
+    try {
+      return get();
+    } catch {
+      return invalid(key, `${what} could not be read`);
+    }
+  };
+  const keys = read(
+    'the keys',
+    keyPrefix,
+    (): Array<string | symbol> => [
+      ...Object.keys(overrides),
+      ...Object.getOwnPropertySymbols(overrides).filter((symbol) =>
+        Object.prototype.propertyIsEnumerable.call(overrides, symbol),
+      ),
+    ],
+  );
+  return keys.map((key) => [
+    key,
+    read('the value', `${keyPrefix}.${keyText(key)}`, () => Reflect.get(overrides, key)),
+  ]);
+}
+
 /**
- * Merges `overrides` onto the defaults and validates every key. Unknown keys, non-integers,
- * out-of-range values and broken relationships are refused with GOV_INVALID_CONFIG.
+ * Merges `overrides` onto the defaults and validates every key. Unknown keys, values that are
+ * not integers (of any type: bigint, string, NaN, objects…), out-of-range values and broken
+ * relationships are refused with GOV_INVALID_CONFIG naming a key the caller set.
  */
 export function resolveThresholds(overrides: unknown = {}, keyPrefix = 'thresholds'): Thresholds {
   if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) {
     invalid(keyPrefix, 'expected an object of thresholds in ms');
   }
   const merged: Record<string, number> = { ...DEFAULT_THRESHOLDS };
-  for (const [key, value] of Object.entries(overrides)) {
-    const range = (THRESHOLD_RANGES as Record<string, readonly [number, number] | undefined>)[key];
-    if (range === undefined) {
-      invalid(
-        `${keyPrefix}.${key}`,
-        `unknown threshold; known: ${Object.keys(THRESHOLD_RANGES).join(', ')}`,
-      );
+  const given = new Set<keyof Thresholds>();
+  for (const [key, value] of ownEntries(overrides, keyPrefix)) {
+    const name = `${keyPrefix}.${keyText(key)}`;
+    if (typeof key !== 'string' || !Object.hasOwn(THRESHOLD_RANGES, key)) {
+      invalid(name, `unknown threshold; known: ${Object.keys(THRESHOLD_RANGES).join(', ')}`);
     }
     if (value === undefined) continue;
+    const range = THRESHOLD_RANGES[key as keyof Thresholds];
     if (typeof value !== 'number' || !Number.isInteger(value)) {
-      invalid(`${keyPrefix}.${key}`, `expected an integer, got ${JSON.stringify(value)}`, {
-        range,
-      });
+      const expected = `expected an integer in ${range[0]}..${range[1]}`;
+      invalid(name, `${expected}, got ${describeValue(value)}`, { range });
     }
     if (value < range[0] || value > range[1]) {
-      invalid(
-        `${keyPrefix}.${key}`,
-        `${value} is outside the allowed range ${range[0]}..${range[1]}`,
-        {
-          range,
-        },
-      );
+      invalid(name, `${value} is outside the allowed range ${range[0]}..${range[1]}`, { range });
     }
     merged[key] = value;
+    given.add(key as keyof Thresholds);
   }
   const thresholds = merged as unknown as Thresholds;
-  assertRelationships(thresholds, keyPrefix);
+  assertRelationships(thresholds, keyPrefix, given);
   return Object.freeze(thresholds);
 }
 
-function assertRelationships(t: Thresholds, keyPrefix: string): void {
-  const below = (a: keyof Thresholds, b: keyof Thresholds, strict: boolean): void => {
-    const ok = strict ? t[a] < t[b] : t[a] <= t[b];
-    if (!ok) {
-      invalid(
-        `${keyPrefix}.${a}`,
-        `must be ${strict ? 'below' : 'at most'} ${keyPrefix}.${b} (${t[a]} vs ${t[b]})`,
-      );
-    }
-  };
-  below('heartbeatIntervalMs', 'heartbeatLossMs', true);
-  below('marketDataStaleMsMax', 'marketDataStallMs', false);
-  below('eventLogWriteStaleMsMax', 'eventLogWriteFailureMs', false);
-  below('heartbeatIntervalMs', 'eventLogWriteStaleMsMax', true);
-  below('adapterPingTimeoutMs', 'startupChecksTimeoutMs', true);
+/** `smaller` < `larger` (strict) or ≤: each relationship the thresholds must keep. */
+const RELATIONSHIPS: ReadonlyArray<{
+  smaller: keyof Thresholds;
+  larger: keyof Thresholds;
+  strict: boolean;
+}> = [
+  { smaller: 'heartbeatIntervalMs', larger: 'heartbeatLossMs', strict: true },
+  { smaller: 'marketDataStaleMsMax', larger: 'marketDataStallMs', strict: false },
+  { smaller: 'eventLogWriteStaleMsMax', larger: 'eventLogWriteFailureMs', strict: false },
+  { smaller: 'heartbeatIntervalMs', larger: 'eventLogWriteStaleMsMax', strict: true },
+  { smaller: 'adapterPingTimeoutMs', larger: 'startupChecksTimeoutMs', strict: true },
+];
+
+/**
+ * Refuses a broken relationship, naming the key the caller set. The defaults keep every
+ * relationship, so at least one side was set; when both were, the one that differs from its
+ * default is named (the other is then the default), else both.
+ */
+function assertRelationships(
+  t: Thresholds,
+  keyPrefix: string,
+  given: ReadonlySet<keyof Thresholds>,
+): void {
+  for (const { smaller, larger, strict } of RELATIONSHIPS) {
+    if (strict ? t[smaller] < t[larger] : t[smaller] <= t[larger]) continue;
+    const set = [smaller, larger].filter((key) => given.has(key));
+    const changed = set.filter((key) => t[key] !== DEFAULT_THRESHOLDS[key]);
+    const blamed = changed.length === 1 ? changed : set;
+    assert(
+      blamed.length > 0,
+      `the default thresholds keep ${smaller} ${strict ? '<' : '≤'} ${larger}`,
+    );
+    const quote = (key: keyof Thresholds): string =>
+      `${keyPrefix}.${key} (${t[key]}${given.has(key) ? '' : ', its default'})`;
+    const names = blamed.map((key) => `${keyPrefix}.${key}`);
+    const message =
+      blamed.length === 2
+        ? `must keep ${smaller} ${strict ? '<' : '≤'} ${larger}, got ${t[smaller]} vs ${t[larger]}`
+        : blamed[0] === smaller
+          ? `must be ${strict ? 'below' : 'at most'} ${quote(larger)}, got ${t[smaller]}`
+          : `must be ${strict ? 'above' : 'at least'} ${quote(smaller)}, got ${t[larger]}`;
+    invalid(names.join(', '), message, { key: names[0], keys: names });
+  }
 }
 
 export function parseMode(value: unknown, key = 'desiredMode'): Mode {

@@ -22,6 +22,27 @@ export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
 
+/**
+ * A child of `root` for `component`. Every line carries exactly one `component` key: under a
+ * logger that already has one (`governor`), the child's value is the path (`governor.alerts`).
+ * pino appends a child's bindings to its parent's, so a plain child would write the key twice
+ * in one line, which strict JSON parsers refuse; here the inherited bindings are rewritten
+ * without it, through `pino.symbols` (pino's documented hook for such integrations).
+ */
 export function componentLogger(root: Logger, component: string): Logger {
-  return root.child({ component });
+  const outer: unknown = root.bindings().component;
+  if (outer === undefined) return root.child({ component });
+  const path = typeof outer === 'string' ? `${outer}.${component}` : component;
+  const child = root.child({});
+  const internals = child as unknown as Record<symbol, unknown>;
+  const chindings = internals[pino.symbols.chindingsSym];
+  // Each binding is `,"key":<JSON>`; should pino change that, the logger test fails.
+  if (typeof chindings !== 'string') return root.child({ component: path });
+  const bindings = JSON.parse(`{${chindings.slice(1)}}`) as Record<string, unknown>;
+  delete bindings.component;
+  bindings.component = path;
+  internals[pino.symbols.chindingsSym] = Object.entries(bindings)
+    .map(([key, value]) => `,${JSON.stringify(key)}:${JSON.stringify(value)}`)
+    .join('');
+  return child;
 }

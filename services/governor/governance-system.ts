@@ -52,6 +52,7 @@ import {
   normaliseAdapters,
   runStartupCheckSuite,
 } from '../health/startup-checks.js';
+import type { ErrorWindowState } from '../health/error-window.js';
 import { formatDuration, HealthMonitor, type SystemHealth } from '../health/system-health.js';
 import { transitionLogger } from '../inspection.js';
 import { componentLogger, type Logger, silentLogger } from '../logger.js';
@@ -710,6 +711,15 @@ export class GovernanceSystem {
       heartbeatIntervalMs: this.thresholds.heartbeatIntervalMs,
       latestSnapshotWallMs,
     });
+    if (persisted?.errors !== undefined && ages !== null) {
+      try {
+        // The errors age by the same running time as the inputs (none after a clean close).
+        const lived = ages.marketDataAgeMs - persisted.marketDataAgeMs;
+        this.healthMonitor.restoreErrorWindow(persisted.errors as ErrorWindowState, lived);
+      } catch (error) {
+        this.logger.warn({ err: error }, 'the persisted error window could not be restored');
+      }
+    }
     if (ages === null) return;
     this.healthMonitor.seedAges(ages, {
       marketData: persisted?.lastWallMs.marketData ?? null,
@@ -728,6 +738,7 @@ export class GovernanceSystem {
       eventLogWriteAgeMs: Math.round(ages.eventLogWriteAgeMs),
       snapshotWriteAgeMs: Math.round(ages.snapshotWriteAgeMs),
       lastWallMs: this.healthMonitor.lastUpdateWallMs(),
+      errors: this.healthMonitor.exportErrorWindow(),
     });
   }
 

@@ -4,8 +4,9 @@
  * spec's SystemHealth. Computing health is deterministic, cheap and read-only.
  */
 import type { Clock } from '../clock.js';
-import type { Thresholds } from '../config.js';
-import { GovernorError } from '../errors.js';
+import { THRESHOLD_RANGES, type Thresholds } from '../config.js';
+import { assert, GovernorError } from '../errors.js';
+import { ErrorWindow, type ErrorWindowState } from './error-window.js';
 
 export const EXECUTION_QUEUE_STATUSES = ['IDLE', 'PROCESSING', 'STALLED'] as const;
 export type ExecutionQueueStatus = (typeof EXECUTION_QUEUE_STATUSES)[number];
@@ -34,8 +35,13 @@ export interface InputAges {
   snapshotWriteAgeMs: number;
 }
 
-/** Ring buffer capacity for error timestamps: bounds memory whatever the error storm. */
-export const ERROR_BUFFER_CAPACITY = 4_096;
+// The error-rate rule is reachable at every accepted setting: the most errors it can need
+// (the top of both ranges: 100,000/min over 1 h) is far below 2^53, where counts stay exact.
+assert(
+  (THRESHOLD_RANGES.errorRatePerMinuteMax[1] * THRESHOLD_RANGES.errorWindowMs[1]) / 60_000 <
+    Number.MAX_SAFE_INTEGER,
+  'the error count that breaks the rate rule is countable',
+);
 
 interface InputStamp {
   monotonicMs: number;
@@ -50,9 +56,7 @@ export class HealthMonitor {
   private readonly eventLogWrite: InputStamp;
   private readonly snapshotWrite: InputStamp;
   private queueStatus: ExecutionQueueStatus = 'IDLE';
-  private readonly errorTimesMs = new Float64Array(ERROR_BUFFER_CAPACITY);
-  private errorCount = 0;
-  private errorHead = 0;
+  private readonly errors: ErrorWindow;
   private listener: HealthChangeListener | null = null;
 
   constructor(
@@ -64,6 +68,7 @@ export class HealthMonitor {
     this.marketData = fromStart();
     this.eventLogWrite = fromStart();
     this.snapshotWrite = fromStart();
+    this.errors = new ErrorWindow(clock, { windowMs: thresholds.errorWindowMs });
   }
 
   /** Called after an error is recorded or the queue status changes (the fail-safe listens). */
@@ -84,10 +89,22 @@ export class HealthMonitor {
   }
 
   recordError(): void {
-    this.errorTimesMs[this.errorHead] = this.clock.monotonicNow();
-    this.errorHead = (this.errorHead + 1) % ERROR_BUFFER_CAPACITY;
-    if (this.errorCount < ERROR_BUFFER_CAPACITY) this.errorCount++;
+    this.errors.record();
     this.listener?.('error');
+  }
+
+  /** The error window relative to now, to persist (see {@link restoreErrorWindow}). */
+  exportErrorWindow(): ErrorWindowState {
+    return this.errors.exportState();
+  }
+
+  /**
+   * Adds the errors of a window exported by an earlier process, `elapsedSinceExportMs` ago
+   * (wall-clock difference; negative counts as 0). The change listener is not called: the
+   * caller evaluates health after restoring. GOV_INVALID_ARGUMENT for a malformed state.
+   */
+  restoreErrorWindow(state: ErrorWindowState, elapsedSinceExportMs: number): void {
+    this.errors.restore(state, elapsedSinceExportMs);
   }
 
   setExecutionQueueStatus(status: ExecutionQueueStatus): void {
@@ -173,16 +190,12 @@ export class HealthMonitor {
     };
   }
 
-  /** Errors whose monotonic time falls within the last error window. */
+  /**
+   * Errors whose monotonic time falls within the last error window: exact up to 4,096 of
+   * them; beyond, it may include errors up to windowMs / 120 older, never fewer (error-window.ts).
+   */
   errorsInWindow(): number {
-    const cutoffMs = this.clock.monotonicNow() - this.thresholds.errorWindowMs;
-    let count = 0;
-    for (let i = 0; i < this.errorCount; i++) {
-      const index = (this.errorHead - 1 - i + ERROR_BUFFER_CAPACITY) % ERROR_BUFFER_CAPACITY;
-      if ((this.errorTimesMs[index] ?? Number.NEGATIVE_INFINITY) <= cutoffMs) break;
-      count++;
-    }
-    return count;
+    return this.errors.count();
   }
 
   errorRatePerMinute(): number {
