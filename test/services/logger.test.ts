@@ -7,7 +7,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../../services/clock.js';
-import { GovernanceSystem } from '../../services/governor.js';
+import { GovernanceSystem } from '../../services/governor/governance-system.js';
 import { componentLogger, type Logger } from '../../services/logger.js';
 
 /** The keys of a JSON object's top level, in order, duplicates kept. */
