@@ -150,6 +150,8 @@ export class Connection {
   private readonly failureListeners: Array<() => void> = [];
   private readonly faults: FaultInjector | null;
   private dataVersionStatement: Database.Statement<[], number> | null = null;
+  private readonly commitListeners: Array<() => void> = [];
+  private writeDepth = 0;
   private closed = false;
 
   private constructor(
@@ -237,6 +239,11 @@ export class Connection {
     return this.closed;
   }
 
+  /** Called after each outermost write transaction commits. Listeners must not throw. */
+  onCommit(listener: () => void): void {
+    this.commitListeners.push(listener);
+  }
+
   /** Called after any failed write, e.g. to drop caches the rolled-back transaction invalidated. */
   onWriteFailure(listener: () => void): void {
     this.failureListeners.push(listener);
@@ -263,13 +270,19 @@ export class Connection {
    */
   write<T>(operation: string, fn: () => T): T {
     this.assertOpen();
+    let result: T;
+    this.writeDepth++;
     try {
       this.faults?.beforeWrite(operation);
-      return this.immediate(fn) as T;
+      result = this.immediate(fn) as T;
     } catch (error) {
       for (const listener of this.failureListeners) listener();
       throw wrapStorageError(error, operation);
+    } finally {
+      this.writeDepth--;
     }
+    if (this.writeDepth === 0) for (const listener of this.commitListeners) listener();
+    return result;
   }
 
   close(): void {

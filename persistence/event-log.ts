@@ -203,6 +203,9 @@ export class EventLog {
   private readonly selectFrom: BetterSqlite3.Statement<[number], EventRow>;
   private readonly selectCount: BetterSqlite3.Statement<[], number>;
   private readonly selectDataVersion: BetterSqlite3.Statement<[], number>;
+  /** True once an append was written in the write transaction not yet committed. */
+  private appendedUncommitted = false;
+  private readonly commitListeners: Array<() => void> = [];
   /** Cached chain head, valid while `PRAGMA data_version` equals `headVersion`. */
   private cachedHead: ChainHead | null = null;
   private headVersion = -1;
@@ -222,7 +225,21 @@ export class EventLog {
     // A rolled-back transaction may have advanced the cached head: forget it.
     connection.onWriteFailure(() => {
       this.headVersion = -1;
+      this.appendedUncommitted = false;
     });
+    connection.onCommit(() => {
+      if (!this.appendedUncommitted) return;
+      this.appendedUncommitted = false;
+      for (const listener of this.commitListeners) listener();
+    });
+  }
+
+  /**
+   * Tells `listener` after each committed write transaction that appended events (the health
+   * monitor's "last event-log write": every successful write counts, whoever made it).
+   */
+  onAppendCommitted(listener: () => void): void {
+    this.commitListeners.push(listener);
   }
 
   /** Appends one event in its own durable transaction (or inside the caller's). */
@@ -384,6 +401,7 @@ export class EventLog {
       throw duplicateEventIdOr(error, event.eventId);
     }
     this.cachedHead = { seq, hash };
+    this.appendedUncommitted = true;
     return { seq, eventId: event.eventId, timestamp, hash };
   }
 }

@@ -23,6 +23,8 @@ export interface ModeChange {
   readonly from: LifecycleState;
   readonly to: LifecycleState;
   readonly cause: GovernorContext['observeCause'];
+  /** True when OBSERVE_ONLY's cause is a failure held from earlier (no new incident). */
+  readonly causeHeld: boolean;
   readonly trigger: ShutdownLatch['trigger'] | null;
   readonly reason: string | null;
   readonly lifecycleId: string;
@@ -48,6 +50,8 @@ export interface EffectsDependencies {
 
 export class Effects {
   private readonly listeners = new Set<ModeChangeListener>();
+  /** Changes entered but not yet told: listeners hear of them once the machine has settled. */
+  private readonly untold: ModeChange[] = [];
   private lastPersistedTo: PersistedTo = null;
 
   constructor(private readonly deps: EffectsDependencies) {}
@@ -62,7 +66,10 @@ export class Effects {
     return this.lastPersistedTo;
   }
 
-  /** The entry action of `to`, called by the machine with its updated context. */
+  /**
+   * The entry action of `to`, called by the machine with its updated context. Listeners are
+   * told later, by `tellListeners`, once the machine's snapshot shows the new state.
+   */
   enter(from: LifecycleState, to: LifecycleState, context: GovernorContext): void {
     try {
       if (to === 'SHUTDOWN') this.shutdownSequence(from, context);
@@ -72,7 +79,15 @@ export class Effects {
       this.deps.logger.fatal({ err: error, from, to }, 'effect of a mode change failed');
       this.deps.health.recordError();
     }
-    this.notify(from, to, context);
+    this.untold.push(this.changeOf(from, to, context));
+  }
+
+  /** Tells the listeners of every change entered since the last call (the machine has settled). */
+  tellListeners(): void {
+    while (this.untold.length > 0) {
+      const change = this.untold.shift();
+      if (change !== undefined) this.tell(change);
+    }
   }
 
   private nowIso(): string {
@@ -100,10 +115,11 @@ export class Effects {
         causeReason: to === 'OBSERVE_ONLY' ? context.causeReason : null,
         hold,
       });
-      this.deps.health.updateEventLogWriteTimestamp();
     } catch (error) {
       this.deps.logger.error({ err: error, from, to }, 'mode change could not be persisted');
       this.deps.health.recordError();
+      // A failure's hold that the database could not take: a restart must not forget it.
+      if (hold !== null) this.writeFallbackHold(hold, context.lifecycleId);
     }
     if (!freshFailure) return;
     const reason = context.causeReason ?? 'failure';
@@ -147,7 +163,6 @@ export class Effects {
         finalState,
         latchedRestart,
       });
-      this.deps.health.updateEventLogWriteTimestamp();
       persistedTo = 'database';
       this.anchor();
     } catch (error) {
@@ -182,6 +197,7 @@ export class Effects {
     const record = readFallbackRecord(this.deps.fallbackPath);
     return (
       record !== null &&
+      record.latch !== null &&
       record.latch.at === latch.at &&
       record.latch.trigger === latch.trigger &&
       record.finalState.alertRaised === true
@@ -209,6 +225,24 @@ export class Effects {
     };
   }
 
+  private writeFallbackHold(hold: SafeModeHold, lifecycleId: string): void {
+    const path = this.deps.fallbackPath;
+    if (path === null) return;
+    const existing = readFallbackRecord(path);
+    if (existing?.hold !== null && existing?.hold !== undefined) return; // the first one stays
+    try {
+      writeFallbackRecord(path, {
+        version: 2,
+        latch: existing?.latch ?? null,
+        hold,
+        lifecycleId,
+        finalState: existing?.finalState ?? {},
+      });
+    } catch (error) {
+      this.deps.logger.fatal({ err: error, path }, 'safe-mode hold could not be written anywhere');
+    }
+  }
+
   private writeFallback(
     latch: ShutdownLatch,
     lifecycleId: string,
@@ -216,7 +250,8 @@ export class Effects {
   ): PersistedTo {
     const path = this.deps.fallbackPath;
     if (path === null) return null;
-    const record: FallbackRecord = { version: 1, latch, lifecycleId, finalState };
+    const hold = readFallbackRecord(path)?.hold ?? null;
+    const record: FallbackRecord = { version: 2, latch, hold, lifecycleId, finalState };
     try {
       writeFallbackRecord(path, record);
       return 'fallback-file';
@@ -232,6 +267,7 @@ export class Effects {
       from: 'SHUTDOWN',
       to: 'STARTING',
       cause: null,
+      causeHeld: false,
       trigger: null,
       reason,
       lifecycleId,
@@ -239,16 +275,17 @@ export class Effects {
     });
   }
 
-  private notify(from: LifecycleState, to: LifecycleState, context: GovernorContext): void {
-    this.tell({
+  private changeOf(from: LifecycleState, to: LifecycleState, context: GovernorContext): ModeChange {
+    return {
       from,
       to,
       cause: to === 'OBSERVE_ONLY' ? context.observeCause : null,
+      causeHeld: to === 'OBSERVE_ONLY' && context.causeHeld,
       trigger: to === 'SHUTDOWN' ? (context.shutdown?.trigger ?? null) : null,
       reason: to === 'SHUTDOWN' ? (context.shutdown?.reason ?? null) : context.causeReason,
       lifecycleId: context.lifecycleId,
       at: new Date(this.deps.clock.wallNow()),
-    });
+    };
   }
 
   private tell(change: ModeChange): void {

@@ -1,8 +1,9 @@
 /**
  * The engine port: how an embedding engine writes its events, snapshots, capital and strategies.
- * Every write is validated by the store; a committed event stamps the event-log input and a
- * committed snapshot the snapshot input of the health monitor, so no engine forgets to report
- * them. Writes inside `transaction()` stamp once, when the outermost transaction commits.
+ * Every write is validated by the store; a committed snapshot stamps the snapshot input of the
+ * health monitor (and every committed event the event-log input: the store tells governor of
+ * every append, whoever made it), so no engine forgets to report them. Writes inside
+ * `transaction()` stamp once, when the outermost transaction commits.
  * governor's own tables and event types are not reachable through it.
  */
 
@@ -89,13 +90,10 @@ function refuseGovernorTypes(input: EventInput): void {
 
 export function createEnginePort(store: Store, health: HealthMonitor): EnginePort {
   let depth = 0;
-  let eventWritten = false;
   let snapshotWritten = false;
   const committed = (): void => {
     if (depth > 0) return;
-    if (eventWritten) health.updateEventLogWriteTimestamp();
     if (snapshotWritten) health.updateSnapshotWriteTimestamp();
-    eventWritten = false;
     snapshotWritten = false;
   };
   /** Runs one write; it counts as committed now, or when the outer transaction commits. */
@@ -108,21 +106,11 @@ export function createEnginePort(store: Store, health: HealthMonitor): EnginePor
   const events: EngineEvents = {
     append: (input) => {
       refuseGovernorTypes(input);
-      return write(
-        () => store.events.append(input),
-        () => {
-          eventWritten = true;
-        },
-      );
+      return store.events.append(input);
     },
     appendBatch: (inputs) => {
       if (Array.isArray(inputs)) for (const input of inputs) refuseGovernorTypes(input);
-      return write(
-        () => store.events.appendBatch(inputs),
-        () => {
-          eventWritten = true;
-        },
-      );
+      return store.events.appendBatch(inputs);
     },
     head: () => store.events.head(),
     count: () => store.events.count(),
@@ -173,10 +161,7 @@ export function createEnginePort(store: Store, health: HealthMonitor): EnginePor
         result = store.transaction(fn);
       } catch (error) {
         depth--;
-        if (depth === 0) {
-          eventWritten = false;
-          snapshotWritten = false;
-        }
+        if (depth === 0) snapshotWritten = false;
         throw error;
       }
       depth--;

@@ -37,8 +37,14 @@ import type { AlertSink, GovernorAlert } from '../alerts/types.js';
 import { type Clock, SystemClock } from '../clock.js';
 import { parseMode, resolveThresholds, type Thresholds } from '../config.js';
 import { AssertionError, GovernorError, isGovernorError } from '../errors.js';
-import { fallbackPathFor, readFallbackRecord, retireFallbackRecord } from '../fallback-file.js';
+import {
+  clearFallbackHold,
+  fallbackPathFor,
+  readFallbackRecord,
+  retireFallbackRecord,
+} from '../fallback-file.js';
 import { DataIntegrityVerifier, type IntegrityViolation } from '../health/data-integrity.js';
+import type { ErrorWindowState } from '../health/error-window.js';
 import {
   FailSafeManager,
   type FailSafeState,
@@ -52,7 +58,6 @@ import {
   normaliseAdapters,
   runStartupCheckSuite,
 } from '../health/startup-checks.js';
-import type { ErrorWindowState } from '../health/error-window.js';
 import { formatDuration, HealthMonitor, type SystemHealth } from '../health/system-health.js';
 import { transitionLogger } from '../inspection.js';
 import { componentLogger, type Logger, silentLogger } from '../logger.js';
@@ -253,6 +258,8 @@ export class GovernanceSystem {
       this.thresholds,
     );
     this.heartbeat = new HeartbeatMonitor(this.heartbeatHost(), this.clock, this.thresholds);
+    // Every committed append is an event-log write, whoever made it (governor or the engine).
+    this.store.events.onAppendCommitted(() => this.healthMonitor.updateEventLogWriteTimestamp());
     this.healthMonitor.setChangeListener((kind) => {
       if (kind === 'input') this.refreshGateDeadline();
       else this.failSafeManager.onHealthEvent();
@@ -274,6 +281,7 @@ export class GovernanceSystem {
     this.lifecycle = new Lifecycle(
       {
         enter: (from, to, context) => this.effects.enter(from, to, context),
+        settled: () => this.effects.tellListeners(),
         openGate: () => this.gate.setOpen(!this.closed),
         closeGate: () => this.gate.setOpen(false),
         startupChecks: (input) => this.performStartupChecks(input),
@@ -358,6 +366,8 @@ export class GovernanceSystem {
     this.failSafeManager.arm();
     this.failSafeManager.checkFailSafeConditions({ includeCapital: false });
     if (this.lifecycle.state === 'STARTING') this.send({ type: 'lifecycle.start' });
+    // A heartbeat still lost (since before an operator restart) is a loss of this lifecycle too.
+    if (this.heartbeat.isLost()) this.onHeartbeatLost(this.heartbeat.ageMs());
     const settled = await this.lifecycle.settled();
     return (
       settled === 'AGGRESSIVE' ||
@@ -495,6 +505,7 @@ export class GovernanceSystem {
       writes.setDesiredMode('AGGRESSIVE');
       writes.clearHold();
     });
+    clearFallbackHold(this.fallbackPath, event.at);
     this.incidents.resolveSafeMode();
     this.lifecycle.send(event);
     const settled = await this.lifecycle.settled();
@@ -660,9 +671,9 @@ export class GovernanceSystem {
   }
 
   private beginLifecycle(authority: AuthorityRecord, lifecycleId = randomUUID()): void {
-    const fallback = authority.latch === null ? readFallbackRecord(this.fallbackPath) : null;
+    const fallback = readFallbackRecord(this.fallbackPath);
     const latch = authority.latch ?? authority.loggedLatch ?? fallback?.latch ?? null;
-    const hold: SafeModeHold | null = authority.hold;
+    const hold: SafeModeHold | null = authority.hold ?? fallback?.hold ?? null;
     this.lifecycle.begin({
       lifecycleId,
       configuredMode: this.configuredMode,
@@ -793,7 +804,6 @@ export class GovernanceSystem {
         });
         this.store.startupReports.record(report);
       });
-      this.healthMonitor.updateEventLogWriteTimestamp();
       return report;
     } catch (error) {
       const failed: StartupCheckResult = {
@@ -912,7 +922,6 @@ export class GovernanceSystem {
           { heartbeat: true, uptime: this.healthMonitor.getUptimeString() },
           this.inputsText(false),
         );
-        this.healthMonitor.updateEventLogWriteTimestamp();
       },
       heartbeatSucceeded: (): void => this.refreshGateDeadline(),
       heartbeatLost: (sinceMs: number): void => this.onHeartbeatLost(sinceMs),

@@ -29,6 +29,8 @@ import type { Clock } from '../clock.js';
 /** What the machine's effects are, given by the GovernanceSystem. */
 export interface LifecycleHost {
   enter(from: LifecycleState, to: LifecycleState, context: GovernorContext): void;
+  /** The machine settled after a macrostep: its snapshot now shows the state entered. */
+  settled(): void;
   openGate(): void;
   closeGate(): void;
   startupChecks(input: StartupChecksInput): Promise<StartupReport>;
@@ -88,7 +90,11 @@ export class Lifecycle {
       clock: this.clock as unknown as NonNullable<ActorOptions<GovernorMachine>['clock']>,
       inspect: this.inspect,
     });
-    actor.subscribe({ error: (error) => this.host.failed(error) });
+    actor.subscribe({
+      next: () => this.host.settled(),
+      complete: () => this.host.settled(),
+      error: (error) => this.host.failed(error),
+    });
     this.actor = actor;
     actor.start();
   }

@@ -115,16 +115,17 @@ export function recordedStatus(
   owner: OwnerInfo | null,
 ): GovernorStatus {
   const record = new ModeJournal(store).read();
-  const fallback = record.latch === null ? readFallbackRecord(fallbackPathFor(dbPath)) : null;
+  const fallback = readFallbackRecord(fallbackPathFor(dbPath));
   const latch = record.latch ?? record.loggedLatch ?? fallback?.latch ?? null;
   const latchSource =
     record.latch !== null
       ? 'database'
       : record.loggedLatch !== null
         ? 'event-log'
-        : fallback !== null
+        : fallback?.latch !== null && fallback !== null
           ? 'fallback-file'
           : null;
+  const hold = record.hold ?? fallback?.hold ?? null;
   const running = owner !== null;
   const state: LifecycleState | null =
     latch !== null ? 'SHUTDOWN' : running ? record.lifecycleState : null;
@@ -144,12 +145,12 @@ export function recordedStatus(
     recordedState: record.lifecycleState,
     canDeployCapital: false,
     reason,
-    cause: record.hold?.cause ?? null,
+    cause: hold?.cause ?? null,
     trigger: latch?.trigger ?? null,
     desiredMode: record.desiredMode,
     latch,
     latchSource,
-    hold: record.hold === null ? null : { cause: record.hold.cause, reason: record.hold.reason },
+    hold: hold === null ? null : { cause: hold.cause, reason: hold.reason },
     discrepancy: record.discrepancy,
     lifecycleId: record.lifecycleId,
     heartbeatAgeMs: null,

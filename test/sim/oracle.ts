@@ -5,12 +5,12 @@
  * any difference from what the GovernanceSystem actually did as a violated invariant.
  */
 
-import type { LifecycleState, ShutdownTrigger } from '../../machines/types.js';
+import type Sqlite from 'better-sqlite3';
+import type { LifecycleState, ObserveCause, ShutdownTrigger } from '../../machines/types.js';
 import type { FaultInjector, FaultMode } from '../../persistence/faults.js';
 import type { AlertKind } from '../../services/alerts/types.js';
 import type { Thresholds } from '../../services/config.js';
 import type { GovernanceSystem, ModeChange } from '../../services/governor/governance-system.js';
-import { rawDb } from '../support/harness.js';
 import type { Action } from './schedule.js';
 
 /** Detection must happen within this of the first instant a threshold is crossed. */
@@ -44,8 +44,28 @@ const freshEpoch = (): Epoch => ({
   integrityTransitions: 0,
 });
 
+/** The observe causes a restart must remember (held until an operator resumes). */
+const HELD: ReadonlySet<ObserveCause> = new Set([
+  'STARTUP_CHECKS_FAILED',
+  'HEARTBEAT_LOST',
+  'INTEGRITY_VIOLATION',
+]);
+
 export class Oracle {
   private processStartMs = 0;
+  /**
+   * From when governor must count input ages at the latest: the first start, carried across a
+   * crash (ages persisted with each heartbeat survive it), or the restart when the last
+   * heartbeat before the crash may not have been persisted (writes failing, a wall step).
+   */
+  private agesFromMs = 0;
+  private agesCarry = true;
+  /** How much older than the truth governor may judge an input after such a restart. */
+  private ageSkewMs = 0;
+  private lastWallJumpMs = Number.NEGATIVE_INFINITY;
+  private started = false;
+  /** OBSERVE_ONLY for a failure, not yet resumed by an operator: no process may trade. */
+  private held = false;
   private lastMarketMs = Number.NEGATIVE_INFINITY;
   private marketGapUntilMs = Number.NEGATIVE_INFINITY;
   lastSnapshotOkMs = Number.NEGATIVE_INFINITY;
@@ -79,6 +99,9 @@ export class Oracle {
 
   processStarted(nowMs: number, gov: GovernanceSystem): void {
     this.processStartMs = nowMs;
+    if (!this.started || !this.agesCarry) this.agesFromMs = nowMs;
+    this.started = true;
+    this.agesCarry = true;
     this.epoch = freshEpoch();
     if (this.writesPossible()) this.lastWritableLoopMs = nowMs;
     if (this.queueStalledSinceMs !== null) gov.healthMonitor.setExecutionQueueStatus('STALLED');
@@ -88,9 +111,34 @@ export class Oracle {
     this.epoch = freshEpoch();
   }
 
+  /** An operator resumed: the failure is no longer held. */
+  operatorResumed(): void {
+    this.held = false;
+    this.newEpoch();
+  }
+
   operatorRestarted(_nowMs: number): void {
     this.latched = false;
+    this.held = false;
     this.newEpoch();
+  }
+
+  wallJumped(nowMs: number): void {
+    this.lastWallJumpMs = nowMs;
+  }
+
+  /**
+   * The process died. Its ages carry on when its last heartbeat could be persisted: no write
+   * trouble within two heartbeat intervals. A wall step within an interval lets governor count
+   * up to one interval too many (it cannot tell how long the process lived after its persist).
+   */
+  crashed(nowMs: number): void {
+    const t = this.thresholds;
+    this.agesCarry =
+      this.globalFault === null && nowMs - this.lastWriteTroubleMs > 2 * t.heartbeatIntervalMs;
+    if (nowMs - this.lastWallJumpMs <= t.heartbeatIntervalMs) {
+      this.ageSkewMs = Math.max(this.ageSkewMs, t.heartbeatIntervalMs);
+    }
   }
 
   operatorKill(requested: boolean): void {
@@ -112,6 +160,7 @@ export class Oracle {
 
   marketData(nowMs: number): void {
     this.lastMarketMs = nowMs;
+    this.ageSkewMs = 0;
   }
 
   snapshotWritten(nowMs: number): void {
@@ -129,11 +178,12 @@ export class Oracle {
   }
 
   /** The operator reconciles the pool before restarting (as the runbook says). */
-  repairCapital(gov: GovernanceSystem): void {
+  repairCapital(db: Sqlite.Database): void {
     if (this.drift === null) return;
-    rawDb(gov.store)
-      .prepare('UPDATE capital_pools SET total_minor = total_minor - ? WHERE pool_id = ?')
-      .run(this.drift.netMinor, 'main');
+    db.prepare('UPDATE capital_pools SET total_minor = total_minor - ? WHERE pool_id = ?').run(
+      this.drift.netMinor,
+      'main',
+    );
     this.drift = null;
   }
 
@@ -245,6 +295,12 @@ export class Oracle {
       }
       this.latched = true;
     } else if (change.to === 'AGGRESSIVE') {
+      if (this.held) {
+        this.violate(
+          'no-silent-resume',
+          'AGGRESSIVE while a failure is held (OBSERVE_ONLY for a failure, no operator resume since)',
+        );
+      }
       if (this.visitDoom !== null) {
         this.violate(
           'aggressive-only-after-passing-checks',
@@ -262,6 +318,9 @@ export class Oracle {
 
   private observed(change: ModeChange, nowMs: number): void {
     const t = this.thresholds;
+    if (change.cause !== null && HELD.has(change.cause)) this.held = true;
+    // A failure held from an earlier lifecycle is the same incident (its alert is still open).
+    if (change.causeHeld) return;
     if (change.cause === 'STARTUP_CHECKS_FAILED') this.startupIncidents++;
     if (change.cause === 'HEARTBEAT_LOST') {
       this.epoch.heartbeatTransitions++;
@@ -298,24 +357,30 @@ export class Oracle {
     return count;
   }
 
+  /** The least age governor may judge market data to have (detection deadlines use it). */
   private marketAgeMs(nowMs: number): number {
-    return nowMs - Math.max(this.lastMarketMs, this.processStartMs);
+    return nowMs - Math.max(this.lastMarketMs, this.agesFromMs);
+  }
+
+  /** The most age governor may judge market data to have (false-trigger checks use it). */
+  private marketAgeMaxMs(nowMs: number): number {
+    return nowMs - Math.max(this.lastMarketMs, 0) + this.ageSkewMs;
   }
 
   /** A shutdown must have a cause the simulator injected: no false trigger. */
   private justifyShutdown(trigger: ShutdownTrigger | null, nowMs: number): void {
     const t = this.thresholds;
     const unhealthy =
-      this.marketAgeMs(nowMs) > t.marketDataStaleMsMax ||
+      this.marketAgeMaxMs(nowMs) > t.marketDataStaleMsMax ||
       this.queueStalledSinceMs !== null ||
       this.simErrorsInWindow(nowMs) > t.errorRatePerMinuteMax ||
       this.recentTrouble(nowMs, t.eventLogWriteFailureMs + t.errorWindowMs + t.heartbeatLossMs);
     const justified: Record<ShutdownTrigger, boolean> = {
       OPERATOR_KILL: this.killRequested,
       CAPITAL_INCONSISTENT: this.drift !== null,
-      MARKET_DATA_STALL: this.marketAgeMs(nowMs) > t.marketDataStallMs,
+      MARKET_DATA_STALL: this.marketAgeMaxMs(nowMs) > t.marketDataStallMs,
       SNAPSHOT_WRITE_FAILURE:
-        nowMs - Math.max(this.lastSnapshotOkMs, this.processStartMs) > t.snapshotWriteFailureMs,
+        nowMs - Math.max(this.lastSnapshotOkMs, 0) + this.ageSkewMs > t.snapshotWriteFailureMs,
       EVENT_LOG_WRITE_FAILURE: unhealthy,
       HEALTH_CHECK_FAILED: unhealthy,
       UNRECOVERABLE_EXCEPTION: false,
@@ -329,7 +394,7 @@ export class Oracle {
   deadline(nowMs: number, mode: LifecycleState): Deadline | null {
     if (mode === 'SHUTDOWN') return null;
     const t = this.thresholds;
-    const start = this.processStartMs;
+    const start = this.agesFromMs;
     let best: Deadline = {
       atMs: Math.max(this.lastMarketMs, start) + t.marketDataStaleMsMax + 1,
       rule: 'market data older than marketDataStaleMsMax (HEALTH_CHECK_FAILED)',
@@ -343,7 +408,7 @@ export class Oracle {
     );
     if (this.globalFault !== null) {
       consider(
-        Math.max(this.globalFault.sinceMs, start) + t.eventLogWriteStaleMsMax + 1,
+        Math.max(this.globalFault.sinceMs, this.processStartMs) + t.eventLogWriteStaleMsMax + 1,
         `event log unwritable (${this.globalFault.mode}) for eventLogWriteStaleMsMax`,
       );
     }

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_THRESHOLDS } from '../../services/config.js';
 import { makeFaultRig } from '../faults/support.js';
-import { type Harness, makeHarness } from '../support/harness.js';
+import { type Harness, makeHarness, settle } from '../support/harness.js';
 
 const OPERATOR = { operator: 'ops', reason: 'regression test' };
 let h: Harness;
@@ -70,6 +70,7 @@ describe('alert-for-every-critical-incident after an operator restart (sim seed 
       expect(rig.gov.getMode()).toBe('OBSERVE_ONLY');
       expect(rig.gov.getCause().cause).toBe('HEARTBEAT_LOST');
       const lifecycleId = rig.gov.getLifecycleId();
+      await settle();
       const alerts = rig.alerts.filter((a) => a.dedupKey === `heartbeat:${lifecycleId}`);
       expect(alerts).toHaveLength(1);
     } finally {

@@ -24,6 +24,8 @@ export type Action =
   | { atMs: number; kind: 'queueStall'; durationMs: number }
   | { atMs: number; kind: 'stall'; durationMs: number }
   | { atMs: number; kind: 'crash' }
+  | { atMs: number; kind: 'secondOwner' }
+  | { atMs: number; kind: 'outOfBandShutdown' }
   | { atMs: number; kind: 'wallJump'; jumpMs: number }
   | { atMs: number; kind: 'operatorObserve' }
   | { atMs: number; kind: 'operatorResume' }
@@ -31,10 +33,13 @@ export type Action =
 
 export type ActionKind = Action['kind'];
 
+/** What the generator may pick: the actions, plus a crash loop (expanded into crashes). */
+type GeneratedKind = ActionKind | 'crashLoop';
+
 const MODES: readonly FaultMode[] = ['SQLITE_IOERR', 'SQLITE_FULL', 'READONLY', 'LOCKED'];
 
 /** Relative frequencies of the action kinds. */
-const WEIGHTS: ReadonlyArray<readonly [ActionKind, number]> = [
+const WEIGHTS: ReadonlyArray<readonly [GeneratedKind, number]> = [
   ['marketGap', 14],
   ['errorBurst', 8],
   ['writeFault', 10],
@@ -46,6 +51,9 @@ const WEIGHTS: ReadonlyArray<readonly [ActionKind, number]> = [
   ['queueStall', 2],
   ['stall', 9],
   ['crash', 6],
+  ['crashLoop', 2],
+  ['secondOwner', 2],
+  ['outOfBandShutdown', 2],
   ['wallJump', 5],
   ['operatorObserve', 3],
   ['operatorResume', 3],
@@ -58,7 +66,7 @@ export const ACTION_GAP_MEAN_MS = 90 * MINUTE_MS;
 /** Bound on a schedule's length, whatever the number of days. */
 export const ACTIONS_MAX = 100_000;
 
-function pickKind(rng: Prng): ActionKind {
+function pickKind(rng: Prng): GeneratedKind {
   let roll = rng.float() * WEIGHT_TOTAL;
   for (const [kind, weight] of WEIGHTS) {
     roll -= weight;
@@ -112,6 +120,21 @@ function makeAction(kind: ActionKind, atMs: number, rng: Prng): Action {
   }
 }
 
+/**
+ * A crash loop: the engine dies every few minutes, several times in a row (often while the
+ * feed is dead: each restart must carry the input ages on, so the loop still shuts down).
+ */
+function crashLoop(atMs: number, rng: Prng): Action[] {
+  const count = rng.int(3, 12);
+  const intervalMs = rng.logDurationMs(MINUTE_MS, 6 * MINUTE_MS);
+  const actions: Action[] = [];
+  if (rng.chance(0.5)) {
+    actions.push({ atMs, kind: 'marketGap', durationMs: (count + 1) * intervalMs });
+  }
+  for (let i = 1; i <= count; i++) actions.push({ atMs: atMs + i * intervalMs, kind: 'crash' });
+  return actions;
+}
+
 /** The schedule of one seed: actions in time order over `days` simulated days. */
 export function generateSchedule(rng: Prng, days: number): Action[] {
   const endMs = days * DAY_MS;
@@ -121,7 +144,9 @@ export function generateSchedule(rng: Prng, days: number): Action[] {
     // Exponential gaps (a Poisson process), at least a second apart, on whole milliseconds.
     atMs += Math.max(SECOND_MS, Math.round(-Math.log(1 - rng.float()) * ACTION_GAP_MEAN_MS));
     if (atMs >= endMs) break;
-    actions.push(makeAction(pickKind(rng), atMs, rng));
+    const kind = pickKind(rng);
+    if (kind === 'crashLoop') actions.push(...crashLoop(atMs, rng).filter((a) => a.atMs < endMs));
+    else actions.push(makeAction(kind, atMs, rng));
   }
-  return actions;
+  return actions.sort((a, b) => a.atMs - b.atMs).slice(0, ACTIONS_MAX);
 }

@@ -3,6 +3,7 @@
  * seed replays the same trace exactly, and the checker is not vacuous: deliberately broken
  * governors are caught, with their seed and a shrunk, replayable trace.
  */
+import Sqlite from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import {
   GovernanceSystem,
@@ -66,6 +67,24 @@ function silentShutdowns(options: GovernanceSystemOptions): GovernanceSystem {
   return gov;
 }
 
+/**
+ * A second path into SHUTDOWN that skips the machine (the flaw the one-authority design
+ * removed): the kill switch writes the latch straight into the database, as the old offline
+ * command did, and the running machine never hears of it.
+ */
+class SecondPathGovernor extends GovernanceSystem {
+  override operatorShutdown(request: { operator: string; reason: string }): void {
+    const db = new Sqlite(this.dbPath, { timeout: 1_000 });
+    try {
+      db.prepare(
+        "UPDATE system_state SET latch_trigger = 'OPERATOR_KILL', latch_reason = ?, latch_at = ?",
+      ).run(`operator ${request.operator}: ${request.reason}`, new Date().toISOString());
+    } finally {
+      db.close();
+    }
+  }
+}
+
 async function firstCaught(createGovernor: GovernorFactory, invariant: string) {
   for (let seed = 1; seed <= 20; seed++) {
     const result = await runSeed({ seed, days: 2, createGovernor });
@@ -91,5 +110,13 @@ describe('the checker can fail', () => {
   it('catches a shutdown without its CRITICAL alert', async () => {
     const caught = await firstCaught(silentShutdowns, 'alert-for-every-critical-incident');
     expect(describeFailure(caught)).toContain(`FAILED seed ${caught.seed}`);
+  });
+
+  it('catches a second path into SHUTDOWN that skips the machine', async () => {
+    const caught = await firstCaught(
+      (options) => new SecondPathGovernor(options),
+      'kill-switch-lands',
+    );
+    expect(describeFailure(caught)).toContain('kill-switch-lands');
   });
 });

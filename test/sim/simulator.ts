@@ -6,8 +6,9 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Sqlite from 'better-sqlite3';
 import { FaultInjector } from '../../persistence/faults.js';
-import type { ChainHead } from '../../persistence/index.js';
+import { type ChainHead, Store } from '../../persistence/index.js';
 import type { AlertKind } from '../../services/alerts/types.js';
 import { SimulatedClock } from '../../services/clock.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../../services/config.js';
@@ -17,7 +18,7 @@ import {
   GovernanceSystem,
   type GovernanceSystemOptions,
 } from '../../services/governor/governance-system.js';
-import { rawDb } from '../support/harness.js';
+import { simulateCrash } from '../../testing.js';
 import { Oracle } from './oracle.js';
 import { Prng } from './prng.js';
 import { ProcessClock } from './process-clock.js';
@@ -63,6 +64,10 @@ export interface SimStats {
   shutdowns: number;
   alerts: number;
   crashes: number;
+  /** Attempts of a second process to own the database (every one must be refused). */
+  secondOwners: number;
+  /** Kill switches pulled from another process (recorded in the database). */
+  outOfBandShutdowns: number;
   operatorRestarts: number;
   operatorResumes: number;
   eventsAppended: number;
@@ -133,12 +138,18 @@ export class Simulation {
   private lastSnapshotAttemptMs = Number.NEGATIVE_INFINITY;
   private verified: ChainHead | null = null;
   private readonly engineAppends: ChainHead[] = [];
+  /** The simulator's own connections to the file: a reader, and a writer like the CLI's. */
+  private readerStore: Store | null = null;
+  private cliStore: Store | null = null;
+  private tamperDb: Sqlite.Database | null = null;
   readonly stats: SimStats = {
     orders: 0,
     modeChanges: 0,
     shutdowns: 0,
     alerts: 0,
     crashes: 0,
+    secondOwners: 0,
+    outOfBandShutdowns: 0,
     operatorRestarts: 0,
     operatorResumes: 0,
     eventsAppended: 0,
@@ -222,7 +233,7 @@ export class Simulation {
         while (nextTickMs <= this.now) nextTickMs += this.tickMs;
       }
       for (let next = this.schedule[actionIndex]; next !== undefined && next.atMs <= this.now; ) {
-        this.apply(next);
+        await this.apply(next);
         actionIndex++;
         next = this.schedule[actionIndex];
         if (this.stopped()) return;
@@ -242,28 +253,40 @@ export class Simulation {
 
   private startProcess(): void {
     const clock = new ProcessClock(this.world);
-    const gov = this.factory({ dbPath: this.dbPath, clock, faults: this.faults });
+    // Operator requests from other processes are polled by the simulator (deterministically).
+    const gov = this.factory({
+      dbPath: this.dbPath,
+      clock,
+      faults: this.faults,
+      operatorRequestPollMs: null,
+    });
     this.proc = { clock, gov };
     this.oracle.processStarted(this.now, gov);
     gov.onModeChange((change) => this.onModeChange(change));
-    const manager = gov.alertManager;
-    const raise = manager.raise.bind(manager);
-    manager.raise = (input) => {
-      const alert = raise(input);
-      if (alert !== null) this.onAlert(alert.kind);
-      return alert;
-    };
+    gov.onAlert((alert) => this.onAlert(alert.kind));
     this.startVisit(() => gov.runStartupChecks(this.adapters()));
+  }
+
+  private reader(): Store {
+    this.readerStore ??= Store.open(this.dbPath, { readonly: true });
+    return this.readerStore;
+  }
+
+  /** A raw connection for what happens behind governor's back (capital drift, its repair). */
+  private tamper(): Sqlite.Database {
+    this.tamperDb ??= new Sqlite(this.dbPath, { timeout: 1_000 });
+    return this.tamperDb;
   }
 
   private crash(): void {
     const old = this.gov;
-    const head = old.store.events.head();
+    const head = this.reader().events.head();
     const kept = [...this.engineAppends];
     this.stats.crashes++;
     this.proc?.clock.kill();
-    rawDb(old.store).close();
+    simulateCrash(old);
     this.pending = null;
+    this.oracle.crashed(this.now);
     this.record(`crash (head seq ${head?.seq ?? 0})`);
     try {
       this.startProcess();
@@ -272,7 +295,7 @@ export class Simulation {
       return;
     }
     for (const committed of head === null ? kept : [head, ...kept]) {
-      const found = this.gov.store.events.get(committed.seq);
+      const found = this.reader().events.get(committed.seq);
       if (found?.hash !== committed.hash) {
         this.violate(
           'no-committed-event-lost',
@@ -285,7 +308,7 @@ export class Simulation {
 
   private verifyChainIncrementally(): void {
     const from = this.verified;
-    const result = this.gov.store.events.verifyChain(
+    const result = this.reader().events.verifyChain(
       from === null ? {} : { fromSeq: from.seq + 1, expectedPrevHash: from.hash },
     );
     if (!result.ok) {
@@ -296,10 +319,10 @@ export class Simulation {
   }
 
   private finalChecks(): void {
-    const result = this.gov.store.events.verifyChain();
+    const result = this.reader().events.verifyChain();
     if (!result.ok)
       this.violate('chain-verifies', `chain broken at seq ${result.seq}: ${result.problem}`);
-    this.stats.eventsAppended = this.gov.store.events.count();
+    this.stats.eventsAppended = this.reader().events.count();
   }
 
   private teardown(): void {
@@ -309,7 +332,67 @@ export class Simulation {
     } catch {
       // a broken variant may fail to close; the directory goes anyway
     }
+    for (const connection of [this.readerStore, this.cliStore, this.tamperDb]) {
+      try {
+        connection?.close();
+      } catch {
+        // already closed
+      }
+    }
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Other processes on the same file: a would-be second owner, the command line
+
+  /** Another process tries to own the database: it must be refused while this one lives. */
+  private secondOwner(): void {
+    this.stats.secondOwners++;
+    let intruder: GovernanceSystem | null = null;
+    try {
+      intruder = this.factory({
+        dbPath: this.dbPath,
+        clock: new ProcessClock(this.world),
+        operatorRequestPollMs: null,
+      });
+    } catch (error) {
+      if (isGovernorError(error, 'GOV_DATABASE_OWNED')) {
+        this.record('second owner refused');
+        return;
+      }
+      this.violate('one-owner', `a second owner failed oddly: ${describe(error)}`);
+      return;
+    }
+    this.violate('one-owner', 'a second GovernanceSystem opened the database while it was owned');
+    simulateCrash(intruder);
+  }
+
+  /**
+   * The kill switch pulled from another process: the request is recorded in the database, as
+   * the command line does, and the owner carries it out at its next poll (here: at once, as the
+   * poll timer would within its interval). Nothing may stay AGGRESSIVE or open the gate after.
+   */
+  private async outOfBandShutdown(): Promise<void> {
+    this.stats.outOfBandShutdowns++;
+    this.cliStore ??= Store.open(this.dbPath, { busyTimeoutMs: 0 });
+    const recorded = this.cliStore.operatorRequests.record(
+      { command: 'shutdown', ...OPERATOR, requestedBy: 'sim cli' },
+      this.world.wallNow(),
+    );
+    this.oracle.operatorKill(true);
+    await this.gov.pollOperatorRequests();
+    this.oracle.operatorKill(false);
+    const mode = this.gov.getMode();
+    if (mode !== 'SHUTDOWN' || this.gov.canDeployCapital()) {
+      this.violate(
+        'out-of-band-kill-switch-lands',
+        `request ${recorded.id} recorded, governor still ${mode}`,
+      );
+    }
+    const row = this.reader().operatorRequests.get(recorded.id);
+    if (row?.status === 'pending' && this.oracle.writesPossible()) {
+      this.violate('out-of-band-kill-switch-lands', `request ${recorded.id} never confirmed`);
+    }
   }
 
   // ---------------------------------------------------------------------------------------
@@ -368,7 +451,7 @@ export class Simulation {
   // The simulated embedding engine
 
   private setUpCapital(): void {
-    const capital = this.gov.store.capital;
+    const capital = this.gov.engine.capital;
     capital.createPool(POOL_ID, { currency: 'USD' });
     capital.createAccount('alpha', POOL_ID);
     capital.createAccount('beta', POOL_ID);
@@ -411,7 +494,7 @@ export class Simulation {
 
   private appendOrder(): void {
     this.engineWrite('order event', () => {
-      const appended = this.gov.store.events.append({
+      const appended = this.gov.engine.events.append({
         eventType: 'ORDER_PLACED',
         reason: 'simulated order',
         metadata: { tick: this.tickCount },
@@ -425,29 +508,29 @@ export class Simulation {
     const [from, to] =
       this.tickCount % (2 * TRANSFER_EVERY_TICKS) === 0 ? ['alpha', 'beta'] : ['beta', 'alpha'];
     this.engineWrite('capital transfer', () => {
-      this.gov.store.capital.transfer(from ?? 'alpha', to ?? 'beta', 1_000n);
+      this.gov.engine.capital.transfer(from ?? 'alpha', to ?? 'beta', 1_000n);
     });
   }
 
   private writeSnapshot(): void {
     this.lastSnapshotAttemptMs = this.now;
-    if (this.snapshotCount === 0) this.snapshotCount = this.gov.store.snapshots.count();
+    if (this.snapshotCount === 0) this.snapshotCount = this.reader().snapshots.count();
     const date = new Date(Date.UTC(2026, 0, 1) + this.snapshotCount * DAY_MS)
       .toISOString()
       .slice(0, 10);
     const ok = this.engineWrite('snapshot', () => {
-      this.gov.store.snapshots.write({ date, data: { n: this.snapshotCount } });
+      // The engine port stamps the snapshot input on commit.
+      this.gov.engine.snapshots.write({ date, data: { n: this.snapshotCount } });
     });
     if (!ok) return;
     this.snapshotCount++;
-    this.gov.healthMonitor.updateSnapshotWriteTimestamp();
     this.oracle.snapshotWritten(this.now);
   }
 
   // ---------------------------------------------------------------------------------------
   // Scheduled actions
 
-  private apply(action: Action): void {
+  private async apply(action: Action): Promise<void> {
     this.stats.actionsApplied++;
     this.record(`${action.kind} ${JSON.stringify(action).slice(0, 80)}`);
     const gov = this.gov;
@@ -458,8 +541,15 @@ export class Simulation {
       case 'crash':
         this.crash();
         break;
+      case 'secondOwner':
+        this.secondOwner();
+        break;
+      case 'outOfBandShutdown':
+        await this.outOfBandShutdown();
+        break;
       case 'wallJump':
         this.world.jumpWall(action.jumpMs);
+        this.oracle.wallJumped(this.now);
         break;
       case 'errorBurst':
         for (let i = 0; i < action.count; i++) {
@@ -468,7 +558,7 @@ export class Simulation {
         }
         break;
       case 'capitalDrift':
-        rawDb(gov.store)
+        this.tamper()
           .prepare('UPDATE capital_pools SET total_minor = total_minor + ? WHERE pool_id = ?')
           .run(action.amountMinor, POOL_ID);
         this.oracle.capitalDrifted(this.now, action.amountMinor);
@@ -486,6 +576,9 @@ export class Simulation {
         this.oracle.operatorKill(true);
         this.operatorCall(() => gov.operatorShutdown(OPERATOR));
         this.oracle.operatorKill(false);
+        if (gov.getMode() !== 'SHUTDOWN' || gov.canDeployCapital()) {
+          this.violate('kill-switch-lands', `operatorShutdown returned, governor ${gov.getMode()}`);
+        }
         break;
       default:
         this.oracle.applyFault(action, this.now, this.faults, gov);
@@ -510,7 +603,7 @@ export class Simulation {
   private resume(): void {
     if (this.pending !== null || this.gov.getMode() !== 'OBSERVE_ONLY') return;
     this.stats.operatorResumes++;
-    this.oracle.newEpoch();
+    this.oracle.operatorResumed();
     this.startVisit(() => this.gov.operatorResume(OPERATOR));
   }
 
@@ -533,7 +626,7 @@ export class Simulation {
       this.resume();
     } else if (mode === 'SHUTDOWN') {
       this.record('operator repairs and restarts');
-      this.oracle.repairCapital(gov);
+      this.oracle.repairCapital(this.tamper());
       try {
         gov.operatorRestart(OPERATOR);
       } catch (error) {
