@@ -6,6 +6,7 @@
  * allocation-free, no I/O.
  */
 import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
 import type { InspectionEvent } from 'xstate';
 import type { StartupChecksInput } from '../../machines/governor-machine.js';
 import type {
@@ -635,6 +636,7 @@ export class GovernanceSystem {
 
   private acquireOwnership(): OwnerLock | null {
     if (this.dbPath === ':memory:') return null;
+    refuseExtraNames(this.dbPath);
     const lock = OwnerLock.tryAcquire(this.dbPath, this.nowIso());
     if (lock !== null) return lock;
     throw ownedError(this.dbPath, readOwnerQuietly(this.dbPath));
@@ -1092,6 +1094,27 @@ export class GovernanceSystem {
     process.off('uncaughtException', this.onUncaughtException);
     process.off('unhandledRejection', this.onUnhandledRejection);
     this.processHooksInstalled = false;
+  }
+}
+
+/**
+ * A database file with a second name (a hard link) is refused: SQLite keys its journal and
+ * locks on the name, so two names are two databases to it and corrupt the file (and would let
+ * a second owner in through the other name).
+ */
+function refuseExtraNames(dbPath: string): void {
+  let links = 1;
+  try {
+    links = statSync(dbPath).nlink;
+  } catch {
+    return; // a new database
+  }
+  if (links > 1) {
+    throw new GovernorError(
+      'GOV_INVALID_ARGUMENT',
+      `${dbPath} has ${links} hard links; a database must have a single name (SQLite keys its journal and locks on the name, so a second name corrupts it): remove the extra links`,
+      { path: dbPath, links },
+    );
   }
 }
 
