@@ -225,9 +225,14 @@ async function main(): Promise<void> {
   governor.child.send({ type: 'measure' } satisfies ParentMessage);
   const api = emptyTotals();
   const baseline = emptyTotals();
+  // Which server goes first alternates, so neither always follows the other's load.
   for (let round = 0; round < ROUNDS; round++) {
-    await load(bare, ROUND_SECONDS, baseline);
-    await load(governor, ROUND_SECONDS, api);
+    const order: Array<[Server, Totals]> = [
+      [bare, baseline],
+      [governor, api],
+    ];
+    if (round % 2 === 1) order.reverse();
+    for (const [server, totals] of order) await load(server, ROUND_SECONDS, totals);
   }
   const lateness = nextMessage(governor.child, 'lateness');
   governor.child.send({ type: 'report' } satisfies ParentMessage);
