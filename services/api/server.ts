@@ -1,14 +1,22 @@
 /**
  * `startApiServer`: the read-only health API on node:http. GET and HEAD only, exact-path
  * routing over a fixed table, an optional bearer token checked before anything else, and
- * bounds on headers, time, connections and event streams. Handlers only read.
+ * bounds on headers, time, connections (see connection-guard.ts) and event streams. Handlers
+ * only read.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { isGovernorError } from '../errors.js';
 import type { GovernanceSystem } from '../governor/governance-system.js';
 import { componentLogger, type Logger, silentLogger } from '../logger.js';
+import {
+  CONNECTIONS_CHECK_INTERVAL_MS,
+  ConnectionGuard,
+  HEADERS_TIMEOUT_MS,
+  KEEP_ALIVE_TIMEOUT_MS,
+  REQUEST_TIMEOUT_MS,
+} from './connection-guard.js';
 import { type DatabaseReader, openDatabaseReader } from './database-reader.js';
 import { STREAM_HEADERS, StatusStream } from './event-stream.js';
 import {
@@ -27,6 +35,14 @@ import {
   statusPageRenderer,
 } from './status-page.js';
 
+export {
+  CONNECTIONS_CHECK_INTERVAL_MS,
+  CONNECTIONS_MAX,
+  CONNECTIONS_PER_ADDRESS_MAX,
+  HEADERS_TIMEOUT_MS,
+  KEEP_ALIVE_TIMEOUT_MS,
+  REQUEST_TIMEOUT_MS,
+} from './connection-guard.js';
 export type { ApiServerOptions } from './options.js';
 
 export interface ApiServer {
@@ -36,12 +52,8 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-/** Server bounds: request head size, time to receive a request, idle keep-alive, sockets. */
+/** The largest request head (node:http answers 431 beyond it). */
 export const HEADER_BYTES_MAX = 16_384;
-export const REQUEST_TIMEOUT_MS = 30_000;
-export const HEADERS_TIMEOUT_MS = 10_000;
-export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
-export const CONNECTIONS_MAX = 256;
 
 export const ALLOWED_METHODS = 'GET, HEAD';
 /** How long `/api/health` may serve one serialised document while its verdict holds. */
@@ -249,15 +261,25 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     return table.get(path) ?? NOT_FOUND;
   };
 
+  const guard = new ConnectionGuard();
+
+  /** Writes the reply and tells the guard the connection waits for its next request. */
+  const respond = (response: ServerResponse, socket: Socket, reply: Reply, head: boolean): void => {
+    write(response, reply, head);
+    guard.responseEnded(socket);
+  };
+
   const handle = (request: IncomingMessage, response: ServerResponse): void => {
+    const socket = request.socket;
+    guard.requestStarted(socket);
     const head = request.method === 'HEAD';
     const target = route(request);
     if (target === 'stream') {
-      openStream(response, head);
+      openStream(response, socket, head);
       return;
     }
     if (typeof target !== 'function') {
-      write(response, target, head);
+      respond(response, socket, target, head);
       return;
     }
     let reply: Reply | Promise<Reply>;
@@ -268,22 +290,28 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     }
     if (reply instanceof Promise) {
       reply.then(
-        (done) => write(response, done, head),
-        (error: unknown) => write(response, failure(error, logger), head),
+        (done) => respond(response, socket, done, head),
+        (error: unknown) => respond(response, socket, failure(error, logger), head),
       );
     } else {
-      write(response, reply, head);
+      respond(response, socket, reply, head);
     }
   };
 
-  const openStream = (response: ServerResponse, head: boolean): void => {
+  /** A stream's connection is busy (never reaped or evicted) until the stream closes. */
+  const openStream = (response: ServerResponse, socket: Socket, head: boolean): void => {
     if (!head && stream.isFull()) {
-      write(response, STREAM_FULL, head);
+      respond(response, socket, STREAM_FULL, head);
       return;
     }
     response.writeHead(200, STREAM_RESPONSE_HEADERS);
-    if (head) response.end();
-    else stream.add(response);
+    if (head) {
+      response.end();
+      guard.responseEnded(socket);
+      return;
+    }
+    response.once('close', () => guard.responseEnded(socket));
+    stream.add(response);
   };
 
   const server = createServer(
@@ -292,14 +320,20 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       requestTimeout: REQUEST_TIMEOUT_MS,
       headersTimeout: HEADERS_TIMEOUT_MS,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
     },
     handle,
   );
-  server.maxConnections = CONNECTIONS_MAX;
+  // The guard, not server.maxConnections, bounds the sockets: node:http would drop a new
+  // connection at the limit, where the guard closes a slow one to make room for it.
+  server.on('connection', (socket: Socket) => guard.admit(socket));
+  const sweeper = setInterval(() => guard.sweep(), CONNECTIONS_CHECK_INTERVAL_MS);
+  sweeper.unref();
   const unsubscribe = governance.onModeChange(() => stream.queueBroadcast());
   try {
     await listen(server, checked.port, checked.host);
   } catch (error) {
+    clearInterval(sweeper);
     unsubscribe();
     stream.close();
     reader.close();
@@ -312,6 +346,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     url: `http://${host}:${address.port}`,
     close: () => {
       closing ??= closeServer(server, () => {
+        clearInterval(sweeper);
         unsubscribe();
         stream.close();
       }).finally(() => reader.close());
