@@ -5,10 +5,11 @@
  */
 
 import * as crypto from 'node:crypto';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import { GovernorError, isGovernorError } from '../services/errors.js';
 import type { Connection } from './connection.js';
+import { nextEventId } from './event-id.js';
 import {
   checkIdentifier,
   checkText,
@@ -25,7 +26,7 @@ export interface EventInput {
   readonly reason: string;
   /** Any plain JSON value; stored as JSON text. Default `{}`. */
   readonly metadata?: unknown;
-  /** Default `crypto.randomUUID()`. */
+  /** Any identifier up to 256 bytes. Default: a time-ordered UUIDv7 (persistence/event-id.ts). */
   readonly eventId?: string;
 }
 
@@ -161,7 +162,7 @@ function prepareInput(input: EventInput): PreparedEvent {
       : serialiseJson('metadata', input.metadata, LIMITS.metadataBytesMax);
   // A generated UUID needs no JSON escaping; a caller's id is checked.
   const eventId =
-    input.eventId === undefined ? randomUUID() : checkIdentifier('eventId', input.eventId);
+    input.eventId === undefined ? nextEventId() : checkIdentifier('eventId', input.eventId);
   const eventIdJson = input.eventId === undefined ? `"${eventId}"` : jsonString(eventId);
   const middleJson = middleFragment(eventType, reason, metadataText);
   return { eventId, eventType, reason, metadataText, eventIdJson, middleJson };
