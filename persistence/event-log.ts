@@ -7,7 +7,7 @@
 import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
-import { GovernorError, isGovernorError } from '../services/errors.js';
+import { AssertionError, GovernorError, isGovernorError } from '../services/errors.js';
 import type { Connection } from './connection.js';
 import { nextEventId } from './event-id.js';
 import {
@@ -92,28 +92,15 @@ const sha256Hex: Sha256Hex =
  * JSON.stringify (no spaces; metadata is the stored JSON *text*, so it is a JSON string here).
  */
 export function computeEventHash(fields: HashedEventFields): string {
-  return hashEncoded(
-    fields.seq,
-    jsonString(fields.eventId),
-    jsonString(fields.timestamp),
-    middleFragment(fields.eventType, fields.reason, fields.metadataText),
-    fields.prevHash,
+  const middleJson = middleFragment(fields.eventType, fields.reason, fields.metadataText);
+  return sha256Hex(
+    `[${fields.seq},${jsonString(fields.eventId)},${jsonString(fields.timestamp)}${middleJson},${jsonString(fields.prevHash)}]`,
   );
 }
 
 /** `,"event_type","reason","metadata"`: the part of the encoding fixed before the insert. */
 function middleFragment(eventType: string, reason: string, metadataText: string): string {
   return `,${jsonString(eventType)},${jsonString(reason)},${JSON.stringify(metadataText)}`;
-}
-
-function hashEncoded(
-  seq: number,
-  eventIdJson: string,
-  timestampJson: string,
-  middleJson: string,
-  prevHash: string,
-): string {
-  return sha256Hex(`[${seq},${eventIdJson},${timestampJson}${middleJson},${jsonString(prevHash)}]`);
 }
 
 // Characters JSON.stringify escapes in a string (plus lone surrogates, which it writes as \uXXXX).
@@ -228,10 +215,10 @@ export class EventLog {
 
   /** Appends one event in its own durable transaction (or inside the caller's). */
   append(input: EventInput): AppendedEvent {
-    const prepared = prepareInput(input);
-    return this.connection.write('events.append', () =>
-      this.insertOne(prepared, this.connection.nowIso()),
-    );
+    const prepared = [prepareInput(input)];
+    const [appended] = this.connection.write('events.append', () => this.insertEvents(prepared));
+    if (appended === undefined) throw new AssertionError('append wrote no event');
+    return appended;
   }
 
   /** Appends all events in one transaction: all are written, or none. */
@@ -244,17 +231,7 @@ export class EventLog {
       );
     }
     const prepared = inputs.map(prepareInput);
-    return this.connection.write('events.appendBatch', () => {
-      const timestamp = this.connection.nowIso();
-      let head = this.currentHead();
-      const appended: AppendedEvent[] = [];
-      for (const event of prepared) {
-        const result = this.insertAfter(head, event, timestamp);
-        head = result;
-        appended.push(result);
-      }
-      return appended;
-    });
+    return this.connection.write('events.appendBatch', () => this.insertEvents(prepared));
   }
 
   /** The last event's seq and hash, or null for an empty log. */
@@ -350,42 +327,44 @@ export class EventLog {
     return this.cachedHead;
   }
 
-  /** Inserts one validated event after the current head; the caller holds the transaction. */
-  private insertOne(event: PreparedEvent, timestamp: string): AppendedEvent {
-    return this.insertAfter(this.currentHead(), event, timestamp);
-  }
-
-  /** Inserts one validated event after `head` and makes it the cached head. */
-  private insertAfter(
-    head: ChainHead | null,
-    event: PreparedEvent,
-    timestamp: string,
-  ): AppendedEvent {
-    const seq = (head?.seq ?? 0) + 1;
-    const prevHash = head?.hash ?? GENESIS_HASH;
-    const hash = hashEncoded(
-      seq,
-      event.eventIdJson,
-      jsonString(timestamp),
-      event.middleJson,
-      prevHash,
-    );
-    try {
-      this.insertRow.run(
-        seq,
-        event.eventId,
-        timestamp,
-        event.eventType,
-        event.reason,
-        event.metadataText,
-        prevHash,
-        hash,
+  /**
+   * Inserts validated events after the current head, all with one timestamp, and makes the last
+   * one the cached head. The caller holds the transaction.
+   */
+  private insertEvents(events: readonly PreparedEvent[]): AppendedEvent[] {
+    const timestamp = this.connection.nowIso();
+    const timestampJson = jsonString(timestamp);
+    const head = this.currentHead();
+    let seq = head?.seq ?? 0;
+    let prevHash = head?.hash ?? GENESIS_HASH;
+    // A stored head is checked like any text; a hash computed here is hex and needs no escaping.
+    let prevHashJson = jsonString(prevHash);
+    const appended: AppendedEvent[] = [];
+    for (const event of events) {
+      seq++;
+      const hash = sha256Hex(
+        `[${seq},${event.eventIdJson},${timestampJson}${event.middleJson},${prevHashJson}]`,
       );
-    } catch (error) {
-      throw duplicateEventIdOr(error, event.eventId);
+      try {
+        this.insertRow.run(
+          seq,
+          event.eventId,
+          timestamp,
+          event.eventType,
+          event.reason,
+          event.metadataText,
+          prevHash,
+          hash,
+        );
+      } catch (error) {
+        throw duplicateEventIdOr(error, event.eventId);
+      }
+      appended.push({ seq, eventId: event.eventId, timestamp, hash });
+      prevHash = hash;
+      prevHashJson = `"${hash}"`;
     }
-    this.cachedHead = { seq, hash };
-    return { seq, eventId: event.eventId, timestamp, hash };
+    if (appended.length > 0) this.cachedHead = { seq, hash: prevHash };
+    return appended;
   }
 }
 
