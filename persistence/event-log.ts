@@ -136,6 +136,11 @@ interface PreparedEvent {
 
 const PAGE_SIZE = 512;
 const PAGE_LIMIT_MAX = 10_000;
+/** Rows per multi-row INSERT in a batch: one statement runs where 32 would (SQLite's cap is 500). */
+const INSERT_ROWS_PER_STATEMENT = 32;
+const INSERT_COLUMNS = 8;
+const INSERT_SQL = `INSERT INTO events (seq, event_id, timestamp, event_type, reason, metadata, prev_hash, hash) VALUES `;
+const INSERT_ROW_SQL = '(?, ?, ?, ?, ?, ?, ?, ?)';
 
 function prepareInput(input: EventInput): PreparedEvent {
   if (typeof input !== 'object' || input === null) {
@@ -185,6 +190,7 @@ export class EventLog {
 
   private readonly connection: Connection;
   private readonly insertRow: BetterSqlite3.Statement;
+  private readonly insertRows: BetterSqlite3.Statement;
   private readonly selectHead: BetterSqlite3.Statement<[], EventRow>;
   private readonly selectBySeq: BetterSqlite3.Statement<[number], EventRow>;
   private readonly selectPage: BetterSqlite3.Statement<[number, number], EventRow>;
@@ -198,8 +204,9 @@ export class EventLog {
   constructor(connection: Connection) {
     this.connection = connection;
     const db = connection.db;
-    this.insertRow = db.prepare(
-      'INSERT INTO events (seq, event_id, timestamp, event_type, reason, metadata, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    this.insertRow = db.prepare(INSERT_SQL + INSERT_ROW_SQL);
+    this.insertRows = db.prepare(
+      INSERT_SQL + Array<string>(INSERT_ROWS_PER_STATEMENT).fill(INSERT_ROW_SQL).join(', '),
     );
     this.selectHead = db.prepare('SELECT * FROM events ORDER BY seq DESC LIMIT 1');
     this.selectBySeq = db.prepare('SELECT * FROM events WHERE seq = ?');
@@ -333,39 +340,116 @@ export class EventLog {
    */
   private insertEvents(events: readonly PreparedEvent[]): AppendedEvent[] {
     const timestamp = this.connection.nowIso();
-    const timestampJson = jsonString(timestamp);
     const head = this.currentHead();
-    let seq = head?.seq ?? 0;
-    let prevHash = head?.hash ?? GENESIS_HASH;
-    // A stored head is checked like any text; a hash computed here is hex and needs no escaping.
-    let prevHashJson = jsonString(prevHash);
-    const appended: AppendedEvent[] = [];
-    for (const event of events) {
-      seq++;
-      const hash = sha256Hex(
-        `[${seq},${event.eventIdJson},${timestampJson}${event.middleJson},${prevHashJson}]`,
-      );
-      try {
-        this.insertRow.run(
-          seq,
-          event.eventId,
-          timestamp,
-          event.eventType,
-          event.reason,
-          event.metadataText,
-          prevHash,
-          hash,
-        );
-      } catch (error) {
-        throw duplicateEventIdOr(error, event.eventId);
-      }
-      appended.push({ seq, eventId: event.eventId, timestamp, hash });
-      prevHash = hash;
-      prevHashJson = `"${hash}"`;
+    const headHash = head?.hash ?? GENESIS_HASH;
+    const appended = chainEvents(events, timestamp, head?.seq ?? 0, headHash);
+    let first = 0;
+    for (; first + INSERT_ROWS_PER_STATEMENT <= events.length; first += INSERT_ROWS_PER_STATEMENT) {
+      this.insertStatementOfRows(events, appended, headHash, first);
     }
-    if (appended.length > 0) this.cachedHead = { seq, hash: prevHash };
+    for (; first < events.length; first++) this.insertOneRow(events, appended, headHash, first);
+    const last = appended[appended.length - 1];
+    if (last !== undefined) this.cachedHead = { seq: last.seq, hash: last.hash };
     return appended;
   }
+
+  /** Inserts rows `first` to `first + INSERT_ROWS_PER_STATEMENT − 1` with one statement. */
+  private insertStatementOfRows(
+    events: readonly PreparedEvent[],
+    appended: readonly AppendedEvent[],
+    headHash: string,
+    first: number,
+  ): void {
+    const values = new Array<unknown>(INSERT_ROWS_PER_STATEMENT * INSERT_COLUMNS);
+    for (let offset = 0; offset < INSERT_ROWS_PER_STATEMENT; offset++) {
+      putRowValues(values, offset * INSERT_COLUMNS, events, appended, headHash, first + offset);
+    }
+    try {
+      this.insertRows.run(values);
+    } catch (error) {
+      // A constraint failure undoes only this statement: insert its rows one by one, so the
+      // error names the first duplicate id. Any other failure may have ended the transaction.
+      if (!isConstraintError(error) || !this.connection.db.inTransaction) throw error;
+      for (let index = first; index < first + INSERT_ROWS_PER_STATEMENT; index++) {
+        this.insertOneRow(events, appended, headHash, index);
+      }
+    }
+  }
+
+  private insertOneRow(
+    events: readonly PreparedEvent[],
+    appended: readonly AppendedEvent[],
+    headHash: string,
+    index: number,
+  ): void {
+    const values = new Array<unknown>(INSERT_COLUMNS);
+    putRowValues(values, 0, events, appended, headHash, index);
+    try {
+      this.insertRow.run(values);
+    } catch (error) {
+      throw duplicateEventIdOr(error, appended[index]?.eventId ?? '');
+    }
+  }
+}
+
+/**
+ * The seq, timestamp and hash of each event appended after `headSeq` and `headHash`. The encoding
+ * is computeEventHash's, with the parts fixed per batch (timestamp) or per event (middle) reused.
+ */
+function chainEvents(
+  events: readonly PreparedEvent[],
+  timestamp: string,
+  headSeq: number,
+  headHash: string,
+): AppendedEvent[] {
+  const timestampJson = jsonString(timestamp);
+  // A stored head is escaped like any text; a hash computed here is hex and needs no escaping.
+  let prevHashJson = jsonString(headHash);
+  let seq = headSeq;
+  const appended: AppendedEvent[] = [];
+  for (const event of events) {
+    seq++;
+    const hash = sha256Hex(
+      `[${seq},${event.eventIdJson},${timestampJson}${event.middleJson},${prevHashJson}]`,
+    );
+    appended.push({ seq, eventId: event.eventId, timestamp, hash });
+    prevHashJson = `"${hash}"`;
+  }
+  return appended;
+}
+
+/** Writes the INSERT values of event `index`, in column order, into `values` from `offset`. */
+function putRowValues(
+  values: unknown[],
+  offset: number,
+  events: readonly PreparedEvent[],
+  appended: readonly AppendedEvent[],
+  headHash: string,
+  index: number,
+): void {
+  const event = events[index];
+  const row = appended[index];
+  const prevHash = index === 0 ? headHash : appended[index - 1]?.hash;
+  if (event === undefined || row === undefined || prevHash === undefined) {
+    throw new AssertionError(`no prepared event ${index} of ${events.length}`);
+  }
+  values[offset] = row.seq;
+  values[offset + 1] = event.eventId;
+  values[offset + 2] = row.timestamp;
+  values[offset + 3] = event.eventType;
+  values[offset + 4] = event.reason;
+  values[offset + 5] = event.metadataText;
+  values[offset + 6] = prevHash;
+  values[offset + 7] = row.hash;
+}
+
+function isConstraintError(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    error.code.startsWith('SQLITE_CONSTRAINT')
+  );
 }
 
 function duplicateEventIdOr(error: unknown, eventId: string): unknown {
