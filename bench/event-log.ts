@@ -52,6 +52,17 @@ function seconds(run: () => void): number {
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
+/**
+ * Wall time and CPU time (user + system) of `run`. On a shared box CPU time shows the work done;
+ * wall time adds the waits for the disk and for the other processes on the cores.
+ */
+function timed(events: number, run: () => void): Run {
+  const cpuStart = process.cpuUsage();
+  const wallSeconds = seconds(run);
+  const cpu = process.cpuUsage(cpuStart);
+  return { events, seconds: wallSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
 /** A raw connection with governor's pragmas (WAL, synchronous=FULL, foreign keys). */
 function openRaw(path: string): Database.Database {
   const db = new Database(path, { timeout: 5000 });
@@ -143,22 +154,21 @@ function rawRows(firstSeq: number, count: number): Row[] {
 interface Run {
   readonly events: number;
   readonly seconds: number;
+  readonly cpuSeconds: number;
 }
 
 function runGovernor(path: string, kind: Kind): Run {
   const store = Store.open(path);
   try {
     if (kind === 'single') {
-      const taken = seconds(() => {
+      return timed(SINGLE_EVENTS_PER_RUN, () => {
         for (let index = 0; index < SINGLE_EVENTS_PER_RUN; index++) store.events.append(INPUT);
       });
-      return { events: SINGLE_EVENTS_PER_RUN, seconds: taken };
     }
     const inputs = Array.from({ length: BATCH_SIZE }, () => INPUT);
-    const taken = seconds(() => {
+    return timed(BATCHES_PER_RUN * BATCH_SIZE, () => {
       for (let batch = 0; batch < BATCHES_PER_RUN; batch++) store.events.appendBatch(inputs);
     });
-    return { events: BATCHES_PER_RUN * BATCH_SIZE, seconds: taken };
   } finally {
     store.close();
   }
@@ -197,10 +207,9 @@ function runRaw(point: WorkingPoint, kind: Kind, rowsPerStatement: number): Run 
     const write = db.transaction((statements: Statements) => {
       for (const [statement, parameters] of statements) statement.run(parameters);
     }).immediate;
-    const taken = seconds(() => {
+    return timed(count, () => {
       for (const statements of transactions) write(statements);
     });
-    return { events: count, seconds: taken };
   } finally {
     db.close();
   }
@@ -214,6 +223,7 @@ function runSide(point: WorkingPoint, kind: Kind, side: Side): Run {
 interface Cell {
   events: number;
   seconds: number;
+  cpuSeconds: number;
   readonly perRound: number[];
 }
 
@@ -230,7 +240,9 @@ function emptyResults(points: readonly WorkingPoint[]): Results {
     new Map(
       points.map((point) => [
         point.events,
-        new Map(SIDES[kind].map((side) => [side, { events: 0, seconds: 0, perRound: [] }])),
+        new Map(
+          SIDES[kind].map((side) => [side, { events: 0, seconds: 0, cpuSeconds: 0, perRound: [] }]),
+        ),
       ]),
     );
   return { batched: cells('batched'), single: cells('single') };
@@ -251,6 +263,7 @@ function runRound(round: number, points: readonly WorkingPoint[], results: Resul
         if (cell === undefined) continue;
         cell.events += run.events;
         cell.seconds += run.seconds;
+        cell.cpuSeconds += run.cpuSeconds;
         cell.perRound.push(run.events / run.seconds);
       }
     }
@@ -264,6 +277,10 @@ function median(values: readonly number[]): number {
 
 function rate(cell: Cell): number {
   return cell.events / cell.seconds;
+}
+
+function cpuMicrosecondsPerEvent(cell: Cell): string {
+  return ((cell.cpuSeconds * 1e6) / cell.events).toFixed(2);
 }
 
 /** Ratio of the totals, the median of each round's ratio, and whether it meets `target`. */
@@ -288,8 +305,9 @@ function report(results: Results, small: number, large: number): void {
     'governor / raw (≥ 0.85)',
     'raw 32-row events/s',
     'governor / raw 32-row',
+    'CPU µs/event: governor, raw, raw 32-row',
   ]);
-  text += tableRow(Array<string>(7).fill('---'));
+  text += tableRow(Array<string>(8).fill('---'));
   for (const kind of ['batched', 'single'] as const) {
     for (const events of [small, large]) {
       const cells = results[kind].get(events);
@@ -304,6 +322,9 @@ function report(results: Results, small: number, large: number): void {
         ratio(governor, raw, 0.85),
         multiRow === undefined ? '' : rate(multiRow).toFixed(0),
         multiRow === undefined ? '' : ratio(governor, multiRow),
+        [governor, raw, multiRow]
+          .flatMap((cell) => (cell === undefined ? [] : [cpuMicrosecondsPerEvent(cell)]))
+          .join(', '),
       ]);
     }
   }
