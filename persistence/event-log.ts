@@ -1,7 +1,8 @@
 /**
- * The append-only event log: contiguous `seq` from 1, unique `event_id`, and a SHA-256 hash chain
- * (`hash` covers the row and `prev_hash`). Readers stream in pages and never load the whole log;
- * `verifyChain` recomputes every hash. The encoding is public: docs/schema.md, "Hash chain".
+ * The append-only event log: contiguous `seq` from 1, unique `event_id` (a time-ordered UUIDv7
+ * unless the caller gives one), and a SHA-256 hash chain (`hash` covers the row and `prev_hash`).
+ * Readers stream in pages and never load the whole log; `verifyChain` recomputes every hash. The
+ * encoding is public: docs/schema.md, "Event ids" and "Hash chain".
  */
 
 import * as crypto from 'node:crypto';
