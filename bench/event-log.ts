@@ -1,9 +1,12 @@
 /**
  * Event-log benchmark: governor's durable appends (validation, UUIDv7 ids, hash chain, WAL,
- * synchronous=FULL), batched and single, at two working points in one run (a log of 10,000
- * existing events and one of 1,000,000), against raw better-sqlite3 inserts of the same rows
- * (same schema, same kind of ids, same sizes) in alternating rounds. Also times one event id
- * against `randomUUID()`. Run: npm run bench:event-log (BENCH_LARGE_EVENTS, BENCH_ROUNDS...).
+ * synchronous=FULL), batched (1,000 per transaction) and single, at two working points in one run
+ * (a log of 10,000 existing events and one of 1,000,000, reset after every run), against raw
+ * better-sqlite3 inserts of the same rows (same schema, same kind of ids, same sizes): one INSERT
+ * per row, and for batches also 32 rows per INSERT as governor does. Rounds alternate the order
+ * of the sides; rates are wall time, with CPU time beside them. Also times one event id against
+ * `randomUUID()`. Run: npm run bench:event-log (BENCH_LARGE_EVENTS, BENCH_ROUNDS, BENCH_BATCHES,
+ * BENCH_SINGLE_EVENTS to change the sizes).
  */
 import { randomFillSync, randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
