@@ -1,14 +1,16 @@
 /**
- * The append-only event log: contiguous `seq` from 1, unique `event_id`, and a SHA-256 hash chain
- * (`hash` covers the row and `prev_hash`). Readers stream in pages and never load the whole log;
- * `verifyChain` recomputes every hash. The encoding is public: docs/schema.md, "Hash chain".
+ * The append-only event log: contiguous `seq` from 1, unique `event_id` (a time-ordered UUIDv7
+ * unless the caller gives one), and a SHA-256 hash chain (`hash` covers the row and `prev_hash`).
+ * Readers stream in pages and never load the whole log; `verifyChain` recomputes every hash. The
+ * encoding is public: docs/schema.md, "Event ids" and "Hash chain".
  */
 
 import * as crypto from 'node:crypto';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
-import { GovernorError, isGovernorError } from '../services/errors.js';
+import { AssertionError, GovernorError, isGovernorError } from '../services/errors.js';
 import type { Connection } from './connection.js';
+import { nextEventId } from './event-id.js';
 import {
   checkIdentifier,
   checkText,
@@ -25,7 +27,7 @@ export interface EventInput {
   readonly reason: string;
   /** Any plain JSON value; stored as JSON text. Default `{}`. */
   readonly metadata?: unknown;
-  /** Default `crypto.randomUUID()`. */
+  /** Any identifier up to 256 bytes. Default: a time-ordered UUIDv7 (persistence/event-id.ts). */
   readonly eventId?: string;
 }
 
@@ -91,28 +93,15 @@ const sha256Hex: Sha256Hex =
  * JSON.stringify (no spaces; metadata is the stored JSON *text*, so it is a JSON string here).
  */
 export function computeEventHash(fields: HashedEventFields): string {
-  return hashEncoded(
-    fields.seq,
-    jsonString(fields.eventId),
-    jsonString(fields.timestamp),
-    middleFragment(fields.eventType, fields.reason, fields.metadataText),
-    fields.prevHash,
+  const middleJson = middleFragment(fields.eventType, fields.reason, fields.metadataText);
+  return sha256Hex(
+    `[${fields.seq},${jsonString(fields.eventId)},${jsonString(fields.timestamp)}${middleJson},${jsonString(fields.prevHash)}]`,
   );
 }
 
 /** `,"event_type","reason","metadata"`: the part of the encoding fixed before the insert. */
 function middleFragment(eventType: string, reason: string, metadataText: string): string {
   return `,${jsonString(eventType)},${jsonString(reason)},${JSON.stringify(metadataText)}`;
-}
-
-function hashEncoded(
-  seq: number,
-  eventIdJson: string,
-  timestampJson: string,
-  middleJson: string,
-  prevHash: string,
-): string {
-  return sha256Hex(`[${seq},${eventIdJson},${timestampJson}${middleJson},${jsonString(prevHash)}]`);
 }
 
 // Characters JSON.stringify escapes in a string (plus lone surrogates, which it writes as \uXXXX).
@@ -148,6 +137,11 @@ interface PreparedEvent {
 
 const PAGE_SIZE = 512;
 const PAGE_LIMIT_MAX = 10_000;
+/** Rows per multi-row INSERT in a batch: one statement runs where 32 would (SQLite's cap is 500). */
+const INSERT_ROWS_PER_STATEMENT = 32;
+const INSERT_COLUMNS = 8;
+const INSERT_SQL = `INSERT INTO events (seq, event_id, timestamp, event_type, reason, metadata, prev_hash, hash) VALUES `;
+const INSERT_ROW_SQL = '(?, ?, ?, ?, ?, ?, ?, ?)';
 
 function prepareInput(input: EventInput): PreparedEvent {
   if (typeof input !== 'object' || input === null) {
@@ -161,7 +155,7 @@ function prepareInput(input: EventInput): PreparedEvent {
       : serialiseJson('metadata', input.metadata, LIMITS.metadataBytesMax);
   // A generated UUID needs no JSON escaping; a caller's id is checked.
   const eventId =
-    input.eventId === undefined ? randomUUID() : checkIdentifier('eventId', input.eventId);
+    input.eventId === undefined ? nextEventId() : checkIdentifier('eventId', input.eventId);
   const eventIdJson = input.eventId === undefined ? `"${eventId}"` : jsonString(eventId);
   const middleJson = middleFragment(eventType, reason, metadataText);
   return { eventId, eventType, reason, metadataText, eventIdJson, middleJson };
@@ -197,6 +191,7 @@ export class EventLog {
 
   private readonly connection: Connection;
   private readonly insertRow: BetterSqlite3.Statement;
+  private readonly insertRows: BetterSqlite3.Statement;
   private readonly selectHead: BetterSqlite3.Statement<[], EventRow>;
   private readonly selectBySeq: BetterSqlite3.Statement<[number], EventRow>;
   private readonly selectPage: BetterSqlite3.Statement<[number, number], EventRow>;
@@ -213,8 +208,9 @@ export class EventLog {
   constructor(connection: Connection) {
     this.connection = connection;
     const db = connection.db;
-    this.insertRow = db.prepare(
-      'INSERT INTO events (seq, event_id, timestamp, event_type, reason, metadata, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    this.insertRow = db.prepare(INSERT_SQL + INSERT_ROW_SQL);
+    this.insertRows = db.prepare(
+      INSERT_SQL + Array<string>(INSERT_ROWS_PER_STATEMENT).fill(INSERT_ROW_SQL).join(', '),
     );
     this.selectHead = db.prepare('SELECT * FROM events ORDER BY seq DESC LIMIT 1');
     this.selectBySeq = db.prepare('SELECT * FROM events WHERE seq = ?');
@@ -244,10 +240,10 @@ export class EventLog {
 
   /** Appends one event in its own durable transaction (or inside the caller's). */
   append(input: EventInput): AppendedEvent {
-    const prepared = prepareInput(input);
-    return this.connection.write('events.append', () =>
-      this.insertOne(prepared, this.connection.nowIso()),
-    );
+    const prepared = [prepareInput(input)];
+    const [appended] = this.connection.write('events.append', () => this.insertEvents(prepared));
+    if (appended === undefined) throw new AssertionError('append wrote no event');
+    return appended;
   }
 
   /** Appends all events in one transaction: all are written, or none. */
@@ -260,17 +256,7 @@ export class EventLog {
       );
     }
     const prepared = inputs.map(prepareInput);
-    return this.connection.write('events.appendBatch', () => {
-      const timestamp = this.connection.nowIso();
-      let head = this.currentHead();
-      const appended: AppendedEvent[] = [];
-      for (const event of prepared) {
-        const result = this.insertAfter(head, event, timestamp);
-        head = result;
-        appended.push(result);
-      }
-      return appended;
-    });
+    return this.connection.write('events.appendBatch', () => this.insertEvents(prepared));
   }
 
   /** The last event's seq and hash, or null for an empty log. */
@@ -366,44 +352,125 @@ export class EventLog {
     return this.cachedHead;
   }
 
-  /** Inserts one validated event after the current head; the caller holds the transaction. */
-  private insertOne(event: PreparedEvent, timestamp: string): AppendedEvent {
-    return this.insertAfter(this.currentHead(), event, timestamp);
+  /**
+   * Inserts validated events after the current head, all with one timestamp, and makes the last
+   * one the cached head. The caller holds the transaction.
+   */
+  private insertEvents(events: readonly PreparedEvent[]): AppendedEvent[] {
+    const timestamp = this.connection.nowIso();
+    const head = this.currentHead();
+    const headHash = head?.hash ?? GENESIS_HASH;
+    const appended = chainEvents(events, timestamp, head?.seq ?? 0, headHash);
+    let first = 0;
+    for (; first + INSERT_ROWS_PER_STATEMENT <= events.length; first += INSERT_ROWS_PER_STATEMENT) {
+      this.insertStatementOfRows(events, appended, headHash, first);
+    }
+    for (; first < events.length; first++) this.insertOneRow(events, appended, headHash, first);
+    const last = appended[appended.length - 1];
+    if (last !== undefined) {
+      this.cachedHead = { seq: last.seq, hash: last.hash };
+      this.appendedUncommitted = true;
+    }
+    return appended;
   }
 
-  /** Inserts one validated event after `head` and makes it the cached head. */
-  private insertAfter(
-    head: ChainHead | null,
-    event: PreparedEvent,
-    timestamp: string,
-  ): AppendedEvent {
-    const seq = (head?.seq ?? 0) + 1;
-    const prevHash = head?.hash ?? GENESIS_HASH;
-    const hash = hashEncoded(
-      seq,
-      event.eventIdJson,
-      jsonString(timestamp),
-      event.middleJson,
-      prevHash,
-    );
-    try {
-      this.insertRow.run(
-        seq,
-        event.eventId,
-        timestamp,
-        event.eventType,
-        event.reason,
-        event.metadataText,
-        prevHash,
-        hash,
-      );
-    } catch (error) {
-      throw duplicateEventIdOr(error, event.eventId);
+  /** Inserts rows `first` to `first + INSERT_ROWS_PER_STATEMENT − 1` with one statement. */
+  private insertStatementOfRows(
+    events: readonly PreparedEvent[],
+    appended: readonly AppendedEvent[],
+    headHash: string,
+    first: number,
+  ): void {
+    const values = new Array<unknown>(INSERT_ROWS_PER_STATEMENT * INSERT_COLUMNS);
+    for (let offset = 0; offset < INSERT_ROWS_PER_STATEMENT; offset++) {
+      putRowValues(values, offset * INSERT_COLUMNS, events, appended, headHash, first + offset);
     }
-    this.cachedHead = { seq, hash };
-    this.appendedUncommitted = true;
-    return { seq, eventId: event.eventId, timestamp, hash };
+    try {
+      this.insertRows.run(values);
+    } catch (error) {
+      // A constraint failure undoes only this statement: insert its rows one by one, so the
+      // error names the first duplicate id. Any other failure may have ended the transaction.
+      if (!isConstraintError(error) || !this.connection.db.inTransaction) throw error;
+      for (let index = first; index < first + INSERT_ROWS_PER_STATEMENT; index++) {
+        this.insertOneRow(events, appended, headHash, index);
+      }
+    }
   }
+
+  private insertOneRow(
+    events: readonly PreparedEvent[],
+    appended: readonly AppendedEvent[],
+    headHash: string,
+    index: number,
+  ): void {
+    const values = new Array<unknown>(INSERT_COLUMNS);
+    putRowValues(values, 0, events, appended, headHash, index);
+    try {
+      this.insertRow.run(values);
+    } catch (error) {
+      throw duplicateEventIdOr(error, appended[index]?.eventId ?? '');
+    }
+  }
+}
+
+/**
+ * The seq, timestamp and hash of each event appended after `headSeq` and `headHash`. The encoding
+ * is computeEventHash's, with the parts fixed per batch (timestamp) or per event (middle) reused.
+ */
+function chainEvents(
+  events: readonly PreparedEvent[],
+  timestamp: string,
+  headSeq: number,
+  headHash: string,
+): AppendedEvent[] {
+  const timestampJson = jsonString(timestamp);
+  // A stored head is escaped like any text; a hash computed here is hex and needs no escaping.
+  let prevHashJson = jsonString(headHash);
+  let seq = headSeq;
+  const appended: AppendedEvent[] = [];
+  for (const event of events) {
+    seq++;
+    const hash = sha256Hex(
+      `[${seq},${event.eventIdJson},${timestampJson}${event.middleJson},${prevHashJson}]`,
+    );
+    appended.push({ seq, eventId: event.eventId, timestamp, hash });
+    prevHashJson = `"${hash}"`;
+  }
+  return appended;
+}
+
+/** Writes the INSERT values of event `index`, in column order, into `values` from `offset`. */
+function putRowValues(
+  values: unknown[],
+  offset: number,
+  events: readonly PreparedEvent[],
+  appended: readonly AppendedEvent[],
+  headHash: string,
+  index: number,
+): void {
+  const event = events[index];
+  const row = appended[index];
+  const prevHash = index === 0 ? headHash : appended[index - 1]?.hash;
+  if (event === undefined || row === undefined || prevHash === undefined) {
+    throw new AssertionError(`no prepared event ${index} of ${events.length}`);
+  }
+  values[offset] = row.seq;
+  values[offset + 1] = event.eventId;
+  values[offset + 2] = row.timestamp;
+  values[offset + 3] = event.eventType;
+  values[offset + 4] = event.reason;
+  values[offset + 5] = event.metadataText;
+  values[offset + 6] = prevHash;
+  values[offset + 7] = row.hash;
+}
+
+function isConstraintError(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    error.code.startsWith('SQLITE_CONSTRAINT')
+  );
 }
 
 function duplicateEventIdOr(error: unknown, eventId: string): unknown {

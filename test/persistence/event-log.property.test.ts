@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { computeEventHash, type EventInput, Store } from '../../persistence/index.js';
-import { rawConnection, steppingClock, tempDatabasePath } from './helpers.js';
+import type { GovernorError } from '../../services/errors.js';
+import { expectGovernorError, rawConnection, steppingClock, tempDatabasePath } from './helpers.js';
 
 const jsonValue = fc
   .jsonValue({ maxDepth: 3 })
@@ -95,6 +96,59 @@ describe('event log properties', () => {
           );
         });
         expect(store.events.verifyChain()).toMatchObject({ ok: true, checked: expected.length });
+        store.close();
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a batch of any size writes every row or none, and a refusal names the first duplicate id', () => {
+    // Batches go through 32-row INSERT statements and single rows for the rest; ids come from a
+    // small pool (or are generated), so duplicates fall inside statements, across them, and
+    // against the stored log.
+    const batchOfIds = fc.array(
+      fc.option(fc.integer({ min: 0, max: 2000 }), { nil: undefined, freq: 2 }),
+      {
+        maxLength: 120,
+        size: 'max',
+      },
+    );
+    fc.assert(
+      fc.property(fc.array(batchOfIds, { minLength: 1, maxLength: 4 }), (batches) => {
+        const store = Store.open(':memory:', { clock: steppingClock() });
+        const stored = new Set<string>();
+        for (const batch of batches) {
+          const inputs = batch.map((id, index) => ({
+            eventType: 'B',
+            reason: `event ${index}`,
+            metadata: { index },
+            ...(id === undefined ? {} : { eventId: `id-${id}` }),
+          }));
+          const seen = new Set(stored);
+          const firstDuplicate = inputs.find((input) => {
+            if (input.eventId === undefined) return false;
+            if (seen.has(input.eventId)) return true;
+            seen.add(input.eventId);
+            return false;
+          });
+          const countBefore = store.events.count();
+          if (firstDuplicate === undefined) {
+            const appended = store.events.appendBatch(inputs);
+            expect(appended.map((event) => event.seq)).toEqual(
+              inputs.map((_, index) => countBefore + index + 1),
+            );
+            for (const event of appended) stored.add(event.eventId);
+          } else {
+            const error = expectGovernorError(
+              () => store.events.appendBatch(inputs),
+              'GOV_DUPLICATE_EVENT_ID',
+            );
+            expect((error as GovernorError).details.eventId).toBe(firstDuplicate.eventId);
+            expect(store.events.count()).toBe(countBefore);
+          }
+        }
+        expect(store.events.verifyChain()).toMatchObject({ ok: true, checked: stored.size });
+        expect([...store.events.iterate()].map((event) => event.eventId)).toEqual([...stored]);
         store.close();
       }),
       { numRuns: 60 },

@@ -49,10 +49,12 @@ describe('events', () => {
     store.close();
   });
 
-  it('defaults metadata to {} and eventId to a UUID', () => {
+  it('defaults metadata to {} and eventId to a UUIDv7', () => {
     const { store } = openTemp();
     const appended = store.events.append({ eventType: 'T', reason: 'r' });
-    expect(appended.eventId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(appended.eventId).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
     expect(store.events.get(1)?.metadata).toEqual({});
     store.close();
   });
