@@ -101,7 +101,11 @@ export async function executeCommand(
       settling = !(await settledWithin(target.restartFromOutside(request), settleMs));
       break;
     case 'ack':
-      alert = target.acknowledgeAlert(command.alertId ?? '', command.operator);
+      // As JSON (dates as ISO-8601 text): the outcome is recorded on the request row, which
+      // refuses a Date, and sent over the control socket, which turns it into text anyway.
+      alert = JSON.parse(
+        JSON.stringify(target.acknowledgeAlert(command.alertId ?? '', command.operator) ?? null),
+      );
       break;
   }
   return {
