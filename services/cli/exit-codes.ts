@@ -11,7 +11,7 @@ export const EXIT = {
   USAGE: 1,
   /** Refused: missing --operator/--reason, invalid configuration, or not allowed in this state. Nothing was changed. */
   REFUSED: 2,
-  /** The command needs a running daemon and none answers on the control socket. */
+  /** The command needs a running owner and none runs (`resume` with nothing running). */
   NOT_RUNNING: 3,
   /** `verify` found an integrity problem (broken chain, head mismatch, capital mismatch). */
   INTEGRITY_FAILURE: 4,

@@ -102,15 +102,32 @@ function usage(out: Output): void {
   for (const spec of Object.values(COMMANDS)) out.line(`  governor ${spec.summary}`);
   out.line();
   out.line(
-    'exit codes: 0 ok, 1 usage, 2 refused/invalid, 3 no daemon running, 4 integrity failure, 5 not found, 6 failure',
+    'exit codes: 0 ok, 1 usage, 2 refused/invalid, 3 needs a running owner, 4 integrity failure, 5 not found, 6 failure, 7 the owner did not confirm',
   );
   out.line('docs/operations.md has the runbook.');
+}
+
+let closedPipesIgnored = false;
+
+/**
+ * A reader that goes away early (`governor status | head -3`) ends the output, not the command
+ * with an unhandled EPIPE and a stack trace; the exit code stays the command's.
+ */
+function ignoreClosedPipes(): void {
+  if (closedPipesIgnored) return;
+  closedPipesIgnored = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
 }
 
 export async function main(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ExitCode> {
+  ignoreClosedPipes();
   const out = createOutput({ env });
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {

@@ -51,7 +51,7 @@ export function describeOutcome(
       const settling = result.settling === true ? ' (its startup checks are still running)' : '';
       return {
         lines: [
-          `${action} by ${operator}: governor is now ${result.state ?? 'unknown'}${settling} (confirmed by ${result.handledBy ?? 'the owner'} ${result.latencyMs ?? outcome.waitedMs} ms after the request)`,
+          `${action} by ${operator}: governor is now ${result.state ?? 'unknown'}${settling} (confirmed by ${result.handledBy ?? 'the owner'}, ${result.latencyMs ?? outcome.waitedMs} ms after the request)`,
         ],
         exitCode: EXIT.OK,
       };
@@ -68,15 +68,27 @@ export function describeOutcome(
       };
     case 'no-owner': {
       if (outcome.status === 'refused') {
+        // Refused because no lifecycle runs (STARTING): it needs a running owner. Refused in
+        // another state (a resume in SHUTDOWN): the state is the reason, as with an owner.
+        const needsOwner = result.state === 'STARTING';
         return {
           lines: [
-            `refused: ${result.message ?? 'not allowed'} (no owner is running: start governor first)`,
+            `refused: ${result.message ?? 'not allowed'}${needsOwner ? ' (no owner is running)' : ''}`,
           ],
-          exitCode: action === 'resume' ? EXIT.NOT_RUNNING : EXIT.REFUSED,
+          exitCode: needsOwner && action === 'resume' ? EXIT.NOT_RUNNING : EXIT.REFUSED,
         };
       }
       if (outcome.status === 'failed') {
         return { lines: [`failed: ${result.message ?? 'unknown error'}`], exitCode: EXIT.FAILURE };
+      }
+      if (outcome.status === 'pending') {
+        // Carried out or not, its outcome was not recorded: never report that as done.
+        return {
+          lines: [
+            `failed: no owner is running, and the outcome of request ${outcome.request.id} could not be recorded; check governor status and the logs`,
+          ],
+          exitCode: EXIT.FAILURE,
+        };
       }
       const next =
         action === 'restart'
