@@ -6,8 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import type { OutboxAttempt, OutboxEntry, OutboxOperation } from '../../persistence/index.js';
 import type { Clock } from '../clock.js';
-import { GovernorError } from '../errors.js';
+import { GovernorError, isGovernorError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { AlertSpill } from './alert-spill.js';
 import {
   DEFAULT_DELIVERY_POLICY,
   type DeliveryPolicy,
@@ -72,6 +73,8 @@ export interface AlertRepository {
 export interface AlertManagerOptions {
   /** Bounds of delivery (attempts, backoff, timeout, concurrency, queue); defaults in docs/alerts.md. */
   readonly delivery?: Partial<DeliveryPolicy>;
+  /** Where alerts the database could not store are kept across restarts (alert-spill.ts). */
+  readonly spill?: AlertSpill | null;
   /** Source of jitter, in [0, 1); default Math.random. */
   readonly random?: () => number;
 }
@@ -86,6 +89,9 @@ export class AlertManager {
   private readonly sinksByName = new Map<string, AlertSink>();
   private readonly dispatcher: DeliveryDispatcher;
   private readonly unpersisted: GovernorAlert[] = [];
+  /** Unstored alerts an earlier process kept: stored (and delivered) once the database takes them. */
+  private readonly inherited = new Set<string>();
+  private readonly spill: AlertSpill | null;
   private readonly raiseListeners = new Set<(alert: GovernorAlert) => void>();
   private stopped = false;
 
@@ -121,9 +127,68 @@ export class AlertManager {
       { recordAttempt: (id, attempt) => this.repository.recordAttempt(id, attempt) },
       options.random,
     );
+    this.spill = options.spill ?? null;
     this.resumePendingDeliveries(policy);
     for (const sink of this.sinks)
       sink.start?.({ clock, logger: logger.child({ sink: sink.name }) });
+    this.inheritSpilled();
+  }
+
+  /**
+   * Stores the alerts kept in memory because the database could not take them (call it when
+   * writes succeed again: governor does after each heartbeat). An alert kept by an earlier
+   * process is delivered once stored; one of this process was delivered when it was raised.
+   * Returns how many were stored.
+   */
+  storeUnpersisted(): number {
+    if (this.unpersisted.length === 0 || this.stopped) return 0;
+    let stored = 0;
+    for (const alert of [...this.unpersisted]) {
+      const inherited = this.inherited.has(alert.alertId);
+      const sinks = inherited && alert.resolvedAt === null ? this.admit(this.sinks, alert) : [];
+      let rows: OutboxRowRef[];
+      try {
+        rows = this.repository.insert(
+          alert,
+          sinks.map((sink) => sink.name),
+        );
+      } catch (error) {
+        if (isGovernorError(error, 'GOV_DUPLICATE_ALERT')) {
+          rows = []; // stored already (by an earlier attempt): nothing more to do
+        } else {
+          this.logger.warn({ err: error }, 'unstored alerts still cannot be stored');
+          break;
+        }
+      }
+      this.unpersisted.splice(this.unpersisted.indexOf(alert), 1);
+      this.inherited.delete(alert.alertId);
+      if (rows.length > 0) this.dispatch(alert, sinks, 'deliver', rows);
+      stored++;
+    }
+    this.saveSpill();
+    return stored;
+  }
+
+  /** Takes over what an earlier process could not store, and tries to store it now. */
+  private inheritSpilled(): void {
+    const spilled = this.spill?.load() ?? [];
+    for (const alert of spilled) {
+      if (this.unpersisted.some((a) => a.alertId === alert.alertId)) continue;
+      this.unpersisted.push(alert);
+      this.inherited.add(alert.alertId);
+    }
+    if (spilled.length > 0) {
+      this.logger.warn({ count: spilled.length }, 'alerts an earlier process could not store');
+      this.storeUnpersisted();
+    }
+  }
+
+  private saveSpill(): void {
+    try {
+      this.spill?.save(this.unpersisted);
+    } catch (error) {
+      this.logger.error({ err: error }, 'unstored alerts could not be kept in the spill file');
+    }
   }
 
   /**
@@ -429,7 +494,11 @@ export class AlertManager {
 
   private keepUnpersisted(alert: GovernorAlert): void {
     this.unpersisted.push(alert);
-    if (this.unpersisted.length > UNPERSISTED_ALERTS_MAX) this.unpersisted.shift();
+    if (this.unpersisted.length > UNPERSISTED_ALERTS_MAX) {
+      const dropped = this.unpersisted.shift();
+      if (dropped !== undefined) this.inherited.delete(dropped.alertId);
+    }
+    this.saveSpill();
   }
 
   private safeList(unacknowledgedOnly: boolean, limit: number): GovernorAlert[] {

@@ -32,6 +32,7 @@ import {
   ownerProcessAlive,
 } from '../../persistence/ownership.js';
 import { AlertManager } from '../alerts/alert-manager.js';
+import { alertSpillPathFor, fileAlertSpill } from '../alerts/alert-spill.js';
 import type { DeliveryPolicy } from '../alerts/delivery-policy.js';
 import { createStoreAlertRepository } from '../alerts/store-repository.js';
 import type { AlertSink, GovernorAlert } from '../alerts/types.js';
@@ -247,7 +248,10 @@ export class GovernanceSystem {
       this.clock,
       componentLogger(this.logger, 'alerts'),
       options.alertSinks ?? [],
-      options.alertDelivery === undefined ? {} : { delivery: options.alertDelivery },
+      {
+        ...(options.alertDelivery === undefined ? {} : { delivery: options.alertDelivery }),
+        spill: fileAlertSpill(alertSpillPathFor(this.dbPath)),
+      },
     );
     this.incidents = new Incidents(this.alertManager);
     this.dataIntegrityVerifier = new DataIntegrityVerifier(this.store, { clock: this.clock });
@@ -924,6 +928,8 @@ export class GovernanceSystem {
           { heartbeat: true, uptime: this.healthMonitor.getUptimeString() },
           this.inputsText(false),
         );
+        // The database takes writes again: store the alerts it could not take before.
+        this.alertManager.storeUnpersisted();
       },
       heartbeatSucceeded: (): void => this.refreshGateDeadline(),
       heartbeatLost: (sinceMs: number): void => this.onHeartbeatLost(sinceMs),
