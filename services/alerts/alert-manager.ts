@@ -91,6 +91,8 @@ export class AlertManager {
   private readonly unpersisted: GovernorAlert[] = [];
   /** Unstored alerts an earlier process kept: stored (and delivered) once the database takes them. */
   private readonly inherited = new Set<string>();
+  /** For each unstored alert, the sinks that already delivered it (kept in the spill). */
+  private readonly deliveredTo = new Map<string, Set<string>>();
   private readonly spill: AlertSpill | null;
   private readonly raiseListeners = new Set<(alert: GovernorAlert) => void>();
   private stopped = false;
@@ -124,7 +126,18 @@ export class AlertManager {
       clock,
       logger,
       policy,
-      { recordAttempt: (id, attempt) => this.repository.recordAttempt(id, attempt) },
+      {
+        recordAttempt: (id, attempt) => this.repository.recordAttempt(id, attempt),
+        deliveredInMemory: (alertId, sink, operation) => {
+          if (operation !== 'deliver' || !this.unpersisted.some((a) => a.alertId === alertId)) {
+            return;
+          }
+          const sinks = this.deliveredTo.get(alertId) ?? new Set<string>();
+          sinks.add(sink);
+          this.deliveredTo.set(alertId, sinks);
+          this.saveSpill();
+        },
+      },
       options.random,
     );
     this.spill = options.spill ?? null;
@@ -144,8 +157,11 @@ export class AlertManager {
     if (this.unpersisted.length === 0 || this.stopped) return 0;
     let stored = 0;
     for (const alert of [...this.unpersisted]) {
+      // Delivered by this process when raised; an earlier process's: to the sinks it missed.
       const inherited = this.inherited.has(alert.alertId);
-      const sinks = inherited && alert.resolvedAt === null ? this.admit(this.sinks, alert) : [];
+      const done = this.deliveredTo.get(alert.alertId) ?? new Set<string>();
+      const missing = this.sinks.filter((sink) => !done.has(sink.name));
+      const sinks = inherited && alert.resolvedAt === null ? this.admit(missing, alert) : [];
       let rows: OutboxRowRef[];
       try {
         rows = this.repository.insert(
@@ -162,6 +178,7 @@ export class AlertManager {
       }
       this.unpersisted.splice(this.unpersisted.indexOf(alert), 1);
       this.inherited.delete(alert.alertId);
+      this.deliveredTo.delete(alert.alertId);
       if (rows.length > 0) this.dispatch(alert, sinks, 'deliver', rows);
       stored++;
     }
@@ -171,21 +188,27 @@ export class AlertManager {
 
   /** Takes over what an earlier process could not store, and tries to store it now. */
   private inheritSpilled(): void {
-    const spilled = this.spill?.load() ?? [];
-    for (const alert of spilled) {
+    const spilled = this.spill?.load() ?? { alerts: [], deliveredTo: {} };
+    for (const alert of spilled.alerts) {
       if (this.unpersisted.some((a) => a.alertId === alert.alertId)) continue;
       this.unpersisted.push(alert);
       this.inherited.add(alert.alertId);
+      this.deliveredTo.set(alert.alertId, new Set(spilled.deliveredTo[alert.alertId] ?? []));
     }
-    if (spilled.length > 0) {
-      this.logger.warn({ count: spilled.length }, 'alerts an earlier process could not store');
+    if (spilled.alerts.length > 0) {
+      this.logger.warn(
+        { count: spilled.alerts.length },
+        'alerts an earlier process could not store',
+      );
       this.storeUnpersisted();
     }
   }
 
   private saveSpill(): void {
     try {
-      this.spill?.save(this.unpersisted);
+      const deliveredTo: Record<string, string[]> = {};
+      for (const [alertId, sinks] of this.deliveredTo) deliveredTo[alertId] = [...sinks];
+      this.spill?.save({ alerts: this.unpersisted, deliveredTo });
     } catch (error) {
       this.logger.error({ err: error }, 'unstored alerts could not be kept in the spill file');
     }
@@ -496,7 +519,10 @@ export class AlertManager {
     this.unpersisted.push(alert);
     if (this.unpersisted.length > UNPERSISTED_ALERTS_MAX) {
       const dropped = this.unpersisted.shift();
-      if (dropped !== undefined) this.inherited.delete(dropped.alertId);
+      if (dropped !== undefined) {
+        this.inherited.delete(dropped.alertId);
+        this.deliveredTo.delete(dropped.alertId);
+      }
     }
     this.saveSpill();
   }

@@ -13,11 +13,17 @@ import { ALERT_KINDS, ALERT_SEVERITIES, type GovernorAlert } from './types.js';
 export const UNSTORED_ALERTS_MAX = 100;
 const SPILL_FILE_BYTES_MAX = 4 * 1024 * 1024;
 
+/** What is kept: the alerts, and for each the sinks that already delivered it. */
+export interface SpilledAlerts {
+  readonly alerts: readonly GovernorAlert[];
+  readonly deliveredTo: Readonly<Record<string, readonly string[]>>;
+}
+
 export interface AlertSpill {
-  /** Replaces what is kept with `alerts` (an empty list removes the file). */
-  save(alerts: readonly GovernorAlert[]): void;
+  /** Replaces what is kept (no alerts removes the file). */
+  save(spilled: SpilledAlerts): void;
   /** What an earlier process kept; empty when nothing (or nothing readable) is there. */
-  load(): GovernorAlert[];
+  load(): SpilledAlerts;
 }
 
 /** The spill file's path for a database path, or null for an in-memory database. */
@@ -68,28 +74,50 @@ function revive(value: unknown): GovernorAlert | null {
 /** The spill beside a database file (none for `:memory:`). */
 export function fileAlertSpill(path: string | null): AlertSpill | null {
   if (path === null) return null;
+  const empty: SpilledAlerts = { alerts: [], deliveredTo: {} };
   return {
-    save(alerts) {
+    save({ alerts, deliveredTo }) {
       if (alerts.length === 0) {
         rmSync(path, { force: true });
         return;
       }
       const kept = alerts.slice(-UNSTORED_ALERTS_MAX);
-      writeFileDurably(path, `${JSON.stringify({ version: 1, alerts: kept })}\n`, 0o600);
+      const delivered = Object.fromEntries(
+        kept.map((alert) => [alert.alertId, deliveredTo[alert.alertId] ?? []]),
+      );
+      const text = JSON.stringify({ version: 1, alerts: kept, deliveredTo: delivered });
+      writeFileDurably(path, `${text}\n`, 0o600);
     },
     load() {
-      if (!existsSync(path)) return [];
+      if (!existsSync(path)) return empty;
       try {
         const text = readFileSync(path, 'utf8');
-        if (text.length > SPILL_FILE_BYTES_MAX) return [];
-        const parsed = JSON.parse(text) as { version?: unknown; alerts?: unknown };
-        if (parsed.version !== 1 || !Array.isArray(parsed.alerts)) return [];
-        return parsed.alerts
+        if (text.length > SPILL_FILE_BYTES_MAX) return empty;
+        const parsed = JSON.parse(text) as {
+          version?: unknown;
+          alerts?: unknown;
+          deliveredTo?: unknown;
+        };
+        if (parsed.version !== 1 || !Array.isArray(parsed.alerts)) return empty;
+        const alerts = parsed.alerts
           .map(revive)
           .filter((alert): alert is GovernorAlert => alert !== null)
           .slice(-UNSTORED_ALERTS_MAX);
+        const recorded = (
+          typeof parsed.deliveredTo === 'object' && parsed.deliveredTo !== null
+            ? parsed.deliveredTo
+            : {}
+        ) as Record<string, unknown>;
+        const deliveredTo: Record<string, string[]> = {};
+        for (const alert of alerts) {
+          const sinks = recorded[alert.alertId];
+          deliveredTo[alert.alertId] = Array.isArray(sinks)
+            ? sinks.filter((sink): sink is string => typeof sink === 'string')
+            : [];
+        }
+        return { alerts, deliveredTo };
       } catch {
-        return [];
+        return empty;
       }
     },
   };

@@ -13,6 +13,8 @@ import type { AlertSink, GovernorAlert } from './types.js';
 /** Where the dispatcher records attempts: the outbox (absent for alerts that were not persisted). */
 export interface DeliveryJournal {
   recordAttempt(outboxId: number, attempt: OutboxAttempt): void;
+  /** A delivery of an alert that is not stored (no outbox row) succeeded. */
+  deliveredInMemory?(alertId: string, sink: string, operation: OutboxOperation): void;
 }
 
 export interface DeliveryRequest {
@@ -256,6 +258,9 @@ export class DeliveryDispatcher {
     this.counters.delivered++;
     const { sink, alert, operation } = job.request;
     this.record(job, { status: 'delivered', attempts: job.attempts, at: this.wallIso() });
+    if (job.request.outboxId === null) {
+      this.journal.deliveredInMemory?.(alert.alertId, sink.name, operation);
+    }
     this.logger.info(
       { sink: sink.name, alertId: alert.alertId, operation, attempts: job.attempts },
       'alert delivered',
