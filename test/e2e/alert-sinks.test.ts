@@ -1,12 +1,13 @@
 /**
  * Goal: `governor run` delivers alerts to the sinks of the config's `alerts` section, and
- * `governor alerts` shows each sink's delivery status; a bad sink setting is refused at start
- * (exit 2) with an error naming the key, before anything is started.
+ * `governor alerts` shows each sink's delivery status; an operator restart with no daemon running
+ * sends the resolution to those sinks; a bad sink setting is refused at start (exit 2) with an
+ * error naming the key, before anything is started. Each test has its own sandbox.
  */
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolveDaemonConfig } from '../../services/cli/config.js';
 import { CliSandbox, E2E_CONFIG_YAML, POLL_ATTEMPTS_MAX, POLL_INTERVAL_MS } from './cli-harness.js';
 
@@ -17,6 +18,7 @@ interface WebhookBody {
 
 interface ListedDelivery {
   readonly sink: string;
+  readonly operation: string;
   readonly status: 'pending' | 'delivered' | 'failed';
   readonly attempts: number;
   readonly lastError: string | null;
@@ -66,11 +68,11 @@ async function poll<T>(what: string, probe: () => Promise<T | undefined>): Promi
 
 describe('alert sinks from the config, end to end', () => {
   const receiver = new Receiver();
-  let sandbox: CliSandbox;
-
-  beforeAll(async () => {
-    const base = await receiver.listen();
-    sandbox = new CliSandbox(
+  let base = '';
+  const sandboxes: CliSandbox[] = [];
+  /** A sandbox whose config names two webhooks: e2e-ok (answers 200) and e2e-down (503). */
+  const sinkSandbox = (): CliSandbox => {
+    const created = new CliSandbox(
       `${E2E_CONFIG_YAML}alerts:
   webhooks:
     - name: e2e-ok
@@ -79,13 +81,22 @@ describe('alert sinks from the config, end to end', () => {
       url: ${base}/down
 `,
     );
+    sandboxes.push(created);
+    return created;
+  };
+
+  beforeAll(async () => {
+    base = await receiver.listen();
+  });
+  afterEach(async () => {
+    for (const created of sandboxes.splice(0)) await created.cleanup();
   });
   afterAll(async () => {
-    await sandbox.cleanup();
     await receiver.close();
   });
 
   it('an operator shutdown reaches the webhook; alerts shows delivered and a failing sink pending with attempts', async () => {
+    const sandbox = sinkSandbox();
     const daemon = sandbox.startDaemon(['--demo']);
     await sandbox.waitForStatus((s) => s.running && s.state === 'AGGRESSIVE', daemon);
     expect(daemon.output()).toMatch(/alert sinks: terminal, e2e-ok, e2e-down/);
@@ -97,6 +108,7 @@ describe('alert sinks from the config, end to end', () => {
       'webhook drill',
     ]);
     expect(shutdown.code).toBe(0);
+    expect(shutdown.stdout).toMatch(/governor is now SHUTDOWN \(confirmed by owner pid \d+ on /);
 
     const body = await poll('the shutdown alert at the webhook', async () =>
       receiver.bodies.find((b) => b.status === 'firing' && b.alert.kind === 'SHUTDOWN'),
@@ -123,6 +135,38 @@ describe('alert sinks from the config, end to end', () => {
     expect(human.stdout).toMatch(/e2e-ok delivered, 1 attempt/);
     expect(human.stdout).toMatch(/e2e-down (pending|failed), \d+ attempts?.*HTTP 503/);
     expect(await sandbox.stopDaemon(daemon)).toBe(0);
+  });
+
+  it('regression (item 9): restart with no daemon running wrote no resolve to the outbox; now the command, as the owner for a moment, sends the resolution to the configured sink', async () => {
+    const sandbox = sinkSandbox();
+    const daemon = sandbox.startDaemon(['--demo']);
+    await sandbox.waitForStatus((s) => s.running && s.state === 'AGGRESSIVE', daemon);
+    const seen = receiver.bodies.length;
+    const shutdown = await sandbox.run(['shutdown', '--operator', 'erin', '--reason', 'drill']);
+    expect(shutdown.code).toBe(0);
+    const status = await sandbox.status();
+    const fired = await poll('the shutdown alert at the webhook', async () =>
+      receiver.bodies.slice(seen).find((b) => b.status === 'firing' && b.alert.kind === 'SHUTDOWN'),
+    );
+    expect(status.state).toBe('SHUTDOWN');
+    expect(await sandbox.stopDaemon(daemon)).toBe(0);
+
+    const restart = await sandbox.run(['restart', '--operator', 'erin', '--reason', 'drill over']);
+    expect(restart.code).toBe(0);
+    expect(restart.stdout).toMatch(/no owner running: recorded in the database/);
+    const resolved = await poll('the resolution at the webhook', async () =>
+      receiver.bodies.find(
+        (b) => b.status === 'resolved' && b.alert.alertId === fired.alert.alertId,
+      ),
+    );
+    expect(resolved.alert.kind).toBe('SHUTDOWN');
+    const listed = await sandbox.run(['alerts', '--all', '--json']);
+    const alert = (JSON.parse(listed.stdout) as ListedAlert[]).find(
+      (a) => a.alertId === fired.alert.alertId,
+    );
+    expect(alert?.deliveries).toContainEqual(
+      expect.objectContaining({ sink: 'e2e-ok', operation: 'resolve', status: 'delivered' }),
+    );
   });
 
   it('a bad webhook URL is refused at start with exit 2, naming the key; nothing is started', async () => {

@@ -1,16 +1,21 @@
 /**
  * End-to-end support: runs the real `governor` command (bin/governor.ts through tsx) against a
  * temporary database and a config file that shrinks thresholds to seconds, polls with bounded
- * retries, and kills every daemon it started.
+ * retries, reads the database as any reader may (read-only, never blocked by the owner), and
+ * kills every daemon and child it started.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ENTRY = ['--import', 'tsx', join(REPO_ROOT, 'bin', 'governor.ts')];
+/** tsx's loader as a URL, so a child runs TypeScript from any working directory. */
+export const TSX_IMPORT = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const ENTRY = ['--import', TSX_IMPORT, join(REPO_ROOT, 'bin', 'governor.ts')];
 /** Polls every POLL_INTERVAL_MS, at most POLL_ATTEMPTS_MAX times. */
 export const POLL_INTERVAL_MS = 200;
 export const POLL_ATTEMPTS_MAX = 300;
@@ -37,6 +42,26 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+export interface RunOptions {
+  /** The --db value (default: the sandbox database); relative paths resolve against `cwd`. */
+  readonly db?: string;
+  /** Working directory of the command (default: the repository root). */
+  readonly cwd?: string;
+}
+
+/** The status `governor status --json` prints (the fields the tests read). */
+export interface StatusJson {
+  readonly running: boolean;
+  readonly source: 'live' | 'recorded';
+  readonly state: string | null;
+  readonly recordedState: string | null;
+  readonly trigger: string | null;
+  readonly canDeployCapital: boolean;
+  readonly desiredMode: string;
+  readonly owner: { readonly pid: number; readonly host: string; readonly since: string } | null;
+  readonly pid: number | null;
+}
+
 export interface Daemon {
   readonly child: ChildProcess;
   output(): string;
@@ -53,22 +78,24 @@ function cleanEnv(): NodeJS.ProcessEnv {
 }
 
 export class CliSandbox {
-  readonly dir = mkdtempSync(join(tmpdir(), 'gov-e2e-'));
+  /** Real path (no symlinked tmpdir), so paths in messages match the ones the tests build. */
+  readonly dir = realpathSync(mkdtempSync(join(tmpdir(), 'gov-e2e-')));
   readonly dbPath = join(this.dir, 'governor.db');
   readonly configPath = join(this.dir, 'governor.yaml');
   private readonly daemons: Daemon[] = [];
+  private readonly cleanups: Array<() => Promise<void>> = [];
 
   constructor(configYaml = E2E_CONFIG_YAML) {
     writeFileSync(this.configPath, configYaml);
   }
 
   /** Runs one command to completion. */
-  run(args: readonly string[]): Promise<CliResult> {
+  run(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
     return new Promise((resolvePromise) => {
       execFile(
         process.execPath,
-        [...ENTRY, ...args, '--db', this.dbPath, '--config', this.configPath],
-        { cwd: REPO_ROOT, env: cleanEnv(), timeout: 60_000 },
+        [...ENTRY, ...args, '--db', options.db ?? this.dbPath, '--config', this.configPath],
+        { cwd: options.cwd ?? REPO_ROOT, env: cleanEnv(), timeout: 60_000 },
         (error, stdout, stderr) => {
           const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
           resolvePromise({ code, stdout, stderr });
@@ -78,11 +105,11 @@ export class CliSandbox {
   }
 
   /** Starts `governor run` with `args` in the background. */
-  startDaemon(args: readonly string[] = ['--demo']): Daemon {
+  startDaemon(args: readonly string[] = ['--demo'], options: RunOptions = {}): Daemon {
     const child = spawn(
       process.execPath,
-      [...ENTRY, 'run', ...args, '--db', this.dbPath, '--config', this.configPath],
-      { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+      [...ENTRY, 'run', ...args, '--db', options.db ?? this.dbPath, '--config', this.configPath],
+      { cwd: options.cwd ?? REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -99,25 +126,17 @@ export class CliSandbox {
     return daemon;
   }
 
-  async status(): Promise<{ running: boolean; state: string | null; trigger: string | null }> {
+  async status(): Promise<StatusJson> {
     const result = await this.run(['status', '--json']);
     if (result.code !== 0) throw new Error(`status failed (${result.code}): ${result.stderr}`);
-    return JSON.parse(result.stdout) as {
-      running: boolean;
-      state: string | null;
-      trigger: string | null;
-    };
+    return JSON.parse(result.stdout) as StatusJson;
   }
 
   /** Polls `status` until `predicate` holds; throws with the daemon output after the bound. */
   async waitForStatus(
-    predicate: (status: {
-      running: boolean;
-      state: string | null;
-      trigger: string | null;
-    }) => boolean,
+    predicate: (status: StatusJson) => boolean,
     daemon?: Daemon,
-  ): Promise<{ running: boolean; state: string | null; trigger: string | null }> {
+  ): Promise<StatusJson> {
     let last: unknown = null;
     for (let attempt = 0; attempt < POLL_ATTEMPTS_MAX; attempt++) {
       try {
@@ -134,6 +153,21 @@ export class CliSandbox {
     );
   }
 
+  /** Rows of `sql`, read through a read-only connection (as any reader may, while an owner runs). */
+  query<T>(sql: string, ...parameters: unknown[]): T[] {
+    const db = new Database(this.dbPath, { readonly: true, fileMustExist: true, timeout: 5_000 });
+    try {
+      return db.prepare(sql).all(...parameters) as T[];
+    } finally {
+      db.close();
+    }
+  }
+
+  /** Runs `cleanup` (before the directory is removed) when the sandbox is cleaned up. */
+  onCleanup(cleanup: () => Promise<void>): void {
+    this.cleanups.push(cleanup);
+  }
+
   async stopDaemon(daemon: Daemon, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string> {
     if (daemon.child.exitCode === null && daemon.child.signalCode === null)
       daemon.child.kill(signal);
@@ -141,6 +175,7 @@ export class CliSandbox {
   }
 
   async cleanup(): Promise<void> {
+    for (const cleanup of this.cleanups) await cleanup();
     for (const daemon of this.daemons) {
       if (daemon.child.exitCode === null && daemon.child.signalCode === null) {
         daemon.child.kill('SIGKILL');

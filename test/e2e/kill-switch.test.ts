@@ -1,0 +1,211 @@
+/**
+ * Goal: `governor shutdown` from another process reaches the owner of the database, whatever it
+ * is, and the command reports what the owner did. An engine that embeds governor (no control
+ * socket) closes its gate and delivers its alert after the request is committed (the latencies
+ * are measured and written to test-artifacts/e2e/kill-switch.json, never asserted); a daemon
+ * whose socket is gone or not the one named, and a database named through a symlink, are reached
+ * all the same; an owner that hangs is reported as NOT CONFIRMED (exit 7) and carries the
+ * shutdown out when it wakes.
+ *
+ * Regressions of the one-authority issue, item 1: `governor shutdown` with no socket reachable
+ * (embedded engine, deleted socket, other --socket, symlinked path) recorded the latch, reported
+ * success, and the running owner never learned of it.
+ */
+import { symlinkSync, unlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Receiver, startReceiver, waitFor } from '../alerts/support.js';
+import { CliSandbox } from './cli-harness.js';
+import { lastRequest, recordFigures, startEngine, startTradingEngine } from './engine-harness.js';
+
+interface WebhookBody {
+  readonly status: string;
+  readonly alert: { readonly kind: string; readonly alertId: string };
+}
+
+const open: Array<{ close(): Promise<void> } | CliSandbox> = [];
+function sandbox(): CliSandbox {
+  const created = new CliSandbox();
+  open.push(created);
+  return created;
+}
+async function receiver(): Promise<Receiver> {
+  const started = await startReceiver();
+  open.push(started);
+  return started;
+}
+afterEach(async () => {
+  for (const resource of open.splice(0)) {
+    if (resource instanceof CliSandbox) await resource.cleanup();
+    else await resource.close();
+  }
+});
+
+const confirmedBy = (pid: number, state: string): RegExp =>
+  new RegExp(
+    `governor is now ${state} \\(confirmed by owner pid ${pid} on ${hostname()}, \\d+ ms after the request\\)`,
+  );
+
+describe('the kill switch reaches the owner of the database, end to end', () => {
+  it('an engine embedding governor closes its gate and delivers its alert after `governor shutdown --db` from another process', async () => {
+    const box = sandbox();
+    const hook = await receiver();
+    const engine = await startTradingEngine(box, { webhookUrl: hook.url });
+    const from = engine.mark();
+
+    const result = await box.run(['shutdown', '--operator', 'dana', '--reason', 'kill switch e2e']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(confirmedBy(engine.pid, 'SHUTDOWN'));
+
+    const closed = await engine.waitForGate(false, from);
+    await waitFor(
+      () => hook.received.some((r) => (r.body as WebhookBody).alert?.kind === 'SHUTDOWN'),
+      'the SHUTDOWN alert at the receiver',
+      { turns: 500 },
+    );
+    const arrival = hook.received.find((r) => (r.body as WebhookBody).alert?.kind === 'SHUTDOWN');
+    if (arrival === undefined) throw new Error('the SHUTDOWN alert vanished from the receiver');
+    const request = lastRequest(box);
+    expect(request).toMatchObject({ command: 'shutdown', status: 'done' });
+    expect(request.handled_by).toBe(`owner pid ${engine.pid} on ${hostname()}`);
+    expect((arrival.body as WebhookBody).status).toBe('firing');
+
+    // The record is the request row's commit: requested_at_ms is taken just before it. The
+    // engine sees the gate closed at `closed.atMs`; it was last seen open at lastUnchangedAtMs
+    // (the owner's handling of the request runs in between, on the engine's event loop).
+    const recordToGateClosedMs = closed.atMs - request.requested_at_ms;
+    const recordToAlertMs = performance.timeOrigin + arrival.arrivedAtMs - request.requested_at_ms;
+    const recordToLastSeenOpenMs = Number(closed.lastUnchangedAtMs) - request.requested_at_ms;
+    recordFigures('kill-switch', {
+      recordToGateClosedMs: Number(recordToGateClosedMs.toFixed(1)),
+      recordToGateLastSeenOpenMs: Number(recordToLastSeenOpenMs.toFixed(1)),
+      recordToAlertReceivedMs: Number(recordToAlertMs.toFixed(1)),
+      recordToOwnerConfirmedMs: (request.handled_at_ms ?? Number.NaN) - request.requested_at_ms,
+      targetMs: 100,
+    });
+    expect(engine.running).toBe(true);
+  });
+
+  it('regression (item 1): shutdown against an engine that embeds governor (no control socket) was recorded offline and reported as done while the engine kept trading; now the engine enters SHUTDOWN and the command reports its confirmation', async () => {
+    const box = sandbox();
+    const engine = await startTradingEngine(box);
+    const from = engine.mark();
+    const result = await box.run(['shutdown', '--operator', 'dana', '--reason', 'no socket']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(confirmedBy(engine.pid, 'SHUTDOWN'));
+    expect(result.stdout).not.toMatch(/no owner running/);
+    await engine.waitForGate(false, from);
+    const entered = await engine.waitFor('SHUTDOWN', (e) => e.event === 'mode', from);
+    expect(entered).toMatchObject({ to: 'SHUTDOWN', trigger: 'OPERATOR_KILL' });
+    const status = await box.status();
+    expect(status).toMatchObject({ running: true, state: 'SHUTDOWN', trigger: 'OPERATOR_KILL' });
+    expect(status.owner?.pid).toBe(engine.pid);
+  });
+
+  it('regression (item 1): shutdown after the daemon socket was deleted was recorded offline while the daemon traded on; now the daemon enters SHUTDOWN and confirms', async () => {
+    const box = sandbox();
+    const daemon = box.startDaemon(['--demo']);
+    const live = await box.waitForStatus((s) => s.running && s.state === 'AGGRESSIVE', daemon);
+    unlinkSync(join(box.dir, '.governor.db.control', 'governor.sock'));
+    const result = await box.run(['shutdown', '--operator', 'dana', '--reason', 'socket deleted']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(confirmedBy(live.pid ?? -1, 'SHUTDOWN'));
+    expect(daemon.output()).toMatch(/AGGRESSIVE -> SHUTDOWN \(OPERATOR_KILL\)/);
+    // No socket: status reads the database and names the owner whose lock is held.
+    const status = await box.status();
+    expect(status).toMatchObject({ running: true, source: 'recorded', state: 'SHUTDOWN' });
+    expect(status.owner?.pid).toBe(live.pid);
+    expect(await box.stopDaemon(daemon)).toBe(0);
+  });
+
+  it('regression (item 1): shutdown with --socket naming another socket was recorded offline while the daemon traded on; now the daemon enters SHUTDOWN and confirms', async () => {
+    const box = sandbox();
+    const daemon = box.startDaemon(['--demo']);
+    const live = await box.waitForStatus((s) => s.running && s.state === 'AGGRESSIVE', daemon);
+    const result = await box.run([
+      'shutdown',
+      '--operator',
+      'dana',
+      '--reason',
+      'other socket',
+      '--socket',
+      join(box.dir, 'elsewhere', 'governor.sock'),
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(confirmedBy(live.pid ?? -1, 'SHUTDOWN'));
+    expect((await box.status()).state).toBe('SHUTDOWN');
+    expect(daemon.output()).toMatch(/AGGRESSIVE -> SHUTDOWN \(OPERATOR_KILL\)/);
+    expect(await box.stopDaemon(daemon)).toBe(0);
+  });
+
+  it('regression (item 1): shutdown naming the database through a symlink was recorded offline while the owner traded on; now the owner enters SHUTDOWN and confirms', async () => {
+    const box = sandbox();
+    const engine = await startTradingEngine(box);
+    const link = join(box.dir, 'link-to-governor.db');
+    symlinkSync(box.dbPath, link);
+    const from = engine.mark();
+    const result = await box.run(['shutdown', '--operator', 'dana', '--reason', 'via symlink'], {
+      db: link,
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(confirmedBy(engine.pid, 'SHUTDOWN'));
+    await engine.waitForGate(false, from);
+    expect(lastRequest(box).handled_by).toBe(`owner pid ${engine.pid} on ${hostname()}`);
+  });
+
+  it('an owner that hangs does not confirm: the command exits 7 saying NOT CONFIRMED and naming it; the owner carries the shutdown out when it wakes', async () => {
+    const box = sandbox();
+    // Thresholds far above the stall: nothing but the request may close the gate.
+    const engine = await startTradingEngine(box, {
+      thresholds: {
+        heartbeatLossMs: 120_000,
+        marketDataStaleMsMax: 120_000,
+        marketDataStallMs: 120_000,
+        eventLogWriteStaleMsMax: 120_000,
+        eventLogWriteFailureMs: 120_000,
+        integrityCheckIntervalMs: 120_000,
+      },
+    });
+    const from = engine.mark();
+    // Longer than the command's start plus its 5 s wait, with room for a slow machine.
+    engine.send('stall 25000');
+    await engine.waitFor('stalling', (e) => e.event === 'stalling', from);
+
+    const result = await box.run(['shutdown', '--operator', 'dana', '--reason', 'owner hangs']);
+    expect(result.code).toBe(7);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `NOT CONFIRMED: the owner \\(pid ${engine.pid} on ${hostname()}\\) did not confirm the shutdown within 5 s; the request stays recorded`,
+      ),
+    );
+    expect(lastRequest(box)).toMatchObject({ command: 'shutdown', status: 'pending' });
+    const resumed = await engine.waitFor('resumed', (e) => e.event === 'resumed', from);
+    const entered = await engine.waitFor('SHUTDOWN', (e) => e.event === 'mode', from);
+    expect(entered).toMatchObject({ to: 'SHUTDOWN', trigger: 'OPERATOR_KILL' });
+    await engine.waitForGate(false, from);
+    await waitFor(() => lastRequest(box).status === 'done', 'the request carried out');
+    const request = lastRequest(box);
+    expect(request.handled_by).toBe(`owner pid ${engine.pid} on ${hostname()}`);
+    recordFigures('kill-switch-not-confirmed', {
+      resumedToShutdownMs: Number((entered.atMs - resumed.atMs).toFixed(1)),
+      recordToOwnerConfirmedMs: (request.handled_at_ms ?? Number.NaN) - request.requested_at_ms,
+    });
+  });
+
+  it('with no owner running, shutdown is carried out by the command itself and the next start honours it', async () => {
+    const box = sandbox();
+    const first = await startTradingEngine(box);
+    expect(await first.close()).toBe(0);
+    const result = await box.run(['shutdown', '--operator', 'dana', '--reason', 'nobody runs']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /governor is now SHUTDOWN \(no owner running: recorded in the database; the next start honours it\)/,
+    );
+    const next = startEngine(box);
+    const checks = await next.waitFor('checks', (e) => e.event === 'checks');
+    expect(checks).toMatchObject({ passed: false, state: 'SHUTDOWN' });
+    expect(next.events.some((e) => e.event === 'gate' && e.open === true)).toBe(false);
+  });
+});
