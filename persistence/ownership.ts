@@ -59,8 +59,16 @@ export function ownerProcessAlive(owner: OwnerInfo): boolean {
   return start === null || start === owner.processStart;
 }
 
-function lockConnection(lockPath: string): Database.Database | null {
-  const db = new Database(lockPath, { timeout: 0 });
+/**
+ * How long taking the lock waits out a holder that is only looking: `isLockHeld` (run by
+ * `governor status` and the command line) holds the lock for a moment to learn that nobody
+ * does, and an owner starting in that moment must not be refused. A real owner holds it for
+ * its whole life, so it is refused after this wait all the same.
+ */
+export const LOCK_ACQUIRE_WAIT_MS = 250;
+
+function lockConnection(lockPath: string, waitMs = 0): Database.Database | null {
+  const db = new Database(lockPath, { timeout: waitMs });
   try {
     db.pragma('locking_mode = EXCLUSIVE');
     db.exec('BEGIN EXCLUSIVE');
@@ -99,12 +107,12 @@ export class OwnerLock {
   }
 
   /**
-   * Takes the lock of `dbPath` at once or refuses: null when another process (or another
-   * GovernanceSystem in this process) holds it.
+   * Takes the lock of `dbPath` or refuses: null when another process (or another
+   * GovernanceSystem in this process) holds it, within LOCK_ACQUIRE_WAIT_MS.
    */
   static tryAcquire(dbPath: string, nowIso: string): OwnerLock | null {
     const lockPath = lockPathFor(dbPath);
-    const db = lockConnection(lockPath);
+    const db = lockConnection(lockPath, LOCK_ACQUIRE_WAIT_MS);
     if (db === null) return null;
     const info: OwnerInfo = {
       pid: process.pid,
