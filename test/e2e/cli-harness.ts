@@ -86,6 +86,11 @@ export class CliSandbox {
   private readonly cleanups: Array<() => Promise<void>> = [];
 
   constructor(configYaml = E2E_CONFIG_YAML) {
+    this.writeConfig(configYaml);
+  }
+
+  /** Replaces the config file the commands of this sandbox read. */
+  writeConfig(configYaml: string): void {
     writeFileSync(this.configPath, configYaml);
   }
 

@@ -194,6 +194,47 @@ describe('the kill switch reaches the owner of the database, end to end', () => 
     });
   });
 
+  it('a daemon that hangs (SIGSTOP) does not confirm: shutdown exits 7 naming it, status reads the database instead of failing, and the daemon carries the shutdown out when it runs again', async () => {
+    const box = sandbox();
+    // Thresholds far above the pause, so that only the request can shut it down.
+    box.writeConfig(`api:
+  enabled: false
+thresholds:
+  heartbeatLossMs: 120000
+  marketDataStaleMsMax: 120000
+  marketDataStallMs: 120000
+  eventLogWriteStaleMsMax: 120000
+  eventLogWriteFailureMs: 120000
+`);
+    const daemon = box.startDaemon(['--demo']);
+    const live = await box.waitForStatus((s) => s.running && s.state === 'AGGRESSIVE', daemon);
+    daemon.child.kill('SIGSTOP');
+    try {
+      const result = await box.run(['shutdown', '--operator', 'dana', '--reason', 'daemon hangs']);
+      expect(result.code).toBe(7);
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `NOT CONFIRMED: the owner \\(pid ${live.pid} on ${hostname()}\\) did not confirm`,
+        ),
+      );
+      const status = await box.run(['status']);
+      expect(status.code).toBe(0);
+      expect(status.stderr).toMatch(/no answer from the daemon within 3000 ms/);
+      expect(status.stdout).toMatch(
+        new RegExp(
+          `^governor {2}AGGRESSIVE {2}\\(owner pid ${live.pid} on ${hostname()}, its control socket did not answer: as recorded\\)`,
+        ),
+      );
+      expect(status.stdout).toMatch(/gate +closed: /);
+    } finally {
+      daemon.child.kill('SIGCONT');
+    }
+    await waitFor(() => lastRequest(box).status === 'done', 'the request carried out');
+    expect(lastRequest(box).handled_by).toBe(`owner pid ${live.pid} on ${hostname()}`);
+    expect((await box.status()).state).toBe('SHUTDOWN');
+    expect(await box.stopDaemon(daemon)).toBe(0);
+  });
+
   it('with no owner running, shutdown is carried out by the command itself and the next start honours it', async () => {
     const box = sandbox();
     const first = await startTradingEngine(box);

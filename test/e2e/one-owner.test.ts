@@ -8,11 +8,13 @@
  * Regressions of the one-authority issue, item 4: two GovernanceSystems (or daemons) on one file
  * both traded.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CliSandbox } from './cli-harness.js';
+import { GovernanceSystem } from '../../index.js';
+import { CliSandbox, REPO_ROOT } from './cli-harness.js';
 import {
   type EngineChild,
   recordFigures,
@@ -104,6 +106,35 @@ describe('one owner per database file, across processes', () => {
     const daemon = await box.run(['run', '--demo'], { db: 'governor.db', cwd: box.dir });
     expect(daemon.code).toBe(2);
     expect(daemon.stderr).toMatch(ownedBy(relative.pid));
+  });
+
+  it('regression: an owner starting while a reader probed the lock (governor status, with nobody running, takes it for a moment to learn that nobody holds it) was refused as owned by another process', async () => {
+    const box = sandbox();
+    expect(await (await startTradingEngine(box)).close()).toBe(0);
+    // What isLockHeld does, held 100 ms instead of a moment, in another process.
+    const prober = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const Database = require(${JSON.stringify(join(REPO_ROOT, 'node_modules', 'better-sqlite3'))});
+const db = new Database(${JSON.stringify(`${box.dbPath}.owner`)}, { timeout: 0 });
+db.pragma('locking_mode = EXCLUSIVE');
+db.exec('BEGIN EXCLUSIVE');
+process.stdout.write('held\\n');
+setTimeout(() => db.close(), 100);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise((resolve) => prober.once('exit', resolve));
+    await new Promise((resolve) => prober.stdout.once('data', resolve));
+    let governance: GovernanceSystem | null = null;
+    try {
+      governance = new GovernanceSystem({ dbPath: box.dbPath });
+      expect(governance.getMode()).toBe('STARTING');
+    } finally {
+      governance?.close();
+      await exited;
+    }
   });
 
   it('regression (item 4): kill -9 of the owner frees the lock at once: a new owner starts on the first try', async () => {
