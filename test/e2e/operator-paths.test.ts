@@ -74,15 +74,24 @@ async function shutdownAlertId(box: CliSandbox): Promise<string> {
 }
 
 /**
- * The whole operator path against a running owner: a refused resume, observe, resume, the kill
- * switch, ack and restart, each confirmed by `ownerPid`; `gate` (when the owner reports its gate)
- * is checked after each.
+ * The whole operator path against a running owner: readers (verify, events) beside it, a refused
+ * resume, observe, resume, the kill switch, ack and restart, each confirmed by `ownerPid`; `gate`
+ * (the owner's gate, as the test can see it) is checked after each.
  */
 async function walkOperatorPath(
   box: CliSandbox,
   ownerPid: number,
   gate: ((open: boolean) => Promise<void>) | null,
 ): Promise<void> {
+  // Readers beside the running owner: never blocked, never refused.
+  const verify = await box.run(['verify', '--json']);
+  expect(verify.stderr).toBe('');
+  expect(verify.code).toBe(0);
+  expect((JSON.parse(verify.stdout) as { ok: boolean }).ok).toBe(true);
+  const events = await box.run(['events', '--limit', '5', '--json']);
+  expect(events.code).toBe(0);
+  expect(events.stdout.trim().split('\n')).toHaveLength(5);
+
   const refused = await operatorCommand(box, 'resume', 'not observing');
   expect(refused.code).toBe(2);
   expect(refused.stderr).toMatch(/^refused by the owner: .*resume is not possible in AGGRESSIVE/);
