@@ -80,6 +80,16 @@ import {
   REQUEST_POLL_MS_RANGE,
   RequestWatcher,
 } from './operator-commands.js';
+import {
+  type AlertManagerView,
+  alertManagerView,
+  type DataIntegrityVerifierView,
+  dataIntegrityVerifierView,
+  type FailSafeManagerView,
+  failSafeManagerView,
+  type HealthMonitorView,
+  healthMonitorView,
+} from './views.js';
 
 export type { ModeChange, ModeChangeListener } from './effects.js';
 
@@ -157,10 +167,14 @@ function checkPollMs(value: number | null | undefined): number | null {
 }
 
 export class GovernanceSystem {
-  readonly healthMonitor: HealthMonitor;
-  readonly failSafeManager: FailSafeManager;
-  readonly alertManager: AlertManager;
-  readonly dataIntegrityVerifier: DataIntegrityVerifier;
+  /** What the engine reports to (spec: `healthMonitor.update*`, `recordError`, health). */
+  readonly healthMonitor: HealthMonitorView;
+  /** The spec's fail-safe calls: check, trigger, and the shutdown state. */
+  readonly failSafeManager: FailSafeManagerView;
+  /** The alerts raised (read), their acknowledgement and delivery status. */
+  readonly alertManager: AlertManagerView;
+  /** The last verification's findings (read); `checkDataIntegrity()` acts on them. */
+  readonly dataIntegrityVerifier: DataIntegrityVerifierView;
   readonly thresholds: Thresholds;
   readonly dbPath: string;
   /** Where the engine writes its events, snapshots, capital and strategies (stamps health on commit). */
@@ -169,6 +183,10 @@ export class GovernanceSystem {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly store: Store;
+  private readonly health: HealthMonitor;
+  private readonly failSafe: FailSafeManager;
+  private readonly alerts: AlertManager;
+  private readonly verifier: DataIntegrityVerifier;
   private readonly journal: ModeJournal;
   private readonly ownerLock: OwnerLock | null;
   private readonly gate: Gate;
@@ -242,8 +260,8 @@ export class GovernanceSystem {
       this.ownerLock?.release();
       throw error;
     }
-    this.healthMonitor = new HealthMonitor(this.clock, this.thresholds);
-    this.alertManager = new AlertManager(
+    this.health = new HealthMonitor(this.clock, this.thresholds);
+    this.alerts = new AlertManager(
       createStoreAlertRepository(this.store),
       this.clock,
       componentLogger(this.logger, 'alerts'),
@@ -253,33 +271,37 @@ export class GovernanceSystem {
         spill: fileAlertSpill(alertSpillPathFor(this.dbPath)),
       },
     );
-    this.incidents = new Incidents(this.alertManager);
-    this.dataIntegrityVerifier = new DataIntegrityVerifier(this.store, { clock: this.clock });
+    this.incidents = new Incidents(this.alerts);
+    this.verifier = new DataIntegrityVerifier(this.store, { clock: this.clock });
     this.gate = new Gate(this.clock);
-    this.failSafeManager = new FailSafeManager(
+    this.failSafe = new FailSafeManager(
       this.failSafeHost(),
-      this.healthMonitor,
+      this.health,
       this.clock,
       this.thresholds,
     );
+    this.healthMonitor = healthMonitorView(this.health);
+    this.failSafeManager = failSafeManagerView(this.failSafe);
+    this.alertManager = alertManagerView(this.alerts);
+    this.dataIntegrityVerifier = dataIntegrityVerifierView(this.verifier);
     this.heartbeat = new HeartbeatMonitor(this.heartbeatHost(), this.clock, this.thresholds);
     // Every committed append is an event-log write, whoever made it (governor or the engine).
-    this.store.events.onAppendCommitted(() => this.healthMonitor.updateEventLogWriteTimestamp());
-    this.healthMonitor.setChangeListener((kind) => {
+    this.store.events.onAppendCommitted(() => this.health.updateEventLogWriteTimestamp());
+    this.health.setChangeListener((kind) => {
       if (kind === 'input') this.refreshGateDeadline();
-      else this.failSafeManager.onHealthEvent();
+      else this.failSafe.onHealthEvent();
     });
-    this.engine = createEnginePort(this.store, this.healthMonitor);
+    this.engine = createEnginePort(this.store, this.health);
     this.restoreInputAges(authority);
     this.effects = new Effects({
       journal: this.journal,
       incidents: this.incidents,
-      health: this.healthMonitor,
+      health: this.health,
       heartbeatAgeMs: () => this.heartbeat.ageMs(),
       clock: this.clock,
       logger: this.logger,
       fallbackPath: this.fallbackPath,
-      anchorHead: () => this.dataIntegrityVerifier.verify(),
+      anchorHead: () => this.verifier.verify(),
     });
     const logTransition = transitionLogger(componentLogger(this.logger, 'machine'));
     const inspect = options.inspect;
@@ -368,8 +390,8 @@ export class GovernanceSystem {
     this.startMonitors();
     // A restart into stale inputs (or a SHUTDOWN disarmed deadline) never opens the gate:
     // re-arm detection and evaluate the fail-safe first.
-    this.failSafeManager.arm();
-    this.failSafeManager.checkFailSafeConditions({ includeCapital: false });
+    this.failSafe.arm();
+    this.failSafe.checkFailSafeConditions({ includeCapital: false });
     if (this.lifecycle.state === 'STARTING') this.send({ type: 'lifecycle.start' });
     // A heartbeat still lost (since before an operator restart) is a loss of this lifecycle too.
     if (this.heartbeat.isLost()) this.onHeartbeatLost(this.heartbeat.ageMs());
@@ -390,7 +412,7 @@ export class GovernanceSystem {
   }
 
   getSystemHealth(): SystemHealth {
-    return this.healthMonitor.getSystemHealth();
+    return this.health.getSystemHealth();
   }
 
   /** The report of the last CHECKING visit of this lifecycle, or null. */
@@ -448,7 +470,7 @@ export class GovernanceSystem {
     if (typeof listener !== 'function') {
       throw new GovernorError('GOV_INVALID_ARGUMENT', 'onAlert: expected a function');
     }
-    return this.alertManager.onRaise(listener);
+    return this.alerts.onRaise(listener);
   }
 
   /**
@@ -460,15 +482,15 @@ export class GovernanceSystem {
     this.assertOpen();
     let violations: IntegrityViolation[];
     try {
-      violations = this.dataIntegrityVerifier.verify();
+      violations = this.verifier.verify();
     } catch (error) {
       this.logger.error({ err: error }, 'integrity verification could not run');
-      this.healthMonitor.recordError();
+      this.health.recordError();
       return false;
     }
     if (violations.length === 0) return true;
     // One incident per finding: what an earlier run already reported is not raised again.
-    if (this.dataIntegrityVerifier.getNewViolations().length > 0) this.handleViolations(violations);
+    if (this.verifier.getNewViolations().length > 0) this.handleViolations(violations);
     return false;
   }
 
@@ -553,7 +575,7 @@ export class GovernanceSystem {
   /** Acknowledges an alert in the name of an operator. */
   acknowledgeAlert(alertId: string, operator: string): unknown {
     this.assertOpen();
-    return this.alertManager.acknowledge(alertId, operator);
+    return this.alerts.acknowledge(alertId, operator);
   }
 
   /** Carries out an operator command (the control socket's way in); refusals throw. */
@@ -578,7 +600,7 @@ export class GovernanceSystem {
     this.gate.setOpen(false);
     this.watcher.stop();
     this.heartbeat.stop();
-    this.failSafeManager.stop();
+    this.failSafe.stop();
     this.clock.clearTimeout(this.integrityTimer);
     const state = this.lifecycle.state;
     this.lifecycle.stop();
@@ -594,7 +616,7 @@ export class GovernanceSystem {
       this.logger.warn({ err: error }, 'stop event could not be written');
     }
     // Pending deliveries stay in the outbox; the next owner of this file sends them.
-    this.alertManager.stop();
+    this.alerts.stop();
     try {
       this.journal.releaseOwner(process.pid, this.nowIso());
     } catch (error) {
@@ -626,11 +648,11 @@ export class GovernanceSystem {
     this.gate.setOpen(false);
     this.watcher.stop();
     this.heartbeat.stop();
-    this.failSafeManager.stop();
+    this.failSafe.stop();
     this.clock.clearTimeout(this.integrityTimer);
     this.lifecycle.stop();
     this.removeProcessHooks();
-    this.alertManager.stop();
+    this.alerts.stop();
     this.store.close();
     this.ownerLock?.release();
   }
@@ -732,13 +754,13 @@ export class GovernanceSystem {
       try {
         // The errors age by the same running time as the inputs (none after a clean close).
         const lived = ages.marketDataAgeMs - persisted.marketDataAgeMs;
-        this.healthMonitor.restoreErrorWindow(persisted.errors as ErrorWindowState, lived);
+        this.health.restoreErrorWindow(persisted.errors as ErrorWindowState, lived);
       } catch (error) {
         this.logger.warn({ err: error }, 'the persisted error window could not be restored');
       }
     }
     if (ages === null) return;
-    this.healthMonitor.seedAges(ages, {
+    this.health.seedAges(ages, {
       marketData: persisted?.lastWallMs.marketData ?? null,
       eventLogWrite: persisted?.lastWallMs.eventLogWrite ?? null,
       snapshotWrite: latestSnapshotWallMs ?? persisted?.lastWallMs.snapshotWrite ?? null,
@@ -746,7 +768,7 @@ export class GovernanceSystem {
   }
 
   private inputsText(closed: boolean): string {
-    const ages = this.healthMonitor.ages();
+    const ages = this.health.ages();
     return serialiseInputs({
       version: 1,
       at: this.nowIso(),
@@ -754,8 +776,8 @@ export class GovernanceSystem {
       marketDataAgeMs: Math.round(ages.marketDataAgeMs),
       eventLogWriteAgeMs: Math.round(ages.eventLogWriteAgeMs),
       snapshotWriteAgeMs: Math.round(ages.snapshotWriteAgeMs),
-      lastWallMs: this.healthMonitor.lastUpdateWallMs(),
-      errors: this.healthMonitor.exportErrorWindow(),
+      lastWallMs: this.health.lastUpdateWallMs(),
+      errors: this.health.exportErrorWindow(),
     });
   }
 
@@ -780,12 +802,12 @@ export class GovernanceSystem {
     const report = await runStartupCheckSuite(
       {
         store: this.store,
-        verifier: this.dataIntegrityVerifier,
+        verifier: this.verifier,
         clock: this.clock,
         adapterPingTimeoutMs: this.thresholds.adapterPingTimeoutMs,
         // Damage seen and not yet cleared by a full check needs a full check to clear it.
         fullVerification:
-          this.nextVisitVerifiesFully || this.dataIntegrityVerifier.getLastViolations().length > 0,
+          this.nextVisitVerifiesFully || this.verifier.getLastViolations().length > 0,
       },
       this.adapters ?? [],
       input,
@@ -860,7 +882,7 @@ export class GovernanceSystem {
     if (now >= lease) {
       return `heartbeat lease expired ${formatDuration(now - lease)} ago: no capital until a heartbeat succeeds and the machine decides`;
     }
-    const reasons = this.healthMonitor.unhealthyReasons();
+    const reasons = this.health.unhealthyReasons();
     return `an input went stale (${reasons.join('; ') || 'snapshot overdue'}): no capital until the machine decides`;
   }
 
@@ -868,7 +890,7 @@ export class GovernanceSystem {
     this.gate.setDeadline(
       Math.min(
         this.heartbeat.leaseExpiresAtMs,
-        nextStalenessDeadlineMs(this.healthMonitor, this.thresholds),
+        nextStalenessDeadlineMs(this.health, this.thresholds),
       ),
     );
   }
@@ -880,7 +902,7 @@ export class GovernanceSystem {
     if (this.monitorsStarted) return;
     this.monitorsStarted = true;
     this.heartbeat.start();
-    this.failSafeManager.start();
+    this.failSafe.start();
     this.scheduleIntegrityCheck();
   }
 
@@ -925,11 +947,11 @@ export class GovernanceSystem {
       writeHeartbeat: (): void => {
         this.checkOwnership();
         this.journal.recordHeartbeat(
-          { heartbeat: true, uptime: this.healthMonitor.getUptimeString() },
+          { heartbeat: true, uptime: this.health.getUptimeString() },
           this.inputsText(false),
         );
         // The database takes writes again: store the alerts it could not take before.
-        this.alertManager.storeUnpersisted();
+        this.alerts.storeUnpersisted();
       },
       heartbeatSucceeded: (): void => this.refreshGateDeadline(),
       heartbeatLost: (sinceMs: number): void => this.onHeartbeatLost(sinceMs),
@@ -938,7 +960,7 @@ export class GovernanceSystem {
       },
       heartbeatFailed: (error: unknown): void => {
         this.logger.error({ err: error }, 'heartbeat could not be written');
-        this.healthMonitor.recordError();
+        this.health.recordError();
       },
     };
   }
