@@ -7,9 +7,12 @@
  * and an operator command is recorded for the next start; `verify` runs the full verifier and
  * exits 4 on an edited event. Each test has its own sandbox (database, config, daemons).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CliSandbox } from './cli-harness.js';
+import { EXIT } from '../../services/cli/exit-codes.js';
+import { CliSandbox, REPO_ROOT } from './cli-harness.js';
 
 const sandboxes: CliSandbox[] = [];
 function sandbox(): CliSandbox {
@@ -216,5 +219,16 @@ describe('governor command, end to end', () => {
         location: expect.objectContaining({ seq: 2 }),
       }),
     );
+  });
+});
+
+describe('the exit codes operators rely on', () => {
+  it('every exit code is in the table of docs/operations.md and in governor --help', async () => {
+    const runbook = readFileSync(join(REPO_ROOT, 'docs', 'operations.md'), 'utf8');
+    const help = await sandbox().run(['--help']);
+    for (const code of Object.values(EXIT)) {
+      expect(runbook).toMatch(new RegExp(`^\\| ${code} \\| `, 'm'));
+      expect(help.stdout).toMatch(new RegExp(`exit codes: .*\\b${code} `));
+    }
   });
 });
