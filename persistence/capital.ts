@@ -97,6 +97,25 @@ function checkSum(field: string, value: bigint): bigint {
 }
 
 /** The capital tables. Obtain them as `store.capital`. */
+/** A pool's total against the sum of its accounts (difference = total − sum). */
+export interface PoolBalance {
+  readonly poolId: string;
+  readonly totalMinor: bigint;
+  readonly accountsSumMinor: bigint;
+  readonly differenceMinor: bigint;
+}
+
+function nonNegative(field: string, value: bigint): bigint {
+  if (value < 0n || value > AMOUNT_MINOR_MAX) {
+    throw new GovernorError(
+      'GOV_INVALID_AMOUNT',
+      `The correction would make the ${field} ${value} minor units (allowed 0 to ${AMOUNT_MINOR_MAX})`,
+      { field, amountMinor: value.toString() },
+    );
+  }
+  return value;
+}
+
 export class Capital {
   private readonly connection: Connection;
   private readonly statements: ReturnType<typeof prepareStatements>;
@@ -198,6 +217,60 @@ export class Capital {
       return {
         from: toAccount(this.requireAccount(fromAccountId)),
         to: toAccount(this.requireAccount(toAccountId)),
+      };
+    });
+  }
+
+  /**
+   * An operator's correction of the records (only through the mode journal's audited path): moves
+   * one account's balance, or with no account the pool's total, by `deltaMinor` (signed, not
+   * zero), so that a pool whose total and accounts disagree can be reconciled. Returns the pool's
+   * reconciliation before and after. GOV_INVALID_AMOUNT when a balance would go negative.
+   */
+  correct(
+    poolId: string,
+    accountId: string | null,
+    deltaMinor: bigint,
+  ): { before: PoolBalance; after: PoolBalance } {
+    checkIdentifier('poolId', poolId);
+    if (accountId !== null) checkIdentifier('accountId', accountId);
+    if (typeof deltaMinor !== 'bigint' || deltaMinor === 0n) {
+      throw new GovernorError('GOV_INVALID_AMOUNT', 'Expected a non-zero amount of minor units', {
+        field: 'amount',
+      });
+    }
+    return this.connection.write('capital.correct', () => {
+      const pool = this.requirePool(poolId);
+      const before = this.poolBalance(poolId);
+      if (accountId === null) {
+        this.setTotal(pool, nonNegative('pool total', pool.total_minor + deltaMinor));
+      } else {
+        const account = this.requireAccount(accountId);
+        if (account.pool_id !== poolId) {
+          throw new GovernorError(
+            'GOV_INVALID_ARGUMENT',
+            `Account ${accountId} belongs to pool ${account.pool_id}, not ${poolId}`,
+            { field: 'accountId' },
+          );
+        }
+        this.setBalance(account, nonNegative('balance', account.balance_minor + deltaMinor));
+      }
+      return { before, after: this.poolBalance(poolId) };
+    });
+  }
+
+  /** A pool's total and the sum of its accounts, now (the caller may hold a transaction). */
+  poolBalance(poolId: string): PoolBalance {
+    checkIdentifier('poolId', poolId);
+    return this.connection.read('capital.poolBalance', () => {
+      const pool = this.requirePool(poolId);
+      const accounts = this.statements.accountsOfPool.all(poolId);
+      const accountsSumMinor = accounts.reduce((sum, row) => sum + row.balance_minor, 0n);
+      return {
+        poolId,
+        totalMinor: pool.total_minor,
+        accountsSumMinor,
+        differenceMinor: pool.total_minor - accountsSumMinor,
       };
     });
   }

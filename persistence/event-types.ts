@@ -17,6 +17,8 @@ export const GOVERNOR_EVENT_TYPES = {
   ALERT_RAISED: 'An alert stored (metadata: alertId, kind, severity, dedupKey).',
   ALERT_ACKNOWLEDGED: 'An alert acknowledged by a named operator (metadata: alertId, operator).',
   INTEGRITY_VIOLATION: 'The integrity verifier found violations (metadata: count, violations).',
+  CAPITAL_CORRECTED:
+    "An operator's audited correction of a pool's records (metadata: poolId, accountId, deltaMinor, before, after).",
   GOVERNOR_STOPPED: 'The GovernanceSystem was closed cleanly (metadata: state).',
 } as const;
 

@@ -178,10 +178,12 @@ CREATE TABLE owner (
 
 CREATE TABLE operator_requests (
   id              INTEGER PRIMARY KEY,
-  command         TEXT NOT NULL CHECK (command IN ('shutdown', 'observe', 'resume', 'restart', 'ack')),
+  command         TEXT NOT NULL
+                    CHECK (command IN ('shutdown', 'observe', 'resume', 'restart', 'ack', 'adjust')),
   operator        TEXT NOT NULL,
   reason          TEXT NOT NULL,
   alert_id        TEXT,
+  options         TEXT,
   requested_at_ms INTEGER NOT NULL,
   requested_by    TEXT NOT NULL,
   status          TEXT NOT NULL CHECK (status IN ('pending', 'done', 'refused', 'failed')),

@@ -14,6 +14,7 @@ import type {
   ShutdownTrigger,
 } from '../machines/types.js';
 import { isShutdownTrigger } from '../machines/types.js';
+import type { PoolBalance } from './capital.js';
 import type { OwnerInfo } from './ownership.js';
 import type { Store } from './store.js';
 
@@ -332,6 +333,21 @@ export class ModeJournal {
   }
 
   private readonly writes: AuthorityWrites = {
+    correctCapital: (poolId, accountId, deltaMinor) => {
+      const corrected = this.store.capital.correct(poolId, accountId, deltaMinor);
+      this.store.events.append({
+        eventType: 'CAPITAL_CORRECTED',
+        reason: `pool ${poolId}${accountId === null ? ' total' : `, account ${accountId}`}: ${deltaMinor > 0n ? '+' : ''}${deltaMinor} minor units`,
+        metadata: {
+          poolId,
+          accountId,
+          deltaMinor: deltaMinor.toString(),
+          before: balanceJson(corrected.before),
+          after: balanceJson(corrected.after),
+        },
+      });
+      return corrected;
+    },
     setDesiredMode: (mode) => void this.store.systemState.setDesiredMode(mode),
     clearHold: () => void this.store.systemState.clearHold(),
     clearLatch: (clearance) => void this.store.systemState.clearLatch(clearance),
@@ -340,8 +356,22 @@ export class ModeJournal {
   };
 }
 
+function balanceJson(balance: PoolBalance): Record<string, string> {
+  return {
+    totalMinor: balance.totalMinor.toString(),
+    accountsSumMinor: balance.accountsSumMinor.toString(),
+    differenceMinor: balance.differenceMinor.toString(),
+  };
+}
+
 /** What an operator action may change in the record, inside its audit transaction. */
 export interface AuthorityWrites {
+  /** Corrects a pool's records by a signed amount (an account's balance, or the total). */
+  correctCapital(
+    poolId: string,
+    accountId: string | null,
+    deltaMinor: bigint,
+  ): { before: PoolBalance; after: PoolBalance };
   setDesiredMode(mode: Mode): void;
   clearHold(): void;
   clearLatch(clearance: { operator: string; reason: string; at: string }): void;

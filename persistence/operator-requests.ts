@@ -23,6 +23,7 @@ export const OPERATOR_REQUEST_COMMANDS = [
   'resume',
   'restart',
   'ack',
+  'adjust',
 ] as const;
 export type OperatorRequestCommand = (typeof OPERATOR_REQUEST_COMMANDS)[number];
 
@@ -35,6 +36,8 @@ export interface OperatorRequestInput {
   readonly reason: string;
   /** The alert an `ack` acknowledges. */
   readonly alertId?: string;
+  /** The command's options as plain JSON (e.g. `{ force: true }`, a capital correction). */
+  readonly options?: Readonly<Record<string, unknown>>;
   /** Who wrote the request, e.g. `cli pid 4242 on host-a`. */
   readonly requestedBy: string;
 }
@@ -45,6 +48,7 @@ export interface OperatorRequestRecord {
   readonly operator: string;
   readonly reason: string;
   readonly alertId: string | null;
+  readonly options: Readonly<Record<string, unknown>>;
   /** Wall time in ms since the epoch at which the request was committed. */
   readonly requestedAtMs: number;
   readonly requestedBy: string;
@@ -61,6 +65,7 @@ interface RequestRow {
   operator: string;
   reason: string;
   alert_id: string | null;
+  options: string | null;
   requested_at_ms: number;
   requested_by: string;
   status: OperatorRequestStatus;
@@ -72,6 +77,14 @@ interface RequestRow {
 /** At most this many requests are carried out per wake-up (the rest at the next). */
 export const PENDING_BATCH_MAX = 64;
 
+function optionsOf(row: RequestRow): Readonly<Record<string, unknown>> {
+  if (row.options === null) return {};
+  const parsed = parseStoredJson('operator_requests', row.id, row.options);
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+    ? (parsed as Record<string, unknown>)
+    : {};
+}
+
 function toRecord(row: RequestRow): OperatorRequestRecord {
   return {
     id: row.id,
@@ -79,6 +92,7 @@ function toRecord(row: RequestRow): OperatorRequestRecord {
     operator: row.operator,
     reason: row.reason,
     alertId: row.alert_id,
+    options: optionsOf(row),
     requestedAtMs: row.requested_at_ms,
     requestedBy: row.requested_by,
     status: row.status,
@@ -100,8 +114,8 @@ export class OperatorRequests {
     this.connection = connection;
     const db = connection.db;
     this.insertRow = db.prepare(
-      `INSERT INTO operator_requests (command, operator, reason, alert_id, requested_at_ms, requested_by, status)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending')`,
+      `INSERT INTO operator_requests (command, operator, reason, alert_id, options, requested_at_ms, requested_by, status)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')`,
     );
     this.selectPending = db.prepare(
       "SELECT * FROM operator_requests WHERE status = 'pending' ORDER BY id LIMIT ?",
@@ -128,12 +142,17 @@ export class OperatorRequests {
     const reason = checkReason(input.reason);
     const alertId = input.alertId === undefined ? null : checkIdentifier('alertId', input.alertId);
     const requestedBy = checkIdentifier('requestedBy', input.requestedBy);
+    const optionsText =
+      input.options === undefined
+        ? null
+        : serialiseJson('options', input.options, LIMITS.metadataBytesMax);
     return this.connection.write('operatorRequests.record', () => {
       const { lastInsertRowid } = this.insertRow.run(
         input.command,
         operator,
         reason,
         alertId,
+        optionsText,
         requestedAtMs,
         requestedBy,
       );

@@ -52,6 +52,8 @@ export const ERROR_CATALOGUE = {
     'A configuration key is missing, of the wrong type, or outside its allowed range.',
   GOV_CLOSED: 'The GovernanceSystem has been closed.',
   GOV_LIFECYCLE_RUNNING: 'A lifecycle is already running; it cannot be started twice.',
+  GOV_RESTART_WOULD_TRIP:
+    'A restart was refused: its pre-flight found a rule that would shut governor down again at once.',
   GOV_DATABASE_OWNED:
     'Another process (or another GovernanceSystem in this one) owns the database; one owner at a time.',
   GOV_OWNERSHIP_LOST:

@@ -55,6 +55,7 @@ export const CONFIRM_WAIT_MS: Readonly<Record<OperatorRequestCommand, number>> =
   shutdown: 5_000,
   observe: 5_000,
   ack: 5_000,
+  adjust: 5_000,
   // resume and restart run the startup checks; the owner answers within its own bound (20 s).
   resume: 30_000,
   restart: 30_000,

@@ -21,6 +21,7 @@ import type {
   StartupCheckResult,
   StartupReport,
 } from '../../machines/types.js';
+import type { PoolBalance } from '../../persistence/capital.js';
 import type { FaultInjector } from '../../persistence/faults.js';
 import { Store } from '../../persistence/index.js';
 import { type AuthorityRecord, ModeJournal } from '../../persistence/mode-journal.js';
@@ -80,6 +81,7 @@ import {
   REQUEST_POLL_MS_RANGE,
   RequestWatcher,
 } from './operator-commands.js';
+import { type PreflightReport, preflight } from './preflight.js';
 import {
   type AlertManagerView,
   alertManagerView,
@@ -540,11 +542,26 @@ export class GovernanceSystem {
   }
 
   /**
-   * Clears the SHUTDOWN latch (and any held failure) in the name of an operator; accepted only
-   * while a latch is in force. A new lifecycle begins at STARTING: `runStartupChecks` must pass
-   * CHECKING again.
+   * What a restart now would run into: the fail-safe rules on the inputs as they are (a trigger
+   * that would fire at once), and capital reconciliation. Read-only; cheap.
    */
-  operatorRestart(request: OperatorRequest): void {
+  preflightRestart(): PreflightReport {
+    this.assertOpen();
+    return preflight({
+      health: this.health,
+      thresholds: this.thresholds,
+      capitalMismatch: () => this.failSafeHost().capitalMismatch(),
+      heartbeatLost: this.heartbeat.isLost(),
+    });
+  }
+
+  /**
+   * Clears the SHUTDOWN latch (and any held failure) in the name of an operator; accepted only
+   * while a latch is in force, and only when the pre-flight finds nothing that would shut it
+   * down again at once (`GOV_RESTART_WOULD_TRIP`, naming it), unless `force`. A new lifecycle
+   * begins at STARTING: `runStartupChecks` must pass CHECKING again.
+   */
+  operatorRestart(request: OperatorRequest, options: { force?: boolean } = {}): void {
     const checked = checkOperatorRequest(request, 'restart');
     this.assertOpen();
     const latch = this.lifecycle.latch;
@@ -554,6 +571,16 @@ export class GovernanceSystem {
         `restart is possible only in SHUTDOWN, with a latch in force (governor is ${this.lifecycle.state}); nothing was changed`,
         { state: this.lifecycle.state },
       );
+    }
+    if (options.force !== true) {
+      const report = this.preflightRestart();
+      if (!report.ok) {
+        throw new GovernorError(
+          'GOV_RESTART_WOULD_TRIP',
+          `restart refused, nothing was changed: it would shut down again at once: ${report.trips.map((t) => `${t.trigger}: ${t.reason}`).join('; ')}. Fix that first, or restart with --force`,
+          { preflight: report },
+        );
+      }
     }
     const at = this.nowIso();
     const lifecycleId = randomUUID();
@@ -570,6 +597,45 @@ export class GovernanceSystem {
       'operator restart: latch cleared',
     );
     this.effects.announceRestart(lifecycleId, `operator ${checked.operator}: ${checked.reason}`);
+  }
+
+  /**
+   * An operator's audited correction of capital records (after CAPITAL_INCONSISTENT): moves one
+   * account's balance (or, with no account, the pool's total) by a signed number of minor
+   * units, in one transaction with its audit row and a CAPITAL_CORRECTED event. Any state.
+   * Returns the pool's reconciliation before and after.
+   */
+  operatorAdjustCapital(
+    request: OperatorRequest,
+    correction: { poolId: string; accountId?: string | null; amountMinor: bigint },
+  ): { before: PoolBalance; after: PoolBalance; reconciled: boolean } {
+    const checked = checkOperatorRequest(request, 'capital adjust');
+    this.assertOpen();
+    const { poolId, amountMinor } = correction;
+    const accountId = correction.accountId ?? null;
+    if (typeof amountMinor !== 'bigint' || amountMinor === 0n) {
+      throw new GovernorError('GOV_INVALID_AMOUNT', 'capital adjust: expected a non-zero amount');
+    }
+    let corrected: { before: PoolBalance; after: PoolBalance } | null = null;
+    this.journal.recordOperatorAction(
+      {
+        operator: checked.operator,
+        reason: checked.reason,
+        action: 'ADJUST_CAPITAL',
+        state: this.lifecycle.state,
+        lifecycleId: this.getLifecycleId(),
+      },
+      (writes) => {
+        corrected = writes.correctCapital(poolId, accountId, amountMinor);
+      },
+    );
+    const result = corrected as { before: PoolBalance; after: PoolBalance } | null;
+    if (result === null) throw new AssertionError('capital correction without a result');
+    this.logger.warn(
+      { operator: checked.operator, poolId, accountId, amountMinor: amountMinor.toString() },
+      'operator capital correction',
+    );
+    return { ...result, reconciled: result.after.differenceMinor === 0n };
   }
 
   /** Acknowledges an alert in the name of an operator. */
@@ -1028,12 +1094,20 @@ export class GovernanceSystem {
       operatorShutdown: (request) => this.operatorShutdown(request),
       operatorObserve: (request) => this.operatorObserve(request),
       operatorResume: (request) => this.operatorResume(request),
-      restartFromOutside: (request) => {
-        this.operatorRestart(request);
+      restartFromOutside: (request, options) => {
+        this.operatorRestart(request, options);
         // A restart from another process: run a new lifecycle as the last one ran.
         return this.adapters === null ? Promise.resolve() : this.runStartupChecks(this.adapters);
       },
       acknowledgeAlert: (alertId, operator) => this.acknowledgeAlert(alertId, operator),
+      adjustCapital: (request, options) => {
+        const { before, after, reconciled } = this.operatorAdjustCapital(request, {
+          poolId: typeof options.poolId === 'string' ? options.poolId : '',
+          accountId: typeof options.accountId === 'string' ? options.accountId : null,
+          amountMinor: parseMinor(options.amountMinor),
+        });
+        return { before: balanceText(before), after: balanceText(after), reconciled };
+      },
       commandResult: () => {
         const cause = this.getCause();
         return {
@@ -1144,6 +1218,26 @@ function refuseExtraNames(dbPath: string): void {
       { path: dbPath, links },
     );
   }
+}
+
+/** A signed amount of minor units given as a decimal string (or a safe integer). */
+function parseMinor(value: unknown): bigint {
+  if (typeof value === 'string' && /^[+-]?\d{1,19}$/.test(value)) return BigInt(value);
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+  throw new GovernorError(
+    'GOV_INVALID_AMOUNT',
+    'capital adjust: expected the amount as a signed integer number of minor units',
+    { field: 'amountMinor' },
+  );
+}
+
+function balanceText(balance: PoolBalance): Record<string, string> {
+  return {
+    poolId: balance.poolId,
+    totalMinor: balance.totalMinor.toString(),
+    accountsSumMinor: balance.accountsSumMinor.toString(),
+    differenceMinor: balance.differenceMinor.toString(),
+  };
 }
 
 /** The owner recorded in a database, read without taking anything (null when unknown). */

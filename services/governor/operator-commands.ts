@@ -14,13 +14,15 @@ import { isGovernorError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { OperatorRequest } from '../operator.js';
 
-export type OperatorCommandName = 'shutdown' | 'observe' | 'resume' | 'restart' | 'ack';
+export type OperatorCommandName = 'shutdown' | 'observe' | 'resume' | 'restart' | 'ack' | 'adjust';
 
 export interface OperatorCommand {
   readonly command: OperatorCommandName;
   readonly operator: string;
   readonly reason: string;
   readonly alertId?: string;
+  /** `restart`: `{ force: true }` skips the pre-flight; `adjust`: the capital correction. */
+  readonly options?: Readonly<Record<string, unknown>>;
 }
 
 /** What a command reports: the state reached and why, and who carried it out. */
@@ -34,6 +36,8 @@ export interface CommandResult {
   /** True when a resume or restart answered before its checks settled (bounded wait). */
   readonly settling?: boolean;
   readonly alert?: unknown;
+  /** `adjust`: the pool's reconciliation before and after the correction. */
+  readonly correction?: unknown;
 }
 
 /** What the commands act on: the GovernanceSystem's audited operator calls. */
@@ -41,9 +45,11 @@ export interface CommandTarget {
   operatorShutdown(request: OperatorRequest): void;
   operatorObserve(request: OperatorRequest): void;
   operatorResume(request: OperatorRequest): Promise<boolean>;
-  /** Restart, then a new lifecycle with the adapters of the last one (when one ran). */
-  restartFromOutside(request: OperatorRequest): Promise<unknown>;
+  /** Restart (pre-flight first unless forced), then a lifecycle as the last one ran. */
+  restartFromOutside(request: OperatorRequest, options: { force: boolean }): Promise<unknown>;
   acknowledgeAlert(alertId: string, operator: string): unknown;
+  /** The audited capital correction; returns the pool before and after. */
+  adjustCapital(request: OperatorRequest, options: Readonly<Record<string, unknown>>): unknown;
   commandResult(): Omit<CommandResult, 'handledBy'>;
 }
 
@@ -83,6 +89,7 @@ export async function executeCommand(
   const request = { operator: command.operator, reason: command.reason };
   let settling = false;
   let alert: unknown;
+  let correction: unknown;
   switch (command.command) {
     case 'shutdown':
       target.operatorShutdown(request);
@@ -97,8 +104,13 @@ export async function executeCommand(
       settling = !(await settledWithin(resumed, settleMs));
       break;
     }
-    case 'restart':
-      settling = !(await settledWithin(target.restartFromOutside(request), settleMs));
+    case 'restart': {
+      const force = command.options?.force === true;
+      settling = !(await settledWithin(target.restartFromOutside(request, { force }), settleMs));
+      break;
+    }
+    case 'adjust':
+      correction = target.adjustCapital(request, command.options ?? {});
       break;
     case 'ack':
       // As JSON (dates as ISO-8601 text): the outcome is recorded on the request row, which
@@ -113,6 +125,7 @@ export async function executeCommand(
     handledBy,
     ...(settling ? { settling: true } : {}),
     ...(alert === undefined ? {} : { alert }),
+    ...(correction === undefined ? {} : { correction }),
   };
 }
 
@@ -223,6 +236,7 @@ export class RequestWatcher {
           operator: request.operator,
           reason: request.reason,
           ...(request.alertId === null ? {} : { alertId: request.alertId }),
+          options: request.options,
         },
         handledBy,
       );
@@ -235,11 +249,18 @@ export class RequestWatcher {
           'GOV_REASON_REQUIRED',
           'GOV_UNKNOWN_ALERT',
           'GOV_INVALID_ARGUMENT',
+          'GOV_RESTART_WOULD_TRIP',
+          'GOV_INVALID_AMOUNT',
+          'GOV_UNKNOWN_POOL',
+          'GOV_UNKNOWN_ACCOUNT',
         ].includes(error.code);
       status = refused ? 'refused' : 'failed';
       result = {
         code: isGovernorError(error) ? error.code : 'FAILED',
         message: error instanceof Error ? error.message : String(error),
+        ...(isGovernorError(error) && error.details.preflight !== undefined
+          ? { preflight: error.details.preflight }
+          : {}),
         ...this.target.commandResult(),
         handledBy,
       };

@@ -24,7 +24,9 @@ async function shutDownAndRestart(
     harness.gov.healthMonitor.updateSnapshotWriteTimestamp();
     harness.clock.advance(10_000);
   }
-  harness.gov.operatorRestart(OPERATOR);
+  // Forced: the restart's pre-flight would refuse these (a later test shows it does); the
+  // regression is about what a restart into such inputs does when an operator insists.
+  harness.gov.operatorRestart(OPERATOR, { force: true });
 }
 
 describe('trigger-detected-in-time after an operator restart (sim seed 1, 3 days)', () => {
@@ -46,6 +48,21 @@ describe('trigger-detected-in-time after an operator restart (sim seed 1, 3 days
     expect(h.gov.canDeployCapital()).toBe(false);
   });
 
+  it('without --force, the pre-flight refuses such a restart and names what would trip', async () => {
+    h = makeHarness();
+    expect(await h.gov.runStartupChecks()).toBe(true);
+    h.gov.operatorShutdown(OPERATOR);
+    h.clock.advance(6 * 60_000); // no market data since
+    expect(() => h.gov.operatorRestart(OPERATOR)).toThrow(
+      /GOV_RESTART_WOULD_TRIP: .*HEALTH_CHECK_FAILED: system unhealthy: market data is 6m old/,
+    );
+    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    h.gov.healthMonitor.updateMarketDataTimestamp();
+    expect(h.gov.preflightRestart()).toMatchObject({ ok: true, trips: [] });
+    h.gov.operatorRestart(OPERATOR);
+    expect(await h.gov.runStartupChecks()).toBe(true);
+  });
+
   it('a restart while the execution queue is STALLED shuts down at once', async () => {
     h = makeHarness();
     await shutDownAndRestart(h, { marketFeed: true, queue: 'STALLED' });
@@ -65,7 +82,8 @@ describe('alert-for-every-critical-incident after an operator restart (sim seed 
       rig.runEngine(12 * 60_000); // heartbeats fail: loss (alert), then the fail-safe shuts down
       expect(rig.gov.getMode()).toBe('SHUTDOWN');
       rig.faults.setMode(null);
-      rig.gov.operatorRestart(OPERATOR); // before the next heartbeat could succeed
+      // Before the next heartbeat could succeed (forced: the event log is still stale).
+      rig.gov.operatorRestart(OPERATOR, { force: true });
       await rig.gov.runStartupChecks();
       expect(rig.gov.getMode()).toBe('OBSERVE_ONLY');
       expect(rig.gov.getCause().cause).toBe('HEARTBEAT_LOST');

@@ -101,6 +101,7 @@ const OPERATOR = { operator: 'sim-operator', reason: 'simulated operator action'
 /** Errors an operator call may legitimately end with; anything else is a violation. */
 const EXPECTED_OPERATOR_ERRORS: ReadonlySet<string> = new Set([
   'GOV_INVALID_OPERATOR_ACTION',
+  'GOV_RESTART_WOULD_TRIP',
   'GOV_STORAGE_FAILURE',
   'GOV_LIFECYCLE_RUNNING',
 ]);
@@ -628,7 +629,8 @@ export class Simulation {
       this.record('operator repairs and restarts');
       this.oracle.repairCapital(this.tamper());
       try {
-        gov.operatorRestart(OPERATOR);
+        // A quarter of restarts are forced past the pre-flight (an operator who insists).
+        gov.operatorRestart(OPERATOR, { force: this.rng.chance(0.25) });
       } catch (error) {
         this.expectOperatorError(error);
         return;
