@@ -94,7 +94,10 @@ describe('event log properties', () => {
             input !== undefined && 'metadata' in input ? input.metadata : {},
           );
         });
-        expect(store.events.verifyChain()).toMatchObject({ ok: true, checked: expected.length });
+        expect(store.integrityScan.verifyChain()).toMatchObject({
+          ok: true,
+          checked: expected.length,
+        });
         store.close();
       }),
       { numRuns: 60 },
@@ -148,7 +151,7 @@ describe('event log properties', () => {
             raw.close();
           }
           const reader = Store.open(copyPath, { readonly: true });
-          const result = reader.events.verifyChain();
+          const result = reader.integrityScan.verifyChain();
           reader.close();
           expect(result.ok).toBe(false);
         },

@@ -282,7 +282,7 @@ export class Simulation {
 
   private verifyChainIncrementally(): void {
     const from = this.verified;
-    const result = this.gov.store.events.verifyChain(
+    const result = this.gov.store.integrityScan.verifyChain(
       from === null ? {} : { fromSeq: from.seq + 1, expectedPrevHash: from.hash },
     );
     if (!result.ok) {
@@ -293,7 +293,7 @@ export class Simulation {
   }
 
   private finalChecks(): void {
-    const result = this.gov.store.events.verifyChain();
+    const result = this.gov.store.integrityScan.verifyChain();
     if (!result.ok)
       this.violate('chain-verifies', `chain broken at seq ${result.seq}: ${result.problem}`);
     this.stats.eventsAppended = this.gov.store.events.count();
