@@ -16,6 +16,14 @@ export {
 } from './head-anchor.js';
 export { IntegrityScan } from './scan.js';
 export {
+  IntegrityScrubber,
+  type IntegrityScrubberOptions,
+  SCRUB_PASS_MS_DEFAULT,
+  SCRUB_SLICE_MS_MAX_DEFAULT,
+  SCRUB_SLICE_ROWS_MAX_DEFAULT,
+  type ScrubProgress,
+} from './scrubber.js';
+export {
   CLOCK_STEP_TOLERANCE_MS_DEFAULT,
   DataIntegrityVerifier,
   type DataIntegrityVerifierOptions,

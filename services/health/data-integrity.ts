@@ -1,7 +1,7 @@
 /**
- * The data integrity verifier lives in the integrity module
- * (persistence/integrity/: only persistence/ reads SQLite); this is its place in the health
- * services, as the embedding code and the CLI import it.
+ * The data integrity verifier and the background scrub live in the integrity module
+ * (persistence/integrity/: only persistence/ reads SQLite); this is their place in the health
+ * services, as the embedding code and the CLI import them.
  */
 export {
   anchorViolations,
@@ -11,7 +11,10 @@ export {
   FUTURE_TOLERANCE_MS_DEFAULT,
   FUTURE_TOLERANCE_MS_MAX,
   type IntegrityCheckName,
+  IntegrityScrubber,
+  type IntegrityScrubberOptions,
   type IntegrityViolation,
+  type ScrubProgress,
   type VerificationRun,
   type VerifiedHead,
   type VerifyAsyncOptions,
