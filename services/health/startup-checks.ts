@@ -132,20 +132,21 @@ export function startupCheckNameOf(check: IntegrityCheckName): string {
 }
 
 /**
- * Runs the six checks for one CHECKING visit and returns its report. The data checks come from
- * one verification (the whole log unless `deps.fullVerification` is false), whose chain walk
- * runs off the event loop (`verifyAsync`); then the adapters are pinged concurrently.
+ * Runs the six checks for one CHECKING visit and returns its report. The adapters are pinged
+ * concurrently with one verification (the whole log unless `deps.fullVerification` is false)
+ * whose chain walk runs off the event loop (`verifyAsync`); the data checks come from it.
  */
 export async function runStartupCheckSuite(
   deps: StartupCheckDependencies,
   adapters: readonly NamedAdapter[],
   visit: { lifecycleId: string; visit: number },
 ): Promise<StartupReport> {
+  const pings = adaptersCheck(adapters, deps);
   const violations = await verification(deps);
   const results: StartupCheckResult[] = DATA_CHECKS.map((entry) =>
     fromViolations(entry.name, entry.passed, violations, entry.check, deps.verifier),
   );
-  results.push(await adaptersCheck(adapters, deps));
+  results.push(await pings);
   return { ...visit, passed: results.every((r) => r.passed), results };
 }
 
