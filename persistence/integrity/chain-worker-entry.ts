@@ -3,6 +3,8 @@
  * (afterSeq, toSeq] from an unknown start (the walk's state before the chunk is the previous
  * chunk's business) and posts the segment; chain-workers.ts joins the segments in order.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { prepareRowsBetween, WALK_PAGE_ROWS } from './chain-rows.js';
@@ -51,8 +53,25 @@ function walkChunk(request: ChunkRequest, post: (message: ChunkMessage) => void)
   }
 }
 
+/** Nice added to a walking thread, so the event loop's thread wins the core when it wakes. */
+const WORKER_NICE = 10;
+
+/**
+ * Lowers this thread's priority, on Linux (a thread's id names it to setpriority), best effort:
+ * the walk is throughput work, the event loop (heartbeats, /livez, the control socket) is not.
+ */
+function yieldToEventLoop(): void {
+  try {
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isSafeInteger(threadId) && threadId > 0) setPriority(threadId, WORKER_NICE);
+  } catch {
+    // Not Linux, or not allowed: the walk runs at the process's priority.
+  }
+}
+
 const port = parentPort;
 if (port !== null) {
+  yieldToEventLoop();
   const post = (message: ChunkMessage): void => port.postMessage(message);
   try {
     post({ type: 'done', segment: walkChunk(workerData as ChunkRequest, post) });
