@@ -26,9 +26,10 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { Store } from '../persistence/index.js';
 import { DataIntegrityVerifier, IntegrityScrubber } from '../persistence/integrity/index.js';
@@ -375,6 +376,30 @@ function benchExtras(entry: string, events: number): void {
   }
 }
 
+/**
+ * What two threads gain on this machine right now: the same SHA-256 work on one thread, then
+ * split over two. 2.0 on an idle 2-core box; near 1.0 when other load takes the second core.
+ */
+async function parallelSpeedup(): Promise<number> {
+  const code = `const { workerData, parentPort } = require('node:worker_threads');
+const crypto = require('node:crypto');
+let h = '';
+for (let i = 0; i < workerData; i++) h = crypto.createHash('sha256').update(h + i).digest('hex');
+parentPort.postMessage(h.length);`;
+  const run = (hashes: number): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const worker = new Worker(code, { eval: true, workerData: hashes });
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+  let started = nowMs();
+  await run(1_000_000);
+  const one = nowMs() - started;
+  started = nowMs();
+  await Promise.all([run(500_000), run(500_000)]);
+  return one / (nowMs() - started);
+}
+
 async function child(side: string, path: string): Promise<void> {
   const sides: Record<string, (path: string) => Promise<ChildResult> | ChildResult> = {
     raw: rawSide,
@@ -398,6 +423,10 @@ async function main(): Promise<void> {
   process.stdout.write(
     `startup checks vs a paged single-thread raw verifier (${RUNTIME}; fixtures in ${dirname(join(BENCH_DIR, 'x'))})\n`,
   );
+  const speedup = await parallelSpeedup();
+  process.stdout.write(
+    `${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)}; two threads do ${speedup.toFixed(2)}x the work of one right now\n`,
+  );
   row([
     'events',
     'baseline',
@@ -409,6 +438,9 @@ async function main(): Promise<void> {
   ]);
   for (const events of SIZES) benchSize(entry, events);
   for (const events of SIZES) benchExtras(entry, events);
+  process.stdout.write(
+    `at the end: load average ${loadavg()[0]?.toFixed(1)}; two threads do ${(await parallelSpeedup()).toFixed(2)}x the work of one\n`,
+  );
 }
 
 await main();
