@@ -53,6 +53,8 @@ export const SCRUB_PASS_MS_DEFAULT = 24 * 60 * 60 * 1000;
 const SCRUB_PASS_MS_MAX = 30 * 24 * 60 * 60 * 1000;
 export const SCRUB_SLICE_ROWS_MAX_DEFAULT = 1024;
 export const SCRUB_SLICE_MS_MAX_DEFAULT = 5;
+/** A pass that could not begin (the head unreadable) is tried again after this long. */
+const PASS_RETRY_MS = 60_000;
 /** Rows read between two looks at the slice's clock. */
 const SUB_PAGE_ROWS = 128;
 
@@ -165,7 +167,9 @@ export class IntegrityScrubber {
         busyMs: 0,
       };
     } catch (error) {
-      if (this.failed(error)) this.schedule(() => this.beginPass(), this.passMs / 2);
+      if (this.failed(error)) {
+        this.schedule(() => this.beginPass(), Math.min(this.passMs, PASS_RETRY_MS));
+      }
       return;
     }
     this.passes = pass.number;
