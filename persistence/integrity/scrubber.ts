@@ -10,10 +10,10 @@ import { isGovernorError } from '../../services/errors.js';
 import { prepareRowsBetween, type RowsBetween } from './chain-rows.js';
 import { type ChainRules, SegmentWalker, stateAfter } from './chain-walk.js';
 import { fromEventFinding } from './checks/event-log.js';
-import { snapshotsCheck } from './checks/snapshots.js';
+import { duplicateDates, type SnapshotRowsPosition, snapshotRows } from './checks/snapshots.js';
 import { integerOption } from './options.js';
 import type { DataIntegrityVerifier } from './verifier.js';
-import { capViolations, type IntegrityViolation } from './violation.js';
+import { capViolations, Findings, type IntegrityViolation } from './violation.js';
 
 export interface IntegrityScrubberOptions {
   /** Whose rules the scrub applies and through whom it reports (its `adopt`). */
@@ -57,6 +57,8 @@ export const SCRUB_SLICE_MS_MAX_DEFAULT = 5;
 const PASS_RETRY_MS = 60_000;
 /** Rows read between two looks at the slice's clock. */
 const SUB_PAGE_ROWS = 128;
+/** Snapshots one slice checks (each parsed by SQLite's json_valid). */
+const SNAPSHOT_SLICE_ROWS = 128;
 
 interface Pass {
   readonly number: number;
@@ -68,7 +70,15 @@ interface Pass {
   after: number;
   /** Walker items already reported. */
   reported: number;
-  tablesDone: boolean;
+  /** Snapshots in the table when the pass began (for pacing). */
+  readonly snapshotsInPass: number;
+  readonly snapshotFindings: Findings<IntegrityViolation>;
+  /** Snapshot findings already reported. */
+  snapshotsReported: number;
+  snapshots: SnapshotRowsPosition;
+  /** A snapshot slice found no row after the last one: the rows are done. */
+  snapshotRowsDone: boolean;
+  duplicatesDone: boolean;
   busyMs: number;
 }
 
@@ -163,7 +173,14 @@ export class IntegrityScrubber {
         rows: scan.read('integrity.scrub', (db) => prepareRowsBetween(db)),
         after: 0,
         reported: 0,
-        tablesDone: false,
+        snapshotsInPass: scan.read('integrity.scrub', (db) =>
+          Number(db.prepare('SELECT count(*) FROM snapshots').pluck().get()),
+        ),
+        snapshotFindings: new Findings<IntegrityViolation>(rules.findingsMax),
+        snapshotsReported: 0,
+        snapshots: { rowid: 0, latestDate: null },
+        snapshotRowsDone: false,
+        duplicatesDone: false,
         busyMs: 0,
       };
     } catch (error) {
@@ -180,7 +197,10 @@ export class IntegrityScrubber {
   /** Spreads the slices left evenly over the time left, so the pass ends before its deadline. */
   private scheduleSlice(pass: Pass): void {
     const rowSlices = Math.ceil(Math.max(0, pass.toSeq - pass.after) / this.sliceRowsMax);
-    const slicesLeft = rowSlices + (pass.tablesDone ? 0 : 1);
+    const snapshotSlices = this.snapshotRowsLeft(pass)
+      ? Math.ceil(Math.max(1, pass.snapshotsInPass - pass.snapshots.rowid) / SNAPSHOT_SLICE_ROWS)
+      : 0;
+    const slicesLeft = rowSlices + snapshotSlices + (pass.duplicatesDone ? 0 : 1);
     const timeLeftMs = Math.max(0, pass.deadlineMs - this.clock.monotonicNow());
     this.schedule(() => this.slice(pass), timeLeftMs / (slicesLeft + 1));
   }
@@ -197,7 +217,8 @@ export class IntegrityScrubber {
     const began = this.clock.monotonicNow();
     try {
       if (pass.after < pass.toSeq) this.walkRows(pass, began);
-      else if (!pass.tablesDone) this.checkTables(pass);
+      else if (this.snapshotRowsLeft(pass)) this.checkSnapshotRows(pass);
+      else if (!pass.duplicatesDone) this.checkDuplicateDates(pass);
     } catch (error) {
       if (!this.failed(error)) return;
     } finally {
@@ -205,7 +226,7 @@ export class IntegrityScrubber {
       pass.busyMs += sliceMs;
       this.longestSliceMs = Math.max(this.longestSliceMs, sliceMs);
     }
-    if (pass.after < pass.toSeq || !pass.tablesDone) {
+    if (pass.after < pass.toSeq || !pass.duplicatesDone) {
       this.scheduleSlice(pass);
       return;
     }
@@ -234,18 +255,33 @@ export class IntegrityScrubber {
     this.report(found);
   }
 
-  /** The snapshots' order and structure, whole (the periodic check reads only new rows). */
-  private checkTables(pass: Pass): void {
-    const result = snapshotsCheck.scan({
-      store: this.verifier.store,
-      full: true,
-      findingsMax: pass.rules.findingsMax,
-      resumeAfter: 0,
-    });
-    pass.tablesDone = true;
-    this.report(
-      capViolations('SNAPSHOTS', result.violations, result.dropped, pass.rules.findingsMax),
+  private snapshotRowsLeft(pass: Pass): boolean {
+    return !pass.snapshotRowsDone;
+  }
+
+  /** The snapshots' order and structure (the periodic check reads only new ones), a slice. */
+  private checkSnapshotRows(pass: Pass): void {
+    const from = pass.snapshots;
+    pass.snapshots = this.verifier.store.integrityScan.read('integrity.scrub', (db) =>
+      snapshotRows(db, from, pass.snapshotFindings, SNAPSHOT_SLICE_ROWS),
     );
+    pass.snapshotRowsDone = pass.snapshots.rowid === from.rowid;
+    this.reportSnapshots(pass);
+  }
+
+  /** Two snapshots of one date: one pass over the date index, the pass's last slice. */
+  private checkDuplicateDates(pass: Pass): void {
+    this.verifier.store.integrityScan.read('integrity.scrub', (db) =>
+      duplicateDates(db, pass.snapshotFindings),
+    );
+    pass.duplicatesDone = true;
+    this.reportSnapshots(pass);
+  }
+
+  private reportSnapshots(pass: Pass): void {
+    const items = pass.snapshotFindings.items;
+    this.report(items.slice(pass.snapshotsReported));
+    pass.snapshotsReported = items.length;
   }
 
   private finishPass(pass: Pass): void {
@@ -256,6 +292,17 @@ export class IntegrityScrubber {
       );
       this.report(
         capViolations('EVENT_LOG', listed, segment.dropped, pass.rules.findingsMax).slice(-1),
+      );
+    }
+    if (pass.snapshotFindings.dropped > 0) {
+      const listed = pass.snapshotFindings.items;
+      this.report(
+        capViolations(
+          'SNAPSHOTS',
+          listed,
+          pass.snapshotFindings.dropped,
+          pass.rules.findingsMax,
+        ).slice(-1),
       );
     }
     this.passesCompleted++;
