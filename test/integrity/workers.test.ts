@@ -305,6 +305,32 @@ describe('the event loop during a large verification', () => {
     }
   });
 
+  it.each([
+    ['workers', { parallelEventsMin: 0, workersMax: 2 }],
+    ['one thread, a page at a time', { workersMax: 0 }],
+  ] as const)(
+    'onProgress (%s) never goes backwards and ends at the total',
+    async (_label, options) => {
+      const store = Store.open(dbPath, { readonly: true });
+      try {
+        const calls: Array<[number, number]> = [];
+        const verifier = new DataIntegrityVerifier(store, { writeAnchor: false, ...options });
+        await verifier.verifyAsync({
+          full: true,
+          onProgress: (checked, total) => calls.push([checked, total]),
+        });
+        expect(calls.length).toBeGreaterThanOrEqual(2);
+        for (let i = 1; i < calls.length; i++) {
+          expect(calls[i]?.[0]).toBeGreaterThanOrEqual(calls[i - 1]?.[0] ?? 0);
+          expect(calls[i]?.[1]).toBe(EVENTS);
+        }
+        expect(calls.at(-1)).toEqual([EVENTS, EVENTS]);
+      } finally {
+        store.close();
+      }
+    },
+  );
+
   it('keeps firing an interval timer on one core too: the walk runs between turns of the loop', async () => {
     const store = Store.open(dbPath, { readonly: true });
     try {
