@@ -256,25 +256,51 @@ export class DataIntegrityVerifier {
       throw new AssertionError('verifyAsync called inside a store transaction');
     }
     const plan = this.plan(options);
-    const { snapshot, toSeq } = scan.inReadSnapshot(() => ({
-      snapshot: this.scanSnapshot(plan),
-      toSeq: scan.head()?.seq ?? 0,
-    }));
-    const walkOptions = {
-      ...this.walkOptions(plan, options.onProgress),
-      toSeq,
-      signal: options.signal,
-    };
-    const rows = toSeq - (plan.start?.seq ?? 0);
+    // Workers start inside the snapshot, from the head read there, and walk while the tables
+    // are checked (if those cannot be read, the workers are stopped); on this thread, the walk
+    // follows the snapshot.
+    const stop = new AbortController();
+    const signal =
+      options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
+    const inWorkers: { walk: Promise<ChainWalk> | null } = { walk: null };
+    let read: { snapshot: SnapshotScan; toSeq: number; workers: number };
+    try {
+      read = scan.inReadSnapshot(() => {
+        const toSeq = scan.head()?.seq ?? 0;
+        const workers = this.workersFor(toSeq - (plan.start?.seq ?? 0));
+        if (workers > 0) {
+          inWorkers.walk = walkChainInWorkers({
+            ...this.walkOptions(plan, options.onProgress),
+            toSeq,
+            signal,
+            dbPath: scan.path,
+            workers,
+          });
+        }
+        return { snapshot: this.scanSnapshot(plan), toSeq, workers };
+      });
+    } catch (error) {
+      stop.abort(error);
+      inWorkers.walk?.catch(() => {});
+      throw error;
+    }
+    const walk = await (inWorkers.walk ??
+      walkChainInSlices(scan, {
+        ...this.walkOptions(plan, options.onProgress),
+        toSeq: read.toSeq,
+        signal,
+      }));
+    return this.complete(plan, read.snapshot, walk, read.workers);
+  }
+
+  /** Worker threads for a walk of `rows` events (0: walk on this thread). */
+  private workersFor(rows: number): number {
     const available = workerCount(this.workersMax);
     const parallel =
-      available >= 2 && rows >= Math.max(2, this.parallelEventsMin) && scan.path !== ':memory:';
-    const workers = parallel ? Math.min(available, rows) : 0;
-    const walk =
-      workers > 0
-        ? await walkChainInWorkers({ ...walkOptions, dbPath: scan.path, workers })
-        : await walkChainInSlices(scan, walkOptions);
-    return this.complete(plan, snapshot, walk, workers);
+      available >= 2 &&
+      rows >= Math.max(2, this.parallelEventsMin) &&
+      this.store.integrityScan.path !== ':memory:';
+    return parallel ? Math.min(available, rows) : 0;
   }
 
   /**
