@@ -1,8 +1,9 @@
 /**
  * The append-only event log: contiguous `seq` from 1, unique `event_id` (a time-ordered UUIDv7
  * unless the caller gives one), and a SHA-256 hash chain (`hash` covers the row and `prev_hash`).
- * Readers stream in pages and never load the whole log; `verifyChain` recomputes every hash. The
- * encoding is public: docs/schema.md, "Event ids" and "Hash chain".
+ * Readers stream in pages and never load the whole log; the integrity module
+ * (persistence/integrity/) recomputes every hash. The encoding is public: docs/schema.md,
+ * "Event ids" and "Hash chain".
  */
 
 import * as crypto from 'node:crypto';
@@ -64,17 +65,6 @@ export interface ChainHead {
   readonly seq: number;
   readonly hash: string;
 }
-
-export type ChainProblem = 'SEQ_GAP' | 'PREV_HASH_MISMATCH' | 'HASH_MISMATCH' | 'MALFORMED_ROW';
-
-export type ChainVerification =
-  | { readonly ok: true; readonly checked: number; readonly head: ChainHead | null }
-  | {
-      readonly ok: false;
-      readonly seq: number;
-      readonly problem: ChainProblem;
-      readonly checked: number;
-    };
 
 type Sha256Hex = (text: string) => string;
 
@@ -195,7 +185,6 @@ export class EventLog {
   private readonly selectHead: BetterSqlite3.Statement<[], EventRow>;
   private readonly selectBySeq: BetterSqlite3.Statement<[number], EventRow>;
   private readonly selectPage: BetterSqlite3.Statement<[number, number], EventRow>;
-  private readonly selectFrom: BetterSqlite3.Statement<[number], EventRow>;
   private readonly selectCount: BetterSqlite3.Statement<[], number>;
   private readonly selectDataVersion: BetterSqlite3.Statement<[], number>;
   /** True once an append was written in the write transaction not yet committed. */
@@ -215,7 +204,6 @@ export class EventLog {
     this.selectHead = db.prepare('SELECT * FROM events ORDER BY seq DESC LIMIT 1');
     this.selectBySeq = db.prepare('SELECT * FROM events WHERE seq = ?');
     this.selectPage = db.prepare('SELECT * FROM events WHERE seq >= ? ORDER BY seq LIMIT ?');
-    this.selectFrom = db.prepare('SELECT * FROM events WHERE seq >= ? ORDER BY seq');
     this.selectCount = db.prepare<[], number>('SELECT count(*) FROM events').pluck();
     this.selectDataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
     // A rolled-back transaction may have advanced the cached head: forget it.
@@ -311,35 +299,6 @@ export class EventLog {
       if (rows.length < PAGE_SIZE || last === undefined) return;
       next = last.seq + 1;
     }
-  }
-
-  /**
-   * Recomputes the chain from `fromSeq` (default 1) in one read snapshot, streaming. The first
-   * row must link to `expectedPrevHash` (default: GENESIS_HASH from seq 1; the row's own
-   * `prev_hash` otherwise). Deleting the newest events is only visible against a remembered head.
-   */
-  verifyChain(options: { fromSeq?: number; expectedPrevHash?: string } = {}): ChainVerification {
-    const fromSeq = checkSeq('fromSeq', options.fromSeq ?? 1);
-    const anchor = options.expectedPrevHash ?? (fromSeq === 1 ? GENESIS_HASH : null);
-    return this.connection.read('events.verifyChain', () =>
-      this.connection.db.transaction(() => this.walkChain(fromSeq, anchor))(),
-    );
-  }
-
-  private walkChain(fromSeq: number, anchor: string | null): ChainVerification {
-    let expectedSeq = fromSeq;
-    let previousHash = anchor;
-    let checked = 0;
-    let head: ChainHead | null = null;
-    for (const row of this.selectFrom.iterate(fromSeq)) {
-      const problem = rowProblem(row, expectedSeq, previousHash);
-      if (problem !== null) return { ok: false, seq: expectedSeq, problem, checked };
-      previousHash = row.hash;
-      head = { seq: row.seq, hash: row.hash };
-      expectedSeq++;
-      checked++;
-    }
-    return { ok: true, checked, head };
   }
 
   private currentHead(): ChainHead | null {
@@ -490,33 +449,4 @@ function duplicateEventIdOr(error: unknown, eventId: string): unknown {
     );
   }
   return error;
-}
-
-function rowProblem(
-  row: EventRow,
-  expectedSeq: number,
-  previousHash: string | null,
-): ChainProblem | null {
-  if (row.seq !== expectedSeq) return 'SEQ_GAP';
-  const texts = [
-    row.event_id,
-    row.timestamp,
-    row.event_type,
-    row.reason,
-    row.metadata,
-    row.prev_hash,
-    row.hash,
-  ];
-  if (texts.some((text) => typeof text !== 'string')) return 'MALFORMED_ROW';
-  if (previousHash !== null && row.prev_hash !== previousHash) return 'PREV_HASH_MISMATCH';
-  const recomputed = computeEventHash({
-    seq: row.seq,
-    eventId: row.event_id,
-    timestamp: row.timestamp,
-    eventType: row.event_type,
-    reason: row.reason,
-    metadataText: row.metadata,
-    prevHash: row.prev_hash,
-  });
-  return recomputed === row.hash ? null : 'HASH_MISMATCH';
 }

@@ -31,8 +31,6 @@ export { BUSY_TIMEOUT_MS_DEFAULT, BUSY_TIMEOUT_MS_MAX } from './connection.js';
 export {
   type AppendedEvent,
   type ChainHead,
-  type ChainProblem,
-  type ChainVerification,
   computeEventHash,
   type EventInput,
   EventLog,
@@ -41,18 +39,13 @@ export {
   type StoredEvent,
 } from './event-log.js';
 export {
-  type CapitalFinding,
-  type ChainWalk,
-  type DuplicateEventId,
+  type ChainProblem,
+  type ChainVerification,
   type EventFinding,
   type EventFindingKind,
   IntegrityScan,
   type ScanPosition,
-  type SnapshotFinding,
-  type StrategyFinding,
-  type StructureFinding,
-  type SystemStateFinding,
-} from './integrity-scan.js';
+} from './integrity/index.js';
 export { GOVERNOR_APPLICATION_ID, SCHEMA_VERSION } from './migrations.js';
 export {
   type OperatorActionInput,

@@ -7,7 +7,7 @@ import { Alerts } from './alerts.js';
 import { Capital } from './capital.js';
 import { Connection, type OpenOptions } from './connection.js';
 import { EventLog } from './event-log.js';
-import { IntegrityScan } from './integrity-scan.js';
+import { IntegrityScan } from './integrity/scan.js';
 import { OperatorActions } from './operator-actions.js';
 import { OperatorRequests } from './operator-requests.js';
 import { Snapshots } from './snapshots.js';
@@ -30,7 +30,7 @@ export class Store {
   readonly operatorActions: OperatorActions;
   readonly operatorRequests: OperatorRequests;
   readonly startupReports: StartupReports;
-  /** Read-only scans for the data integrity verifier (services/health/data-integrity.ts). */
+  /** Read access for the integrity module (persistence/integrity/): scans, `verifyChain`. */
   readonly integrityScan: IntegrityScan;
   private readonly connection: Connection;
 

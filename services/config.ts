@@ -34,6 +34,8 @@ export interface Thresholds {
   readonly failSafeCheckIntervalMs: number;
   /** The periodic (incremental) data integrity check. Spec example: 1 h. */
   readonly integrityCheckIntervalMs: number;
+  /** The background scrub re-verifies the whole database once per this while running. */
+  readonly integrityScrubPassMs: number;
   /** CHECKING fails safe into OBSERVE_ONLY when the startup checks take longer than this. */
   readonly startupChecksTimeoutMs: number;
   /** Each adapter ping must answer within this. */
@@ -52,6 +54,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   heartbeatLossMs: 2 * MINUTE_MS,
   failSafeCheckIntervalMs: MINUTE_MS,
   integrityCheckIntervalMs: HOUR_MS,
+  integrityScrubPassMs: DAY_MS,
   startupChecksTimeoutMs: 60 * SECOND_MS,
   adapterPingTimeoutMs: 5 * SECOND_MS,
 });
@@ -69,6 +72,7 @@ export const THRESHOLD_RANGES: { readonly [K in keyof Thresholds]: readonly [num
   heartbeatLossMs: [200, DAY_MS],
   failSafeCheckIntervalMs: [100, DAY_MS],
   integrityCheckIntervalMs: [SECOND_MS, 7 * DAY_MS],
+  integrityScrubPassMs: [MINUTE_MS, 30 * DAY_MS],
   startupChecksTimeoutMs: [100, HOUR_MS],
   adapterPingTimeoutMs: [10, 10 * MINUTE_MS],
 };

@@ -46,7 +46,11 @@ import {
   readFallbackRecord,
   retireFallbackRecord,
 } from '../fallback-file.js';
-import { DataIntegrityVerifier, type IntegrityViolation } from '../health/data-integrity.js';
+import {
+  DataIntegrityVerifier,
+  IntegrityScrubber,
+  type IntegrityViolation,
+} from '../health/data-integrity.js';
 import type { ErrorWindowState } from '../health/error-window.js';
 import {
   FailSafeManager,
@@ -117,6 +121,11 @@ export interface GovernanceSystemOptions {
    * recorded in the database; null: only when `pollOperatorRequests()` is called (simulators).
    */
   readonly operatorRequestPollMs?: number | null;
+  /**
+   * How many worker threads a full verification may use (default 4; at most the machine's
+   * parallelism; 0: verify on the event loop, in slices, e.g. for a deterministic simulator).
+   */
+  readonly integrityWorkersMax?: number;
   /** Tests and the simulator only: a FaultInjector the store consults before every write. */
   readonly faults?: FaultInjector;
 }
@@ -189,6 +198,9 @@ export class GovernanceSystem {
   private readonly failSafe: FailSafeManager;
   private readonly alerts: AlertManager;
   private readonly verifier: DataIntegrityVerifier;
+  private readonly scrubber: IntegrityScrubber;
+  /** Aborts a verification still walking (on close): a closed governor leaves no worker behind. */
+  private readonly verifications = new AbortController();
   private readonly journal: ModeJournal;
   private readonly ownerLock: OwnerLock | null;
   private readonly gate: Gate;
@@ -274,7 +286,24 @@ export class GovernanceSystem {
       },
     );
     this.incidents = new Incidents(this.alerts);
-    this.verifier = new DataIntegrityVerifier(this.store, { clock: this.clock });
+    this.verifier = new DataIntegrityVerifier(this.store, {
+      clock: this.clock,
+      ...(options.integrityWorkersMax === undefined
+        ? {}
+        : { workersMax: options.integrityWorkersMax }),
+    });
+    this.scrubber = new IntegrityScrubber({
+      verifier: this.verifier,
+      clock: this.clock,
+      passMs: this.thresholds.integrityScrubPassMs,
+      onViolations: (violations) => {
+        if (!this.closed) this.handleViolations(violations);
+      },
+      onError: (error) => {
+        this.logger.error({ err: error }, 'the integrity scrub could not run a slice');
+        this.health.recordError();
+      },
+    });
     this.gate = new Gate(this.clock);
     this.failSafe = new FailSafeManager(
       this.failSafeHost(),
@@ -667,6 +696,8 @@ export class GovernanceSystem {
     this.watcher.stop();
     this.heartbeat.stop();
     this.failSafe.stop();
+    this.scrubber.stop();
+    this.verifications.abort();
     this.clock.clearTimeout(this.integrityTimer);
     const state = this.lifecycle.state;
     this.lifecycle.stop();
@@ -715,6 +746,8 @@ export class GovernanceSystem {
     this.watcher.stop();
     this.heartbeat.stop();
     this.failSafe.stop();
+    this.scrubber.stop();
+    this.verifications.abort();
     this.clock.clearTimeout(this.integrityTimer);
     this.lifecycle.stop();
     this.removeProcessHooks();
@@ -874,6 +907,7 @@ export class GovernanceSystem {
         // Damage seen and not yet cleared by a full check needs a full check to clear it.
         fullVerification:
           this.nextVisitVerifiesFully || this.verifier.getLastViolations().length > 0,
+        signal: this.verifications.signal,
       },
       this.adapters ?? [],
       input,
@@ -970,6 +1004,12 @@ export class GovernanceSystem {
     this.heartbeat.start();
     this.failSafe.start();
     this.scheduleIntegrityCheck();
+    this.scrubber.start();
+  }
+
+  /** The background scrub's progress (pass, rows checked, last pass completed), for metrics. */
+  scrubProgress(): ReturnType<IntegrityScrubber['progress']> {
+    return this.scrubber.progress();
   }
 
   private scheduleIntegrityCheck(): void {

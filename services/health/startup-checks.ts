@@ -118,6 +118,8 @@ export interface StartupCheckDependencies {
    * restart must; an operator's resume may verify from the head this process already verified.
    */
   readonly fullVerification?: boolean;
+  /** Aborting stops the verification (e.g. when the checks time out or governor closes). */
+  readonly signal?: AbortSignal;
 }
 
 /** The five data checks of the spec, in its order, each fed by one verifier check. */
@@ -141,20 +143,21 @@ export function startupCheckNameOf(check: IntegrityCheckName): StartupCheckName 
 }
 
 /**
- * Runs the six checks for one CHECKING visit and returns its report. The data checks come from
- * one verification (the whole log, streaming, unless `deps.fullVerification` is false); the
- * adapters are pinged concurrently.
+ * Runs the six checks for one CHECKING visit and returns its report. The adapters are pinged
+ * concurrently with one verification (the whole log unless `deps.fullVerification` is false)
+ * whose chain walk runs off the event loop (`verifyAsync`); the data checks come from it.
  */
 export async function runStartupCheckSuite(
   deps: StartupCheckDependencies,
   adapters: readonly NamedAdapter[],
   visit: { lifecycleId: string; visit: number },
 ): Promise<StartupReport> {
-  const violations = verification(deps);
+  const pings = adaptersCheck(adapters, deps);
+  const violations = await verification(deps);
   const results: StartupCheckResult[] = DATA_CHECKS.map((entry) =>
     fromViolations(entry.name, entry.passed, violations, entry.check, deps.verifier),
   );
-  results.push(await adaptersCheck(adapters, deps));
+  results.push(await pings);
   return {
     ...visit,
     passed: results.every((r) => r.passed),
@@ -165,9 +168,12 @@ export async function runStartupCheckSuite(
 
 type Violations = IntegrityViolation[] | Error;
 
-function verification(deps: StartupCheckDependencies): Violations {
+async function verification(deps: StartupCheckDependencies): Promise<Violations> {
   try {
-    return deps.verifier.verify(deps.fullVerification === false ? {} : { full: true });
+    return await deps.verifier.verifyAsync({
+      full: deps.fullVerification !== false,
+      signal: deps.signal,
+    });
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
   }

@@ -1,7 +1,8 @@
 /**
- * `verifyDatabase`: what `governor verify [--full] [--expect-head HASH]` runs. It opens the
- * database read-only, verifies it (the whole log with `full`, else from the anchored head on),
- * and compares the chain with a head kept elsewhere, so a rewrite of the whole chain is caught.
+ * `verifyDatabase`: what `governor verify [--full] [--expect-head HASH]` runs (its async form,
+ * `verifyDatabaseAsync`, walks the chain in worker threads). It opens the database read-only,
+ * verifies it (the whole log with `full`, else from the anchored head on), and compares the
+ * chain with a head kept elsewhere, so a rewrite of the whole chain is caught.
  */
 import { Store } from '../../persistence/index.js';
 import type { Clock } from '../clock.js';
@@ -71,12 +72,21 @@ export function parseExpectedHead(value: string | ExpectedHead): ExpectedHead {
   return value.seq === undefined ? { hash: value.hash } : { seq: value.seq, hash: value.hash };
 }
 
-/**
- * Verifies the database at `dbPath` without changing it (unless `updateAnchor`). Throws a
- * GovernorError when it cannot be verified at all: GOV_NOT_A_GOVERNOR_DATABASE (not governor's,
- * or damaged beyond opening), GOV_STORAGE_FAILURE (damaged pages, I/O), GOV_SCHEMA_NEEDS_MIGRATION.
- */
-export function verifyDatabase(options: VerifyDatabaseOptions): VerifyDatabaseResult {
+/** `verifyDatabase`'s options, and how many worker threads the chain walk may use. */
+export interface VerifyDatabaseAsyncOptions extends VerifyDatabaseOptions {
+  /** At most this many worker threads (min(cores, workersMax); 0: none). Default 4. */
+  readonly workersMax?: number;
+  /** Aborting stops the walk; the promise rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+interface Opened {
+  readonly store: Store;
+  readonly verifier: DataIntegrityVerifier;
+  readonly expected: ExpectedHead | null;
+}
+
+function open(options: VerifyDatabaseAsyncOptions): Opened {
   if (typeof options !== 'object' || options === null || typeof options.dbPath !== 'string') {
     throw new GovernorError('GOV_INVALID_ARGUMENT', 'verifyDatabase: expected { dbPath: string }', {
       field: 'dbPath',
@@ -94,27 +104,70 @@ export function verifyDatabase(options: VerifyDatabaseOptions): VerifyDatabaseRe
       ...(options.futureToleranceMs === undefined
         ? {}
         : { futureToleranceMs: options.futureToleranceMs }),
+      ...(options.workersMax === undefined ? {} : { workersMax: options.workersMax }),
     });
-    const violations = verifier.verify({
+    return { store, verifier, expected };
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+}
+
+function resultOf(opened: Opened, violations: IntegrityViolation[]): VerifyDatabaseResult {
+  const { store, verifier, expected } = opened;
+  let anchorMatches: boolean | null = null;
+  if (expected !== null) {
+    const found = compareExpectedHead(store, expected);
+    anchorMatches = found.length === 0;
+    violations.push(...found);
+  }
+  return {
+    ok: violations.length === 0,
+    violations,
+    head: store.integrityScan.head(),
+    anchor: verifier.getLastRun()?.anchor ?? null,
+    anchorMatches,
+    run: verifier.getLastRun(),
+  };
+}
+
+/**
+ * Verifies the database at `dbPath` without changing it (unless `updateAnchor`), on the calling
+ * thread. Throws a GovernorError when it cannot be verified at all: GOV_NOT_A_GOVERNOR_DATABASE
+ * (not governor's, or damaged beyond opening), GOV_STORAGE_FAILURE (damaged pages, I/O),
+ * GOV_SCHEMA_NEEDS_MIGRATION.
+ */
+export function verifyDatabase(options: VerifyDatabaseOptions): VerifyDatabaseResult {
+  const opened = open(options);
+  try {
+    const violations = opened.verifier.verify({
       full: options.full !== false,
       onProgress: options.onProgress,
     });
-    let anchorMatches: boolean | null = null;
-    if (expected !== null) {
-      const found = compareExpectedHead(store, expected);
-      anchorMatches = found.length === 0;
-      violations.push(...found);
-    }
-    return {
-      ok: violations.length === 0,
-      violations,
-      head: store.integrityScan.head(),
-      anchor: verifier.getLastRun()?.anchor ?? null,
-      anchorMatches,
-      run: verifier.getLastRun(),
-    };
+    return resultOf(opened, violations);
   } finally {
-    store.close();
+    opened.store.close();
+  }
+}
+
+/**
+ * `verifyDatabase` with the chain walked in worker threads (the seq range split across
+ * min(cores, workersMax) of them; on one core or a short log, on this thread between turns of
+ * the event loop). Same result, same errors (as a rejection).
+ */
+export async function verifyDatabaseAsync(
+  options: VerifyDatabaseAsyncOptions,
+): Promise<VerifyDatabaseResult> {
+  const opened = open(options);
+  try {
+    const violations = await opened.verifier.verifyAsync({
+      full: options.full !== false,
+      onProgress: options.onProgress,
+      signal: options.signal,
+    });
+    return resultOf(opened, violations);
+  } finally {
+    opened.store.close();
   }
 }
 

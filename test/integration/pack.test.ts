@@ -25,7 +25,7 @@ import { Store, SimulatedClock } from 'governor';
 const clock = new SimulatedClock({ wallStartMs: Date.UTC(2025, 11, 17) });
 const store = Store.open(':memory:', { clock });
 const appended = store.events.append({ eventType: 'PACK_TEST', reason: 'installed from the tarball' });
-const verified = store.events.verifyChain();
+const verified = store.integrityScan.verifyChain();
 process.stdout.write(JSON.stringify({ seq: appended.seq, ok: verified.ok, mode: store.systemState.get().desiredMode }));
 store.close();
 `;

@@ -57,7 +57,7 @@ describe('crash safety', () => {
       lastPrinted = printed[printed.length - 1] ?? lastPrinted;
 
       const store = Store.open(path);
-      const verification = store.events.verifyChain();
+      const verification = store.integrityScan.verifyChain();
       expect(verification.ok, `repetition ${repetition}: ${JSON.stringify(verification)}`).toBe(
         true,
       );

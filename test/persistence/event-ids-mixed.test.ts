@@ -48,7 +48,7 @@ describe('event ids across the UUIDv4 to UUIDv7 change', () => {
     expect(newIds.every((id) => UUID_V7_PATTERN.test(id))).toBe(true);
     expect(newIds).toEqual([...newIds].sort());
     expect(supplied.eventId).toBe('order-17/fill-2');
-    expect(store.events.verifyChain()).toEqual({
+    expect(store.integrityScan.verifyChain()).toEqual({
       ok: true,
       checked: 72,
       head: { seq: 72, hash: supplied.hash },

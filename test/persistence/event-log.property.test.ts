@@ -95,7 +95,10 @@ describe('event log properties', () => {
             input !== undefined && 'metadata' in input ? input.metadata : {},
           );
         });
-        expect(store.events.verifyChain()).toMatchObject({ ok: true, checked: expected.length });
+        expect(store.integrityScan.verifyChain()).toMatchObject({
+          ok: true,
+          checked: expected.length,
+        });
         store.close();
       }),
       { numRuns: 60 },
@@ -147,7 +150,7 @@ describe('event log properties', () => {
             expect(store.events.count()).toBe(countBefore);
           }
         }
-        expect(store.events.verifyChain()).toMatchObject({ ok: true, checked: stored.size });
+        expect(store.integrityScan.verifyChain()).toMatchObject({ ok: true, checked: stored.size });
         expect([...store.events.iterate()].map((event) => event.eventId)).toEqual([...stored]);
         store.close();
       }),
@@ -202,7 +205,7 @@ describe('event log properties', () => {
             raw.close();
           }
           const reader = Store.open(copyPath, { readonly: true });
-          const result = reader.events.verifyChain();
+          const result = reader.integrityScan.verifyChain();
           reader.close();
           expect(result.ok).toBe(false);
         },

@@ -91,7 +91,7 @@ describe('events', () => {
     );
     expect(batch.map((event) => event.seq)).toEqual([2, 3, 4, 5, 6]);
     expect(store.events.get(2)?.prevHash).toBe(first.hash);
-    expect(store.events.verifyChain()).toEqual({
+    expect(store.integrityScan.verifyChain()).toEqual({
       ok: true,
       checked: 6,
       head: { seq: 6, hash: batch[4]?.hash },
@@ -137,7 +137,7 @@ describe('events', () => {
     ).toThrow('abort');
     expect(store.events.head()?.seq).toBe(1);
     expect(store.events.append({ eventType: 'T', reason: 'after' }).seq).toBe(2);
-    expect(store.events.verifyChain().ok).toBe(true);
+    expect(store.integrityScan.verifyChain().ok).toBe(true);
     store.close();
   });
 
@@ -159,7 +159,7 @@ describe('events', () => {
     other.events.append({ eventType: 'T', reason: 'two, from another connection' });
     other.close();
     expect(store.events.append({ eventType: 'T', reason: 'three' }).seq).toBe(3);
-    expect(store.events.verifyChain()).toMatchObject({ ok: true, checked: 3 });
+    expect(store.integrityScan.verifyChain()).toMatchObject({ ok: true, checked: 3 });
     store.close();
   });
 
@@ -187,18 +187,26 @@ describe('events', () => {
     );
     const fifth = events[4];
     if (fifth === undefined) throw new Error('no fifth event');
-    expect(store.events.verifyChain({ fromSeq: 6, expectedPrevHash: fifth.hash })).toMatchObject({
+    expect(
+      store.integrityScan.verifyChain({ fromSeq: 6, expectedPrevHash: fifth.hash }),
+    ).toMatchObject({
       ok: true,
       checked: 5,
       head: { seq: 10 },
     });
-    expect(store.events.verifyChain({ fromSeq: 6, expectedPrevHash: GENESIS_HASH })).toEqual({
-      ok: false,
-      seq: 6,
-      problem: 'PREV_HASH_MISMATCH',
+    expect(store.integrityScan.verifyChain({ fromSeq: 6, expectedPrevHash: GENESIS_HASH })).toEqual(
+      {
+        ok: false,
+        seq: 6,
+        problem: 'PREV_HASH_MISMATCH',
+        checked: 0,
+      },
+    );
+    expect(store.integrityScan.verifyChain({ fromSeq: 11 })).toEqual({
+      ok: true,
       checked: 0,
+      head: null,
     });
-    expect(store.events.verifyChain({ fromSeq: 11 })).toEqual({ ok: true, checked: 0, head: null });
     store.close();
   });
 
@@ -209,14 +217,14 @@ describe('events', () => {
     );
     const raw = rawConnection(path);
     raw.prepare("UPDATE events SET reason = 'edited' WHERE seq = 3").run();
-    expect(store.events.verifyChain()).toEqual({
+    expect(store.integrityScan.verifyChain()).toEqual({
       ok: false,
       seq: 3,
       problem: 'HASH_MISMATCH',
       checked: 2,
     });
     raw.prepare('DELETE FROM events WHERE seq = 3').run();
-    expect(store.events.verifyChain()).toEqual({
+    expect(store.integrityScan.verifyChain()).toEqual({
       ok: false,
       seq: 3,
       problem: 'SEQ_GAP',
@@ -346,7 +354,10 @@ describe('events: refused input writes nothing', () => {
     expectGovernorError(() => store.events.iterate(1.5), 'GOV_INVALID_ARGUMENT');
     expectGovernorError(() => store.events.readPage(1, 0), 'GOV_INVALID_ARGUMENT');
     expectGovernorError(() => store.events.readPage(1, 10_001), 'GOV_INVALID_ARGUMENT');
-    expectGovernorError(() => store.events.verifyChain({ fromSeq: -1 }), 'GOV_INVALID_ARGUMENT');
+    expectGovernorError(
+      () => store.integrityScan.verifyChain({ fromSeq: -1 }),
+      'GOV_INVALID_ARGUMENT',
+    );
     store.close();
   });
 });

@@ -42,7 +42,7 @@ describe('Store.open', () => {
     store.close();
     const reopened = Store.open(path);
     expect(reopened.events.count()).toBe(1);
-    expect(reopened.events.verifyChain().ok).toBe(true);
+    expect(reopened.integrityScan.verifyChain().ok).toBe(true);
     reopened.close();
   });
 

@@ -82,6 +82,33 @@ describe('3. the gate closes at the earliest instant any rule could close it', (
   });
 });
 
+describe('7. old damage is found while running, by the background scrub', () => {
+  it('regression: an edited old event was not found until the next start', async () => {
+    h = makeHarness({
+      thresholds: {
+        integrityScrubPassMs: 60 * MINUTE_MS,
+        integrityCheckIntervalMs: 24 * 60 * MINUTE_MS,
+      },
+    });
+    h.gov.engine.events.appendBatch(
+      Array.from({ length: 500 }, (_, i) => ({ eventType: 'ORDER', reason: `order ${i}` })),
+    );
+    await h.gov.runStartupChecks();
+    // An old row, verified at startup, is edited behind governor's back.
+    h.tamper().prepare("UPDATE events SET reason = 'edited' WHERE seq = 42").run();
+    for (let t = 0; t < 60 * MINUTE_MS && h.gov.getMode() === 'AGGRESSIVE'; t += 10 * SECOND_MS) {
+      h.gov.healthMonitor.updateMarketDataTimestamp();
+      h.clock.advance(10 * SECOND_MS);
+    }
+    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(h.gov.getCause().cause).toBe('INTEGRITY_VIOLATION');
+    expect(h.gov.getCause().reason).toMatch(/seq 42/);
+    await settle();
+    expect(h.delivered.filter((a) => a.kind === 'INTEGRITY_VIOLATION')).toHaveLength(1);
+    expect(h.gov.scrubProgress().rowsChecked).toBeGreaterThan(0);
+  });
+});
+
 describe('9. alerts the database could not store survive a restart', () => {
   it('regression: alerts kept only in memory while event-log writes failed were lost at restart', async () => {
     h = makeHarness();

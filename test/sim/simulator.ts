@@ -260,6 +260,8 @@ export class Simulation {
       clock,
       faults: this.faults,
       operatorRequestPollMs: null,
+      // Verification on the simulated event loop: worker threads would break exact replay.
+      integrityWorkersMax: 0,
     });
     this.proc = { clock, gov };
     this.oracle.processStarted(this.now, gov);
@@ -309,7 +311,7 @@ export class Simulation {
 
   private verifyChainIncrementally(): void {
     const from = this.verified;
-    const result = this.reader().events.verifyChain(
+    const result = this.reader().integrityScan.verifyChain(
       from === null ? {} : { fromSeq: from.seq + 1, expectedPrevHash: from.hash },
     );
     if (!result.ok) {
@@ -320,7 +322,7 @@ export class Simulation {
   }
 
   private finalChecks(): void {
-    const result = this.reader().events.verifyChain();
+    const result = this.reader().integrityScan.verifyChain();
     if (!result.ok)
       this.violate('chain-verifies', `chain broken at seq ${result.seq}: ${result.problem}`);
     this.stats.eventsAppended = this.reader().events.count();

@@ -1,14 +1,15 @@
 /**
- * `governor verify [--full] [--expect-head HASH|SEQ:HASH] [--json]`: runs `verifyDatabase` (the
- * same verifier as startup: chain, snapshots, capital, strategies, system mode and, with --full,
- * the file structure) on the database opened read-only, and prints its violations. Exit 4 on any.
+ * `governor verify [--full] [--expect-head HASH|SEQ:HASH] [--json]`: runs `verifyDatabaseAsync`
+ * (the same verifier as startup: chain, snapshots, capital, strategies, system mode and, with
+ * --full, the file structure; the chain walked in worker threads) on the database opened
+ * read-only, and prints its violations. Exit 4 on any.
  */
 import type { IntegrityCheckName } from '../../health/data-integrity.js';
 import {
   type ExpectedHead,
   parseExpectedHead,
   type VerifyDatabaseResult,
-  verifyDatabase,
+  verifyDatabaseAsync,
 } from '../../health/verify-database.js';
 import {
   booleanFlag,
@@ -117,7 +118,7 @@ export async function verifyCommand(context: CommandContext): Promise<ExitCode> 
   const onProgress = progressBar(context.out, context.json);
   let result: VerifyDatabaseResult;
   try {
-    result = verifyDatabase({
+    result = await verifyDatabaseAsync({
       dbPath: config.dbPath,
       full,
       ...(expected === null ? {} : { expectHead: expected }),

@@ -1,0 +1,90 @@
+/**
+ * `IntegrityScan`: the integrity module's read access to the store (obtain it as
+ * `store.integrityScan`). It runs reads on the store's connection, wrapping SQLite failures as
+ * GOV_STORAGE_FAILURE, holds one read snapshot for a verification, and answers point reads of
+ * the chain (head, hash at a seq) and `verifyChain`. Every method only reads.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Connection } from '../connection.js';
+import { type ChainVerification, verifyChainIn } from './chain-in-thread.js';
+import type { ScanPosition } from './chain-walk.js';
+
+export class IntegrityScan {
+  /** The database file (`:memory:` for an in-memory store: no worker can open it). */
+  readonly path: string;
+  private readonly connection: Connection;
+  private readonly hashAtSeq: BetterSqlite3.Statement<[number], string>;
+  private readonly headRow: BetterSqlite3.Statement<[], { seq: number; hash: string }>;
+  private readonly positionAtSeq: BetterSqlite3.Statement<
+    [number],
+    { hash: unknown; timestamp: unknown }
+  >;
+
+  constructor(connection: Connection) {
+    this.connection = connection;
+    this.path = connection.path;
+    const db = connection.db;
+    this.hashAtSeq = db.prepare<[number], string>('SELECT hash FROM events WHERE seq = ?').pluck();
+    this.headRow = db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1');
+    this.positionAtSeq = db.prepare('SELECT hash, timestamp FROM events WHERE seq = ?');
+  }
+
+  /** Runs `fn` on the connection, wrapping SQLite errors as GOV_STORAGE_FAILURE (`operation`). */
+  read<T>(operation: string, fn: (db: BetterSqlite3.Database) => T): T {
+    return this.connection.read(operation, () => fn(this.connection.db));
+  }
+
+  /** Runs `fn` in one read transaction, so every scan inside sees the same snapshot. */
+  inReadSnapshot<T>(fn: () => T): T {
+    return this.read('integrity.snapshot', (db) => db.transaction(fn)());
+  }
+
+  /** True inside a transaction of this connection (its reads may see uncommitted rows). */
+  get inTransaction(): boolean {
+    return this.connection.db.inTransaction;
+  }
+
+  /** The stored hash at `seq`, or null when there is no such row. */
+  hashAt(seq: number): string | null {
+    return this.read('integrity.hashAt', () => this.hashAtSeq.get(seq) ?? null);
+  }
+
+  /** The seq, hash and timestamp of the event at `seq`, or null when there is no such row. */
+  positionAt(seq: number): ScanPosition | null {
+    return this.read('integrity.positionAt', () => {
+      const row = this.positionAtSeq.get(seq);
+      return row !== undefined && typeof row.hash === 'string' && typeof row.timestamp === 'string'
+        ? { seq, hash: row.hash, timestamp: row.timestamp }
+        : null;
+    });
+  }
+
+  /** The last event's seq and hash, or null for an empty log. */
+  head(): { seq: number; hash: string } | null {
+    return this.read('integrity.head', () => this.headRow.get() ?? null);
+  }
+
+  /** The seq of the first event whose hash is `hash`, or null (scans the table). */
+  seqOfHash(hash: string): number | null {
+    return this.read(
+      'integrity.seqOfHash',
+      (db) =>
+        db
+          .prepare<[string], number>('SELECT seq FROM events WHERE hash = ? ORDER BY seq LIMIT 1')
+          .pluck()
+          .get(hash) ?? null,
+    );
+  }
+
+  /**
+   * Recomputes the chain from `fromSeq` (default 1) in one read snapshot, streaming, and reports
+   * the first SEQ_GAP, PREV_HASH_MISMATCH, HASH_MISMATCH or MALFORMED_ROW. The first row must
+   * link to `expectedPrevHash` (default: GENESIS_HASH from seq 1; anything otherwise). Deleting
+   * the newest events is only visible against a remembered head.
+   */
+  verifyChain(options: { fromSeq?: number; expectedPrevHash?: string } = {}): ChainVerification {
+    return this.read('integrity.verifyChain', (db) =>
+      db.transaction(() => verifyChainIn(db, options))(),
+    );
+  }
+}
