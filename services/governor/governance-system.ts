@@ -620,7 +620,7 @@ export class GovernanceSystem {
     });
     retireFallbackRecord(this.fallbackPath, at);
     this.incidents.resolveAll();
-    this.beginLifecycle(this.journal.read(), lifecycleId);
+    this.beginLifecycle(this.readAuthority(), lifecycleId);
     this.logger.warn(
       { operator: checked.operator, reason: checked.reason },
       'operator restart: latch cleared',
@@ -797,6 +797,26 @@ export class GovernanceSystem {
     if (!outcome.claimed) throw ownedError(this.dbPath, outcome.owner);
   }
 
+  /** The authority record, or (when it cannot be read) one with a latch: in doubt, shut down. */
+  private readAuthority(): AuthorityRecord {
+    try {
+      return this.journal.read();
+    } catch (error) {
+      this.logger.fatal({ err: error }, 'the authority record cannot be read; staying shut down');
+      return {
+        desiredMode: 'OBSERVE_ONLY',
+        lifecycleState: null,
+        lifecycleId: null,
+        latch: UNREADABLE_LATCH,
+        loggedLatch: null,
+        discrepancy: null,
+        hold: null,
+        inputsText: null,
+        owner: null,
+      };
+    }
+  }
+
   private beginLifecycle(authority: AuthorityRecord, lifecycleId = randomUUID()): void {
     const fallback = readFallbackRecord(this.fallbackPath);
     const latch = authority.latch ?? authority.loggedLatch ?? fallback?.latch ?? null;
@@ -953,7 +973,7 @@ export class GovernanceSystem {
     if (this.closed) return;
     queueMicrotask(() => {
       if (this.closed) return;
-      this.beginLifecycle(this.journal.read());
+      this.beginLifecycle(this.readAuthority());
       this.requestShutdown({
         trigger: 'UNRECOVERABLE_EXCEPTION',
         reason: `lifecycle machine failed: ${error instanceof Error ? error.message : String(error)}`,

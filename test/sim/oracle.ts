@@ -357,11 +357,6 @@ export class Oracle {
     return count;
   }
 
-  /** The least age governor may judge market data to have (detection deadlines use it). */
-  private marketAgeMs(nowMs: number): number {
-    return nowMs - Math.max(this.lastMarketMs, this.agesFromMs);
-  }
-
   /** The most age governor may judge market data to have (false-trigger checks use it). */
   private marketAgeMaxMs(nowMs: number): number {
     return nowMs - Math.max(this.lastMarketMs, 0) + this.ageSkewMs;
