@@ -19,6 +19,13 @@ const ENTRY = ['--import', TSX_IMPORT, join(REPO_ROOT, 'bin', 'governor.ts')];
 /** Polls every POLL_INTERVAL_MS, at most POLL_ATTEMPTS_MAX times. */
 export const POLL_INTERVAL_MS = 200;
 export const POLL_ATTEMPTS_MAX = 300;
+/**
+ * Liveness bounds, not measurements: how long `waitForStatus` polls (each poll runs the command,
+ * about a second) and how long a stopped daemon may take to exit, before the test fails with
+ * the daemon's output rather than running into the test timeout without it.
+ */
+export const STATUS_WAIT_MS_MAX = 60_000;
+export const DAEMON_EXIT_WAIT_MS_MAX = 30_000;
 
 export const E2E_CONFIG_YAML = `# e2e: thresholds in seconds so a fault is detected quickly
 api:
@@ -143,19 +150,35 @@ export class CliSandbox {
     daemon?: Daemon,
   ): Promise<StatusJson> {
     let last: unknown = null;
-    for (let attempt = 0; attempt < POLL_ATTEMPTS_MAX; attempt++) {
+    const deadline = performance.now() + STATUS_WAIT_MS_MAX;
+    while (performance.now() < deadline) {
       try {
         const status = await this.status();
         last = status;
         if (predicate(status)) return status;
       } catch (error) {
-        last = error;
+        last = error instanceof Error ? error.message : error;
       }
+      if (daemon !== undefined && daemon.child.exitCode !== null) break;
       await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
     }
     throw new Error(
-      `status never matched; last: ${JSON.stringify(last)}\n${daemon?.output() ?? ''}`,
+      `status never matched within ${STATUS_WAIT_MS_MAX} ms; last: ${JSON.stringify(last)}\n${daemon?.output() ?? ''}`,
     );
+  }
+
+  /**
+   * Waits (bounded) until the daemon has printed a line matching `pattern`: its output and the
+   * exit of a command that it served arrive in this process in no fixed order.
+   */
+  async waitForOutput(daemon: Daemon, pattern: RegExp): Promise<void> {
+    const deadline = performance.now() + DAEMON_EXIT_WAIT_MS_MAX;
+    while (!pattern.test(daemon.output())) {
+      if (performance.now() > deadline) {
+        throw new Error(`the daemon never printed ${pattern}\n${daemon.output()}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** Rows of `sql`, read through a read-only connection (as any reader may, while an owner runs). */
@@ -173,10 +196,23 @@ export class CliSandbox {
     this.cleanups.push(cleanup);
   }
 
+  /** Sends `signal` and waits for the exit; a daemon that does not exit fails the test, with its output. */
   async stopDaemon(daemon: Daemon, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string> {
     if (daemon.child.exitCode === null && daemon.child.signalCode === null)
       daemon.child.kill(signal);
-    return daemon.exited;
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<'stuck'>((resolve) => {
+      timer = setTimeout(() => resolve('stuck'), DAEMON_EXIT_WAIT_MS_MAX);
+    });
+    const outcome = await Promise.race([daemon.exited, stuck]);
+    clearTimeout(timer);
+    if (outcome === 'stuck') {
+      daemon.child.kill('SIGKILL');
+      throw new Error(
+        `the daemon did not exit within ${DAEMON_EXIT_WAIT_MS_MAX} ms of ${signal}\n${daemon.output()}`,
+      );
+    }
+    return outcome;
   }
 
   async cleanup(): Promise<void> {

@@ -74,7 +74,7 @@ describe('governor command, end to end', () => {
     const shutdown = list.find((a) => a.title.includes('market data stalled'));
     expect(shutdown?.severity).toBe('CRITICAL');
     expect(shutdown?.message).toMatch(/threshold 2s/);
-    expect(stalled.output()).toMatch(/ALERT CRITICAL: Fail-safe shutdown: market data stalled/);
+    await box.waitForOutput(stalled, /ALERT CRITICAL: Fail-safe shutdown: market data stalled/);
     // kill -9: no graceful stop at all.
     expect(await box.stopDaemon(stalled, 'SIGKILL')).toBe('SIGKILL');
     const offline = await box.status();

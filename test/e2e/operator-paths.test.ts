@@ -180,7 +180,7 @@ describe('operator commands reach whoever owns the database', () => {
       const status = await box.status();
       expect(status.canDeployCapital).toBe(open);
     });
-    expect(daemon.output()).toMatch(/AGGRESSIVE -> SHUTDOWN \(OPERATOR_KILL\)/);
+    await box.waitForOutput(daemon, /AGGRESSIVE -> SHUTDOWN \(OPERATOR_KILL\)/);
     expect(await box.stopDaemon(daemon)).toBe(0);
   });
 
