@@ -164,7 +164,6 @@ export class Effects {
         latchedRestart,
       });
       persistedTo = 'database';
-      this.anchor();
     } catch (error) {
       this.deps.logger.error(
         { err: error },
@@ -173,16 +172,19 @@ export class Effects {
       persistedTo = this.writeFallback(latch, context.lifecycleId, finalState);
     }
     this.lastPersistedTo = persistedTo;
-    if (alerted) return;
-    this.deps.incidents.shutdown(latch, {
-      from,
-      lifecycleId: context.lifecycleId,
-      persistedTo,
-    });
-    // Where the alert could not be stored with the latch, the fallback file remembers it.
-    if (persistedTo === 'fallback-file' || !this.deps.incidents.shutdownAlertOpen(latch)) {
-      this.writeFallback(latch, context.lifecycleId, { ...finalState, alertRaised: true });
+    if (!alerted) {
+      this.deps.incidents.shutdown(latch, {
+        from,
+        lifecycleId: context.lifecycleId,
+        persistedTo,
+      });
+      // Where the alert could not be stored with the latch, the fallback file remembers it.
+      if (persistedTo === 'fallback-file' || !this.deps.incidents.shutdownAlertOpen(latch)) {
+        this.writeFallback(latch, context.lifecycleId, { ...finalState, alertRaised: true });
+      }
     }
+    // The head anchor covers the shutdown's events (after the alert: the page goes out first).
+    if (persistedTo === 'database') this.anchor();
   }
 
   private anchor(): void {

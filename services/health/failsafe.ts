@@ -66,7 +66,8 @@ export function detectStalenessTrigger(
       reason: `no successful snapshot write for ${formatDuration(ages.snapshotWriteAgeMs)} (threshold ${formatDuration(thresholds.snapshotWriteFailureMs)})`,
     };
   }
-  const reasons = health.unhealthyReasons();
+  // The same ages as the rules above (one clock read): a check on a boundary judges once.
+  const reasons = health.unhealthyReasons(ages);
   if (reasons.length > 0) {
     return { trigger: 'HEALTH_CHECK_FAILED', reason: `system unhealthy: ${reasons.join('; ')}` };
   }

@@ -203,9 +203,8 @@ export class HealthMonitor {
   }
 
   /** The spec's four rules; each broken rule gives one line. Pure: reads, never writes. */
-  unhealthyReasons(): string[] {
+  unhealthyReasons(ages: InputAges = this.ages()): string[] {
     const t = this.thresholds;
-    const ages = this.ages();
     const reasons: string[] = [];
     const rate = this.errorRatePerMinute();
     if (rate > t.errorRatePerMinuteMax) {
