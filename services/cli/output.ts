@@ -2,6 +2,7 @@
  * The command line's only writer to stdout and stderr: colour on a terminal (unless NO_COLOR),
  * plain text when piped, aligned tables, and JSON for `--json`. Library code never prints.
  */
+import { escapeJsonForDisplay } from '../display-text.js';
 
 const COLOURS = {
   red: 31,
@@ -29,12 +30,18 @@ export interface Output {
   status(text: string): void;
 }
 
-/** JSON.stringify that writes bigint as a decimal string and Date as ISO-8601. */
+/**
+ * JSON.stringify that writes bigint as a decimal string and Date as ISO-8601, and escapes the
+ * characters JSON.stringify leaves raw that a terminal would act on (DEL, C1, bidi and
+ * zero-width characters, U+2028, U+2029) as `\uXXXX`: the same value for any JSON parser.
+ */
 export function toJson(value: unknown, indent?: number): string {
-  return JSON.stringify(
-    value,
-    (_key, item: unknown) => (typeof item === 'bigint' ? item.toString() : item),
-    indent,
+  return escapeJsonForDisplay(
+    JSON.stringify(
+      value,
+      (_key, item: unknown) => (typeof item === 'bigint' ? item.toString() : item),
+      indent,
+    ),
   );
 }
 
