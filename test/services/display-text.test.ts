@@ -14,67 +14,10 @@ import {
   findUnsafeCharacter,
 } from '../../services/display-text.js';
 import { AssertionError } from '../../services/errors.js';
+import { hasForbidden, hostileText, printableText } from '../support/hostile-text.js';
 
-/**
- * The oracle, written from the issue's list rather than from the module's pattern: C0, DEL,
- * C1, bidi controls, zero-width characters, line and paragraph separators, lone surrogates,
- * and any other Unicode format (Cf) character.
- */
-const BIDI_AND_ZERO_WIDTH = new Set([
-  0x00ad, 0x061c, 0x200b, 0x200c, 0x200d, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e,
-  0x2060, 0x2066, 0x2067, 0x2068, 0x2069, 0xfeff,
-]);
-function mustBeEscaped(character: string): boolean {
-  const codePoint = character.codePointAt(0) ?? 0;
-  return (
-    codePoint < 0x20 ||
-    (codePoint >= 0x7f && codePoint <= 0x9f) ||
-    codePoint === 0x2028 ||
-    codePoint === 0x2029 ||
-    (codePoint >= 0xd800 && codePoint <= 0xdfff) ||
-    BIDI_AND_ZERO_WIDTH.has(codePoint) ||
-    /\p{Cf}/u.test(character)
-  );
-}
-const hasForbidden = (text: string): boolean => [...text].some(mustBeEscaped);
-
-/** One unit of hostile text: any code point, a lone surrogate, or a known troublemaker. */
-const hostileUnit = fc.oneof(
-  { weight: 4, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
-  {
-    weight: 1,
-    arbitrary: fc.integer({ min: 0xd800, max: 0xdfff }).map((u) => String.fromCharCode(u)),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.constantFrom(
-      '\n',
-      '\r',
-      '\t',
-      '\u0000',
-      '\u001b',
-      '\u007f',
-      '\u0085',
-      '\u009b',
-      '\u202e',
-      '\u2066',
-      '\u200b',
-      '\u200d',
-      '\ufeff',
-      '\u2028',
-      '\u{e0041}',
-      '\\',
-      '[',
-      'm',
-    ),
-  },
-  { weight: 3, arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 }) },
-);
-const hostileText = fc.string({ unit: hostileUnit, maxLength: 60 });
-const printableText = fc.string({
-  unit: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }).filter((c) => !mustBeEscaped(c)),
-  maxLength: 60,
-});
+const hostile = hostileText();
+const printable = printableText();
 
 describe('displayText', () => {
   it('shows controls, bidi and zero-width characters as visible escapes', () => {
@@ -111,7 +54,7 @@ describe('displayText', () => {
 
   it('property: the result never holds a control, bidi, zero-width or separator character', () => {
     fc.assert(
-      fc.property(hostileText, (text) => {
+      fc.property(hostile, (text) => {
         expect(hasForbidden(displayText(text))).toBe(false);
       }),
       { numRuns: 2_000 },
@@ -120,7 +63,7 @@ describe('displayText', () => {
 
   it('property: text without such characters comes back unchanged', () => {
     fc.assert(
-      fc.property(printableText, (text) => {
+      fc.property(printable, (text) => {
         expect(displayText(text)).toBe(text);
       }),
       { numRuns: 2_000 },
@@ -129,7 +72,7 @@ describe('displayText', () => {
 
   it('property: text is changed exactly when it holds such a character', () => {
     fc.assert(
-      fc.property(hostileText, (text) => {
+      fc.property(hostile, (text) => {
         expect(displayText(text) !== text).toBe(hasForbidden(text));
         expect(findUnsafeCharacter(text) !== null).toBe(hasForbidden(text));
       }),
@@ -139,7 +82,7 @@ describe('displayText', () => {
 
   it('property: with maxLength the result fits and is a prefix of the whole display', () => {
     fc.assert(
-      fc.property(hostileText, fc.integer({ min: 1, max: 80 }), (text, maxLength) => {
+      fc.property(hostile, fc.integer({ min: 1, max: 80 }), (text, maxLength) => {
         const whole = displayText(text);
         const cut = displayText(text, { maxLength });
         expect(cut.length).toBeLessThanOrEqual(maxLength);
@@ -188,7 +131,7 @@ describe('toJson (--json output)', () => {
       .jsonValue({ maxDepth: 3 })
       .chain((shape) =>
         fc
-          .array(hostileText, { minLength: 1, maxLength: 4 })
+          .array(hostile, { minLength: 1, maxLength: 4 })
           .map((texts) => ({ shape, texts, [texts[0] ?? 'key']: texts })),
       );
     fc.assert(
