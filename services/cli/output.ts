@@ -1,6 +1,8 @@
 /**
  * The command line's only writer to stdout and stderr: colour on a terminal (unless NO_COLOR),
  * plain text when piped, aligned tables, and JSON for `--json`. Library code never prints.
+ * Text from the database, the daemon or an exchange goes through `displayText` before it is
+ * printed; when the reader of a pipe goes away (EPIPE) output stops quietly.
  */
 import { escapeJsonForDisplay } from '../display-text.js';
 
@@ -21,6 +23,8 @@ export interface Output {
   /** True when stdout is a terminal. */
   readonly tty: boolean;
   readonly colour: boolean;
+  /** True once the reader of stdout went away (EPIPE, e.g. `| head -3`): output is dropped. */
+  readonly closed: boolean;
   line(text?: string): void;
   error(text: string): void;
   paint(colour: Colour, text: string): string;
@@ -45,6 +49,28 @@ export function toJson(value: unknown, indent?: number): string {
   );
 }
 
+/** Streams whose reader went away (EPIPE): nothing more is written to them. */
+const closedStreams = new WeakSet<NodeJS.WritableStream>();
+/** Streams that already have the EPIPE listener (createOutput may run more than once). */
+const watchedStreams = new WeakSet<NodeJS.WritableStream>();
+
+/**
+ * Stops writing to `stream` once its reader is gone, as well-behaved Unix tools do under
+ * `| head`; any other write error is thrown, as it would be without the listener.
+ */
+function watchForClosedReader(stream: NodeJS.WritableStream): void {
+  if (watchedStreams.has(stream)) return;
+  watchedStreams.add(stream);
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    closedStreams.add(stream);
+  });
+}
+
+function writeTo(stream: NodeJS.WritableStream, text: string): void {
+  if (!closedStreams.has(stream)) stream.write(text);
+}
+
 const ESCAPE = String.fromCharCode(27);
 const ESCAPES = new RegExp(`${ESCAPE}\\[[0-9;]*m`, 'g');
 
@@ -66,15 +92,20 @@ export function createOutput(
   const colour = tty && (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.TERM !== 'dumb';
   const paint = (name: Colour, text: string): string =>
     colour ? `\u001b[${COLOURS[name]}m${text}\u001b[0m` : text;
+  watchForClosedReader(stdout);
+  watchForClosedReader(stderr);
   return {
     tty,
     colour,
+    get closed() {
+      return closedStreams.has(stdout);
+    },
     paint,
-    line: (text = '') => void stdout.write(`${text}\n`),
-    error: (text) => void stderr.write(`${text}\n`),
-    json: (value) => void stdout.write(`${toJson(value, tty ? 2 : undefined)}\n`),
+    line: (text = '') => writeTo(stdout, `${text}\n`),
+    error: (text) => writeTo(stderr, `${text}\n`),
+    json: (value) => writeTo(stdout, `${toJson(value, tty ? 2 : undefined)}\n`),
     status: (text) => {
-      if (tty) stdout.write(`\r\u001b[2K${text}`);
+      if (tty) writeTo(stdout, `\r\u001b[2K${text}`);
     },
     table: (rows, header) => {
       const widths = header.map((title, column) =>
@@ -88,8 +119,8 @@ export function createOutput(
               : cell + ' '.repeat((widths[column] ?? 0) - visibleLength(cell)),
           )
           .join('  ');
-      stdout.write(`${paint('bold', render(header))}\n`);
-      for (const row of rows) stdout.write(`${render(row)}\n`);
+      writeTo(stdout, `${paint('bold', render(header))}\n`);
+      for (const row of rows) writeTo(stdout, `${render(row)}\n`);
     },
   };
 }

@@ -1,7 +1,9 @@
 /**
  * `governor status [--json]`: the live status from the daemon, or, when none runs, what the
- * database recorded (opened read-only). Exit 0 either way; the state is in the output.
+ * database recorded (opened read-only). Exit 0 either way; the state is in the output. Every
+ * text of the report is shown through `displayText`: a reason cannot add or rewrite a line.
  */
+import { displayText } from '../../display-text.js';
 import {
   type CommandContext,
   formatAge,
@@ -31,24 +33,29 @@ async function fetchStatus(context: CommandContext): Promise<StatusReport> {
   }
 }
 
-function printStatus(out: Output, status: StatusReport): void {
-  const state = status.state ?? 'UNKNOWN';
+/** Prints `status` for a person: one line per row, whatever the report's texts hold. */
+export function printStatus(out: Output, status: StatusReport): void {
+  const text = (value: string | null | undefined): string => displayText(value ?? '');
+  const state = text(status.state ?? 'UNKNOWN');
   const where = status.running ? `daemon pid ${status.pid}` : 'daemon not running';
   const recorded = status.running ? '' : ' (as recorded)';
   out.line(
     `${out.paint('bold', 'governor')}  ${out.paint(stateColour(state), state)}${recorded}  (${where})`,
   );
   const row = (label: string, value: string): void => out.line(`  ${label.padEnd(11)} ${value}`);
-  row('database', status.db);
+  row('database', text(status.db));
   row(
     'gate',
     status.canDeployCapital
       ? out.paint('green', 'open')
-      : `${out.paint('red', 'closed')}: ${status.reason ?? ''}`,
+      : `${out.paint('red', 'closed')}: ${text(status.reason)}`,
   );
-  row('desired', status.desiredMode);
+  row('desired', text(status.desiredMode));
   if (!status.running && status.recordedState !== null && status.recordedState !== status.state) {
-    row('recorded', `${status.recordedState} (last state written before the process stopped)`);
+    row(
+      'recorded',
+      `${text(status.recordedState)} (last state written before the process stopped)`,
+    );
   }
   row(
     'latch',
@@ -56,7 +63,7 @@ function printStatus(out: Output, status: StatusReport): void {
       ? 'none'
       : out.paint(
           'red',
-          `${status.latch.trigger} at ${status.latch.at}: ${status.latch.reason}${status.latchSource === 'fallback-file' ? ' (from the fallback file)' : ''}`,
+          `${text(status.latch.trigger)} at ${text(status.latch.at)}: ${text(status.latch.reason)}${status.latchSource === 'fallback-file' ? ' (from the fallback file)' : ''}`,
         ),
   );
   if (status.running) {
@@ -65,7 +72,9 @@ function printStatus(out: Output, status: StatusReport): void {
     if (health !== null) {
       row(
         'health',
-        health.healthy ? 'healthy' : out.paint('red', `unhealthy: ${health.reasons.join('; ')}`),
+        health.healthy
+          ? 'healthy'
+          : out.paint('red', `unhealthy: ${health.reasons.map(text).join('; ')}`),
       );
       row(
         'inputs',
@@ -77,7 +86,7 @@ function printStatus(out: Output, status: StatusReport): void {
         'startup',
         status.startupChecks.passed
           ? 'checks passed'
-          : out.paint('yellow', `failed: ${status.startupChecks.failed.join(', ')}`),
+          : out.paint('yellow', `failed: ${status.startupChecks.failed.map(text).join(', ')}`),
       );
     }
   }
@@ -91,7 +100,7 @@ function printStatus(out: Output, status: StatusReport): void {
     'event log',
     status.eventLogHead === null
       ? 'empty'
-      : `head seq ${status.eventLogHead.seq} hash ${status.eventLogHead.hash}`,
+      : `head seq ${status.eventLogHead.seq} hash ${text(status.eventLogHead.hash)}`,
   );
 }
 
