@@ -35,7 +35,7 @@ module.exports = {
       name: 'api-shell-types-only',
       severity: 'error',
       comment:
-        'Outside services/api the health API may import values only from errors, logger and the pure machine vocabulary; the governor, health, alerts, operator and fallback-file modules (which act and write) only as types.',
+        'Outside services/api the health API may import values only from errors, logger, the display escaper and the pure machine vocabulary; the governor, health, alerts, operator and fallback-file modules (which act and write) only as types.',
       from: { path: '^services/api/' },
       to: {
         path: '^(services|machines|bin)/',
@@ -43,6 +43,7 @@ module.exports = {
           '^services/api/',
           '^services/errors\\.ts$',
           '^services/logger\\.ts$',
+          '^services/display-text\\.ts$',
           '^machines/types\\.ts$',
         ],
         dependencyTypesNot: ['type-only'],

@@ -3,6 +3,7 @@
  * either returns the value in its stored form or throws a `GovernorError` with a precise code,
  * so a write validates everything before it touches SQLite.
  */
+import { findUnsafeCharacter } from '../services/display-text.js';
 import { GovernorError } from '../services/errors.js';
 
 /** Documented size limits, in UTF-8 bytes (docs/schema.md, "Size limits"). */
@@ -64,12 +65,24 @@ export function checkIdentifier(field: string, value: unknown): string {
   return checkText(field, value, LIMITS.identifierBytesMax);
 }
 
-/** An operator's name: non-empty (not just spaces), at most 256 bytes. */
+/**
+ * An operator's name: non-empty (not just spaces), at most 256 bytes, and without a control,
+ * format (zero-width, bidi) or line-separator character or a lone surrogate: it is shown
+ * wherever the action is.
+ */
 export function checkOperator(operator: unknown): string {
   if (typeof operator !== 'string' || operator.trim().length === 0) {
     throw new GovernorError('GOV_OPERATOR_REQUIRED', 'Expected a non-empty operator name', {
       field: 'operator',
     });
+  }
+  const unsafe = findUnsafeCharacter(operator);
+  if (unsafe !== null) {
+    throw new GovernorError(
+      'GOV_OPERATOR_REQUIRED',
+      `operator contains ${unsafe.description} at position ${unsafe.position}; a name may not hold control, zero-width or bidi characters`,
+      { field: 'operator', character: unsafe.description, position: unsafe.position },
+    );
   }
   return checkIdentifier('operator', operator);
 }

@@ -27,7 +27,8 @@ export const ERROR_CATALOGUE = {
   GOV_INVALID_STRATEGY_STATE: 'A strategy state is not one of the documented states.',
   GOV_INVALID_STRATEGY_TRANSITION: 'The strategy cannot move from its current state to that one.',
   GOV_UNKNOWN_ALERT: 'No alert has this id.',
-  GOV_OPERATOR_REQUIRED: 'An operator action needs a non-empty operator name.',
+  GOV_OPERATOR_REQUIRED:
+    'An operator action needs an operator name: non-empty, without control, zero-width or bidi characters.',
   GOV_REASON_REQUIRED: 'An operator action needs a non-empty reason.',
   GOV_INVALID_OPERATOR_ACTION: 'The operator action is not allowed in the current state.',
   GOV_SCHEMA_TOO_NEW:

@@ -8,6 +8,7 @@ import type { OutboxAttempt, OutboxEntry, OutboxOperation } from '../../persiste
 import type { Clock } from '../clock.js';
 import { GovernorError, isGovernorError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { checkOperatorName } from '../operator.js';
 import type { AlertSpill } from './alert-spill.js';
 import {
   DEFAULT_DELIVERY_POLICY,
@@ -287,21 +288,16 @@ export class AlertManager {
     return this.merge(this.safeList(true, limit), limit).filter((a) => !a.acknowledged);
   }
 
-  /** Acknowledges an alert in the name of `operator`. */
+  /** Acknowledges an alert in the name of `operator` (trimmed; checked as any operator name). */
   acknowledge(alertId: string, operator: string): GovernorAlert {
-    if (typeof operator !== 'string' || operator.trim() === '') {
-      throw new GovernorError(
-        'GOV_OPERATOR_REQUIRED',
-        'acknowledging an alert needs an operator name',
-      );
-    }
+    const name = checkOperatorName(operator, 'acknowledging an alert');
     const at = new Date(this.clock.wallNow());
     const memory = this.unpersisted.find((a) => a.alertId === alertId);
     if (memory !== undefined) {
-      Object.assign(memory, { acknowledged: true, acknowledgedBy: operator, acknowledgedAt: at });
+      Object.assign(memory, { acknowledged: true, acknowledgedBy: name, acknowledgedAt: at });
       return memory;
     }
-    this.repository.acknowledge(alertId, operator.trim(), at);
+    this.repository.acknowledge(alertId, name, at);
     const stored = this.repository.get(alertId);
     if (stored === undefined) throw new GovernorError('GOV_UNKNOWN_ALERT', `no alert ${alertId}`);
     return stored;

@@ -29,6 +29,7 @@ import {
 import { createMetrics } from './metrics.js';
 import { type ApiServerOptions, checkApiOptions } from './options.js';
 import {
+  displayView,
   fallbackSvg,
   loadStatechartSvg,
   STATUS_PAGE_CSP,
@@ -244,7 +245,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const logger = componentLogger(options.logger ?? silentLogger(), 'api');
   const reader = openDatabaseReader(governance);
   const stream = new StatusStream(
-    () => pageView(governance),
+    () => displayView(pageView(governance)),
     (error) => logger.error({ err: error }, 'status stream view failed'),
   );
   const table = routes(governance, reader);

@@ -2,10 +2,13 @@
  * The live status page served at `/`: one self-contained HTML document (inline CSS and script,
  * the statechart SVG from visualizations/ inlined) that highlights the current state and
  * follows the server-sent events of `/api/health/stream`. No external asset, no framework.
+ * Every text of the view is escaped with `displayText` on the server, and the script only
+ * ever assigns it to `textContent` and `dataset`: no HTML is built from it.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { LIFECYCLE_STATES } from '../../machines/types.js';
+import { displayText } from '../display-text.js';
 
 /** Where the generated SVG lives, from the source tree and from the built package (dist/). */
 const SVG_CANDIDATES = [
@@ -174,6 +177,22 @@ function embeddableJson(value: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
+/**
+ * The view with every string (reasons, alert texts, health reasons) through `displayText`, so
+ * bidi, zero-width and control characters show as visible escapes on the page; the initial
+ * view and every push of the event stream go through it.
+ */
+export function displayView(view: unknown): unknown {
+  if (typeof view === 'string') return displayText(view);
+  if (Array.isArray(view)) return view.map(displayView);
+  if (typeof view === 'object' && view !== null) {
+    return Object.fromEntries(
+      Object.entries(view).map(([key, value]) => [key, displayView(value)]),
+    );
+  }
+  return view;
+}
+
 /** A renderer with the SVG and the static parts prepared once. */
 export function statusPageRenderer(svg: string): (view: unknown) => string {
   const head = `<!doctype html>
@@ -195,5 +214,5 @@ export function statusPageRenderer(svg: string): (view: unknown) => string {
 </section></main>
 <script type="application/json" id="initial-view">`;
   const tail = `</script>\n<script>${SCRIPT}</script>\n</body></html>\n`;
-  return (view) => `${head}${embeddableJson(view)}${tail}`;
+  return (view) => `${head}${embeddableJson(displayView(view))}${tail}`;
 }

@@ -3,6 +3,7 @@
  * runs the command, and turns any error into one line on stderr and a documented exit code.
  */
 import { parseArgs } from 'node:util';
+import { displayText } from '../display-text.js';
 import { ackCommand, alertsCommand } from './commands/alerts.js';
 import { diagramCommand } from './commands/diagram.js';
 import { eventsCommand } from './commands/events.js';
@@ -12,7 +13,7 @@ import { statusCommand } from './commands/status.js';
 import { verifyCommand } from './commands/verify.js';
 import type { CommandContext } from './context.js';
 import { CliError, EXIT, type ExitCode, exitCodeFor } from './exit-codes.js';
-import { createOutput, type Output } from './output.js';
+import { createOutput, type Output, toJson } from './output.js';
 
 type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
 
@@ -136,7 +137,7 @@ export async function main(
   }
   const spec = COMMANDS[name];
   if (spec === undefined) {
-    out.error(`governor: unknown command "${name}" (governor --help lists them)`);
+    out.error(`governor: unknown command "${displayText(name)}" (governor --help lists them)`);
     return EXIT.USAGE;
   }
   let parsed: ReturnType<typeof parseArgs>;
@@ -148,7 +149,7 @@ export async function main(
       strict: true,
     });
   } catch (error) {
-    out.error(`governor ${name}: ${(error as Error).message}`);
+    out.error(`governor ${name}: ${displayText((error as Error).message)}`);
     out.error(`usage: governor ${spec.summary}`);
     return EXIT.USAGE;
   }
@@ -168,8 +169,8 @@ export async function main(
   } catch (error) {
     const code = exitCodeFor(error);
     const message = error instanceof Error ? error.message : String(error);
-    if (context.json) out.error(JSON.stringify({ error: message, exitCode: code }));
-    else out.error(`governor ${name}: ${message}`);
+    if (context.json) out.error(toJson({ error: message, exitCode: code }));
+    else out.error(`governor ${name}: ${displayText(message)}`);
     if (code === EXIT.FAILURE && !(error instanceof CliError) && env.GOVERNOR_DEBUG === '1') {
       out.error((error as Error).stack ?? '');
     }

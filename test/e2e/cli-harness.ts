@@ -116,6 +116,15 @@ export class CliSandbox {
     });
   }
 
+  /** Starts one command with stdout and stderr on pipes the caller reads (and may close). */
+  spawnCommand(args: readonly string[]): ChildProcess {
+    return spawn(
+      process.execPath,
+      [...ENTRY, ...args, '--db', this.dbPath, '--config', this.configPath],
+      { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+  }
+
   /** Starts `governor run` with `args` in the background. */
   startDaemon(args: readonly string[] = ['--demo'], options: RunOptions = {}): Daemon {
     const child = spawn(

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
+import { displayText } from '../../display-text.js';
 import { GovernorError } from '../../errors.js';
 import type { AlertSeverity, AlertSink, GovernorAlert } from '../types.js';
 import { checkSinkName, checkUrl, httpTarget, postJson } from './http.js';
@@ -45,10 +46,8 @@ export function pagerDutyTrigger(routingKey: string, source: string, alert: Gove
     event_action: 'trigger' as const,
     dedup_key: pagerDutyDedupKey(alert.dedupKey),
     payload: {
-      summary:
-        summary.length <= SUMMARY_CHARS_MAX
-          ? summary
-          : `${summary.slice(0, SUMMARY_CHARS_MAX - 1)}…`,
+      // Shown to the person paged: one line, control and bidi characters as visible escapes.
+      summary: displayText(summary, { maxLength: SUMMARY_CHARS_MAX }),
       source,
       severity: SEVERITIES[alert.severity],
       timestamp: alert.timestamp.toISOString(),

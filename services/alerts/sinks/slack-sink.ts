@@ -2,6 +2,7 @@
  * The Slack-compatible incoming-webhook sink: a `text` fallback plus Block Kit blocks (header,
  * what happened, root cause, recommended action). Slack, Mattermost and Rocket.Chat accept it.
  */
+import { displayText } from '../../display-text.js';
 import type { AlertSink, GovernorAlert } from '../types.js';
 import { checkSinkName, checkUrl, httpTarget, postJson } from './http.js';
 
@@ -18,9 +19,13 @@ export interface SlackSinkOptions {
 const SECTION_CHARS_MAX = 2_900;
 const HEADER_CHARS_MAX = 150;
 
-/** `&`, `<` and `>` are markup in Slack (`<!channel>` pings everyone): escape them. */
+/**
+ * Alert text as Slack shows it: control, bidi and zero-width characters as visible escapes
+ * (`displayText`), then `&`, `<` and `>`, which are markup in Slack (`<!channel>` pings
+ * everyone), as entities.
+ */
 export function escapeSlack(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+  return displayText(text).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
 function cut(text: string, max: number): string {
@@ -40,7 +45,10 @@ export function slackPayload(alert: GovernorAlert, resolved: boolean): SlackPayl
     text: { type: 'mrkdwn', text: cut(text, SECTION_CHARS_MAX) },
   });
   const blocks: Array<Record<string, unknown>> = [
-    { type: 'header', text: { type: 'plain_text', text: cut(headline, HEADER_CHARS_MAX) } },
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: displayText(headline, { maxLength: HEADER_CHARS_MAX }) },
+    },
   ];
   if (resolved) {
     const at = alert.resolvedAt?.toISOString() ?? 'now';

@@ -5,6 +5,7 @@
  */
 import type { StoredAlert } from '../../../persistence/index.js';
 import { type AlertDeliveryStatus, readAlertDeliveryStatus } from '../../alerts/delivery-status.js';
+import { displayText } from '../../display-text.js';
 import { checkOperatorRequest } from '../../operator.js';
 import { createAlertSinks } from '../alerts-config.js';
 import {
@@ -34,29 +35,33 @@ function deliveryText(out: Output, delivery: AlertDeliveryStatus): string {
   const attempts = `${delivery.attempts} attempt${delivery.attempts === 1 ? '' : 's'}`;
   const next =
     delivery.status === 'pending' && delivery.nextAttemptAt !== null
-      ? `, next ${delivery.nextAttemptAt}`
+      ? `, next ${displayText(delivery.nextAttemptAt)}`
       : '';
   const error =
-    delivery.lastError === null || delivery.status === 'delivered' ? '' : `: ${delivery.lastError}`;
-  return `${delivery.sink}${operation} ${out.paint(colour, delivery.status)}, ${attempts}${next}${error}`;
+    delivery.lastError === null || delivery.status === 'delivered'
+      ? ''
+      : `: ${displayText(delivery.lastError)}`;
+  return `${displayText(delivery.sink)}${operation} ${out.paint(colour, delivery.status)}, ${attempts}${next}${error}`;
 }
 
-function printAlert(out: Output, alert: ListedAlert): void {
+/** Prints one alert for a person; every stored text is shown through `displayText`. */
+export function printAlert(out: Output, alert: ListedAlert): void {
   const state =
     alert.resolvedAt !== null
-      ? out.paint('grey', `resolved ${alert.resolvedAt}`)
+      ? out.paint('grey', `resolved ${displayText(alert.resolvedAt)}`)
       : alert.acknowledged
-        ? out.paint('cyan', `acknowledged by ${alert.acknowledgedBy ?? '?'}`)
+        ? out.paint('cyan', `acknowledged by ${displayText(alert.acknowledgedBy ?? '?')}`)
         : out.paint('yellow', 'unacknowledged');
-  const severity =
-    alert.severity === 'CRITICAL'
-      ? out.paint('red', alert.severity)
-      : out.paint('yellow', alert.severity);
-  out.line(`${severity}  ${alert.timestamp}  ${out.paint('bold', alert.title)}  [${state}]`);
-  out.line(`  id       ${alert.alertId}`);
-  out.line(`  message  ${alert.message}`);
-  out.line(`  cause    ${alert.rootCause}`);
-  out.line(`  action   ${alert.recommendedAction}`);
+  const severity = displayText(alert.severity);
+  const painted =
+    alert.severity === 'CRITICAL' ? out.paint('red', severity) : out.paint('yellow', severity);
+  out.line(
+    `${painted}  ${displayText(alert.timestamp)}  ${out.paint('bold', displayText(alert.title))}  [${state}]`,
+  );
+  out.line(`  id       ${displayText(alert.alertId)}`);
+  out.line(`  message  ${displayText(alert.message)}`);
+  out.line(`  cause    ${displayText(alert.rootCause)}`);
+  out.line(`  action   ${displayText(alert.recommendedAction)}`);
   if (alert.deliveries.length === 0) out.line('  delivery none recorded');
   for (const [index, delivery] of alert.deliveries.entries()) {
     out.line(`  ${index === 0 ? 'delivery' : '        '} ${deliveryText(out, delivery)}`);
@@ -121,6 +126,6 @@ export async function ackCommand(context: CommandContext): Promise<ExitCode> {
     return exitCode;
   }
   if (context.json) context.out.json(result.alert ?? null);
-  else context.out.line(`alert ${alertId} acknowledged by ${operator}`);
+  else context.out.line(`alert ${displayText(alertId)} acknowledged by ${operator}`);
   return EXIT.OK;
 }

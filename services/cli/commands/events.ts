@@ -3,6 +3,7 @@
  * then, with --follow, new ones as they are appended (polled, in bounded pages) until Ctrl-C.
  */
 import type { StoredEvent } from '../../../persistence/index.js';
+import { displayText } from '../../display-text.js';
 import {
   booleanFlag,
   type CommandContext,
@@ -19,15 +20,16 @@ export const EVENTS_LIMIT_MAX = 10_000;
 export const FOLLOW_POLL_MS = 500;
 export const FOLLOW_PAGE_EVENTS = 1_000;
 
-function printEvent(out: Output, event: StoredEvent, json: boolean): void {
+/** Prints one event: NDJSON with `json`, else one line whatever its type and reason hold. */
+export function printEvent(out: Output, event: StoredEvent, json: boolean): void {
   if (json) {
     out.line(toJson(event));
     return;
   }
-  const type =
-    event.eventType === 'SYSTEM_SHUTDOWN' ? out.paint('red', event.eventType) : event.eventType;
+  const shownType = displayText(event.eventType);
+  const type = event.eventType === 'SYSTEM_SHUTDOWN' ? out.paint('red', shownType) : shownType;
   out.line(
-    `${String(event.seq).padStart(7)}  ${event.timestamp}  ${type}  ${out.paint('grey', event.reason)}`,
+    `${String(event.seq).padStart(7)}  ${displayText(event.timestamp)}  ${type}  ${out.paint('grey', displayText(event.reason))}`,
   );
 }
 
@@ -58,7 +60,8 @@ export async function eventsCommand(context: CommandContext): Promise<ExitCode> 
         printEvent(context.out, event, context.json);
       next = headSeq + 1;
     }
-    while (booleanFlag(context, 'follow') && !stopped) {
+    // --follow ends when the reader of stdout goes away (`| head`), as on Ctrl-C.
+    while (booleanFlag(context, 'follow') && !stopped && !context.out.closed) {
       await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
       for (const event of store.events.readPage(next, FOLLOW_PAGE_EVENTS)) {
         printEvent(context.out, event, context.json);

@@ -5,6 +5,7 @@
  */
 import type { AlertSink, GovernorAlert } from '../../alerts/types.js';
 import { SystemClock } from '../../clock.js';
+import { displayText } from '../../display-text.js';
 import { GovernanceSystem, type ModeChange } from '../../governor/governance-system.js';
 import { createLogger } from '../../logger.js';
 import { createAlertSinks, TERMINAL_SINK_NAME } from '../alerts-config.js';
@@ -25,23 +26,26 @@ import { type Output, stateColour } from '../output.js';
 /** How often the demo prints its order counts. */
 const DEMO_SUMMARY_INTERVAL_MS = 5_000;
 
-function printModeChange(out: Output, change: ModeChange): void {
+/** One line per mode change, whatever its reason holds (an exchange's error message, say). */
+export function printModeChange(out: Output, change: ModeChange): void {
   const detail = change.trigger ?? change.cause;
-  const why = change.reason === null ? '' : `: ${change.reason}`;
+  const why = change.reason === null ? '' : `: ${displayText(change.reason)}`;
   out.line(
-    `${change.at.toISOString()}  ${change.from} -> ${out.paint(stateColour(change.to), change.to)}${detail === null ? '' : ` (${detail})`}${why}`,
+    `${change.at.toISOString()}  ${change.from} -> ${out.paint(stateColour(change.to), change.to)}${detail === null ? '' : ` (${displayText(detail)})`}${why}`,
   );
 }
 
-function terminalSink(out: Output): AlertSink {
+/** The sink that prints each alert on the daemon's terminal, its texts through `displayText`. */
+export function terminalSink(out: Output): AlertSink {
   return {
     name: TERMINAL_SINK_NAME,
     deliver(alert: GovernorAlert): void {
-      out.line(out.paint('red', `ALERT ${alert.severity}: ${alert.title}`));
-      out.line(`  message  ${alert.message}`);
-      out.line(`  cause    ${alert.rootCause}`);
-      out.line(`  action   ${alert.recommendedAction}`);
-      out.line(`  id       ${alert.alertId}  (governor ack ${alert.alertId} --operator NAME)`);
+      const id = displayText(alert.alertId);
+      out.line(out.paint('red', `ALERT ${alert.severity}: ${displayText(alert.title)}`));
+      out.line(`  message  ${displayText(alert.message)}`);
+      out.line(`  cause    ${displayText(alert.rootCause)}`);
+      out.line(`  action   ${displayText(alert.recommendedAction)}`);
+      out.line(`  id       ${id}  (governor ack ${id} --operator NAME)`);
     },
   };
 }
@@ -111,12 +115,12 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
     } catch (error) {
       // Monitoring is read-only: its failure is loud but does not stop governance.
       logger.error({ err: error }, 'health API could not start');
-      out.error(`health API could not start: ${(error as Error).message}`);
+      out.error(`health API could not start: ${displayText((error as Error).message)}`);
     }
     const passed = await governance.runStartupChecks(adapters);
     const authorization = governance.authorize();
     out.line(
-      `startup checks ${passed ? 'passed' : 'did not pass'}: ${out.paint(stateColour(governance.getMode()), governance.getMode())}${authorization.allowed ? '' : ` (${authorization.reason})`}`,
+      `startup checks ${passed ? 'passed' : 'did not pass'}: ${out.paint(stateColour(governance.getMode()), governance.getMode())}${authorization.allowed ? '' : ` (${displayText(authorization.reason)})`}`,
     );
     if (demo !== null) {
       const running = demo;

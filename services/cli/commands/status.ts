@@ -3,8 +3,10 @@
  * or a daemon that does not answer within 3 s), what the database recorded (opened read-only),
  * with the owner when one runs.
  * A database nobody owns is shown as NOT RUNNING (or SHUTDOWN when latched), never as trading.
- * Exit 0 either way; the state is in the output.
+ * Exit 0 either way; the state is in the output. Every text of the report is shown through
+ * `displayText`: a reason cannot add or rewrite a line.
  */
+import { displayText } from '../../display-text.js';
 import { type GovernorStatus, recordedStatus } from '../../governor/status.js';
 import {
   type CommandContext,
@@ -54,37 +56,43 @@ async function fetchStatus(context: CommandContext): Promise<Fetched> {
   }
 }
 
+/** Untrusted text (it may come from the database, or from an exchange) on one line. */
+const text = (value: string | null | undefined): string => displayText(value ?? '');
+
 function headline(out: Output, status: GovernorStatus, socketSilent: boolean): string {
   const socket = socketSilent ? 'its control socket did not answer' : 'no control socket';
   const where = status.running
     ? status.source === 'live'
       ? `daemon pid ${status.pid}`
-      : `owner pid ${status.owner?.pid ?? '?'} on ${status.owner?.host ?? '?'}, ${socket}: as recorded`
+      : `owner pid ${status.owner?.pid ?? '?'} on ${text(status.owner?.host ?? '?')}, ${socket}: as recorded`
     : 'no owner running';
   if (status.state === null) {
-    const last = status.recordedState === null ? '' : ` (last recorded ${status.recordedState})`;
+    const last =
+      status.recordedState === null ? '' : ` (last recorded ${text(status.recordedState)})`;
     return `${out.paint('bold', 'governor')}  ${out.paint('yellow', 'NOT RUNNING')}${last}  (${where})`;
   }
-  return `${out.paint('bold', 'governor')}  ${out.paint(stateColour(status.state), status.state)}  (${where})`;
+  const state = text(status.state);
+  return `${out.paint('bold', 'governor')}  ${out.paint(stateColour(state), state)}  (${where})`;
 }
 
-function printStatus(out: Output, status: GovernorStatus, socketSilent: boolean): void {
+/** Prints `status` for a person: one line per row, whatever the report's texts hold. */
+export function printStatus(out: Output, status: GovernorStatus, socketSilent = false): void {
   out.line(headline(out, status, socketSilent));
   const row = (label: string, value: string): void => out.line(`  ${label.padEnd(11)} ${value}`);
-  row('database', status.db);
+  row('database', text(status.db));
   row(
     'gate',
     status.canDeployCapital
       ? out.paint('green', 'open')
-      : `${out.paint('red', 'closed')}: ${status.reason ?? ''}`,
+      : `${out.paint('red', 'closed')}: ${text(status.reason)}`,
   );
-  row('desired', status.desiredMode);
+  row('desired', text(status.desiredMode));
   if (status.hold !== null) {
     row(
       'held',
       out.paint(
         'yellow',
-        `${status.hold.cause}: ${status.hold.reason} (until an operator resumes)`,
+        `${text(status.hold.cause)}: ${text(status.hold.reason)} (until an operator resumes)`,
       ),
     );
   }
@@ -94,17 +102,19 @@ function printStatus(out: Output, status: GovernorStatus, socketSilent: boolean)
       ? 'none'
       : out.paint(
           'red',
-          `${status.latch.trigger} at ${status.latch.at}: ${status.latch.reason}${status.latchSource === 'fallback-file' ? ' (from the fallback file)' : status.latchSource === 'event-log' ? ' (from the event log: the latch record was cleared outside governor)' : ''}`,
+          `${text(status.latch.trigger)} at ${text(status.latch.at)}: ${text(status.latch.reason)}${status.latchSource === 'fallback-file' ? ' (from the fallback file)' : status.latchSource === 'event-log' ? ' (from the event log: the latch record was cleared outside governor)' : ''}`,
         ),
   );
-  if (status.discrepancy !== null) row('TAMPERED', out.paint('red', status.discrepancy));
+  if (status.discrepancy !== null) row('TAMPERED', out.paint('red', text(status.discrepancy)));
   if (status.source === 'live') {
     row('heartbeat', `${formatAge(status.heartbeatAgeMs)} ago`);
     const health = status.health;
     if (health !== null) {
       row(
         'health',
-        health.healthy ? 'healthy' : out.paint('red', `unhealthy: ${health.reasons.join('; ')}`),
+        health.healthy
+          ? 'healthy'
+          : out.paint('red', `unhealthy: ${health.reasons.map(text).join('; ')}`),
       );
       row(
         'inputs',
@@ -116,7 +126,7 @@ function printStatus(out: Output, status: GovernorStatus, socketSilent: boolean)
         'startup',
         status.startupChecks.passed
           ? 'checks passed'
-          : out.paint('yellow', `failed: ${status.startupChecks.failed.join(', ')}`),
+          : out.paint('yellow', `failed: ${status.startupChecks.failed.map(text).join(', ')}`),
       );
     }
   }
@@ -130,7 +140,7 @@ function printStatus(out: Output, status: GovernorStatus, socketSilent: boolean)
     'event log',
     status.eventLogHead === null
       ? 'empty'
-      : `head seq ${status.eventLogHead.seq} hash ${status.eventLogHead.hash}`,
+      : `head seq ${status.eventLogHead.seq} hash ${text(status.eventLogHead.hash)}`,
   );
 }
 

@@ -4,6 +4,7 @@
  * --full, the file structure; the chain walked in worker threads) on the database opened
  * read-only, and prints its violations. Exit 4 on any.
  */
+import { displayText } from '../../display-text.js';
 import type { IntegrityCheckName } from '../../health/data-integrity.js';
 import {
   type ExpectedHead,
@@ -91,14 +92,15 @@ function printResult(
       check === 'EVENT_LOG' ? `: ${run?.eventsChecked ?? 0} events checked${scope}` : '';
     out.line(`${mark(found.length === 0)} ${label}${detail}`);
     for (const violation of found) {
-      out.line(`     ${violation.description}`);
-      out.line(`       cause   ${violation.rootCause}`);
-      out.line(`       action  ${violation.recommendedAction}`);
+      // A damaged database is the input here: what it holds is shown, never interpreted.
+      out.line(`     ${displayText(violation.description)}`);
+      out.line(`       cause   ${displayText(violation.rootCause)}`);
+      out.line(`       action  ${displayText(violation.recommendedAction)}`);
     }
   }
   if (result.head !== null) {
     out.line(
-      `     head ${result.head.seq}:${result.head.hash}  (keep it elsewhere: --expect-head)`,
+      `     head ${result.head.seq}:${displayText(result.head.hash)}  (keep it elsewhere: --expect-head)`,
     );
   }
   if (expected !== null) {
