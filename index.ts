@@ -3,7 +3,7 @@
  * A small surface: the GovernanceSystem and its engine port, the statechart and its vocabulary,
  * thresholds, errors, time and logging, alert sinks, the health API and offline verification.
  * governor's own tables are reachable only through the GovernanceSystem's audited calls; test
- * harnesses and fault injection live in the `governor/testing` entry point.
+ * harnesses and fault injection live in the `trading-governor/testing` entry point.
  */
 
 // The statechart and its vocabulary

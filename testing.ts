@@ -1,5 +1,5 @@
 /**
- * `governor/testing`: what test harnesses and simulators need and production code must not use:
+ * `trading-governor/testing`: what test harnesses and simulators need and production code must not use:
  * the deterministic clock, fault injection at the store (injected, or real SQLite faults on the
  * GovernanceSystem's own connection), and a simulated crash (kill -9).
  */

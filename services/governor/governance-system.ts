@@ -15,7 +15,6 @@ import type {
   LifecycleState,
   Mode,
   ObserveCause,
-  SafeModeHold,
   ShutdownLatch,
   ShutdownTrigger,
   StartupCheckResult,
@@ -35,6 +34,7 @@ import {
 import { AlertManager } from '../alerts/alert-manager.js';
 import { alertSpillPathFor, fileAlertSpill } from '../alerts/alert-spill.js';
 import type { DeliveryPolicy } from '../alerts/delivery-policy.js';
+import { governorInstance } from '../alerts/instance.js';
 import { createStoreAlertRepository } from '../alerts/store-repository.js';
 import type { AlertSink, GovernorAlert } from '../alerts/types.js';
 import { type Clock, SystemClock } from '../clock.js';
@@ -69,6 +69,7 @@ import { formatDuration, HealthMonitor, type SystemHealth } from '../health/syst
 import { transitionLogger } from '../inspection.js';
 import { componentLogger, type Logger, silentLogger } from '../logger.js';
 import { checkOperatorRequest, type OperatorRequest } from '../operator.js';
+import { authorityInForce } from './authority.js';
 import { Effects, type ModeChangeListener } from './effects.js';
 import { createEnginePort, type EnginePort } from './engine-port.js';
 import { Gate } from './gate.js';
@@ -86,6 +87,7 @@ import {
   RequestWatcher,
 } from './operator-commands.js';
 import { type PreflightReport, preflight } from './preflight.js';
+import { type GovernorStatus, liveStatus } from './status.js';
 import {
   type AlertManagerView,
   alertManagerView,
@@ -151,9 +153,15 @@ const ALLOWED: Authorization = Object.freeze({
 /** How long a governor write waits for another connection's lock before it fails. */
 export const STORE_BUSY_TIMEOUT_MS = 250;
 
-/** Internal: what a simulated crash (kill -9) calls; exported for `governor/testing` only. */
+/**
+ * What a simulated crash (kill -9) calls; exported for `trading-governor/testing` only.
+ * @internal
+ */
 export const SIMULATE_CRASH: unique symbol = Symbol('governor.simulateCrash');
-/** Internal: the raw SQLite handle, for `governor/testing`'s real-fault injection only. */
+/**
+ * The raw SQLite handle, for `trading-governor/testing`'s real-fault injection only.
+ * @internal
+ */
 export const RAW_CONNECTION: unique symbol = Symbol('governor.rawConnection');
 
 /** The latch assumed when the record cannot be read: in doubt, stay shut down. */
@@ -283,6 +291,7 @@ export class GovernanceSystem {
       {
         ...(options.alertDelivery === undefined ? {} : { delivery: options.alertDelivery }),
         spill: fileAlertSpill(alertSpillPathFor(this.dbPath)),
+        instance: governorInstance(this.dbPath),
       },
     );
     this.incidents = new Incidents(this.alerts);
@@ -413,7 +422,12 @@ export class GovernanceSystem {
     this.assertOpen();
     const named = normaliseAdapters(adapters);
     const state = this.lifecycle.state;
-    if (state === 'SHUTDOWN') return false;
+    if (state === 'SHUTDOWN') {
+      // Latched from the start: an operator restart from another process runs the new
+      // lifecycle with these adapters (without them it would stay in STARTING).
+      this.adapters = named;
+      return false;
+    }
     if (state !== 'STARTING') {
       throw new GovernorError('GOV_LIFECYCLE_RUNNING', `a lifecycle is running (state ${state})`);
     }
@@ -463,6 +477,15 @@ export class GovernanceSystem {
       return { cause: context.observeCause, trigger: null, reason: context.causeReason };
     }
     return { cause: null, trigger: null, reason: null };
+  }
+
+  /**
+   * The status view: state, gate and reason, cause, latch, hold, health, heartbeat, the last
+   * startup report and the unacknowledged alerts, read at once (docs/api.md). What `governor
+   * status`, the health API and the status page show.
+   */
+  status(): GovernorStatus {
+    return liveStatus(this);
   }
 
   /** The SHUTDOWN latch in force, or null. */
@@ -673,7 +696,10 @@ export class GovernanceSystem {
     return this.alerts.acknowledge(alertId, operator);
   }
 
-  /** Carries out an operator command (the control socket's way in); refusals throw. */
+  /**
+   * Carries out an operator command (the control socket's way in); refusals throw.
+   * @internal
+   */
   executeOperatorCommand(command: OperatorCommand): Promise<CommandResult> {
     this.assertOpen();
     return executeCommand(this.commandTarget(), command, processSignature('daemon'));
@@ -727,18 +753,25 @@ export class GovernanceSystem {
    * Opens a second connection to this system's database, read-only (SQLite refuses every
    * write through it, and it never migrates), for readers such as the health API. Null for a
    * `:memory:` database, which no second connection can see. The caller closes it.
+   * @internal
    */
   openReadOnlyStore(): Store | null {
     if (this.dbPath === ':memory:') return null;
     return Store.open(this.dbPath, { readonly: true });
   }
 
-  /** Internal (governor/testing): the raw SQLite handle, to inject real storage faults. */
+  /**
+   * The raw SQLite handle, to inject real storage faults (governor/testing).
+   * @internal
+   */
   [RAW_CONNECTION](): import('better-sqlite3').Database {
     return this.store.rawHandleForFaultInjection();
   }
 
-  /** Internal (governor/testing): dies like kill -9: no write, timers stopped, lock freed. */
+  /**
+   * Dies like kill -9: no write, timers stopped, lock freed (governor/testing).
+   * @internal
+   */
   [SIMULATE_CRASH](): void {
     if (this.closed) return;
     this.closed = true;
@@ -818,9 +851,7 @@ export class GovernanceSystem {
   }
 
   private beginLifecycle(authority: AuthorityRecord, lifecycleId = randomUUID()): void {
-    const fallback = readFallbackRecord(this.fallbackPath);
-    const latch = authority.latch ?? authority.loggedLatch ?? fallback?.latch ?? null;
-    const hold: SafeModeHold | null = authority.hold ?? fallback?.hold ?? null;
+    const { latch, hold } = authorityInForce(authority, readFallbackRecord(this.fallbackPath));
     this.lifecycle.begin({
       lifecycleId,
       configuredMode: this.configuredMode,

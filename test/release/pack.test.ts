@@ -1,0 +1,123 @@
+/**
+ * Goal: the published package works for an embedding project. `npm pack` (which runs `prepack`,
+ * i.e. the build) produces a tarball that installs into a scratch project; there a consumer's
+ * TypeScript, strict and with `skipLibCheck: false`, compiles against the package's types, and
+ * the compiled program runs: a GovernanceSystem on `:memory:` reaches AGGRESSIVE and trades
+ * through the engine port, with `trading-governor/testing`'s clock. The tarball carries the
+ * docs and the license. Slow on purpose (installing compiles better-sqlite3): `npm run
+ * test:release`, run by CI, not by `npm test`.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TSC = join(REPOSITORY_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+const scratch = mkdtempSync(join(tmpdir(), 'governor-release-'));
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function run(command: string, args: string[], cwd: string): string {
+  return execFileSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** What a consumer writes, against the public API only. */
+const CONSUMER = `
+import {
+  type Authorization,
+  GovernanceSystem,
+  type LifecycleState,
+  alertmanagerSink,
+  silentLogger,
+} from 'trading-governor';
+import { SimulatedClock, simulateCrash } from 'trading-governor/testing';
+
+const clock = new SimulatedClock({ wallStartMs: Date.UTC(2026, 0, 1) });
+const governance = new GovernanceSystem({
+  dbPath: ':memory:',
+  clock,
+  logger: silentLogger(),
+  alertSinks: [alertmanagerSink({ url: 'http://127.0.0.1:9' })],
+});
+const passed: boolean = await governance.runStartupChecks();
+const state: LifecycleState = governance.getMode();
+const decision: Authorization = governance.authorize();
+const { engine } = governance;
+engine.transaction(() => {
+  engine.capital.createPool('cash-pool', { currency: 'USD' });
+  engine.capital.createAccount('cash', 'cash-pool');
+  engine.capital.deposit('cash', 10_000n);
+  engine.events.append({ eventType: 'ORDER_FILLED', reason: 'release test' });
+});
+const balance: bigint = engine.capital.balance('cash');
+process.stdout.write(JSON.stringify({ passed, state, allowed: decision.allowed, balance: String(balance) }));
+simulateCrash(governance);
+`;
+
+describe('npm pack → install in a scratch project → a consumer compiles and runs', () => {
+  it('compiles with skipLibCheck false and runs against the installed tarball', () => {
+    const packDirectory = join(scratch, 'pack');
+    const projectDirectory = join(scratch, 'project');
+    mkdirSync(packDirectory, { recursive: true });
+    mkdirSync(projectDirectory, { recursive: true });
+    run('npm', ['pack', '--pack-destination', packDirectory], REPOSITORY_ROOT);
+    const tarball = readdirSync(packDirectory).find((name) => name.endsWith('.tgz'));
+    expect(tarball, 'npm pack wrote a tarball').toBeDefined();
+    const contents = run('tar', ['-tzf', join(packDirectory, tarball ?? '')], scratch);
+    expect(contents).toContain('package/LICENSE');
+    expect(contents).toContain('package/docs/api.md');
+    expect(contents).toContain('package/docs/operations.md');
+    expect(contents).toContain('package/dist/index.d.ts');
+    expect(contents).toContain('package/dist/testing.d.ts');
+
+    writeFileSync(
+      join(projectDirectory, 'package.json'),
+      JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }),
+    );
+    run(
+      'npm',
+      [
+        'install',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        join(packDirectory, tarball ?? ''),
+        '@types/node@20',
+      ],
+      projectDirectory,
+    );
+    writeFileSync(join(projectDirectory, 'main.ts'), CONSUMER);
+    writeFileSync(
+      join(projectDirectory, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          skipLibCheck: false,
+          exactOptionalPropertyTypes: true,
+          noUncheckedIndexedAccess: true,
+          types: ['node'],
+          outDir: 'out',
+        },
+        files: ['main.ts'],
+      }),
+    );
+    run(process.execPath, [TSC, '-p', '.'], projectDirectory);
+    const output = run(process.execPath, [join('out', 'main.js')], projectDirectory);
+    expect(JSON.parse(output)).toEqual({
+      passed: true,
+      state: 'AGGRESSIVE',
+      allowed: true,
+      balance: '10000',
+    });
+  }, 900_000);
+});
