@@ -328,7 +328,7 @@ export class DataIntegrityVerifier {
   /** The rules a chain walk started now applies (the scrub walks with the verifier's rules). */
   chainRules(): ChainRules {
     // The wall clock may have stepped back since the events were written (while running, or
-    // before a restart): up to clockStepToleranceMs of that is no incident (issue 9: a day
+    // before a restart): up to clockStepToleranceMs of that is no incident (a day
     // either way fires nothing). Order itself is proven by seq and the hash chain.
     const aheadMs = this.futureToleranceMs + this.clockStepToleranceMs;
     return {

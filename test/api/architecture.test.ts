@@ -1,5 +1,5 @@
 /**
- * Goal: the architecture rule of issue 7 holds and bites. `npm run depcheck` finds no
+ * Goal: the health API's architecture rule holds and bites. `npm run depcheck` finds no
  * violation in the tree, and the same configuration rejects a services/api module that
  * imports an exchange adapter, a persistence write path, SQLite, or the governor as a value.
  */
@@ -22,7 +22,7 @@ function depcruise(cwd: string, targets: string[]): { status: number | null; out
 
 describe('dependency-cruiser rules for services/api', () => {
   it('the tree as it is has no violation (the CI command)', () => {
-    // bin/ appears with the command line (issue 8); depcruise refuses a missing target.
+    // bin/ holds the command line; depcruise refuses a missing target.
     const targets = ['services', 'persistence', 'machines', 'bin', 'index.ts'].filter((target) =>
       existsSync(join(ROOT, target)),
     );

@@ -1,6 +1,6 @@
 /**
  * Model checks the lifecycle statechart: every edge of the reachable (state, abstract context)
- * space, under the full event alphabet, must satisfy S1–S6 (issue 3) and the state invariants.
+ * space, under the full event alphabet, must satisfy S1–S9 and the state invariants.
  */
 import { describe, expect, it } from 'vitest';
 import { governorMachine } from '../../machines/index.js';
