@@ -173,6 +173,13 @@ export class AlertOutbox {
     for (const row of rows) counts[row.status] = row.count;
     return counts;
   }
+
+  /** How many rows each sink has in each status (sinks with rows only), by sink name. */
+  countBySinkAndStatus(): Array<{ sink: string; status: OutboxStatus; count: number }> {
+    return this.connection.read('alertOutbox.countBySinkAndStatus', () =>
+      this.statements.countBySinkAndStatus.all(),
+    );
+  }
 }
 
 const SELECT = `SELECT o.id, o.alert_id, o.sink, o.operation, o.status, o.attempts, o.created_at,
@@ -213,6 +220,9 @@ function prepareStatements(db: BetterSqlite3.Database) {
     ),
     countByStatus: db.prepare<[], { status: OutboxStatus; count: number }>(
       'SELECT status, count(*) AS count FROM alert_outbox GROUP BY status',
+    ),
+    countBySinkAndStatus: db.prepare<[], { sink: string; status: OutboxStatus; count: number }>(
+      'SELECT sink, status, count(*) AS count FROM alert_outbox GROUP BY sink, status ORDER BY sink',
     ),
   };
 }

@@ -16,7 +16,7 @@ import {
   resolveDeliveryPolicy,
 } from './delivery-policy.js';
 import { type AlertDeliveryStatus, fromOutboxEntry } from './delivery-status.js';
-import { DeliveryDispatcher, type DispatcherStats } from './dispatcher.js';
+import { DeliveryDispatcher, type DispatcherStats, type SinkDeliveryStats } from './dispatcher.js';
 import {
   ALERT_KINDS,
   ALERT_SEVERITIES,
@@ -24,7 +24,14 @@ import {
   type AlertSeverity,
   type AlertSink,
   type GovernorAlert,
+  type WatchdogStats,
 } from './types.js';
+
+/** One configured sink's delivery counters since start, and its watchdog's beats (or null). */
+export interface SinkStats extends SinkDeliveryStats {
+  readonly sink: string;
+  readonly watchdog: WatchdogStats | null;
+}
 
 export interface RaiseAlertInput {
   kind: AlertKind;
@@ -78,6 +85,8 @@ export interface AlertManagerOptions {
   readonly spill?: AlertSpill | null;
   /** Source of jitter, in [0, 1); default Math.random. */
   readonly random?: () => number;
+  /** The governor's instance name, handed to each sink's `start` (services/alerts/instance.ts). */
+  readonly instance?: string;
 }
 
 /** Deliveries waiting beyond this are dropped (and logged): the queue is bounded. */
@@ -143,8 +152,13 @@ export class AlertManager {
     );
     this.spill = options.spill ?? null;
     this.resumePendingDeliveries(policy);
-    for (const sink of this.sinks)
-      sink.start?.({ clock, logger: logger.child({ sink: sink.name }) });
+    for (const sink of this.sinks) {
+      sink.start?.({
+        clock,
+        logger: logger.child({ sink: sink.name }),
+        ...(options.instance === undefined ? {} : { instance: options.instance }),
+      });
+    }
     this.inheritSpilled();
   }
 
@@ -360,6 +374,27 @@ export class AlertManager {
    */
   deliveryStats(): DispatcherStats & { pending: number } {
     return this.dispatcher.stats();
+  }
+
+  /**
+   * Each configured sink's counters since this manager started (zeros until its first attempt),
+   * in configuration order, with its watchdog's beats when it runs one.
+   */
+  sinkStats(): SinkStats[] {
+    const bySink = this.dispatcher.statsBySink();
+    return this.sinks.map((sink) => {
+      let watchdog: WatchdogStats | null = null;
+      try {
+        watchdog = sink.watchdogStats?.() ?? null;
+      } catch (error) {
+        this.logger.warn({ err: error, sink: sink.name }, 'sink watchdog stats could not be read');
+      }
+      return {
+        sink: sink.name,
+        ...(bySink.get(sink.name) ?? { delivered: 0, failed: 0, abandoned: 0 }),
+        watchdog,
+      };
+    });
   }
 
   /**

@@ -50,6 +50,9 @@ export interface DispatcherStats {
   dropped: number;
 }
 
+/** A sink's share of the counters (queue-full drops are counted for the queue, not per sink). */
+export type SinkDeliveryStats = Omit<DispatcherStats, 'dropped'>;
+
 interface Job {
   readonly request: DeliveryRequest;
   attempts: number;
@@ -82,6 +85,7 @@ export class DeliveryDispatcher {
     abandoned: 0,
     dropped: 0,
   };
+  private readonly bySink = new Map<string, SinkDeliveryStats>();
 
   constructor(
     private readonly clock: Clock,
@@ -130,6 +134,20 @@ export class DeliveryDispatcher {
 
   stats(): DispatcherStats & { pending: number } {
     return { ...this.counters, pending: this.jobs.length };
+  }
+
+  /** The counters of each sink that made an attempt, by sink name. */
+  statsBySink(): ReadonlyMap<string, SinkDeliveryStats> {
+    return new Map([...this.bySink].map(([sink, stats]) => [sink, { ...stats }]));
+  }
+
+  private sinkCounters(sink: string): SinkDeliveryStats {
+    let counters = this.bySink.get(sink);
+    if (counters === undefined) {
+      counters = { delivered: 0, failed: 0, abandoned: 0 };
+      this.bySink.set(sink, counters);
+    }
+    return counters;
   }
 
   queued(): QueuedDelivery[] {
@@ -257,6 +275,7 @@ export class DeliveryDispatcher {
     this.remove(job);
     this.counters.delivered++;
     const { sink, alert, operation } = job.request;
+    this.sinkCounters(sink.name).delivered++;
     this.record(job, { status: 'delivered', attempts: job.attempts, at: this.wallIso() });
     if (job.request.outboxId === null) {
       this.journal.deliveredInMemory?.(alert.alertId, sink.name, operation);
@@ -270,6 +289,7 @@ export class DeliveryDispatcher {
   private attemptFailed(job: Job, error: unknown): void {
     this.counters.failed++;
     const { sink, alert, operation } = job.request;
+    this.sinkCounters(sink.name).failed++;
     const message = describeError(error);
     job.lastError = message;
     const context = { sink: sink.name, alertId: alert.alertId, operation, attempts: job.attempts };
@@ -277,6 +297,7 @@ export class DeliveryDispatcher {
       this.remove(job);
       if (this.stopped) return; // left pending in the outbox for the next start
       this.counters.abandoned++;
+      this.sinkCounters(sink.name).abandoned++;
       this.record(job, {
         status: 'failed',
         attempts: job.attempts,

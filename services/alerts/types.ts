@@ -44,10 +44,25 @@ export interface GovernorAlert extends Alert {
   resolvedAt: Date | null;
 }
 
-/** What a sink may use when the AlertManager starts it: the injected clock and a logger. */
+/**
+ * What a sink may use when the AlertManager starts it: the injected clock, a logger, and the
+ * governor's instance name (unique per database on a host: see services/alerts/instance.ts).
+ */
 export interface AlertSinkContext {
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly instance?: string;
+}
+
+/** A dead man's switch's beats so far (a sink with a watchdog reports them, for metrics). */
+export interface WatchdogStats {
+  readonly intervalMs: number;
+  /** Beats Alertmanager accepted. */
+  readonly beatsSucceeded: number;
+  /** Beats that failed (unreachable, or refused). */
+  readonly beatsFailed: number;
+  /** Wall time (ms since the epoch, on the injected clock) of the last accepted beat, or null. */
+  readonly lastSuccessWallMs: number | null;
 }
 
 /**
@@ -64,4 +79,6 @@ export interface AlertSink {
   start?(context: AlertSinkContext): void;
   /** Called when the AlertManager stops; must stop every timer the sink started. */
   stop?(): void;
+  /** The sink's dead man's switch, if it runs one (optional; read by metrics). */
+  watchdogStats?(): WatchdogStats | null;
 }

@@ -6,7 +6,7 @@
  */
 
 import type { ShutdownTrigger } from '../../machines/types.js';
-import type { AlertManager } from '../alerts/alert-manager.js';
+import type { AlertManager, SinkStats } from '../alerts/alert-manager.js';
 import type { AlertDeliveryStatus } from '../alerts/delivery-status.js';
 import type { DispatcherStats } from '../alerts/dispatcher.js';
 import type { GovernorAlert } from '../alerts/types.js';
@@ -55,6 +55,8 @@ export interface AlertManagerView {
   acknowledge(alertId: string, operator: string): GovernorAlert;
   getDeliveryStatus(alertId?: string, limit?: number): AlertDeliveryStatus[];
   deliveryStats(): DispatcherStats & { pending: number };
+  /** Each configured sink's delivery counters since start, and its watchdog's beats. */
+  sinkStats(): SinkStats[];
   /** Resolves when no delivery attempt is in flight or due. */
   flush(): Promise<void>;
 }
@@ -105,6 +107,7 @@ export function alertManagerView(alerts: AlertManager): AlertManagerView {
     getDeliveryStatus: (alertId?: string, limit?: number) =>
       alerts.getDeliveryStatus(alertId, limit),
     deliveryStats: () => alerts.deliveryStats(),
+    sinkStats: () => alerts.sinkStats(),
     flush: () => alerts.flush(),
   });
 }

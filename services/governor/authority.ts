@@ -1,0 +1,30 @@
+/**
+ * The latch and the hold in force, resolved in one place for the lifecycle a governor begins and
+ * for the status read from a database: the record in `system_state`, else the latch the event
+ * log justifies, else the fallback file's (a SHUTDOWN the database could not take).
+ */
+import type { SafeModeHold, ShutdownLatch } from '../../machines/types.js';
+import type { AuthorityRecord } from '../../persistence/mode-journal.js';
+import type { FallbackRecord } from '../fallback-file.js';
+
+export type LatchSource = 'database' | 'event-log' | 'fallback-file';
+
+export interface AuthorityInForce {
+  readonly latch: ShutdownLatch | null;
+  /** Where the latch in force was found, or null when none is. */
+  readonly latchSource: LatchSource | null;
+  readonly hold: SafeModeHold | null;
+}
+
+export function authorityInForce(
+  record: Pick<AuthorityRecord, 'latch' | 'loggedLatch' | 'hold'>,
+  fallback: FallbackRecord | null,
+): AuthorityInForce {
+  const hold = record.hold ?? fallback?.hold ?? null;
+  if (record.latch !== null) return { latch: record.latch, latchSource: 'database', hold };
+  if (record.loggedLatch !== null) {
+    return { latch: record.loggedLatch, latchSource: 'event-log', hold };
+  }
+  const latch = fallback?.latch ?? null;
+  return { latch, latchSource: latch === null ? null : 'fallback-file', hold };
+}
