@@ -19,6 +19,7 @@ const E2E = [
   'test/integrity/worker-entry.test.ts',
   'test/integrity/workers.test.ts',
   'test/persistence/crash.test.ts',
+  'examples/embedding/engine.test.ts',
 ];
 const RELEASE = ['test/release/**/*.test.ts'];
 

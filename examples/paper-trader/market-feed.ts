@@ -3,7 +3,7 @@
  * (cents), ticking on an injectable clock. `pause()` makes it go silent, as a real feed does
  * when its connection hangs without an error.
  */
-import type { Clock, TimerHandle } from '../../services/clock.js';
+import type { Clock, TimerHandle } from '../../index.js';
 
 export interface MarketTick {
   readonly symbol: string;

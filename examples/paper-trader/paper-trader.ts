@@ -5,8 +5,7 @@
  * (`governance.engine`, which reports those writes itself), in integer minor units (cents, as
  * bigint).
  */
-import type { Clock, TimerHandle } from '../../services/clock.js';
-import type { GovernanceSystem } from '../../services/governor/governance-system.js';
+import type { Clock, GovernanceSystem, TimerHandle } from '../../index.js';
 import type { MarketTick, SimulatedMarketFeed } from './market-feed.js';
 import type { PaperExchange } from './paper-exchange.js';
 
