@@ -1,19 +1,15 @@
 /**
- * The bodies the health API serves, built from cheap reads of a GovernanceSystem: the
- * `application/health+json` verdict, the detailed status, the uptime, and the status page's
- * view. Nothing here writes; every function reads the governor's memory or the reader.
+ * The bodies the health API serves. The detailed status and the status page's view render the
+ * one status projection (`governance.status()`, services/governor/status.ts); the health verdict,
+ * readiness and the gate are cheap reads of the governor's memory for the endpoints probes poll
+ * hardest. Nothing here writes, and every time shown comes from the governor's injected clock.
  */
 import type { LifecycleState } from '../../machines/types.js';
-import type { GovernorAlert } from '../alerts/types.js';
 import type { GovernanceSystem } from '../governor/governance-system.js';
+import type { GovernorStatus } from '../governor/status.js';
 import type { DatabaseReader } from './database-reader.js';
 
 export type HealthStatus = 'pass' | 'warn' | 'fail';
-
-/** The most recent unacknowledged alerts the status page and its stream carry. */
-export const PAGE_ALERTS_MAX = 20;
-/** The most unacknowledged alerts read to count them (the alert manager's own list bound). */
-export const COUNTED_ALERTS_MAX = 1_000;
 
 export interface HealthVerdict {
   readonly status: HealthStatus;
@@ -55,12 +51,13 @@ function check(
   return [{ componentType, observedValue, status, time, ...extra }];
 }
 
-/** The `application/health+json` document of `GET /api/health`. */
+/** The `application/health+json` document of `GET /api/health`; `time` when it was read. */
 export function healthDocument(
   governance: GovernanceSystem,
   verdict: HealthVerdict,
 ): Record<string, unknown> {
-  const time = new Date().toISOString();
+  // The health reading's own timestamp: the injected clock's wall time.
+  const time = governance.getSystemHealth().timestamp.toISOString();
   const heartbeatAgeMs = finiteOrNull(governance.heartbeatAgeMs());
   const heartbeatFresh =
     heartbeatAgeMs !== null && heartbeatAgeMs < governance.thresholds.heartbeatLossMs;
@@ -96,76 +93,129 @@ export function healthDocument(
   };
 }
 
-export interface AlertSummary {
-  readonly alertId: string;
-  readonly severity: string;
-  readonly kind: string;
-  readonly title: string;
-  readonly message: string;
-  readonly recommendedAction: string;
-  readonly timestamp: string;
-}
+/** The states in which the lifecycle has settled: the process serves what it decided. */
+const SETTLED: ReadonlySet<LifecycleState> = new Set(['AGGRESSIVE', 'OBSERVE_ONLY', 'SHUTDOWN']);
 
-function summarise(alert: GovernorAlert): AlertSummary {
-  return {
-    alertId: alert.alertId,
-    severity: alert.severity,
-    kind: alert.kind,
-    title: alert.title,
-    message: alert.message,
-    recommendedAction: alert.recommendedAction,
-    timestamp: alert.timestamp.toISOString(),
+const UNSETTLED_REASON: Readonly<Record<string, string>> = {
+  STARTING: 'STARTING: the lifecycle has not begun (runStartupChecks not called yet)',
+  CHECKING: 'CHECKING: the startup checks are running',
+};
+
+export interface Readiness {
+  readonly httpStatus: 200 | 503;
+  readonly body: {
+    readonly ready: boolean;
+    readonly mode: LifecycleState;
+    readonly checks: { readonly store: string; readonly lifecycle: string };
+    readonly reason: string | null;
   };
 }
 
-/** Unacknowledged alerts: counted by severity, and the newest few summarised. */
-export function unacknowledgedAlerts(governance: GovernanceSystem): {
-  count: number;
-  bySeverity: Record<'CRITICAL' | 'WARNING' | 'INFO', number>;
-  newest: AlertSummary[];
+/** A short description of why a read failed: its `code` when it has one. */
+function failureText(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code;
+  return error instanceof Error ? error.message.slice(0, 200) : 'unreadable';
+}
+
+/**
+ * `GET /readyz`: 200 while this process serves, whatever the gate says: the governor's store
+ * and the API's own connection answer a read, and the lifecycle has settled (AGGRESSIVE,
+ * OBSERVE_ONLY or SHUTDOWN). 503 in STARTING and CHECKING, and when a store cannot be read
+ * (the governor was closed, the file is gone).
+ */
+export function readiness(governance: GovernanceSystem, reader: DatabaseReader): Readiness {
+  const mode = governance.getMode();
+  let store = 'ok';
+  try {
+    governance.engine.events.head();
+    reader.eventLogHeadSeq();
+  } catch (error) {
+    store = failureText(error);
+  }
+  const settled = SETTLED.has(mode);
+  const lifecycle = settled ? 'settled' : (UNSETTLED_REASON[mode] ?? mode);
+  const ready = settled && store === 'ok';
+  const reason = ready
+    ? null
+    : store !== 'ok'
+      ? `the database cannot be read: ${store}`
+      : lifecycle;
+  return {
+    httpStatus: ready ? 200 : 503,
+    body: { ready, mode, checks: { store, lifecycle }, reason },
+  };
+}
+
+/** `GET /api/health/gate`: 200 only while capital may be deployed, with `authorize()`'s reason. */
+export function gateDocument(governance: GovernanceSystem): {
+  httpStatus: 200 | 503;
+  body: { open: boolean; mode: LifecycleState; reason: string };
 } {
-  const alerts = governance.alertManager.getUnacknowledgedAlerts(COUNTED_ALERTS_MAX);
-  const bySeverity = { CRITICAL: 0, WARNING: 0, INFO: 0 };
-  for (const alert of alerts) bySeverity[alert.severity]++;
-  return {
-    count: alerts.length,
-    bySeverity,
-    newest: alerts.slice(0, PAGE_ALERTS_MAX).map(summarise),
-  };
-}
-
-function inputAgesMs(governance: GovernanceSystem): Record<string, number> {
-  const ages = governance.healthMonitor.ages();
-  return {
-    marketData: Math.round(ages.marketDataAgeMs),
-    eventLogWrite: Math.round(ages.eventLogWriteAgeMs),
-    snapshotWrite: Math.round(ages.snapshotWriteAgeMs),
-  };
-}
-
-/** The body of `GET /api/health/status`. */
-export function statusDocument(
-  governance: GovernanceSystem,
-  reader: DatabaseReader,
-): Record<string, unknown> {
   const authorization = governance.authorize();
-  const alerts = unacknowledgedAlerts(governance);
-  const failSafe = governance.failSafeManager.getFailSafeState();
   return {
-    mode: governance.getMode(),
-    gateOpen: authorization.allowed,
-    authorization: { allowed: authorization.allowed, reason: authorization.reason },
-    ...governance.getCause(),
-    lifecycleId: governance.getLifecycleId() || null,
-    health: governance.getSystemHealth(),
-    inputAgesMs: inputAgesMs(governance),
-    heartbeatAgeMs: finiteOrNull(governance.heartbeatAgeMs()),
-    failSafe: { ...failSafe, at: failSafe.at?.toISOString() ?? null },
-    lastStartupReport: governance.getLastStartupReport(),
-    unacknowledgedAlerts: alerts.count,
-    unacknowledgedAlertsBySeverity: alerts.bySeverity,
-    eventLogHeadSeq: reader.eventLogHeadSeq(),
-    time: new Date().toISOString(),
+    httpStatus: authorization.allowed ? 200 : 503,
+    body: { open: authorization.allowed, mode: authorization.state, reason: authorization.reason },
+  };
+}
+
+/** The live status's health, which a live status always carries. */
+function liveHealth(status: GovernorStatus): NonNullable<GovernorStatus['health']> {
+  if (status.health === null || status.state === null) {
+    throw new TypeError('Expected a live status (with health and a state)');
+  }
+  return status.health;
+}
+
+/** The body of `GET /api/health/status`: the status projection, in the documented shape. */
+export function statusDocument(status: GovernorStatus): Record<string, unknown> {
+  const health = liveHealth(status);
+  const latch = status.latch;
+  return {
+    mode: status.state,
+    gateOpen: status.canDeployCapital,
+    authorization: { allowed: status.canDeployCapital, reason: status.reason },
+    cause: status.cause,
+    trigger: status.trigger,
+    reason: status.stateReason,
+    desiredMode: status.desiredMode,
+    lifecycleId: status.lifecycleId,
+    health: {
+      healthy: health.healthy,
+      uptime: health.uptimeMs,
+      lastMarketDataUpdate: health.lastMarketDataUpdate,
+      lastEventLogWrite: health.lastEventLogWrite,
+      lastSnapshotWrite: health.lastSnapshotWrite,
+      executionQueueStatus: health.executionQueueStatus,
+      memoryUsage: health.memoryUsage,
+      errorRate: health.errorRate,
+      timestamp: status.time,
+      reasons: health.reasons,
+    },
+    inputAgesMs: inputAgesMs(health),
+    heartbeatAgeMs: status.heartbeatAgeMs,
+    failSafe: {
+      inShutdown: latch !== null,
+      trigger: latch?.trigger ?? null,
+      reason: latch?.reason ?? null,
+      at: latch?.at ?? null,
+      latched: latch !== null,
+      persistedTo: status.latchSource,
+    },
+    hold: status.hold,
+    lastStartupReport: status.lastStartupReport,
+    unacknowledgedAlerts: status.unacknowledgedAlerts,
+    unacknowledgedAlertsBySeverity: status.unacknowledgedAlertsBySeverity,
+    eventLogHeadSeq: status.eventLogHead?.seq ?? 0,
+    time: status.time,
+  };
+}
+
+function inputAgesMs(health: NonNullable<GovernorStatus['health']>): Record<string, number> {
+  return {
+    marketData: health.marketDataAgeMs,
+    eventLogWrite: health.eventLogWriteAgeMs,
+    snapshotWrite: health.snapshotWriteAgeMs,
   };
 }
 
@@ -179,23 +229,26 @@ export function uptimeDocument(governance: GovernanceSystem): Record<string, unk
   };
 }
 
-/** What the status page shows, and what its event stream pushes. */
-export function pageView(governance: GovernanceSystem): Record<string, unknown> {
-  const authorization = governance.authorize();
-  const alerts = unacknowledgedAlerts(governance);
+/** What the status page shows, and what its event stream pushes: the status, rendered. */
+export function pageView(status: GovernorStatus): Record<string, unknown> {
+  const health = liveHealth(status);
   return {
-    mode: governance.getMode(),
-    gateOpen: authorization.allowed,
-    authorization: authorization.reason,
-    ...governance.getCause(),
-    lifecycleId: governance.getLifecycleId() || null,
-    heartbeatAgeMs: finiteOrNull(governance.heartbeatAgeMs()),
-    heartbeatLossMs: governance.thresholds.heartbeatLossMs,
-    inputAgesMs: inputAgesMs(governance),
-    healthReasons: governance.healthMonitor.unhealthyReasons(),
-    uptime: governance.healthMonitor.getUptimeString(),
-    unacknowledgedAlerts: alerts.count,
-    alerts: alerts.newest,
-    time: new Date().toISOString(),
+    mode: status.state,
+    gateOpen: status.canDeployCapital,
+    authorization: status.reason,
+    cause: status.cause,
+    trigger: status.trigger,
+    reason: status.stateReason,
+    desiredMode: status.desiredMode,
+    lifecycleId: status.lifecycleId,
+    heartbeatAgeMs: status.heartbeatAgeMs,
+    heartbeatLossMs: status.heartbeatLossMs,
+    inputAgesMs: inputAgesMs(health),
+    healthReasons: health.reasons,
+    uptime: health.uptime,
+    unacknowledgedAlerts: status.unacknowledgedAlerts,
+    alerts: status.alerts,
+    db: status.db,
+    time: status.time,
   };
 }

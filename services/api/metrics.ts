@@ -1,28 +1,167 @@
 /**
- * The Prometheus metrics of `GET /metrics`: governor's gauges in a registry of the server's
- * own, each computed at scrape time by its `collect()`, followed by the default process and
- * Node.js metrics from one registry shared by every server in the process.
+ * The Prometheus metrics of `GET /metrics`: governor's gauges, set at scrape time from one
+ * status reading (the same projection the status page shows), its counters (transitions,
+ * fail-safe triggers and alerts counted from the governor's events; deliveries, watchdog beats
+ * and scrub passes from its counters since start), and the default process and Node.js metrics
+ * from one registry shared by every server in the process.
  */
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { LIFECYCLE_STATES } from '../../machines/types.js';
+import { readFileSync } from 'node:fs';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import {
+  LIFECYCLE_STATES,
+  type LifecycleState,
+  MODES,
+  SHUTDOWN_TRIGGERS,
+} from '../../machines/types.js';
+import type { AlertKind } from '../alerts/types.js';
 import type { GovernanceSystem } from '../governor/governance-system.js';
+import type { GovernorStatus } from '../governor/status.js';
 import type { DatabaseReader } from './database-reader.js';
-import { unacknowledgedAlerts } from './health-views.js';
 
-/** One HELP text per metric name: docs/http-api.md lists the same (a test compares them). */
+type MetricType = 'gauge' | 'counter';
+
+interface MetricSpec {
+  readonly type: MetricType;
+  readonly labels: readonly string[];
+  readonly help: string;
+}
+
+const gauge = (help: string, ...labels: string[]): MetricSpec => ({ type: 'gauge', labels, help });
+const counter = (help: string, ...labels: string[]): MetricSpec => ({
+  type: 'counter',
+  labels,
+  help,
+});
+
+/**
+ * Every governor metric: its type, labels and HELP text. docs/http-api.md lists the same (a test
+ * compares them), and the Grafana dashboard and the Prometheus rules use only these names.
+ */
 export const GOVERNOR_METRICS = {
-  governor_mode: '1 for the lifecycle state the governor is in, 0 for the other states.',
-  governor_gate_open: '1 while canDeployCapital() is true (capital may be deployed), else 0.',
-  governor_healthy: '1 while every rule of the System Health Monitor holds, else 0.',
-  governor_heartbeat_age_seconds:
+  governor_build_info: gauge(
+    'Always 1; the labels name the governor version and the Node.js version running it.',
+    'version',
+    'node_version',
+  ),
+  governor_mode: gauge(
+    '1 for the lifecycle state the governor is in, 0 for the other states.',
+    'state',
+  ),
+  governor_desired_mode: gauge(
+    '1 for the mode the governor works towards (AGGRESSIVE or OBSERVE_ONLY), 0 for the other.',
+    'mode',
+  ),
+  governor_gate_open: gauge(
+    '1 while canDeployCapital() is true (capital may be deployed), else 0.',
+  ),
+  governor_healthy: gauge('1 while every rule of the System Health Monitor holds, else 0.'),
+  governor_heartbeat_age_seconds: gauge(
     'Seconds since the last successful heartbeat (+Inf before the first one).',
-  governor_error_rate_per_minute: 'Errors recorded in the error window, scaled to per minute.',
-  governor_input_age_seconds:
+  ),
+  governor_heartbeat_loss_threshold_seconds: gauge(
+    'The heartbeat is lost (and the gate closes) when its age reaches this many seconds.',
+  ),
+  governor_error_rate_per_minute: gauge(
+    'Errors recorded in the error window, scaled to per minute.',
+  ),
+  governor_input_age_seconds: gauge(
     'Seconds since each monitored input was last updated (from process start before the first).',
-  governor_alerts_unacknowledged: 'Unacknowledged alerts, by severity.',
-  governor_event_log_head_seq: 'Sequence number of the last event in the event log (0 if empty).',
-  governor_uptime_seconds: 'Seconds since the GovernanceSystem started (monotonic clock).',
-} as const;
+    'input',
+  ),
+  governor_alerts_unacknowledged: gauge('Unacknowledged alerts, by severity.', 'severity'),
+  governor_event_log_head_seq: gauge(
+    'Sequence number of the last event in the event log (0 if empty).',
+  ),
+  governor_uptime_seconds: gauge('Seconds since the GovernanceSystem started (monotonic clock).'),
+  governor_mode_transitions_total: counter(
+    'Lifecycle state changes since the health API started, by from and to state.',
+    'from',
+    'to',
+  ),
+  governor_failsafe_triggers_total: counter(
+    'Entries into SHUTDOWN since the health API started, by trigger (OPERATOR_KILL included).',
+    'trigger',
+  ),
+  governor_alerts_raised_total: counter(
+    'Alerts raised since the health API started, by kind (one per incident).',
+    'kind',
+  ),
+  governor_alert_delivery_attempts_total: counter(
+    'Alert delivery attempts since the governor started, by sink and outcome (success, failure).',
+    'sink',
+    'outcome',
+  ),
+  governor_alert_deliveries_abandoned_total: counter(
+    'Alert deliveries given up after their last attempt since the governor started, by sink.',
+    'sink',
+  ),
+  governor_alert_deliveries_dropped_total: counter(
+    'Alert deliveries refused because the delivery queue was full, since the governor started.',
+  ),
+  governor_alert_outbox_rows: gauge(
+    'Rows of the alert outbox in the database, by sink and status; status="pending" is the depth.',
+    'sink',
+    'status',
+  ),
+  governor_watchdog_beats_total: counter(
+    'Watchdog (dead man\u2019s switch) beats sent to Alertmanager since the governor started, by sink and outcome.',
+    'sink',
+    'outcome',
+  ),
+  governor_watchdog_last_success_timestamp_seconds: gauge(
+    'Wall time of the last Watchdog beat Alertmanager accepted (0 before the first), by sink.',
+    'sink',
+  ),
+  governor_watchdog_interval_seconds: gauge('Seconds between two Watchdog beats, by sink.', 'sink'),
+  governor_integrity_scrub_running: gauge('1 while the background integrity scrub runs, else 0.'),
+  governor_integrity_scrub_events_checked: gauge(
+    'Events of the event log the current scrub pass has checked.',
+  ),
+  governor_integrity_scrub_events_in_pass: gauge(
+    'Events the current scrub pass covers (the head sequence number when it began).',
+  ),
+  governor_integrity_scrub_passes_completed_total: counter(
+    'Background integrity scrub passes completed since the governor started.',
+  ),
+  governor_integrity_scrub_last_pass_completed_timestamp_seconds: gauge(
+    'Wall time the last scrub pass completed (0 before the first).',
+  ),
+} as const satisfies Record<string, MetricSpec>;
+
+export type GovernorMetricName = keyof typeof GOVERNOR_METRICS;
+
+/**
+ * The lifecycle state changes governor reports: the statechart's edges between two states
+ * (test/api/metrics.test.ts compares them with the machine) and an operator restart's
+ * SHUTDOWN → STARTING. Their counters start at 0, so rate() and increase() see the first one.
+ */
+export const MODE_TRANSITIONS: ReadonlyArray<readonly [LifecycleState, LifecycleState]> = [
+  ['STARTING', 'CHECKING'],
+  ['STARTING', 'SHUTDOWN'],
+  ['CHECKING', 'AGGRESSIVE'],
+  ['CHECKING', 'OBSERVE_ONLY'],
+  ['CHECKING', 'SHUTDOWN'],
+  ['AGGRESSIVE', 'OBSERVE_ONLY'],
+  ['AGGRESSIVE', 'SHUTDOWN'],
+  ['OBSERVE_ONLY', 'CHECKING'],
+  ['OBSERVE_ONLY', 'SHUTDOWN'],
+  ['SHUTDOWN', 'STARTING'],
+];
+
+/** The alert kinds (services/alerts/types.ts; the API may import it only as a type). */
+const ALERT_KINDS = [
+  'SHUTDOWN',
+  'STARTUP_FAILURE',
+  'HEARTBEAT_LOSS',
+  'INTEGRITY_VIOLATION',
+] as const satisfies readonly AlertKind[];
+// Every kind is listed: a kind added to the vocabulary and not here fails to compile.
+type UnlistedKind = Exclude<AlertKind, (typeof ALERT_KINDS)[number]>;
+export const EVERY_ALERT_KIND_LISTED: [UnlistedKind] extends [never] ? true : never = true;
+
+const OUTBOX_STATUSES = ['pending', 'delivered', 'failed'] as const;
+/** Sinks named in the outbox beyond this many are not reported (a bound on label values). */
+export const OUTBOX_SINKS_MAX = 64;
 
 /**
  * Default gauges whose names end in `_total`, which Prometheus reserves for counters
@@ -47,68 +186,207 @@ function defaultMetricsRegistry(): Registry {
   return sharedDefaults;
 }
 
+/** Where package.json is, from the source tree and from the built package (dist/). */
+const PACKAGE_CANDIDATES = [
+  new URL('../../package.json', import.meta.url),
+  new URL('../../../package.json', import.meta.url),
+];
+
+/** The governor's version from its package.json, or `unknown`. */
+export function governorVersion(): string {
+  for (const url of PACKAGE_CANDIDATES) {
+    try {
+      const parsed = JSON.parse(readFileSync(url, 'utf8')) as { version?: unknown };
+      if (typeof parsed.version === 'string' && parsed.version.length <= 64) return parsed.version;
+    } catch {}
+  }
+  return 'unknown';
+}
+
 export interface ApiMetrics {
   readonly contentType: string;
-  /** The exposition text: governor's gauges, then the default metrics. */
+  /** The exposition text: governor's metrics, then the default metrics. */
   render(): Promise<string>;
+  /** Stops counting the governor's events. */
+  close(): void;
+}
+
+type Gauges = { [N in GovernorMetricName]: Gauge<string> | Counter<string> };
+
+function register(registry: Registry): Gauges {
+  const entries = Object.entries(GOVERNOR_METRICS).map(([name, spec]) => {
+    const config = { name, help: spec.help, labelNames: spec.labels, registers: [registry] };
+    return [name, spec.type === 'gauge' ? new Gauge(config) : new Counter(config)] as const;
+  });
+  return Object.fromEntries(entries) as Gauges;
+}
+
+/** A counter that mirrors a count kept elsewhere (since the governor started). */
+function mirror(
+  metric: Gauge<string> | Counter<string>,
+  values: ReadonlyArray<[Record<string, string>, number]>,
+): void {
+  metric.reset();
+  for (const [labels, value] of values) {
+    if (metric instanceof Counter) metric.inc(labels, value);
+    else metric.set(labels, value);
+  }
+}
+
+function gaugeOf(metric: Gauge<string> | Counter<string>): Gauge<string> {
+  if (!(metric instanceof Gauge)) throw new TypeError('Expected a gauge');
+  return metric;
+}
+
+function counterOf(metric: Gauge<string> | Counter<string>): Counter<string> {
+  if (!(metric instanceof Counter)) throw new TypeError('Expected a counter');
+  return metric;
+}
+
+const seconds = (ms: number | null): number => (ms === null ? 0 : ms / 1_000);
+
+/**
+ * Outbox rows by sink and status: every configured sink and every sink named in the outbox (up
+ * to OUTBOX_SINKS_MAX), each with all three statuses (0 when it has no such row).
+ */
+function outboxRows(
+  configured: readonly string[],
+  reader: DatabaseReader,
+): Array<[Record<string, string>, number]> {
+  const counts = new Map<string, Record<(typeof OUTBOX_STATUSES)[number], number>>();
+  const zero = () => ({ pending: 0, delivered: 0, failed: 0 });
+  for (const sink of configured) counts.set(sink, zero());
+  for (const row of reader.outboxCounts()) {
+    let sink = counts.get(row.sink);
+    if (sink === undefined) {
+      if (counts.size >= OUTBOX_SINKS_MAX) continue;
+      sink = zero();
+      counts.set(row.sink, sink);
+    }
+    sink[row.status] = row.count;
+  }
+  return [...counts].flatMap(([sink, byStatus]) =>
+    OUTBOX_STATUSES.map((status): [Record<string, string>, number] => [
+      { sink, status },
+      byStatus[status],
+    ]),
+  );
 }
 
 export function createMetrics(governance: GovernanceSystem, reader: DatabaseReader): ApiMetrics {
   const registry = new Registry();
   const defaults = defaultMetricsRegistry();
-  const gauge = (
-    name: keyof typeof GOVERNOR_METRICS,
-    collect: (g: Gauge<string>) => void,
-    labelNames: readonly string[] = [],
-  ): void => {
-    new Gauge({
-      name,
-      help: GOVERNOR_METRICS[name],
-      labelNames,
-      registers: [registry],
-      collect() {
-        collect(this);
-      },
-    });
+  const m = register(registry);
+  const version = governorVersion();
+
+  const transitions = counterOf(m.governor_mode_transitions_total);
+  const triggers = counterOf(m.governor_failsafe_triggers_total);
+  const raised = counterOf(m.governor_alerts_raised_total);
+  for (const [from, to] of MODE_TRANSITIONS) transitions.inc({ from, to }, 0);
+  for (const trigger of SHUTDOWN_TRIGGERS) triggers.inc({ trigger }, 0);
+  for (const kind of ALERT_KINDS) raised.inc({ kind }, 0);
+  const unsubscribe = [
+    governance.onModeChange((change) => {
+      transitions.inc({ from: change.from, to: change.to });
+      if (change.to === 'SHUTDOWN' && change.trigger !== null) {
+        triggers.inc({ trigger: change.trigger });
+      }
+    }),
+    governance.onAlert((alert) => raised.inc({ kind: alert.kind })),
+  ];
+
+  const update = (status: GovernorStatus): void => {
+    gaugeOf(m.governor_build_info).set({ version, node_version: process.version }, 1);
+    const state = status.state;
+    for (const each of LIFECYCLE_STATES) {
+      gaugeOf(m.governor_mode).set({ state: each }, each === state ? 1 : 0);
+    }
+    for (const mode of MODES) {
+      gaugeOf(m.governor_desired_mode).set({ mode }, mode === status.desiredMode ? 1 : 0);
+    }
+    gaugeOf(m.governor_gate_open).set(status.canDeployCapital ? 1 : 0);
+    const health = status.health;
+    gaugeOf(m.governor_healthy).set(health?.healthy === true ? 1 : 0);
+    gaugeOf(m.governor_heartbeat_age_seconds).set(
+      status.heartbeatAgeMs === null ? Number.POSITIVE_INFINITY : status.heartbeatAgeMs / 1_000,
+    );
+    gaugeOf(m.governor_heartbeat_loss_threshold_seconds).set(seconds(status.heartbeatLossMs));
+    gaugeOf(m.governor_error_rate_per_minute).set(health?.errorRate ?? 0);
+    const ages = gaugeOf(m.governor_input_age_seconds);
+    ages.set({ input: 'market_data' }, seconds(health?.marketDataAgeMs ?? null));
+    ages.set({ input: 'event_log_write' }, seconds(health?.eventLogWriteAgeMs ?? null));
+    ages.set({ input: 'snapshot_write' }, seconds(health?.snapshotWriteAgeMs ?? null));
+    for (const [severity, count] of Object.entries(status.unacknowledgedAlertsBySeverity)) {
+      gaugeOf(m.governor_alerts_unacknowledged).set({ severity }, count);
+    }
+    gaugeOf(m.governor_event_log_head_seq).set(status.eventLogHead?.seq ?? 0);
+    gaugeOf(m.governor_uptime_seconds).set(seconds(health?.uptimeMs ?? null));
   };
-  gauge(
-    'governor_mode',
-    (g) => {
-      const mode = governance.getMode();
-      for (const state of LIFECYCLE_STATES) g.set({ state }, state === mode ? 1 : 0);
-    },
-    ['state'],
-  );
-  gauge('governor_gate_open', (g) => g.set(governance.canDeployCapital() ? 1 : 0));
-  gauge('governor_healthy', (g) =>
-    g.set(governance.healthMonitor.unhealthyReasons().length === 0 ? 1 : 0),
-  );
-  gauge('governor_heartbeat_age_seconds', (g) => g.set(governance.heartbeatAgeMs() / 1_000));
-  gauge('governor_error_rate_per_minute', (g) =>
-    g.set(governance.healthMonitor.errorRatePerMinute()),
-  );
-  gauge(
-    'governor_input_age_seconds',
-    (g) => {
-      const ages = governance.healthMonitor.ages();
-      g.set({ input: 'market_data' }, ages.marketDataAgeMs / 1_000);
-      g.set({ input: 'event_log_write' }, ages.eventLogWriteAgeMs / 1_000);
-      g.set({ input: 'snapshot_write' }, ages.snapshotWriteAgeMs / 1_000);
-    },
-    ['input'],
-  );
-  gauge(
-    'governor_alerts_unacknowledged',
-    (g) => {
-      const { bySeverity } = unacknowledgedAlerts(governance);
-      for (const [severity, count] of Object.entries(bySeverity)) g.set({ severity }, count);
-    },
-    ['severity'],
-  );
-  gauge('governor_event_log_head_seq', (g) => g.set(reader.eventLogHeadSeq()));
-  gauge('governor_uptime_seconds', (g) => g.set(governance.healthMonitor.uptimeMs() / 1_000));
+
+  const updateDeliveries = (): void => {
+    const sinks = governance.alertManager.sinkStats();
+    mirror(
+      m.governor_alert_delivery_attempts_total,
+      sinks.flatMap((s) => [
+        [{ sink: s.sink, outcome: 'success' }, s.delivered],
+        [{ sink: s.sink, outcome: 'failure' }, s.failed],
+      ]),
+    );
+    mirror(
+      m.governor_alert_deliveries_abandoned_total,
+      sinks.map((s) => [{ sink: s.sink }, s.abandoned]),
+    );
+    mirror(m.governor_alert_deliveries_dropped_total, [
+      [{}, governance.alertManager.deliveryStats().dropped],
+    ]);
+    mirror(
+      m.governor_alert_outbox_rows,
+      outboxRows(
+        sinks.map((s) => s.sink),
+        reader,
+      ),
+    );
+    const watchdogs = sinks.flatMap((s) =>
+      s.watchdog === null ? [] : [{ sink: s.sink, ...s.watchdog }],
+    );
+    mirror(
+      m.governor_watchdog_beats_total,
+      watchdogs.flatMap((w) => [
+        [{ sink: w.sink, outcome: 'success' }, w.beatsSucceeded],
+        [{ sink: w.sink, outcome: 'failure' }, w.beatsFailed],
+      ]),
+    );
+    mirror(
+      m.governor_watchdog_last_success_timestamp_seconds,
+      watchdogs.map((w) => [{ sink: w.sink }, seconds(w.lastSuccessWallMs)]),
+    );
+    mirror(
+      m.governor_watchdog_interval_seconds,
+      watchdogs.map((w) => [{ sink: w.sink }, w.intervalMs / 1_000]),
+    );
+  };
+
+  const updateScrub = (): void => {
+    const scrub = governance.scrubProgress();
+    gaugeOf(m.governor_integrity_scrub_running).set(scrub.running ? 1 : 0);
+    gaugeOf(m.governor_integrity_scrub_events_checked).set(scrub.rowsChecked);
+    gaugeOf(m.governor_integrity_scrub_events_in_pass).set(scrub.rowsInPass);
+    mirror(m.governor_integrity_scrub_passes_completed_total, [[{}, scrub.passesCompleted]]);
+    const completed =
+      scrub.lastPassCompletedAt === null ? 0 : Date.parse(scrub.lastPassCompletedAt) / 1_000;
+    gaugeOf(m.governor_integrity_scrub_last_pass_completed_timestamp_seconds).set(completed);
+  };
+
   return {
     contentType: registry.contentType,
-    render: async () => `${await registry.metrics()}${await defaults.metrics()}`,
+    render: async () => {
+      update(governance.status());
+      updateDeliveries();
+      updateScrub();
+      return `${await registry.metrics()}${await defaults.metrics()}`;
+    },
+    close: () => {
+      for (const remove of unsubscribe) remove();
+    },
   };
 }

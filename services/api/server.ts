@@ -20,13 +20,15 @@ import {
 import { type DatabaseReader, openDatabaseReader } from './database-reader.js';
 import { STREAM_HEADERS, StatusStream } from './event-stream.js';
 import {
+  gateDocument,
   healthDocument,
   healthVerdict,
   pageView,
+  readiness,
   statusDocument,
   uptimeDocument,
 } from './health-views.js';
-import { createMetrics } from './metrics.js';
+import { type ApiMetrics, createMetrics } from './metrics.js';
 import { type ApiServerOptions, checkApiOptions } from './options.js';
 import {
   displayView,
@@ -156,12 +158,19 @@ function bearerCheck(token: string | null): (request: IncomingMessage) => boolea
 function routes(
   governance: GovernanceSystem,
   reader: DatabaseReader,
+  metrics: ApiMetrics,
 ): ReadonlyMap<string, Handler> {
-  const metrics = createMetrics(governance, reader);
   const renderPage = statusPageRenderer(loadStatechartSvg() ?? fallbackSvg());
   return new Map<string, Handler>([
     ['/api/health', healthHandler(governance)],
-    ['/api/health/status', () => json(200, statusDocument(governance, reader))],
+    ['/api/health/status', () => json(200, statusDocument(governance.status()))],
+    [
+      '/api/health/gate',
+      () => {
+        const gate = gateDocument(governance);
+        return json(gate.httpStatus, gate.body);
+      },
+    ],
     ['/api/health/uptime', () => json(200, uptimeDocument(governance))],
     [
       '/api/health/last_snapshot',
@@ -183,12 +192,8 @@ function routes(
     [
       '/readyz',
       () => {
-        const authorization = governance.authorize();
-        return json(authorization.allowed ? 200 : 503, {
-          ready: authorization.allowed,
-          mode: authorization.state,
-          reason: authorization.reason,
-        });
+        const ready = readiness(governance, reader);
+        return json(ready.httpStatus, ready.body);
       },
     ],
     [
@@ -196,7 +201,7 @@ function routes(
       () => ({
         status: 200,
         type: 'text/html; charset=utf-8',
-        body: renderPage(pageView(governance)),
+        body: renderPage(pageView(governance.status())),
         headers: { 'content-security-policy': STATUS_PAGE_CSP, 'x-frame-options': 'DENY' },
       }),
     ],
@@ -245,10 +250,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const logger = componentLogger(options.logger ?? silentLogger(), 'api');
   const reader = openDatabaseReader(governance);
   const stream = new StatusStream(
-    () => displayView(pageView(governance)),
+    () => displayView(pageView(governance.status())),
     (error) => logger.error({ err: error }, 'status stream view failed'),
   );
-  const table = routes(governance, reader);
+  const metrics = createMetrics(governance, reader);
+  const table = routes(governance, reader, metrics);
   const authorized = bearerCheck(checked.bearerToken);
 
   /** Which reply a request gets before any handler runs: 401, 405, the stream, 404, or none. */
@@ -336,6 +342,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   } catch (error) {
     clearInterval(sweeper);
     unsubscribe();
+    metrics.close();
     stream.close();
     reader.close();
     throw error;
@@ -349,6 +356,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       closing ??= closeServer(server, () => {
         clearInterval(sweeper);
         unsubscribe();
+        metrics.close();
         stream.close();
       }).finally(() => reader.close());
       return closing;

@@ -34,7 +34,70 @@ export function loadStatechartSvg(): string | null {
   return null;
 }
 
-/** Drops the XML prologue and comments, makes it scale, and marks each state node. */
+/** What each state means to an operator, shown under its name instead of its entry actions. */
+export const STATE_CAPTIONS: Readonly<Record<string, string>> = {
+  STARTING: 'not started: no capital',
+  CHECKING: 'startup checks running: no capital',
+  AGGRESSIVE: 'trading: capital may be deployed',
+  OBSERVE_ONLY: 'observing: no new capital',
+  SHUTDOWN: 'stopped: needs restart',
+};
+
+/** What each state means, beside the state's name in the page's header. */
+export const STATE_HEADLINES: Readonly<Record<string, string>> = {
+  STARTING: 'not started: no capital',
+  CHECKING: 'running the startup checks: no capital',
+  AGGRESSIVE: 'trading: capital may be deployed',
+  OBSERVE_ONLY: 'observing: no new capital',
+  SHUTDOWN: 'stopped: an operator must restart',
+};
+
+/** The statechart's transition labels (events and guards) in an operator's words. */
+export const TRANSITION_LABELS: Readonly<Record<string, string>> = {
+  'lifecycle.start': 'start',
+  'operator.observe': 'operator: observe',
+  'operator.resume': 'operator: resume',
+  'operator.shutdown': 'kill switch',
+  'failsafe.triggered': 'fail-safe trigger',
+  'heartbeat.lost': 'heartbeat lost',
+  'integrity.violated': 'integrity violation',
+  'always [latchRecorded]': 'shutdown still latched',
+  'after startupChecksTimeout': 'checks timed out',
+  'error startupChecks': 'checks could not run',
+  'done startupChecks [reportPassedThisVisit and mayTrade]': 'checks passed',
+  'done startupChecks [reportPassedThisVisit and failureHeld]': 'checks passed, failure still held',
+  'done startupChecks [reportPassedThisVisit]': 'checks passed, observe only desired',
+  'done startupChecks [else]': 'checks failed',
+  'done startupChecks [capitalInconsistent]': 'capital inconsistent',
+};
+
+/** A label the table does not know, in words: no guard, no dotted event name. */
+function transitionLabel(label: string): string {
+  const known = TRANSITION_LABELS[label];
+  if (known !== undefined) return known;
+  return label
+    .replace(/\s*\[[^\]]*\]/g, '')
+    .replace(/[._]/g, ' ')
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase();
+}
+
+/** Each state's node: its name, then its caption in place of its entry and invoke lines. */
+function relabelNode(name: string, body: string): string {
+  let line = 0;
+  return body.replace(/<text([^>]*)>([^<]*)<\/text>\n?/g, (whole, attributes: string) => {
+    line++;
+    if (line === 1) return whole;
+    if (line === 2)
+      return `<text${attributes} class="caption">${STATE_CAPTIONS[name] ?? ''}</text>\n`;
+    return '';
+  });
+}
+
+/**
+ * Drops the XML prologue and comments, makes it scale, marks each state node, and puts the
+ * labels in an operator's words (a caption per state, transitions by what happens).
+ */
 export function prepareSvg(text: string): string {
   const states = new Set<string>(LIFECYCLE_STATES);
   return text
@@ -45,11 +108,18 @@ export function prepareSvg(text: string): string {
       '<svg role="img" aria-label="governor statechart"',
     )
     .replace(
-      /<g id="(node\d+)" class="node">\s*<title>([A-Z_]+)<\/title>/g,
-      (whole, id: string, name: string) =>
+      /<g id="(node\d+)" class="node">\s*<title>([A-Z_]+)<\/title>([\s\S]*?)<\/g>/g,
+      (whole, id: string, name: string, body: string) =>
         states.has(name)
-          ? `<g id="${id}" class="node" data-state="${name}"><title>${name}</title>`
+          ? `<g id="${id}" class="node" data-state="${name}"><title>${name}</title>${relabelNode(name, body)}</g>`
           : whole,
+    )
+    .replace(/(<g id="edge\d+" class="edge">[\s\S]*?<\/g>)/g, (edge: string) =>
+      edge.replace(
+        /(<text[^>]*>)([^<]*)(<\/text>)/g,
+        (_whole, open: string, label: string, close: string) =>
+          `${open}${transitionLabel(label)}${close}`,
+      ),
     );
 }
 
@@ -64,33 +134,74 @@ export function fallbackSvg(): string {
   return `<svg role="img" aria-label="governor states" viewBox="0 0 ${total} 60" xmlns="http://www.w3.org/2000/svg">${nodes.join('')}</svg>`;
 }
 
+/**
+ * The page turns stale when no view arrived for this long: the server pushes one every 2 s
+ * (event-stream.ts), so two missed pushes and a margin. A dropped stream turns it stale at once.
+ */
+export const PAGE_STALE_AFTER_MS = 5_000;
+
 const STYLE = `
-:root { color-scheme: light; font-family: system-ui, sans-serif; }
+:root { color-scheme: light; font-family: system-ui, sans-serif;
+  --green: #2e7d32; --green-bg: #c8e6c9; --amber: #e65100; --amber-badge: #f9a825; --amber-bg: #ffe0b2;
+  --red: #c62828; --red-bg: #ffcdd2; --blue: #1565c0; --blue-bg: #e3f2fd; }
+* { box-sizing: border-box; }
 body { margin: 0; padding: 1rem 1.5rem; background: #fafafa; color: #222; }
-header { display: flex; align-items: baseline; gap: 1rem; flex-wrap: wrap; }
+header { display: flex; align-items: center; gap: .5rem 1rem; flex-wrap: wrap; }
 h1 { font-size: 1.2rem; margin: 0; }
 #mode { font-weight: 700; padding: .15rem .6rem; border-radius: .3rem; background: #ddd; }
-body[data-mode="AGGRESSIVE"] #mode { background: #2e7d32; color: #fff; }
-body[data-mode="OBSERVE_ONLY"] #mode { background: #f9a825; color: #000; }
-body[data-mode="SHUTDOWN"] #mode { background: #c62828; color: #fff; }
+#mode-label { font-weight: 600; }
+body[data-mode="STARTING"] #mode, body[data-mode="CHECKING"] #mode { background: var(--blue); color: #fff; }
+body[data-mode="AGGRESSIVE"] #mode { background: var(--green); color: #fff; }
+body[data-mode="OBSERVE_ONLY"] #mode { background: var(--amber-badge); color: #000; }
+body[data-mode="SHUTDOWN"] #mode { background: var(--red); color: #fff; }
 #connection { font-size: .85rem; color: #666; }
-main { display: grid; grid-template-columns: minmax(0, 3fr) minmax(16rem, 2fr); gap: 1.5rem; }
+#stale { display: none; margin: .8rem 0 0; padding: .6rem .8rem; border: 2px solid var(--red);
+  background: #fff; color: var(--red); font-weight: 700; }
+body[data-stale="true"] #stale { display: block; }
+body[data-stale="true"] #mode { background: #bdbdbd; color: #333; text-decoration: line-through; }
+body[data-stale="true"] main { filter: grayscale(1); opacity: .55; }
+main { display: grid; grid-template-columns: minmax(0, 3fr) minmax(16rem, 2fr); gap: 1.5rem; margin-top: 1rem; }
 #chart svg { width: 100%; height: auto; max-height: 80vh; }
-#chart g.node.current > path, #chart g.node.current > rect, #chart g.node.current > polygon,
-#chart g.node.current > ellipse { fill: #fff59d; stroke: #c62828; stroke-width: 3; }
+#chart g.node > text.caption { font-style: italic; fill: #555; }
+#chart g.node.current > path, #chart g.node.current > rect { stroke-width: 4; }
 #chart g.node.current > text { font-weight: 700; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 0; }
-dt { color: #555; } dd { margin: 0; font-variant-numeric: tabular-nums; word-break: break-word; }
+#chart g.node.current[data-state="STARTING"] > path, #chart g.node.current[data-state="STARTING"] > rect,
+#chart g.node.current[data-state="CHECKING"] > path, #chart g.node.current[data-state="CHECKING"] > rect
+{ fill: var(--blue-bg); stroke: var(--blue); }
+#chart g.node.current[data-state="AGGRESSIVE"] > path, #chart g.node.current[data-state="AGGRESSIVE"] > rect
+{ fill: var(--green-bg); stroke: var(--green); }
+#chart g.node.current[data-state="OBSERVE_ONLY"] > path, #chart g.node.current[data-state="OBSERVE_ONLY"] > rect
+{ fill: var(--amber-bg); stroke: var(--amber); }
+#chart g.node.current[data-state="SHUTDOWN"] > path, #chart g.node.current[data-state="SHUTDOWN"] > rect
+{ fill: var(--red-bg); stroke: var(--red); }
+dl { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: .3rem 1rem; margin: 0; }
+dt { color: #555; } dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
 h2 { font-size: 1rem; margin: 1.2rem 0 .4rem; }
 ul#alerts { list-style: none; padding: 0; margin: 0; }
-ul#alerts li { border-left: 4px solid #999; padding: .3rem .6rem; margin-bottom: .5rem; background: #fff; }
-ul#alerts li[data-severity="CRITICAL"] { border-color: #c62828; }
-ul#alerts li[data-severity="WARNING"] { border-color: #f9a825; }
+ul#alerts li { border-left: 4px solid #999; padding: .3rem .6rem; margin-bottom: .5rem; background: #fff;
+  overflow-wrap: anywhere; }
+ul#alerts li[data-severity="CRITICAL"] { border-color: var(--red); }
+ul#alerts li[data-severity="WARNING"] { border-color: var(--amber-badge); }
+ul#alerts li[data-resolved="true"] { border-color: var(--green); color: #555; }
+ul#alerts .state { font-size: .75rem; font-weight: 700; padding: 0 .35rem; margin-right: .4rem;
+  border-radius: .2rem; color: #fff; background: var(--red); }
+ul#alerts li[data-resolved="true"] .state { background: var(--green); }
 ul#alerts .title { font-weight: 600; } ul#alerts .meta { font-size: .8rem; color: #666; }
+@media (max-width: 760px) {
+  body { padding: .75rem; }
+  main { grid-template-columns: minmax(0, 1fr); gap: 1rem; }
+  main > section:nth-child(2) { order: -1; }
+  #chart { overflow-x: auto; }
+  #chart svg { min-width: 640px; max-height: none; }
+  dl { grid-template-columns: minmax(0, 1fr); gap: 0; }
+  dd { margin-bottom: .5rem; }
+}
 `;
 
 const SCRIPT = `
 (() => {
+  const STALE_AFTER_MS = ${PAGE_STALE_AFTER_MS};
+  const HEADLINES = ${JSON.stringify(STATE_HEADLINES)};
   const byId = (id) => document.getElementById(id);
   const age = (ms) => {
     if (ms === null || ms === undefined) return 'never';
@@ -106,16 +217,25 @@ const SCRIPT = `
     const list = byId('alerts');
     list.replaceChildren();
     for (const alert of alerts) {
+      const resolved = alert.resolvedAt !== null && alert.resolvedAt !== undefined;
       const item = document.createElement('li');
       item.dataset.severity = alert.severity;
+      item.dataset.resolved = String(resolved);
       const title = document.createElement('div');
       title.className = 'title';
-      title.textContent = alert.severity + ': ' + alert.title;
+      const state = document.createElement('span');
+      state.className = 'state';
+      state.textContent = resolved ? 'RESOLVED' : 'OPEN';
+      const name = document.createElement('span');
+      name.textContent = alert.severity + ': ' + alert.title;
+      title.append(state, name);
       const message = document.createElement('div');
       message.textContent = alert.message;
       const meta = document.createElement('div');
       meta.className = 'meta';
-      meta.textContent = alert.timestamp + ' · ' + alert.recommendedAction;
+      meta.textContent = resolved
+        ? 'raised ' + alert.timestamp + ' · resolved ' + alert.resolvedAt + ' · acknowledge it once handled'
+        : 'raised ' + alert.timestamp + ' · ' + alert.recommendedAction;
       item.append(title, message, meta);
       list.append(item);
     }
@@ -126,11 +246,21 @@ const SCRIPT = `
     }
   }
   function apply(view) {
+    const modeChanged = document.body.dataset.mode !== view.mode;
     document.body.dataset.mode = view.mode;
     for (const node of document.querySelectorAll('#chart g.node[data-state]')) {
       node.classList.toggle('current', node.dataset.state === view.mode);
     }
+    const chart = byId('chart');
+    const current = chart.querySelector('g.node.current');
+    if (modeChanged && current && chart.scrollWidth > chart.clientWidth) {
+      // A narrow screen scrolls the diagram: bring the current state into view.
+      const box = current.getBoundingClientRect();
+      const frame = chart.getBoundingClientRect();
+      chart.scrollLeft += box.left + box.width / 2 - (frame.left + frame.width / 2);
+    }
     text('mode', view.mode);
+    text('mode-label', HEADLINES[view.mode] || '');
     text('gate', view.gateOpen ? 'open: capital may be deployed' : 'closed: ' + view.authorization);
     text('cause', view.trigger || view.cause || '-');
     text('reason', view.reason || '-');
@@ -141,15 +271,39 @@ const SCRIPT = `
     text('health', view.healthReasons.length === 0 ? 'healthy' : view.healthReasons.join('; '));
     text('uptime', view.uptime);
     text('lifecycle', view.lifecycleId || '-');
+    text('db', view.db);
     text('alert-count', String(view.unacknowledgedAlerts));
     text('updated', view.time);
     renderAlerts(view.alerts);
   }
-  apply(JSON.parse(byId('initial-view').textContent));
+  let lastViewAt = Date.now();
+  let lastViewTime = '';
+  let dropped = false;
+  function showStale() {
+    const silentMs = Date.now() - lastViewAt;
+    const stale = dropped || silentMs > STALE_AFTER_MS;
+    document.body.dataset.stale = String(stale);
+    if (!stale) return;
+    text('stale', 'NOT LIVE: ' + (dropped ? 'the connection to governor is lost' : 'no update')
+      + ' for ' + age(silentMs) + '. What you see is from ' + lastViewTime + ' and may be out of date.');
+    text('connection', dropped ? 'reconnecting…' : 'no update');
+  }
+  function received(view) {
+    lastViewAt = Date.now();
+    lastViewTime = view.time;
+    dropped = false;
+    apply(view);
+    showStale();
+  }
+  received(JSON.parse(byId('initial-view').textContent));
   const stream = new EventSource('/api/health/stream');
-  stream.addEventListener('status', (event) => apply(JSON.parse(event.data)));
+  stream.addEventListener('status', (event) => {
+    received(JSON.parse(event.data));
+    text('connection', 'live');
+  });
   stream.addEventListener('open', () => text('connection', 'live'));
-  stream.addEventListener('error', () => text('connection', 'reconnecting…'));
+  stream.addEventListener('error', () => { dropped = true; showStale(); });
+  setInterval(showStale, 1000);
 })();
 `;
 
@@ -200,8 +354,9 @@ export function statusPageRenderer(svg: string): (view: unknown) => string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
 <title>governor status</title><style>${STYLE}</style></head>
-<body data-mode="">
-<header><h1>governor</h1><span id="mode">…</span><span id="connection">connecting…</span></header>
+<body data-mode="" data-stale="false">
+<header><h1>governor</h1><span id="mode">…</span><span id="mode-label"></span><span id="connection">connecting…</span></header>
+<p id="stale" role="alert"></p>
 <main><section id="chart">${svg}</section>
 <section><dl>
 <dt>gate</dt><dd id="gate"></dd><dt>cause / trigger</dt><dd id="cause"></dd>
@@ -209,7 +364,7 @@ export function statusPageRenderer(svg: string): (view: unknown) => string {
 <dt>market data</dt><dd id="market-data"></dd><dt>event-log write</dt><dd id="event-log"></dd>
 <dt>snapshot write</dt><dd id="snapshot"></dd><dt>health</dt><dd id="health"></dd>
 <dt>uptime</dt><dd id="uptime"></dd><dt>lifecycle</dt><dd id="lifecycle"></dd>
-<dt>updated</dt><dd id="updated"></dd></dl>
+<dt>database</dt><dd id="db"></dd><dt>updated</dt><dd id="updated"></dd></dl>
 <h2>Unacknowledged alerts (<span id="alert-count">0</span>)</h2><ul id="alerts"></ul>
 </section></main>
 <script type="application/json" id="initial-view">`;

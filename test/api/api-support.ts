@@ -1,17 +1,23 @@
 /**
  * Test support for the health API: a governor (SimulatedClock, temporary database) in a chosen
- * lifecycle state with the API started on 127.0.0.1, a small HTTP client, and a checksum of
- * every table so a test can show that the API changed nothing.
+ * lifecycle state with the API started on 127.0.0.1, a governor with sinks of every outcome
+ * (so that every metric has a sample), a small HTTP client, and a checksum of every table so a
+ * test can show that the API changed nothing.
  */
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LifecycleState } from '../../machines/types.js';
+import type { AlertSink, WatchdogStats } from '../../services/alerts/types.js';
 import {
   type ApiServer,
   type ApiServerOptions,
   startApiServer,
 } from '../../services/api/server.js';
-import { type Harness, makeHarness } from '../support/harness.js';
+import { SimulatedClock } from '../../services/clock.js';
+import { GovernanceSystem } from '../../services/governor/governance-system.js';
+import { type Harness, makeHarness, tempDir } from '../support/harness.js';
 
 export interface ApiHarness {
   readonly h: Harness;
@@ -46,6 +52,49 @@ export async function apiIn(
     async cleanup() {
       await api.close();
       h.cleanup();
+    },
+  };
+}
+
+/** The watchdog figures the `alertmanager` sink of apiWithSinks reports. */
+export const WATCHDOG_STATS: WatchdogStats = {
+  intervalMs: 60_000,
+  beatsSucceeded: 3,
+  beatsFailed: 1,
+  lastSuccessWallMs: 1_765_000_000_000,
+};
+
+export interface SinksHarness {
+  readonly gov: GovernanceSystem;
+  readonly api: ApiServer;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A governor (SimulatedClock, temporary database, one attempt per delivery) with three sinks:
+ * `webhook` delivers, `pager` always fails, `alertmanager` reports a watchdog; the API started.
+ */
+export async function apiWithSinks(): Promise<SinksHarness> {
+  const dir = tempDir();
+  const sinks: AlertSink[] = [
+    { name: 'webhook', deliver: () => undefined },
+    { name: 'pager', deliver: () => Promise.reject(new Error('receiver down')) },
+    { name: 'alertmanager', deliver: () => undefined, watchdogStats: () => WATCHDOG_STATS },
+  ];
+  const gov = new GovernanceSystem({
+    dbPath: join(dir, 'governor.db'),
+    clock: new SimulatedClock(),
+    alertSinks: sinks,
+    alertDelivery: { attemptsMax: 1 },
+  });
+  const api = await startApiServer({ governance: gov });
+  return {
+    gov,
+    api,
+    async cleanup() {
+      await api.close();
+      gov.close();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

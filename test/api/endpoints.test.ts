@@ -1,14 +1,16 @@
 /**
  * Goal: every endpoint of the health API answers as docs/http-api.md says in every lifecycle
  * state (STARTING, CHECKING, AGGRESSIVE, OBSERVE_ONLY, SHUTDOWN): status code, content type
- * and body; HEAD mirrors GET without a body; other methods get 405 with Allow; unknown paths
- * get 404 JSON; a `:memory:` governor is read through the governance object.
+ * and body; `/readyz` says whether this process serves (not whether the gate is open, which is
+ * `/api/health/gate`); HEAD mirrors GET without a body; other methods get 405 with Allow;
+ * unknown paths get 404 JSON; a `:memory:` governor is read through the governance object.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LifecycleState } from '../../machines/types.js';
 import { startApiServer } from '../../services/api/server.js';
 import { SimulatedClock } from '../../services/clock.js';
 import { GovernanceSystem } from '../../services/governor/governance-system.js';
+import { makeHarness } from '../support/harness.js';
 import { type ApiHarness, apiIn, request } from './api-support.js';
 
 let current: ApiHarness | undefined;
@@ -21,6 +23,7 @@ interface Expected {
   readonly health: 'pass' | 'warn' | 'fail';
   readonly healthCode: 200 | 503;
   readonly gate: boolean;
+  /** `/readyz`: the process serves once the lifecycle has settled, whatever the gate says. */
   readonly ready: 200 | 503;
 }
 
@@ -28,8 +31,8 @@ const EXPECTED: Record<LifecycleState, Expected> = {
   STARTING: { health: 'warn', healthCode: 200, gate: false, ready: 503 },
   CHECKING: { health: 'warn', healthCode: 200, gate: false, ready: 503 },
   AGGRESSIVE: { health: 'pass', healthCode: 200, gate: true, ready: 200 },
-  OBSERVE_ONLY: { health: 'warn', healthCode: 200, gate: false, ready: 503 },
-  SHUTDOWN: { health: 'fail', healthCode: 503, gate: false, ready: 503 },
+  OBSERVE_ONLY: { health: 'warn', healthCode: 200, gate: false, ready: 200 },
+  SHUTDOWN: { health: 'fail', healthCode: 503, gate: false, ready: 200 },
 };
 
 const STATES = Object.keys(EXPECTED) as LifecycleState[];
@@ -121,17 +124,36 @@ describe.each(STATES)('in %s', (state) => {
     expect(typeof body.writtenAt).toBe('string');
   });
 
-  it('GET /livez is always 200; GET /readyz is 200 only while capital may be deployed', async () => {
+  it('GET /livez is always 200; GET /readyz is 200 once the lifecycle has settled, gate or not', async () => {
     current = await apiIn(state);
     const live = await request(current.api.url, '/livez');
     expect(live.status).toBe(200);
     expect(live.json()).toEqual({ status: 'ok' });
     const ready = await request(current.api.url, '/readyz');
     expect(ready.status).toBe(expected.ready);
+    expect(ready.headers.get('content-type')).toBe('application/json; charset=utf-8');
     const body = ready.json();
-    expect(body.ready).toBe(expected.gate);
+    expect(body.ready).toBe(expected.ready === 200);
     expect(body.mode).toBe(state);
-    expect(body.reason).toBe(current.h.gov.authorize().reason);
+    expect(body.checks).toEqual({
+      store: 'ok',
+      lifecycle:
+        expected.ready === 200 ? 'settled' : expect.stringMatching(new RegExp(`^${state}: `)),
+    });
+    if (expected.ready === 200) expect(body.reason).toBeNull();
+    else expect(body.reason).toMatch(new RegExp(`^${state}: `));
+  });
+
+  it('GET /api/health/gate is 200 only while capital may be deployed, with the reason', async () => {
+    current = await apiIn(state);
+    const gate = await request(current.api.url, '/api/health/gate');
+    expect(gate.status).toBe(expected.gate ? 200 : 503);
+    expect(gate.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(gate.json()).toEqual({
+      open: expected.gate,
+      mode: state,
+      reason: current.h.gov.authorize().reason,
+    });
   });
 
   it('GET /metrics reports this state as the one mode set to 1', async () => {
@@ -167,6 +189,7 @@ describe('methods and paths', () => {
     '/api/health/status',
     '/api/health/uptime',
     '/api/health/last_snapshot',
+    '/api/health/gate',
     '/api/health/stream',
     '/metrics',
     '/livez',
@@ -242,5 +265,48 @@ describe('a :memory: governor', () => {
       await api.close();
       gov.close();
     }
+  });
+});
+
+describe('readiness means "this process serves", not "the gate is open"', () => {
+  it('a governor configured OBSERVE_ONLY is Ready (it used to be never Ready: the gate never opens)', async () => {
+    const h = makeHarness({ desiredMode: 'OBSERVE_ONLY' });
+    const api = await startApiServer({ governance: h.gov });
+    try {
+      await h.gov.runStartupChecks();
+      expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+      expect((await request(api.url, '/readyz')).status).toBe(200);
+      expect((await request(api.url, '/api/health/gate')).status).toBe(503);
+    } finally {
+      await api.close();
+      h.cleanup();
+    }
+  });
+
+  it('an incident keeps the status page in its Service: Ready through SHUTDOWN, NotReady while the restart checks run', async () => {
+    current = await apiIn('AGGRESSIVE');
+    const gov = current.h.gov;
+    gov.failSafeManager.triggerShutdown('MARKET_DATA_STALL', 'feed stalled');
+    expect((await request(current.api.url, '/readyz')).status).toBe(200);
+    expect((await request(current.api.url, '/')).status).toBe(200);
+    gov.healthMonitor.updateMarketDataTimestamp();
+    gov.operatorRestart({ operator: 'ann', reason: 'feed back' });
+    expect(gov.getMode()).toBe('STARTING');
+    expect((await request(current.api.url, '/readyz')).status).toBe(503);
+    await gov.runStartupChecks();
+    expect(gov.getMode()).toBe('AGGRESSIVE');
+    expect((await request(current.api.url, '/readyz')).status).toBe(200);
+  });
+
+  it('a closed governor is not Ready: its store no longer answers', async () => {
+    current = await apiIn('AGGRESSIVE');
+    current.h.gov.close();
+    const ready = await request(current.api.url, '/readyz');
+    expect(ready.status).toBe(503);
+    const body = ready.json();
+    expect(body.ready).toBe(false);
+    expect((body.checks as { store: string }).store).not.toBe('ok');
+    expect(body.reason).toMatch(/^the database cannot be read: /);
+    expect((await request(current.api.url, '/livez')).status).toBe(200);
   });
 });
