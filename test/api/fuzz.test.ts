@@ -17,6 +17,7 @@ const KNOWN_PATHS = [
   '/api/health/status',
   '/api/health/uptime',
   '/api/health/last_snapshot',
+  '/api/health/gate',
   '/api/health/stream',
   '/metrics',
   '/livez',
