@@ -6,7 +6,10 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { alertmanagerSink } from '../../services/alerts/sinks/alertmanager-sink.js';
+import {
+  alertmanagerDedupLabel,
+  alertmanagerSink,
+} from '../../services/alerts/sinks/alertmanager-sink.js';
 import { startWatchdog } from '../../services/alerts/sinks/watchdog.js';
 import { SimulatedClock } from '../../services/clock.js';
 import { GovernanceSystem } from '../../services/governor/governance-system.js';
@@ -72,7 +75,8 @@ describe.skipIf(!available)('a real Prometheus Alertmanager', () => {
     gov.failSafeManager.triggerShutdown('CAPITAL_INCONSISTENT', 'pool main: 100 != 90');
     const [raised] = gov.alertManager.getAlerts();
     expect(raised?.kind).toBe('SHUTDOWN');
-    const filter = [`dedup_key="${raised?.dedupKey}"`];
+    const dedupLabel = alertmanagerDedupLabel(raised?.dedupKey ?? '');
+    const filter = [`dedup_key="${dedupLabel}"`];
 
     await waitFor(
       async () => (await alertmanager.alerts(filter)).length === 1,
@@ -83,15 +87,19 @@ describe.skipIf(!available)('a real Prometheus Alertmanager', () => {
       alertname: 'GovernorShutdown',
       severity: 'critical',
       kind: 'SHUTDOWN',
+      trigger: 'CAPITAL_INCONSISTENT',
       instance: 'am-test-1',
-      dedup_key: raised?.dedupKey,
+      dedup_key: dedupLabel,
       service: 'governor',
     });
+    expect(dedupLabel).toMatch(/^[0-9a-f]{16}$/);
     expect(alert?.annotations).toMatchObject({
       summary: 'Fail-safe shutdown: capital reconciliation failed',
-      rootCause: expect.stringContaining('capital pool total'),
-      recommendedAction: expect.stringContaining('Reconcile'),
-      alertId: raised?.alertId,
+      root_cause: expect.stringContaining('capital pool total'),
+      recommended_action: expect.stringContaining('Reconcile'),
+      runbook_url: 'docs/operations.md#alert-shutdown-capital-inconsistent',
+      alert_id: raised?.alertId,
+      incident_key: raised?.dedupKey,
     });
     expect(alert?.annotations.description).toContain('pool main');
     expect(Date.parse(alert?.endsAt ?? '')).toBeGreaterThan(Date.now());
@@ -128,6 +136,16 @@ describe.skipIf(!available)('a real Prometheus Alertmanager', () => {
     );
     const [watchdog] = await alertmanager.alerts(filter);
     expect(watchdog?.labels.severity).toBe('none');
+    await waitFor(
+      () => gov.alertManager.sinkStats()[0]?.watchdog?.beatsSucceeded === 1,
+      'the beat counted',
+    );
+    expect(gov.alertManager.sinkStats()[0]?.watchdog).toEqual({
+      intervalMs: 60_000,
+      beatsSucceeded: 1,
+      beatsFailed: 0,
+      lastSuccessWallMs: clock.wallNow(),
+    });
     // endsAt a few intervals ahead: if the beats stop, Alertmanager ends the alert by itself.
     const endsInMs = Date.parse(watchdog?.endsAt ?? '') - clock.wallNow();
     expect(endsInMs).toBe(3 * 60_000);

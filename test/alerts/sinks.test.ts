@@ -9,6 +9,7 @@ import { AlertManager } from '../../services/alerts/alert-manager.js';
 import { resolveDeliveryPolicy } from '../../services/alerts/delivery-policy.js';
 import {
   alertmanagerAlertName,
+  alertmanagerDedupLabel,
   alertmanagerEndpoint,
   alertmanagerSink,
 } from '../../services/alerts/sinks/alertmanager-sink.js';
@@ -143,20 +144,26 @@ describe('payload shapes', () => {
         alertname: 'GovernorShutdown',
         severity: 'critical',
         kind: 'SHUTDOWN',
+        trigger: 'MARKET_DATA_STALL',
         instance: 'gov-1',
-        dedup_key: alert.dedupKey,
+        dedup_key: alertmanagerDedupLabel(alert.dedupKey),
+        service: 'governor',
       },
       annotations: {
         summary: alert.title,
         description: alert.message,
-        rootCause: alert.rootCause,
-        recommendedAction: alert.recommendedAction,
+        root_cause: alert.rootCause,
+        recommended_action: alert.recommendedAction,
+        runbook_url: 'docs/operations.md#alert-shutdown-market-data-stall',
+        alert_id: alert.alertId,
+        incident_key: alert.dedupKey,
       },
       startsAt: '2026-01-01T00:00:00.000Z',
       endsAt: '2026-01-01T01:00:10.000Z',
     });
     const [ended] = (r.received[1]?.body ?? []) as Array<Record<string, unknown>>;
     expect(ended?.endsAt).toBe('2026-01-01T01:00:00.000Z');
+    expect(ended?.labels).toEqual(firing?.labels);
     expect(alertmanagerAlertName('HEARTBEAT_LOSS')).toBe('GovernorHeartbeatLoss');
     expect(alertmanagerEndpoint(new URL('http://am:9093/prefix')).href).toBe(
       'http://am:9093/prefix/api/v2/alerts',

@@ -1,12 +1,20 @@
 /**
  * The Prometheus Alertmanager sink (API v2, `POST /api/v2/alerts`): labels identify the incident
- * (alertname, severity, kind, instance, dedup_key), annotations carry the text; `endsAt` is set
- * when an operator resolves it. Opt-in `watchdog` adds the dead man's switch (./watchdog.ts).
+ * (alertname, severity, kind, trigger, instance, a stable dedup_key, service), snake_case
+ * annotations carry the text and a runbook link; `endsAt` is set when an operator resolves it.
+ * Opt-in `watchdog` adds the dead man's switch (./watchdog.ts).
  */
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Clock } from '../../clock.js';
 import { GovernorError } from '../../errors.js';
-import type { AlertKind, AlertSink, AlertSinkContext, GovernorAlert } from '../types.js';
+import type {
+  AlertKind,
+  AlertSink,
+  AlertSinkContext,
+  GovernorAlert,
+  WatchdogStats,
+} from '../types.js';
 import { checkSinkName, checkUrl, type HttpTarget, httpTarget, postJson } from './http.js';
 import { alertmanagerEndpoint, Watchdog, type WatchdogSettings } from './watchdog.js';
 
@@ -21,8 +29,18 @@ export interface AlertmanagerSinkOptions {
   readonly url: string;
   /** Default `alertmanager`. */
   readonly name?: string;
-  /** The `instance` label; default the host name. */
+  /**
+   * The `instance` label. Default: the governor's instance name, `<host>:<absolute database
+   * path>` (unique per governor on a host; services/alerts/instance.ts); the host name when the
+   * sink runs outside a GovernanceSystem.
+   */
   readonly instance?: string;
+  /**
+   * Where docs/operations.md is published (e.g. `https://git.example/governor/blob/main/docs/operations.md`);
+   * `runbook_url` is it plus the alert's anchor. Default `docs/operations.md` (the file in the
+   * repository and the package).
+   */
+  readonly runbookUrl?: string;
   /** `generatorURL`: a link back to this governor (e.g. its health API); optional. */
   readonly generatorUrl?: string;
   /** Extra headers, e.g. `Authorization`; never logged. */
@@ -55,26 +73,68 @@ export interface PostableAlert {
   readonly generatorURL?: string;
 }
 
+/** Where docs/operations.md is, when no `runbookUrl` is given. */
+export const RUNBOOK_URL_DEFAULT = 'docs/operations.md';
+/** Hex digits of the `dedup_key` label: 64 bits of SHA-256, no collision among real incidents. */
+export const DEDUP_LABEL_HEX_CHARS = 16;
+
+/**
+ * The `dedup_key` label: the first 16 hex digits of the SHA-256 of governor's incident key. The
+ * incident key of a SHUTDOWN holds the latch time (`shutdown:<at>:<trigger>`); the label is a
+ * stable identifier of the incident without a timestamp, the same on every re-delivery and on
+ * the resolve. The incident key itself is the `incident_key` annotation.
+ */
+export function alertmanagerDedupLabel(dedupKey: string): string {
+  return createHash('sha256')
+    .update(dedupKey, 'utf8')
+    .digest('hex')
+    .slice(0, DEDUP_LABEL_HEX_CHARS);
+}
+
+/** The shutdown trigger of a SHUTDOWN alert (its metadata), or null for other kinds. */
+export function alertTrigger(alert: GovernorAlert): string | null {
+  if (alert.kind !== 'SHUTDOWN') return null;
+  const trigger = alert.metadata?.trigger;
+  return typeof trigger === 'string' && /^[A-Z_]{1,64}$/.test(trigger) ? trigger : null;
+}
+
+/**
+ * The anchor in docs/operations.md for an alert: `alert-shutdown-<trigger>` for a SHUTDOWN
+ * (`alert-shutdown-market-data-stall`), `alert-<kind>` for the others (`alert-heartbeat-loss`).
+ */
+export function runbookAnchor(alert: Pick<GovernorAlert, 'kind' | 'metadata'>): string {
+  const slug = (text: string) => text.toLowerCase().replaceAll('_', '-');
+  const trigger = alertTrigger(alert as GovernorAlert);
+  return trigger === null
+    ? `alert-${slug(alert.kind)}`
+    : `alert-${slug(alert.kind)}-${slug(trigger)}`;
+}
+
 export function alertmanagerPayload(
   alert: GovernorAlert,
-  options: { instance: string; generatorUrl?: string; endsAt: Date },
+  options: { instance: string; generatorUrl?: string; endsAt: Date; runbookUrl?: string },
 ): PostableAlert[] {
+  const trigger = alertTrigger(alert);
+  const runbookUrl = options.runbookUrl ?? RUNBOOK_URL_DEFAULT;
   return [
     {
       labels: {
         alertname: alertmanagerAlertName(alert.kind),
         severity: alert.severity.toLowerCase(),
         kind: alert.kind,
+        ...(trigger === null ? {} : { trigger }),
         instance: options.instance,
-        dedup_key: alert.dedupKey,
+        dedup_key: alertmanagerDedupLabel(alert.dedupKey),
         service: 'governor',
       },
       annotations: {
         summary: alert.title,
         description: alert.message,
-        rootCause: alert.rootCause,
-        recommendedAction: alert.recommendedAction,
-        alertId: alert.alertId,
+        root_cause: alert.rootCause,
+        recommended_action: alert.recommendedAction,
+        runbook_url: `${runbookUrl}#${runbookAnchor(alert)}`,
+        alert_id: alert.alertId,
+        incident_key: alert.dedupKey,
       },
       startsAt: alert.timestamp.toISOString(),
       endsAt: options.endsAt.toISOString(),
@@ -113,11 +173,31 @@ function checkFiringFor(name: string, value: unknown): number {
   return value as number;
 }
 
+function checkRunbookUrl(name: string, value: unknown): string {
+  if (value === undefined) return RUNBOOK_URL_DEFAULT;
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > 1_024 ||
+    /[\s#]/.test(value)
+  ) {
+    throw new GovernorError(
+      'GOV_INVALID_CONFIG',
+      `${name} sink: runbookUrl must be 1 to 1024 characters without spaces or a #fragment`,
+      { sink: name, field: 'runbookUrl' },
+    );
+  }
+  return value;
+}
+
 export function alertmanagerSink(options: AlertmanagerSinkOptions): AlertSink {
   const name = checkSinkName('alertmanager', options.name, 'alertmanager');
   const base = checkUrl(name, 'url', options.url);
   const target: HttpTarget = httpTarget(name, alertmanagerEndpoint(base), options);
-  const instance = checkInstance(name, options.instance ?? hostname());
+  const configuredInstance =
+    options.instance === undefined ? null : checkInstance(name, options.instance);
+  let instance = configuredInstance ?? hostname();
+  const runbookUrl = checkRunbookUrl(name, options.runbookUrl);
   const generatorUrl =
     options.generatorUrl === undefined
       ? undefined
@@ -134,7 +214,12 @@ export function alertmanagerSink(options: AlertmanagerSinkOptions): AlertSink {
     postJson(
       name,
       target,
-      alertmanagerPayload(alert, { instance, endsAt, ...(generatorUrl ? { generatorUrl } : {}) }),
+      alertmanagerPayload(alert, {
+        instance,
+        endsAt,
+        runbookUrl,
+        ...(generatorUrl ? { generatorUrl } : {}),
+      }),
     );
   return {
     name,
@@ -147,14 +232,20 @@ export function alertmanagerSink(options: AlertmanagerSinkOptions): AlertSink {
     resolve: (alert) => send(alert, alert.resolvedAt ?? new Date(clock.wallNow())),
     start(context: AlertSinkContext) {
       clock = context.clock;
+      if (configuredInstance === null && context.instance !== undefined) {
+        instance = checkInstance(name, context.instance);
+      }
       if (watchdogSettings !== null && watchdog === null) {
-        watchdog = new Watchdog(watchdogSettings, context);
+        watchdog = new Watchdog({ ...watchdogSettings, instance }, context);
         watchdog.start();
       }
     },
     stop() {
       watchdog?.stop();
       watchdog = null;
+    },
+    watchdogStats(): WatchdogStats | null {
+      return watchdog?.stats() ?? null;
     },
   };
 }

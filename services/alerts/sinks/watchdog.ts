@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { type Clock, SystemClock, type TimerHandle } from '../../clock.js';
 import { GovernorError } from '../../errors.js';
 import { type Logger, silentLogger } from '../../logger.js';
+import type { WatchdogStats } from '../types.js';
 import { checkUrl, type HttpTarget, httpTarget, postJson } from './http.js';
 
 /** `…/api/v2/alerts` under the base URL, unless the URL already names it. */
@@ -47,6 +48,8 @@ export class Watchdog {
   private running = false;
   private healthy = true;
   private beats = 0;
+  private failures = 0;
+  private lastSuccessWallMs: number | null = null;
 
   /** Checks and completes watchdog settings; GOV_INVALID_CONFIG for a bad one. */
   static settings(options: Partial<WatchdogSettings> & { url: string }): WatchdogSettings {
@@ -121,6 +124,16 @@ export class Watchdog {
     return this.beats;
   }
 
+  /** Beats accepted and failed so far, and when the last one was accepted (for metrics). */
+  stats(): WatchdogStats {
+    return {
+      intervalMs: this.config.intervalMs,
+      beatsSucceeded: this.beats,
+      beatsFailed: this.failures,
+      lastSuccessWallMs: this.lastSuccessWallMs,
+    };
+  }
+
   /** The Watchdog alert as Alertmanager receives it, for `now` (wall ms). */
   payload(nowMs: number) {
     return [
@@ -147,8 +160,10 @@ export class Watchdog {
   /** Sends one beat now; resolves true when Alertmanager accepted it. Never throws. */
   async beat(): Promise<boolean> {
     try {
-      await postJson('watchdog', this.target, this.payload(this.context.clock.wallNow()));
+      const nowMs = this.context.clock.wallNow();
+      await postJson('watchdog', this.target, this.payload(nowMs));
       this.beats++;
+      this.lastSuccessWallMs = nowMs;
       if (!this.healthy)
         this.context.logger.info(
           { origin: this.target.origin },
@@ -167,6 +182,7 @@ export class Watchdog {
         );
       }
       this.healthy = false;
+      this.failures++;
       return false;
     }
   }
