@@ -107,7 +107,22 @@ export interface GovernorStatus {
 /** Unacknowledged alerts are counted up to this many. */
 export const UNACKNOWLEDGED_COUNTED_MAX = 10_000;
 /** The newest unacknowledged alerts the status carries. */
-export const STATUS_ALERTS_MAX = 20;
+export const STATUS_ALERTS_MAX = 10;
+/**
+ * An alert's texts in the status are cut to these lengths (`…` marks a cut; `governor alerts`
+ * has them whole): the status answers `governor status` over the control socket, whose
+ * messages are bounded (64 KiB), and the page shows a summary.
+ */
+export const STATUS_ALERT_TEXT_CHARS_MAX = { title: 200, message: 500, recommendedAction: 300 };
+
+/** `text` cut to `max` characters, the last one `…`, never splitting a surrogate pair. */
+function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}
 
 /** What alertsOf reads of an alert: the alert manager's (dates) or the store's (ISO strings). */
 interface AlertFields {
@@ -139,9 +154,12 @@ function alertsOf(alerts: readonly AlertFields[]): {
       alertId: alert.alertId,
       severity: alert.severity,
       kind: alert.kind,
-      title: alert.title,
-      message: alert.message,
-      recommendedAction: alert.recommendedAction,
+      title: clip(alert.title, STATUS_ALERT_TEXT_CHARS_MAX.title),
+      message: clip(alert.message, STATUS_ALERT_TEXT_CHARS_MAX.message),
+      recommendedAction: clip(
+        alert.recommendedAction,
+        STATUS_ALERT_TEXT_CHARS_MAX.recommendedAction,
+      ),
       timestamp: isoText(alert.timestamp),
       resolvedAt: alert.resolvedAt === null ? null : isoText(alert.resolvedAt),
     })),
