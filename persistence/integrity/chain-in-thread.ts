@@ -16,7 +16,12 @@ import {
   SegmentWalker,
   stateAfter,
 } from './chain-walk.js';
-import type { IntegrityScan } from './scan.js';
+
+/** What a walk reads through: the scan's connection (IntegrityScan is one). */
+export interface ChainSource {
+  read<T>(operation: string, fn: (db: BetterSqlite3.Database) => T): T;
+  head(): ChainHead | null;
+}
 
 /** Called with the rows checked so far and the rows the walk expects. Must not throw. */
 export type ChainProgress = (checkedEvents: number, totalEvents: number) => void;
@@ -32,7 +37,7 @@ export interface ChainWalkOptions extends ChainRules {
  * Walks every row after `options.after` at once. The caller holds a read transaction, so the
  * pages are one consistent snapshot and the head cannot move during the walk.
  */
-export function walkChainInSnapshot(scan: IntegrityScan, options: ChainWalkOptions): ChainWalk {
+export function walkChainInSnapshot(scan: ChainSource, options: ChainWalkOptions): ChainWalk {
   const start = stateAfter(options.after);
   const walker = new SegmentWalker(start, options);
   let after = options.after?.seq ?? 0;
@@ -59,7 +64,7 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
  * (one page: about 3 ms). Rows appended beyond `toSeq` are left for the next run.
  */
 export async function walkChainInSlices(
-  scan: IntegrityScan,
+  scan: ChainSource,
   options: ChainWalkOptions & { readonly toSeq: number; readonly signal?: AbortSignal | undefined },
 ): Promise<ChainWalk> {
   const start = stateAfter(options.after);
