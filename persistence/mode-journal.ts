@@ -14,9 +14,11 @@ import type {
   ShutdownTrigger,
 } from '../machines/types.js';
 import { isShutdownTrigger } from '../machines/types.js';
+import { clipBytes } from '../services/display-text.js';
 import type { PoolBalance } from './capital.js';
 import type { OwnerInfo } from './ownership.js';
 import type { Store } from './store.js';
+import { LIMITS } from './validation.js';
 
 /** The authority record as read at start (or by a reader). */
 export interface AuthorityRecord {
@@ -168,7 +170,10 @@ export class ModeJournal {
 
   /** A mode change other than SHUTDOWN: its event and the lifecycle (and a hold) in one transaction. */
   recordModeChange(change: ModeChangeRecord): void {
-    const reason = `${change.from} -> ${change.to}${change.causeReason && change.to === 'OBSERVE_ONLY' ? `: ${change.causeReason}` : ''}`;
+    const reason = clipBytes(
+      `${change.from} -> ${change.to}${change.causeReason && change.to === 'OBSERVE_ONLY' ? `: ${change.causeReason}` : ''}`,
+      LIMITS.reasonBytesMax,
+    );
     this.store.transaction(() => {
       this.store.events.append({
         eventType: 'SYSTEM_MODE_CHANGE',
@@ -213,7 +218,7 @@ export class ModeJournal {
       }
       events.append({
         eventType: 'SYSTEM_MODE_CHANGE',
-        reason: `${from} -> SHUTDOWN: ${latch.reason}`,
+        reason: clipBytes(`${from} -> SHUTDOWN: ${latch.reason}`, LIMITS.reasonBytesMax),
         metadata: {
           from,
           to: 'SHUTDOWN',

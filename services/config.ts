@@ -4,6 +4,7 @@
  */
 import type { Mode } from '../machines/types.js';
 import { MODES } from '../machines/types.js';
+import { clip } from './display-text.js';
 import { assert, GovernorError } from './errors.js';
 
 const SECOND_MS = 1_000;
@@ -84,16 +85,12 @@ function invalid(key: string, message: string, details: Record<string, unknown> 
 /** The longest key or string value an error message repeats; longer ones are cut. */
 const QUOTED_LENGTH_MAX = 80;
 
-function truncated(text: string): string {
-  return text.length > QUOTED_LENGTH_MAX ? `${text.slice(0, QUOTED_LENGTH_MAX)}…` : text;
-}
-
 function quoted(text: string): string {
-  return JSON.stringify(truncated(text));
+  return JSON.stringify(clip(text, QUOTED_LENGTH_MAX));
 }
 
 function keyText(key: string | symbol): string {
-  return truncated(String(key));
+  return clip(String(key), QUOTED_LENGTH_MAX);
 }
 
 /** A value for an error message, whatever its type: never throws (JSON.stringify(10n) does). */

@@ -163,3 +163,29 @@ export function escapeJsonForDisplay(json: string): string {
     return escaped;
   });
 }
+
+/** `text` cut to at most `max` characters, the last one `…`, never splitting a surrogate pair. */
+export function clip(text: string, max: number): string {
+  assert(Number.isSafeInteger(max) && max >= 1, 'clip: max is a positive integer');
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}
+
+/** `text` cut to at most `maxBytes` bytes of UTF-8, the last character `…`, whole characters only. */
+export function clipBytes(text: string, maxBytes: number): string {
+  assert(Number.isSafeInteger(maxBytes) && maxBytes >= 3, 'clipBytes: maxBytes is at least 3');
+  if (text.length * 3 <= maxBytes || Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  const budget = maxBytes - 3; // the bytes of `…`
+  let bytes = 0;
+  let end = 0;
+  for (const character of text) {
+    const size = Buffer.byteLength(character, 'utf8');
+    if (bytes + size > budget) break;
+    bytes += size;
+    end += character.length;
+  }
+  return `${text.slice(0, end)}…`;
+}

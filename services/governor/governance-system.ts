@@ -31,6 +31,7 @@ import {
   ownedError,
   ownerProcessAlive,
 } from '../../persistence/ownership.js';
+import { LIMITS } from '../../persistence/validation.js';
 import { AlertManager } from '../alerts/alert-manager.js';
 import { alertSpillPathFor, fileAlertSpill } from '../alerts/alert-spill.js';
 import type { DeliveryPolicy } from '../alerts/delivery-policy.js';
@@ -39,6 +40,7 @@ import { createStoreAlertRepository } from '../alerts/store-repository.js';
 import type { AlertSink, GovernorAlert } from '../alerts/types.js';
 import { type Clock, SystemClock } from '../clock.js';
 import { parseMode, resolveThresholds, type Thresholds } from '../config.js';
+import { clipBytes } from '../display-text.js';
 import { AssertionError, GovernorError, isGovernorError } from '../errors.js';
 import {
   clearFallbackHold,
@@ -143,6 +145,9 @@ export interface Cause {
   readonly trigger: ShutdownTrigger | null;
   readonly reason: string | null;
 }
+
+/** A state's reason in bytes: the store's 4 KiB less room for an operator's name and prefix. */
+const STATE_REASON_BYTES_MAX = LIMITS.reasonBytesMax - LIMITS.identifierBytesMax - 64;
 
 const ALLOWED: Authorization = Object.freeze({
   allowed: true,
@@ -941,7 +946,14 @@ export class GovernanceSystem {
       | { type: 'failsafe.triggered'; trigger: ShutdownTrigger; reason: string }
       | { type: 'heartbeat.lost' | 'integrity.violated'; reason: string },
   ): void {
-    this.lifecycle.send({ ...event, at: this.nowIso() } as GovernorEvent);
+    // A reason from the engine or an exception has no bound of its own; a shutdown still lands
+    // whatever its length. The state's reason is cut so that, with what the machine prefixes
+    // ("operator NAME: "), it fits what the store keeps: the latch then reaches SQLite.
+    const bounded =
+      'reason' in event
+        ? { ...event, reason: clipBytes(event.reason, STATE_REASON_BYTES_MAX) }
+        : event;
+    this.lifecycle.send({ ...bounded, at: this.nowIso() } as GovernorEvent);
   }
 
   private nowIso(): string {

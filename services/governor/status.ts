@@ -16,6 +16,7 @@ import type { Store } from '../../persistence/index.js';
 import { ModeJournal } from '../../persistence/mode-journal.js';
 import type { OwnerInfo } from '../../persistence/ownership.js';
 import type { GovernorAlert } from '../alerts/types.js';
+import { clip } from '../display-text.js';
 import { fallbackPathFor, readFallbackRecord } from '../fallback-file.js';
 import type { ExecutionQueueStatus } from '../health/system-health.js';
 import { authorityInForce, type LatchSource } from './authority.js';
@@ -114,15 +115,6 @@ export const STATUS_ALERTS_MAX = 10;
  * messages are bounded (64 KiB), and the page shows a summary.
  */
 export const STATUS_ALERT_TEXT_CHARS_MAX = { title: 200, message: 500, recommendedAction: 300 };
-
-/** `text` cut to `max` characters, the last one `…`, never splitting a surrogate pair. */
-function clip(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let end = max - 1;
-  const last = text.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return `${text.slice(0, end)}…`;
-}
 
 /** What alertsOf reads of an alert: the alert manager's (dates) or the store's (ISO strings). */
 interface AlertFields {

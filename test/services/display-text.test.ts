@@ -8,9 +8,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toJson } from '../../services/cli/output.js';
 import {
+  clip,
+  clipBytes,
   describeCharacter,
   displayText,
   escapeJsonForDisplay,
+  findLoneSurrogate,
   findUnsafeCharacter,
 } from '../../services/display-text.js';
 import { AssertionError } from '../../services/errors.js';
@@ -144,6 +147,30 @@ describe('toJson (--json output)', () => {
         expect(escapeJsonForDisplay(text)).toBe(text);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('clip and clipBytes: bounded text, whole characters, a visible cut', () => {
+  it('keeps short text and cuts long text to the bound, ending in …', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', maxLength: 300 }),
+        fc.integer({ min: 3, max: 200 }),
+        (text, max) => {
+          const chars = clip(text, max);
+          const bytes = clipBytes(text, max);
+          expect(chars.length).toBeLessThanOrEqual(max);
+          expect(Buffer.byteLength(bytes)).toBeLessThanOrEqual(max);
+          for (const cut of [chars, bytes]) {
+            if (cut === text) continue;
+            expect(cut.endsWith('…')).toBe(true);
+            expect(text.startsWith(cut.slice(0, -1))).toBe(true);
+            expect(findLoneSurrogate(cut)).toBeNull();
+          }
+          if (Buffer.byteLength(text) <= max) expect(bytes).toBe(text);
+        },
+      ),
     );
   });
 });

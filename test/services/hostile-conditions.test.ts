@@ -48,6 +48,30 @@ describe('1. an unknown trigger still shuts down, loudly', () => {
     );
     expect(h.gov.getMode()).toBe('SHUTDOWN');
   });
+  it('regression: an engine reason of 1 MiB was kept whole and repeated in the status (which answers over a 64 KiB socket)', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    h.gov.failSafeManager.triggerShutdown('UNRECOVERABLE_EXCEPTION', 'x'.repeat(1 << 20));
+    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    const reason = h.reader().systemState.get().latch?.reason ?? '';
+    expect(Buffer.byteLength(reason)).toBeLessThanOrEqual(4_096);
+    expect(reason).toMatch(/^x{3000,}…$/);
+    expect(reason.endsWith('…')).toBe(true);
+    expect(existsSync(`${h.dbPath}.shutdown.json`)).toBe(false); // the latch is in SQLite
+    expect(JSON.stringify(h.gov.status()).length).toBeLessThan(64 * 1_024);
+  });
+  it('regression: an operator reason of the full 4 KiB did not fit the mode-change event, so the latch missed SQLite', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    const reason = 'r'.repeat(4_096);
+    await h.gov.operatorObserve({ operator: 'alice', reason });
+    expect(h.reader().systemState.get().lifecycleState).toBe('OBSERVE_ONLY');
+    await h.gov.operatorShutdown({ operator: 'alice', reason });
+    const latch = h.reader().systemState.get().latch?.reason ?? '';
+    expect(latch).toMatch(/^operator alice: r+…$/);
+    expect(Buffer.byteLength(latch)).toBeLessThanOrEqual(4_096);
+    expect(existsSync(`${h.dbPath}.shutdown.json`)).toBe(false);
+  });
 });
 
 describe('3. the gate closes at the earliest instant any rule could close it', () => {
