@@ -90,6 +90,19 @@ describe('payload shapes', () => {
     expect(slackPayload(resolved, true).text).toMatch(/^RESOLVED: /);
   });
 
+  it("PagerDuty: the source is by default the governor's instance (two governors on one host differ)", async () => {
+    r = await startReceiver();
+    const sources: unknown[] = [];
+    for (const instance of ['trader-1:/var/lib/a/governor.db', 'trader-1:/var/lib/b/governor.db']) {
+      const sink = pagerDutySink({ routingKey: 'R0UTINGKEY', url: r.url });
+      sink.start?.({ clock: new SimulatedClock(), logger: silentLogger(), instance });
+      await sink.deliver(alert);
+      sink.stop?.();
+      sources.push((r.received.at(-1)?.body as { payload: { source: string } }).payload.source);
+    }
+    expect(sources).toEqual(['trader-1:/var/lib/a/governor.db', 'trader-1:/var/lib/b/governor.db']);
+  });
+
   it('PagerDuty: trigger and resolve share a dedup_key of at most 255 characters', async () => {
     r = await startReceiver();
     const sink = pagerDutySink({ routingKey: 'R0UTINGKEY', url: r.url, source: 'gov-1' });

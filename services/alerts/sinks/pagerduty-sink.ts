@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { displayText } from '../../display-text.js';
+import { clip, displayText } from '../../display-text.js';
 import { GovernorError } from '../../errors.js';
 import type { AlertSeverity, AlertSink, GovernorAlert } from '../types.js';
 import { checkSinkName, checkUrl, httpTarget, postJson } from './http.js';
@@ -20,7 +20,10 @@ export interface PagerDutySinkOptions {
   readonly url?: string;
   /** Default `pagerduty`. */
   readonly name?: string;
-  /** `payload.source`: default the host name. */
+  /**
+   * `payload.source`. Default: the governor's instance name, `<host>:<absolute database path>`
+   * (unique per governor on a host), cut to 255 characters; the host name outside a governor.
+   */
   readonly source?: string;
   /** Per request, default 5000. */
   readonly timeoutMs?: number;
@@ -72,6 +75,9 @@ export function pagerDutyResolve(routingKey: string, alert: GovernorAlert) {
   };
 }
 
+/** PagerDuty's limit on `payload.source`. */
+const SOURCE_CHARS_MAX = 255;
+
 export function pagerDutySink(options: PagerDutySinkOptions): AlertSink {
   const name = checkSinkName('pagerduty', options.name, 'pagerduty');
   const routingKey = options.routingKey;
@@ -82,8 +88,8 @@ export function pagerDutySink(options: PagerDutySinkOptions): AlertSink {
       { sink: name, field: 'routingKey' },
     );
   }
-  const source = options.source ?? hostname();
-  if (typeof source !== 'string' || source.length === 0 || source.length > 255) {
+  let source = options.source ?? hostname();
+  if (typeof source !== 'string' || source.length === 0 || source.length > SOURCE_CHARS_MAX) {
     throw new GovernorError(
       'GOV_INVALID_CONFIG',
       `${name} sink: source must be 1 to 255 characters`,
@@ -100,6 +106,11 @@ export function pagerDutySink(options: PagerDutySinkOptions): AlertSink {
   );
   return {
     name,
+    start: (context) => {
+      if (options.source === undefined && context.instance !== undefined) {
+        source = clip(context.instance, SOURCE_CHARS_MAX);
+      }
+    },
     deliver: (alert) => postJson(name, target, pagerDutyTrigger(routingKey, source, alert)),
     resolve: (alert) => postJson(name, target, pagerDutyResolve(routingKey, alert)),
   };
