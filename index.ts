@@ -89,6 +89,7 @@ export {
   type ModeChange,
   type ModeChangeListener,
 } from './services/governor/governance-system.js';
+export type { GovernorStatus, StatusAlert } from './services/governor/status.js';
 export type { IntegrityViolation } from './services/health/data-integrity.js';
 export type { FailSafeState } from './services/health/failsafe.js';
 export type {
