@@ -125,10 +125,6 @@ export class OwnerLock {
     return new OwnerLock(lockPath, db, info);
   }
 
-  get held(): boolean {
-    return this.db !== null;
-  }
-
   /**
    * True while the lock file at its path is still the one this lock holds. A deleted or
    * replaced lock file no longer keeps a second owner out: the owner must fail safe.

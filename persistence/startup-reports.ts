@@ -37,8 +37,6 @@ interface ReportRow {
   at: string;
 }
 
-const LIST_LIMIT_MAX = 1_000;
-
 function toReport(row: ReportRow): StoredStartupReport {
   const results = parseStoredJson('startup_reports', row.id, row.results);
   if (!Array.isArray(results)) {
@@ -124,21 +122,5 @@ export class StartupReports {
   latest(): StoredStartupReport | null {
     const row = this.connection.read('startupReports.latest', () => this.selectLatest.get(1));
     return row === undefined ? null : toReport(row);
-  }
-
-  /** The latest reports, newest first (at most 1,000). */
-  list(limit = 20): StoredStartupReport[] {
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIST_LIMIT_MAX) {
-      throw new GovernorError(
-        'GOV_INVALID_ARGUMENT',
-        `Expected limit from 1 to ${LIST_LIMIT_MAX}`,
-        {
-          field: 'limit',
-        },
-      );
-    }
-    return this.connection
-      .read('startupReports.list', () => this.selectLatest.all(limit))
-      .map(toReport);
   }
 }

@@ -50,11 +50,6 @@ const CHARACTER_NAMES: ReadonlyMap<number, string> = new Map([
   [0xfeff, 'ZERO WIDTH NO-BREAK SPACE'],
 ]);
 
-/** True when `character` (one code point, or one lone surrogate) is never shown as itself. */
-export function isUnsafeCharacter(character: string): boolean {
-  return UNSAFE_CHARACTER.test(character);
-}
-
 /** `U+202E RIGHT-TO-LEFT OVERRIDE`, or `U+0001 (a control character)` for unnamed ones. */
 export function describeCharacter(character: string): string {
   const codePoint = character.codePointAt(0) ?? 0;

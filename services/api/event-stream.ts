@@ -32,10 +32,6 @@ export class StatusStream {
     private readonly onError: (error: unknown) => void,
   ) {}
 
-  get size(): number {
-    return this.clients.size;
-  }
-
   isFull(): boolean {
     return this.clients.size >= STREAM_CLIENTS_MAX;
   }

@@ -32,8 +32,4 @@ export class Gate {
   setDeadline(deadlineMs: number): void {
     this.deadlineMs = deadlineMs;
   }
-
-  get deadline(): number {
-    return this.deadlineMs;
-  }
 }

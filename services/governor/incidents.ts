@@ -3,7 +3,7 @@
  * the alert it raises. The only place that builds dedup keys, alert titles and causes from the
  * catalogue; the rest of governor names an incident and lets this module raise or resolve it.
  */
-import type { HeldCause, ShutdownLatch, StartupReport } from '../../machines/types.js';
+import type { ShutdownLatch, StartupReport } from '../../machines/types.js';
 import type { AlertManager } from '../alerts/alert-manager.js';
 import {
   HEARTBEAT_LOSS_ALERT,
@@ -42,13 +42,6 @@ export const SAFE_MODE_ALERT_KINDS: readonly AlertKind[] = [
   'HEARTBEAT_LOSS',
   'INTEGRITY_VIOLATION',
 ];
-
-/** The alert kind each held cause raises. */
-export const HELD_CAUSE_ALERT: { readonly [C in HeldCause]: AlertKind } = {
-  STARTUP_CHECKS_FAILED: 'STARTUP_FAILURE',
-  HEARTBEAT_LOST: 'HEARTBEAT_LOSS',
-  INTEGRITY_VIOLATION: 'INTEGRITY_VIOLATION',
-};
 
 export interface IntegrityFinding {
   readonly description: string;

@@ -104,10 +104,6 @@ export class Lifecycle {
     this.actor?.stop();
   }
 
-  get started(): boolean {
-    return this.actor !== null;
-  }
-
   private snapshot() {
     if (this.actor === null) throw new Error('no lifecycle has begun');
     return this.actor.getSnapshot();

@@ -7,9 +7,6 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Thresholds } from '../config.js';
 
-export const HEARTBEAT_EVENT_TYPE = 'SYSTEM_MODE_CHANGE';
-export const HEARTBEAT_REASON = 'Heartbeat - system alive';
-
 export interface HeartbeatHost {
   /** Appends the heartbeat event; throws when the event log cannot be written. */
   writeHeartbeat(): void;
@@ -33,8 +30,6 @@ export class HeartbeatMonitor {
   private lossReferenceMs = Number.NEGATIVE_INFINITY;
   private lost = false;
   private running = false;
-  private successes = 0;
-  private failures = 0;
 
   constructor(
     private readonly host: HeartbeatHost,
@@ -68,14 +63,6 @@ export class HeartbeatMonitor {
     return this.clock.monotonicNow() - this.lastSuccessMs;
   }
 
-  stats(): { successes: number; failures: number; lastSuccessMonotonicMs: number } {
-    return {
-      successes: this.successes,
-      failures: this.failures,
-      lastSuccessMonotonicMs: this.lastSuccessMs,
-    };
-  }
-
   private tick(): void {
     this.tickTimer = undefined;
     if (!this.running) return;
@@ -86,7 +73,6 @@ export class HeartbeatMonitor {
       this.host.writeHeartbeat();
       this.onSuccess();
     } catch (error) {
-      this.failures++;
       this.host.heartbeatFailed(error);
     }
     if (this.running) {
@@ -99,7 +85,6 @@ export class HeartbeatMonitor {
 
   private onSuccess(): void {
     const now = this.clock.monotonicNow();
-    this.successes++;
     this.lastSuccessMs = now;
     this.lossReferenceMs = now;
     this.leaseExpiresAtMs = now + this.thresholds.heartbeatLossMs;
