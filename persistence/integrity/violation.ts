@@ -22,7 +22,7 @@ export interface IntegrityViolation {
 
 /** The operator's action for damage to history: the event log and anything anchored to it. */
 export const RESTORE =
-  'Stop trading (governor already has). Compare with a backup and the externally kept head (`governor verify --full --expect-head HASH`), restore or investigate the tampering, then restart as an operator.';
+  'Stop trading (governor already has). Compare with a backup and the externally kept head (`governor verify --full --expect-head HASH`), restore or investigate the tampering, then `governor resume --operator NAME --reason TEXT` (`governor restart --operator NAME --reason TEXT` when it is in SHUTDOWN).';
 
 /** Two violations with the same key are the same finding (reported once per incident). */
 export function violationKey(v: IntegrityViolation): string {

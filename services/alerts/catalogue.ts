@@ -16,52 +16,52 @@ export const SHUTDOWN_ALERTS: { readonly [T in ShutdownTrigger]: AlertText } = {
     rootCause:
       'a health rule broke: error rate above its limit, stale market data, a stale event-log write, or a stalled execution queue',
     recommendedAction:
-      'Read the reason for the rule that broke; fix the feed, the errors or the queue; then `governor restart --operator NAME --reason TEXT`.',
+      'Read the reason for the rule that broke; fix the feed, the errors or the queue; then `governor restart --operator NAME --reason TEXT` (its pre-flight refuses while the rule still breaks; an error storm ages out after the error window).',
   },
   MARKET_DATA_STALL: {
     title: 'Fail-safe shutdown: market data stalled',
     rootCause: 'the market data feed delivered nothing for longer than the stall threshold',
     recommendedAction:
-      'Check the feed connection and the exchange status; once data flows again, restart as an operator.',
+      'Check the feed connection and the exchange status; once data flows again, `governor restart --operator NAME --reason TEXT`.',
   },
   EVENT_LOG_WRITE_FAILURE: {
     title: 'Fail-safe shutdown: event log not written',
     rootCause:
       'no event-log write succeeded for longer than the threshold (disk full, read-only, I/O errors)',
     recommendedAction:
-      'Check disk space, permissions and the database file; run `governor verify --full`; then restart as an operator.',
+      'Check disk space, permissions and the database file; run `governor verify --full`; then `governor restart --operator NAME --reason TEXT`.',
   },
   SNAPSHOT_WRITE_FAILURE: {
     title: 'Fail-safe shutdown: snapshots not written',
     rootCause: 'no snapshot was written for longer than the threshold',
     recommendedAction:
-      'Check the job that writes daily snapshots and the database; write the missing snapshot; restart as an operator.',
+      'Check the job that writes daily snapshots and the database; write the missing snapshot; then `governor restart --operator NAME --reason TEXT`.',
   },
   CAPITAL_INCONSISTENT: {
     title: 'Fail-safe shutdown: capital reconciliation failed',
     rootCause: 'a capital pool total does not equal the sum of its accounts',
     recommendedAction:
-      'Reconcile the named pool against the exchange and the ledger, correct the records, then restart as an operator.',
+      'Reconcile the named pool against the exchange and the ledger; correct the records with `governor capital adjust --pool ID --account ID --amount MINOR --operator NAME --reason TEXT` (`--dry-run` first shows the mismatch it resolves); `governor verify`; then `governor restart --operator NAME --reason TEXT`.',
   },
   UNRECOVERABLE_EXCEPTION: {
     title: 'Fail-safe shutdown: unrecoverable exception',
     rootCause:
       'the embedding code reported, or the process raised, an exception it could not recover from',
     recommendedAction:
-      'Read the exception in the logs, fix or work around its cause, then restart as an operator.',
+      'Read the exception in the logs, fix or work around its cause, then `governor restart --operator NAME --reason TEXT`.',
   },
   OPERATOR_KILL: {
     title: 'Shutdown: operator kill switch',
     rootCause: 'an operator pulled the kill switch',
     recommendedAction:
-      'Confirm with the operator named in the reason; when it is safe, restart as an operator.',
+      'Confirm with the operator named in the reason; when it is safe, `governor restart --operator NAME --reason TEXT`.',
   },
 };
 
 export const STARTUP_FAILURE_ALERT: Omit<AlertText, 'rootCause'> = {
   title: 'Startup checks failed: OBSERVE_ONLY',
   recommendedAction:
-    'Fix what the failed checks name (see `governor status`), then `governor resume --operator NAME --reason TEXT` to run the checks again.',
+    'Fix what the failed checks name (`governor status` lists them), then `governor resume --operator NAME --reason TEXT` to run the checks again.',
 };
 
 export const HEARTBEAT_LOSS_ALERT: AlertText = {
@@ -75,5 +75,5 @@ export const HEARTBEAT_LOSS_ALERT: AlertText = {
 export const INTEGRITY_ALERT: Omit<AlertText, 'rootCause'> = {
   title: 'Data integrity violation: OBSERVE_ONLY',
   recommendedAction:
-    'Run `governor verify --full --json`, repair or restore the named records, then resume as an operator.',
+    'Run `governor verify --full --json`, repair or restore the named records (docs/operations.md: Back up and restore), then `governor resume --operator NAME --reason TEXT`.',
 };

@@ -244,6 +244,6 @@ async function adaptersCheck(
         'failed',
         failed.map((p) => p.detail).join('; '),
         `adapter unreachable: ${failed.map((p) => p.name).join(', ')}`,
-        'Check the exchange connectivity and credentials of the named adapters, then resume as an operator.',
+        'Check the exchange connectivity and credentials of the named adapters, then `governor resume --operator NAME --reason TEXT`.',
       );
 }

@@ -7,7 +7,7 @@ import { Findings, type IntegrityViolation } from '../violation.js';
 import type { CheckRun, TableCheck } from './check.js';
 
 const RECONCILE =
-  'Reconcile the pool against the exchange and the ledger, correct the records, then restart as an operator.';
+  'Reconcile the pool against the exchange and the ledger; correct the records with `governor capital adjust --pool ID --account ID --amount MINOR --operator NAME --reason TEXT` (`--dry-run` shows the mismatch it resolves first); then `governor restart --operator NAME --reason TEXT`.';
 
 function mismatches(run: CheckRun): IntegrityViolation[] {
   return run.store.capital.reconcile().mismatches.map((m) => ({

@@ -34,7 +34,7 @@ function violation(kind: SnapshotFindingKind, date: string, detail: string): Int
     location: { date, kind },
     rootCause: ROOT_CAUSE[kind],
     recommendedAction:
-      'Restore the snapshots from a backup or re-derive them from the event log, then restart as an operator.',
+      'Restore the snapshots from a backup or re-derive them from the event log, then `governor resume --operator NAME --reason TEXT` (`governor restart --operator NAME --reason TEXT` when it is in SHUTDOWN).',
   };
 }
 

@@ -45,7 +45,7 @@ function violation(
     rootCause:
       'strategy state or history was written outside governor (states and moves are checked on every write)',
     recommendedAction:
-      'Restore the strategy records from a backup, or set the strategy to a known state through governor, then restart as an operator.',
+      'Restore the strategy records from a backup, or set the strategy to a known state through governor, then `governor resume --operator NAME --reason TEXT` (`governor restart --operator NAME --reason TEXT` when it is in SHUTDOWN).',
   };
 }
 

@@ -16,7 +16,7 @@ function violation(kind: SystemStateFindingKind, detail: string): IntegrityViola
     location: { table: 'system_state', kind },
     rootCause: 'system_state was written outside governor',
     recommendedAction:
-      'Set the desired mode with an operator command (observe or resume) or restore system_state from a backup, then restart as an operator.',
+      'Set the desired mode with an operator command (`governor observe` or `governor resume`) or restore system_state from a backup, then `governor resume --operator NAME --reason TEXT` (`governor restart --operator NAME --reason TEXT` when it is in SHUTDOWN).',
   };
 }
 
