@@ -2,6 +2,8 @@
  * The local control channel: a Unix socket in a private directory beside the database
  * (directory 0700, socket 0600, both owned by the daemon's user), carrying one newline-delimited
  * JSON request and one response per connection, with a bounded size and timeouts. Never HTTP.
+ * Idle connections cannot block it: a connection must deliver its request within a deadline
+ * from its connect, and when all slots are taken a newcomer evicts the longest-waiting idle one.
  */
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -10,9 +12,15 @@ import { CliError, EXIT } from './exit-codes.js';
 
 /** The largest request or response line, in bytes. */
 export const CONTROL_MESSAGE_BYTES_MAX = 65_536;
-/** A connection that sends no complete request within this is closed. */
+/**
+ * A connection that has not sent a complete request this long after it connected is closed,
+ * however it trickles its bytes.
+ */
 export const CONTROL_IDLE_TIMEOUT_MS = 5_000;
-/** At most this many control connections at once. */
+/**
+ * At most this many control connections at once. A newcomer beyond it evicts the idle one (no
+ * complete request yet) that connected first; only when every one is busy is the newcomer closed.
+ */
 export const CONTROL_CONNECTIONS_MAX = 16;
 /** Linux allows 107 bytes in a socket path, macOS 103: stay under both. */
 export const SOCKET_PATH_BYTES_MAX = 103;
@@ -116,8 +124,8 @@ export function sendControlRequest(
     socket.setEncoding('utf8');
     socket.setTimeout(timeoutMs, () =>
       finish(
-        new CliError(
-          EXIT.FAILURE,
+        new ControlSocketError(
+          'timeout',
           `no answer from the daemon within ${timeoutMs} ms (${socketPath})`,
         ),
       ),
@@ -137,13 +145,38 @@ export function sendControlRequest(
         finish(new CliError(EXIT.FAILURE, 'the daemon sent a malformed response'));
       }
     });
-    socket.on('error', (error) =>
-      finish(isNotRunningError(error) ? notRunning(socketPath) : error),
+    socket.on('error', (error: NodeJS.ErrnoException) =>
+      finish(
+        isNotRunningError(error)
+          ? notRunning(socketPath)
+          : new ControlSocketError(
+              'failed',
+              `the control socket failed: ${error.code ?? error.message} (${socketPath})`,
+            ),
+      ),
     );
     socket.on('close', () =>
-      finish(new CliError(EXIT.FAILURE, 'the daemon closed the connection without answering')),
+      finish(
+        new ControlSocketError('closed', 'the daemon closed the connection without answering'),
+      ),
     );
   });
+}
+
+/** Why a request over the control socket got no answer: a retry may get one (not a timeout). */
+export class ControlSocketError extends CliError {
+  constructor(
+    readonly kind: 'timeout' | 'closed' | 'failed',
+    message: string,
+  ) {
+    super(EXIT.FAILURE, message);
+    this.name = 'ControlSocketError';
+  }
+
+  /** A connection closed or reset without an answer (the daemon was full, or evicted it). */
+  get retryable(): boolean {
+    return this.kind !== 'timeout';
+  }
 }
 
 function notRunning(socketPath: string): CliError {
@@ -186,7 +219,45 @@ function parseRequest(line: string): ControlRequest | string {
   return record as unknown as ControlRequest;
 }
 
-function serveConnection(socket: Socket, handler: ControlHandler): void {
+/** The connections a server holds; a newcomer beyond the limit evicts the oldest idle one. */
+class ConnectionSlots {
+  /** In connect order: the first idle entry is the longest-waiting one. */
+  private readonly connections = new Map<Socket, { idle: boolean }>();
+
+  /** Admits `socket`, evicting the longest-waiting idle connection when full; false if all are busy. */
+  admit(socket: Socket): boolean {
+    if (this.connections.size >= CONTROL_CONNECTIONS_MAX) {
+      const idle = [...this.connections].find(([, state]) => state.idle);
+      if (idle === undefined) return false;
+      this.release(idle[0]);
+      idle[0].destroy();
+    }
+    this.connections.set(socket, { idle: true });
+    socket.once('close', () => this.release(socket));
+    return true;
+  }
+
+  /** The request arrived: the connection is busy until it closes, and is never evicted. */
+  busy(socket: Socket): void {
+    const state = this.connections.get(socket);
+    if (state !== undefined) state.idle = false;
+  }
+
+  release(socket: Socket): void {
+    this.connections.delete(socket);
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  closeAll(): void {
+    for (const socket of this.connections.keys()) socket.destroy();
+    this.connections.clear();
+  }
+}
+
+function serveConnection(socket: Socket, handler: ControlHandler, slots: ConnectionSlots): void {
   let buffer = '';
   let handled = false;
   const reply = (response: ControlResponse): void => {
@@ -198,13 +269,18 @@ function serveConnection(socket: Socket, handler: ControlHandler): void {
     );
   };
   socket.setEncoding('utf8');
-  socket.setTimeout(CONTROL_IDLE_TIMEOUT_MS, () => socket.destroy());
+  // A deadline from the connect, not an inactivity timer: trickled bytes do not extend it.
+  const deadline = setTimeout(() => socket.destroy(), CONTROL_IDLE_TIMEOUT_MS);
+  deadline.unref();
+  socket.once('close', () => clearTimeout(deadline));
   socket.on('error', () => socket.destroy());
   socket.on('data', (chunk: string) => {
     if (handled) return;
     buffer += chunk;
     if (buffer.length > CONTROL_MESSAGE_BYTES_MAX) {
       handled = true;
+      clearTimeout(deadline);
+      slots.busy(socket);
       reply({
         ok: false,
         code: 'TOO_LARGE',
@@ -215,7 +291,8 @@ function serveConnection(socket: Socket, handler: ControlHandler): void {
     const end = buffer.indexOf('\n');
     if (end === -1) return;
     handled = true;
-    socket.setTimeout(0);
+    clearTimeout(deadline);
+    slots.busy(socket);
     const request = parseRequest(buffer.slice(0, end));
     if (typeof request === 'string') {
       reply({ ok: false, code: 'BAD_REQUEST', message: request });
@@ -237,6 +314,8 @@ function serveConnection(socket: Socket, handler: ControlHandler): void {
 
 export interface ControlServer {
   readonly socketPath: string;
+  /** How many connections are open now (at most CONTROL_CONNECTIONS_MAX). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -263,8 +342,15 @@ export async function startControlServer(
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const server: Server = createServer((socket) => serveConnection(socket, handler));
-  server.maxConnections = CONTROL_CONNECTIONS_MAX;
+  const slots = new ConnectionSlots();
+  // Not server.maxConnections: it drops newcomers, so idle connections could lock everyone out.
+  const server: Server = createServer((socket) => {
+    if (!slots.admit(socket)) {
+      socket.destroy();
+      return;
+    }
+    serveConnection(socket, handler, slots);
+  });
   await new Promise<void>((resolvePromise, reject) => {
     server.once('error', reject);
     server.listen(socketPath, () => {
@@ -275,9 +361,11 @@ export async function startControlServer(
   chmodSync(socketPath, 0o600);
   return {
     socketPath,
+    connections: () => slots.size,
     close: () =>
       new Promise<void>((resolvePromise) => {
         server.close(() => resolvePromise());
+        slots.closeAll();
         try {
           unlinkSync(socketPath);
         } catch {
