@@ -1,10 +1,12 @@
 /**
  * What every command receives: the parsed flags, the output, and helpers to find the database
- * and the control socket (flags > env > config file > defaults) and open the database read-only.
+ * and the control socket (flags > env > config file > defaults) and open the database read-only
+ * (the persistence layer, and SQLite with it, is loaded only then).
  */
 import { existsSync } from 'node:fs';
-import { Store } from '../../persistence/index.js';
-import { type ConfigFlags, type DaemonConfig, resolveDaemonConfig } from './config.js';
+import type { Store } from '../../persistence/index.js';
+import { hasAlertSinks } from './alerts-layers.js';
+import { type ConfigFlags, type DaemonConfig, resolveConfigLayers } from './config-layers.js';
 import { defaultSocketPath } from './control-channel.js';
 import { CliError, EXIT } from './exit-codes.js';
 import type { Output } from './output.js';
@@ -44,22 +46,37 @@ export function configFlags(context: CommandContext): ConfigFlags {
   };
 }
 
-export function resolveConfig(context: CommandContext, demo = false): DaemonConfig {
-  return resolveDaemonConfig(configFlags(context), { env: context.env, demo });
+/**
+ * The configuration as `resolveDaemonConfig` checks it; the alert sink modules are loaded (to
+ * check their options by building them) only when some sink is configured.
+ */
+export async function resolveConfig(context: CommandContext, demo = false): Promise<DaemonConfig> {
+  const config = resolveConfigLayers(configFlags(context), { env: context.env, demo });
+  if (hasAlertSinks(config.alerts)) {
+    const { createAlertSinks } = await import('./alerts-config.js');
+    createAlertSinks(config.alerts);
+  }
+  return config;
 }
 
 export function socketPathFor(config: DaemonConfig): string {
   return config.controlSocket ?? defaultSocketPath(config.dbPath);
 }
 
-/** Opens the database read-only; NOT_FOUND when there is no file. */
-export function openReadOnly(dbPath: string): Store {
+/** NOT_FOUND when there is no database file at `dbPath`. */
+export function requireDatabase(dbPath: string): void {
   if (!existsSync(dbPath)) {
     throw new CliError(
       EXIT.NOT_FOUND,
       `no governor database at ${dbPath} (use --db PATH or GOVERNOR_DB)`,
     );
   }
+}
+
+/** Opens the database read-only; NOT_FOUND when there is no file. */
+export async function openReadOnly(dbPath: string): Promise<Store> {
+  requireDatabase(dbPath);
+  const { Store } = await import('../../persistence/store.js');
   return Store.open(dbPath, { readonly: true });
 }
 

@@ -1,13 +1,21 @@
 /**
  * `governor run --demo`: the paper trader from examples/ embedded in the daemon, trading on a
  * simulated feed through the gate, and `--demo-fault`, which injects one fault a few seconds
- * after the gate opens so that a newcomer watches a fail-safe happen live.
+ * after the gate opens so that a newcomer watches a fail-safe happen live. A few seconds after
+ * the SHUTDOWN the simulated world recovers by itself (the feed resumes, the exchange answers),
+ * as a real one does once someone fixed it, so that an operator's restart passes its
+ * pre-flight; each fault's announcement says which command to run next.
  */
 import Database from 'better-sqlite3';
 import { SimulatedMarketFeed } from '../../examples/paper-trader/market-feed.js';
 import { PaperExchange } from '../../examples/paper-trader/paper-exchange.js';
-import { CASH_ACCOUNT_ID, PaperTrader } from '../../examples/paper-trader/paper-trader.js';
+import {
+  CASH_ACCOUNT_ID,
+  PAPER_POOL_ID,
+  PaperTrader,
+} from '../../examples/paper-trader/paper-trader.js';
 import type { Clock } from '../clock.js';
+import { GovernorError } from '../errors.js';
 import type { GovernanceSystem } from '../governor/governance-system.js';
 
 export const DEMO_FAULTS = [
@@ -20,12 +28,42 @@ export type DemoFault = (typeof DEMO_FAULTS)[number];
 
 /** The fault is injected this long after the gate first opens. */
 export const DEMO_FAULT_DELAY_MS = 5_000;
+/**
+ * The simulated world recovers (feed back, exchange answering) this long after the SHUTDOWN;
+ * GOVERNOR_DEMO_RECOVERY_MS overrides it (0: never by itself, only on an operator's restart).
+ */
+export const DEMO_RECOVERY_DELAY_MS = 5_000;
+
+/** The recovery delay from GOVERNOR_DEMO_RECOVERY_MS (an integer of ms), else the default. */
+export function demoRecoveryMs(env: NodeJS.ProcessEnv): number | null {
+  const text = env.GOVERNOR_DEMO_RECOVERY_MS;
+  if (text === undefined || text === '') return DEMO_RECOVERY_DELAY_MS;
+  if (!/^\d{1,9}$/.test(text)) {
+    throw new GovernorError(
+      'GOV_INVALID_CONFIG',
+      `GOVERNOR_DEMO_RECOVERY_MS: expected an integer number of ms (0: never), got "${text}"`,
+      { key: 'GOVERNOR_DEMO_RECOVERY_MS' },
+    );
+  }
+  const ms = Number(text);
+  return ms === 0 ? null : ms;
+}
+
+/** Where each fault ends, and what the operator runs then (README and operations.md say the same). */
+export const DEMO_FAULT_OUTCOMES: Readonly<Record<DemoFault, 'SHUTDOWN' | 'OBSERVE_ONLY'>> = {
+  'market-stall': 'SHUTDOWN',
+  'error-storm': 'SHUTDOWN',
+  'capital-drift': 'SHUTDOWN',
+  'heartbeat-stall': 'OBSERVE_ONLY',
+};
 
 export interface Demo {
   readonly exchange: PaperExchange;
   readonly trader: PaperTrader;
   /** Schedules the fault (once the gate is open); `announce` prints what was injected. */
   scheduleFault(fault: DemoFault, announce: (text: string) => void): void;
+  /** Told of each mode change: after the fault's SHUTDOWN the world recovers, with advice. */
+  onModeChange(to: string): void;
   /** An operator restart: the simulated world recovers (the feed flows, the exchange answers). */
   clearFault(): void;
   stop(): void;
@@ -52,7 +90,28 @@ function driftCapital(dbPath: string): void {
   }
 }
 
-export function startDemo(governance: GovernanceSystem, clock: Clock): Demo {
+/** The exact commands for the operator once the fault has landed, for this database. */
+export function demoAdvice(fault: DemoFault, dbPath: string, errorWindowMs: number): string {
+  const db = `--db ${dbPath}`;
+  const restart = `governor restart ${db} --operator NAME --reason TEXT`;
+  switch (fault) {
+    case 'market-stall':
+      return `demo: the feed is back. Run: ${restart}`;
+    case 'error-storm':
+      return `demo: the exchange answers again. Once the last errors are older than the error window (${errorWindowMs / 1_000} s), run: ${restart}`;
+    case 'capital-drift':
+      return `demo: the cash account holds 1 cent more than the pool says. Run: governor capital adjust ${db} --pool ${PAPER_POOL_ID} --account ${CASH_ACCOUNT_ID} --amount -1 --operator NAME --reason TEXT, then: ${restart}`;
+    case 'heartbeat-stall':
+      return `demo: the event loop runs again. Run: governor resume ${db} --operator NAME --reason TEXT`;
+  }
+}
+
+export function startDemo(
+  governance: GovernanceSystem,
+  clock: Clock,
+  options: { readonly recoveryMs?: number | null } = {},
+): Demo {
+  const recoveryMs = options.recoveryMs === undefined ? DEMO_RECOVERY_DELAY_MS : options.recoveryMs;
   const exchange = new PaperExchange();
   const feed = new SimulatedMarketFeed({ clock, seed: 42 });
   const trader = new PaperTrader({ governance, feed, exchange, clock });
@@ -89,6 +148,12 @@ export function startDemo(governance: GovernanceSystem, clock: Clock): Demo {
       }
     }
   };
+  let injected: { fault: DemoFault; announce: (text: string) => void } | null = null;
+  let advised = false;
+  const clearFault = (): void => {
+    feed.resume();
+    exchange.setFailing(false);
+  };
   return {
     exchange,
     trader,
@@ -96,14 +161,29 @@ export function startDemo(governance: GovernanceSystem, clock: Clock): Demo {
       const poll = setInterval(() => {
         if (!governance.canDeployCapital()) return;
         clearInterval(poll);
-        timers.push(setTimeout(() => inject(fault, announce), DEMO_FAULT_DELAY_MS));
+        timers.push(
+          setTimeout(() => {
+            injected = { fault, announce };
+            inject(fault, announce);
+          }, DEMO_FAULT_DELAY_MS),
+        );
       }, 100);
       timers.push(poll);
     },
-    clearFault() {
-      feed.resume();
-      exchange.setFailing(false);
+    onModeChange(to) {
+      if (injected === null || advised || to !== DEMO_FAULT_OUTCOMES[injected.fault]) return;
+      advised = true;
+      const { fault, announce } = injected;
+      if (to === 'SHUTDOWN' && recoveryMs === null) return;
+      const delayMs = to === 'SHUTDOWN' ? (recoveryMs ?? 0) : 0;
+      timers.push(
+        setTimeout(() => {
+          clearFault();
+          announce(demoAdvice(fault, governance.dbPath, governance.thresholds.errorWindowMs));
+        }, delayMs),
+      );
     },
+    clearFault,
     stop() {
       for (const timer of timers) clearTimeout(timer);
       trader.stop();

@@ -21,6 +21,11 @@ export const EXIT = {
   FAILURE: 6,
   /** An owner is running but did not confirm the operator request in time (see the message). */
   NOT_CONFIRMED: 7,
+  /**
+   * `restart` was carried out but governor is in SHUTDOWN again (a forced restart into a trip,
+   * or a trigger during its startup checks): the latch holds again; read the new alert.
+   */
+  RESTARTED_INTO_SHUTDOWN: 8,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -52,10 +57,24 @@ export function exitCodeFor(error: unknown): ExitCode {
     case 'GOV_SCHEMA_NEEDS_MIGRATION':
     case 'GOV_LIFECYCLE_RUNNING':
     case 'GOV_DATABASE_OWNED':
+    case 'GOV_RESTART_WOULD_TRIP':
+    case 'GOV_INVALID_AMOUNT':
+    case 'GOV_INVALID_TEXT':
       return EXIT.REFUSED;
     case 'GOV_UNKNOWN_ALERT':
+    case 'GOV_UNKNOWN_POOL':
+    case 'GOV_UNKNOWN_ACCOUNT':
       return EXIT.NOT_FOUND;
     default:
       return EXIT.FAILURE;
   }
+}
+
+/**
+ * An error's message for people: a GovernorError's `GOV_…: ` prefix dropped (its code stays in
+ * `--json` output and the docs), so a refusal reads "observe is not possible in OBSERVE_ONLY".
+ */
+export function plainMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/^GOV_[A-Z_]+: /, '');
 }

@@ -1,110 +1,33 @@
 /**
- * The `governor` command line: parses the command and its flags (node:util parseArgs, strict),
- * runs the command, and turns any error into one line on stderr and a documented exit code.
+ * The `governor` command line: finds the command in the table (commands.ts), parses its flags
+ * (node:util parseArgs, strict), loads only that command's code, runs it, and turns any error
+ * into one line on stderr and a documented exit code.
  */
 import { parseArgs } from 'node:util';
 import { displayText } from '../display-text.js';
-import { ackCommand, alertsCommand } from './commands/alerts.js';
-import { diagramCommand } from './commands/diagram.js';
-import { eventsCommand } from './commands/events.js';
-import { operatorCommand } from './commands/operator.js';
-import { runCommand } from './commands/run.js';
-import { statusCommand } from './commands/status.js';
-import { verifyCommand } from './commands/verify.js';
+import {
+  COMMAND_GROUPS,
+  COMMANDS,
+  type CommandSpec,
+  EXIT_SUMMARY,
+  findCommand,
+  flagsOf,
+} from './commands.js';
 import type { CommandContext } from './context.js';
-import { CliError, EXIT, type ExitCode, exitCodeFor } from './exit-codes.js';
+import { CliError, EXIT, type ExitCode, exitCodeFor, plainMessage } from './exit-codes.js';
 import { createOutput, type Output, toJson } from './output.js';
-
-type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
-
-const COMMON: Record<string, OptionSpec> = {
-  db: { type: 'string' },
-  config: { type: 'string' },
-  socket: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-};
-const OPERATOR: Record<string, OptionSpec> = {
-  operator: { type: 'string' },
-  reason: { type: 'string' },
-};
-
-interface CommandSpec {
-  readonly summary: string;
-  readonly options: Record<string, OptionSpec>;
-  readonly run: (context: CommandContext) => Promise<ExitCode>;
-}
-
-const COMMANDS: Record<string, CommandSpec> = {
-  run: {
-    summary:
-      'run [--demo] [--demo-fault market-stall|error-storm|capital-drift|heartbeat-stall] [--api-host H] [--api-port P] [--no-api] [--desired-mode M] [--threshold NAME=MS]... [--log-level L]',
-    options: {
-      demo: { type: 'boolean' },
-      'demo-fault': { type: 'string' },
-      'api-host': { type: 'string' },
-      'api-port': { type: 'string' },
-      'no-api': { type: 'boolean' },
-      'desired-mode': { type: 'string' },
-      'log-level': { type: 'string' },
-      threshold: { type: 'string', multiple: true },
-    },
-    run: runCommand,
-  },
-  status: { summary: 'status [--json]', options: {}, run: statusCommand },
-  verify: {
-    summary: 'verify [--full] [--expect-head HASH|SEQ:HASH] [--json]',
-    options: { full: { type: 'boolean' }, 'expect-head': { type: 'string' } },
-    run: verifyCommand,
-  },
-  alerts: {
-    summary: 'alerts [--all] [--json]',
-    options: { all: { type: 'boolean' } },
-    run: alertsCommand,
-  },
-  ack: {
-    summary: 'ack ID --operator NAME',
-    options: { operator: { type: 'string' } },
-    run: ackCommand,
-  },
-  events: {
-    summary: 'events [--limit N] [--follow] [--json]',
-    options: { follow: { type: 'boolean' }, limit: { type: 'string' } },
-    run: eventsCommand,
-  },
-  diagram: { summary: 'diagram', options: {}, run: diagramCommand },
-  shutdown: {
-    summary: 'shutdown --operator NAME --reason TEXT   (the kill switch)',
-    options: OPERATOR,
-    run: (c) => operatorCommand(c, 'shutdown'),
-  },
-  observe: {
-    summary: 'observe --operator NAME --reason TEXT    (AGGRESSIVE -> OBSERVE_ONLY)',
-    options: OPERATOR,
-    run: (c) => operatorCommand(c, 'observe'),
-  },
-  resume: {
-    summary: 'resume --operator NAME --reason TEXT     (OBSERVE_ONLY -> checks -> AGGRESSIVE)',
-    options: OPERATOR,
-    run: (c) => operatorCommand(c, 'resume'),
-  },
-  restart: {
-    summary: 'restart --operator NAME --reason TEXT    (clears the SHUTDOWN latch)',
-    options: OPERATOR,
-    run: (c) => operatorCommand(c, 'restart'),
-  },
-};
 
 function usage(out: Output): void {
   out.line(
-    'usage: governor COMMAND [flags]   (every command: --db PATH --config FILE --socket PATH --json)',
+    'usage: governor COMMAND [flags]       governor help COMMAND for its flags and examples',
   );
   out.line();
-  for (const spec of Object.values(COMMANDS)) out.line(`  governor ${spec.summary}`);
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  for (const command of COMMANDS) out.line(`  ${command.name.padEnd(width)}  ${command.summary}`);
   out.line();
-  out.line(
-    'exit codes: 0 ok, 1 usage, 2 refused/invalid, 3 needs a running owner, 4 integrity failure, 5 not found, 6 failure, 7 the owner did not confirm',
-  );
+  out.line('every command: --db PATH --config FILE --socket PATH --json --help');
+  out.line('governor --version prints the version.');
+  out.line(EXIT_SUMMARY);
   out.line('docs/operations.md has the runbook.');
 }
 
@@ -124,37 +47,105 @@ function ignoreClosedPipes(): void {
   }
 }
 
+/** Flags whose value may be negative: `--amount -1` is read as `--amount=-1`. */
+const SIGNED_FLAGS = new Set(['--amount']);
+
+function joinSignedValues(args: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index] as string;
+    const next = args[index + 1];
+    if (SIGNED_FLAGS.has(arg) && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      index++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
+type ParseOptions = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>;
+
+/** The command's flags as parseArgs takes them (type, short, multiple). */
+function parseOptions(spec: CommandSpec): ParseOptions {
+  const options: ParseOptions = {};
+  for (const [flag, { type, short, multiple }] of Object.entries(flagsOf(spec))) {
+    options[flag] = {
+      type,
+      ...(short === undefined ? {} : { short }),
+      ...(multiple === undefined ? {} : { multiple }),
+    };
+  }
+  return options;
+}
+
+/** The command named by the first one or two words, and the arguments after them. */
+function resolveCommand(
+  argv: readonly string[],
+): { spec: CommandSpec; rest: string[] } | { unknown: string } {
+  const [first = '', second, ...others] = argv;
+  if (COMMAND_GROUPS.has(first)) {
+    const spec = second === undefined ? undefined : findCommand(`${first} ${second}`);
+    if (spec === undefined) return { unknown: second === undefined ? first : `${first} ${second}` };
+    return { spec, rest: others };
+  }
+  const spec = findCommand(first);
+  return spec === undefined ? { unknown: first } : { spec, rest: argv.slice(1) };
+}
+
 export async function main(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ExitCode> {
   ignoreClosedPipes();
   const out = createOutput({ env });
-  const [name, ...rest] = argv;
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+  const [name, topic] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
     usage(out);
     return name === undefined ? EXIT.USAGE : EXIT.OK;
   }
-  const spec = COMMANDS[name];
-  if (spec === undefined) {
-    out.error(`governor: unknown command "${displayText(name)}" (governor --help lists them)`);
+  if (name === '--version' || name === '-V' || name === 'version') {
+    const { packageVersion } = await import('./version.js');
+    out.line(`governor ${packageVersion()}`);
+    return EXIT.OK;
+  }
+  if (name === 'help') {
+    if (topic === undefined) {
+      usage(out);
+      return EXIT.OK;
+    }
+    return await printHelpFor(out, argv.slice(1));
+  }
+  const found = resolveCommand(argv);
+  if ('unknown' in found) {
+    const group = COMMAND_GROUPS.has(found.unknown)
+      ? `; ${found.unknown} takes a subcommand: ${COMMANDS.filter((c) =>
+          c.name.startsWith(`${found.unknown} `),
+        )
+          .map((c) => c.name)
+          .join(', ')}`
+      : ' (governor --help lists them)';
+    out.error(`governor: unknown command "${displayText(found.unknown)}"${group}`);
     return EXIT.USAGE;
   }
+  const { spec, rest } = found;
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: [...rest],
-      options: { ...COMMON, ...spec.options },
+      args: joinSignedValues(rest),
+      options: parseOptions(spec),
       allowPositionals: true,
       strict: true,
     });
   } catch (error) {
-    out.error(`governor ${name}: ${displayText((error as Error).message)}`);
-    out.error(`usage: governor ${spec.summary}`);
+    out.error(`governor ${spec.name}: ${displayText((error as Error).message)}`);
+    out.error(`usage: governor ${spec.usage}   (governor help ${spec.name})`);
     return EXIT.USAGE;
   }
   if (parsed.values.help === true) {
-    out.line(`usage: governor ${spec.summary}`);
+    const { commandHelp } = await import('./help.js');
+    commandHelp(out, spec);
     return EXIT.OK;
   }
   const context: CommandContext = {
@@ -165,15 +156,32 @@ export async function main(
     json: parsed.values.json === true,
   };
   try {
-    return await spec.run(context);
+    const run = await spec.load();
+    return await run(context);
   } catch (error) {
     const code = exitCodeFor(error);
     const message = error instanceof Error ? error.message : String(error);
     if (context.json) out.error(toJson({ error: message, exitCode: code }));
-    else out.error(`governor ${name}: ${displayText(message)}`);
+    else out.error(`governor ${spec.name}: ${displayText(plainMessage(error))}`);
     if (code === EXIT.FAILURE && !(error instanceof CliError) && env.GOVERNOR_DEBUG === '1') {
       out.error((error as Error).stack ?? '');
     }
     return code;
   }
+}
+
+async function printHelpFor(out: Output, words: readonly string[]): Promise<ExitCode> {
+  const { commandHelp } = await import('./help.js');
+  const found = resolveCommand(words);
+  if ('unknown' in found) {
+    const group = COMMANDS.filter((c) => c.name.startsWith(`${found.unknown} `));
+    if (group.length > 0) {
+      for (const command of group) commandHelp(out, command);
+      return EXIT.OK;
+    }
+    out.error(`governor help: unknown command "${displayText(found.unknown)}"`);
+    return EXIT.USAGE;
+  }
+  commandHelp(out, found.spec);
+  return EXIT.OK;
 }

@@ -7,25 +7,26 @@
  * When an owner is alive but does not confirm in time, it says exactly that.
  */
 import { existsSync } from 'node:fs';
-import { Store } from '../../persistence/index.js';
-import { ModeJournal } from '../../persistence/mode-journal.js';
 import type {
   OperatorRequestCommand,
   OperatorRequestRecord,
 } from '../../persistence/operator-requests.js';
-import { isLockHeld, lockPathFor, type OwnerInfo } from '../../persistence/ownership.js';
-import type { AlertSink } from '../alerts/types.js';
+import type { OwnerInfo } from '../../persistence/ownership.js';
+import { Store } from '../../persistence/store.js';
 import { isGovernorError } from '../errors.js';
-import { GovernanceSystem } from '../governor/governance-system.js';
+import type { GovernanceSystem } from '../governor/governance-system.js';
 import { processSignature } from '../governor/operator-commands.js';
 import type { DaemonConfig } from './config.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { ownerAlive, ownerOnRecord } from './owner-record.js';
 
 export interface OwnerRequest {
   readonly command: OperatorRequestCommand;
   readonly operator: string;
   readonly reason: string;
   readonly alertId?: string;
+  /** `restart`: `{ force: true }`; `adjust`: `{ poolId, accountId, amountMinor }` (see operator-commands.ts). */
+  readonly options?: Readonly<Record<string, unknown>>;
 }
 
 export type RequestOutcome =
@@ -81,28 +82,13 @@ function openWriter(dbPath: string): Store {
   return Store.open(dbPath, { busyTimeoutMs: 2_000 });
 }
 
-/** True when some process holds the database's owner lock. */
-export function ownerAlive(dbPath: string): boolean {
-  return isLockHeld(lockPathFor(dbPath));
-}
-
-/** The owner on record (when one runs), read without taking anything. */
-export function ownerOnRecord(store: Store): OwnerInfo | null {
-  try {
-    return new ModeJournal(store).readOwner();
-  } catch {
-    return null;
-  }
-}
-
 /**
- * Records `request` and waits for its outcome (see the module comment). `sinks` are the alert
- * sinks of the configuration, used when this process must act as the owner.
+ * Records `request` and waits for its outcome (see the module comment). When this process must
+ * act as the owner, it delivers alerts to the sinks of `config`.
  */
 export async function sendOwnerRequest(
   config: DaemonConfig,
   request: OwnerRequest,
-  sinks: readonly AlertSink[],
   waitMs = CONFIRM_WAIT_MS[request.command],
 ): Promise<RequestOutcome> {
   const store = openWriter(config.dbPath);
@@ -114,6 +100,7 @@ export async function sendOwnerRequest(
         operator: request.operator,
         reason: request.reason,
         ...(request.alertId === undefined ? {} : { alertId: request.alertId }),
+        ...(request.options === undefined ? {} : { options: request.options }),
         requestedBy: processSignature('cli'),
       },
       startedMs,
@@ -132,7 +119,7 @@ export async function sendOwnerRequest(
       if (Date.now() - lastOwnerCheckMs >= OWNER_CHECK_MS || lastOwnerCheckMs === 0) {
         lastOwnerCheckMs = Date.now();
         if (!ownerAlive(config.dbPath)) {
-          const acted = await actAsOwner(config, sinks);
+          const acted = await actAsOwner(config);
           if (acted) {
             const done = store.operatorRequests.get(recorded.id) ?? recorded;
             return { kind: 'no-owner', request: done, status: done.status };
@@ -171,7 +158,13 @@ function withdraw(store: Store, id: number): boolean {
  * Becomes the owner for a moment (no owner is alive) and carries out every pending request,
  * through the same GovernanceSystem code a running owner uses. False when an owner appeared.
  */
-async function actAsOwner(config: DaemonConfig, sinks: readonly AlertSink[]): Promise<boolean> {
+async function actAsOwner(config: DaemonConfig): Promise<boolean> {
+  // Loaded only here: the statechart, the logger and the alert machinery are an owner's.
+  const [{ GovernanceSystem }, { createAlertSinks }] = await Promise.all([
+    import('../governor/governance-system.js'),
+    import('./alerts-config.js'),
+  ]);
+  const sinks = createAlertSinks(config.alerts);
   let governance: GovernanceSystem;
   try {
     governance = new GovernanceSystem({

@@ -54,6 +54,8 @@ export interface RunOptions {
   readonly db?: string;
   /** Working directory of the command (default: the repository root). */
   readonly cwd?: string;
+  /** Extra environment variables for the command (e.g. NOTIFY_SOCKET). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** The status `governor status --json` prints (the fields the tests read). */
@@ -107,7 +109,7 @@ export class CliSandbox {
       execFile(
         process.execPath,
         [...ENTRY, ...args, '--db', options.db ?? this.dbPath, '--config', this.configPath],
-        { cwd: options.cwd ?? REPO_ROOT, env: cleanEnv(), timeout: 60_000 },
+        { cwd: options.cwd ?? REPO_ROOT, env: { ...cleanEnv(), ...options.env }, timeout: 60_000 },
         (error, stdout, stderr) => {
           const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
           resolvePromise({ code, stdout, stderr });
@@ -130,7 +132,11 @@ export class CliSandbox {
     const child = spawn(
       process.execPath,
       [...ENTRY, 'run', ...args, '--db', options.db ?? this.dbPath, '--config', this.configPath],
-      { cwd: options.cwd ?? REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        cwd: options.cwd ?? REPO_ROOT,
+        env: { ...cleanEnv(), ...options.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {

@@ -7,7 +7,6 @@ import type { StoredAlert } from '../../../persistence/index.js';
 import { type AlertDeliveryStatus, readAlertDeliveryStatus } from '../../alerts/delivery-status.js';
 import { displayText } from '../../display-text.js';
 import { checkOperatorRequest } from '../../operator.js';
-import { createAlertSinks } from '../alerts-config.js';
 import {
   booleanFlag,
   type CommandContext,
@@ -70,9 +69,9 @@ export function printAlert(out: Output, alert: ListedAlert): void {
 }
 
 export async function alertsCommand(context: CommandContext): Promise<ExitCode> {
-  const config = resolveConfig(context);
+  const config = await resolveConfig(context);
   const all = booleanFlag(context, 'all');
-  const store = openReadOnly(config.dbPath);
+  const store = await openReadOnly(config.dbPath);
   let alerts: ListedAlert[];
   try {
     alerts = store.alerts
@@ -110,12 +109,13 @@ export async function ackCommand(context: CommandContext): Promise<ExitCode> {
     { operator: stringFlag(context, 'operator'), reason: 'acknowledge' },
     'ack',
   );
-  const config = resolveConfig(context);
-  const outcome = await sendOwnerRequest(
-    config,
-    { command: 'ack', operator, reason: `acknowledge alert ${alertId}`, alertId },
-    createAlertSinks(config.alerts),
-  );
+  const config = await resolveConfig(context);
+  const outcome = await sendOwnerRequest(config, {
+    command: 'ack',
+    operator,
+    reason: `acknowledge alert ${alertId}`,
+    alertId,
+  });
   const result = (outcome.request.result ?? {}) as { code?: string; alert?: unknown };
   if (result.code === 'GOV_UNKNOWN_ALERT') {
     throw new CliError(EXIT.NOT_FOUND, `no alert ${alertId}`);

@@ -1,8 +1,10 @@
 /**
- * `governor events [--limit N] [--follow] [--json]`: the newest events of the log (read-only),
- * then, with --follow, new ones as they are appended (polled, in bounded pages) until Ctrl-C.
+ * `governor events [--limit N] [--type TYPE]... [--since WHEN] [--follow] [--json]`: the newest
+ * events of the log that match the filters (read-only), oldest first, then, with --follow, new
+ * matching ones as they are appended (polled, in bounded pages) until Ctrl-C. Operator actions
+ * say who did what; every other event (the heartbeat included) is shown as stored.
  */
-import type { StoredEvent } from '../../../persistence/index.js';
+import type { EventLog, StoredEvent } from '../../../persistence/index.js';
 import { displayText } from '../../display-text.js';
 import {
   booleanFlag,
@@ -19,6 +21,43 @@ export const EVENTS_LIMIT_MAX = 10_000;
 /** --follow polls this often, reading at most FOLLOW_PAGE_EVENTS per poll. */
 export const FOLLOW_POLL_MS = 500;
 export const FOLLOW_PAGE_EVENTS = 1_000;
+/** The history is scanned (newest first) in pages of this many events. */
+export const SCAN_PAGE_EVENTS = 1_000;
+/** At most this many --type values. */
+export const EVENT_TYPES_MAX = 32;
+
+const AGE_UNITS_MS: Readonly<Record<string, number>> = {
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+export interface EventFilter {
+  /** Only these event types; null: every type. */
+  readonly types: ReadonlySet<string> | null;
+  /** Only events at or after this ISO-8601 time; null: from the start. */
+  readonly since: string | null;
+}
+
+function metadataOf(event: StoredEvent): Record<string, unknown> {
+  const metadata = event.metadata;
+  return typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)
+    ? (metadata as Record<string, unknown>)
+    : {};
+}
+
+/** The text shown after an event's type: for operator actions, who did what and why. */
+export function eventText(event: StoredEvent): string {
+  if (event.eventType === 'OPERATOR_ACTION') {
+    const { operator, action, state } = metadataOf(event);
+    if (typeof operator === 'string' && typeof action === 'string') {
+      const where = typeof state === 'string' ? ` in ${state}` : '';
+      return `${operator} ${action}${where}: ${event.reason}`;
+    }
+  }
+  return event.reason;
+}
 
 /** Prints one event: NDJSON with `json`, else one line whatever its type and reason hold. */
 export function printEvent(out: Output, event: StoredEvent, json: boolean): void {
@@ -27,9 +66,14 @@ export function printEvent(out: Output, event: StoredEvent, json: boolean): void
     return;
   }
   const shownType = displayText(event.eventType);
-  const type = event.eventType === 'SYSTEM_SHUTDOWN' ? out.paint('red', shownType) : shownType;
+  const type =
+    event.eventType === 'SYSTEM_SHUTDOWN'
+      ? out.paint('red', shownType)
+      : event.eventType === 'OPERATOR_ACTION' || event.eventType === 'CAPITAL_CORRECTED'
+        ? out.paint('yellow', shownType)
+        : shownType;
   out.line(
-    `${String(event.seq).padStart(7)}  ${displayText(event.timestamp)}  ${type}  ${out.paint('grey', displayText(event.reason))}`,
+    `${String(event.seq).padStart(7)}  ${displayText(event.timestamp)}  ${type}  ${out.paint('grey', displayText(eventText(event)))}`,
   );
 }
 
@@ -42,10 +86,95 @@ function parseLimit(text: string | undefined): number {
   return limit;
 }
 
+/** `--type A --type B,C` → {A, B, C}; null when not given. */
+export function parseTypes(values: readonly string[] | undefined): ReadonlySet<string> | null {
+  if (values === undefined || values.length === 0) return null;
+  const types = new Set<string>();
+  for (const value of values) {
+    for (const type of value.split(',')) {
+      const trimmed = type.trim();
+      if (trimmed === '' || trimmed.length > 128) {
+        throw new CliError(EXIT.USAGE, '--type: expected event types such as OPERATOR_ACTION');
+      }
+      types.add(trimmed);
+    }
+  }
+  if (types.size > EVENT_TYPES_MAX) {
+    throw new CliError(EXIT.USAGE, `--type: at most ${EVENT_TYPES_MAX} types`);
+  }
+  return types;
+}
+
+/** `--since`: an ISO-8601 time, or an age (30s, 15m, 2h, 7d) before `nowMs`; as ISO-8601 UTC. */
+export function parseSince(text: string | undefined, nowMs: number): string | null {
+  if (text === undefined) return null;
+  const age = /^(\d{1,9})([smhd])$/.exec(text.trim());
+  if (age !== null) {
+    const [, amount = '0', unit = 's'] = age;
+    return new Date(nowMs - Number(amount) * (AGE_UNITS_MS[unit] ?? 0)).toISOString();
+  }
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text.trim()) : Number.NaN;
+  if (Number.isNaN(ms)) {
+    throw new CliError(
+      EXIT.USAGE,
+      `--since: expected an ISO-8601 time (2025-12-17T09:30:00Z) or an age such as 30s, 15m, 2h, 7d; got "${displayText(text)}"`,
+    );
+  }
+  return new Date(ms).toISOString();
+}
+
+function matches(event: StoredEvent, filter: EventFilter): boolean {
+  if (filter.types !== null && !filter.types.has(event.eventType)) return false;
+  return filter.since === null || event.timestamp >= filter.since;
+}
+
+/**
+ * The first seq whose timestamp is at or after `since`, by binary search (governor writes
+ * non-decreasing times; `verify` reports a log where they step back).
+ */
+function firstSeqSince(events: EventLog, headSeq: number, since: string): number {
+  let low = 1;
+  let high = headSeq + 1;
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    const event = events.readPage(middle, 1)[0];
+    if (event === undefined || event.timestamp >= since) high = middle;
+    else low = middle + 1;
+  }
+  return low;
+}
+
+/** The newest `limit` events from `fromSeq` to `headSeq` that match, oldest first. */
+export function newestMatching(
+  events: EventLog,
+  fromSeq: number,
+  headSeq: number,
+  limit: number,
+  filter: EventFilter,
+): StoredEvent[] {
+  const found: StoredEvent[] = [];
+  let end = headSeq;
+  while (end >= fromSeq && found.length < limit) {
+    const start = Math.max(fromSeq, end - SCAN_PAGE_EVENTS + 1);
+    const page = events.readPage(start, end - start + 1);
+    for (let index = page.length - 1; index >= 0 && found.length < limit; index--) {
+      const event = page[index] as StoredEvent;
+      if (event.seq <= end && matches(event, filter)) found.push(event);
+    }
+    end = start - 1;
+  }
+  return found.reverse();
+}
+
 export async function eventsCommand(context: CommandContext): Promise<ExitCode> {
   const limit = parseLimit(stringFlag(context, 'limit'));
-  const config = resolveConfig(context);
-  const store = openReadOnly(config.dbPath);
+  const typeValues = context.values.type;
+  const filter: EventFilter = {
+    types: parseTypes(Array.isArray(typeValues) ? typeValues : undefined),
+    since: parseSince(stringFlag(context, 'since'), Date.now()),
+  };
+  const config = await resolveConfig(context);
+  const store = await openReadOnly(config.dbPath);
   let stopped = false;
   const stop = (): void => {
     stopped = true;
@@ -54,17 +183,19 @@ export async function eventsCommand(context: CommandContext): Promise<ExitCode> 
   process.once('SIGTERM', stop);
   try {
     const headSeq = store.events.head()?.seq ?? 0;
-    let next = Math.max(1, headSeq - limit + 1);
     if (headSeq > 0) {
-      for (const event of store.events.readPage(next, limit))
+      const fromSeq =
+        filter.since === null ? 1 : firstSeqSince(store.events, headSeq, filter.since);
+      for (const event of newestMatching(store.events, fromSeq, headSeq, limit, filter)) {
         printEvent(context.out, event, context.json);
-      next = headSeq + 1;
+      }
     }
+    let next = headSeq + 1;
     // --follow ends when the reader of stdout goes away (`| head`), as on Ctrl-C.
     while (booleanFlag(context, 'follow') && !stopped && !context.out.closed) {
       await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
       for (const event of store.events.readPage(next, FOLLOW_PAGE_EVENTS)) {
-        printEvent(context.out, event, context.json);
+        if (matches(event, filter)) printEvent(context.out, event, context.json);
         next = event.seq + 1;
       }
     }

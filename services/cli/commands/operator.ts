@@ -3,11 +3,12 @@
  * actions, refused (exit 2, nothing changed) without both flags. Each is recorded in the
  * database and carried out by the owner of the database, whoever it is (the daemon, an engine
  * that embeds governor), which confirms it; with no owner running, this command carries it out
- * itself and the next start honours it. An owner that does not confirm in time: exit 7.
+ * itself and the next start honours it. An owner that does not confirm in time: exit 7. A
+ * restart runs its pre-flight in the owner (refused, exit 2, naming each rule, unless --force);
+ * one that ends in SHUTDOWN again exits 8.
  */
 import { checkOperatorRequest, type OperatorRequest } from '../../operator.js';
-import { createAlertSinks } from '../alerts-config.js';
-import { type CommandContext, resolveConfig, stringFlag } from '../context.js';
+import { booleanFlag, type CommandContext, resolveConfig, stringFlag } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import { type RequestOutcome, sendOwnerRequest } from '../owner-client.js';
 
@@ -36,10 +37,73 @@ interface Reported {
   readonly handledBy?: string;
   readonly latencyMs?: number;
   readonly message?: string;
+  readonly code?: string;
   readonly settling?: boolean;
+  readonly trigger?: string | null;
+  readonly reason?: string | null;
+  readonly preflight?: {
+    readonly trips?: ReadonlyArray<{ readonly trigger?: string; readonly reason?: string }>;
+    readonly warnings?: readonly string[];
+  };
 }
 
-/** What the outcome means to an operator: one line (or two), and the exit code. */
+/** The exact commands an operator runs next, quoted in refusals and outcomes. */
+export const NEXT_COMMANDS = {
+  restart: 'governor restart --operator NAME --reason TEXT',
+  resume: 'governor resume --operator NAME --reason TEXT',
+  adjust:
+    'governor capital adjust --pool ID --account ID --amount MINOR --operator NAME --reason TEXT',
+} as const;
+
+/** A message recorded by the owner, for people: without its `GOV_…: ` code prefix. */
+function plain(message: string | undefined, fallback: string): string {
+  return (message ?? fallback).replace(/^GOV_[A-Z_]+: /, '');
+}
+
+/** The refusal's first line; a pre-flight's trips follow on lines of their own. */
+function refusalText(result: Reported): string {
+  if (result.code === 'GOV_RESTART_WOULD_TRIP') {
+    return 'restart would shut governor down again at once; nothing was changed';
+  }
+  return plain(result.message, 'not possible');
+}
+
+/** What the operator can do about a refusal, when there is something to say. */
+function refusalHint(action: string, result: Reported): string[] {
+  if (result.code === 'GOV_RESTART_WOULD_TRIP') {
+    const trips = result.preflight?.trips ?? [];
+    const capital = trips.some((trip) => trip.trigger === 'CAPITAL_INCONSISTENT');
+    return [
+      'the pre-flight found:',
+      ...trips.map((trip) => `  ${trip.trigger ?? '?'}: ${trip.reason ?? ''}`),
+      ...(result.preflight?.warnings ?? []).map((warning) => `  warning: ${warning}`),
+      capital
+        ? `Correct the records first (${NEXT_COMMANDS.adjust}; --dry-run shows the mismatch), then restart again.`
+        : 'Fix the cause first (governor status shows the input ages), then restart again.',
+      `To restart anyway: ${NEXT_COMMANDS.restart} --force`,
+    ];
+  }
+  if (action === 'resume' && result.state === 'SHUTDOWN') {
+    return [`A SHUTDOWN is left only by a restart: ${NEXT_COMMANDS.restart}`];
+  }
+  if (action === 'restart' && result.state === 'OBSERVE_ONLY') {
+    return [`OBSERVE_ONLY is left by a resume: ${NEXT_COMMANDS.resume}`];
+  }
+  return [];
+}
+
+/** A restart (or resume) that ended somewhere other than where it aimed: what to do next. */
+function landingHint(action: string, result: Reported): string[] {
+  if (result.settling === true) return [];
+  if (result.state === 'OBSERVE_ONLY' && (action === 'restart' || action === 'resume')) {
+    return [
+      `Its startup checks did not all pass: governor status names them; fix them, then ${NEXT_COMMANDS.resume}`,
+    ];
+  }
+  return [];
+}
+
+/** What the outcome means to an operator: one line (or a few), and the exit code. */
 export function describeOutcome(
   action: string,
   operator: string,
@@ -48,22 +112,34 @@ export function describeOutcome(
   const result = (outcome.request.result ?? {}) as Reported;
   switch (outcome.kind) {
     case 'confirmed': {
+      const by = `(confirmed by ${result.handledBy ?? 'the owner'}, ${result.latencyMs ?? outcome.waitedMs} ms after the request)`;
+      if (action === 'restart' && result.state === 'SHUTDOWN') {
+        const why = `${result.trigger ?? 'latched'}: ${result.reason ?? ''}`;
+        return {
+          lines: [
+            `${action} by ${operator}: governor is SHUTDOWN again (${why}) ${by}`,
+            'The latch holds again and a new alert was raised: read it (governor alerts), fix the cause, then restart.',
+          ],
+          exitCode: EXIT.RESTARTED_INTO_SHUTDOWN,
+        };
+      }
       const settling = result.settling === true ? ' (its startup checks are still running)' : '';
       return {
         lines: [
-          `${action} by ${operator}: governor is now ${result.state ?? 'unknown'}${settling} (confirmed by ${result.handledBy ?? 'the owner'}, ${result.latencyMs ?? outcome.waitedMs} ms after the request)`,
+          `${action} by ${operator}: governor is now ${result.state ?? 'unknown'}${settling} ${by}`,
+          ...landingHint(action, result),
         ],
         exitCode: EXIT.OK,
       };
     }
     case 'refused':
       return {
-        lines: [`refused by the owner: ${result.message ?? 'not allowed'}`],
+        lines: [`refused by the owner: ${refusalText(result)}`, ...refusalHint(action, result)],
         exitCode: EXIT.REFUSED,
       };
     case 'failed':
       return {
-        lines: [`failed in the owner: ${result.message ?? 'unknown error'}`],
+        lines: [`failed in the owner: ${plain(result.message, 'unknown error')}`],
         exitCode: EXIT.FAILURE,
       };
     case 'no-owner': {
@@ -73,13 +149,17 @@ export function describeOutcome(
         const needsOwner = result.state === 'STARTING';
         return {
           lines: [
-            `refused: ${result.message ?? 'not allowed'}${needsOwner ? ' (no owner is running)' : ''}`,
+            `refused: ${refusalText(result)}${needsOwner ? ' (no owner is running)' : ''}`,
+            ...refusalHint(action, result),
           ],
           exitCode: needsOwner && action === 'resume' ? EXIT.NOT_RUNNING : EXIT.REFUSED,
         };
       }
       if (outcome.status === 'failed') {
-        return { lines: [`failed: ${result.message ?? 'unknown error'}`], exitCode: EXIT.FAILURE };
+        return {
+          lines: [`failed: ${plain(result.message, 'unknown error')}`],
+          exitCode: EXIT.FAILURE,
+        };
       }
       if (outcome.status === 'pending') {
         // Carried out or not, its outcome was not recorded: never report that as done.
@@ -130,12 +210,13 @@ export async function operatorCommand(
     throw new CliError(EXIT.USAGE, `usage: governor ${action} --operator NAME --reason TEXT`);
   }
   const request = requireOperatorFlags(context, action);
-  const config = resolveConfig(context);
-  const outcome = await sendOwnerRequest(
-    config,
-    { command: action, ...request },
-    createAlertSinks(config.alerts),
-  );
+  const config = await resolveConfig(context);
+  const force = action === 'restart' && booleanFlag(context, 'force');
+  const outcome = await sendOwnerRequest(config, {
+    command: action,
+    ...request,
+    ...(force ? { options: { force: true } } : {}),
+  });
   const { lines, exitCode } = describeOutcome(action, request.operator, outcome);
   if (context.json) {
     context.out.json({ outcome: outcome.kind, request: outcome.request, exitCode });

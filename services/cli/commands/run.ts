@@ -1,14 +1,18 @@
 /**
- * `governor run`: the daemon. It opens the database with the terminal and configured alert sinks,
- * starts the control socket, the health API and (with --demo) the paper trader, runs the startup
- * checks and then the timers; SIGTERM or SIGINT stop it gracefully, final state persisted.
+ * `governor run`: the daemon. It checks everything it needs first (configuration, alert sinks,
+ * paths, the API's port), opens the database with the terminal and configured alert sinks,
+ * starts the control socket, the health API (one that cannot listen stops it, exit 2, before
+ * the lifecycle starts) and (with --demo) the paper trader, runs the startup checks and then the
+ * timers; under systemd it notifies READY, WATCHDOG, STATUS and STOPPING. SIGTERM or SIGINT stop
+ * it gracefully, final state persisted.
  */
 import type { AlertSink, GovernorAlert } from '../../alerts/types.js';
 import { SystemClock } from '../../clock.js';
 import { displayText } from '../../display-text.js';
 import { GovernanceSystem, type ModeChange } from '../../governor/governance-system.js';
-import { createLogger } from '../../logger.js';
+import { createLogger, type Logger } from '../../logger.js';
 import { createAlertSinks, TERMINAL_SINK_NAME } from '../alerts-config.js';
+import type { DaemonConfig } from '../config.js';
 import {
   booleanFlag,
   type CommandContext,
@@ -18,10 +22,12 @@ import {
 } from '../context.js';
 import { type ControlServer, startControlServer } from '../control-channel.js';
 import { daemonControlHandler } from '../daemon-control.js';
-import { DEMO_FAULTS, type Demo, isDemoFault, startDemo } from '../demo.js';
+import { apiBindError, checkApiPortFree, checkDaemonPaths } from '../daemon-prerequisites.js';
+import { DEMO_FAULTS, type Demo, demoRecoveryMs, isDemoFault, startDemo } from '../demo.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import { type RunningApi, startHealthApi } from '../health-api.js';
 import { type Output, stateColour } from '../output.js';
+import { systemdNotifier } from '../systemd-notify.js';
 
 /** How often the demo prints its order counts. */
 const DEMO_SUMMARY_INTERVAL_MS = 5_000;
@@ -50,17 +56,64 @@ export function terminalSink(out: Output): AlertSink {
   };
 }
 
+/** The state as systemd's STATUS= shows it (`systemctl status governor`). */
+function statusText(governance: GovernanceSystem): string {
+  const state = governance.getMode();
+  const cause = governance.getCause();
+  const why = cause.trigger ?? cause.cause;
+  return `${state}${why === null ? '' : ` (${why})`}`;
+}
+
+/**
+ * Whether the watchdog may be petted: heartbeats succeed (the event loop runs and the event log
+ * takes writes). In SHUTDOWN nothing trades and the heartbeat may never have started (a latched
+ * start): a timer that fires is all the watchdog checks, so systemd does not restart it in a loop.
+ */
+export function watchdogAlive(governance: GovernanceSystem): boolean {
+  if (governance.getMode() === 'SHUTDOWN') return true;
+  return governance.heartbeatAgeMs() <= governance.thresholds.heartbeatLossMs;
+}
+
+/** The health API, or the error that stops the daemon (exit 2) when it cannot listen. */
+async function startApiOrRefuse(
+  governance: GovernanceSystem,
+  config: DaemonConfig,
+  logger: Logger,
+): Promise<RunningApi | null> {
+  try {
+    return await startHealthApi(governance, config.api, logger);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && !code.startsWith('GOV_')) {
+      throw apiBindError(config, error as NodeJS.ErrnoException);
+    }
+    throw error;
+  }
+}
+
 export async function runCommand(context: CommandContext): Promise<ExitCode> {
   const demoFault = stringFlag(context, 'demo-fault');
   const demoWanted = booleanFlag(context, 'demo') || demoFault !== undefined;
   if (demoFault !== undefined && !isDemoFault(demoFault)) {
     throw new CliError(EXIT.USAGE, `--demo-fault: expected one of ${DEMO_FAULTS.join(', ')}`);
   }
-  const config = resolveConfig(context, demoWanted);
+  // Everything the daemon needs is checked before the database is opened: a problem exits 2
+  // with nothing started and nothing written.
+  const config = await resolveConfig(context, demoWanted);
+  const recoveryMs = demoWanted ? demoRecoveryMs(context.env) : null;
+  checkDaemonPaths(config);
   const configuredSinks = createAlertSinks(config.alerts);
+  await checkApiPortFree(config);
   const socketPath = socketPathFor(config);
   const { out } = context;
   const logger = createLogger({ level: config.logLevel });
+  const notifier = systemdNotifier({
+    env: context.env,
+    onError: (error) => {
+      logger.error({ err: error }, 'systemd notification failed');
+      out.error(`systemd notification failed: ${displayText(error.message)}`);
+    },
+  });
   const clock = new SystemClock();
   // One owner per database: a second one is refused here (GOV_DATABASE_OWNED, exit 2), naming it.
   const governance = new GovernanceSystem({
@@ -72,12 +125,15 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
     alertSinks: [terminalSink(out), ...configuredSinks],
     handleProcessErrors: true,
   });
+  let demo: Demo | null = null;
+  let ready = false;
   governance.onModeChange((change) => {
     printModeChange(out, change);
     // An operator restart (by any way): the simulated world recovers.
     if (change.to === 'STARTING') demo?.clearFault();
+    demo?.onModeChange(change.to);
+    if (ready) notifier.notify({ STATUS: statusText(governance) });
   });
-  let demo: Demo | null = null;
   let control: ControlServer | null = null;
   let api: RunningApi | null = null;
   const keepAlive = setInterval(() => {}, 3_600_000);
@@ -85,12 +141,14 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
   let stopping: Promise<void> | null = null;
   const stop = (signal: string): Promise<void> => {
     stopping ??= (async () => {
+      notifier.notify({ STOPPING: '1', STATUS: `stopping (${signal})` });
       out.line(`${signal}: stopping (final state ${governance.getMode()} persisted)`);
       clearInterval(keepAlive);
       clearInterval(summary);
       demo?.stop();
       await Promise.allSettled([control?.close(), api?.close()]);
       governance.close();
+      await notifier.close();
     })();
     return stopping;
   };
@@ -100,8 +158,6 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
     }
   });
   try {
-    if (demoWanted) demo = startDemo(governance, clock);
-    const adapters = demo === null ? [] : [{ name: demo.exchange.name, ping: demo.exchange.ping }];
     control = await startControlServer(socketPath, daemonControlHandler({ governance }));
     out.line(
       `governor daemon pid ${process.pid}: database ${config.dbPath}, control socket ${socketPath}`,
@@ -109,19 +165,19 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
     out.line(
       `alert sinks: ${[TERMINAL_SINK_NAME, ...configuredSinks.map((sink) => sink.name)].join(', ')}`,
     );
-    try {
-      api = await startHealthApi(governance, config.api, logger);
-      out.line(api === null ? 'health API: off' : `health API: ${api.url}`);
-    } catch (error) {
-      // Monitoring is read-only: its failure is loud but does not stop governance.
-      logger.error({ err: error }, 'health API could not start');
-      out.error(`health API could not start: ${displayText((error as Error).message)}`);
-    }
+    // Before the lifecycle: an API that cannot listen stops the daemon while the gate is shut.
+    api = await startApiOrRefuse(governance, config, logger);
+    out.line(api === null ? 'health API: off' : `health API: ${api.url}`);
+    if (demoWanted) demo = startDemo(governance, clock, { recoveryMs });
+    const adapters = demo === null ? [] : [{ name: demo.exchange.name, ping: demo.exchange.ping }];
     const passed = await governance.runStartupChecks(adapters);
     const authorization = governance.authorize();
     out.line(
       `startup checks ${passed ? 'passed' : 'did not pass'}: ${out.paint(stateColour(governance.getMode()), governance.getMode())}${authorization.allowed ? '' : ` (${displayText(authorization.reason)})`}`,
     );
+    ready = true;
+    notifier.notify({ READY: '1', STATUS: statusText(governance) });
+    notifier.startWatchdog(() => watchdogAlive(governance));
     if (demo !== null) {
       const running = demo;
       summary = setInterval(() => {

@@ -1,13 +1,13 @@
 /**
  * `governor status [--json]`: the live status from the daemon, or, when none answers (no socket,
- * or a daemon that does not answer within 3 s), what the database recorded (opened read-only),
- * with the owner when one runs.
+ * or a daemon that does not answer within 3 s, retries included), what the database recorded
+ * (opened read-only), with the owner when one runs.
  * A database nobody owns is shown as NOT RUNNING (or SHUTDOWN when latched), never as trading.
  * Exit 0 either way; the state is in the output. Every text of the report is shown through
  * `displayText`: a reason cannot add or rewrite a line.
  */
 import { displayText } from '../../display-text.js';
-import { type GovernorStatus, recordedStatus } from '../../governor/status.js';
+import type { GovernorStatus } from '../../governor/status.js';
 import {
   type CommandContext,
   formatAge,
@@ -15,13 +15,18 @@ import {
   resolveConfig,
   socketPathFor,
 } from '../context.js';
-import { sendControlRequest } from '../control-channel.js';
+import { ControlSocketError, sendControlRequest } from '../control-channel.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import { type Output, stateColour } from '../output.js';
-import { ownerAlive, ownerOnRecord } from '../owner-client.js';
 
-/** How long status waits for the daemon's answer before it reads the database instead. */
+/**
+ * How long status tries the daemon (every attempt and retry included) before it reads the
+ * database instead.
+ */
 export const STATUS_SOCKET_WAIT_MS = 3_000;
+/** A connection closed without an answer (the daemon was full) is retried after this, doubling. */
+export const STATUS_RETRY_DELAY_MS_MIN = 25;
+export const STATUS_RETRY_DELAY_MS_MAX = 400;
 
 interface Fetched {
   readonly status: GovernorStatus;
@@ -29,28 +34,63 @@ interface Fetched {
   readonly socketProblem: string | null;
 }
 
-async function fetchStatus(context: CommandContext): Promise<Fetched> {
-  const config = resolveConfig(context);
-  let socketProblem: string | null = null;
-  try {
-    const response = await sendControlRequest(
-      socketPathFor(config),
-      { command: 'status' },
-      { timeoutMs: STATUS_SOCKET_WAIT_MS },
-    );
-    if (response.ok) return { status: response.result as GovernorStatus, socketProblem };
-    throw new CliError(EXIT.FAILURE, `daemon: ${response.message}`);
-  } catch (error) {
-    if (!(error instanceof CliError) || error.message.startsWith('daemon: ')) throw error;
-    // No daemon (NOT_RUNNING), or one that does not answer (FAILURE: a timeout, a closed
-    // connection): the database still says who owns it and what it recorded.
-    if (error.exitCode === EXIT.FAILURE) socketProblem = error.message;
-    else if (error.exitCode !== EXIT.NOT_RUNNING) throw error;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The daemon's live status; null when no daemon listens; a problem when it did not answer
+ * within STATUS_SOCKET_WAIT_MS. A connection closed or reset without an answer (a full daemon
+ * evicting it, a daemon restarting) is retried within the same bound.
+ */
+async function askDaemon(
+  socketPath: string,
+): Promise<{ status: GovernorStatus } | { problem: string } | null> {
+  const startedMs = performance.now();
+  let retryDelayMs = STATUS_RETRY_DELAY_MS_MIN;
+  for (;;) {
+    const remainingMs = STATUS_SOCKET_WAIT_MS - (performance.now() - startedMs);
+    try {
+      const response = await sendControlRequest(
+        socketPath,
+        { command: 'status' },
+        { timeoutMs: Math.max(1, Math.ceil(remainingMs)) },
+      );
+      if (response.ok) return { status: response.result as GovernorStatus };
+      throw new CliError(EXIT.FAILURE, `daemon: ${response.message}`);
+    } catch (error) {
+      if (error instanceof CliError && error.exitCode === EXIT.NOT_RUNNING) return null;
+      if (!(error instanceof ControlSocketError)) throw error;
+      const leftMs = STATUS_SOCKET_WAIT_MS - (performance.now() - startedMs);
+      if (!error.retryable || leftMs <= retryDelayMs) {
+        return {
+          problem: error.retryable
+            ? `${error.message}, retried for ${STATUS_SOCKET_WAIT_MS} ms`
+            : `no answer from the daemon within ${STATUS_SOCKET_WAIT_MS} ms (${socketPath})`,
+        };
+      }
+      await sleep(retryDelayMs);
+      retryDelayMs = Math.min(retryDelayMs * 2, STATUS_RETRY_DELAY_MS_MAX);
+    }
   }
-  const store = openReadOnly(config.dbPath);
+}
+
+async function fetchStatus(context: CommandContext): Promise<Fetched> {
+  const config = await resolveConfig(context);
+  const answer = await askDaemon(socketPathFor(config));
+  if (answer !== null && 'status' in answer) return { status: answer.status, socketProblem: null };
+  // No daemon, or one that does not answer (hung, dying, or too busy): the database still says
+  // who owns it and what it recorded.
+  // Only now the record's readers (a daemon's answer needs none of them).
+  const [store, { recordedStatus }, { ownerAlive, ownerOnRecord }] = await Promise.all([
+    openReadOnly(config.dbPath),
+    import('../../governor/status.js'),
+    import('../owner-record.js'),
+  ]);
   try {
     const owner = ownerAlive(config.dbPath) ? ownerOnRecord(store) : null;
-    return { status: recordedStatus(store, config.dbPath, owner), socketProblem };
+    return {
+      status: recordedStatus(store, config.dbPath, owner),
+      socketProblem: answer === null ? null : answer.problem,
+    };
   } finally {
     store.close();
   }

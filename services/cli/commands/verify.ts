@@ -15,7 +15,7 @@ import {
 import {
   booleanFlag,
   type CommandContext,
-  openReadOnly,
+  requireDatabase,
   resolveConfig,
   stringFlag,
 } from '../context.js';
@@ -113,8 +113,8 @@ function printResult(
 
 export async function verifyCommand(context: CommandContext): Promise<ExitCode> {
   const expected = expectedHeadFlag(context);
-  const config = resolveConfig(context);
-  openReadOnly(config.dbPath).close(); // NOT_FOUND when there is no database
+  const config = await resolveConfig(context);
+  requireDatabase(config.dbPath);
   // A remembered head is only meaningful against a chain verified from seq 1.
   const full = booleanFlag(context, 'full') || expected !== null;
   const onProgress = progressBar(context.out, context.json);

@@ -1,0 +1,407 @@
+/**
+ * Every `governor` command as data: its usage, what it does, its flags with their descriptions,
+ * examples and exit codes, and a loader that imports the command's code only when it runs (so
+ * `governor --help` or `status` never load the daemon, the HTTP API or the logger). The help
+ * text and the shell completion are generated from this table.
+ */
+import type { CommandContext } from './context.js';
+import { EXIT, type ExitCode } from './exit-codes.js';
+import { DEFAULT_CONFIG_PATH } from './paths.js';
+
+export interface FlagSpec {
+  readonly type: 'string' | 'boolean';
+  readonly multiple?: boolean;
+  readonly short?: string;
+  /** The value's placeholder in help (string flags), e.g. `NAME`. */
+  readonly value?: string;
+  /** Values the shell completion offers. */
+  readonly choices?: readonly string[];
+  readonly description: string;
+}
+
+export type CommandRun = (context: CommandContext) => Promise<ExitCode>;
+
+export interface CommandSpec {
+  /** One word, or two for a subcommand (`capital adjust`). */
+  readonly name: string;
+  /** The synopsis after `governor `. */
+  readonly usage: string;
+  /** One line for the command list. */
+  readonly summary: string;
+  /** What it does, in a few sentences. */
+  readonly description: string;
+  readonly flags: Readonly<Record<string, FlagSpec>>;
+  /** Values of the first positional argument the completion offers (e.g. shells). */
+  readonly positionalChoices?: readonly string[];
+  readonly examples: readonly string[];
+  readonly exits: readonly ExitCode[];
+  readonly load: () => Promise<CommandRun>;
+}
+
+/** What each exit code means, in the words of the help text (docs/operations.md has the table). */
+export const EXIT_MEANINGS: Readonly<Record<ExitCode, string>> = {
+  [EXIT.OK]: 'done (an operator command: confirmed by the owner, or carried out with none running)',
+  [EXIT.USAGE]: 'usage: unknown command or flag, missing argument; nothing changed',
+  [EXIT.REFUSED]:
+    'refused: missing --operator/--reason, invalid configuration, not possible in this state, a restart its pre-flight refused; nothing changed',
+  [EXIT.NOT_RUNNING]: 'needs a running owner (resume with nothing running)',
+  [EXIT.INTEGRITY_FAILURE]: 'integrity failure (verify)',
+  [EXIT.NOT_FOUND]: 'not found: no database at the path, unknown alert, pool or account',
+  [EXIT.FAILURE]: 'unexpected failure (storage, I/O, failed in the owner)',
+  [EXIT.NOT_CONFIRMED]: 'NOT CONFIRMED: an owner runs but did not confirm in time',
+  [EXIT.RESTARTED_INTO_SHUTDOWN]:
+    'restart carried out, but governor is in SHUTDOWN again (read the new alert)',
+};
+
+/** The one-line summary of the exit codes in `governor --help`. */
+export const EXIT_SUMMARY =
+  'exit codes: 0 ok, 1 usage, 2 refused/invalid, 3 needs a running owner, 4 integrity failure, 5 not found, 6 failure, 7 the owner did not confirm, 8 restarted into SHUTDOWN again';
+
+export const COMMON_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  db: {
+    type: 'string',
+    value: 'PATH',
+    description: 'the database (default ./governor.db; GOVERNOR_DB; `db` in the config)',
+  },
+  config: {
+    type: 'string',
+    value: 'FILE',
+    description: `the config file, YAML or JSON (GOVERNOR_CONFIG; default ${DEFAULT_CONFIG_PATH} when it exists)`,
+  },
+  socket: {
+    type: 'string',
+    value: 'PATH',
+    description: "the daemon's control socket (default: beside the database)",
+  },
+  json: { type: 'boolean', description: 'machine-readable output' },
+  help: { type: 'boolean', short: 'h', description: 'this help' },
+};
+
+const OPERATOR_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  operator: {
+    type: 'string',
+    value: 'NAME',
+    description: 'who gives the command (recorded in the audit trail)',
+  },
+  reason: { type: 'string', value: 'TEXT', description: 'why (recorded in the audit trail)' },
+};
+
+/** The flags that override the configuration (`run` and `config check`). */
+const CONFIG_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  'api-host': {
+    type: 'string',
+    value: 'HOST',
+    description: 'health API address (default 127.0.0.1)',
+  },
+  'api-port': {
+    type: 'string',
+    value: 'PORT',
+    description: 'health API port (default 8080; 0 picks a free one)',
+  },
+  'no-api': { type: 'boolean', description: 'do not start the health API' },
+  'desired-mode': {
+    type: 'string',
+    value: 'MODE',
+    choices: ['AGGRESSIVE', 'OBSERVE_ONLY'],
+    description: 'the highest mode to reach after the checks (default AGGRESSIVE)',
+  },
+  'log-level': {
+    type: 'string',
+    value: 'LEVEL',
+    choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    description: 'pino log level on stderr (default info; --demo: warn)',
+  },
+  threshold: {
+    type: 'string',
+    multiple: true,
+    value: 'NAME=MS',
+    description: 'override one threshold (repeatable), e.g. --threshold marketDataStallMs=60000',
+  },
+};
+
+const DEMO_FAULT_NAMES = ['market-stall', 'error-storm', 'capital-drift', 'heartbeat-stall'];
+const OPERATOR_EXITS: readonly ExitCode[] = [
+  EXIT.OK,
+  EXIT.REFUSED,
+  EXIT.NOT_FOUND,
+  EXIT.FAILURE,
+  EXIT.NOT_CONFIRMED,
+];
+
+const operatorCommand =
+  (action: 'shutdown' | 'observe' | 'resume' | 'restart') => async (): Promise<CommandRun> => {
+    const module = await import('./commands/operator.js');
+    return (context) => module.operatorCommand(context, action);
+  };
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'run',
+    usage:
+      'run [--demo] [--demo-fault FAULT] [--api-host H] [--api-port P] [--no-api] [--desired-mode M] [--threshold NAME=MS]... [--log-level L]',
+    summary: 'the daemon: owns the database, runs the lifecycle, serves status and the health API',
+    description:
+      'Opens the database as its one owner, validates everything it needs first (configuration, alert sinks, control socket, health API port and token: any problem exits 2 before the lifecycle starts), then runs the startup checks and the heartbeat, fail-safe and integrity timers. Under systemd (NOTIFY_SOCKET set) it sends READY=1 once the lifecycle settles, WATCHDOG=1 while heartbeats succeed, STOPPING=1 on SIGTERM. SIGTERM or SIGINT stop it gracefully.',
+    flags: {
+      demo: {
+        type: 'boolean',
+        description: 'embed the paper trader (simulated feed and exchange), thresholds in seconds',
+      },
+      'demo-fault': {
+        type: 'string',
+        value: 'FAULT',
+        choices: DEMO_FAULT_NAMES,
+        description: `inject a fault 5 s after the gate opens: ${DEMO_FAULT_NAMES.join(', ')}`,
+      },
+      ...CONFIG_FLAGS,
+    },
+    examples: [
+      'governor run --config /etc/governor/governor.yaml',
+      'governor run --db ./demo.db --demo --demo-fault market-stall',
+    ],
+    exits: [EXIT.OK, EXIT.USAGE, EXIT.REFUSED],
+    load: async () => (await import('./commands/run.js')).runCommand,
+  },
+  {
+    name: 'status',
+    usage: 'status [--json]',
+    summary: 'the live state (gate, cause, latch, ages), or what the database recorded',
+    description:
+      'Asks the daemon over its control socket (retrying for up to 3 s), else reads the database read-only: an engine that embeds governor is shown as recorded, a database nobody owns as NOT RUNNING (or SHUTDOWN when latched), never as trading.',
+    flags: {},
+    examples: ['governor status', 'governor status --json | jq .state'],
+    exits: [EXIT.OK, EXIT.NOT_FOUND],
+    load: async () => (await import('./commands/status.js')).statusCommand,
+  },
+  {
+    name: 'verify',
+    usage: 'verify [--full] [--expect-head HASH|SEQ:HASH] [--json]',
+    summary: 'read-only integrity check of the whole database',
+    description:
+      'Runs the startup verifier: the event log (hash chain, seq continuity, timestamps, duplicate ids, head anchor), snapshots, capital, strategies and the system mode. Each violation is printed with its cause and action.',
+    flags: {
+      full: {
+        type: 'boolean',
+        description: 'walk every event and check the file structure (default: from the anchor)',
+      },
+      'expect-head': {
+        type: 'string',
+        value: 'HASH',
+        description: 'a head you kept elsewhere (SEQ:HASH or HASH): it must be in the chain',
+      },
+    },
+    examples: ['governor verify --full', 'governor verify --expect-head "$(cat head.txt)"'],
+    exits: [EXIT.OK, EXIT.USAGE, EXIT.INTEGRITY_FAILURE, EXIT.NOT_FOUND],
+    load: async () => (await import('./commands/verify.js')).verifyCommand,
+  },
+  {
+    name: 'alerts',
+    usage: 'alerts [--all] [--json]',
+    summary: 'unacknowledged alerts with their recommended action and delivery status',
+    description:
+      'Lists the unacknowledged alerts (every alert with --all), newest first, each with its cause, the exact command to run next and its delivery status per sink. Read-only.',
+    flags: { all: { type: 'boolean', description: 'every alert, acknowledged and resolved too' } },
+    examples: ['governor alerts', 'governor alerts --all --json'],
+    exits: [EXIT.OK, EXIT.NOT_FOUND],
+    load: async () => (await import('./commands/alerts.js')).alertsCommand,
+  },
+  {
+    name: 'ack',
+    usage: 'ack ID --operator NAME',
+    summary: 'acknowledge an alert',
+    description:
+      'Acknowledges one alert in the name of an operator, through the owner of the database (which confirms), or itself when none runs.',
+    flags: { operator: OPERATOR_FLAGS.operator as FlagSpec },
+    examples: ['governor ack 0b7c…e1 --operator "$USER"'],
+    exits: OPERATOR_EXITS,
+    load: async () => (await import('./commands/alerts.js')).ackCommand,
+  },
+  {
+    name: 'events',
+    usage: 'events [--limit N] [--type TYPE]... [--since WHEN] [--follow] [--json]',
+    summary: 'the event log, newest last; filter by type and time',
+    description:
+      'Prints the newest events (default 20) matching the filters, then with --follow polls every 500 ms for new ones. Operator actions show who did what. --since takes an ISO-8601 time or an age such as 30s, 15m, 2h, 7d.',
+    flags: {
+      limit: { type: 'string', value: 'N', description: 'how many (default 20, at most 10000)' },
+      type: {
+        type: 'string',
+        multiple: true,
+        value: 'TYPE',
+        choices: [
+          'SYSTEM_MODE_CHANGE',
+          'SYSTEM_SHUTDOWN',
+          'FINAL_STATE_PERSISTED',
+          'STARTUP_CHECKS_COMPLETED',
+          'OPERATOR_ACTION',
+          'ALERT_RAISED',
+          'ALERT_ACKNOWLEDGED',
+          'INTEGRITY_VIOLATION',
+          'CAPITAL_CORRECTED',
+          'GOVERNOR_STOPPED',
+        ],
+        description: 'only events of this type (repeatable, or comma-separated)',
+      },
+      since: {
+        type: 'string',
+        value: 'WHEN',
+        description: 'only events at or after this time (ISO-8601) or age (30s, 15m, 2h, 7d)',
+      },
+      follow: { type: 'boolean', description: 'keep printing new events until Ctrl-C' },
+    },
+    examples: [
+      'governor events --type OPERATOR_ACTION --since 7d',
+      'governor events --type SYSTEM_SHUTDOWN,CAPITAL_CORRECTED --limit 100',
+      'governor events --follow --json',
+    ],
+    exits: [EXIT.OK, EXIT.USAGE, EXIT.NOT_FOUND],
+    load: async () => (await import('./commands/events.js')).eventsCommand,
+  },
+  {
+    name: 'diagram',
+    usage: 'diagram',
+    summary: 'the lifecycle statechart as Mermaid',
+    description: 'Prints the statechart, generated from the machine definition.',
+    flags: {},
+    examples: ['governor diagram > governor.mmd'],
+    exits: [EXIT.OK],
+    load: async () => (await import('./commands/diagram.js')).diagramCommand,
+  },
+  {
+    name: 'shutdown',
+    usage: 'shutdown --operator NAME --reason TEXT',
+    summary: 'the kill switch: SHUTDOWN now',
+    description:
+      'Records the kill switch in the database; the owner (daemon or embedded engine) carries it out and confirms. With no owner running, the command carries it out itself and the latch holds for the next start.',
+    flags: OPERATOR_FLAGS,
+    examples: ['governor shutdown --operator "$USER" --reason "INC-123: exchange incident"'],
+    exits: OPERATOR_EXITS,
+    load: operatorCommand('shutdown'),
+  },
+  {
+    name: 'observe',
+    usage: 'observe --operator NAME --reason TEXT',
+    summary: 'AGGRESSIVE (or CHECKING) -> OBSERVE_ONLY',
+    description:
+      'Stops new capital without shutting down. With no owner running, the next start goes to OBSERVE_ONLY.',
+    flags: OPERATOR_FLAGS,
+    examples: ['governor observe --operator "$USER" --reason "news at 14:30"'],
+    exits: OPERATOR_EXITS,
+    load: operatorCommand('observe'),
+  },
+  {
+    name: 'resume',
+    usage: 'resume --operator NAME --reason TEXT',
+    summary: 'OBSERVE_ONLY -> startup checks -> AGGRESSIVE',
+    description:
+      'Runs the startup checks again; AGGRESSIVE only when they pass. Needs a running owner (exit 3 otherwise).',
+    flags: OPERATOR_FLAGS,
+    examples: ['governor resume --operator "$USER" --reason "news passed"'],
+    exits: [...OPERATOR_EXITS, EXIT.NOT_RUNNING],
+    load: operatorCommand('resume'),
+  },
+  {
+    name: 'restart',
+    usage: 'restart --operator NAME --reason TEXT [--force]',
+    summary: 'clear the SHUTDOWN latch, after a pre-flight',
+    description:
+      'The owner first runs a pre-flight: the fail-safe rules on the inputs as they are now and capital reconciliation. When something would shut governor down again at once, the restart is refused (exit 2, nothing changed) and each rule is named; fix it, or use --force. Then the latch is cleared and the owner runs the startup checks. A restart that ends in SHUTDOWN again exits 8.',
+    flags: {
+      ...OPERATOR_FLAGS,
+      force: {
+        type: 'boolean',
+        description: 'restart even when the pre-flight finds a rule that would trip again',
+      },
+    },
+    examples: [
+      'governor restart --operator "$USER" --reason "INC-123: feed reconnected, verified"',
+      'governor restart --operator "$USER" --reason "INC-123: known stale feed" --force',
+    ],
+    exits: [...OPERATOR_EXITS, EXIT.RESTARTED_INTO_SHUTDOWN],
+    load: operatorCommand('restart'),
+  },
+  {
+    name: 'capital adjust',
+    usage:
+      'capital adjust --pool ID [--account ID] --amount MINOR --operator NAME --reason TEXT [--dry-run] [--force]',
+    summary: 'audited correction of capital records (after CAPITAL_INCONSISTENT)',
+    description:
+      "Moves one account's balance (or, without --account, the pool's total) by a signed number of minor units, in one transaction with its audit row and a CAPITAL_CORRECTED event, carried out by the owner. The pool's mismatch and the result are shown before it is applied; a correction that leaves the pool unreconciled is refused unless --force (a running governor would shut down on it).",
+    flags: {
+      pool: { type: 'string', value: 'ID', description: 'the capital pool' },
+      account: {
+        type: 'string',
+        value: 'ID',
+        description: "the account to correct (without it: the pool's total)",
+      },
+      amount: {
+        type: 'string',
+        value: 'MINOR',
+        description: 'signed integer of minor units, e.g. -1 or +2500 (cents)',
+      },
+      ...OPERATOR_FLAGS,
+      'dry-run': {
+        type: 'boolean',
+        description: 'show the mismatch and the result; change nothing',
+      },
+      force: {
+        type: 'boolean',
+        description: 'apply even when the pool stays unreconciled afterwards',
+      },
+    },
+    examples: [
+      'governor capital adjust --pool cash-pool --account cash --amount -1 --dry-run',
+      'governor capital adjust --pool cash-pool --account cash --amount -1 --operator "$USER" --reason "INC-9: fee booked twice"',
+    ],
+    exits: [...OPERATOR_EXITS, EXIT.USAGE],
+    load: async () => (await import('./commands/capital.js')).capitalAdjustCommand,
+  },
+  {
+    name: 'config check',
+    usage:
+      'config check [--config FILE] [--api-host H] [--api-port P] [--no-api] [--desired-mode M] [--threshold NAME=MS]... [--log-level L] [--json]',
+    summary: 'validate the configuration and print the effective one, secrets masked',
+    description:
+      'Merges defaults, the config file, GOVERNOR_* variables and flags exactly as `governor run` does, checks everything run would check before starting (thresholds, alert sinks, API host and token, control socket path, database directory), and prints the result with secrets masked. An invalid key exits 2 with its name.',
+    flags: {
+      ...CONFIG_FLAGS,
+      demo: { type: 'boolean', description: 'include the --demo profile (thresholds in seconds)' },
+    },
+    examples: [
+      'governor config check --config /etc/governor/governor.yaml',
+      'GOVERNOR_API_PORT=9090 governor config check --json',
+    ],
+    exits: [EXIT.OK, EXIT.USAGE, EXIT.REFUSED],
+    load: async () => (await import('./commands/config-check.js')).configCheckCommand,
+  },
+  {
+    name: 'completion',
+    usage: 'completion bash|zsh|fish',
+    summary: 'print a shell completion script',
+    description:
+      'Prints the completion script for the shell: commands, subcommands, flags and their values.',
+    flags: {},
+    positionalChoices: ['bash', 'zsh', 'fish'],
+    examples: [
+      'governor completion bash > /etc/bash_completion.d/governor',
+      'source <(governor completion zsh)   # in ~/.zshrc',
+      'governor completion fish > ~/.config/fish/completions/governor.fish',
+    ],
+    exits: [EXIT.OK, EXIT.USAGE],
+    load: async () => (await import('./completion.js')).completionCommand,
+  },
+];
+
+/** The first words of subcommands (`capital`, `config`). */
+export const COMMAND_GROUPS: ReadonlySet<string> = new Set(
+  COMMANDS.filter((c) => c.name.includes(' ')).map((c) => c.name.split(' ')[0] as string),
+);
+
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((command) => command.name === name);
+}
+
+/** Every flag a command accepts: the common ones and its own. */
+export function flagsOf(command: CommandSpec): Readonly<Record<string, FlagSpec>> {
+  return { ...COMMON_FLAGS, ...command.flags };
+}
