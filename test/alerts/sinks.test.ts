@@ -98,7 +98,8 @@ describe('payload shapes', () => {
       sink.start?.({ clock: new SimulatedClock(), logger: silentLogger(), instance });
       await sink.deliver(alert);
       sink.stop?.();
-      sources.push((r.received.at(-1)?.body as { payload: { source: string } }).payload.source);
+      const body = r.received.at(-1)?.body as { payload: { source: string } } | undefined;
+      sources.push(body?.payload.source);
     }
     expect(sources).toEqual(['trader-1:/var/lib/a/governor.db', 'trader-1:/var/lib/b/governor.db']);
   });
