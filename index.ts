@@ -47,6 +47,7 @@ export type {
   StrategyTransitionRecord,
   WrittenSnapshot,
 } from './persistence/index.js';
+export type { IntegrityViolation } from './persistence/integrity/index.js';
 // Alerts: the shape, and the sinks they are delivered to
 export type { AlertDeliveryStatus } from './services/alerts/delivery-status.js';
 export {
@@ -90,14 +91,13 @@ export {
   type ModeChangeListener,
 } from './services/governor/governance-system.js';
 export type { GovernorStatus, StatusAlert } from './services/governor/status.js';
-export type { IntegrityViolation } from './services/health/data-integrity.js';
-export type { FailSafeState } from './services/health/failsafe.js';
+export type { FailSafeState } from './services/health/fail-safe-manager.js';
+export type { ExecutionQueueStatus, SystemHealth } from './services/health/health-monitor.js';
 export type {
   AdapterPing,
   AdaptersArgument,
   NamedAdapter,
 } from './services/health/startup-checks.js';
-export type { ExecutionQueueStatus, SystemHealth } from './services/health/system-health.js';
 // Offline verification (what `governor verify` runs) and live inspection (opt-in)
 export {
   type VerifyDatabaseOptions,

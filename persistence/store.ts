@@ -7,7 +7,7 @@ import { Alerts } from './alerts.js';
 import { Capital } from './capital.js';
 import { Connection, type OpenOptions } from './connection.js';
 import { EventLog } from './event-log.js';
-import { IntegrityScan } from './integrity/scan.js';
+import { IntegrityScan } from './integrity/integrity-scan.js';
 import { OperatorActions } from './operator-actions.js';
 import { OperatorRequests } from './operator-requests.js';
 import { Snapshots } from './snapshots.js';

@@ -14,7 +14,7 @@ import {
   type ShutdownLatch,
   type ShutdownTrigger,
 } from '../machines/types.js';
-import { fsyncDirectory, writeFileDurably } from './durable-file.js';
+import { fsyncDirectory, writeFileDurably } from '../persistence/durable-file.js';
 
 export interface FallbackRecord {
   readonly version: 2;

@@ -22,6 +22,21 @@ export interface EventFinding {
   readonly detail: string;
 }
 
+/**
+ * A walk bounded by the head it read (toSeq) that stopped at `lastSeq` before it: rows up to
+ * the head are missing, or hidden from the seq order by a damaged b-tree (a range scan ends at
+ * the first out-of-order key). Null when the walk reached the head.
+ */
+export function shortOfHead(lastSeq: number, toSeq: number): EventFinding | null {
+  return lastSeq < toSeq
+    ? {
+        kind: 'SEQ_GAP',
+        seq: lastSeq + 1,
+        detail: `the walk ended at seq ${lastSeq}, before seq ${toSeq}, the head it set out to reach`,
+      }
+    : null;
+}
+
 /** Where a walk stopped: the last row it read (seq, hash, timestamp), whatever it found. */
 export interface ScanPosition {
   readonly seq: number;

@@ -2,27 +2,11 @@
  * The integrity module: the verifier (startup, periodic, `governor verify`), the background
  * scrub, the head anchor, and the read access they share. Layout: chain-*.ts (the one chain
  * walker, its row pages, in-thread and worker drivers), checks/ (one file per table check, and
- * the event log's checks around the walk), verifier.ts, scrubber.ts, head-anchor.ts.
+ * the event log's checks around the walk), data-integrity-verifier.ts, integrity-scrubber.ts, head-anchor.ts.
  */
 export type { ChainProblem, ChainVerification } from './chain-in-thread.js';
 export type { EventFinding, EventFindingKind, ScanPosition } from './chain-walk.js';
 export { anchorViolations } from './checks/event-log.js';
-export {
-  type HeadAnchor,
-  headAnchorPathFor,
-  isHeadHash,
-  readHeadAnchor,
-  writeHeadAnchor,
-} from './head-anchor.js';
-export { IntegrityScan } from './scan.js';
-export {
-  IntegrityScrubber,
-  type IntegrityScrubberOptions,
-  SCRUB_PASS_MS_DEFAULT,
-  SCRUB_SLICE_MS_MAX_DEFAULT,
-  SCRUB_SLICE_ROWS_MAX_DEFAULT,
-  type ScrubProgress,
-} from './scrubber.js';
 export {
   CLOCK_STEP_TOLERANCE_MS_DEFAULT,
   DataIntegrityVerifier,
@@ -36,5 +20,21 @@ export {
   type VerifyRunOptions,
   VIOLATIONS_PER_CHECK_MAX_DEFAULT,
   WORKERS_MAX_DEFAULT,
-} from './verifier.js';
+} from './data-integrity-verifier.js';
+export {
+  type HeadAnchor,
+  headAnchorPathFor,
+  isHeadHash,
+  readHeadAnchor,
+  writeHeadAnchor,
+} from './head-anchor.js';
+export { IntegrityScan } from './integrity-scan.js';
+export {
+  IntegrityScrubber,
+  type IntegrityScrubberOptions,
+  SCRUB_PASS_MS_DEFAULT,
+  SCRUB_SLICE_MS_MAX_DEFAULT,
+  SCRUB_SLICE_ROWS_MAX_DEFAULT,
+  type ScrubProgress,
+} from './integrity-scrubber.js';
 export type { IntegrityCheckName, IntegrityViolation } from './violation.js';

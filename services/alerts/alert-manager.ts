@@ -11,12 +11,16 @@ import type { Logger } from '../logger.js';
 import { checkOperatorName } from '../operator.js';
 import type { AlertSpill } from './alert-spill.js';
 import {
+  DeliveryDispatcher,
+  type DispatcherStats,
+  type SinkDeliveryStats,
+} from './delivery-dispatcher.js';
+import {
   DEFAULT_DELIVERY_POLICY,
   type DeliveryPolicy,
   resolveDeliveryPolicy,
 } from './delivery-policy.js';
 import { type AlertDeliveryStatus, fromOutboxEntry } from './delivery-status.js';
-import { DeliveryDispatcher, type DispatcherStats, type SinkDeliveryStats } from './dispatcher.js';
 import {
   ALERT_KINDS,
   ALERT_SEVERITIES,

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { writeFileDurably } from '../durable-file.js';
+import { writeFileDurably } from '../../persistence/durable-file.js';
 import { ALERT_KINDS, ALERT_SEVERITIES, type GovernorAlert } from './types.js';
 
 /** At most this many unstored alerts are kept (the oldest go first). */

@@ -18,7 +18,6 @@ import {
   REQUEST_TIMEOUT_MS,
 } from './connection-guard.js';
 import { type DatabaseReader, openDatabaseReader } from './database-reader.js';
-import { STREAM_HEADERS, StatusStream } from './event-stream.js';
 import {
   gateDocument,
   healthDocument,
@@ -37,6 +36,7 @@ import {
   STATUS_PAGE_CSP,
   statusPageRenderer,
 } from './status-page.js';
+import { STREAM_HEADERS, StatusStream } from './status-stream.js';
 
 export {
   CONNECTIONS_CHECK_INTERVAL_MS,

@@ -136,7 +136,7 @@ export function fallbackSvg(): string {
 
 /**
  * The page turns stale when no view arrived for this long: the server pushes one every 2 s
- * (event-stream.ts), so two missed pushes and a margin. A dropped stream turns it stale at once.
+ * (status-stream.ts), so two missed pushes and a margin. A dropped stream turns it stale at once.
  */
 export const PAGE_STALE_AFTER_MS = 5_000;
 

@@ -15,7 +15,7 @@ import { isHeldCause } from '../../machines/types.js';
 import type { ModeJournal } from '../../persistence/mode-journal.js';
 import type { Clock } from '../clock.js';
 import { type FallbackRecord, readFallbackRecord, writeFallbackRecord } from '../fallback-file.js';
-import type { HealthMonitor } from '../health/system-health.js';
+import type { HealthMonitor } from '../health/health-monitor.js';
 import type { Logger } from '../logger.js';
 import type { Incidents } from './incidents.js';
 

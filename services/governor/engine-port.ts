@@ -26,7 +26,7 @@ import type {
 } from '../../persistence/index.js';
 import type { Store } from '../../persistence/store.js';
 import { GovernorError } from '../errors.js';
-import type { HealthMonitor } from '../health/system-health.js';
+import type { HealthMonitor } from '../health/health-monitor.js';
 
 export interface EngineEvents {
   /** Appends one event (hash-chained) and stamps the event-log write on commit. */

@@ -23,6 +23,11 @@ import type {
 import type { PoolBalance } from '../../persistence/capital.js';
 import type { FaultInjector } from '../../persistence/faults.js';
 import { Store } from '../../persistence/index.js';
+import {
+  DataIntegrityVerifier,
+  IntegrityScrubber,
+  type IntegrityViolation,
+} from '../../persistence/integrity/index.js';
 import { type AuthorityRecord, ModeJournal } from '../../persistence/mode-journal.js';
 import {
   isLockHeld,
@@ -48,26 +53,21 @@ import {
   readFallbackRecord,
   retireFallbackRecord,
 } from '../fallback-file.js';
-import {
-  DataIntegrityVerifier,
-  IntegrityScrubber,
-  type IntegrityViolation,
-} from '../health/data-integrity.js';
 import type { ErrorWindowState } from '../health/error-window.js';
 import {
   FailSafeManager,
   type FailSafeState,
   nextStalenessDeadlineMs,
   type TriggerDecision,
-} from '../health/failsafe.js';
-import { HeartbeatMonitor } from '../health/heartbeat.js';
+} from '../health/fail-safe-manager.js';
+import { formatDuration, HealthMonitor, type SystemHealth } from '../health/health-monitor.js';
+import { HeartbeatMonitor } from '../health/heartbeat-monitor.js';
 import {
   type AdaptersArgument,
   type NamedAdapter,
   normaliseAdapters,
   runStartupCheckSuite,
 } from '../health/startup-checks.js';
-import { formatDuration, HealthMonitor, type SystemHealth } from '../health/system-health.js';
 import { transitionLogger } from '../inspection.js';
 import { componentLogger, type Logger, silentLogger } from '../logger.js';
 import { checkOperatorRequest, type OperatorRequest } from '../operator.js';

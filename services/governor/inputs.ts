@@ -7,7 +7,7 @@
  * the wall clock stepped back). With nothing persisted (a database from before this record), the
  * snapshot age is the wall age of the latest snapshot in the database.
  */
-import type { InputAges } from '../health/system-health.js';
+import type { InputAges } from '../health/health-monitor.js';
 
 export interface PersistedInputs {
   readonly version: 1;
@@ -24,7 +24,7 @@ export interface PersistedInputs {
     readonly eventLogWrite: number | null;
     readonly snapshotWrite: number | null;
   };
-  /** The error window's state (see services/health/system-health.ts), when persisted. */
+  /** The error window's state (see services/health/health-monitor.ts), when persisted. */
   readonly errors?: unknown;
 }
 

@@ -7,8 +7,8 @@
  */
 import type { ShutdownTrigger } from '../../machines/types.js';
 import type { Thresholds } from '../config.js';
-import { detectStalenessTrigger } from '../health/failsafe.js';
-import type { HealthMonitor } from '../health/system-health.js';
+import { detectStalenessTrigger } from '../health/fail-safe-manager.js';
+import type { HealthMonitor } from '../health/health-monitor.js';
 
 export interface PreflightTrip {
   readonly trigger: ShutdownTrigger;

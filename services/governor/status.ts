@@ -18,7 +18,7 @@ import type { OwnerInfo } from '../../persistence/ownership.js';
 import type { GovernorAlert } from '../alerts/types.js';
 import { clip } from '../display-text.js';
 import { fallbackPathFor, readFallbackRecord } from '../fallback-file.js';
-import type { ExecutionQueueStatus } from '../health/system-health.js';
+import type { ExecutionQueueStatus } from '../health/health-monitor.js';
 import { authorityInForce, type LatchSource } from './authority.js';
 import type { GovernanceSystem } from './governance-system.js';
 

@@ -6,24 +6,24 @@
  */
 
 import type { ShutdownTrigger } from '../../machines/types.js';
-import type { AlertManager, SinkStats } from '../alerts/alert-manager.js';
-import type { AlertDeliveryStatus } from '../alerts/delivery-status.js';
-import type { DispatcherStats } from '../alerts/dispatcher.js';
-import type { GovernorAlert } from '../alerts/types.js';
 import type {
   DataIntegrityVerifier,
   IntegrityViolation,
   VerificationRun,
   VerifiedHead,
   VerifyRunOptions,
-} from '../health/data-integrity.js';
-import type { FailSafeManager, FailSafeState } from '../health/failsafe.js';
+} from '../../persistence/integrity/index.js';
+import type { AlertManager, SinkStats } from '../alerts/alert-manager.js';
+import type { DispatcherStats } from '../alerts/delivery-dispatcher.js';
+import type { AlertDeliveryStatus } from '../alerts/delivery-status.js';
+import type { GovernorAlert } from '../alerts/types.js';
+import type { FailSafeManager, FailSafeState } from '../health/fail-safe-manager.js';
 import type {
   ExecutionQueueStatus,
   HealthMonitor,
   InputAges,
   SystemHealth,
-} from '../health/system-health.js';
+} from '../health/health-monitor.js';
 
 /** What the engine reports to, and the health it can read. */
 export interface HealthMonitorView {

@@ -10,13 +10,13 @@ import type {
   StartupReport,
 } from '../../machines/types.js';
 import type { Store } from '../../persistence/index.js';
-import type { Clock } from '../clock.js';
-import { GovernorError } from '../errors.js';
 import type {
   DataIntegrityVerifier,
   IntegrityCheckName,
   IntegrityViolation,
-} from './data-integrity.js';
+} from '../../persistence/integrity/index.js';
+import type { Clock } from '../clock.js';
+import { GovernorError } from '../errors.js';
 
 export type AdapterPing = () => Promise<boolean> | boolean;
 export interface NamedAdapter {

@@ -5,15 +5,19 @@
  * chain with a head kept elsewhere, so a rewrite of the whole chain is caught.
  */
 import { Store } from '../../persistence/index.js';
-import type { Clock } from '../clock.js';
-import { GovernorError } from '../errors.js';
+import {
+  type HeadAnchor,
+  headAnchorPathFor,
+  isHeadHash,
+} from '../../persistence/integrity/head-anchor.js';
 import {
   anchorViolations,
   DataIntegrityVerifier,
   type IntegrityViolation,
   type VerificationRun,
-} from './data-integrity.js';
-import { type HeadAnchor, headAnchorPathFor, isHeadHash } from './head-anchor.js';
+} from '../../persistence/integrity/index.js';
+import type { Clock } from '../clock.js';
+import { GovernorError } from '../errors.js';
 
 export interface ExpectedHead {
   /** The seq the hash was taken at; when omitted, the chain is searched for the hash. */

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { headAnchorPathFor, readHeadAnchor } from '../../services/health/head-anchor.js';
+import { headAnchorPathFor, readHeadAnchor } from '../../persistence/integrity/head-anchor.js';
 import { startupCheckNameOf } from '../../services/health/startup-checks.js';
 import { verifyDatabase } from '../../services/health/verify-database.js';
 import {

@@ -129,6 +129,29 @@ describe('a physically damaged database file', () => {
     expect(await attempt(path)).toEqual({ kind: 'refused', code: 'GOV_NOT_A_GOVERNOR_DATABASE' });
   });
 
+  /** Damage as the property below found it: (pagePick, offset, bytes) on a fresh copy. */
+  async function damagedAt(pagePick: number, offset: number, bytes: number[]) {
+    const path = nextCopy();
+    overwritePage(
+      path,
+      2 + (pagePick % Math.max(1, pageCountOf(path) - 1)),
+      offset,
+      Buffer.from(bytes),
+    );
+    expect(logicalDump(path), 'the damage reached table rows').not.toBe(originalDump);
+    const outcome = await attempt(path);
+    expect(outcome.kind === 'started' ? outcome.mode : outcome.code).not.toBe('AGGRESSIVE');
+    await checkDamaged(path);
+  }
+
+  it('regression: an out-of-order key in the events b-tree ended the walk at seq 6 of 205, and startup traded', async () => {
+    await damagedAt(1_852_555_869, 2202, [0, 0, 0, 128, 128, 130, ...Array(13).fill(0)]);
+  });
+
+  it('regression: a strategy row with a zeroed timestamp passed the strategy check, and startup traded', async () => {
+    await damagedAt(11, 3855, Array(16).fill(0));
+  });
+
   it('invariant: bytes overwritten at random pages never crash and never trade on damaged data', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -8,13 +8,13 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../persistence/index.js';
-import { IntegrityScrubber } from '../../persistence/integrity/index.js';
-import { SimulatedClock, SystemClock } from '../../services/clock.js';
+import { readHeadAnchor } from '../../persistence/integrity/head-anchor.js';
 import {
   DataIntegrityVerifier,
+  IntegrityScrubber,
   type IntegrityViolation,
-} from '../../services/health/data-integrity.js';
-import { readHeadAnchor } from '../../services/health/head-anchor.js';
+} from '../../persistence/integrity/index.js';
+import { SimulatedClock, SystemClock } from '../../services/clock.js';
 import { copyDatabase, openRaw } from '../support/corrupt.js';
 import { buildFixture, type Fixture } from './fixture.js';
 

@@ -5,10 +5,10 @@
  */
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { headAnchorPathFor, readHeadAnchor } from '../../persistence/integrity/head-anchor.js';
+import { DataIntegrityVerifier } from '../../persistence/integrity/index.js';
 import { SimulatedClock } from '../../services/clock.js';
 import { DEFAULT_THRESHOLDS } from '../../services/config.js';
-import { DataIntegrityVerifier } from '../../services/health/data-integrity.js';
-import { headAnchorPathFor, readHeadAnchor } from '../../services/health/head-anchor.js';
 import { pingAdapter } from '../../services/health/startup-checks.js';
 import { parseExpectedHead } from '../../services/health/verify-database.js';
 import { copyDatabase, openRaw, rehashFrom } from '../support/corrupt.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../persistence/index.js';
-import { DataIntegrityVerifier } from '../../services/health/data-integrity.js';
+import { DataIntegrityVerifier } from '../../persistence/integrity/index.js';
 import { openRaw } from '../support/corrupt.js';
 import { appendRawEvents } from '../support/raw-log.js';
 

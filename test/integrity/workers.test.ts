@@ -14,7 +14,7 @@ import { Store } from '../../persistence/index.js';
 import { walkChainInSnapshot } from '../../persistence/integrity/chain-in-thread.js';
 import type { ChainRules, ChainWalk } from '../../persistence/integrity/chain-walk.js';
 import { splitRange, walkChainInWorkers } from '../../persistence/integrity/chain-workers.js';
-import { DataIntegrityVerifier } from '../../services/health/data-integrity.js';
+import { DataIntegrityVerifier } from '../../persistence/integrity/index.js';
 import { CORRUPTIONS, copyDatabase, corruptCopy, openRaw, rehashFrom } from '../support/corrupt.js';
 import { appendRawEvents } from '../support/raw-log.js';
 import { buildFixture, type Fixture } from './fixture.js';

@@ -16,7 +16,7 @@ import {
   ErrorWindow,
   type ErrorWindowState,
 } from '../../services/health/error-window.js';
-import { HealthMonitor } from '../../services/health/system-health.js';
+import { HealthMonitor } from '../../services/health/health-monitor.js';
 
 type Step = { kind: 'advance'; ms: number } | { kind: 'record'; count: number };
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../../services/clock.js';
 import { DEFAULT_THRESHOLDS } from '../../services/config.js';
-import { formatDuration, HealthMonitor } from '../../services/health/system-health.js';
+import { formatDuration, HealthMonitor } from '../../services/health/health-monitor.js';
 
 describe('HealthMonitor', () => {
   it('is healthy at start and reports the spec shape', () => {

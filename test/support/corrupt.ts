@@ -16,8 +16,8 @@ import {
 } from 'node:fs';
 import Database from 'better-sqlite3';
 import { computeEventHash, GENESIS_HASH } from '../../persistence/index.js';
-import type { IntegrityCheckName } from '../../services/health/data-integrity.js';
-import { headAnchorPathFor } from '../../services/health/head-anchor.js';
+import { headAnchorPathFor } from '../../persistence/integrity/head-anchor.js';
+import type { IntegrityCheckName } from '../../persistence/integrity/index.js';
 
 /** Copies a closed database (checkpointing its WAL first) and its head anchor. */
 export function copyDatabase(sourcePath: string, targetPath: string): void {

@@ -1,12 +1,13 @@
 /**
- * EVENT_LOG: the checks around the chain walk (the verified head unchanged, the head anchor,
- * the UNIQUE index on event_id, duplicate ids found inside SQLite) and the violations the walk's
+ * EVENT_LOG: the checks around the chain walk (in a full run, the row count against the head;
+ * the verified head unchanged, the head anchor, the UNIQUE index on event_id, duplicate ids
+ * found inside SQLite) and the violations the walk's
  * findings become. The walk itself is chain-walk.ts, run by the verifier in or off the thread.
  */
 
 import type { EventFinding, EventFindingKind, ScanPosition } from '../chain-walk.js';
 import type { HeadAnchor } from '../head-anchor.js';
-import type { IntegrityScan } from '../scan.js';
+import type { IntegrityScan } from '../integrity-scan.js';
 import { type IntegrityViolation, RESTORE } from '../violation.js';
 
 const EVENT_TEXT: Readonly<Record<EventFindingKind, { what: string; rootCause: string }>> = {
@@ -163,6 +164,21 @@ export function eventLogChecksBeforeWalk(
   findingsMax: number,
 ): IntegrityViolation[] {
   const found: IntegrityViolation[] = [];
+  if (start === null) {
+    // A full walk covers seq 1 to the head; seq is continuous from 1, so there must be exactly
+    // head-seq rows. A damaged b-tree can hide rows from the seq order (and from the head).
+    const headSeq = scan.head()?.seq ?? 0;
+    const rows = scan.countEvents();
+    if (rows !== headSeq) {
+      found.push(
+        eventViolation(
+          `${rows} rows but the head is seq ${headSeq}`,
+          { seq: headSeq, kind: 'ROW_COUNT_MISMATCH' },
+          'the file is damaged (rows hidden from the seq order), or rows were renumbered outside governor',
+        ),
+      );
+    }
+  }
   if (start !== null) {
     const stored = scan.hashAt(start.seq);
     if (stored !== start.hash) {

@@ -2,7 +2,8 @@
  * STRATEGIES: every state is one of STRATEGY_STATES; every history starts with a registration
  * into an initial state, moves only along STRATEGY_TRANSITIONS, links each from-state to the
  * previous to-state and ends in the strategy's current state; no history of a missing strategy.
- * The history is streamed in (strategy, id) order.
+ * Every row is well formed as governor writes it (identifiers, the reason and the timestamps:
+ * bytes damaged in place turn up here). The history is streamed in (strategy, id) order.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import {
@@ -10,6 +11,7 @@ import {
   STRATEGY_STATES,
   STRATEGY_TRANSITIONS,
 } from '../../strategies.js';
+import { checkIdentifier, checkText, checkTimestamp, LIMITS } from '../../validation.js';
 import { Findings, type IntegrityViolation } from '../violation.js';
 import type { TableCheck } from './check.js';
 
@@ -19,7 +21,8 @@ type StrategyFindingKind =
   | 'BROKEN_HISTORY'
   | 'STATE_DISAGREES_WITH_HISTORY'
   | 'NO_HISTORY'
-  | 'ORPHAN_TRANSITION';
+  | 'ORPHAN_TRANSITION'
+  | 'MALFORMED_ROW';
 
 const STATE_SET: ReadonlySet<string> = new Set(STRATEGY_STATES);
 const INITIAL_STATE_SET: ReadonlySet<string> = new Set(STRATEGY_INITIAL_STATES);
@@ -49,13 +52,38 @@ function violation(
   };
 }
 
+/** What is wrong with the fields of a row, by the checks its write passed; null when nothing. */
+function malformed(fields: ReadonlyArray<readonly [string, unknown, (value: unknown) => unknown]>) {
+  const wrong: string[] = [];
+  for (const [name, value, check] of fields) {
+    try {
+      check(value);
+    } catch {
+      wrong.push(name);
+    }
+  }
+  return wrong.length === 0 ? null : `malformed ${wrong.join(', ')}`;
+}
+
+const identifier = (value: unknown) => checkIdentifier('strategyId', value);
+const timestamp = (value: unknown) => checkTimestamp('at', value);
+const reasonText = (value: unknown) => checkText('reason', value, LIMITS.reasonBytesMax);
+
 function states(db: BetterSqlite3.Database, findings: Findings<IntegrityViolation>): void {
   const rows = db
-    .prepare<[], [string, unknown]>(
-      'SELECT strategy_id, state FROM strategies ORDER BY strategy_id',
+    .prepare<[], [string, unknown, unknown, unknown]>(
+      'SELECT strategy_id, state, registered_at, updated_at FROM strategies ORDER BY strategy_id',
     )
     .raw(true);
-  for (const [strategyId, state] of rows.iterate()) {
+  for (const [strategyId, state, registeredAt, updatedAt] of rows.iterate()) {
+    const wrong = malformed([
+      ['strategy_id', strategyId, identifier],
+      ['registered_at', registeredAt, timestamp],
+      ['updated_at', updatedAt, timestamp],
+    ]);
+    if (wrong !== null) {
+      findings.add(violation('MALFORMED_ROW', String(strategyId).slice(0, 64), null, wrong));
+    }
     if (typeof state !== 'string' || !STATE_SET.has(state)) {
       findings.add(
         violation(
@@ -82,8 +110,8 @@ function states(db: BetterSqlite3.Database, findings: Findings<IntegrityViolatio
 
 function histories(db: BetterSqlite3.Database, findings: Findings<IntegrityViolation>): void {
   const history = db
-    .prepare<[], [number, string, unknown, unknown, unknown]>(
-      `SELECT t.id, t.strategy_id, t.from_state, t.to_state, s.state
+    .prepare<[], [number, string, unknown, unknown, unknown, unknown, unknown]>(
+      `SELECT t.id, t.strategy_id, t.from_state, t.to_state, s.state, t.reason, t.at
          FROM strategy_transitions t LEFT JOIN strategies s ON s.strategy_id = t.strategy_id
         ORDER BY t.strategy_id, t.id`,
     )
@@ -101,7 +129,22 @@ function histories(db: BetterSqlite3.Database, findings: Findings<IntegrityViola
       );
     }
   };
-  for (const [id, strategyId, from, to, state] of history.iterate()) {
+  for (const [id, strategyId, from, to, state, reason, at] of history.iterate()) {
+    const wrong = malformed([
+      ['strategy_id', strategyId, identifier],
+      ['reason', reason, reasonText],
+      ['at', at, timestamp],
+    ]);
+    if (wrong !== null) {
+      findings.add(
+        violation(
+          'MALFORMED_ROW',
+          String(strategyId).slice(0, 64),
+          id,
+          `transition ${id}: ${wrong}`,
+        ),
+      );
+    }
     if (current === null || current.strategyId !== strategyId) {
       finish();
       current = { strategyId, last: null, state, id };

@@ -4,7 +4,7 @@
  * rows the chain walk reads anyway; checking its large index costs as much as a fifth of a full
  * startup). One violation per damaged table, under the check of the table's data.
  */
-import type { IntegrityScan } from '../scan.js';
+import type { IntegrityScan } from '../integrity-scan.js';
 import type { IntegrityCheckName, IntegrityViolation } from '../violation.js';
 
 /** quick_check lines about constraint values, not about the file's structure. */

@@ -4,8 +4,9 @@
  * --full, the file structure; the chain walked in worker threads) on the database opened
  * read-only, and prints its violations. Exit 4 on any.
  */
+
+import type { IntegrityCheckName } from '../../../persistence/integrity/index.js';
 import { displayText } from '../../display-text.js';
-import type { IntegrityCheckName } from '../../health/data-integrity.js';
 import {
   type ExpectedHead,
   parseExpectedHead,

@@ -8,11 +8,17 @@
 import type { Clock, TimerHandle } from '../../services/clock.js';
 import { isGovernorError } from '../../services/errors.js';
 import { prepareRowsBetween, type RowsBetween } from './chain-rows.js';
-import { type ChainRules, SegmentWalker, stateAfter } from './chain-walk.js';
+import {
+  type ChainRules,
+  type EventFinding,
+  SegmentWalker,
+  shortOfHead,
+  stateAfter,
+} from './chain-walk.js';
 import { fromEventFinding } from './checks/event-log.js';
 import { duplicateDates, type SnapshotRowsPosition, snapshotRows } from './checks/snapshots.js';
+import type { DataIntegrityVerifier } from './data-integrity-verifier.js';
 import { integerOption } from './options.js';
-import type { DataIntegrityVerifier } from './verifier.js';
 import { capViolations, Findings, type IntegrityViolation } from './violation.js';
 
 export interface IntegrityScrubberOptions {
@@ -238,20 +244,28 @@ export class IntegrityScrubber {
   private walkRows(pass: Pass, began: number): void {
     const scan = this.verifier.store.integrityScan;
     let checked = 0;
+    let shortfall: EventFinding | null = null;
     while (checked < this.sliceRowsMax && pass.after < pass.toSeq) {
       const limit = Math.min(SUB_PAGE_ROWS, this.sliceRowsMax - checked);
       const rows = scan.read('integrity.scrub', () => pass.rows.all(pass.after, pass.toSeq, limit));
       pass.walker.walk(rows);
       checked += rows.length;
       const last = rows[rows.length - 1];
-      // Fewer rows than asked: nothing more up to toSeq (rows were deleted at the end).
-      pass.after = rows.length < limit || last === undefined ? pass.toSeq : last[0];
+      if (rows.length < limit || last === undefined) {
+        // Fewer rows than asked before toSeq, the head when the pass began: rows are missing
+        // (deleted at the end) or hidden from the seq order by damage.
+        shortfall = shortOfHead(last?.[0] ?? pass.after, pass.toSeq);
+        pass.after = pass.toSeq;
+      } else {
+        pass.after = last[0];
+      }
       if (this.clock.monotonicNow() - began >= this.sliceMsMax) break;
     }
     const items = pass.walker.itemsFrom(pass.reported);
     pass.reported += items.length;
     // A walk from seq 1 knows its state: every item is a finding, none is pending.
     const found = items.flatMap((item) => ('pending' in item ? [] : [fromEventFinding(item)]));
+    if (shortfall !== null) found.push(fromEventFinding(shortfall));
     this.report(found);
   }
 

@@ -14,7 +14,7 @@ import {
   walkChainInSlices,
   walkChainInSnapshot,
 } from './chain-in-thread.js';
-import type { ChainRules, ChainWalk, ScanPosition } from './chain-walk.js';
+import { type ChainRules, type ChainWalk, type ScanPosition, shortOfHead } from './chain-walk.js';
 import { walkChainInWorkers, workerCount } from './chain-workers.js';
 import {
   anchorUnreadable,
@@ -283,12 +283,14 @@ export class DataIntegrityVerifier {
       inWorkers.walk?.catch(() => {});
       throw error;
     }
-    const walk = await (inWorkers.walk ??
+    const walked = await (inWorkers.walk ??
       walkChainInSlices(scan, {
         ...this.walkOptions(plan, options.onProgress),
         toSeq: read.toSeq,
         signal,
       }));
+    const short = shortOfHead(walked.last?.seq ?? plan.start?.seq ?? 0, read.toSeq);
+    const walk = short === null ? walked : { ...walked, findings: [...walked.findings, short] };
     return this.complete(plan, read.snapshot, walk, read.workers);
   }
 

@@ -13,7 +13,7 @@ import {
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Thresholds } from '../config.js';
 import { GovernorError } from '../errors.js';
-import { formatDuration, type HealthMonitor } from './system-health.js';
+import { formatDuration, type HealthMonitor } from './health-monitor.js';
 
 export interface TriggerDecision {
   readonly trigger: ShutdownTrigger;

@@ -15,6 +15,7 @@ export class IntegrityScan {
   private readonly connection: Connection;
   private readonly hashAtSeq: BetterSqlite3.Statement<[number], string>;
   private readonly headRow: BetterSqlite3.Statement<[], { seq: number; hash: string }>;
+  private readonly countRows: BetterSqlite3.Statement<[], number>;
   private readonly positionAtSeq: BetterSqlite3.Statement<
     [number],
     { hash: unknown; timestamp: unknown }
@@ -26,6 +27,7 @@ export class IntegrityScan {
     const db = connection.db;
     this.hashAtSeq = db.prepare<[number], string>('SELECT hash FROM events WHERE seq = ?').pluck();
     this.headRow = db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1');
+    this.countRows = db.prepare<[], number>('SELECT count(*) FROM events').pluck();
     this.positionAtSeq = db.prepare('SELECT hash, timestamp FROM events WHERE seq = ?');
   }
 
@@ -57,6 +59,15 @@ export class IntegrityScan {
         ? { seq, hash: row.hash, timestamp: row.timestamp }
         : null;
     });
+  }
+
+  /**
+   * The number of event rows, counted by SQLite over the smallest b-tree that holds them all
+   * (the event_id index): independent of the table's b-tree, whose damage can hide rows from
+   * the seq order the walk and the head read. About 35 ms per million events.
+   */
+  countEvents(): number {
+    return this.read('integrity.countEvents', () => this.countRows.get() ?? 0);
   }
 
   /** The last event's seq and hash, or null for an empty log. */
