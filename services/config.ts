@@ -18,15 +18,15 @@ export interface Thresholds {
   /** The sliding window over which errors are counted. */
   readonly errorWindowMs: number;
   /** Unhealthy when market data is older than this. Spec: 5 min. */
-  readonly marketDataStaleMsMax: number;
+  readonly marketDataUnhealthyAfterMs: number;
   /** Unhealthy when the last event-log write is older than this. Spec: 10 min. */
-  readonly eventLogWriteStaleMsMax: number;
+  readonly eventLogUnhealthyAfterMs: number;
   /** Fail-safe MARKET_DATA_STALL when no market data for this long. Spec: 10 min. */
-  readonly marketDataStallMs: number;
+  readonly marketDataShutdownAfterMs: number;
   /** Fail-safe EVENT_LOG_WRITE_FAILURE when no successful event-log write for this long. Spec: 15 min. */
-  readonly eventLogWriteFailureMs: number;
+  readonly eventLogShutdownAfterMs: number;
   /** Fail-safe SNAPSHOT_WRITE_FAILURE when no successful snapshot write for this long. Spec: 25 h. */
-  readonly snapshotWriteFailureMs: number;
+  readonly snapshotShutdownAfterMs: number;
   /** A heartbeat is appended to the event log this often. Spec: 30 s. */
   readonly heartbeatIntervalMs: number;
   /** No successful heartbeat for this long: heartbeat lost, and the gate's lease expires. Spec: 2 min. */
@@ -46,11 +46,11 @@ export interface Thresholds {
 export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   errorRatePerMinuteMax: 10,
   errorWindowMs: MINUTE_MS,
-  marketDataStaleMsMax: 5 * MINUTE_MS,
-  eventLogWriteStaleMsMax: 10 * MINUTE_MS,
-  marketDataStallMs: 10 * MINUTE_MS,
-  eventLogWriteFailureMs: 15 * MINUTE_MS,
-  snapshotWriteFailureMs: 25 * HOUR_MS,
+  marketDataUnhealthyAfterMs: 5 * MINUTE_MS,
+  eventLogUnhealthyAfterMs: 10 * MINUTE_MS,
+  marketDataShutdownAfterMs: 10 * MINUTE_MS,
+  eventLogShutdownAfterMs: 15 * MINUTE_MS,
+  snapshotShutdownAfterMs: 25 * HOUR_MS,
   heartbeatIntervalMs: 30 * SECOND_MS,
   heartbeatLossMs: 2 * MINUTE_MS,
   failSafeCheckIntervalMs: MINUTE_MS,
@@ -64,11 +64,11 @@ export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
 export const THRESHOLD_RANGES: { readonly [K in keyof Thresholds]: readonly [number, number] } = {
   errorRatePerMinuteMax: [1, 100_000],
   errorWindowMs: [SECOND_MS, HOUR_MS],
-  marketDataStaleMsMax: [SECOND_MS, 7 * DAY_MS],
-  eventLogWriteStaleMsMax: [SECOND_MS, 7 * DAY_MS],
-  marketDataStallMs: [SECOND_MS, 7 * DAY_MS],
-  eventLogWriteFailureMs: [SECOND_MS, 7 * DAY_MS],
-  snapshotWriteFailureMs: [MINUTE_MS, 30 * DAY_MS],
+  marketDataUnhealthyAfterMs: [SECOND_MS, 7 * DAY_MS],
+  eventLogUnhealthyAfterMs: [SECOND_MS, 7 * DAY_MS],
+  marketDataShutdownAfterMs: [SECOND_MS, 7 * DAY_MS],
+  eventLogShutdownAfterMs: [SECOND_MS, 7 * DAY_MS],
+  snapshotShutdownAfterMs: [MINUTE_MS, 30 * DAY_MS],
   heartbeatIntervalMs: [100, HOUR_MS],
   heartbeatLossMs: [200, DAY_MS],
   failSafeCheckIntervalMs: [100, DAY_MS],
@@ -139,6 +139,44 @@ function ownEntries(overrides: object, keyPrefix: string): Array<[string | symbo
 }
 
 /**
+ * Thresholds renamed (to say what they do: unhealthy after, shut down after): their old names
+ * are still accepted, in code, configuration files and the environment, and mean the new ones.
+ */
+export const RENAMED_THRESHOLDS: Readonly<Record<string, keyof Thresholds>> = Object.freeze({
+  marketDataStaleMsMax: 'marketDataUnhealthyAfterMs',
+  eventLogWriteStaleMsMax: 'eventLogUnhealthyAfterMs',
+  marketDataStallMs: 'marketDataShutdownAfterMs',
+  eventLogWriteFailureMs: 'eventLogShutdownAfterMs',
+  snapshotWriteFailureMs: 'snapshotShutdownAfterMs',
+});
+
+/** The threshold `name` means (its name, or a name it had before), or null for none. */
+export function thresholdNamed(name: string): keyof Thresholds | null {
+  if (Object.hasOwn(THRESHOLD_RANGES, name)) return name as keyof Thresholds;
+  return Object.hasOwn(RENAMED_THRESHOLDS, name) ? (RENAMED_THRESHOLDS[name] ?? null) : null;
+}
+
+/**
+ * One threshold's value checked: an integer in its range. `key` is where the caller set it (a
+ * key path, a flag, an environment variable), named in the GOV_INVALID_CONFIG it throws.
+ */
+export function checkThresholdValue(
+  key: string,
+  threshold: keyof Thresholds,
+  value: unknown,
+): number {
+  const range = THRESHOLD_RANGES[threshold];
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    const expected = `expected an integer number of ms in ${range[0]}..${range[1]}`;
+    invalid(key, `${expected}, got ${describeValue(value)}`, { range });
+  }
+  if (value < range[0] || value > range[1]) {
+    invalid(key, `${value} is outside the allowed range ${range[0]}..${range[1]}`, { range });
+  }
+  return value;
+}
+
+/**
  * Merges `overrides` onto the defaults and validates every key. Unknown keys, values that are
  * not integers (of any type: bigint, string, NaN, objects…), out-of-range values and broken
  * relationships are refused with GOV_INVALID_CONFIG naming a key the caller set.
@@ -151,20 +189,16 @@ export function resolveThresholds(overrides: unknown = {}, keyPrefix = 'threshol
   const given = new Set<keyof Thresholds>();
   for (const [key, value] of ownEntries(overrides, keyPrefix)) {
     const name = `${keyPrefix}.${keyText(key)}`;
-    if (typeof key !== 'string' || !Object.hasOwn(THRESHOLD_RANGES, key)) {
+    const threshold = typeof key === 'string' ? thresholdNamed(key) : null;
+    if (threshold === null) {
       invalid(name, `unknown threshold; known: ${Object.keys(THRESHOLD_RANGES).join(', ')}`);
     }
     if (value === undefined) continue;
-    const range = THRESHOLD_RANGES[key as keyof Thresholds];
-    if (typeof value !== 'number' || !Number.isInteger(value)) {
-      const expected = `expected an integer in ${range[0]}..${range[1]}`;
-      invalid(name, `${expected}, got ${describeValue(value)}`, { range });
+    if (given.has(threshold)) {
+      invalid(name, `sets ${threshold} a second time (under its old name, or its new one)`);
     }
-    if (value < range[0] || value > range[1]) {
-      invalid(name, `${value} is outside the allowed range ${range[0]}..${range[1]}`, { range });
-    }
-    merged[key] = value;
-    given.add(key as keyof Thresholds);
+    merged[threshold] = checkThresholdValue(name, threshold, value);
+    given.add(threshold);
   }
   const thresholds = merged as unknown as Thresholds;
   assertRelationships(thresholds, keyPrefix, given);
@@ -178,9 +212,9 @@ const RELATIONSHIPS: ReadonlyArray<{
   strict: boolean;
 }> = [
   { smaller: 'heartbeatIntervalMs', larger: 'heartbeatLossMs', strict: true },
-  { smaller: 'marketDataStaleMsMax', larger: 'marketDataStallMs', strict: false },
-  { smaller: 'eventLogWriteStaleMsMax', larger: 'eventLogWriteFailureMs', strict: false },
-  { smaller: 'heartbeatIntervalMs', larger: 'eventLogWriteStaleMsMax', strict: true },
+  { smaller: 'marketDataUnhealthyAfterMs', larger: 'marketDataShutdownAfterMs', strict: false },
+  { smaller: 'eventLogUnhealthyAfterMs', larger: 'eventLogShutdownAfterMs', strict: false },
+  { smaller: 'heartbeatIntervalMs', larger: 'eventLogUnhealthyAfterMs', strict: true },
   { smaller: 'adapterPingTimeoutMs', larger: 'startupChecksTimeoutMs', strict: true },
 ];
 

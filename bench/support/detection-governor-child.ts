@@ -40,7 +40,10 @@ interface Subject {
 function createSubject(dbPath: string): Subject {
   const governance = new GovernanceSystem({
     dbPath,
-    thresholds: { marketDataStaleMsMax: THRESHOLD_MS, marketDataStallMs: THRESHOLD_MS },
+    thresholds: {
+      marketDataUnhealthyAfterMs: THRESHOLD_MS,
+      marketDataShutdownAfterMs: THRESHOLD_MS,
+    },
     inspect: (event) => {
       if (event.type !== '@xstate.event' || event.event.type !== 'failsafe.triggered') return;
       subject.triggeredAtMs = performance.now();
@@ -92,14 +95,14 @@ function createSubject(dbPath: string): Subject {
 async function prepare(subject: Subject): Promise<void> {
   const { governance } = subject;
   governance.healthMonitor.updateMarketDataTimestamp();
-  if (governance.getMode() === 'SHUTDOWN') governance.operatorRestart(OPERATOR);
+  if (governance.getState() === 'SHUTDOWN') governance.operatorRestart(OPERATOR);
   subject.released = false;
   subject.deadlineMs = subject.triggeredAtMs = subject.persistedAtMs = Number.NaN;
   subject.done = new Promise<void>((resolve, reject) => {
     subject.settle = (error) => (error === undefined ? resolve() : reject(error));
   });
   if (!(await governance.runStartupChecks()) || !governance.canDeployCapital()) {
-    throw new Error(`startup checks did not reach AGGRESSIVE: ${governance.getMode()}`);
+    throw new Error(`startup checks did not reach AGGRESSIVE: ${governance.getState()}`);
   }
 }
 

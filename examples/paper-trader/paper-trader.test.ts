@@ -51,8 +51,8 @@ describe('paper trader', () => {
     const { clock, governance, feed, exchange, trader } = await startTrader();
     clock.advance(10 * SECOND_MS);
     feed.pause();
-    clock.advance(governance.thresholds.marketDataStallMs + SECOND_MS);
-    expect(governance.getMode()).toBe('SHUTDOWN');
+    clock.advance(governance.thresholds.marketDataShutdownAfterMs + SECOND_MS);
+    expect(governance.getState()).toBe('SHUTDOWN');
     const filled = exchange.filledCount();
     clock.advance(10 * 60 * SECOND_MS);
     expect(exchange.filledCount()).toBe(filled);
@@ -64,7 +64,7 @@ describe('paper trader', () => {
     clock.advance(5 * SECOND_MS);
     exchange.setFailing(true);
     clock.advance(30 * SECOND_MS);
-    expect(governance.getMode()).toBe('SHUTDOWN');
+    expect(governance.getState()).toBe('SHUTDOWN');
     expect(governance.getCause().trigger).toBe('HEALTH_CHECK_FAILED');
     exchange.setFailing(false);
     const filled = exchange.filledCount();

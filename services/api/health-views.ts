@@ -27,7 +27,7 @@ export interface HealthVerdict {
  * - pass (200): AGGRESSIVE, the gate open, every health rule kept.
  */
 export function healthVerdict(governance: GovernanceSystem): HealthVerdict {
-  const mode = governance.getMode();
+  const mode = governance.getState();
   const gateOpen = governance.canDeployCapital();
   const reasons = governance.healthMonitor.unhealthyReasons();
   let status: HealthStatus = 'pass';
@@ -125,7 +125,7 @@ function failureText(error: unknown): string {
  * (the governor was closed, the file is gone).
  */
 export function readiness(governance: GovernanceSystem, reader: DatabaseReader): Readiness {
-  const mode = governance.getMode();
+  const mode = governance.getState();
   let store = 'ok';
   try {
     governance.engine.events.head();

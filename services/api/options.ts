@@ -44,7 +44,7 @@ function invalid(message: string, details: Record<string, unknown> = {}): never 
 export function checkApiOptions(options: ApiServerOptions): CheckedApiOptions {
   const governance = options?.governance;
   if (
-    typeof governance?.getMode !== 'function' ||
+    typeof governance?.getState !== 'function' ||
     typeof governance.openReadOnlyStore !== 'function'
   ) {
     throw new GovernorError(

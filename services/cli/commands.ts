@@ -115,7 +115,8 @@ const CONFIG_FLAGS: Readonly<Record<string, FlagSpec>> = {
     type: 'string',
     multiple: true,
     value: 'NAME=MS',
-    description: 'override one threshold (repeatable), e.g. --threshold marketDataStallMs=60000',
+    description:
+      'override one threshold (repeatable), e.g. --threshold marketDataShutdownAfterMs=60000',
   },
 };
 

@@ -9,11 +9,14 @@ import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { Mode } from '../../machines/types.js';
 import {
+  checkThresholdValue,
   DEFAULT_THRESHOLDS,
   parseMode,
+  RENAMED_THRESHOLDS,
   resolveThresholds,
   THRESHOLD_RANGES,
   type Thresholds,
+  thresholdNamed,
 } from '../config.js';
 import { GovernorError } from '../errors.js';
 import {
@@ -74,10 +77,10 @@ export const DEMO_THRESHOLDS: Partial<Thresholds> = Object.freeze({
   errorWindowMs: 10_000,
   heartbeatIntervalMs: 1_000,
   heartbeatLossMs: 4_000,
-  marketDataStaleMsMax: 8_000,
-  marketDataStallMs: 8_000,
-  eventLogWriteStaleMsMax: 10_000,
-  eventLogWriteFailureMs: 15_000,
+  marketDataUnhealthyAfterMs: 8_000,
+  marketDataShutdownAfterMs: 8_000,
+  eventLogUnhealthyAfterMs: 10_000,
+  eventLogShutdownAfterMs: 15_000,
   failSafeCheckIntervalMs: 1_000,
   integrityCheckIntervalMs: 5_000,
   startupChecksTimeoutMs: 10_000,
@@ -123,21 +126,21 @@ export function thresholdEnvName(key: string): string {
   return `GOVERNOR_THRESHOLDS_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 }
 
-function checkThreshold(key: string, name: string, value: unknown): number {
-  const range = (THRESHOLD_RANGES as Record<string, readonly [number, number] | undefined>)[name];
-  if (range === undefined) {
+/** Sets the threshold `name` means (old names included) to `value`, checked; `key` names where. */
+function setThreshold(
+  thresholds: Partial<Record<keyof Thresholds, number>>,
+  key: string,
+  name: string,
+  value: unknown,
+): void {
+  const threshold = thresholdNamed(name);
+  if (threshold === null) {
     invalid(key, `unknown threshold; known: ${Object.keys(THRESHOLD_RANGES).join(', ')}`);
   }
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    invalid(
-      key,
-      `expected an integer number of ms in ${range[0]}..${range[1]}, got ${String(value)}`,
-    );
+  if (Object.hasOwn(thresholds, threshold)) {
+    invalid(key, `sets ${threshold} a second time (under its old name, or its new one)`);
   }
-  if (value < range[0] || value > range[1]) {
-    invalid(key, `${value} is outside the allowed range ${range[0]}..${range[1]}`);
-  }
-  return value;
+  thresholds[threshold] = checkThresholdValue(key, threshold, value);
 }
 
 function integerText(key: string, text: string): number {
@@ -245,7 +248,7 @@ function fileLayer(path: string, parsed: unknown): Layer {
       invalid(at('thresholds'), 'expected a mapping of thresholds in ms');
     const thresholds: Partial<Record<keyof Thresholds, number>> = {};
     for (const [name, value] of Object.entries(parsed.thresholds)) {
-      thresholds[name as keyof Thresholds] = checkThreshold(at(`thresholds.${name}`), name, value);
+      setThreshold(thresholds, at(`thresholds.${name}`), name, value);
     }
     layer.thresholds = thresholds;
   }
@@ -305,7 +308,12 @@ export function envLayer(env: NodeJS.ProcessEnv): Layer {
   if (Object.keys(api).length > 0) layer.api = api;
   const alerts = alertsEnvLayer(value);
   if (alerts !== null) layer.alerts = alerts;
-  const byEnvName = new Map(Object.keys(THRESHOLD_RANGES).map((k) => [thresholdEnvName(k), k]));
+  const byEnvName = new Map(
+    [...Object.keys(THRESHOLD_RANGES), ...Object.keys(RENAMED_THRESHOLDS)].map((k) => [
+      thresholdEnvName(k),
+      k,
+    ]),
+  );
   const thresholds: Partial<Record<keyof Thresholds, number>> = {};
   for (const [name, text] of Object.entries(env)) {
     if (!name.startsWith('GOVERNOR_THRESHOLDS_') || text === undefined || text === '') continue;
@@ -313,7 +321,7 @@ export function envLayer(env: NodeJS.ProcessEnv): Layer {
     if (key === undefined) {
       invalid(name, `unknown threshold variable; known: ${[...byEnvName.keys()].join(', ')}`);
     }
-    thresholds[key as keyof Thresholds] = checkThreshold(name, key, integerText(name, text));
+    setThreshold(thresholds, name, key, integerText(name, text));
   }
   if (Object.keys(thresholds).length > 0) layer.thresholds = thresholds;
   return layer;
@@ -338,11 +346,7 @@ export function flagLayer(flags: ConfigFlags): Layer {
     const match = /^([A-Za-z]+)=(.*)$/.exec(pair);
     if (match === null) invalid('--threshold', `expected NAME=MS, got "${pair}"`);
     const [, name = '', text = ''] = match;
-    thresholds[name as keyof Thresholds] = checkThreshold(
-      `--threshold ${name}`,
-      name,
-      integerText(`--threshold ${name}`, text),
-    );
+    setThreshold(thresholds, `--threshold ${name}`, name, integerText(`--threshold ${name}`, text));
   }
   if (Object.keys(thresholds).length > 0) layer.thresholds = thresholds;
   return layer;

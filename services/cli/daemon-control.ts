@@ -18,7 +18,7 @@ export function daemonControlHandler(options: DaemonControlOptions): ControlHand
   return async (request) => {
     switch (request.command) {
       case 'ping':
-        return { pid: process.pid, state: governance.getMode() };
+        return { pid: process.pid, state: governance.getState() };
       case 'status':
         return liveStatus(governance);
       case 'ack': {

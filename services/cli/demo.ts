@@ -122,7 +122,7 @@ export function startDemo(
     switch (fault) {
       case 'market-stall':
         announce(
-          `fault: the market feed goes silent; expect MARKET_DATA_STALL after ${t.marketDataStallMs} ms`,
+          `fault: the market feed goes silent; expect MARKET_DATA_STALL after ${t.marketDataShutdownAfterMs} ms`,
         );
         feed.pause();
         return;

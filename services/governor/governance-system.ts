@@ -390,7 +390,8 @@ export class GovernanceSystem {
   /** The gate's decision with its reason. */
   authorize(): Authorization {
     if (this.canDeployCapital()) return ALLOWED;
-    if (this.closed) return { allowed: false, state: this.getMode(), reason: 'governor is closed' };
+    if (this.closed)
+      return { allowed: false, state: this.getState(), reason: 'governor is closed' };
     const state = this.lifecycle.state;
     const context = this.lifecycle.context;
     this.assertGateAgrees(state);
@@ -452,9 +453,18 @@ export class GovernanceSystem {
     );
   }
 
-  /** The lifecycle state, read from the machine. */
-  getMode(): LifecycleState {
+  /** The lifecycle state (STARTING, CHECKING, AGGRESSIVE, OBSERVE_ONLY, SHUTDOWN), from the machine. */
+  getState(): LifecycleState {
     return this.lifecycle.state;
+  }
+
+  /**
+   * @deprecated Use `getState()`: this returns the lifecycle state, while a `Mode` is the
+   * desired mode (AGGRESSIVE or OBSERVE_ONLY, `getModes()`). Kept for embedders written
+   * against it.
+   */
+  getMode(): LifecycleState {
+    return this.getState();
   }
 
   getLifecycleId(): string {
@@ -472,7 +482,7 @@ export class GovernanceSystem {
 
   /** Why the machine is where it is. */
   getCause(): Cause {
-    const state = this.getMode();
+    const state = this.getState();
     const context = this.lifecycle.context;
     if (state === 'SHUTDOWN') {
       const latch = this.lifecycle.latch;
@@ -1085,7 +1095,7 @@ export class GovernanceSystem {
 
   private failSafeHost() {
     return {
-      lifecycleState: (): LifecycleState => this.getMode(),
+      lifecycleState: (): LifecycleState => this.getState(),
       failSafeState: (): FailSafeState => {
         const latch = this.lifecycle.latch;
         return {
@@ -1214,7 +1224,7 @@ export class GovernanceSystem {
       commandResult: () => {
         const cause = this.getCause();
         return {
-          state: this.getMode(),
+          state: this.getState(),
           gateOpen: this.canDeployCapital(),
           cause: cause.cause,
           trigger: cause.trigger,

@@ -174,7 +174,7 @@ export function liveStatus(governance: GovernanceSystem): GovernorStatus {
   const report = governance.getLastStartupReport();
   const heartbeatAgeMs = governance.heartbeatAgeMs();
   const latch = governance.getLatch();
-  const state = governance.getMode();
+  const state = governance.getState();
   const alerts = alertsOf(
     governance.alertManager.getUnacknowledgedAlerts(UNACKNOWLEDGED_COUNTED_MAX),
   );

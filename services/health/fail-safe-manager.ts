@@ -48,22 +48,22 @@ export function detectStalenessTrigger(
   thresholds: Thresholds,
 ): TriggerDecision | null {
   const ages = health.ages();
-  if (ages.marketDataAgeMs > thresholds.marketDataStallMs) {
+  if (ages.marketDataAgeMs > thresholds.marketDataShutdownAfterMs) {
     return {
       trigger: 'MARKET_DATA_STALL',
-      reason: `no market data for ${formatDuration(ages.marketDataAgeMs)} (threshold ${formatDuration(thresholds.marketDataStallMs)})`,
+      reason: `no market data for ${formatDuration(ages.marketDataAgeMs)} (threshold ${formatDuration(thresholds.marketDataShutdownAfterMs)})`,
     };
   }
-  if (ages.eventLogWriteAgeMs > thresholds.eventLogWriteFailureMs) {
+  if (ages.eventLogWriteAgeMs > thresholds.eventLogShutdownAfterMs) {
     return {
       trigger: 'EVENT_LOG_WRITE_FAILURE',
-      reason: `no successful event-log write for ${formatDuration(ages.eventLogWriteAgeMs)} (threshold ${formatDuration(thresholds.eventLogWriteFailureMs)})`,
+      reason: `no successful event-log write for ${formatDuration(ages.eventLogWriteAgeMs)} (threshold ${formatDuration(thresholds.eventLogShutdownAfterMs)})`,
     };
   }
-  if (ages.snapshotWriteAgeMs > thresholds.snapshotWriteFailureMs) {
+  if (ages.snapshotWriteAgeMs > thresholds.snapshotShutdownAfterMs) {
     return {
       trigger: 'SNAPSHOT_WRITE_FAILURE',
-      reason: `no successful snapshot write for ${formatDuration(ages.snapshotWriteAgeMs)} (threshold ${formatDuration(thresholds.snapshotWriteFailureMs)})`,
+      reason: `no successful snapshot write for ${formatDuration(ages.snapshotWriteAgeMs)} (threshold ${formatDuration(thresholds.snapshotShutdownAfterMs)})`,
     };
   }
   // The same ages as the rules above (one clock read): a check on a boundary judges once.
@@ -79,9 +79,9 @@ export function nextStalenessDeadlineMs(health: HealthMonitor, thresholds: Thres
   const last = health.lastUpdateMonotonicMs();
   return Math.min(
     health.nextHealthDeadlineMs(),
-    last.marketData + thresholds.marketDataStallMs,
-    last.eventLogWrite + thresholds.eventLogWriteFailureMs,
-    last.snapshotWrite + thresholds.snapshotWriteFailureMs,
+    last.marketData + thresholds.marketDataShutdownAfterMs,
+    last.eventLogWrite + thresholds.eventLogShutdownAfterMs,
+    last.snapshotWrite + thresholds.snapshotShutdownAfterMs,
   );
 }
 

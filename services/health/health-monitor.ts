@@ -210,14 +210,14 @@ export class HealthMonitor {
     if (rate > t.errorRatePerMinuteMax) {
       reasons.push(`error rate ${rate.toFixed(1)}/min is above ${t.errorRatePerMinuteMax}/min`);
     }
-    if (ages.marketDataAgeMs > t.marketDataStaleMsMax) {
+    if (ages.marketDataAgeMs > t.marketDataUnhealthyAfterMs) {
       reasons.push(
-        `market data is ${formatDuration(ages.marketDataAgeMs)} old (limit ${formatDuration(t.marketDataStaleMsMax)})`,
+        `market data is ${formatDuration(ages.marketDataAgeMs)} old (limit ${formatDuration(t.marketDataUnhealthyAfterMs)})`,
       );
     }
-    if (ages.eventLogWriteAgeMs > t.eventLogWriteStaleMsMax) {
+    if (ages.eventLogWriteAgeMs > t.eventLogUnhealthyAfterMs) {
       reasons.push(
-        `last event-log write was ${formatDuration(ages.eventLogWriteAgeMs)} ago (limit ${formatDuration(t.eventLogWriteStaleMsMax)})`,
+        `last event-log write was ${formatDuration(ages.eventLogWriteAgeMs)} ago (limit ${formatDuration(t.eventLogUnhealthyAfterMs)})`,
       );
     }
     if (this.queueStatus === 'STALLED') reasons.push('execution queue is STALLED');
@@ -228,8 +228,8 @@ export class HealthMonitor {
   nextHealthDeadlineMs(): number {
     const t = this.thresholds;
     return Math.min(
-      this.marketData.monotonicMs + t.marketDataStaleMsMax,
-      this.eventLogWrite.monotonicMs + t.eventLogWriteStaleMsMax,
+      this.marketData.monotonicMs + t.marketDataUnhealthyAfterMs,
+      this.eventLogWrite.monotonicMs + t.eventLogUnhealthyAfterMs,
     );
   }
 

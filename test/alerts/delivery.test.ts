@@ -236,7 +236,7 @@ describe('alert delivery through the outbox', () => {
     // Heartbeat loss raises an alert whose delivery hangs at the receiver.
     clock.skip(3 * 60_000);
     clock.runDue();
-    expect(gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(gov.getState()).toBe('OBSERVE_ONLY');
     await waitFor(() => r.received.length === 1, 'the request to reach the hanging receiver');
     expect(gov.alertManager.deliveryStats()).toMatchObject({ pending: 1, delivered: 0 });
     // The gate and the machine answer while the delivery is stuck.

@@ -31,7 +31,7 @@ export async function governorIn(state: LifecycleState): Promise<Harness> {
   if (state === 'STARTING') return h;
   if (state === 'CHECKING') {
     void h.gov.runStartupChecks([{ name: 'slow-exchange', ping: () => new Promise(() => {}) }]);
-    for (let i = 0; i < 20 && h.gov.getMode() !== 'CHECKING'; i++) await Promise.resolve();
+    for (let i = 0; i < 20 && h.gov.getState() !== 'CHECKING'; i++) await Promise.resolve();
     return h;
   }
   await h.gov.runStartupChecks();

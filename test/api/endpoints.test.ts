@@ -42,7 +42,7 @@ describe.each(STATES)('in %s', (state) => {
 
   it('GET /api/health gives the health+json verdict with its checks', async () => {
     current = await apiIn(state);
-    expect(current.h.gov.getMode()).toBe(state);
+    expect(current.h.gov.getState()).toBe(state);
     const res = await request(current.api.url, '/api/health');
     expect(res.status).toBe(expected.healthCode);
     expect(res.headers.get('content-type')).toBe('application/health+json; charset=utf-8');
@@ -209,7 +209,7 @@ describe('methods and paths', () => {
         expect(res.json().statusCode).toBe(405);
       }
     }
-    expect(current.h.gov.getMode()).toBe('AGGRESSIVE');
+    expect(current.h.gov.getState()).toBe('AGGRESSIVE');
   });
 
   it('answers HEAD like GET (status and headers) without a body', async () => {
@@ -274,7 +274,7 @@ describe('readiness means "this process serves", not "the gate is open"', () => 
     const api = await startApiServer({ governance: h.gov });
     try {
       await h.gov.runStartupChecks();
-      expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+      expect(h.gov.getState()).toBe('OBSERVE_ONLY');
       expect((await request(api.url, '/readyz')).status).toBe(200);
       expect((await request(api.url, '/api/health/gate')).status).toBe(503);
     } finally {
@@ -291,10 +291,10 @@ describe('readiness means "this process serves", not "the gate is open"', () => 
     expect((await request(current.api.url, '/')).status).toBe(200);
     gov.healthMonitor.updateMarketDataTimestamp();
     gov.operatorRestart({ operator: 'ann', reason: 'feed back' });
-    expect(gov.getMode()).toBe('STARTING');
+    expect(gov.getState()).toBe('STARTING');
     expect((await request(current.api.url, '/readyz')).status).toBe(503);
     await gov.runStartupChecks();
-    expect(gov.getMode()).toBe('AGGRESSIVE');
+    expect(gov.getState()).toBe('AGGRESSIVE');
     expect((await request(current.api.url, '/readyz')).status).toBe(200);
   });
 

@@ -148,7 +148,7 @@ describe('fuzzing the health API', () => {
   it(`${RUNS * REQUESTS_PER_RUN} random requests: never a 5xx, still answering, nothing changed`, async () => {
     const base = new URL(current.api.url);
     const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-    const modeBefore = current.h.gov.getMode();
+    const modeBefore = current.h.gov.getState();
     const checksumBefore = tablesChecksum(current.h.dbPath);
     const statuses = new Map<number, number>();
     let sent = 0;
@@ -170,7 +170,7 @@ describe('fuzzing the health API', () => {
       agent.destroy();
     }
     expect(sent).toBeGreaterThanOrEqual(10_000);
-    expect(current.h.gov.getMode()).toBe(modeBefore);
+    expect(current.h.gov.getState()).toBe(modeBefore);
     expect(current.h.gov.canDeployCapital()).toBe(true);
     expect(tablesChecksum(current.h.dbPath)).toBe(checksumBefore);
     // Sanity: the fuzz reached the routes, the 404s and the 405s.

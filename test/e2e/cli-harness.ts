@@ -33,10 +33,10 @@ api:
 thresholds:
   heartbeatIntervalMs: 500
   heartbeatLossMs: 5000
-  marketDataStaleMsMax: 2000
-  marketDataStallMs: 2000
-  eventLogWriteStaleMsMax: 5000
-  eventLogWriteFailureMs: 10000
+  marketDataUnhealthyAfterMs: 2000
+  marketDataShutdownAfterMs: 2000
+  eventLogUnhealthyAfterMs: 5000
+  eventLogShutdownAfterMs: 10000
   failSafeCheckIntervalMs: 500
   integrityCheckIntervalMs: 2000
   startupChecksTimeoutMs: 10000

@@ -186,10 +186,10 @@ describe('the kill switch reaches the owner of the database, end to end', () => 
     const engine = await startTradingEngine(box, {
       thresholds: {
         heartbeatLossMs: 120_000,
-        marketDataStaleMsMax: 120_000,
-        marketDataStallMs: 120_000,
-        eventLogWriteStaleMsMax: 120_000,
-        eventLogWriteFailureMs: 120_000,
+        marketDataUnhealthyAfterMs: 120_000,
+        marketDataShutdownAfterMs: 120_000,
+        eventLogUnhealthyAfterMs: 120_000,
+        eventLogShutdownAfterMs: 120_000,
         integrityCheckIntervalMs: 120_000,
       },
     });
@@ -226,10 +226,10 @@ describe('the kill switch reaches the owner of the database, end to end', () => 
   enabled: false
 thresholds:
   heartbeatLossMs: 120000
-  marketDataStaleMsMax: 120000
-  marketDataStallMs: 120000
-  eventLogWriteStaleMsMax: 120000
-  eventLogWriteFailureMs: 120000
+  marketDataUnhealthyAfterMs: 120000
+  marketDataShutdownAfterMs: 120000
+  eventLogUnhealthyAfterMs: 120000
+  eventLogShutdownAfterMs: 120000
 `);
     const daemon = box.startDaemon(['--demo']);
     const live = await box.waitForStatus((s) => s.running && s.state === 'AGGRESSIVE', daemon);

@@ -130,7 +130,7 @@ setTimeout(() => db.close(), 100);`,
     let governance: GovernanceSystem | null = null;
     try {
       governance = new GovernanceSystem({ dbPath: box.dbPath });
-      expect(governance.getMode()).toBe('STARTING');
+      expect(governance.getState()).toBe('STARTING');
     } finally {
       governance?.close();
       await exited;

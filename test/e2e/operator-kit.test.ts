@@ -198,7 +198,7 @@ describe('the rest of the kit', () => {
     expect(good.stdout).toMatch(/^# configuration OK; file: .*governor\.yaml$/m);
     expect(good.stdout).toMatch(/^ {2}bearerToken: "?\*{8}"?$/m);
     expect(good.stdout).not.toContain('a-secret-token');
-    expect(good.stdout).toMatch(/^ {2}marketDataStallMs: 2000$/m);
+    expect(good.stdout).toMatch(/^ {2}marketDataShutdownAfterMs: 2000$/m);
     box.writeConfig('thresholds:\n  heartbeatLossMs: soon\n');
     const bad = await box.run(['config', 'check']);
     expect(bad.code).toBe(EXIT.REFUSED);

@@ -46,7 +46,7 @@ async function breakDatabase(mode: FaultMode): Promise<void> {
 }
 
 async function expectFailSafeAndNoCrashLoop(): Promise<void> {
-  expect(rig.gov.getMode()).toBe('SHUTDOWN');
+  expect(rig.gov.getState()).toBe('SHUTDOWN');
   // A full disk may still take a small transaction in a page's free space: either is persisted.
   const persistedTo = rig.gov.failSafeManager.getFailSafeState().persistedTo;
   expect(persistedTo).not.toBeNull();
@@ -57,7 +57,7 @@ async function expectFailSafeAndNoCrashLoop(): Promise<void> {
   undo = null;
   const before = rig.alerts.length;
   await rig.crashAndReopen().runStartupChecks();
-  expect(rig.gov.getMode()).toBe('SHUTDOWN');
+  expect(rig.gov.getState()).toBe('SHUTDOWN');
   await settle();
   expect(rig.alerts.slice(before).map((a) => `${a.kind} ${a.message}`)).toEqual([]);
 }

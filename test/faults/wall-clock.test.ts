@@ -27,7 +27,7 @@ describe.each([
     rig.clock.jumpWall(jumpMs);
     rig.gov.engine.snapshots.write({ date: '2026-01-02', data: { day: 2 } }); // the engine's next
     rig.runEngine(3 * HOUR_MS);
-    expect(rig.gov.getMode()).toBe('AGGRESSIVE');
+    expect(rig.gov.getState()).toBe('AGGRESSIVE');
     expect(rig.gov.canDeployCapital()).toBe(true);
     await settle();
     expect(rig.alerts).toEqual([]);
@@ -40,10 +40,10 @@ describe.each([
     rig.clock.jumpWall(jumpMs);
     rig.gov.healthMonitor.updateMarketDataTimestamp();
     rig.gov.healthMonitor.updateSnapshotWriteTimestamp();
-    rig.clock.advance(DEFAULT_THRESHOLDS.marketDataStaleMsMax);
-    expect(rig.gov.getMode()).toBe('AGGRESSIVE');
+    rig.clock.advance(DEFAULT_THRESHOLDS.marketDataUnhealthyAfterMs);
+    expect(rig.gov.getState()).toBe('AGGRESSIVE');
     rig.clock.advance(1 + 100);
-    expect(rig.gov.getMode()).toBe('SHUTDOWN');
+    expect(rig.gov.getState()).toBe('SHUTDOWN');
     expect(rig.gov.getCause().trigger).toBe('HEALTH_CHECK_FAILED');
     await settle();
     expect(rig.alerts.map((a) => a.kind)).toEqual(['SHUTDOWN']);

@@ -75,7 +75,7 @@ describe.each(MODES)('with the database %s', (mode) => {
       await point.hit(rig);
       rig.runEngine(20 * MINUTE_MS); // inputs fresh: only the unwritable database can shut it down
 
-      expect(rig.gov.getMode()).toBe('SHUTDOWN');
+      expect(rig.gov.getState()).toBe('SHUTDOWN');
       expect(rig.gov.canDeployCapital()).toBe(false);
       expect(rig.gov.failSafeManager.getFailSafeState().persistedTo).toBe('fallback-file');
       expect(existsSync(rig.fallbackPath)).toBe(true);
@@ -91,10 +91,10 @@ describe.each(MODES)('with the database %s', (mode) => {
 
       const alertsBefore = rig.alerts.length;
       await rig.crashAndReopen().runStartupChecks(); // the disk is still broken
-      expect(rig.gov.getMode()).toBe('SHUTDOWN');
+      expect(rig.gov.getState()).toBe('SHUTDOWN');
       rig.faults.setMode(null);
       await rig.crashAndReopen().runStartupChecks(); // repaired, but no operator restart yet
-      expect(rig.gov.getMode()).toBe('SHUTDOWN');
+      expect(rig.gov.getState()).toBe('SHUTDOWN');
       await settle();
       expect(rig.alerts.slice(alertsBefore).map((a) => a.kind)).toEqual([]);
       expect(unhandled).toEqual([]);

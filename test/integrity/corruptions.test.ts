@@ -44,7 +44,7 @@ describe('the corruption toolkit', () => {
     const { gov } = reopen(path, fixture);
     try {
       expect(await gov.runStartupChecks()).toBe(true);
-      expect(gov.getMode()).toBe('AGGRESSIVE');
+      expect(gov.getState()).toBe('AGGRESSIVE');
     } finally {
       gov.close();
     }
@@ -72,10 +72,10 @@ describe.each(CORRUPTIONS.map((c) => [c.name, c] as const))(
             expect(await gov.runStartupChecks()).toBe(false);
             expect(gov.canDeployCapital()).toBe(false);
             if (corruption.check === 'CAPITAL') {
-              expect(gov.getMode()).toBe('SHUTDOWN');
+              expect(gov.getState()).toBe('SHUTDOWN');
               expect(gov.failSafeManager.getFailSafeState().trigger).toBe('CAPITAL_INCONSISTENT');
             } else {
-              expect(gov.getMode()).toBe('OBSERVE_ONLY');
+              expect(gov.getState()).toBe('OBSERVE_ONLY');
               expect(gov.getCause().cause).toBe('STARTUP_CHECKS_FAILED');
             }
             const report = gov.getLastStartupReport();

@@ -66,7 +66,7 @@ async function attempt(path: string): Promise<Outcome> {
   const { gov } = opened;
   try {
     await gov.runStartupChecks();
-    return { kind: 'started', mode: gov.getMode(), canDeploy: gov.canDeployCapital() };
+    return { kind: 'started', mode: gov.getState(), canDeploy: gov.canDeployCapital() };
   } finally {
     gov.close();
   }

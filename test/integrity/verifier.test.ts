@@ -144,7 +144,7 @@ describe('DataIntegrityVerifier', () => {
     }
     expect(h.gov.dataIntegrityVerifier.getLastRun()?.full).toBe(false);
     expect(h.gov.dataIntegrityVerifier.getLastViolations()).toEqual([]);
-    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    expect(h.gov.getState()).toBe('AGGRESSIVE');
   });
 
   it('detects a missing UNIQUE index on event_id even before any duplicate exists', async () => {
@@ -254,7 +254,7 @@ describe('adapters reachable (read-only pings bounded by adapterPingTimeoutMs)',
     await settle();
     h.clock.advance(DEFAULT_THRESHOLDS.adapterPingTimeoutMs);
     expect(await result).toBe(false);
-    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(h.gov.getState()).toBe('OBSERVE_ONLY');
     const check = h.gov
       .getLastStartupReport()
       ?.results.find((r) => r.name === 'adapters_reachable');
@@ -293,7 +293,7 @@ describe('periodic verification on a running GovernanceSystem', () => {
         gov.healthMonitor.updateMarketDataTimestamp();
         clock.advance(60_000);
       }
-      expect(gov.getMode()).toBe('OBSERVE_ONLY');
+      expect(gov.getState()).toBe('OBSERVE_ONLY');
       expect(gov.getCause().cause).toBe('INTEGRITY_VIOLATION');
       for (let i = 0; i < 120; i++) {
         gov.healthMonitor.updateMarketDataTimestamp();
@@ -322,7 +322,7 @@ describe('periodic verification on a running GovernanceSystem', () => {
       }
       await settle();
       expect(delivered).toHaveLength(1);
-      expect(gov.getMode()).toBe('OBSERVE_ONLY');
+      expect(gov.getState()).toBe('OBSERVE_ONLY');
     } finally {
       gov.close();
     }

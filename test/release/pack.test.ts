@@ -55,7 +55,7 @@ const governance = new GovernanceSystem({
   alertSinks: [alertmanagerSink({ url: 'http://127.0.0.1:9' })],
 });
 const passed: boolean = await governance.runStartupChecks();
-const state: LifecycleState = governance.getMode();
+const state: LifecycleState = governance.getState();
 const decision: Authorization = governance.authorize();
 const { engine } = governance;
 engine.transaction(() => {

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_THRESHOLDS,
+  RENAMED_THRESHOLDS,
   resolveThresholds,
   THRESHOLD_RANGES,
   type Thresholds,
@@ -19,9 +20,9 @@ const KEYS = Object.keys(THRESHOLD_RANGES) as Array<keyof Thresholds>;
 /** docs/api.md, "Relationships asserted at start": [smaller, larger, strict]. */
 const DOCUMENTED_RELATIONSHIPS: Array<[keyof Thresholds, keyof Thresholds, boolean]> = [
   ['heartbeatIntervalMs', 'heartbeatLossMs', true],
-  ['heartbeatIntervalMs', 'eventLogWriteStaleMsMax', true],
-  ['marketDataStaleMsMax', 'marketDataStallMs', false],
-  ['eventLogWriteStaleMsMax', 'eventLogWriteFailureMs', false],
+  ['heartbeatIntervalMs', 'eventLogUnhealthyAfterMs', true],
+  ['marketDataUnhealthyAfterMs', 'marketDataShutdownAfterMs', false],
+  ['eventLogUnhealthyAfterMs', 'eventLogShutdownAfterMs', false],
   ['adapterPingTimeoutMs', 'startupChecksTimeoutMs', true],
 ];
 
@@ -171,19 +172,19 @@ describe('resolveThresholds on arbitrary overrides', () => {
 });
 
 describe('a broken relationship names the key the caller set', () => {
-  it('names marketDataStaleMsMax when only it was set above the default marketDataStallMs', () => {
-    const error = refusal(() => resolveThresholds({ marketDataStaleMsMax: 700_000 }));
-    expect(error.details.key).toBe('thresholds.marketDataStaleMsMax');
+  it('names marketDataUnhealthyAfterMs when only it was set above the default marketDataShutdownAfterMs', () => {
+    const error = refusal(() => resolveThresholds({ marketDataUnhealthyAfterMs: 700_000 }));
+    expect(error.details.key).toBe('thresholds.marketDataUnhealthyAfterMs');
     expect(error.message).toBe(
-      'GOV_INVALID_CONFIG: thresholds.marketDataStaleMsMax: must be at most thresholds.marketDataStallMs (600000, its default), got 700000',
+      'GOV_INVALID_CONFIG: thresholds.marketDataUnhealthyAfterMs: must be at most thresholds.marketDataShutdownAfterMs (600000, its default), got 700000',
     );
   });
 
-  it('names marketDataStallMs when only it was set below the default marketDataStaleMsMax', () => {
-    const error = refusal(() => resolveThresholds({ marketDataStallMs: 200_000 }));
-    expect(error.details.key).toBe('thresholds.marketDataStallMs');
+  it('names marketDataShutdownAfterMs when only it was set below the default marketDataUnhealthyAfterMs', () => {
+    const error = refusal(() => resolveThresholds({ marketDataShutdownAfterMs: 200_000 }));
+    expect(error.details.key).toBe('thresholds.marketDataShutdownAfterMs');
     expect(error.message).toMatch(
-      /^GOV_INVALID_CONFIG: thresholds\.marketDataStallMs: must be at least/,
+      /^GOV_INVALID_CONFIG: thresholds\.marketDataShutdownAfterMs: must be at least/,
     );
   });
 
@@ -205,6 +206,32 @@ describe('a broken relationship names the key the caller set', () => {
     ]);
     expect(error.message).toBe(
       'GOV_INVALID_CONFIG: thresholds.adapterPingTimeoutMs, thresholds.startupChecksTimeoutMs: must keep adapterPingTimeoutMs < startupChecksTimeoutMs, got 9000 vs 8000',
+    );
+  });
+});
+
+describe('renamed thresholds', () => {
+  it('the old names are accepted and mean the new ones', () => {
+    for (const [old, renamed] of Object.entries(RENAMED_THRESHOLDS)) {
+      const value = DEFAULT_THRESHOLDS[renamed];
+      expect(resolveThresholds({ [old]: value })[renamed]).toBe(value);
+      expect(Object.keys(resolveThresholds({ [old]: value }))).not.toContain(old);
+    }
+    expect(resolveThresholds({ marketDataStallMs: 900_000 }).marketDataShutdownAfterMs).toBe(
+      900_000,
+    );
+  });
+
+  it('one threshold set under both names is refused, naming the second', () => {
+    let thrown: unknown;
+    try {
+      resolveThresholds({ marketDataShutdownAfterMs: 900_000, marketDataStallMs: 800_000 });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isGovernorError(thrown, 'GOV_INVALID_CONFIG')).toBe(true);
+    expect((thrown as GovernorError).message).toMatch(
+      /thresholds\.marketDataStallMs: sets marketDataShutdownAfterMs a second time/,
     );
   });
 });

@@ -30,7 +30,7 @@ describe('startup and the gate', () => {
     h = makeHarness();
     expect(h.gov.canDeployCapital()).toBe(false);
     expect(await h.gov.runStartupChecks()).toBe(true);
-    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    expect(h.gov.getState()).toBe('AGGRESSIVE');
     expect(h.gov.canDeployCapital()).toBe(true);
     expect(h.gov.authorize().allowed).toBe(true);
   });
@@ -38,7 +38,7 @@ describe('startup and the gate', () => {
   it('a configured OBSERVE_ONLY passes the checks but never opens the gate', async () => {
     h = makeHarness({ desiredMode: 'OBSERVE_ONLY' });
     expect(await h.gov.runStartupChecks()).toBe(true);
-    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(h.gov.getState()).toBe('OBSERVE_ONLY');
     expect(h.gov.getCause().cause).toBe('CONFIGURED');
     expect(h.gov.canDeployCapital()).toBe(false);
   });
@@ -49,7 +49,7 @@ describe('startup and the gate', () => {
     h.clock.skip(DEFAULT_THRESHOLDS.heartbeatLossMs - 1);
     expect(h.gov.canDeployCapital()).toBe(true);
     h.clock.skip(1);
-    expect(h.gov.getMode()).toBe('AGGRESSIVE'); // nothing has run yet...
+    expect(h.gov.getState()).toBe('AGGRESSIVE'); // nothing has run yet...
     expect(h.gov.canDeployCapital()).toBe(false); // ...and the gate is already closed
     expect(h.gov.authorize().reason).toMatch(/heartbeat lease expired/);
   });
@@ -60,7 +60,7 @@ describe('startup and the gate', () => {
     h.gov.healthMonitor.updateMarketDataTimestamp();
     h.clock.skip(3 * MINUTE_MS);
     h.clock.advance(0);
-    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(h.gov.getState()).toBe('OBSERVE_ONLY');
     expect(h.gov.getCause().cause).toBe('HEARTBEAT_LOST');
     await settle();
     expect(h.delivered.map((a) => a.kind)).toEqual(['HEARTBEAT_LOSS']);
@@ -70,7 +70,7 @@ describe('startup and the gate', () => {
     h = makeHarness();
     const passed = await h.gov.runStartupChecks([{ name: 'binance', ping: () => false }]);
     expect(passed).toBe(false);
-    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(h.gov.getState()).toBe('OBSERVE_ONLY');
     expect(h.gov.getCause().cause).toBe('STARTUP_CHECKS_FAILED');
     await settle();
     expect(h.delivered).toHaveLength(1);
@@ -84,18 +84,18 @@ describe('fail-safe triggers fire at their threshold, not one tick before', () =
     {
       trigger: 'HEALTH_CHECK_FAILED',
       thresholds: {},
-      thresholdMs: DEFAULT_THRESHOLDS.marketDataStaleMsMax,
+      thresholdMs: DEFAULT_THRESHOLDS.marketDataUnhealthyAfterMs,
       keepFresh: ['snapshot'],
     },
     {
       trigger: 'MARKET_DATA_STALL',
-      thresholds: { marketDataStaleMsMax: 10 * MINUTE_MS },
-      thresholdMs: DEFAULT_THRESHOLDS.marketDataStallMs,
+      thresholds: { marketDataUnhealthyAfterMs: 10 * MINUTE_MS },
+      thresholdMs: DEFAULT_THRESHOLDS.marketDataShutdownAfterMs,
       keepFresh: ['snapshot'],
     },
     {
       trigger: 'SNAPSHOT_WRITE_FAILURE',
-      thresholds: { snapshotWriteFailureMs: 30 * MINUTE_MS },
+      thresholds: { snapshotShutdownAfterMs: 30 * MINUTE_MS },
       thresholdMs: 30 * MINUTE_MS,
       keepFresh: ['market'],
     },
@@ -114,9 +114,9 @@ describe('fail-safe triggers fire at their threshold, not one tick before', () =
         h.clock.advance(step);
       }
       // Exactly at the threshold: "older than" is not yet true.
-      expect(h.gov.getMode()).toBe('AGGRESSIVE');
+      expect(h.gov.getState()).toBe('AGGRESSIVE');
       h.clock.advance(1);
-      expect(h.gov.getMode()).toBe('SHUTDOWN');
+      expect(h.gov.getState()).toBe('SHUTDOWN');
       expect(h.gov.failSafeManager.getFailSafeState().trigger).toBe(c.trigger);
       expect(h.gov.canDeployCapital()).toBe(false);
     });
@@ -124,7 +124,7 @@ describe('fail-safe triggers fire at their threshold, not one tick before', () =
 
   it('EVENT_LOG_WRITE_FAILURE when no event-log write succeeds (the database went read-only)', async () => {
     h = makeHarness({
-      thresholds: { eventLogWriteStaleMsMax: 15 * MINUTE_MS, heartbeatLossMs: 20 * MINUTE_MS },
+      thresholds: { eventLogUnhealthyAfterMs: 15 * MINUTE_MS, heartbeatLossMs: 20 * MINUTE_MS },
     });
     await h.gov.runStartupChecks();
     applyRealFault(h.gov, 'READONLY');
@@ -135,9 +135,9 @@ describe('fail-safe triggers fire at their threshold, not one tick before', () =
       h.clock.advance(10_000);
     }
     expect(h.clock.monotonicNow() - lastWriteMs).toBe(15 * MINUTE_MS);
-    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    expect(h.gov.getState()).toBe('AGGRESSIVE');
     h.clock.advance(1);
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getState()).toBe('SHUTDOWN');
     expect(h.gov.failSafeManager.getFailSafeState().trigger).toBe('EVENT_LOG_WRITE_FAILURE');
     // The database cannot take the final state: it went to the fallback file.
     expect(h.gov.failSafeManager.getFailSafeState().persistedTo).toBe('fallback-file');
@@ -147,9 +147,9 @@ describe('fail-safe triggers fire at their threshold, not one tick before', () =
     h = makeHarness();
     await h.gov.runStartupChecks();
     for (let i = 0; i < 10; i++) h.gov.healthMonitor.recordError();
-    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    expect(h.gov.getState()).toBe('AGGRESSIVE');
     h.gov.healthMonitor.recordError();
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getState()).toBe('SHUTDOWN');
     expect(h.gov.failSafeManager.getFailSafeState().trigger).toBe('HEALTH_CHECK_FAILED');
   });
 
@@ -157,7 +157,7 @@ describe('fail-safe triggers fire at their threshold, not one tick before', () =
     h = makeHarness();
     await h.gov.runStartupChecks();
     h.gov.healthMonitor.setExecutionQueueStatus('STALLED');
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getState()).toBe('SHUTDOWN');
   });
 
   it('precedence: a capital mismatch found by the periodic fail-safe check shuts down', async () => {
@@ -173,7 +173,7 @@ describe('fail-safe triggers fire at their threshold, not one tick before', () =
       )
       .run();
     runNormally(h, DEFAULT_THRESHOLDS.failSafeCheckIntervalMs);
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getState()).toBe('SHUTDOWN');
     expect(h.gov.failSafeManager.getFailSafeState().trigger).toBe('CAPITAL_INCONSISTENT');
   });
 
@@ -183,10 +183,10 @@ describe('fail-safe triggers fire at their threshold, not one tick before', () =
     h.gov.healthMonitor.updateMarketDataTimestamp();
     h.clock.jumpWall(24 * 60 * MINUTE_MS);
     runNormally(h, 2 * MINUTE_MS);
-    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    expect(h.gov.getState()).toBe('AGGRESSIVE');
     h.clock.jumpWall(-2 * 24 * 60 * MINUTE_MS);
-    h.clock.advance(DEFAULT_THRESHOLDS.marketDataStaleMsMax + 1);
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    h.clock.advance(DEFAULT_THRESHOLDS.marketDataUnhealthyAfterMs + 1);
+    expect(h.gov.getState()).toBe('SHUTDOWN');
   });
 });
 
@@ -218,7 +218,7 @@ describe("the spec's complete fail-safe flow, step by step from the event log", 
     expect(() => h.gov.operatorObserve({ operator: 'ann', reason: 'try' })).toThrow(
       /observe is not possible in SHUTDOWN/,
     );
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getState()).toBe('SHUTDOWN');
     await settle();
     expect(h.delivered.filter((a) => a.severity === 'CRITICAL')).toHaveLength(1);
   });
@@ -229,17 +229,17 @@ describe('the latch and the fallback file', () => {
     h = makeHarness();
     await h.gov.runStartupChecks();
     h.gov.operatorShutdown({ operator: 'ann', reason: 'exchange incident' });
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getState()).toBe('SHUTDOWN');
     h.gov.close();
 
     const second = h.reopen();
     expect(await second.runStartupChecks()).toBe(false);
-    expect(second.getMode()).toBe('SHUTDOWN');
+    expect(second.getState()).toBe('SHUTDOWN');
     expect(second.failSafeManager.getFailSafeState().trigger).toBe('OPERATOR_KILL');
     expect(() => second.operatorRestart({ operator: '', reason: 'x' })).toThrow(/operator/);
     second.operatorRestart({ operator: 'bob', reason: 'incident resolved' });
     expect(await second.runStartupChecks()).toBe(true);
-    expect(second.getMode()).toBe('AGGRESSIVE');
+    expect(second.getState()).toBe('AGGRESSIVE');
     await settle();
     // One incident (the kill switch), one alert, even though SHUTDOWN was entered twice.
     expect(h.delivered.filter((a) => a.kind === 'SHUTDOWN')).toHaveLength(1);
@@ -258,7 +258,7 @@ describe('the latch and the fallback file', () => {
     expect(h.reader().systemState.get().latch).toBeNull();
     const second = h.reopen();
     expect(await second.runStartupChecks()).toBe(false);
-    expect(second.getMode()).toBe('SHUTDOWN');
+    expect(second.getState()).toBe('SHUTDOWN');
     second.operatorRestart({ operator: 'bob', reason: 'disk replaced' });
     expect(existsSync(`${h.dbPath}.shutdown.json`)).toBe(false);
     expect(await second.runStartupChecks()).toBe(true);
@@ -280,20 +280,20 @@ describe('operator actions', () => {
       expect(() => h.gov.operatorShutdown(bad as never)).toThrow();
     }
     expect(reader.events.count()).toBe(count);
-    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    expect(h.gov.getState()).toBe('AGGRESSIVE');
   });
 
   it('observe, then resume runs the checks again and returns to AGGRESSIVE', async () => {
     h = makeHarness();
     await h.gov.runStartupChecks();
     h.gov.operatorObserve({ operator: 'ann', reason: 'news event' });
-    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(h.gov.getState()).toBe('OBSERVE_ONLY');
     expect(h.gov.getCause().cause).toBe('OPERATOR');
     expect(h.gov.canDeployCapital()).toBe(false);
     await expect(h.gov.operatorResume({ operator: 'ann', reason: 'news passed' })).resolves.toBe(
       true,
     );
-    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    expect(h.gov.getState()).toBe('AGGRESSIVE');
     try {
       await h.gov.operatorResume({ operator: 'ann', reason: 'again' });
       expect.unreachable();
@@ -323,7 +323,7 @@ describe('alerts are rare and meaningful', () => {
     h = makeHarness();
     await h.gov.runStartupChecks();
     runNormally(h, 60 * MINUTE_MS);
-    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    expect(h.gov.getState()).toBe('AGGRESSIVE');
     await settle();
     expect(h.delivered).toEqual([]);
     expect(h.gov.alertManager.getAlerts()).toEqual([]);
@@ -371,11 +371,11 @@ describe('regression: heartbeat lost while CHECKING', () => {
     ]);
     const undo = applyRealFault(h.gov, 'READONLY');
     h.clock.advance(DEFAULT_THRESHOLDS.heartbeatLossMs + 1);
-    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(h.gov.getState()).toBe('OBSERVE_ONLY');
     undo();
     answer(true);
     await pending;
-    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(h.gov.getState()).toBe('OBSERVE_ONLY');
     expect(h.gov.getCause().cause).toBe('HEARTBEAT_LOST');
     expect(h.gov.canDeployCapital()).toBe(false);
   });
@@ -392,15 +392,15 @@ describe('a resume verifies incrementally, and still refuses damage it has not s
     const original = db.prepare('SELECT metadata FROM events WHERE seq = ?').pluck().get(seq);
     db.prepare(`UPDATE events SET metadata = '{"edited":true}' WHERE seq = ?`).run(seq);
     expect(h.gov.checkDataIntegrity()).toBe(false);
-    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(h.gov.getState()).toBe('OBSERVE_ONLY');
     expect(await h.gov.operatorResume({ operator: 'ann', reason: 'try without repair' })).toBe(
       false,
     );
-    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(h.gov.getState()).toBe('OBSERVE_ONLY');
     db.prepare('UPDATE events SET metadata = ? WHERE seq = ?').run(original, seq);
     const repaired = await h.gov.operatorResume({ operator: 'ann', reason: 'repaired' });
     expect(repaired).toBe(true);
-    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    expect(h.gov.getState()).toBe('AGGRESSIVE');
   });
 });
 
@@ -442,6 +442,6 @@ describe('regression (sim seed 1, 30 days): a restart after the wall clock was s
     h.clock.jumpWall(-24 * 60 * MINUTE_MS);
     const next = h.reopen();
     expect(await next.runStartupChecks()).toBe(true);
-    expect(next.getMode()).toBe('AGGRESSIVE');
+    expect(next.getState()).toBe('AGGRESSIVE');
   });
 });

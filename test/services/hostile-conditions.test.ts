@@ -26,7 +26,7 @@ describe('1. an unknown trigger still shuts down, loudly', () => {
     }
     expect(isGovernorError(thrown, 'GOV_INVALID_ARGUMENT')).toBe(true);
     // The shutdown was in force before the call reported the bad argument.
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getState()).toBe('SHUTDOWN');
     expect(h.gov.canDeployCapital()).toBe(false);
     const latch = h.reader().systemState.get().latch;
     expect(latch?.trigger).toBe('UNRECOVERABLE_EXCEPTION');
@@ -46,13 +46,13 @@ describe('1. an unknown trigger still shuts down, loudly', () => {
     expect(() => h.gov.failSafeManager.triggerShutdown('UNRECOVERABLE_EXCEPTION', ' ')).toThrow(
       /GOV_REASON_REQUIRED/,
     );
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getState()).toBe('SHUTDOWN');
   });
   it('regression: an engine reason of 1 MiB was kept whole and repeated in the status (which answers over a 64 KiB socket)', async () => {
     h = makeHarness();
     await h.gov.runStartupChecks();
     h.gov.failSafeManager.triggerShutdown('UNRECOVERABLE_EXCEPTION', 'x'.repeat(1 << 20));
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getState()).toBe('SHUTDOWN');
     const reason = h.reader().systemState.get().latch?.reason ?? '';
     expect(Buffer.byteLength(reason)).toBeLessThanOrEqual(4_096);
     expect(reason).toMatch(/^x{3000,}…$/);
@@ -77,23 +77,26 @@ describe('1. an unknown trigger still shuts down, loudly', () => {
 describe('3. the gate closes at the earliest instant any rule could close it', () => {
   it('regression: during an 80 s event-loop stall the gate answered true with market data 679 s old', async () => {
     h = makeHarness({
-      thresholds: { marketDataStaleMsMax: 600 * SECOND_MS, marketDataStallMs: 600 * SECOND_MS },
+      thresholds: {
+        marketDataUnhealthyAfterMs: 600 * SECOND_MS,
+        marketDataShutdownAfterMs: 600 * SECOND_MS,
+      },
     });
     await h.gov.runStartupChecks();
     h.gov.healthMonitor.updateMarketDataTimestamp();
     h.clock.advance(590 * SECOND_MS); // the feed went quiet; heartbeats still beat
-    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    expect(h.gov.getState()).toBe('AGGRESSIVE');
     expect(h.gov.canDeployCapital()).toBe(true);
     h.clock.skip(80 * SECOND_MS); // the event loop stalls: no timer runs
-    expect(h.gov.getMode()).toBe('AGGRESSIVE'); // the machine has not run yet...
+    expect(h.gov.getState()).toBe('AGGRESSIVE'); // the machine has not run yet...
     expect(h.gov.canDeployCapital()).toBe(false); // ...the gate closed by itself at 600 s
     expect(h.gov.authorize().reason).toMatch(/market data is .* old/);
     h.clock.runDue();
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getState()).toBe('SHUTDOWN');
   });
 
   it('reporting an input moves the deadline on; a snapshot going stale closes it too', async () => {
-    h = makeHarness({ thresholds: { snapshotWriteFailureMs: 30 * MINUTE_MS } });
+    h = makeHarness({ thresholds: { snapshotShutdownAfterMs: 30 * MINUTE_MS } });
     await h.gov.runStartupChecks();
     for (let t = 0; t < 29 * MINUTE_MS; t += 10 * SECOND_MS) {
       h.gov.healthMonitor.updateMarketDataTimestamp();
@@ -120,11 +123,11 @@ describe('7. old damage is found while running, by the background scrub', () => 
     await h.gov.runStartupChecks();
     // An old row, verified at startup, is edited behind governor's back.
     h.tamper().prepare("UPDATE events SET reason = 'edited' WHERE seq = 42").run();
-    for (let t = 0; t < 60 * MINUTE_MS && h.gov.getMode() === 'AGGRESSIVE'; t += 10 * SECOND_MS) {
+    for (let t = 0; t < 60 * MINUTE_MS && h.gov.getState() === 'AGGRESSIVE'; t += 10 * SECOND_MS) {
       h.gov.healthMonitor.updateMarketDataTimestamp();
       h.clock.advance(10 * SECOND_MS);
     }
-    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(h.gov.getState()).toBe('OBSERVE_ONLY');
     expect(h.gov.getCause().cause).toBe('INTEGRITY_VIOLATION');
     expect(h.gov.getCause().reason).toMatch(/seq 42/);
     await settle();

@@ -51,7 +51,7 @@ describe('1. a kill switch recorded by another process reaches the running owner
     expect(h.gov.canDeployCapital()).toBe(true);
     const request = recordRequest(h, 'shutdown');
     // The owner's unref'd poll (25 ms, real time) sees the commit and acts through its machine.
-    await vi.waitFor(() => expect(h.gov.getMode()).toBe('SHUTDOWN'), { timeout: 2_000 });
+    await vi.waitFor(() => expect(h.gov.getState()).toBe('SHUTDOWN'), { timeout: 2_000 });
     expect(h.gov.canDeployCapital()).toBe(false);
     expect(h.gov.getLatch()?.trigger).toBe('OPERATOR_KILL');
     await vi.waitFor(
@@ -69,7 +69,7 @@ describe('2. a shutdown before any lifecycle is latched in SQLite', () => {
   it('regression: the latch lived only in the fallback file when no lifecycle had run', () => {
     h = makeHarness();
     h.gov.operatorShutdown(OPERATOR);
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getState()).toBe('SHUTDOWN');
     const state = h.reader().systemState.get();
     expect(state.latch?.trigger).toBe('OPERATOR_KILL');
     expect(state.lifecycleState).toBe('SHUTDOWN');
@@ -89,17 +89,17 @@ describe('3. restart only with a latch in force; the gate is closed from the fir
     expect(() => h.gov.operatorRestart(OPERATOR)).toThrow(
       /restart is possible only in SHUTDOWN, with a latch in force/,
     );
-    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    expect(h.gov.getState()).toBe('AGGRESSIVE');
     // A latch written into the database outside governor is honoured by the owner at once.
     h.tamper()
       .prepare(
         "UPDATE system_state SET latch_trigger = 'OPERATOR_KILL', latch_reason = 'x', latch_at = ?",
       )
       .run(new Date(h.clock.wallNow()).toISOString());
-    await vi.waitFor(() => expect(h.gov.getMode()).toBe('SHUTDOWN'), { timeout: 2_000 });
+    await vi.waitFor(() => expect(h.gov.getState()).toBe('SHUTDOWN'), { timeout: 2_000 });
     expect(h.gov.canDeployCapital()).toBe(false);
     h.gov.operatorRestart(OPERATOR);
-    expect(h.gov.getMode()).toBe('STARTING');
+    expect(h.gov.getState()).toBe('STARTING');
     expect(h.gov.canDeployCapital()).toBe(false);
     expect(h.gov.authorize()).toMatchObject({ allowed: false, state: 'STARTING' });
   });
@@ -159,7 +159,7 @@ describe('5. OBSERVE_ONLY entered for a failure survives a restart', () => {
       else simulateCrash(previous);
       h = { ...h, gov: h.reopen() };
       expect(await h.gov.runStartupChecks()).toBe(false);
-      expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+      expect(h.gov.getState()).toBe('OBSERVE_ONLY');
       expect(h.gov.getCause()).toMatchObject({ cause: 'HEARTBEAT_LOST' });
       expect(h.gov.getHold()?.cause).toBe('HEARTBEAT_LOST');
     }
@@ -201,14 +201,14 @@ describe('6. input ages continue across restarts', () => {
     h = makeHarness();
     await h.gov.runStartupChecks();
     h.gov.engine.snapshots.write({ date: '2026-01-01', data: {} });
-    for (let day = 0; day < 4 && h.gov.getMode() !== 'SHUTDOWN'; day++) {
+    for (let day = 0; day < 4 && h.gov.getState() !== 'SHUTDOWN'; day++) {
       runEngine(h, 20 * HOUR_MS);
-      if (h.gov.getMode() === 'SHUTDOWN') break;
+      if (h.gov.getState() === 'SHUTDOWN') break;
       h.gov.close();
       h = { ...h, gov: h.reopen() };
       await h.gov.runStartupChecks();
     }
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getState()).toBe('SHUTDOWN');
     expect(h.gov.getLatch()?.trigger).toBe('SNAPSHOT_WRITE_FAILURE');
   });
 
@@ -217,20 +217,20 @@ describe('6. input ages continue across restarts', () => {
     await h.gov.runStartupChecks();
     h.gov.engine.snapshots.write({ date: '2026-01-01', data: {} });
     let tradedMs = 0;
-    for (let loop = 0; loop < 10 && h.gov.getMode() !== 'SHUTDOWN'; loop++) {
-      for (let t = 0; t < 4 * MINUTE_MS && h.gov.getMode() !== 'SHUTDOWN'; t += 1_000) {
+    for (let loop = 0; loop < 10 && h.gov.getState() !== 'SHUTDOWN'; loop++) {
+      for (let t = 0; t < 4 * MINUTE_MS && h.gov.getState() !== 'SHUTDOWN'; t += 1_000) {
         if (h.gov.canDeployCapital()) tradedMs += 1_000;
         h.clock.advance(1_000);
       }
-      if (h.gov.getMode() === 'SHUTDOWN') break;
+      if (h.gov.getState() === 'SHUTDOWN') break;
       simulateCrash(h.gov);
       h = { ...h, gov: h.reopen() };
       await h.gov.runStartupChecks();
     }
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getState()).toBe('SHUTDOWN');
     // The feed died at the start: HEALTH_CHECK_FAILED at its 5-minute threshold, not 40 minutes.
     expect(h.gov.getLatch()?.trigger).toBe('HEALTH_CHECK_FAILED');
-    expect(tradedMs).toBeLessThanOrEqual(DEFAULT_THRESHOLDS.marketDataStaleMsMax);
+    expect(tradedMs).toBeLessThanOrEqual(DEFAULT_THRESHOLDS.marketDataUnhealthyAfterMs);
   });
 
   it('a planned stop does not age the inputs: a clean restart after a weekend does not trip', async () => {
@@ -251,7 +251,7 @@ describe('7. a configured OBSERVE_ONLY is a ceiling', () => {
     await h.gov.runStartupChecks();
     expect(h.gov.getCause().cause).toBe('CONFIGURED');
     expect(await h.gov.operatorResume({ operator: 'bob', reason: 'go' })).toBe(false);
-    expect(h.gov.getMode()).toBe('OBSERVE_ONLY');
+    expect(h.gov.getState()).toBe('OBSERVE_ONLY');
     expect(h.gov.getCause().cause).toBe('CONFIGURED');
     expect(h.gov.canDeployCapital()).toBe(false);
   });
@@ -269,7 +269,7 @@ describe('8. the latch is tamper-evident and has no public writer', () => {
       h.gov.close();
       h.tamper().prepare(sql).run();
       h = { ...h, gov: h.reopen() };
-      expect(h.gov.getMode()).toBe('SHUTDOWN');
+      expect(h.gov.getState()).toBe('SHUTDOWN');
       expect(await h.gov.runStartupChecks()).toBe(false);
       await settle();
       const tampered = h.delivered.filter((a) => a.title.includes('tampered'));

@@ -61,7 +61,7 @@ describe('operator names', () => {
       }
       await expect(h.gov.operatorResume(request)).rejects.toThrow(named);
     }
-    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    expect(h.gov.getState()).toBe('AGGRESSIVE');
     expect(h.gov.canDeployCapital()).toBe(true);
     expect(dumpDatabase(h.dbPath)).toBe(before);
   });
@@ -75,7 +75,7 @@ describe('operator names', () => {
       () => h?.gov.operatorRestart({ operator: 'ann\u200d', reason: 'fixed' }),
       'GOV_OPERATOR_REQUIRED',
     );
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getState()).toBe('SHUTDOWN');
     expect(dumpDatabase(h.dbPath)).toBe(before);
   });
 
@@ -179,7 +179,7 @@ describe('operator reasons', () => {
       'GOV_INVALID_TEXT',
     );
     expect(error.message).toContain('reason contains U+DC00 (a lone surrogate) at position 5');
-    expect(h.gov.getMode()).toBe('AGGRESSIVE');
+    expect(h.gov.getState()).toBe('AGGRESSIVE');
     expect(dumpDatabase(h.dbPath)).toBe(before);
   });
 

@@ -366,16 +366,16 @@ export class Oracle {
   private justifyShutdown(trigger: ShutdownTrigger | null, nowMs: number): void {
     const t = this.thresholds;
     const unhealthy =
-      this.marketAgeMaxMs(nowMs) > t.marketDataStaleMsMax ||
+      this.marketAgeMaxMs(nowMs) > t.marketDataUnhealthyAfterMs ||
       this.queueStalledSinceMs !== null ||
       this.simErrorsInWindow(nowMs) > t.errorRatePerMinuteMax ||
-      this.recentTrouble(nowMs, t.eventLogWriteFailureMs + t.errorWindowMs + t.heartbeatLossMs);
+      this.recentTrouble(nowMs, t.eventLogShutdownAfterMs + t.errorWindowMs + t.heartbeatLossMs);
     const justified: Record<ShutdownTrigger, boolean> = {
       OPERATOR_KILL: this.killRequested,
       CAPITAL_INCONSISTENT: this.drift !== null,
-      MARKET_DATA_STALL: this.marketAgeMaxMs(nowMs) > t.marketDataStallMs,
+      MARKET_DATA_STALL: this.marketAgeMaxMs(nowMs) > t.marketDataShutdownAfterMs,
       SNAPSHOT_WRITE_FAILURE:
-        nowMs - Math.max(this.lastSnapshotOkMs, 0) + this.ageSkewMs > t.snapshotWriteFailureMs,
+        nowMs - Math.max(this.lastSnapshotOkMs, 0) + this.ageSkewMs > t.snapshotShutdownAfterMs,
       EVENT_LOG_WRITE_FAILURE: unhealthy,
       HEALTH_CHECK_FAILED: unhealthy,
       UNRECOVERABLE_EXCEPTION: false,
@@ -391,20 +391,20 @@ export class Oracle {
     const t = this.thresholds;
     const start = this.agesFromMs;
     let best: Deadline = {
-      atMs: Math.max(this.lastMarketMs, start) + t.marketDataStaleMsMax + 1,
-      rule: 'market data older than marketDataStaleMsMax (HEALTH_CHECK_FAILED)',
+      atMs: Math.max(this.lastMarketMs, start) + t.marketDataUnhealthyAfterMs + 1,
+      rule: 'market data older than marketDataUnhealthyAfterMs (HEALTH_CHECK_FAILED)',
     };
     const consider = (atMs: number, rule: string): void => {
       if (atMs < best.atMs) best = { atMs, rule };
     };
     consider(
-      Math.max(this.lastSnapshotOkMs, start) + t.snapshotWriteFailureMs + 1,
-      'no snapshot written for snapshotWriteFailureMs',
+      Math.max(this.lastSnapshotOkMs, start) + t.snapshotShutdownAfterMs + 1,
+      'no snapshot written for snapshotShutdownAfterMs',
     );
     if (this.globalFault !== null) {
       consider(
-        Math.max(this.globalFault.sinceMs, this.processStartMs) + t.eventLogWriteStaleMsMax + 1,
-        `event log unwritable (${this.globalFault.mode}) for eventLogWriteStaleMsMax`,
+        Math.max(this.globalFault.sinceMs, this.processStartMs) + t.eventLogUnhealthyAfterMs + 1,
+        `event log unwritable (${this.globalFault.mode}) for eventLogUnhealthyAfterMs`,
       );
     }
     if (this.drift !== null) {
@@ -433,7 +433,7 @@ export class Oracle {
     where: string,
     timersRan = true,
   ): void {
-    const mode = gov.getMode();
+    const mode = gov.getState();
     const t = this.thresholds;
     if (gate && mode !== 'AGGRESSIVE') {
       this.violate('gate-open-only-in-aggressive', `gate open in ${mode} (${where})`);

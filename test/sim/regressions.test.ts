@@ -35,8 +35,8 @@ describe('trigger-detected-in-time after an operator restart (sim seed 1, 3 days
     await shutDownAndRestart(h);
     h.gov.healthMonitor.updateMarketDataTimestamp();
     expect(await h.gov.runStartupChecks()).toBe(true);
-    h.clock.advance(DEFAULT_THRESHOLDS.marketDataStaleMsMax + 1 + 100);
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    h.clock.advance(DEFAULT_THRESHOLDS.marketDataUnhealthyAfterMs + 1 + 100);
+    expect(h.gov.getState()).toBe('SHUTDOWN');
   });
 
   it('a restart into stale market data shuts down at once instead of opening the gate', async () => {
@@ -44,7 +44,7 @@ describe('trigger-detected-in-time after an operator restart (sim seed 1, 3 days
     await shutDownAndRestart(h, { marketFeed: false });
     await h.gov.runStartupChecks();
     h.clock.advance(100);
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getState()).toBe('SHUTDOWN');
     expect(h.gov.canDeployCapital()).toBe(false);
   });
 
@@ -56,7 +56,7 @@ describe('trigger-detected-in-time after an operator restart (sim seed 1, 3 days
     expect(() => h.gov.operatorRestart(OPERATOR)).toThrow(
       /GOV_RESTART_WOULD_TRIP: .*HEALTH_CHECK_FAILED: system unhealthy: market data is 6m old/,
     );
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getState()).toBe('SHUTDOWN');
     h.gov.healthMonitor.updateMarketDataTimestamp();
     expect(h.gov.preflightRestart()).toMatchObject({ ok: true, trips: [] });
     h.gov.operatorRestart(OPERATOR);
@@ -68,7 +68,7 @@ describe('trigger-detected-in-time after an operator restart (sim seed 1, 3 days
     await shutDownAndRestart(h, { marketFeed: true, queue: 'STALLED' });
     await h.gov.runStartupChecks();
     h.clock.advance(100);
-    expect(h.gov.getMode()).toBe('SHUTDOWN');
+    expect(h.gov.getState()).toBe('SHUTDOWN');
     expect(h.gov.getCause().trigger).toBe('HEALTH_CHECK_FAILED');
   });
 });
@@ -80,12 +80,12 @@ describe('alert-for-every-critical-incident after an operator restart (sim seed 
       expect(await rig.gov.runStartupChecks()).toBe(true);
       rig.faults.setMode('LOCKED');
       rig.runEngine(12 * 60_000); // heartbeats fail: loss (alert), then the fail-safe shuts down
-      expect(rig.gov.getMode()).toBe('SHUTDOWN');
+      expect(rig.gov.getState()).toBe('SHUTDOWN');
       rig.faults.setMode(null);
       // Before the next heartbeat could succeed (forced: the event log is still stale).
       rig.gov.operatorRestart(OPERATOR, { force: true });
       await rig.gov.runStartupChecks();
-      expect(rig.gov.getMode()).toBe('OBSERVE_ONLY');
+      expect(rig.gov.getState()).toBe('OBSERVE_ONLY');
       expect(rig.gov.getCause().cause).toBe('HEARTBEAT_LOST');
       const lifecycleId = rig.gov.getLifecycleId();
       await settle();

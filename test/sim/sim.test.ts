@@ -55,7 +55,7 @@ describe('the simulator on the CI seeds', () => {
 /** A gate that forgets the heartbeat lease: open whenever the machine says AGGRESSIVE. */
 class LeaseIgnoringGovernor extends GovernanceSystem {
   override canDeployCapital(): boolean {
-    return this.getMode() === 'AGGRESSIVE';
+    return this.getState() === 'AGGRESSIVE';
   }
 }
 

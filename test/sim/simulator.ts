@@ -224,7 +224,7 @@ export class Simulation {
         endMs,
         nextTickMs,
         action?.atMs ?? Number.POSITIVE_INFINITY,
-        this.oracle.nextBoundaryMs(this.now, this.gov.getMode()),
+        this.oracle.nextBoundaryMs(this.now, this.gov.getState()),
         this.operatorDueMs ?? Number.POSITIVE_INFINITY,
       );
       this.advanceTo(Math.max(target, this.now));
@@ -385,7 +385,7 @@ export class Simulation {
     this.oracle.operatorKill(true);
     await this.gov.pollOperatorRequests();
     this.oracle.operatorKill(false);
-    const mode = this.gov.getMode();
+    const mode = this.gov.getState();
     if (mode !== 'SHUTDOWN' || this.gov.canDeployCapital()) {
       this.violate(
         'out-of-band-kill-switch-lands',
@@ -579,8 +579,11 @@ export class Simulation {
         this.oracle.operatorKill(true);
         this.operatorCall(() => gov.operatorShutdown(OPERATOR));
         this.oracle.operatorKill(false);
-        if (gov.getMode() !== 'SHUTDOWN' || gov.canDeployCapital()) {
-          this.violate('kill-switch-lands', `operatorShutdown returned, governor ${gov.getMode()}`);
+        if (gov.getState() !== 'SHUTDOWN' || gov.canDeployCapital()) {
+          this.violate(
+            'kill-switch-lands',
+            `operatorShutdown returned, governor ${gov.getState()}`,
+          );
         }
         break;
       default:
@@ -604,7 +607,7 @@ export class Simulation {
   }
 
   private resume(): void {
-    if (this.pending !== null || this.gov.getMode() !== 'OBSERVE_ONLY') return;
+    if (this.pending !== null || this.gov.getState() !== 'OBSERVE_ONLY') return;
     this.stats.operatorResumes++;
     this.oracle.operatorResumed();
     this.startVisit(() => this.gov.operatorResume(OPERATOR));
@@ -613,7 +616,7 @@ export class Simulation {
   /** The attentive operator: restarts after a SHUTDOWN, resumes after OBSERVE_ONLY. */
   private planOperator(): void {
     if (this.operatorDueMs !== null || this.pending !== null) return;
-    const mode = this.gov.getMode();
+    const mode = this.gov.getState();
     if (mode === 'SHUTDOWN' || mode === 'OBSERVE_ONLY') {
       this.operatorDueMs = this.now + this.rng.logDurationMs(2 * MINUTE_MS, 2 * HOUR_MS);
     }
@@ -623,7 +626,7 @@ export class Simulation {
     this.operatorDueMs = null;
     if (this.pending !== null) return;
     const gov = this.gov;
-    const mode = gov.getMode();
+    const mode = gov.getState();
     if (mode === 'OBSERVE_ONLY') {
       this.record('operator resumes');
       this.resume();

@@ -58,7 +58,7 @@ export function terminalSink(out: Output): AlertSink {
 
 /** The state as systemd's STATUS= shows it (`systemctl status governor`). */
 function statusText(governance: GovernanceSystem): string {
-  const state = governance.getMode();
+  const state = governance.getState();
   const cause = governance.getCause();
   const why = cause.trigger ?? cause.cause;
   return `${state}${why === null ? '' : ` (${why})`}`;
@@ -70,7 +70,7 @@ function statusText(governance: GovernanceSystem): string {
  * start): a timer that fires is all the watchdog checks, so systemd does not restart it in a loop.
  */
 export function watchdogAlive(governance: GovernanceSystem): boolean {
-  if (governance.getMode() === 'SHUTDOWN') return true;
+  if (governance.getState() === 'SHUTDOWN') return true;
   return governance.heartbeatAgeMs() <= governance.thresholds.heartbeatLossMs;
 }
 
@@ -142,7 +142,7 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
   const stop = (signal: string): Promise<void> => {
     stopping ??= (async () => {
       notifier.notify({ STOPPING: '1', STATUS: `stopping (${signal})` });
-      out.line(`${signal}: stopping (final state ${governance.getMode()} persisted)`);
+      out.line(`${signal}: stopping (final state ${governance.getState()} persisted)`);
       clearInterval(keepAlive);
       clearInterval(summary);
       demo?.stop();
@@ -173,7 +173,7 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
     const passed = await governance.runStartupChecks(adapters);
     const authorization = governance.authorize();
     out.line(
-      `startup checks ${passed ? 'passed' : 'did not pass'}: ${out.paint(stateColour(governance.getMode()), governance.getMode())}${authorization.allowed ? '' : ` (${displayText(authorization.reason)})`}`,
+      `startup checks ${passed ? 'passed' : 'did not pass'}: ${out.paint(stateColour(governance.getState()), governance.getState())}${authorization.allowed ? '' : ` (${displayText(authorization.reason)})`}`,
     );
     ready = true;
     notifier.notify({ READY: '1', STATUS: statusText(governance) });
