@@ -1,12 +1,97 @@
 /**
- * Architecture rules checked in CI (`npm run depcheck`): the read-only health API
- * (services/api) imports no exchange adapter and no write path of persistence/. It reads the
- * database through `GovernanceSystem.openReadOnlyStore()` (a connection SQLite opens
- * read-only), so it needs persistence/ and the governor only as types.
+ * Architecture rules, checked in CI (`npm run depcheck`; test/architecture proves each bites).
+ * The layers, bottom up:
+ *   core          services/errors.ts, services/clock.ts, services/display-text.ts and the
+ *                 machine's vocabulary machines/types.ts: pure, they import only each other
+ *   machines/     the statechart: the core and xstate, no I/O
+ *   persistence/  the only code that touches SQLite; imports the core only
+ *   components    services/health, services/alerts, persistence/integrity: never the governor
+ *   governor      services/governor: the facade and its modules; never the shell
+ *   shell         services/api (read-only), services/cli, bin/
+ * and examples/ embed governor through the package's public entry points only.
  */
+const CORE = [
+  '^services/errors\\.ts$',
+  '^services/clock\\.ts$',
+  '^services/display-text\\.ts$',
+  '^machines/types\\.ts$',
+];
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
+    {
+      name: 'no-cycles',
+      severity: 'error',
+      comment: 'No module reaches itself through its imports (type-only imports included).',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'core-is-pure',
+      severity: 'error',
+      comment:
+        'The core (errors, clock, display text, the machine vocabulary) imports only itself: no I/O, no package, no other layer.',
+      from: { path: CORE },
+      to: { pathNot: CORE },
+    },
+    {
+      name: 'machines-pure',
+      severity: 'error',
+      comment: 'The statechart imports only the machine modules and xstate: no I/O, no service.',
+      from: { path: '^machines/' },
+      to: { pathNot: ['^machines/', 'node_modules/xstate/'] },
+    },
+    {
+      name: 'persistence-imports-core-only',
+      severity: 'error',
+      comment:
+        'persistence/ sits under every service: of governor it imports only the core (errors, clock, display text, the machine vocabulary).',
+      from: { path: '^persistence/' },
+      to: { path: '^(services|machines|bin|examples|test)/', pathNot: CORE },
+    },
+    {
+      name: 'components-never-import-the-governor',
+      severity: 'error',
+      comment:
+        'Health, alerts and integrity are parts the governor composes: they never import it, nor the shell.',
+      from: { path: ['^services/health/', '^services/alerts/', '^persistence/integrity/'] },
+      to: { path: ['^services/(governor|api|cli)/', '^bin/'] },
+    },
+    {
+      name: 'governor-never-imports-the-shell',
+      severity: 'error',
+      comment: 'The governor is used by the shell (the API, the command line), never the reverse.',
+      from: { path: '^services/governor/' },
+      to: { path: ['^services/(api|cli)/', '^bin/'] },
+    },
+    {
+      name: 'cli-persistence-types-only',
+      severity: 'error',
+      comment:
+        'The command line reaches the database through the governor (services/governor: the request channel, the owner record, the read door), never by opening the store itself.',
+      from: { path: '^services/cli/' },
+      to: { path: '^persistence/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'source-never-imports-tests',
+      severity: 'error',
+      comment:
+        'Source never imports tests, benchmarks or examples; the one exception is the demo (`governor run --demo`), which is the paper-trader example embedded in the daemon.',
+      from: {
+        path: '^(services|persistence|machines|bin|index\\.ts|testing\\.ts)',
+        pathNot: '^services/cli/demo\\.ts$',
+      },
+      to: { path: '^(test|bench|examples)/' },
+    },
+    {
+      name: 'examples-use-the-public-api',
+      severity: 'error',
+      comment:
+        'An example embeds governor as a user would: through index.ts and testing.ts (the package entry points) only.',
+      from: { path: '^examples/' },
+      to: { path: '^(services|persistence|machines|bin)/' },
+    },
     {
       name: 'api-no-exchange-adapters',
       severity: 'error',
@@ -30,6 +115,13 @@ module.exports = {
         'The health API never opens SQLite itself (persistence/ is the only code that does).',
       from: { path: '^services/api/' },
       to: { path: 'node_modules/better-sqlite3' },
+    },
+    {
+      name: 'sqlite-only-in-persistence',
+      severity: 'error',
+      comment: 'persistence/ is the only code that touches SQLite (better-sqlite3).',
+      from: { path: '^(services|machines|bin)/' },
+      to: { path: 'node_modules/better-sqlite3/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'api-shell-types-only',

@@ -10,7 +10,7 @@ import {
   SIMULATE_CRASH,
 } from './services/governor/governance-system.js';
 
-export { FAULT_MODES, FaultInjector, type FaultMode } from './persistence/faults.js';
+export { FAULT_MODES, FaultInjector, type FaultMode, tamperBalance } from './persistence/faults.js';
 export { SimulatedClock } from './services/clock.js';
 
 /**

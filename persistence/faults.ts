@@ -133,3 +133,19 @@ export function applyRealFault(db: Database.Database, mode: FaultMode): () => vo
       throw new TypeError('SQLITE_IOERR has no cheap real-SQLite means; use a FaultInjector');
   }
 }
+
+/**
+ * Changes an account's balance behind governor's back, through a connection of its own (as a
+ * hand edit or a buggy second writer would): capital drift, for demos and tests. No event, no
+ * audit row, and the pool total is left as it was: the integrity check must find it.
+ */
+export function tamperBalance(dbPath: string, accountId: string, deltaMinor: bigint): void {
+  const db = new Database(dbPath, { timeout: 1_000 });
+  try {
+    db.prepare(
+      'UPDATE capital_accounts SET balance_minor = balance_minor + ? WHERE account_id = ?',
+    ).run(deltaMinor, accountId);
+  } finally {
+    db.close();
+  }
+}

@@ -4,39 +4,11 @@
  * `governor --help` or `status` never load the daemon, the HTTP API or the logger). The help
  * text and the shell completion are generated from this table.
  */
-import type { CommandContext } from './context.js';
+import type { CommandRun, CommandSpec, CommandTable, FlagSpec } from './command-spec.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { DEFAULT_CONFIG_PATH } from './paths.js';
 
-export interface FlagSpec {
-  readonly type: 'string' | 'boolean';
-  readonly multiple?: boolean;
-  readonly short?: string;
-  /** The value's placeholder in help (string flags), e.g. `NAME`. */
-  readonly value?: string;
-  /** Values the shell completion offers. */
-  readonly choices?: readonly string[];
-  readonly description: string;
-}
-
-export type CommandRun = (context: CommandContext) => Promise<ExitCode>;
-
-export interface CommandSpec {
-  /** One word, or two for a subcommand (`capital adjust`). */
-  readonly name: string;
-  /** The synopsis after `governor `. */
-  readonly usage: string;
-  /** One line for the command list. */
-  readonly summary: string;
-  /** What it does, in a few sentences. */
-  readonly description: string;
-  readonly flags: Readonly<Record<string, FlagSpec>>;
-  /** Values of the first positional argument the completion offers (e.g. shells). */
-  readonly positionalChoices?: readonly string[];
-  readonly examples: readonly string[];
-  readonly exits: readonly ExitCode[];
-  readonly load: () => Promise<CommandRun>;
-}
+export type { CommandRun, CommandSpec, CommandTable, FlagSpec } from './command-spec.js';
 
 /** What each exit code means, in the words of the help text (docs/operations.md has the table). */
 export const EXIT_MEANINGS: Readonly<Record<ExitCode, string>> = {
@@ -389,7 +361,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'governor completion fish > ~/.config/fish/completions/governor.fish',
     ],
     exits: [EXIT.OK, EXIT.USAGE],
-    load: async () => (await import('./completion.js')).completionCommand,
+    load: async () => (await import('./completion.js')).completionCommand(COMMAND_TABLE),
   },
 ];
 
@@ -406,3 +378,10 @@ export function findCommand(name: string): CommandSpec | undefined {
 export function flagsOf(command: CommandSpec): Readonly<Record<string, FlagSpec>> {
   return { ...COMMON_FLAGS, ...command.flags };
 }
+
+/** The table as the completion generator reads it (it gets it passed: no import back here). */
+export const COMMAND_TABLE: CommandTable = {
+  commands: COMMANDS,
+  groups: COMMAND_GROUPS,
+  flagsOf,
+};

@@ -76,8 +76,8 @@ export function requireDatabase(dbPath: string): void {
 /** Opens the database read-only; NOT_FOUND when there is no file. */
 export async function openReadOnly(dbPath: string): Promise<Store> {
   requireDatabase(dbPath);
-  const { Store } = await import('../../persistence/store.js');
-  return Store.open(dbPath, { readonly: true });
+  const { openDatabaseReader } = await import('../governor/reader.js');
+  return openDatabaseReader(dbPath);
 }
 
 /** Formats a duration in ms for people: 850 ms, 4.2 s, 3 min 5 s, 2 h 10 min. */

@@ -6,7 +6,7 @@
  * as a real one does once someone fixed it, so that an operator's restart passes its
  * pre-flight; each fault's announcement says which command to run next.
  */
-import Database from 'better-sqlite3';
+
 import { SimulatedMarketFeed } from '../../examples/paper-trader/market-feed.js';
 import { PaperExchange } from '../../examples/paper-trader/paper-exchange.js';
 import {
@@ -14,6 +14,7 @@ import {
   PAPER_POOL_ID,
   PaperTrader,
 } from '../../examples/paper-trader/paper-trader.js';
+import { tamperBalance } from '../../testing.js';
 import type { Clock } from '../clock.js';
 import { GovernorError } from '../errors.js';
 import type { GovernanceSystem } from '../governor/governance-system.js';
@@ -78,18 +79,6 @@ function stallEventLoop(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Changes a balance behind governor's back, through a second connection: capital drift. */
-function driftCapital(dbPath: string): void {
-  const db = new Database(dbPath, { timeout: 1_000 });
-  try {
-    db.prepare(
-      'UPDATE capital_accounts SET balance_minor = balance_minor + 1 WHERE account_id = ?',
-    ).run(CASH_ACCOUNT_ID);
-  } finally {
-    db.close();
-  }
-}
-
 /** The exact commands for the operator once the fault has landed, for this database. */
 export function demoAdvice(fault: DemoFault, dbPath: string, errorWindowMs: number): string {
   const db = `--db ${dbPath}`;
@@ -136,7 +125,7 @@ export function startDemo(
         announce(
           `fault: a cash balance changes behind governor's back; expect CAPITAL_INCONSISTENT within ${t.failSafeCheckIntervalMs} ms`,
         );
-        driftCapital(governance.dbPath);
+        tamperBalance(governance.dbPath, CASH_ACCOUNT_ID, 1n);
         return;
       case 'heartbeat-stall': {
         const stallMs = t.heartbeatLossMs + 1_000;

@@ -3,9 +3,29 @@
  * for the status read from a database: the record in `system_state`, else the latch the event
  * log justifies, else the fallback file's (a SHUTDOWN the database could not take).
  */
-import type { SafeModeHold, ShutdownLatch } from '../../machines/types.js';
+import type {
+  LifecycleState,
+  ObserveCause,
+  SafeModeHold,
+  ShutdownLatch,
+  ShutdownTrigger,
+} from '../../machines/types.js';
 import type { AuthorityRecord } from '../../persistence/mode-journal.js';
 import type { FallbackRecord } from '../fallback-file.js';
+
+/** The gate's answer: may capital be deployed now, in which state, and why. */
+export interface Authorization {
+  readonly allowed: boolean;
+  readonly state: LifecycleState;
+  readonly reason: string;
+}
+
+/** Why the machine is where it is: OBSERVE_ONLY's cause or SHUTDOWN's trigger, and the reason. */
+export interface Cause {
+  readonly cause: ObserveCause | null;
+  readonly trigger: ShutdownTrigger | null;
+  readonly reason: string | null;
+}
 
 export type LatchSource = 'database' | 'event-log' | 'fallback-file';
 

@@ -14,7 +14,6 @@ import type {
   GovernorEvent,
   LifecycleState,
   Mode,
-  ObserveCause,
   ShutdownLatch,
   ShutdownTrigger,
   StartupCheckResult,
@@ -71,7 +70,7 @@ import {
 import { transitionLogger } from '../inspection.js';
 import { componentLogger, type Logger, silentLogger } from '../logger.js';
 import { checkOperatorRequest, type OperatorRequest } from '../operator.js';
-import { authorityInForce } from './authority.js';
+import { type Authorization, authorityInForce, type Cause } from './authority.js';
 import { Effects, type ModeChangeListener } from './effects.js';
 import { createEnginePort, type EnginePort } from './engine-port.js';
 import { Gate } from './gate.js';
@@ -134,17 +133,7 @@ export interface GovernanceSystemOptions {
   readonly faults?: FaultInjector;
 }
 
-export interface Authorization {
-  readonly allowed: boolean;
-  readonly state: LifecycleState;
-  readonly reason: string;
-}
-
-export interface Cause {
-  readonly cause: ObserveCause | null;
-  readonly trigger: ShutdownTrigger | null;
-  readonly reason: string | null;
-}
+export type { Authorization, Cause } from './authority.js';
 
 /** A state's reason in bytes: the store's 4 KiB less room for an operator's name and prefix. */
 const STATE_REASON_BYTES_MAX = LIMITS.reasonBytesMax - LIMITS.identifierBytesMax - 64;
@@ -168,6 +157,9 @@ export const SIMULATE_CRASH: unique symbol = Symbol('governor.simulateCrash');
  * @internal
  */
 export const RAW_CONNECTION: unique symbol = Symbol('governor.rawConnection');
+
+/** The raw SQLite handle's type, as the store gives it (no import of SQLite here). */
+type RawDatabase = ReturnType<Store['rawHandleForFaultInjection']>;
 
 /** The latch assumed when the record cannot be read: in doubt, stay shut down. */
 const UNREADABLE_LATCH: ShutdownLatch = {
@@ -779,7 +771,7 @@ export class GovernanceSystem {
    * The raw SQLite handle, to inject real storage faults (governor/testing).
    * @internal
    */
-  [RAW_CONNECTION](): import('better-sqlite3').Database {
+  [RAW_CONNECTION](): RawDatabase {
     return this.store.rawHandleForFaultInjection();
   }
 

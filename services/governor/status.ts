@@ -6,6 +6,7 @@
  * NOT RUNNING (or SHUTDOWN when latched), with the last recorded state beside it.
  */
 import type {
+  HeldFailure,
   LifecycleState,
   Mode,
   SafeModeHold,
@@ -16,11 +17,13 @@ import type { Store } from '../../persistence/index.js';
 import { ModeJournal } from '../../persistence/mode-journal.js';
 import type { OwnerInfo } from '../../persistence/ownership.js';
 import type { GovernorAlert } from '../alerts/types.js';
+import type { Thresholds } from '../config.js';
 import { clip } from '../display-text.js';
 import { fallbackPathFor, readFallbackRecord } from '../fallback-file.js';
-import type { ExecutionQueueStatus } from '../health/health-monitor.js';
-import { authorityInForce, type LatchSource } from './authority.js';
-import type { GovernanceSystem } from './governance-system.js';
+import type { ExecutionQueueStatus, SystemHealth } from '../health/health-monitor.js';
+import { type Authorization, authorityInForce, type Cause, type LatchSource } from './authority.js';
+import type { EnginePort } from './engine-port.js';
+import type { AlertManagerView, FailSafeManagerView, HealthMonitorView } from './views.js';
 
 /** An alert as the status shows it (strings only: the status travels as JSON). */
 export interface StatusAlert {
@@ -162,11 +165,31 @@ function isoOrNull(date: Date | null): string | null {
   return date === null ? null : date.toISOString();
 }
 
+/** What the live status reads of a GovernanceSystem (which is one), read-only. */
+export interface StatusSource {
+  readonly dbPath: string;
+  readonly thresholds: Thresholds;
+  readonly healthMonitor: HealthMonitorView;
+  readonly alertManager: AlertManagerView;
+  readonly failSafeManager: FailSafeManagerView;
+  readonly engine: EnginePort;
+  authorize(): Authorization;
+  getCause(): Cause;
+  getSystemHealth(): SystemHealth;
+  getLastStartupReport(): StartupReport | null;
+  heartbeatAgeMs(): number;
+  getLatch(): ShutdownLatch | null;
+  getState(): LifecycleState;
+  getModes(): { desired: Mode; configured: Mode };
+  getHold(): HeldFailure | null;
+  getLifecycleId(): string;
+}
+
 /**
  * The live status of a GovernanceSystem (`governance.status()`; the daemon answers `status` with
  * it). Reads memory and a few indexed SQLite reads; `time` is the injected clock's.
  */
-export function liveStatus(governance: GovernanceSystem): GovernorStatus {
+export function liveStatus(governance: StatusSource): GovernorStatus {
   const authorization = governance.authorize();
   const cause = governance.getCause();
   const health = governance.getSystemHealth();

@@ -8,7 +8,13 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { COMMANDS, EXIT_MEANINGS, EXIT_SUMMARY, flagsOf } from '../../services/cli/commands.js';
+import {
+  COMMAND_TABLE,
+  COMMANDS,
+  EXIT_MEANINGS,
+  EXIT_SUMMARY,
+  flagsOf,
+} from '../../services/cli/commands.js';
 import { bashScript, fishScript, zshScript } from '../../services/cli/completion.js';
 import { EXIT } from '../../services/cli/exit-codes.js';
 import { commandHelp } from '../../services/cli/help.js';
@@ -114,8 +120,8 @@ describe('the command table', () => {
 
 describe('shell completion', () => {
   it('offers every command, subcommand, flag and flag value', () => {
-    const bash = bashScript();
-    const fish = fishScript();
+    const bash = bashScript(COMMAND_TABLE);
+    const fish = fishScript(COMMAND_TABLE);
     for (const command of COMMANDS) {
       const [word, sub] = command.name.split(' ') as [string, string | undefined];
       expect(bash).toContain(word);
@@ -127,7 +133,7 @@ describe('shell completion', () => {
         for (const choice of flag.choices ?? []) expect(bash).toContain(choice);
       }
     }
-    expect(zshScript()).toContain('bashcompinit');
-    expect(zshScript()).toContain(bash);
+    expect(zshScript(COMMAND_TABLE)).toContain('bashcompinit');
+    expect(zshScript(COMMAND_TABLE)).toContain(bash);
   });
 });

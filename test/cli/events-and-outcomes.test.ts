@@ -20,9 +20,9 @@ import {
 } from '../../services/cli/commands/events.js';
 import { describeOutcome } from '../../services/cli/commands/operator.js';
 import { CliError, EXIT, plainMessage } from '../../services/cli/exit-codes.js';
-import type { RequestOutcome } from '../../services/cli/owner-client.js';
 import { SimulatedClock } from '../../services/clock.js';
 import { GovernorError } from '../../services/errors.js';
+import type { RequestOutcome } from '../../services/governor/owner-client.js';
 
 const NOW_MS = Date.parse('2026-03-02T12:00:00.000Z');
 const directories: string[] = [];

@@ -83,7 +83,7 @@ async function fetchStatus(context: CommandContext): Promise<Fetched> {
   const [store, { recordedStatus }, { ownerAlive, ownerOnRecord }] = await Promise.all([
     openReadOnly(config.dbPath),
     import('../../governor/status.js'),
-    import('../owner-record.js'),
+    import('../../governor/owner-record.js'),
   ]);
   try {
     const owner = ownerAlive(config.dbPath) ? ownerOnRecord(store) : null;
