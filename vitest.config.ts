@@ -1,12 +1,16 @@
 /**
- * Test runner configuration. Three projects, each file in its own forked process:
+ * Test runner configuration. Four projects, each file in a forked process:
  * - `unit` (`npm test`): unit, property and model tests, and in-process integration on
  *   temporary files: fast, no build needed.
  * - `e2e` (`npm run test:e2e`): real processes (the `governor` command from `dist/`, engines
  *   that embed governor, kill -9), real sockets and slow clients, Chromium, a real Alertmanager.
+ * - `slow` (`npm run test:slow`): the simulator's other seeds and the proof its checker bites,
+ *   the model checker's mutants, the layering rules over a copied tree.
  * - `release` (`npm run test:release`): `npm pack`, install, a consumer's strict `tsc`.
- * CI runs all three (`.ci/run`).
+ * CI runs all four (`.ci/run`). The unit project uses both cores of the 2-core box (vitest's
+ * default leaves one idle); the others keep one worker, their timings are real.
  */
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /** Files that spawn processes, hold real sockets for seconds, or drive a browser. */
@@ -22,6 +26,13 @@ const E2E = [
   'examples/embedding/engine.test.ts',
 ];
 const RELEASE = ['test/release/**/*.test.ts'];
+/** Long runs: the simulator's other seeds, mutation runs, the layering rules over a copied tree. */
+const SLOW = [
+  'test/sim/soak.test.ts',
+  'test/sim/checker.test.ts',
+  'test/model/mutants.test.ts',
+  'test/architecture/**/*.test.ts',
+];
 
 export default defineConfig({
   test: {
@@ -36,10 +47,15 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
-          exclude: [...E2E, ...RELEASE],
+          exclude: [...E2E, ...RELEASE, ...SLOW],
+          maxWorkers: Math.max(2, availableParallelism() - 1),
+          // One module graph per worker, not per file: a third of the time was imports. Every
+          // test builds its own governor on its own files, so no state is shared between files.
+          isolate: false,
         },
       },
       { extends: true, test: { name: 'e2e', include: E2E } },
+      { extends: true, test: { name: 'slow', include: SLOW } },
       { extends: true, test: { name: 'release', include: RELEASE } },
     ],
   },
