@@ -16,12 +16,13 @@ import { defineConfig } from 'vitest/config';
 /** Files that spawn processes, hold real sockets for seconds, or drive a browser. */
 const E2E = [
   'test/e2e/**/*.test.ts',
-  'test/api/slowloris.test.ts',
-  'test/api/connection-timeouts.test.ts',
-  'test/api/status-page.test.ts',
-  'test/alerts/alertmanager.test.ts',
-  'test/integrity/worker-entry.test.ts',
-  'test/integrity/workers.test.ts',
+  'test/bin/**/*.test.ts',
+  'test/services/api/slowloris.test.ts',
+  'test/services/api/connection-timeouts.test.ts',
+  'test/services/api/status-page.test.ts',
+  'test/services/alerts/alertmanager.test.ts',
+  'test/persistence/integrity/worker-entry.test.ts',
+  'test/persistence/integrity/workers.test.ts',
   'test/persistence/crash.test.ts',
   'examples/embedding/engine.test.ts',
 ];
@@ -30,7 +31,7 @@ const RELEASE = ['test/release/**/*.test.ts'];
 const SLOW = [
   'test/sim/soak.test.ts',
   'test/sim/checker.test.ts',
-  'test/model/mutants.test.ts',
+  'test/machines/mutants.test.ts',
   'test/architecture/**/*.test.ts',
 ];
 

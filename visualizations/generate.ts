@@ -1,6 +1,6 @@
 /**
  * `npm run visualize`: regenerates visualizations/governor.{mmd,dot,svg} from the machine
- * definition. The files are committed; test/model/visualizations.test.ts fails when stale.
+ * definition. The files are committed; test/visualizations/visualizations.test.ts fails when stale.
  */
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

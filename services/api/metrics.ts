@@ -132,7 +132,7 @@ export type GovernorMetricName = keyof typeof GOVERNOR_METRICS;
 
 /**
  * The lifecycle state changes governor reports: the statechart's edges between two states
- * (test/api/metrics.test.ts compares them with the machine) and an operator restart's
+ * (test/services/api/metrics.test.ts compares them with the machine) and an operator restart's
  * SHUTDOWN → STARTING. Their counters start at 0, so rate() and increase() see the first one.
  */
 export const MODE_TRANSITIONS: ReadonlyArray<readonly [LifecycleState, LifecycleState]> = [

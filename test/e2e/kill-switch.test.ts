@@ -15,7 +15,12 @@ import { symlinkSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Received, type Receiver, startReceiver, waitFor } from '../alerts/support.js';
+import {
+  type Received,
+  type Receiver,
+  startReceiver,
+  waitFor,
+} from '../services/alerts/support.js';
 import { CliSandbox } from './cli-harness.js';
 import {
   type EngineChild,

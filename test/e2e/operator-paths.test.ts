@@ -11,7 +11,7 @@
  */
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Receiver, startReceiver, waitFor } from '../alerts/support.js';
+import { type Receiver, startReceiver, waitFor } from '../services/alerts/support.js';
 import { type CliResult, CliSandbox } from './cli-harness.js';
 import {
   type EngineChild,

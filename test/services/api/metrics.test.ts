@@ -1,0 +1,231 @@
+/**
+ * Goal: `/metrics` is valid Prometheus exposition (`promtool check metrics` passes), carries
+ * every governor metric with the type, labels and HELP docs/http-api.md documents, computes
+ * values at scrape time, and includes the default process metrics. Its counters, for alerting on
+ * governor itself, start at 0 and count what happened: transitions by from and to, fail-safe
+ * triggers by trigger, alerts raised by kind, delivery attempts by sink and outcome, watchdog
+ * beats; the outbox depth is read by sink and status; the scrub's progress is there.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { governorMachine } from '../../../machines/governor-machine.js';
+import { GOVERNOR_METRICS, MODE_TRANSITIONS } from '../../../services/api/metrics.js';
+import { diagramOf } from '../../../visualizations/governor-diagram.js';
+import { settle } from '../../support/harness.js';
+import { type ApiHarness, apiIn, apiWithSinks, request, type SinksHarness } from './api-support.js';
+
+const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+const hasPromtool = promtool.status === 0;
+
+let current: ApiHarness | undefined;
+let withSinks: SinksHarness | undefined;
+afterEach(async () => {
+  await current?.cleanup();
+  current = undefined;
+  await withSinks?.cleanup();
+  withSinks = undefined;
+});
+
+async function governorWithSinks(): Promise<SinksHarness> {
+  withSinks = await apiWithSinks();
+  return withSinks;
+}
+
+/** The value of one sample (`name{labels} value`), or undefined when it is absent. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('/metrics', () => {
+  it.skipIf(!hasPromtool)(
+    'passes promtool check metrics in AGGRESSIVE, in SHUTDOWN, and with sinks, failures and a watchdog',
+    async () => {
+      const texts: Array<[string, string]> = [];
+      for (const state of ['AGGRESSIVE', 'SHUTDOWN'] as const) {
+        current = await apiIn(state);
+        texts.push([state, (await request(current.api.url, '/metrics')).text]);
+        await current.cleanup();
+        current = undefined;
+      }
+      const { gov, api } = await governorWithSinks();
+      await gov.runStartupChecks();
+      gov.failSafeManager.triggerShutdown('MARKET_DATA_STALL', 'metrics test');
+      await gov.alertManager.flush();
+      texts.push(['sinks', (await request(api.url, '/metrics')).text]);
+      for (const [label, text] of texts) {
+        const check = spawnSync('promtool', ['check', 'metrics'], {
+          input: text,
+          encoding: 'utf8',
+        });
+        expect(`${check.stdout}${check.stderr}`, label).toBe('');
+        expect(check.status).toBe(0);
+      }
+    },
+  );
+
+  it.runIf(!hasPromtool)('promtool is absent here: the check is skipped (CI installs it)', () => {
+    expect(hasPromtool).toBe(false);
+  });
+
+  it('has every governor metric with its documented type, labels and HELP, plus default process metrics', async () => {
+    const { gov, api } = await governorWithSinks();
+    await gov.runStartupChecks();
+    const { text } = await request(api.url, '/metrics');
+    const docs = readFileSync(join(process.cwd(), 'docs', 'http-api.md'), 'utf8');
+    for (const [name, spec] of Object.entries(GOVERNOR_METRICS)) {
+      expect(text).toContain(`# HELP ${name} ${spec.help}\n`);
+      expect(text).toContain(`# TYPE ${name} ${spec.type}\n`);
+      expect(text, `${name} has a sample`).toMatch(new RegExp(`^${name}[{ ]`, 'm'));
+      if (spec.type === 'counter') expect(name).toMatch(/_total$/);
+      else expect(name).not.toMatch(/_total$/);
+      const row = docs.split('\n').find((line) => line.startsWith(`| \`${name}\``));
+      expect(row, `docs/http-api.md documents ${name}`).toBeDefined();
+      expect(row, `docs/http-api.md quotes the HELP of ${name}`).toContain(spec.help);
+      expect(row, `docs/http-api.md gives the type of ${name}`).toContain(`| ${spec.type} `);
+      for (const label of spec.labels)
+        expect(row, `${name} label ${label}`).toContain(`\`${label}\``);
+    }
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+    ]) {
+      expect(text).toContain(`# TYPE ${name} `);
+    }
+    expect(text).toMatch(/^governor_build_info\{version="\d+\.\d+\.\d+",node_version="v\d+/m);
+  });
+
+  it('computes values at scrape time: ages grow, alerts and head seq follow the database', async () => {
+    current = await apiIn('STARTING');
+    const first = (await request(current.api.url, '/metrics')).text;
+    expect(first).toContain('governor_heartbeat_age_seconds +Inf\n');
+    expect(first).toContain('governor_input_age_seconds{input="market_data"} 0\n');
+    current.h.clock.skip(2_500);
+    current.h.gov.healthMonitor.recordError();
+    current.h.gov.operatorShutdown({ operator: 'alice', reason: 'metrics test' });
+    const second = (await request(current.api.url, '/metrics')).text;
+    expect(second).toContain('governor_input_age_seconds{input="market_data"} 2.5\n');
+    expect(second).toContain('governor_error_rate_per_minute 1\n');
+    expect(second).toContain('governor_mode{state="SHUTDOWN"} 1\n');
+    expect(second).toContain('governor_alerts_unacknowledged{severity="CRITICAL"} 1\n');
+    const head = current.h.gov.engine.events.head()?.seq ?? 0;
+    expect(head).toBeGreaterThan(0);
+    expect(second).toContain(`governor_event_log_head_seq ${head}\n`);
+    expect(second).toContain('governor_uptime_seconds 2.5\n');
+    expect(second).toContain(
+      `governor_heartbeat_loss_threshold_seconds ${current.h.gov.thresholds.heartbeatLossMs / 1_000}\n`,
+    );
+    expect(second).toContain('governor_desired_mode{mode="AGGRESSIVE"} 1\n');
+  });
+
+  it('counters start at 0 and count transitions by from and to, triggers by trigger, alerts by kind', async () => {
+    current = await apiIn('STARTING');
+    const { url } = current.api;
+    const gov = current.h.gov;
+    const before = (await request(url, '/metrics')).text;
+    for (const [from, to] of MODE_TRANSITIONS) {
+      expect(sample(before, `governor_mode_transitions_total{from="${from}",to="${to}"}`)).toBe(0);
+    }
+    expect(sample(before, 'governor_failsafe_triggers_total{trigger="MARKET_DATA_STALL"}')).toBe(0);
+    expect(sample(before, 'governor_alerts_raised_total{kind="SHUTDOWN"}')).toBe(0);
+
+    await gov.runStartupChecks();
+    gov.failSafeManager.triggerShutdown('MARKET_DATA_STALL', 'feed stalled');
+    await settle();
+    gov.healthMonitor.updateMarketDataTimestamp();
+    gov.operatorRestart({ operator: 'ann', reason: 'feed back' });
+    await gov.runStartupChecks();
+    gov.operatorShutdown({ operator: 'ann', reason: 'end of day' });
+    await settle();
+
+    const after = (await request(url, '/metrics')).text;
+    const transitions = (from: string, to: string) =>
+      sample(after, `governor_mode_transitions_total{from="${from}",to="${to}"}`);
+    expect(transitions('STARTING', 'CHECKING')).toBe(2);
+    expect(transitions('CHECKING', 'AGGRESSIVE')).toBe(2);
+    expect(transitions('AGGRESSIVE', 'SHUTDOWN')).toBe(2);
+    expect(transitions('SHUTDOWN', 'STARTING')).toBe(1);
+    expect(transitions('CHECKING', 'OBSERVE_ONLY')).toBe(0);
+    expect(sample(after, 'governor_failsafe_triggers_total{trigger="MARKET_DATA_STALL"}')).toBe(1);
+    expect(sample(after, 'governor_failsafe_triggers_total{trigger="OPERATOR_KILL"}')).toBe(1);
+    expect(sample(after, 'governor_failsafe_triggers_total{trigger="CAPITAL_INCONSISTENT"}')).toBe(
+      0,
+    );
+    expect(sample(after, 'governor_alerts_raised_total{kind="SHUTDOWN"}')).toBe(2);
+    expect(sample(after, 'governor_alerts_raised_total{kind="HEARTBEAT_LOSS"}')).toBe(0);
+  });
+
+  it('counts delivery attempts by sink and outcome, abandoned deliveries, outbox rows by sink and status, watchdog beats', async () => {
+    const { gov, api } = await governorWithSinks();
+    await gov.runStartupChecks();
+    const before = (await request(api.url, '/metrics')).text;
+    for (const sink of ['webhook', 'pager', 'alertmanager']) {
+      for (const outcome of ['success', 'failure']) {
+        expect(
+          sample(
+            before,
+            `governor_alert_delivery_attempts_total{sink="${sink}",outcome="${outcome}"}`,
+          ),
+        ).toBe(0);
+      }
+      for (const status of ['pending', 'delivered', 'failed']) {
+        expect(
+          sample(before, `governor_alert_outbox_rows{sink="${sink}",status="${status}"}`),
+        ).toBe(0);
+      }
+    }
+
+    gov.failSafeManager.triggerShutdown('MARKET_DATA_STALL', 'metrics test');
+    await gov.alertManager.flush();
+    const after = (await request(api.url, '/metrics')).text;
+    const attempts = (sink: string, outcome: string) =>
+      sample(after, `governor_alert_delivery_attempts_total{sink="${sink}",outcome="${outcome}"}`);
+    expect(attempts('webhook', 'success')).toBe(1);
+    expect(attempts('webhook', 'failure')).toBe(0);
+    expect(attempts('pager', 'success')).toBe(0);
+    expect(attempts('pager', 'failure')).toBe(1);
+    expect(sample(after, 'governor_alert_deliveries_abandoned_total{sink="pager"}')).toBe(1);
+    expect(sample(after, 'governor_alert_deliveries_abandoned_total{sink="webhook"}')).toBe(0);
+    expect(sample(after, 'governor_alert_deliveries_dropped_total')).toBe(0);
+    expect(sample(after, 'governor_alert_outbox_rows{sink="webhook",status="delivered"}')).toBe(1);
+    expect(sample(after, 'governor_alert_outbox_rows{sink="pager",status="failed"}')).toBe(1);
+    expect(sample(after, 'governor_alert_outbox_rows{sink="pager",status="pending"}')).toBe(0);
+
+    expect(
+      sample(after, 'governor_watchdog_beats_total{sink="alertmanager",outcome="success"}'),
+    ).toBe(3);
+    expect(
+      sample(after, 'governor_watchdog_beats_total{sink="alertmanager",outcome="failure"}'),
+    ).toBe(1);
+    expect(sample(after, 'governor_watchdog_interval_seconds{sink="alertmanager"}')).toBe(60);
+    expect(
+      sample(after, 'governor_watchdog_last_success_timestamp_seconds{sink="alertmanager"}'),
+    ).toBe(1_765_000_000);
+    expect(after).not.toContain('governor_watchdog_beats_total{sink="webhook"');
+  });
+
+  it('reports the background scrub: running, its pass and its progress', async () => {
+    current = await apiIn('AGGRESSIVE');
+    const text = (await request(current.api.url, '/metrics')).text;
+    const progress = current.h.gov.scrubProgress();
+    expect(sample(text, 'governor_integrity_scrub_running')).toBe(progress.running ? 1 : 0);
+    expect(sample(text, 'governor_integrity_scrub_events_checked')).toBe(progress.rowsChecked);
+    expect(sample(text, 'governor_integrity_scrub_events_in_pass')).toBe(progress.rowsInPass);
+    expect(sample(text, 'governor_integrity_scrub_passes_completed_total')).toBe(
+      progress.passesCompleted,
+    );
+  });
+
+  it('the transitions counted from the start are the statechart’s edges between states, and a restart', () => {
+    const edges = new Set(
+      diagramOf(governorMachine)
+        .transitions.filter((t) => t.from !== t.to && t.from !== '__initial')
+        .map((t) => `${t.from}->${t.to}`),
+    );
+    edges.add('SHUTDOWN->STARTING');
+    expect(new Set(MODE_TRANSITIONS.map(([from, to]) => `${from}->${to}`))).toEqual(edges);
+  });
+});
