@@ -6,7 +6,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { GovernorError } from '../services/errors.js';
 import type { Connection } from './connection.js';
-import { checkIdentifier, checkMember, checkTimestamp } from './validation.js';
+import { checkIdentifier, checkLimit, checkMember, checkTimestamp } from './validation.js';
 
 export const OUTBOX_OPERATIONS = ['deliver', 'resolve'] as const;
 export type OutboxOperation = (typeof OUTBOX_OPERATIONS)[number];
@@ -79,16 +79,6 @@ function toEntry(row: OutboxRow): OutboxEntry {
   };
 }
 
-function checkLimit(limit: number): number {
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIST_LIMIT_MAX) {
-    throw new GovernorError('GOV_INVALID_ARGUMENT', `Expected limit from 1 to ${LIST_LIMIT_MAX}`, {
-      field: 'limit',
-      received: String(limit),
-    });
-  }
-  return limit;
-}
-
 /** The `alert_outbox` table. Obtain it as `store.alertOutbox`. */
 export class AlertOutbox {
   private readonly connection: Connection;
@@ -144,7 +134,7 @@ export class AlertOutbox {
 
   /** Pending rows, oldest first, at most `limit`. */
   pending(limit = LIST_LIMIT_DEFAULT): OutboxEntry[] {
-    checkLimit(limit);
+    checkLimit(limit, LIST_LIMIT_MAX);
     return this.connection
       .read('alertOutbox.pending', () => this.statements.pending.all(limit))
       .map(toEntry);
@@ -152,7 +142,7 @@ export class AlertOutbox {
 
   /** Rows newest first, of one alert or of all; at most `limit` (default 100, at most 10,000). */
   list(options: { alertId?: string; limit?: number } = {}): OutboxEntry[] {
-    const limit = checkLimit(options.limit ?? LIST_LIMIT_DEFAULT);
+    const limit = checkLimit(options.limit ?? LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX);
     if (options.alertId !== undefined) {
       const alertId = checkIdentifier('alertId', options.alertId);
       return this.connection

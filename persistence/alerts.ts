@@ -7,6 +7,7 @@ import { GovernorError } from '../services/errors.js';
 import type { Connection } from './connection.js';
 import {
   checkIdentifier,
+  checkLimit,
   checkMember,
   checkOperator,
   checkText,
@@ -201,16 +202,7 @@ export class Alerts {
   /** Newest first (by insertion), at most `limit` (default 100, at most 10,000). */
   list(options: { unacknowledgedOnly?: boolean; limit?: number } = {}): StoredAlert[] {
     const limit = options.limit ?? LIST_LIMIT_DEFAULT;
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIST_LIMIT_MAX) {
-      throw new GovernorError(
-        'GOV_INVALID_ARGUMENT',
-        `Expected limit from 1 to ${LIST_LIMIT_MAX}`,
-        {
-          field: 'limit',
-          received: String(limit),
-        },
-      );
-    }
+    checkLimit(limit, LIST_LIMIT_MAX);
     const statement =
       options.unacknowledgedOnly === true
         ? this.statements.listUnacknowledged

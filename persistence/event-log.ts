@@ -14,6 +14,7 @@ import type { Connection } from './connection.js';
 import { nextEventId } from './event-id.js';
 import {
   checkIdentifier,
+  checkLimit,
   checkText,
   LIMITS,
   parseStoredJson,
@@ -265,16 +266,7 @@ export class EventLog {
   /** Up to `limit` (1–10,000) events from `fromSeq` on, in seq order. */
   readPage(fromSeq: number, limit: number): StoredEvent[] {
     checkSeq('fromSeq', fromSeq);
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > PAGE_LIMIT_MAX) {
-      throw new GovernorError(
-        'GOV_INVALID_ARGUMENT',
-        `Expected limit from 1 to ${PAGE_LIMIT_MAX}`,
-        {
-          field: 'limit',
-          received: String(limit),
-        },
-      );
-    }
+    checkLimit(limit, PAGE_LIMIT_MAX);
     const rows = this.connection.read('events.readPage', () => this.selectPage.all(fromSeq, limit));
     return rows.map(toStoredEvent);
   }

@@ -5,7 +5,14 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { GovernorError } from '../services/errors.js';
 import type { Connection } from './connection.js';
-import { checkOperator, checkReason, checkText, checkTimestamp, LIMITS } from './validation.js';
+import {
+  checkLimit,
+  checkOperator,
+  checkReason,
+  checkText,
+  checkTimestamp,
+  LIMITS,
+} from './validation.js';
 
 export interface OperatorActionInput {
   readonly operator: string;
@@ -63,16 +70,7 @@ export class OperatorActions {
 
   /** The latest actions, newest first (default 100, at most 10,000). */
   list(limit = LIST_LIMIT_DEFAULT): OperatorActionRecord[] {
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIST_LIMIT_MAX) {
-      throw new GovernorError(
-        'GOV_INVALID_ARGUMENT',
-        `Expected limit from 1 to ${LIST_LIMIT_MAX}`,
-        {
-          field: 'limit',
-          received: String(limit),
-        },
-      );
-    }
+    checkLimit(limit, LIST_LIMIT_MAX);
     return this.connection.read('operatorActions.list', () => this.selectLatest.all(limit));
   }
 }

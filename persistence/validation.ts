@@ -292,3 +292,14 @@ export function parseStoredJson(table: string, key: string | number, text: unkno
     );
   }
 }
+
+/** A page or list size: an integer from 1 to `max` (GOV_INVALID_ARGUMENT naming `field`). */
+export function checkLimit(limit: unknown, max: number, field = 'limit'): number {
+  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > max) {
+    throw new GovernorError('GOV_INVALID_ARGUMENT', `Expected ${field} from 1 to ${max}`, {
+      field,
+      received: String(limit),
+    });
+  }
+  return limit;
+}

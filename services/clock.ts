@@ -167,3 +167,18 @@ export class SimulatedClock implements Clock {
     return earliest;
   }
 }
+
+/**
+ * Every duration governor shows a person (uptime, ages and thresholds in reasons, `governor
+ * status`): `2d 5h 30m`, `5h 0m`, `12m`, `45s`, the spec's uptime format.
+ */
+export function formatDuration(ms: number): string {
+  const totalSeconds = Math.max(0, Math.floor(ms / 1_000));
+  const days = Math.floor(totalSeconds / 86_400);
+  const hours = Math.floor((totalSeconds % 86_400) / 3_600);
+  const minutes = Math.floor((totalSeconds % 3_600) / 60);
+  if (days > 0) return `${days}d ${hours}h ${minutes}m`;
+  if (hours > 0) return `${hours}h ${minutes}m`;
+  if (minutes > 0) return `${minutes}m`;
+  return `${totalSeconds}s`;
+}

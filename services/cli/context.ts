@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Store } from '../../persistence/index.js';
+import { formatDuration } from '../clock.js';
 import { hasAlertSinks } from './alerts-layers.js';
 import { type ConfigFlags, type DaemonConfig, resolveConfigLayers } from './config-layers.js';
 import { defaultSocketPath } from './control-channel.js';
@@ -80,12 +81,8 @@ export async function openReadOnly(dbPath: string): Promise<Store> {
   return openDatabaseReader(dbPath);
 }
 
-/** Formats a duration in ms for people: 850 ms, 4.2 s, 3 min 5 s, 2 h 10 min. */
+/** An age for `governor status`: governor's one duration format, `never` when there is none. */
 export function formatAge(ms: number | null): string {
   if (ms === null || !Number.isFinite(ms)) return 'never';
-  if (ms < 1_000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)} s`;
-  if (ms < 3_600_000)
-    return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1_000)} s`;
-  return `${Math.floor(ms / 3_600_000)} h ${Math.round((ms % 3_600_000) / 60_000)} min`;
+  return ms < 1_000 ? `${Math.round(ms)}ms` : formatDuration(ms);
 }

@@ -42,7 +42,7 @@ import type { DeliveryPolicy } from '../alerts/delivery-policy.js';
 import { governorInstance } from '../alerts/instance.js';
 import { createStoreAlertRepository } from '../alerts/store-repository.js';
 import type { AlertSink, GovernorAlert } from '../alerts/types.js';
-import { type Clock, SystemClock } from '../clock.js';
+import { type Clock, formatDuration, SystemClock } from '../clock.js';
 import { parseMode, resolveThresholds, type Thresholds } from '../config.js';
 import { clipBytes } from '../display-text.js';
 import { AssertionError, GovernorError, isGovernorError } from '../errors.js';
@@ -59,7 +59,7 @@ import {
   nextStalenessDeadlineMs,
   type TriggerDecision,
 } from '../health/fail-safe-manager.js';
-import { formatDuration, HealthMonitor, type SystemHealth } from '../health/health-monitor.js';
+import { HealthMonitor, type SystemHealth } from '../health/health-monitor.js';
 import { HeartbeatMonitor } from '../health/heartbeat-monitor.js';
 import {
   type AdaptersArgument,

@@ -10,10 +10,10 @@ import {
   SHUTDOWN_TRIGGERS,
   type ShutdownTrigger,
 } from '../../machines/types.js';
-import type { Clock, TimerHandle } from '../clock.js';
+import { type Clock, formatDuration, type TimerHandle } from '../clock.js';
 import type { Thresholds } from '../config.js';
 import { GovernorError } from '../errors.js';
-import { formatDuration, type HealthMonitor } from './health-monitor.js';
+import type { HealthMonitor } from './health-monitor.js';
 
 export interface TriggerDecision {
   readonly trigger: ShutdownTrigger;

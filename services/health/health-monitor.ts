@@ -3,7 +3,7 @@
  * updated, on the monotonic clock, counts errors in a bounded sliding window, and computes the
  * spec's SystemHealth. Computing health is deterministic, cheap and read-only.
  */
-import type { Clock } from '../clock.js';
+import { type Clock, formatDuration } from '../clock.js';
 import { THRESHOLD_RANGES, type Thresholds } from '../config.js';
 import { assert, GovernorError } from '../errors.js';
 import { ErrorWindow, type ErrorWindowState } from './error-window.js';
@@ -262,16 +262,4 @@ export class HealthMonitor {
     input.wallMs = this.clock.wallNow();
     this.listener?.('input');
   }
-}
-
-/** `2d 5h 30m`, `5h 0m`, `12m`, `45s`: the spec's uptime format. */
-export function formatDuration(ms: number): string {
-  const totalSeconds = Math.max(0, Math.floor(ms / 1_000));
-  const days = Math.floor(totalSeconds / 86_400);
-  const hours = Math.floor((totalSeconds % 86_400) / 3_600);
-  const minutes = Math.floor((totalSeconds % 3_600) / 60);
-  if (days > 0) return `${days}d ${hours}h ${minutes}m`;
-  if (hours > 0) return `${hours}h ${minutes}m`;
-  if (minutes > 0) return `${minutes}m`;
-  return `${totalSeconds}s`;
 }

@@ -3,9 +3,9 @@
  * was told, counts errors in a bounded sliding window, and formats uptime as the spec does.
  */
 import { describe, expect, it } from 'vitest';
-import { SimulatedClock } from '../../../services/clock.js';
+import { formatDuration, SimulatedClock } from '../../../services/clock.js';
 import { DEFAULT_THRESHOLDS } from '../../../services/config.js';
-import { formatDuration, HealthMonitor } from '../../../services/health/health-monitor.js';
+import { HealthMonitor } from '../../../services/health/health-monitor.js';
 
 describe('HealthMonitor', () => {
   it('is healthy at start and reports the spec shape', () => {
