@@ -94,7 +94,7 @@ function keyText(key: string | symbol): string {
 }
 
 /** A value for an error message, whatever its type: never throws (JSON.stringify(10n) does). */
-function describeValue(value: unknown): string {
+export function describeValue(value: unknown): string {
   switch (typeof value) {
     case 'number':
     case 'boolean':

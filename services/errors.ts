@@ -97,3 +97,13 @@ export class AssertionError extends Error {
 export function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new AssertionError(message);
 }
+
+/** What went wrong, in words, for a message or a log: an Error's message, anything else cut short. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  try {
+    return String(error).slice(0, 256);
+  } catch {
+    return typeof error;
+  }
+}

@@ -5,6 +5,7 @@
  * found there keeps governor in SHUTDOWN until an operator restart, a hold in OBSERVE_ONLY until
  * an operator resume.
  */
+
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
@@ -15,6 +16,7 @@ import {
   type ShutdownTrigger,
 } from '../machines/types.js';
 import { fsyncDirectory, writeFileDurably } from '../persistence/durable-file.js';
+import { describeError } from './errors.js';
 
 export interface FallbackRecord {
   readonly version: 2;
@@ -91,7 +93,7 @@ export function readFallbackRecord(path: string | null): FallbackRecord | null {
       version: 2,
       latch: {
         trigger,
-        reason: `shutdown fallback file ${path} is unreadable (${(error as Error).message}); staying shut down`,
+        reason: `shutdown fallback file ${path} is unreadable (${describeError(error)}); staying shut down`,
         at: new Date(0).toISOString(),
       },
       hold: null,

@@ -3,10 +3,12 @@
  * (afterSeq, toSeq] from an unknown start (the walk's state before the chunk is the previous
  * chunk's business) and posts the segment; chain-workers.ts joins the segments in order.
  */
+
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { describeError } from '../../services/errors.js';
 import { prepareRowsBetween, WALK_PAGE_ROWS } from './chain-rows.js';
 import { type ChainRules, type ChainSegment, SegmentWalker, UNKNOWN_STATE } from './chain-walk.js';
 
@@ -78,7 +80,7 @@ if (port !== null) {
   } catch (error) {
     post({
       type: 'failed',
-      message: error instanceof Error ? error.message : String(error),
+      message: describeError(error),
       sqliteCode: error instanceof Database.SqliteError ? error.code : null,
     });
   }

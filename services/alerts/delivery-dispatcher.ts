@@ -5,7 +5,7 @@
  */
 import type { OutboxAttempt, OutboxOperation } from '../../persistence/index.js';
 import type { Clock, TimerHandle } from '../clock.js';
-import { GovernorError } from '../errors.js';
+import { describeError, GovernorError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { backoffDelayMs, type DeliveryPolicy } from './delivery-policy.js';
 import type { AlertSink, GovernorAlert } from './types.js';
@@ -59,12 +59,6 @@ interface Job {
   dueMs: number;
   inFlight: boolean;
   lastError: string | null;
-}
-
-/** A short, secret-free description of an error for logs and the outbox. */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error).slice(0, 256);
 }
 
 /** An error a retry cannot fix (e.g. HTTP 400): the dispatcher gives up at once. */

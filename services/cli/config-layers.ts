@@ -18,7 +18,7 @@ import {
   type Thresholds,
   thresholdNamed,
 } from '../config.js';
-import { GovernorError } from '../errors.js';
+import { describeError, GovernorError } from '../errors.js';
 import {
   type AlertsConfig,
   type AlertsLayer,
@@ -204,7 +204,7 @@ export function readConfigFile(path: string): Layer {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    invalid('--config', `cannot read ${path}: ${(error as Error).message}`);
+    invalid('--config', `cannot read ${path}: ${describeError(error)}`);
   }
   if (Buffer.byteLength(text) > CONFIG_FILE_BYTES_MAX) {
     invalid('--config', `${path} is larger than ${CONFIG_FILE_BYTES_MAX} bytes`);
@@ -215,7 +215,7 @@ export function readConfigFile(path: string): Layer {
   } catch (error) {
     invalid(
       '--config',
-      `${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+      `${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${describeError(error)}`,
     );
   }
   if (parsed === null || parsed === undefined) return {};

@@ -5,9 +5,11 @@
  * Idle connections cannot block it: a connection must deliver its request within a deadline
  * from its connect, and when all slots are taken a newcomer evicts the longest-waiting idle one.
  */
+
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
+import { describeError } from '../errors.js';
 import { CliError, EXIT } from './exit-codes.js';
 
 /** The largest request or response line, in bytes. */
@@ -305,7 +307,7 @@ function serveConnection(socket: Socket, handler: ControlHandler, slots: Connect
         reply({
           ok: false,
           code: typeof code === 'string' ? code : 'FAILED',
-          message: error instanceof Error ? error.message : String(error),
+          message: describeError(error),
         });
       },
     );

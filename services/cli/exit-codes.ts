@@ -2,7 +2,7 @@
  * The `governor` command's exit codes, and the error type that carries one. Scripts and
  * supervisors rely on these numbers: docs/operations.md lists them, and they never change.
  */
-import { isGovernorError } from '../errors.js';
+import { describeError, isGovernorError } from '../errors.js';
 
 export const EXIT = {
   /** The command did what was asked. */
@@ -75,6 +75,6 @@ export function exitCodeFor(error: unknown): ExitCode {
  * `--json` output and the docs), so a refusal reads "observe is not possible in OBSERVE_ONLY".
  */
 export function plainMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = describeError(error);
   return message.replace(/^GOV_[A-Z_]+: /, '');
 }

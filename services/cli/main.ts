@@ -3,8 +3,10 @@
  * (node:util parseArgs, strict), loads only that command's code, runs it, and turns any error
  * into one line on stderr and a documented exit code.
  */
+
 import { parseArgs } from 'node:util';
 import { displayText } from '../display-text.js';
+import { describeError } from '../errors.js';
 import {
   COMMAND_GROUPS,
   COMMANDS,
@@ -139,7 +141,7 @@ export async function main(
       strict: true,
     });
   } catch (error) {
-    out.error(`governor ${spec.name}: ${displayText((error as Error).message)}`);
+    out.error(`governor ${spec.name}: ${displayText(describeError(error))}`);
     out.error(`usage: governor ${spec.usage}   (governor help ${spec.name})`);
     return EXIT.USAGE;
   }
@@ -160,7 +162,7 @@ export async function main(
     return await run(context);
   } catch (error) {
     const code = exitCodeFor(error);
-    const message = error instanceof Error ? error.message : String(error);
+    const message = describeError(error);
     if (context.json) out.error(toJson({ error: message, exitCode: code }));
     else out.error(`governor ${spec.name}: ${displayText(plainMessage(error))}`);
     if (code === EXIT.FAILURE && !(error instanceof CliError) && env.GOVERNOR_DEBUG === '1') {

@@ -45,7 +45,7 @@ import type { AlertSink, GovernorAlert } from '../alerts/types.js';
 import { type Clock, formatDuration, SystemClock } from '../clock.js';
 import { parseMode, resolveThresholds, type Thresholds } from '../config.js';
 import { clipBytes } from '../display-text.js';
-import { AssertionError, GovernorError, isGovernorError } from '../errors.js';
+import { AssertionError, describeError, GovernorError, isGovernorError } from '../errors.js';
 import {
   clearFallbackHold,
   fallbackPathFor,
@@ -1003,7 +1003,7 @@ export class GovernanceSystem {
         name: 'report_persisted',
         outcome: 'failed',
         passed: false,
-        details: `startup report could not be persisted: ${(error as Error).message}`,
+        details: `startup report could not be persisted: ${describeError(error)}`,
         rootCause: 'the event log cannot be written',
         recommendedAction: 'Check the database file, disk space and permissions.',
       };
@@ -1021,7 +1021,7 @@ export class GovernanceSystem {
       this.beginLifecycle(this.readAuthority());
       this.requestShutdown({
         trigger: 'UNRECOVERABLE_EXCEPTION',
-        reason: `lifecycle machine failed: ${error instanceof Error ? error.message : String(error)}`,
+        reason: `lifecycle machine failed: ${describeError(error)}`,
       });
     });
   }

@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import type { LifecycleState, ShutdownTrigger } from '../../machines/types.js';
 import type { OperatorRequestRecord } from '../../persistence/operator-requests.js';
 import type { Store } from '../../persistence/store.js';
-import { isGovernorError } from '../errors.js';
+import { describeError, isGovernorError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { OperatorRequest } from '../operator.js';
 
@@ -257,7 +257,7 @@ export class RequestWatcher {
       status = refused ? 'refused' : 'failed';
       result = {
         code: isGovernorError(error) ? error.code : 'FAILED',
-        message: error instanceof Error ? error.message : String(error),
+        message: describeError(error),
         ...(isGovernorError(error) && error.details.preflight !== undefined
           ? { preflight: error.details.preflight }
           : {}),

@@ -5,8 +5,10 @@
  * error storm still inside its window, a stalled queue, the event log or snapshots overdue),
  * capital reconciliation, and a heartbeat still lost (OBSERVE_ONLY after the checks). Read-only.
  */
+
 import type { ShutdownTrigger } from '../../machines/types.js';
 import type { Thresholds } from '../config.js';
+import { describeError } from '../errors.js';
 import { detectStalenessTrigger } from '../health/fail-safe-manager.js';
 import type { HealthMonitor } from '../health/health-monitor.js';
 
@@ -37,7 +39,7 @@ export function preflight(inputs: {
   try {
     mismatch = inputs.capitalMismatch();
   } catch (error) {
-    mismatch = `capital could not be reconciled: ${error instanceof Error ? error.message : String(error)}`;
+    mismatch = `capital could not be reconciled: ${describeError(error)}`;
   }
   if (mismatch !== null) trips.push({ trigger: 'CAPITAL_INCONSISTENT', reason: mismatch });
   const warnings = inputs.heartbeatLost

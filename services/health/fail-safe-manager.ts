@@ -11,7 +11,7 @@ import {
   type ShutdownTrigger,
 } from '../../machines/types.js';
 import { type Clock, formatDuration, type TimerHandle } from '../clock.js';
-import type { Thresholds } from '../config.js';
+import { describeValue, type Thresholds } from '../config.js';
 import { GovernorError } from '../errors.js';
 import type { HealthMonitor } from './health-monitor.js';
 
@@ -87,11 +87,6 @@ export function nextStalenessDeadlineMs(health: HealthMonitor, thresholds: Thres
 
 const SHUTDOWN_TRIGGER_LIST = SHUTDOWN_TRIGGERS.join(', ');
 
-/** A caller's value in an error message: strings quoted and cut short, others by type. */
-function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.slice(0, 64));
-  return typeof value;
-}
 
 export class FailSafeManager {
   private deadlineTimer: TimerHandle | undefined;

@@ -16,7 +16,7 @@ import type {
   IntegrityViolation,
 } from '../../persistence/integrity/index.js';
 import type { Clock } from '../clock.js';
-import { GovernorError } from '../errors.js';
+import { describeError, GovernorError } from '../errors.js';
 
 export type AdapterPing = () => Promise<boolean> | boolean;
 export interface NamedAdapter {
@@ -87,7 +87,7 @@ export async function pingAdapter(
       return {
         name,
         ok: false,
-        detail: `${name}: ping threw: ${(error as Error)?.message ?? String(error)}`,
+        detail: `${name}: ping threw: ${describeError(error)}`,
       };
     }
   })();

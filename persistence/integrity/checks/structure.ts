@@ -4,6 +4,7 @@
  * rows the chain walk reads anyway; checking its large index costs as much as a fifth of a full
  * startup). One violation per damaged table, under the check of the table's data.
  */
+import { describeError } from '../../../services/errors.js';
 import type { IntegrityScan } from '../integrity-scan.js';
 import type { IntegrityCheckName, IntegrityViolation } from '../violation.js';
 
@@ -62,7 +63,7 @@ export function structureViolations(
           violations.push(violation(table ?? 'database', problems.slice(0, 3).join('; ')));
         }
       } catch (error) {
-        violations.push(violation(table ?? 'database', (error as Error).message));
+        violations.push(violation(table ?? 'database', describeError(error)));
       }
     }
     return violations;

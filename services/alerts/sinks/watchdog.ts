@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { type Clock, SystemClock, type TimerHandle } from '../../clock.js';
-import { GovernorError } from '../../errors.js';
+import { describeError, GovernorError } from '../../errors.js';
 import { type Logger, silentLogger } from '../../logger.js';
 import type { WatchdogStats } from '../types.js';
 import { checkUrl, type HttpTarget, httpTarget, postJson } from './http.js';
@@ -176,7 +176,7 @@ export class Watchdog {
         this.context.logger.warn(
           {
             origin: this.target.origin,
-            error: error instanceof Error ? error.message : String(error),
+            error: describeError(error),
           },
           'watchdog: Alertmanager unreachable; retrying every interval',
         );
