@@ -55,7 +55,10 @@ export default defineConfig({
           isolate: false,
         },
       },
-      { extends: true, test: { name: 'e2e', include: E2E } },
+      {
+        extends: true,
+        test: { name: 'e2e', include: E2E, globalSetup: ['test/e2e/global-setup.ts'] },
+      },
       { extends: true, test: { name: 'slow', include: SLOW } },
       { extends: true, test: { name: 'release', include: RELEASE } },
     ],

@@ -87,7 +87,6 @@ export function nextStalenessDeadlineMs(health: HealthMonitor, thresholds: Thres
 
 const SHUTDOWN_TRIGGER_LIST = SHUTDOWN_TRIGGERS.join(', ');
 
-
 export class FailSafeManager {
   private deadlineTimer: TimerHandle | undefined;
   private deadlineAtMs = Number.POSITIVE_INFINITY;

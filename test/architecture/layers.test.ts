@@ -66,7 +66,7 @@ const PROBES: ReadonlyArray<readonly [rule: string, path: string, source: string
   [
     'source-never-imports-tests',
     'services/governor/probe-tests.ts',
-    "import { makeHarness } from '../support/harness.js';\nexport const probe = makeHarness;\n",
+    "import { makeHarness } from '../../test/support/harness.js';\nexport const probe = makeHarness;\n",
   ],
   [
     'examples-use-the-public-api',

@@ -85,7 +85,11 @@ describe('governor command, end to end', () => {
     });
 
     const again = box.startDaemon(['--demo']);
-    const latched = await box.waitForStatus((s) => s.running && s.state === 'SHUTDOWN', again);
+    // Live: until the new daemon serves its control socket, status reads the database.
+    const latched = await box.waitForStatus(
+      (s) => s.source === 'live' && s.state === 'SHUTDOWN',
+      again,
+    );
     expect(latched).toMatchObject({ source: 'live', trigger: 'MARKET_DATA_STALL' });
     expect(await box.stopDaemon(again)).toBe(0);
   });

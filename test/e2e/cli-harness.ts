@@ -1,5 +1,6 @@
 /**
- * End-to-end support: runs the real `governor` command (bin/governor.ts through tsx) against a
+ * End-to-end support: runs the real `governor` command, as installed (dist/bin/governor.js, built
+ * once for the run by global-setup.ts, under plain node), against a
  * temporary database and a config file that shrinks thresholds to seconds, polls with bounded
  * retries, reads the database as any reader may (read-only, never blocked by the owner), and
  * kills every daemon and child it started.
@@ -15,7 +16,9 @@ import Database from 'better-sqlite3';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** tsx's loader as a URL, so a child runs TypeScript from any working directory. */
 export const TSX_IMPORT = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-const ENTRY = ['--import', TSX_IMPORT, join(REPO_ROOT, 'bin', 'governor.ts')];
+/** The command as shipped: the build's entry point, run by plain node (no TypeScript loader). */
+export const GOVERNOR_BIN = join(REPO_ROOT, 'dist', 'bin', 'governor.js');
+const ENTRY = [GOVERNOR_BIN];
 /** Polls every POLL_INTERVAL_MS, at most POLL_ATTEMPTS_MAX times. */
 export const POLL_INTERVAL_MS = 200;
 export const POLL_ATTEMPTS_MAX = 300;

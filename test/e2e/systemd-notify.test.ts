@@ -19,7 +19,7 @@ import {
   WATCHDOG_PET_MS_MIN,
   watchdogPeriodMs,
 } from '../../services/cli/systemd-notify.js';
-import { CliSandbox, REPO_ROOT } from './cli-harness.js';
+import { CliSandbox, GOVERNOR_BIN, REPO_ROOT } from './cli-harness.js';
 import {
   fieldsOf,
   type NotifySocket,
@@ -221,7 +221,7 @@ describe.skipIf(analyze.error !== undefined || analyze.status !== 0)(
       // verify checks that ExecStart's binary exists: point it at node and this checkout.
       const local = unit.replace(
         /^ExecStart=\S+/m,
-        `ExecStart=${process.execPath} ${join(REPO_ROOT, 'bin', 'governor.ts')}`,
+        `ExecStart=${process.execPath} ${GOVERNOR_BIN}`,
       );
       const path = join(box.dir, 'governor.service');
       writeFileSync(path, local);

@@ -44,9 +44,10 @@ describe('machines/ purity', () => {
     expect(files.some((file) => file.endsWith('governor-machine.ts'))).toBe(true);
     const machineSource = readFileSync(join(machinesDirectory, 'governor-machine.ts'), 'utf8');
     expect(importSpecifiers(machineSource)).toContain('xstate');
-    expect(importSpecifiers("import { x } from 'node:fs'; export * from './a.js';")).toEqual(
-      ['node:fs', './a.js'],
-    );
+    expect(importSpecifiers("import { x } from 'node:fs'; export * from './a.js';")).toEqual([
+      'node:fs',
+      './a.js',
+    ]);
   });
 
   it('imports only xstate and local machines/ files', () => {

@@ -106,8 +106,8 @@ describe('worker threads in every way governor runs', () => {
     const driver = join(out, 'check', 'verify.js');
     writeFileSync(
       driver,
-      `import { Store } from '../index.js';
-import { DataIntegrityVerifier } from './index.js';
+      `import { Store } from '../persistence/index.js';
+import { DataIntegrityVerifier } from '../persistence/integrity/index.js';
 const store = Store.open(${JSON.stringify(dbPath)}, { readonly: true });
 const verifier = new DataIntegrityVerifier(store, { writeAnchor: false, structureCheck: 'all' });
 const violations = await verifier.verifyAsync({ full: true });
