@@ -20,9 +20,7 @@ describe('Store.open', () => {
     raw.close();
     const reopened = Store.open(path, { busyTimeoutMs: 1234 });
     // The pragmas are per connection: read them through the store's own connection.
-    const connection = (
-      reopened as unknown as { connection: { db: import('better-sqlite3').Database } }
-    ).connection.db;
+    const connection = reopened.rawHandleForFaultInjection();
     expect(connection.pragma('synchronous', { simple: true })).toBe(2);
     expect(connection.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(connection.pragma('busy_timeout', { simple: true })).toBe(1234);

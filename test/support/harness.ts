@@ -104,7 +104,7 @@ export function makeHarness(
 
 /** The raw better-sqlite3 handle behind a Store: for fault injection in tests only. */
 export function rawDb(store: Store): Database.Database {
-  return (store as unknown as { connection: { db: Database.Database } }).connection.db;
+  return store.rawHandleForFaultInjection();
 }
 
 export function eventsOf(store: Store): StoredEvent[] {

@@ -90,7 +90,7 @@ describe('alert delivery through the outbox', () => {
   it('a receiver down, then up, gets the alert after it recovers (retries on the injected clock)', async () => {
     const r = await receiver();
     await r.stop();
-    const { alerts } = managerOver(dbFile(), [webhookSink({ url: r.url })]);
+    const { alerts, clock } = managerOver(dbFile(), [webhookSink({ url: r.url })]);
     const alert = alerts.raise(incident('down-then-up'));
     await waitFor(
       () => alerts.getDeliveryStatus(alert?.alertId)[0]?.attempts === 1,
@@ -106,9 +106,7 @@ describe('alert delivery through the outbox', () => {
     // Nothing happens until the backoff elapses on the (simulated) clock.
     await settle();
     expect(r.received).toHaveLength(0);
-    (alerts as unknown as { clock: SimulatedClock }).clock.advance(
-      DEFAULT_DELIVERY_POLICY.backoffBaseMs,
-    );
+    clock.advance(DEFAULT_DELIVERY_POLICY.backoffBaseMs);
     await waitFor(() => r.received.length === 1, 'delivery after recovery');
     await alerts.flush();
     expect(alerts.getDeliveryStatus(alert?.alertId)[0]).toMatchObject({
