@@ -6,7 +6,6 @@
  * allocation-free, no I/O.
  */
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
 import type { InspectionEvent } from 'xstate';
 import type { StartupChecksInput } from '../../machines/governor-machine.js';
 import type {
@@ -28,13 +27,7 @@ import {
   type IntegrityViolation,
 } from '../../persistence/integrity/index.js';
 import { type AuthorityRecord, ModeJournal } from '../../persistence/mode-journal.js';
-import {
-  isLockHeld,
-  type OwnerInfo,
-  OwnerLock,
-  ownedError,
-  ownerProcessAlive,
-} from '../../persistence/ownership.js';
+import type { OwnerLock } from '../../persistence/ownership.js';
 import { LIMITS } from '../../persistence/validation.js';
 import { AlertManager } from '../alerts/alert-manager.js';
 import { alertSpillPathFor, fileAlertSpill } from '../alerts/alert-spill.js';
@@ -52,7 +45,6 @@ import {
   readFallbackRecord,
   retireFallbackRecord,
 } from '../fallback-file.js';
-import type { ErrorWindowState } from '../health/error-window.js';
 import {
   FailSafeManager,
   type FailSafeState,
@@ -75,7 +67,7 @@ import { Effects, type ModeChangeListener } from './effects.js';
 import { createEnginePort, type EnginePort } from './engine-port.js';
 import { Gate } from './gate.js';
 import { Incidents } from './incidents.js';
-import { parseInputs, restoredAges, serialiseInputs } from './inputs.js';
+import { inputsText, restoreInputAges } from './inputs.js';
 import { Lifecycle } from './lifecycle.js';
 import {
   type CommandResult,
@@ -87,6 +79,7 @@ import {
   REQUEST_POLL_MS_RANGE,
   RequestWatcher,
 } from './operator-commands.js';
+import { acquireOwnerLock, claimOwnerRow } from './ownership.js';
 import { type PreflightReport, preflight } from './preflight.js';
 import { type GovernorStatus, liveStatus } from './status.js';
 import {
@@ -244,7 +237,7 @@ export class GovernanceSystem {
     this.dbPath = options.dbPath ?? './governor.db';
     this.fallbackPath = fallbackPathFor(this.dbPath);
     this.signature = processSignature('owner');
-    this.ownerLock = this.acquireOwnership();
+    this.ownerLock = acquireOwnerLock(this.dbPath, this.nowIso());
     try {
       // A short busy timeout: a write blocked by another process must not stall the embedding
       // program's event loop for long; a failed write is an operating error the fail-safe handles.
@@ -260,7 +253,7 @@ export class GovernanceSystem {
     this.journal = new ModeJournal(this.store);
     let authority: AuthorityRecord;
     try {
-      this.claimOwnerRow();
+      claimOwnerRow(this.journal, this.ownerLock, this.dbPath, this.logger);
       authority = this.journal.read();
       if (authority.lifecycleState === null) {
         try {
@@ -724,17 +717,8 @@ export class GovernanceSystem {
   /** Stops timers and the machine, records the stop, and closes the database. Idempotent. */
   close(): void {
     if (this.closed) return;
-    this.closed = true;
-    this.gate.setOpen(false);
-    this.watcher.stop();
-    this.heartbeat.stop();
-    this.failSafe.stop();
-    this.scrubber.stop();
-    this.verifications.abort();
-    this.clock.clearTimeout(this.integrityTimer);
     const state = this.lifecycle.state;
-    this.lifecycle.stop();
-    this.removeProcessHooks();
+    this.stopRunning();
     try {
       this.journal.recordInputs(this.inputsText(true));
       this.store.events.append({
@@ -781,6 +765,14 @@ export class GovernanceSystem {
    */
   [SIMULATE_CRASH](): void {
     if (this.closed) return;
+    this.stopRunning();
+    this.alerts.stop();
+    this.store.close();
+    this.ownerLock?.release();
+  }
+
+  /** The gate shut for good, every timer, worker and hook stopped: what close and a crash share. */
+  private stopRunning(): void {
     this.closed = true;
     this.gate.setOpen(false);
     this.watcher.stop();
@@ -791,51 +783,10 @@ export class GovernanceSystem {
     this.clock.clearTimeout(this.integrityTimer);
     this.lifecycle.stop();
     this.removeProcessHooks();
-    this.alerts.stop();
-    this.store.close();
-    this.ownerLock?.release();
   }
 
   // ---------------------------------------------------------------------------------------
   // Internals: ownership and the authority record
-
-  private acquireOwnership(): OwnerLock | null {
-    if (this.dbPath === ':memory:') return null;
-    refuseExtraNames(this.dbPath);
-    const lock = OwnerLock.tryAcquire(this.dbPath, this.nowIso());
-    if (lock !== null) return lock;
-    throw ownedError(this.dbPath, readOwnerQuietly(this.dbPath));
-  }
-
-  /**
-   * Records this process as the owner. The owner on record is still alive when it holds a lock
-   * under another name (a hard link, a bind mount), or when its lock file was replaced under it.
-   */
-  private claimOwnerRow(): void {
-    const lock = this.ownerLock;
-    if (lock === null) return;
-    const stillOwned = (recorded: OwnerInfo): boolean => {
-      if (recorded.pid === process.pid && recorded.host === lock.info.host) {
-        return recorded.lockPath !== lock.lockPath && isLockHeld(recorded.lockPath);
-      }
-      if (recorded.lockPath !== lock.lockPath) return isLockHeld(recorded.lockPath);
-      return recorded.lockInode !== lock.info.lockInode && ownerProcessAlive(recorded);
-    };
-    let outcome: ReturnType<ModeJournal['claimOwner']>;
-    try {
-      outcome = this.journal.claimOwner(lock.info, stillOwned);
-    } catch (error) {
-      if (!isGovernorError(error, 'GOV_STORAGE_FAILURE')) throw error;
-      // A database that cannot be written still gets one owner: the lock holds; the row waits.
-      this.logger.error({ err: error }, 'the owner row could not be written');
-      const recorded = this.journal.readOwner();
-      outcome =
-        recorded !== null && stillOwned(recorded)
-          ? { claimed: false, owner: recorded }
-          : { claimed: true };
-    }
-    if (!outcome.claimed) throw ownedError(this.dbPath, outcome.owner);
-  }
 
   /** The authority record, or (when it cannot be read) one with a latch: in doubt, shut down. */
   private readAuthority(): AuthorityRecord {
@@ -894,48 +845,16 @@ export class GovernanceSystem {
   }
 
   private restoreInputAges(authority: AuthorityRecord): void {
-    let latestSnapshotWallMs: number | null = null;
-    try {
-      const latest = this.store.snapshots.latest();
-      latestSnapshotWallMs = latest === null ? null : Date.parse(latest.writtenAt);
-    } catch (error) {
-      this.logger.warn({ err: error }, 'latest snapshot could not be read');
-    }
-    const persisted = parseInputs(authority.inputsText);
-    const ages = restoredAges(persisted, {
+    restoreInputAges(this.health, authority.inputsText, {
+      latestSnapshotAt: () => this.store.snapshots.latest()?.writtenAt ?? null,
       wallNowMs: this.clock.wallNow(),
       heartbeatIntervalMs: this.thresholds.heartbeatIntervalMs,
-      latestSnapshotWallMs,
-    });
-    if (persisted?.errors !== undefined && ages !== null) {
-      try {
-        // The errors age by the same running time as the inputs (none after a clean close).
-        const lived = ages.marketDataAgeMs - persisted.marketDataAgeMs;
-        this.health.restoreErrorWindow(persisted.errors as ErrorWindowState, lived);
-      } catch (error) {
-        this.logger.warn({ err: error }, 'the persisted error window could not be restored');
-      }
-    }
-    if (ages === null) return;
-    this.health.seedAges(ages, {
-      marketData: persisted?.lastWallMs.marketData ?? null,
-      eventLogWrite: persisted?.lastWallMs.eventLogWrite ?? null,
-      snapshotWrite: latestSnapshotWallMs ?? persisted?.lastWallMs.snapshotWrite ?? null,
+      logger: this.logger,
     });
   }
 
   private inputsText(closed: boolean): string {
-    const ages = this.health.ages();
-    return serialiseInputs({
-      version: 1,
-      at: this.nowIso(),
-      closed,
-      marketDataAgeMs: Math.round(ages.marketDataAgeMs),
-      eventLogWriteAgeMs: Math.round(ages.eventLogWriteAgeMs),
-      snapshotWriteAgeMs: Math.round(ages.snapshotWriteAgeMs),
-      lastWallMs: this.health.lastUpdateWallMs(),
-      errors: this.health.exportErrorWindow(),
-    });
+    return inputsText(this.health, this.nowIso(), closed);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1304,27 +1223,6 @@ export class GovernanceSystem {
   }
 }
 
-/**
- * A database file with a second name (a hard link) is refused: SQLite keys its journal and
- * locks on the name, so two names are two databases to it and corrupt the file (and would let
- * a second owner in through the other name).
- */
-function refuseExtraNames(dbPath: string): void {
-  let links = 1;
-  try {
-    links = statSync(dbPath).nlink;
-  } catch {
-    return; // a new database
-  }
-  if (links > 1) {
-    throw new GovernorError(
-      'GOV_INVALID_ARGUMENT',
-      `${dbPath} has ${links} hard links; a database must have a single name (SQLite keys its journal and locks on the name, so a second name corrupts it): remove the extra links`,
-      { path: dbPath, links },
-    );
-  }
-}
-
 /** A signed amount of minor units given as a decimal string (or a safe integer). */
 function parseMinor(value: unknown): bigint {
   if (typeof value === 'string' && /^[+-]?\d{1,19}$/.test(value)) return BigInt(value);
@@ -1343,17 +1241,4 @@ function balanceText(balance: PoolBalance): Record<string, string> {
     accountsSumMinor: balance.accountsSumMinor.toString(),
     differenceMinor: balance.differenceMinor.toString(),
   };
-}
-
-/** The owner recorded in a database, read without taking anything (null when unknown). */
-function readOwnerQuietly(dbPath: string): OwnerInfo | null {
-  let store: Store | null = null;
-  try {
-    store = Store.open(dbPath, { readonly: true, busyTimeoutMs: 1_000 });
-    return new ModeJournal(store).readOwner();
-  } catch {
-    return null;
-  } finally {
-    store?.close();
-  }
 }

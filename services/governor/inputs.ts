@@ -7,7 +7,9 @@
  * the wall clock stepped back). With nothing persisted (a database from before this record), the
  * snapshot age is the wall age of the latest snapshot in the database.
  */
-import type { InputAges } from '../health/health-monitor.js';
+import type { ErrorWindowState } from '../health/error-window.js';
+import type { HealthMonitor, InputAges } from '../health/health-monitor.js';
+import type { Logger } from '../logger.js';
 
 export interface PersistedInputs {
   readonly version: 1;
@@ -115,4 +117,63 @@ export function restoredAges(
     eventLogWriteAgeMs: persisted.eventLogWriteAgeMs + lived,
     snapshotWriteAgeMs: persisted.snapshotWriteAgeMs + lived,
   };
+}
+
+/** What the owner persists now: each input's age in running time, and the error window. */
+export function inputsText(health: HealthMonitor, atIso: string, closed: boolean): string {
+  const ages = health.ages();
+  return serialiseInputs({
+    version: 1,
+    at: atIso,
+    closed,
+    marketDataAgeMs: Math.round(ages.marketDataAgeMs),
+    eventLogWriteAgeMs: Math.round(ages.eventLogWriteAgeMs),
+    snapshotWriteAgeMs: Math.round(ages.snapshotWriteAgeMs),
+    lastWallMs: health.lastUpdateWallMs(),
+    errors: health.exportErrorWindow(),
+  });
+}
+
+/**
+ * Seeds a new process's health monitor from what the last owner persisted (and the latest
+ * snapshot's wall time): the ages, and the error window aged by the same running time.
+ */
+export function restoreInputAges(
+  health: HealthMonitor,
+  persistedText: string | null,
+  context: {
+    readonly latestSnapshotAt: () => string | null;
+    readonly wallNowMs: number;
+    readonly heartbeatIntervalMs: number;
+    readonly logger: Logger;
+  },
+): void {
+  let latestSnapshotWallMs: number | null = null;
+  try {
+    const latest = context.latestSnapshotAt();
+    latestSnapshotWallMs = latest === null ? null : Date.parse(latest);
+  } catch (error) {
+    context.logger.warn({ err: error }, 'latest snapshot could not be read');
+  }
+  const persisted = parseInputs(persistedText);
+  const ages = restoredAges(persisted, {
+    wallNowMs: context.wallNowMs,
+    heartbeatIntervalMs: context.heartbeatIntervalMs,
+    latestSnapshotWallMs,
+  });
+  if (persisted?.errors !== undefined && ages !== null) {
+    try {
+      // The errors age by the same running time as the inputs (none after a clean close).
+      const lived = ages.marketDataAgeMs - persisted.marketDataAgeMs;
+      health.restoreErrorWindow(persisted.errors as ErrorWindowState, lived);
+    } catch (error) {
+      context.logger.warn({ err: error }, 'the persisted error window could not be restored');
+    }
+  }
+  if (ages === null) return;
+  health.seedAges(ages, {
+    marketData: persisted?.lastWallMs.marketData ?? null,
+    eventLogWrite: persisted?.lastWallMs.eventLogWrite ?? null,
+    snapshotWrite: latestSnapshotWallMs ?? persisted?.lastWallMs.snapshotWrite ?? null,
+  });
 }
