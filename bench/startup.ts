@@ -14,7 +14,7 @@
  * events to them. BENCH_ROUNDS (default 3; 1 at 10M). Both sides run compiled by tsc, as
  * `dist/` does (BENCH_RUNTIME=tsx: from the sources). Run: npm run bench:startup.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import {
   copyFileSync,
@@ -33,6 +33,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { Store } from '../persistence/index.js';
 import { DataIntegrityVerifier, IntegrityScrubber } from '../persistence/integrity/index.js';
+import { startApiServer } from '../services/api/server.js';
 import { type Clock, SystemClock } from '../services/clock.js';
 import { GovernanceSystem } from '../services/governor/governance-system.js';
 import { appendRawEvents } from '../test/support/raw-log.js';
@@ -47,6 +48,8 @@ const HOUR_MS = 3_600_000;
 const PAGE_ROWS = 1024;
 const INCREMENTAL_EVENTS = 10_000;
 const LATENESS_INTERVAL_MS = 10;
+/** The /livez prober's pause between one answer and the next request. */
+const LIVEZ_INTERVAL_MS = 10;
 
 const hashOnce = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string })
   .hash;
@@ -64,6 +67,10 @@ interface ChildResult {
   readonly passed?: boolean;
   readonly latenessP99Ms?: number;
   readonly latenessMaxMs?: number;
+  /** /livez answer time seen by a prober in another process while the start verified. */
+  readonly livezP99Ms?: number;
+  readonly livezMaxMs?: number;
+  readonly livezProbes?: number;
   readonly incrementalMs?: number;
   readonly longestSliceMs?: number;
   readonly busyMs?: number;
@@ -114,12 +121,95 @@ function rawSide(path: string): ChildResult {
   return { ms, cpuMs: cpuMsSince(cpu), maxRssMb: maxRssMb(), events: expectedSeq - 1 };
 }
 
-/** The one call into GovernanceSystem, kept alone: a start, its checks, and close. */
-async function runStartupChecks(dbPath: string): Promise<boolean> {
+/**
+ * A prober in a process of its own: GET /livez every LIVEZ_INTERVAL_MS, one request at a time,
+ * each answer's latency on a line; it stops when its stdin closes. Its own event loop is idle,
+ * so what it measures is how long governor's process took to answer.
+ */
+const LIVEZ_PROBER = `
+const http = require('node:http');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+let stopping = false;
+process.stdin.on('end', () => { stopping = true; });
+process.stdin.resume();
+function probe() {
+  if (stopping) return;
+  const started = performance.now();
+  http.get(process.argv[1], { agent }, (res) => {
+    res.resume();
+    res.on('end', () => {
+      process.stdout.write((res.statusCode === 200 ? '' : 'x') + (performance.now() - started).toFixed(3) + '\\n');
+      setTimeout(probe, ${LIVEZ_INTERVAL_MS});
+    });
+  }).on('error', () => setTimeout(probe, ${LIVEZ_INTERVAL_MS}));
+}
+probe();
+`;
+
+interface LivezProbe {
+  /** Resolves once the prober has had its first answer. */
+  readonly ready: Promise<void>;
+  /** Stops the prober and returns every latency it saw (ms) and how many answers were not 200. */
+  stop(): Promise<{ latenciesMs: number[]; failures: number }>;
+}
+
+function probeLivez(url: string): LivezProbe {
+  const child = spawn(process.execPath, ['-e', LIVEZ_PROBER, url], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let output = '';
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    output += chunk;
+    if (output.includes('\n')) markReady();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    ready,
+    async stop() {
+      child.stdin.end();
+      await exited;
+      const lines = output.split('\n').filter((line) => line !== '');
+      return {
+        latenciesMs: lines.map((line) => Number(line.replace('x', ''))),
+        failures: lines.filter((line) => line.startsWith('x')).length,
+      };
+    },
+  };
+}
+
+/**
+ * The one call into GovernanceSystem, kept alone: a start, its checks, and close; the API
+ * server runs meanwhile, probed on /livez from another process (the first answer comes before
+ * the checks begin, and the probes made before it are not counted).
+ */
+async function runStartupChecks(
+  dbPath: string,
+): Promise<{ passed: boolean; livezP99Ms: number; livezMaxMs: number; livezProbes: number }> {
   const gov = new GovernanceSystem({ dbPath, thresholds: { startupChecksTimeoutMs: HOUR_MS } });
+  const api = await startApiServer({ governance: gov });
+  const prober = probeLivez(`${api.url}/livez`);
   try {
-    return await gov.runStartupChecks();
+    await prober.ready;
+    const skip = 1;
+    const passed = await gov.runStartupChecks();
+    const { latenciesMs, failures } = await prober.stop();
+    if (failures > 0) throw new Error(`/livez failed ${failures} times during the start`);
+    const sorted = latenciesMs.slice(skip).sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+    return {
+      passed,
+      livezP99Ms: at(0.99) ?? Number.NaN,
+      livezMaxMs: sorted.at(-1) ?? Number.NaN,
+      livezProbes: sorted.length,
+    };
   } finally {
+    await prober.stop();
+    await api.close();
     gov.close();
   }
 }
@@ -148,7 +238,8 @@ async function withLateness<T>(
 async function governorSide(path: string): Promise<ChildResult> {
   const cpu = process.cpuUsage();
   const started = nowMs();
-  const { result: passed, p99Ms, maxMs } = await withLateness(() => runStartupChecks(path));
+  const { result: checks, p99Ms, maxMs } = await withLateness(() => runStartupChecks(path));
+  const { passed, livezP99Ms, livezMaxMs, livezProbes } = checks;
   const ms = nowMs() - started;
   const store = Store.open(path, { readonly: true });
   const events = store.integrityScan.head()?.seq ?? 0;
@@ -161,6 +252,9 @@ async function governorSide(path: string): Promise<ChildResult> {
     passed,
     latenessP99Ms: p99Ms,
     latenessMaxMs: maxMs,
+    livezP99Ms,
+    livezMaxMs,
+    livezProbes,
   };
 }
 
@@ -370,6 +464,7 @@ function benchSize(entry: string, events: number): void {
     cpuRatio.toFixed(2),
     `${Math.max(...raw.map((r) => r.maxRssMb)).toFixed(0)} / ${Math.max(...governor.map((r) => r.maxRssMb)).toFixed(0)} MB`,
     `${median(governor.map((r) => r.latenessP99Ms ?? Number.NaN)).toFixed(1)} / ${Math.max(...governor.map((r) => r.latenessMaxMs ?? 0)).toFixed(1)} ms`,
+    `${Math.max(...governor.map((r) => r.livezP99Ms ?? Number.NaN)).toFixed(1)} / ${Math.max(...governor.map((r) => r.livezMaxMs ?? 0)).toFixed(1)} ms (${governor.reduce((sum, r) => sum + (r.livezProbes ?? 0), 0)})`,
   ]);
   process.stdout.write(
     `${' '.repeat(12)}runs: baseline ${raw.map((r) => r.ms.toFixed(0)).join(' ')}; governor ${governor.map((r) => r.ms.toFixed(0)).join(' ')}\n`,
@@ -457,6 +552,7 @@ async function main(): Promise<void> {
     'CPU ratio',
     'peak RSS b/g',
     'loop p99/max',
+    '/livez p99/max (n)',
   ]);
   for (const events of SIZES) benchSize(entry, events);
   for (const events of SIZES) benchExtras(entry, events);

@@ -28,6 +28,13 @@ export interface WorkerWalkOptions extends ChainRules {
   readonly onProgress?: ChainProgress | undefined;
   /** Aborting terminates the workers and rejects with the signal's reason. */
   readonly signal?: AbortSignal | undefined;
+  /** The first worker also counts the rows up to `toSeq` (see ChunkRequest.countRows). */
+  readonly countRows?: boolean;
+}
+
+/** A walk in workers, with the row count when it was asked for (`countRows`). */
+export interface WorkerWalk extends ChainWalk {
+  readonly rowsUpTo?: number;
 }
 
 /** Post progress about every 16 pages per worker. */
@@ -80,7 +87,7 @@ function chunkFailure(message: Extract<ChunkMessage, { type: 'failed' }>): Error
 }
 
 /** Walks (after, toSeq] in worker threads; the result equals the in-thread walk's. */
-export async function walkChainInWorkers(options: WorkerWalkOptions): Promise<ChainWalk> {
+export async function walkChainInWorkers(options: WorkerWalkOptions): Promise<WorkerWalk> {
   options.signal?.throwIfAborted();
   const afterSeq = options.after?.seq ?? 0;
   const chunks = splitRange(afterSeq, options.toSeq, options.workers);
@@ -98,6 +105,7 @@ export async function walkChainInWorkers(options: WorkerWalkOptions): Promise<Ch
     options.onProgress?.(checked, Math.max(total, checked));
   };
   let onAbort: (() => void) | undefined;
+  let rowsUpTo: number | null = null;
   try {
     const segments = await new Promise<ChainSegment[]>((resolve, reject) => {
       const results: Array<ChainSegment | undefined> = chunks.map(() => undefined);
@@ -112,6 +120,7 @@ export async function walkChainInWorkers(options: WorkerWalkOptions): Promise<Ch
           rules,
           busyTimeoutMs: BUSY_TIMEOUT_MS_DEFAULT,
           progressEveryRows: PROGRESS_EVERY_ROWS,
+          ...(options.countRows === true && index === 0 ? { countRowsUpTo: options.toSeq } : {}),
         });
         workers.push(worker);
         worker.on('message', (message: ChunkMessage) => {
@@ -122,6 +131,7 @@ export async function walkChainInWorkers(options: WorkerWalkOptions): Promise<Ch
             report();
           } else {
             results[index] = message.segment;
+            if (message.rowsUpTo !== null) rowsUpTo = message.rowsUpTo;
             checkedBy[index] = message.segment.checked;
             report();
             done++;
@@ -139,7 +149,8 @@ export async function walkChainInWorkers(options: WorkerWalkOptions): Promise<Ch
         });
       }
     });
-    return joinSegments(stateAfter(options.after), segments, rules);
+    const walk = joinSegments(stateAfter(options.after), segments, rules);
+    return rowsUpTo === null ? walk : { ...walk, rowsUpTo };
   } finally {
     if (onAbort !== undefined) options.signal?.removeEventListener('abort', onAbort);
     for (const worker of workers) void worker.terminate();

@@ -154,6 +154,22 @@ function duplicateEventIds(
 }
 
 /**
+ * A full walk covers seq 1 to the head; seq is continuous from 1, so there must be exactly
+ * head-seq rows (`rows`: `count(*)`, which SQLite answers from an index, not the seq order). A
+ * damaged b-tree can hide rows from the seq order (and from the head).
+ */
+export function rowCountViolations(rows: number, headSeq: number): IntegrityViolation[] {
+  if (rows === headSeq) return [];
+  return [
+    eventViolation(
+      `${rows} rows but the head is seq ${headSeq}`,
+      { seq: headSeq, kind: 'ROW_COUNT_MISMATCH' },
+      'the file is damaged (rows hidden from the seq order), or rows were renumbered outside governor',
+    ),
+  ];
+}
+
+/**
  * The checks made before the walk, in the verifier's read snapshot: the position an incremental
  * run resumes from still holds its hash, the anchor matches, event_id is still unique.
  */
@@ -162,22 +178,11 @@ export function eventLogChecksBeforeWalk(
   start: ScanPosition | null,
   anchor: HeadAnchor | null,
   findingsMax: number,
+  options: { readonly countInWorker?: boolean } = {},
 ): IntegrityViolation[] {
   const found: IntegrityViolation[] = [];
-  if (start === null) {
-    // A full walk covers seq 1 to the head; seq is continuous from 1, so there must be exactly
-    // head-seq rows. A damaged b-tree can hide rows from the seq order (and from the head).
-    const headSeq = scan.head()?.seq ?? 0;
-    const rows = scan.countEvents();
-    if (rows !== headSeq) {
-      found.push(
-        eventViolation(
-          `${rows} rows but the head is seq ${headSeq}`,
-          { seq: headSeq, kind: 'ROW_COUNT_MISMATCH' },
-          'the file is damaged (rows hidden from the seq order), or rows were renumbered outside governor',
-        ),
-      );
-    }
+  if (start === null && options.countInWorker !== true) {
+    found.push(...rowCountViolations(scan.countEvents(), scan.head()?.seq ?? 0));
   }
   if (start !== null) {
     const stored = scan.hashAt(start.seq);

@@ -5,7 +5,7 @@
  * verification runs in workers the event loop keeps turning (an interval timer keeps firing),
  * where the in-thread `verify` stops it for the whole walk.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -20,6 +20,7 @@ import {
   copyDatabase,
   corruptCopy,
   openRaw,
+  overwritePage,
   rehashFrom,
 } from '../../support/corrupt.js';
 import { appendRawEvents } from '../../support/raw-log.js';
@@ -185,6 +186,36 @@ describe('chain walk in worker threads', () => {
       } finally {
         store.close();
       }
+    }
+  });
+
+  it('a row count that differs from the head (an index hiding rows) is found in workers as in this thread', async () => {
+    const path = nextCopyPath();
+    copyDatabase(fixture.dbPath, path);
+    // count(*) reads the event_id index: its root page overwritten with the one leaf of a small
+    // index (damage that hides most rows from count(*), not from the seq order).
+    const raw = openRaw(path);
+    const rootOf = (sql: string) => raw.prepare<[], number>(sql).pluck().get() ?? 0;
+    const eventIdRoot = rootOf(
+      "SELECT rootpage FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events' AND name LIKE 'sqlite_autoindex%'",
+    );
+    const smallRoot = rootOf("SELECT rootpage FROM sqlite_schema WHERE name = 'events_authority'");
+    const pageSize = Number(raw.pragma('page_size', { simple: true }));
+    raw.close();
+    const bytes = readFileSync(path).subarray((smallRoot - 1) * pageSize, smallRoot * pageSize);
+    overwritePage(path, eventIdRoot, 0, Buffer.from(bytes));
+    const store = Store.open(path, { readonly: true });
+    try {
+      const headSeq = store.integrityScan.head()?.seq ?? 0;
+      expect(store.integrityScan.countEvents()).toBeLessThan(headSeq);
+      const options = { writeAnchor: false, parallelEventsMin: 0, workersMax: 3 } as const;
+      const expected = new DataIntegrityVerifier(store, options).verify({ full: true });
+      expect(expected.map((v) => v.location?.kind)).toContain('ROW_COUNT_MISMATCH');
+      const inWorkers = new DataIntegrityVerifier(store, options);
+      expect(await inWorkers.verifyAsync({ full: true })).toEqual(expected);
+      expect(inWorkers.getLastRun()?.workers).toBe(workersFor(3));
+    } finally {
+      store.close();
     }
   });
 
