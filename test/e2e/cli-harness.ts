@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
+import { afterEach } from 'vitest';
+import { type Receiver, startReceiver } from '../services/alerts/support.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** tsx's loader as a URL, so a child runs TypeScript from any working directory. */
@@ -243,4 +245,33 @@ export class CliSandbox {
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Sandboxes and webhook receivers made by a test, cleaned up after it (call once per file, at
+ * the top level: it registers the afterEach).
+ */
+export function perTestResources(): {
+  sandbox(): CliSandbox;
+  receiver(): Promise<Receiver>;
+} {
+  const open: Array<CliSandbox | Receiver> = [];
+  afterEach(async () => {
+    for (const resource of open.splice(0)) {
+      if (resource instanceof CliSandbox) await resource.cleanup();
+      else await resource.close();
+    }
+  });
+  return {
+    sandbox() {
+      const created = new CliSandbox();
+      open.push(created);
+      return created;
+    },
+    async receiver() {
+      const started = await startReceiver();
+      open.push(started);
+      return started;
+    },
+  };
 }

@@ -14,14 +14,9 @@
 import { symlinkSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type Received,
-  type Receiver,
-  startReceiver,
-  waitFor,
-} from '../services/alerts/support.js';
-import { CliSandbox } from './cli-harness.js';
+import { describe, expect, it } from 'vitest';
+import { type Received, type Receiver, waitFor } from '../services/alerts/support.js';
+import { type CliSandbox, perTestResources } from './cli-harness.js';
 import {
   type EngineChild,
   lastRequest,
@@ -35,23 +30,7 @@ interface WebhookBody {
   readonly alert: { readonly kind: string; readonly alertId: string };
 }
 
-const open: Array<{ close(): Promise<void> } | CliSandbox> = [];
-function sandbox(): CliSandbox {
-  const created = new CliSandbox();
-  open.push(created);
-  return created;
-}
-async function receiver(): Promise<Receiver> {
-  const started = await startReceiver();
-  open.push(started);
-  return started;
-}
-afterEach(async () => {
-  for (const resource of open.splice(0)) {
-    if (resource instanceof CliSandbox) await resource.cleanup();
-    else await resource.close();
-  }
-});
+const { sandbox, receiver } = perTestResources();
 
 const confirmedBy = (pid: number, state: string): RegExp =>
   new RegExp(

@@ -10,9 +10,9 @@
  * `governor status` showed the last recorded AGGRESSIVE as the headline state.
  */
 import { hostname } from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Receiver, startReceiver, waitFor } from '../services/alerts/support.js';
-import { type CliResult, CliSandbox } from './cli-harness.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../services/alerts/support.js';
+import { type CliResult, type CliSandbox, perTestResources } from './cli-harness.js';
 import {
   type EngineChild,
   lastRequest,
@@ -31,23 +31,7 @@ interface OutboxRow {
   readonly status: string;
 }
 
-const open: Array<CliSandbox | Receiver> = [];
-function sandbox(): CliSandbox {
-  const created = new CliSandbox();
-  open.push(created);
-  return created;
-}
-async function receiver(): Promise<Receiver> {
-  const started = await startReceiver();
-  open.push(started);
-  return started;
-}
-afterEach(async () => {
-  for (const resource of open.splice(0)) {
-    if (resource instanceof CliSandbox) await resource.cleanup();
-    else await resource.close();
-  }
-});
+const { sandbox, receiver } = perTestResources();
 
 const operatorCommand = (box: CliSandbox, command: string, reason: string): Promise<CliResult> =>
   box.run([command, '--operator', 'olga', '--reason', reason]);

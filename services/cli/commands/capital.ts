@@ -8,7 +8,6 @@
  */
 import type { PoolBalance } from '../../../persistence/capital.js';
 import { displayText } from '../../display-text.js';
-import { checkOperatorRequest } from '../../operator.js';
 import {
   booleanFlag,
   type CommandContext,
@@ -18,7 +17,7 @@ import {
 } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import { sendOwnerRequest } from '../owner-client.js';
-import { describeOutcome, NEXT_COMMANDS } from './operator.js';
+import { describeOutcome, NEXT_COMMANDS, requireOperatorFlags } from './operator.js';
 
 const USAGE =
   'usage: governor capital adjust --pool ID [--account ID] --amount MINOR --operator NAME --reason TEXT [--dry-run] [--force]';
@@ -109,24 +108,6 @@ export function describePlan(plan: CorrectionPlan): string[] {
   ];
 }
 
-function requireOperator(context: CommandContext): { operator: string; reason: string } {
-  const operator = stringFlag(context, 'operator');
-  const reason = stringFlag(context, 'reason');
-  if (operator === undefined || reason === undefined) {
-    const missing = [
-      operator === undefined ? '--operator NAME' : null,
-      reason === undefined ? '--reason TEXT' : null,
-    ]
-      .filter((flag) => flag !== null)
-      .join(' and ');
-    throw new CliError(
-      EXIT.REFUSED,
-      `refused: governor capital adjust needs ${missing} (who and why are recorded); nothing was changed`,
-    );
-  }
-  return checkOperatorRequest({ operator, reason }, 'capital adjust');
-}
-
 export async function capitalAdjustCommand(context: CommandContext): Promise<ExitCode> {
   if (context.positionals.length > 0) throw new CliError(EXIT.USAGE, USAGE);
   const poolId = stringFlag(context, 'pool');
@@ -134,7 +115,7 @@ export async function capitalAdjustCommand(context: CommandContext): Promise<Exi
   const accountId = stringFlag(context, 'account') ?? null;
   const amountMinor = parseAmount(stringFlag(context, 'amount'));
   const dryRun = booleanFlag(context, 'dry-run');
-  const request = dryRun ? null : requireOperator(context);
+  const request = dryRun ? null : requireOperatorFlags(context, 'capital adjust');
   const config = await resolveConfig(context);
   const plan = await planCorrection(config.dbPath, poolId, accountId, amountMinor);
   const { out } = context;

@@ -14,7 +14,8 @@ import { type RequestOutcome, sendOwnerRequest } from '../owner-client.js';
 
 export type OperatorAction = 'shutdown' | 'observe' | 'resume' | 'restart';
 
-function requireOperatorFlags(context: CommandContext, action: OperatorAction): OperatorRequest {
+/** --operator and --reason, checked (names, lengths), or a refusal naming what is missing. */
+export function requireOperatorFlags(context: CommandContext, action: string): OperatorRequest {
   const operator = stringFlag(context, 'operator');
   const reason = stringFlag(context, 'reason');
   if (operator === undefined || reason === undefined) {
