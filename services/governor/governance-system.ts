@@ -6,7 +6,6 @@
  * allocation-free, no I/O.
  */
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
 import type { InspectionEvent } from 'xstate';
 import type { StartupChecksInput } from '../../machines/governor-machine.js';
 import type {
@@ -28,13 +27,7 @@ import {
   type IntegrityViolation,
 } from '../../persistence/integrity/index.js';
 import { type AuthorityRecord, ModeJournal } from '../../persistence/mode-journal.js';
-import {
-  isLockHeld,
-  type OwnerInfo,
-  OwnerLock,
-  ownedError,
-  ownerProcessAlive,
-} from '../../persistence/ownership.js';
+import { type OwnerInfo, OwnerLock, ownedError } from '../../persistence/ownership.js';
 import { LIMITS } from '../../persistence/validation.js';
 import { AlertManager } from '../alerts/alert-manager.js';
 import { alertSpillPathFor, fileAlertSpill } from '../alerts/alert-spill.js';
@@ -87,6 +80,7 @@ import {
   REQUEST_POLL_MS_RANGE,
   RequestWatcher,
 } from './operator-commands.js';
+import { ownerStillHolds, readOwnerQuietly, refuseExtraNames } from './owner-record.js';
 import { type PreflightReport, preflight } from './preflight.js';
 import { type GovernorStatus, liveStatus } from './status.js';
 import {
@@ -814,13 +808,7 @@ export class GovernanceSystem {
   private claimOwnerRow(): void {
     const lock = this.ownerLock;
     if (lock === null) return;
-    const stillOwned = (recorded: OwnerInfo): boolean => {
-      if (recorded.pid === process.pid && recorded.host === lock.info.host) {
-        return recorded.lockPath !== lock.lockPath && isLockHeld(recorded.lockPath);
-      }
-      if (recorded.lockPath !== lock.lockPath) return isLockHeld(recorded.lockPath);
-      return recorded.lockInode !== lock.info.lockInode && ownerProcessAlive(recorded);
-    };
+    const stillOwned = (recorded: OwnerInfo): boolean => ownerStillHolds(recorded, lock);
     let outcome: ReturnType<ModeJournal['claimOwner']>;
     try {
       outcome = this.journal.claimOwner(lock.info, stillOwned);
@@ -1304,27 +1292,6 @@ export class GovernanceSystem {
   }
 }
 
-/**
- * A database file with a second name (a hard link) is refused: SQLite keys its journal and
- * locks on the name, so two names are two databases to it and corrupt the file (and would let
- * a second owner in through the other name).
- */
-function refuseExtraNames(dbPath: string): void {
-  let links = 1;
-  try {
-    links = statSync(dbPath).nlink;
-  } catch {
-    return; // a new database
-  }
-  if (links > 1) {
-    throw new GovernorError(
-      'GOV_INVALID_ARGUMENT',
-      `${dbPath} has ${links} hard links; a database must have a single name (SQLite keys its journal and locks on the name, so a second name corrupts it): remove the extra links`,
-      { path: dbPath, links },
-    );
-  }
-}
-
 /** A signed amount of minor units given as a decimal string (or a safe integer). */
 function parseMinor(value: unknown): bigint {
   if (typeof value === 'string' && /^[+-]?\d{1,19}$/.test(value)) return BigInt(value);
@@ -1343,17 +1310,4 @@ function balanceText(balance: PoolBalance): Record<string, string> {
     accountsSumMinor: balance.accountsSumMinor.toString(),
     differenceMinor: balance.differenceMinor.toString(),
   };
-}
-
-/** The owner recorded in a database, read without taking anything (null when unknown). */
-function readOwnerQuietly(dbPath: string): OwnerInfo | null {
-  let store: Store | null = null;
-  try {
-    store = Store.open(dbPath, { readonly: true, busyTimeoutMs: 1_000 });
-    return new ModeJournal(store).readOwner();
-  } catch {
-    return null;
-  } finally {
-    store?.close();
-  }
 }

@@ -1,5 +1,6 @@
 /**
- * EVENT_LOG: the checks around the chain walk (in a full run, the row count against the head;
+ * EVENT_LOG: the checks around the chain walk (the chain base of a pruned log, checks/chain-base.ts;
+ * in a full run, the row count against the head and base;
  * the verified head unchanged, the head anchor, the UNIQUE index on event_id, duplicate ids
  * found inside SQLite) and the violations the walk's
  * findings become. The walk itself is chain-walk.ts, run by the verifier in or off the thread.
@@ -160,19 +161,25 @@ function duplicateEventIds(
 export function eventLogChecksBeforeWalk(
   scan: IntegrityScan,
   start: ScanPosition | null,
+  /** The chain base as checks/chain-base.ts read it (seq 0: none), and its violations. */
+  base: { readonly seq: number; readonly violations: readonly IntegrityViolation[] },
   anchor: HeadAnchor | null,
   findingsMax: number,
 ): IntegrityViolation[] {
-  const found: IntegrityViolation[] = [];
+  const found: IntegrityViolation[] = [...base.violations];
   if (start === null) {
-    // A full walk covers seq 1 to the head; seq is continuous from 1, so there must be exactly
-    // head-seq rows. A damaged b-tree can hide rows from the seq order (and from the head).
+    // A full walk covers the base (0: none) to the head; seq is continuous after the base, so
+    // there must be exactly head − base rows. A damaged b-tree can hide rows from the seq order
+    // (and from the head).
     const headSeq = scan.head()?.seq ?? 0;
+    const expected = Math.max(0, headSeq - base.seq);
     const rows = scan.countEvents();
-    if (rows !== headSeq) {
+    if (rows !== expected) {
       found.push(
         eventViolation(
-          `${rows} rows but the head is seq ${headSeq}`,
+          base.seq === 0
+            ? `${rows} rows but the head is seq ${headSeq}`
+            : `${rows} rows but the head is seq ${headSeq} and the chain base seq ${base.seq} (${expected} expected)`,
           { seq: headSeq, kind: 'ROW_COUNT_MISMATCH' },
           'the file is damaged (rows hidden from the seq order), or rows were renumbered outside governor',
         ),
