@@ -231,6 +231,41 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/events.js')).eventsCommand,
   },
   {
+    name: 'events prune',
+    usage:
+      'events prune --through-seq N | --older-than DURATION --archive PATH --operator NAME --reason TEXT [--json]',
+    summary: 'offline: archive the event log, then cut its history through a seq, audited',
+    description:
+      'With governor stopped (refused, exit 2, while a daemon or an embedding engine owns the file): verifies the database, writes a complete archive with SQLite VACUUM INTO (plus its head file), verifies the archive alone, then in one transaction deletes the events through seq N, records the new chain base and appends an OPERATOR_ACTION PRUNE event naming N, its hash and the archive. --older-than prunes the events older than the duration (90d, 12h). The SYSTEM_SHUTDOWN that justifies a latch in force, and the newest event, are never pruned. A database or archive that does not verify exits 4 with nothing pruned.',
+    flags: {
+      'through-seq': { type: 'string', value: 'N', description: 'prune the events with seq ≤ N' },
+      'older-than': {
+        type: 'string',
+        value: 'DURATION',
+        description: 'prune the events older than this: 90d, 12h, 30m, 45s',
+      },
+      archive: {
+        type: 'string',
+        value: 'PATH',
+        description: 'the archive to write first (a new file; PATH.head.json beside it)',
+      },
+      ...OPERATOR_FLAGS,
+    },
+    examples: [
+      'governor events prune --older-than 90d --archive /backup/events-$(date +%F).db --operator "$USER" --reason "INC-12: keep 90 days"',
+      'governor events prune --through-seq 1000000 --archive /backup/events-1M.db --operator "$USER" --reason "yearly archive"',
+    ],
+    exits: [
+      EXIT.OK,
+      EXIT.USAGE,
+      EXIT.REFUSED,
+      EXIT.INTEGRITY_FAILURE,
+      EXIT.NOT_FOUND,
+      EXIT.FAILURE,
+    ],
+    load: async () => (await import('./commands/events-prune.js')).eventsPruneCommand,
+  },
+  {
     name: 'diagram',
     usage: 'diagram',
     summary: 'the lifecycle statechart as Mermaid',
@@ -365,7 +400,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
 ];
 
-/** The first words of subcommands (`capital`, `config`). */
+/** The first words of subcommands (`capital`, `config`, `events`: also a command of its own). */
 export const COMMAND_GROUPS: ReadonlySet<string> = new Set(
   COMMANDS.filter((c) => c.name.includes(' ')).map((c) => c.name.split(' ')[0] as string),
 );

@@ -89,8 +89,11 @@ function resolveCommand(
   const [first = '', second, ...others] = argv;
   if (COMMAND_GROUPS.has(first)) {
     const spec = second === undefined ? undefined : findCommand(`${first} ${second}`);
-    if (spec === undefined) return { unknown: second === undefined ? first : `${first} ${second}` };
-    return { spec, rest: others };
+    if (spec !== undefined) return { spec, rest: others };
+    // A group that is a command of its own (`events`, `events prune`) takes its own flags.
+    const own = findCommand(first);
+    if (own !== undefined) return { spec: own, rest: argv.slice(1) };
+    return { unknown: second === undefined ? first : `${first} ${second}` };
   }
   const spec = findCommand(first);
   return spec === undefined ? { unknown: first } : { spec, rest: argv.slice(1) };

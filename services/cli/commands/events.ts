@@ -105,14 +105,19 @@ export function parseTypes(values: readonly string[] | undefined): ReadonlySet<s
   return types;
 }
 
+/** An age such as 30s, 15m, 2h, 7d in ms, or null when `text` is not one. */
+export function parseAgeMs(text: string): number | null {
+  const age = /^(\d{1,9})([smhd])$/.exec(text.trim());
+  if (age === null) return null;
+  const [, amount = '0', unit = 's'] = age;
+  return Number(amount) * (AGE_UNITS_MS[unit] ?? 0);
+}
+
 /** `--since`: an ISO-8601 time, or an age (30s, 15m, 2h, 7d) before `nowMs`; as ISO-8601 UTC. */
 export function parseSince(text: string | undefined, nowMs: number): string | null {
   if (text === undefined) return null;
-  const age = /^(\d{1,9})([smhd])$/.exec(text.trim());
-  if (age !== null) {
-    const [, amount = '0', unit = 's'] = age;
-    return new Date(nowMs - Number(amount) * (AGE_UNITS_MS[unit] ?? 0)).toISOString();
-  }
+  const ageMs = parseAgeMs(text);
+  if (ageMs !== null) return new Date(nowMs - ageMs).toISOString();
   const ms = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text.trim()) : Number.NaN;
   if (Number.isNaN(ms)) {
     throw new CliError(
