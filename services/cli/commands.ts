@@ -17,7 +17,7 @@ export const EXIT_MEANINGS: Readonly<Record<ExitCode, string>> = {
   [EXIT.REFUSED]:
     'refused: missing --operator/--reason, invalid configuration, not possible in this state, a restart its pre-flight refused; nothing changed',
   [EXIT.NOT_RUNNING]: 'needs a running owner (resume with nothing running)',
-  [EXIT.INTEGRITY_FAILURE]: 'integrity failure (verify)',
+  [EXIT.INTEGRITY_FAILURE]: 'integrity failure (verify; events prune: nothing pruned)',
   [EXIT.NOT_FOUND]: 'not found: no database at the path, unknown alert, pool or account',
   [EXIT.FAILURE]: 'unexpected failure (storage, I/O, failed in the owner)',
   [EXIT.NOT_CONFIRMED]: 'NOT CONFIRMED: an owner runs but did not confirm in time',
