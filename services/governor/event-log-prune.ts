@@ -168,7 +168,13 @@ function verifyAndAnchor(store: Store, dbPath: string): IntegrityViolation[] {
 
 /** Writes the archive and its head anchor, and verifies them alone; violations, or []. */
 function archive(store: Store, dbPath: string, archivePath: string): IntegrityViolation[] {
-  store.archiveTo(archivePath);
+  try {
+    store.archiveTo(archivePath);
+  } catch (error) {
+    // A partial archive (disk full, I/O) is no archive: remove it, nothing is pruned.
+    rmSync(archivePath, { force: true });
+    throw error;
+  }
   const anchor = readHeadAnchor(anchorPathOf(dbPath));
   if (anchor !== null) writeHeadAnchor(anchorPathOf(archivePath), anchor);
   const result = verifyDatabase({ dbPath: archivePath, full: true });
