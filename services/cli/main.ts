@@ -188,5 +188,12 @@ async function printHelpFor(out: Output, words: readonly string[]): Promise<Exit
     return EXIT.USAGE;
   }
   commandHelp(out, found.spec);
+  // A command that is also a group (`events`): its subcommands follow (`events prune`).
+  if (words.length === 1 && COMMAND_GROUPS.has(found.spec.name)) {
+    for (const command of COMMANDS.filter((c) => c.name.startsWith(`${found.spec.name} `))) {
+      out.line();
+      commandHelp(out, command);
+    }
+  }
   return EXIT.OK;
 }

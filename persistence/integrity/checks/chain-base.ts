@@ -19,6 +19,9 @@ export interface BaseReading {
   readonly violations: readonly IntegrityViolation[];
 }
 
+/** The `location.kind`s of the base's violations (docs/integrity.md lists each; a test checks). */
+export const BASE_VIOLATION_KINDS = ['UNATTESTED_BASE', 'MALFORMED_BASE'] as const;
+
 const HASH_PATTERN = /^[0-9a-f]{64}$/;
 
 const UNATTESTED_CAUSE =

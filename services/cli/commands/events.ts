@@ -50,9 +50,14 @@ function metadataOf(event: StoredEvent): Record<string, unknown> {
 /** The text shown after an event's type: for operator actions, who did what and why. */
 export function eventText(event: StoredEvent): string {
   if (event.eventType === 'OPERATOR_ACTION') {
-    const { operator, action, state } = metadataOf(event);
+    const { operator, action, state, throughSeq } = metadataOf(event);
     if (typeof operator === 'string' && typeof action === 'string') {
-      const where = typeof state === 'string' ? ` in ${state}` : '';
+      const where =
+        typeof state === 'string'
+          ? ` in ${state}`
+          : typeof throughSeq === 'number'
+            ? ` through seq ${throughSeq}`
+            : '';
       return `${operator} ${action}${where}: ${event.reason}`;
     }
   }

@@ -7,11 +7,12 @@
  * differs, rows missing after the base, or the attesting event removed, are each found by the
  * start, the scrub and `governor verify`. A refused prune writes nothing.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readChainBase } from '../../../persistence/event-log-base.js';
 import { Store } from '../../../persistence/index.js';
+import { BASE_VIOLATION_KINDS } from '../../../persistence/integrity/checks/chain-base.js';
 import {
   DataIntegrityVerifier,
   IntegrityScrubber,
@@ -324,3 +325,10 @@ function copyOf(path: string): string {
   copyDatabase(path, target);
   return target;
 }
+
+describe('the chain base violations are catalogued', () => {
+  it('docs/integrity.md names every location.kind the chain base check reports', () => {
+    const document = readFileSync(new URL('../../../docs/integrity.md', import.meta.url), 'utf8');
+    for (const kind of BASE_VIOLATION_KINDS) expect(document).toContain(`\`${kind}\``);
+  });
+});

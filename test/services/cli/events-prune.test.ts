@@ -115,6 +115,8 @@ describe('governor events prune', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('nothing was changed');
     expect(existsSync(join(dir, 'again.db'))).toBe(false);
+    const shown = await run(['events', '--db', db, '--type', 'OPERATOR_ACTION']);
+    expect(shown.stdout).toContain('olga PRUNE through seq 30: INC-12: keep 90 days');
     const listed = await run(['events', '--db', db, '--type', 'OPERATOR_ACTION', '--json']);
     expect(listed.code).toBe(0);
     expect(JSON.parse(listed.stdout)).toMatchObject({
@@ -127,6 +129,9 @@ describe('governor events prune', () => {
     const help = await run(['help', 'events', 'prune']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^usage: governor events prune --through-seq N/);
+    const group = await run(['help', 'events']);
+    expect(group.stdout).toMatch(/^usage: governor events \[--limit N\]/);
+    expect(group.stdout).toContain('usage: governor events prune');
     const events = await run(['events', '--help']);
     expect(events.stdout).toMatch(/^usage: governor events \[--limit N\]/);
     const completion = await run(['completion', 'bash']);
