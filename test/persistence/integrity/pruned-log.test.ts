@@ -159,6 +159,38 @@ describe('a legitimately pruned event log', () => {
   });
 });
 
+describe('around a prune', () => {
+  it('a database of schema 4 (before event_log_base) is migrated on its next read-write open, verifies, and prunes', () => {
+    const path = copy();
+    tamper(path, 'DROP TABLE event_log_base', 'PRAGMA user_version = 4');
+    expect(() => Store.open(path, { readonly: true })).toThrow(
+      /GOV_SCHEMA_NEEDS_MIGRATION|schema version 4/,
+    );
+    Store.open(path).close();
+    expect(atStart(path)).toEqual([]);
+    expect(prune(path, 10).kind).toBe('pruned');
+    expect(atStart(path)).toEqual([]);
+  });
+
+  it('governor verify --expect-head: the base itself matches; a head inside the pruned history is checked against the archive', () => {
+    const path = copy();
+    const kept = rows(path).events[49] as { seq: number; hash: string };
+    const outcome = prune(path, 100);
+    if (outcome.kind !== 'pruned') throw new Error(outcome.kind);
+    const { base } = outcome;
+    expect(verifyDatabase({ dbPath: path, expectHead: `${base.seq}:${base.hash}` }).ok).toBe(true);
+    expect(verifyDatabase({ dbPath: path, expectHead: base.hash }).ok).toBe(true);
+    const inPruned = verifyDatabase({ dbPath: path, expectHead: `${kept.seq}:${kept.hash}` });
+    expect(inPruned.ok).toBe(false);
+    expect(inPruned.violations[0]?.description).toMatch(/lies in the pruned history/);
+    const archived = verifyDatabase({
+      dbPath: outcome.archivePath,
+      expectHead: `${kept.seq}:${kept.hash}`,
+    });
+    expect(archived.ok).toBe(true);
+  });
+});
+
 describe('a hole cut by hand is an integrity violation at start, in the scrub and in governor verify', () => {
   it('regression: a prefix deleted by SQL with a base row written by hand (its hash right) is UNATTESTED_BASE', () => {
     const path = copy();
