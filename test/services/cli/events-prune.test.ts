@@ -3,7 +3,8 @@
  * a subcommand beside `governor events` (which keeps its own flags), with help, completion and
  * exit codes; it refuses without --operator/--reason (exit 2) and a bad selection (exit 1)
  * before anything is written; it prunes through a seq or by age, printing the base, the
- * archive and the new head; and a second prune of nothing new changes nothing (exit 0).
+ * archive and the new head; and a second prune of nothing new changes nothing (exit 0);
+ * `governor events` and `governor status` read the pruned log.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -115,6 +116,9 @@ describe('governor events prune', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('nothing was changed');
     expect(existsSync(join(dir, 'again.db'))).toBe(false);
+    const status = await run(['status', '--db', db, '--json']);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ eventLogHead: { seq: 41 } });
     const shown = await run(['events', '--db', db, '--type', 'OPERATOR_ACTION']);
     expect(shown.stdout).toContain('olga PRUNE through seq 30: INC-12: keep 90 days');
     const listed = await run(['events', '--db', db, '--type', 'OPERATOR_ACTION', '--json']);
