@@ -1,6 +1,7 @@
 /**
  * Goal: the event log's prune as an operator runs it, with the real `governor` command: refused
- * (exit 2, GOV_DATABASE_OWNED naming the owner, nothing written) while a daemon owns the file;
+ * (exit 2, GOV_DATABASE_OWNED naming the owner, nothing written) while a daemon or an engine
+ * that embeds governor owns the file;
  * with the daemon stopped, it archives, prunes and attests; `governor verify` passes on the
  * pruned database and on the archive alone, and the next `governor run` starts AGGRESSIVE. A
  * hole cut by hand (a prefix deleted by SQL and a base row inserted) is exit 4 for
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliSandbox, type Daemon } from './cli-harness.js';
+import { startTradingEngine } from './engine-harness.js';
 
 const sandboxes: CliSandbox[] = [];
 function sandbox(): CliSandbox {
@@ -80,6 +82,25 @@ describe('governor events prune, end to end', () => {
     const again = await runUntilAggressive(box);
     expect(await box.stopDaemon(again)).toBe(0);
     expect((await box.run(['verify', '--full'])).code).toBe(0);
+  });
+
+  it('is refused while an engine that embeds governor owns the file, naming it; nothing written', async () => {
+    const box = sandbox();
+    const engine = await startTradingEngine(box);
+    const archive = join(box.dir, 'archive-engine.db');
+    const owned = await box.run([
+      'events',
+      'prune',
+      '--through-seq',
+      '2',
+      '--archive',
+      archive,
+      ...WHO,
+    ]);
+    expect(owned.code).toBe(2);
+    expect(owned.stderr).toMatch(new RegExp(`is owned by pid ${engine.pid}`));
+    expect(existsSync(archive)).toBe(false);
+    expect(engine.running).toBe(true);
   });
 
   it('regression: a prefix deleted by SQL with a base row inserted by hand is exit 4 for governor verify, and the next start does not trade', async () => {
