@@ -24,6 +24,7 @@ const E2E = [
   'test/persistence/integrity/worker-entry.test.ts',
   'test/persistence/integrity/workers.test.ts',
   'test/persistence/crash.test.ts',
+  'test/persistence/prune-crash.test.ts',
   'examples/embedding/engine.test.ts',
 ];
 const RELEASE = ['test/release/**/*.test.ts'];

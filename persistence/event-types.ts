@@ -13,7 +13,7 @@ export const GOVERNOR_EVENT_TYPES = {
     'The final state at a shutdown: latch, ages, health, desired mode (the spec\'s "persist final state").',
   STARTUP_CHECKS_COMPLETED: 'The report of one CHECKING visit (metadata: results, passed).',
   OPERATOR_ACTION:
-    'An operator action (metadata: operator, action SHUTDOWN | OBSERVE | RESUME | RESTART, state); a RESTART clears the latch.',
+    'An operator action (metadata: operator, action SHUTDOWN | OBSERVE | RESUME | RESTART, state); a RESTART clears the latch. A prune appends one with action PRUNE (metadata: throughSeq, throughHash, archive), attesting the chain base.',
   ALERT_RAISED: 'An alert stored (metadata: alertId, kind, severity, dedupKey).',
   ALERT_ACKNOWLEDGED: 'An alert acknowledged by a named operator (metadata: alertId, operator).',
   INTEGRITY_VIOLATION: 'The integrity verifier found violations (metadata: count, violations).',

@@ -197,6 +197,20 @@ CREATE INDEX events_authority ON events (seq)
   WHERE event_type IN ('SYSTEM_SHUTDOWN', 'OPERATOR_ACTION');
 `;
 
+// The chain base of a pruned event log (one row, written by the prune's transaction with its
+// OPERATOR_ACTION PRUNE event); see persistence/event-log-base.ts and docs/integrity.md.
+const SCHEMA_EVENT_LOG_BASE = `
+CREATE TABLE event_log_base (
+  id           INTEGER PRIMARY KEY CHECK (id = 1),
+  through_seq  INTEGER NOT NULL CHECK (typeof(through_seq) = 'integer' AND through_seq >= 1),
+  through_hash TEXT NOT NULL,
+  pruned_at    TEXT NOT NULL,
+  operator     TEXT NOT NULL,
+  reason       TEXT NOT NULL,
+  archive      TEXT NOT NULL
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -234,6 +248,14 @@ export const MIGRATIONS: readonly Migration[] = [
       'the authority record: safe-mode hold, persisted input ages, the owner, operator requests, events_authority index',
     up(db) {
       db.exec(SCHEMA_AUTHORITY);
+    },
+  },
+  {
+    version: 5,
+    description:
+      'event_log_base: the chain base of a pruned event log (seq and hash it starts after), attested by an OPERATOR_ACTION PRUNE event',
+    up(db) {
+      db.exec(SCHEMA_EVENT_LOG_BASE);
     },
   },
 ];

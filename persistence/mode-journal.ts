@@ -148,6 +148,22 @@ export class ModeJournal {
 
   /** The latch the event log justifies: its last SYSTEM_SHUTDOWN not followed by a restart. */
   latchFromEventLog(): ShutdownLatch | null {
+    const row = this.latchEvent();
+    return row === null ? null : latchOfEvent(row);
+  }
+
+  /**
+   * The seq of the SYSTEM_SHUTDOWN event that justifies the logged latch, or null when the log
+   * justifies none. `latchFromEventLog` reads the log from this event on, and only from it: a
+   * prune must stay before it (with no latch in force, the last restart and everything before it
+   * may go: the log then justifies no latch either way).
+   */
+  latchEventSeq(): number | null {
+    return this.latchEvent()?.seq ?? null;
+  }
+
+  /** The last SYSTEM_SHUTDOWN not followed by an operator RESTART, or null. */
+  private latchEvent(): AuthorityEventRow | null {
     let before = Number.MAX_SAFE_INTEGER;
     for (;;) {
       const rows = this.store.query<AuthorityEventRow>(
@@ -159,7 +175,7 @@ export class ModeJournal {
         AUTHORITY_PAGE,
       );
       for (const row of rows) {
-        if (row.event_type === 'SYSTEM_SHUTDOWN') return latchOfEvent(row);
+        if (row.event_type === 'SYSTEM_SHUTDOWN') return row;
         if (parseObject(row.metadata).action === 'RESTART') return null;
       }
       const last = rows[rows.length - 1];

@@ -2,10 +2,12 @@
  * `Store`: the one object through which governor reads and writes its SQLite database. It opens
  * (or refuses) the file, runs the migrations, and exposes one repository per table group.
  */
+import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { AlertOutbox } from './alert-outbox.js';
 import { Alerts } from './alerts.js';
 import { Capital } from './capital.js';
 import { Connection, type OpenOptions } from './connection.js';
+import { fsyncDirectory } from './durable-file.js';
 import { EventLog } from './event-log.js';
 import { IntegrityScan } from './integrity/integrity-scan.js';
 import { OperatorActions } from './operator-actions.js';
@@ -94,6 +96,24 @@ export class Store {
   execute(operation: string, sql: string, ...params: unknown[]): number {
     return this.connection.write(operation, () => this.connection.db.prepare(sql).run(...params))
       .changes;
+  }
+
+  /**
+   * Writes a complete, consistent copy of the database to `path` with SQLite's `VACUUM INTO`
+   * (one read snapshot; the file must not exist), then fsyncs it and its directory. Outside any
+   * transaction of this store. Throws GOV_STORAGE_FAILURE when SQLite cannot write it.
+   */
+  archiveTo(path: string): void {
+    this.connection.read('archive', () => {
+      this.connection.db.prepare('VACUUM INTO ?').run(path);
+    });
+    const fd = openSync(path, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    fsyncDirectory(path);
   }
 
   /** Tests only (governor/testing): the raw handle, to produce real SQLite faults on it. */

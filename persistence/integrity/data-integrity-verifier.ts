@@ -16,6 +16,7 @@ import {
 } from './chain-in-thread.js';
 import { type ChainRules, type ChainWalk, type ScanPosition, shortOfHead } from './chain-walk.js';
 import { type WorkerWalk, walkChainInWorkers, workerCount } from './chain-workers.js';
+import { type BaseReading, readBase } from './checks/chain-base.js';
 import {
   anchorUnreadable,
   eventLogChecksBeforeWalk,
@@ -144,6 +145,8 @@ interface RunPlan {
 
 /** What the run read inside its snapshot, apart from the chain walk. */
 interface SnapshotScan {
+  /** Where the walk starts: the run's start, or in a full run the chain base (null: seq 1). */
+  readonly start: ScanPosition | null;
   readonly structure: readonly IntegrityViolation[];
   readonly beforeWalk: readonly IntegrityViolation[];
   readonly tables: ReadonlyArray<{
@@ -235,10 +238,13 @@ export class DataIntegrityVerifier {
   verify(options: VerifyRunOptions = {}): IntegrityViolation[] {
     const plan = this.plan(options);
     const scan = this.store.integrityScan;
-    const { snapshot, walk } = scan.inReadSnapshot(() => ({
-      snapshot: this.scanSnapshot(plan),
-      walk: walkChainInSnapshot(scan, this.walkOptions(plan, options.onProgress)),
-    }));
+    const { snapshot, walk } = scan.inReadSnapshot(() => {
+      const snapshot = this.scanSnapshot(plan, readBase(scan));
+      return {
+        snapshot,
+        walk: walkChainInSnapshot(scan, this.walkOptions(plan, snapshot.start, options.onProgress)),
+      };
+    });
     return this.complete(plan, snapshot, walk, 0);
   }
 
@@ -263,17 +269,19 @@ export class DataIntegrityVerifier {
     const signal =
       options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
     const inWorkers: { walk: Promise<WorkerWalk> | null } = { walk: null };
-    let read: { snapshot: SnapshotScan; toSeq: number; workers: number };
+    let read: { snapshot: SnapshotScan; toSeq: number; workers: number; baseSeq: number };
     try {
       read = scan.inReadSnapshot(() => {
         const toSeq = scan.head()?.seq ?? 0;
-        const workers = this.workersFor(toSeq - (plan.start?.seq ?? 0));
+        const base = readBase(scan);
+        const start = plan.start ?? base.start;
+        const workers = this.workersFor(toSeq - (start?.seq ?? 0));
         // A full walk's row count (count(*) over an index: about 50 ms per million rows) is
         // made by the first worker, off the event loop, when there are workers.
         const countInWorker = workers > 0 && plan.start === null;
         if (workers > 0) {
           inWorkers.walk = walkChainInWorkers({
-            ...this.walkOptions(plan, options.onProgress),
+            ...this.walkOptions(plan, start, options.onProgress),
             toSeq,
             signal,
             dbPath: scan.path,
@@ -281,7 +289,12 @@ export class DataIntegrityVerifier {
             countRows: countInWorker,
           });
         }
-        return { snapshot: this.scanSnapshot(plan, countInWorker), toSeq, workers };
+        return {
+          snapshot: this.scanSnapshot(plan, base, countInWorker),
+          toSeq,
+          workers,
+          baseSeq: base.seq,
+        };
       });
     } catch (error) {
       stop.abort(error);
@@ -290,11 +303,11 @@ export class DataIntegrityVerifier {
     }
     const walked: WorkerWalk = await (inWorkers.walk ??
       walkChainInSlices(scan, {
-        ...this.walkOptions(plan, options.onProgress),
+        ...this.walkOptions(plan, read.snapshot.start, options.onProgress),
         toSeq: read.toSeq,
         signal,
       }));
-    const short = shortOfHead(walked.last?.seq ?? plan.start?.seq ?? 0, read.toSeq);
+    const short = shortOfHead(walked.last?.seq ?? read.snapshot.start?.seq ?? 0, read.toSeq);
     const walk = short === null ? walked : { ...walked, findings: [...walked.findings, short] };
     const counted = walked.rowsUpTo ?? null;
     const snapshot =
@@ -302,7 +315,10 @@ export class DataIntegrityVerifier {
         ? read.snapshot
         : {
             ...read.snapshot,
-            beforeWalk: [...rowCountViolations(counted, read.toSeq), ...read.snapshot.beforeWalk],
+            beforeWalk: [
+              ...rowCountViolations(counted, read.toSeq, read.baseSeq),
+              ...read.snapshot.beforeWalk,
+            ],
           };
     return this.complete(plan, snapshot, walk, read.workers);
   }
@@ -405,12 +421,20 @@ export class DataIntegrityVerifier {
     };
   }
 
-  private walkOptions(plan: RunPlan, onProgress: ChainProgress | undefined): ChainWalkOptions {
-    return { ...plan.rules, after: plan.start, onProgress };
+  private walkOptions(
+    plan: RunPlan,
+    start: ScanPosition | null,
+    onProgress: ChainProgress | undefined,
+  ): ChainWalkOptions {
+    return { ...plan.rules, after: start, onProgress };
   }
 
-  /** Everything but the chain walk, inside the caller's read snapshot. */
-  private scanSnapshot(plan: RunPlan, countInWorker = false): SnapshotScan {
+  /**
+   * Everything but the chain walk, inside the caller's read snapshot. A full run starts at the
+   * chain base of a pruned log (`base`, read in the same snapshot); every run checks the base.
+   * With `countInWorker`, the full run's row count is left to the first worker.
+   */
+  private scanSnapshot(plan: RunPlan, base: BaseReading, countInWorker = false): SnapshotScan {
     const scan = this.store.integrityScan;
     const structure =
       plan.full && this.structureCheck !== 'none'
@@ -420,9 +444,14 @@ export class DataIntegrityVerifier {
             this.perCheckMax,
           )
         : [];
-    const beforeWalk = eventLogChecksBeforeWalk(scan, plan.start, plan.anchor, this.perCheckMax, {
-      countInWorker,
-    });
+    const beforeWalk = eventLogChecksBeforeWalk(
+      scan,
+      plan.start,
+      base,
+      plan.anchor,
+      this.perCheckMax,
+      { countInWorker },
+    );
     const tables = TABLE_CHECKS.map((check) => ({
       name: check.name,
       ...check.scan({
@@ -432,7 +461,7 @@ export class DataIntegrityVerifier {
         resumeAfter: plan.full ? 0 : (this.resumeAt.get(check.name) ?? 0),
       }),
     }));
-    return { structure, beforeWalk, tables };
+    return { start: plan.start ?? base.start, structure, beforeWalk, tables };
   }
 
   /** Assembles the violations in their reporting order and updates what later runs build on. */
@@ -467,7 +496,7 @@ export class DataIntegrityVerifier {
     this.lastRun = {
       full: plan.full,
       eventsChecked: walk.checked,
-      fromSeq: walk.checked > 0 ? (plan.start?.seq ?? 0) + 1 : null,
+      fromSeq: walk.checked > 0 ? (snapshot.start?.seq ?? 0) + 1 : null,
       anchor: plan.anchor,
       anchorWritten,
       workers,

@@ -4,7 +4,9 @@
  * GOV_STORAGE_FAILURE, holds one read snapshot for a verification, and answers point reads of
  * the chain (head, hash at a seq) and `verifyChain`. Every method only reads.
  */
+
 import type BetterSqlite3 from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import type { Connection } from '../connection.js';
 import { type ChainVerification, verifyChainIn } from './chain-in-thread.js';
 import type { ScanPosition } from './chain-walk.js';
@@ -75,6 +77,44 @@ export class IntegrityScan {
     return this.read('integrity.head', () => this.headRow.get() ?? null);
   }
 
+  /**
+   * The chain base row of a pruned log as stored (`event_log_base`): null when there is none,
+   * 'missing' when the table itself is gone (dropped outside governor).
+   */
+  chainBaseRow(): { seq: unknown; hash: unknown } | null | 'missing' {
+    return this.read('integrity.chainBase', (db) => {
+      let statement: BetterSqlite3.Statement<[], { seq: unknown; hash: unknown }>;
+      try {
+        statement = db.prepare(
+          'SELECT through_seq AS seq, through_hash AS hash FROM event_log_base WHERE id = 1',
+        );
+      } catch (error) {
+        if (error instanceof Database.SqliteError && /no such table/.test(error.message)) {
+          return 'missing';
+        }
+        throw error;
+      }
+      return statement.get() ?? null;
+    });
+  }
+
+  /**
+   * The seq and metadata (as stored) of every OPERATOR_ACTION event after `seq`, in seq order,
+   * through the events_authority index: the few events a chain base's attestation is among.
+   */
+  operatorActionsAfter(seq: number): Array<{ seq: number; metadata: unknown }> {
+    return this.read('integrity.operatorActionsAfter', (db) =>
+      db
+        .prepare<[number], { seq: number; metadata: unknown }>(
+          `SELECT seq, metadata FROM events
+            WHERE event_type IN ('SYSTEM_SHUTDOWN', 'OPERATOR_ACTION')
+              AND event_type = 'OPERATOR_ACTION' AND seq > ?
+            ORDER BY seq`,
+        )
+        .all(seq),
+    );
+  }
+
   /** The seq of the first event whose hash is `hash`, or null (scans the table). */
   seqOfHash(hash: string): number | null {
     return this.read(
@@ -90,12 +130,28 @@ export class IntegrityScan {
   /**
    * Recomputes the chain from `fromSeq` (default 1) in one read snapshot, streaming, and reports
    * the first SEQ_GAP, PREV_HASH_MISMATCH, HASH_MISMATCH or MALFORMED_ROW. The first row must
-   * link to `expectedPrevHash` (default: GENESIS_HASH from seq 1; anything otherwise). Deleting
-   * the newest events is only visible against a remembered head.
+   * link to `expectedPrevHash` (default: GENESIS_HASH from seq 1; anything otherwise). Without
+   * `fromSeq`, a pruned log is walked from its chain base (the row after it must link to the
+   * base's hash). Deleting the newest events is only visible against a remembered head.
    */
   verifyChain(options: { fromSeq?: number; expectedPrevHash?: string } = {}): ChainVerification {
     return this.read('integrity.verifyChain', (db) =>
-      db.transaction(() => verifyChainIn(db, options))(),
+      db.transaction(() => {
+        const base = options.fromSeq === undefined ? this.chainBaseRow() : null;
+        const usable =
+          base !== null &&
+          base !== 'missing' &&
+          typeof base.seq === 'number' &&
+          Number.isSafeInteger(base.seq) &&
+          base.seq >= 1 &&
+          typeof base.hash === 'string';
+        return verifyChainIn(
+          db,
+          usable
+            ? { fromSeq: (base.seq as number) + 1, expectedPrevHash: base.hash as string }
+            : options,
+        );
+      })(),
     );
   }
 }

@@ -15,6 +15,7 @@ import {
   shortOfHead,
   stateAfter,
 } from './chain-walk.js';
+import { readBase } from './checks/chain-base.js';
 import { fromEventFinding } from './checks/event-log.js';
 import { duplicateDates, type SnapshotRowsPosition, snapshotRows } from './checks/snapshots.js';
 import type { DataIntegrityVerifier } from './data-integrity-verifier.js';
@@ -44,7 +45,7 @@ export interface ScrubProgress {
   readonly pass: number;
   /** Events checked in the current pass. */
   readonly rowsChecked: number;
-  /** Events the current pass covers: the head seq when it began. */
+  /** Events the current pass covers: from the chain base to the head seq when it began. */
   readonly rowsInPass: number;
   readonly passesCompleted: number;
   /** Wall time (ISO-8601) the last pass completed, or null. */
@@ -70,6 +71,8 @@ interface Pass {
   readonly number: number;
   readonly deadlineMs: number;
   readonly toSeq: number;
+  /** The chain base the pass starts after (0: seq 1). */
+  readonly baseSeq: number;
   readonly rules: ChainRules;
   readonly walker: SegmentWalker;
   readonly rows: RowsBetween;
@@ -156,7 +159,7 @@ export class IntegrityScrubber {
       running: this.running,
       pass: this.passes,
       rowsChecked: this.current?.walker.rowsChecked ?? 0,
-      rowsInPass: this.current?.toSeq ?? 0,
+      rowsInPass: Math.max(0, (this.current?.toSeq ?? 0) - (this.current?.baseSeq ?? 0)),
       passesCompleted: this.passesCompleted,
       lastPassCompletedAt: this.lastPassCompletedAt,
       lastPassBusyMs: this.lastPassBusyMs,
@@ -167,17 +170,25 @@ export class IntegrityScrubber {
   private beginPass(): void {
     const startedMs = this.clock.monotonicNow();
     let pass: Pass;
+    let baseViolations: IntegrityViolation[];
     try {
       const scan = this.verifier.store.integrityScan;
       const rules = this.verifier.chainRules();
+      // A pruned log is walked from its chain base, which must be attested (checks/chain-base.ts).
+      const { base, toSeq } = scan.inReadSnapshot(() => ({
+        base: readBase(scan),
+        toSeq: scan.head()?.seq ?? 0,
+      }));
+      baseViolations = [...base.violations];
       pass = {
         number: this.passes + 1,
         deadlineMs: startedMs + this.passMs,
-        toSeq: scan.head()?.seq ?? 0,
+        toSeq,
+        baseSeq: base.start?.seq ?? 0,
         rules,
-        walker: new SegmentWalker(stateAfter(null), rules),
+        walker: new SegmentWalker(stateAfter(base.start), rules),
         rows: scan.read('integrity.scrub', (db) => prepareRowsBetween(db)),
-        after: 0,
+        after: base.start?.seq ?? 0,
         reported: 0,
         snapshotsInPass: scan.read('integrity.scrub', (db) =>
           Number(db.prepare('SELECT count(*) FROM snapshots').pluck().get()),
@@ -197,6 +208,7 @@ export class IntegrityScrubber {
     }
     this.passes = pass.number;
     this.current = pass;
+    this.report(baseViolations);
     this.scheduleSlice(pass);
   }
 

@@ -17,7 +17,7 @@ export const EXIT_MEANINGS: Readonly<Record<ExitCode, string>> = {
   [EXIT.REFUSED]:
     'refused: missing --operator/--reason, invalid configuration, not possible in this state, a restart its pre-flight refused; nothing changed',
   [EXIT.NOT_RUNNING]: 'needs a running owner (resume with nothing running)',
-  [EXIT.INTEGRITY_FAILURE]: 'integrity failure (verify)',
+  [EXIT.INTEGRITY_FAILURE]: 'integrity failure (verify; events prune: nothing pruned)',
   [EXIT.NOT_FOUND]: 'not found: no database at the path, unknown alert, pool or account',
   [EXIT.FAILURE]: 'unexpected failure (storage, I/O, failed in the owner)',
   [EXIT.NOT_CONFIRMED]: 'NOT CONFIRMED: an owner runs but did not confirm in time',
@@ -231,6 +231,41 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/events.js')).eventsCommand,
   },
   {
+    name: 'events prune',
+    usage:
+      'events prune --through-seq N | --older-than DURATION --archive PATH --operator NAME --reason TEXT [--json]',
+    summary: 'offline: archive the event log, then cut its history through a seq, audited',
+    description:
+      'With governor stopped (refused, exit 2, while a daemon or an embedding engine owns the file): verifies the database, writes a complete archive with SQLite VACUUM INTO (plus its head file), verifies the archive alone, then in one transaction deletes the events through seq N, records the new chain base and appends an OPERATOR_ACTION PRUNE event naming N, its hash and the archive. --older-than prunes the events older than the duration (90d, 12h). The SYSTEM_SHUTDOWN that justifies a latch in force, and the newest event, are never pruned. A database or archive that does not verify exits 4 with nothing pruned.',
+    flags: {
+      'through-seq': { type: 'string', value: 'N', description: 'prune the events with seq ≤ N' },
+      'older-than': {
+        type: 'string',
+        value: 'DURATION',
+        description: 'prune the events older than this: 90d, 12h, 30m, 45s',
+      },
+      archive: {
+        type: 'string',
+        value: 'PATH',
+        description: 'the archive to write first (a new file; PATH.head.json beside it)',
+      },
+      ...OPERATOR_FLAGS,
+    },
+    examples: [
+      'governor events prune --older-than 90d --archive /backup/events-$(date +%F).db --operator "$USER" --reason "INC-12: keep 90 days"',
+      'governor events prune --through-seq 1000000 --archive /backup/events-1M.db --operator "$USER" --reason "yearly archive"',
+    ],
+    exits: [
+      EXIT.OK,
+      EXIT.USAGE,
+      EXIT.REFUSED,
+      EXIT.INTEGRITY_FAILURE,
+      EXIT.NOT_FOUND,
+      EXIT.FAILURE,
+    ],
+    load: async () => (await import('./commands/events-prune.js')).eventsPruneCommand,
+  },
+  {
     name: 'diagram',
     usage: 'diagram',
     summary: 'the lifecycle statechart as Mermaid',
@@ -365,7 +400,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
 ];
 
-/** The first words of subcommands (`capital`, `config`). */
+/** The first words of subcommands (`capital`, `config`, `events`: also a command of its own). */
 export const COMMAND_GROUPS: ReadonlySet<string> = new Set(
   COMMANDS.filter((c) => c.name.includes(' ')).map((c) => c.name.split(' ')[0] as string),
 );

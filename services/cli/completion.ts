@@ -57,14 +57,16 @@ export function bashScript(table: CommandTable): string {
     const subcommands = table.commands
       .filter((c) => c.name.startsWith(`${group} `))
       .map((c) => c.name.split(' ')[1] as string);
+    // A group that is also a command (`events`) offers its own flags beside its subcommands.
+    const own = table.commands.find((c) => c.name === group);
+    const words = own === undefined ? subcommands : [...subcommands, flagWords(table, own)];
     lines.push(
       `    ${group})`,
       '      if [ "$COMP_CWORD" -eq 2 ]; then',
-      `        COMPREPLY=( $(compgen -W "${subcommands.join(' ')}" -- "$cur") )`,
+      `        COMPREPLY=( $(compgen -W "${words.join(' ')}" -- "$cur") )`,
       '        return',
       '      fi',
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell text, not a template
-      '      cmd="$cmd ${COMP_WORDS[2]}" ;;',
+      `      case "\${COMP_WORDS[2]}" in ${subcommands.join('|')}) cmd="$cmd \${COMP_WORDS[2]}" ;; esac ;;`,
     );
   }
   lines.push(

@@ -89,8 +89,11 @@ function resolveCommand(
   const [first = '', second, ...others] = argv;
   if (COMMAND_GROUPS.has(first)) {
     const spec = second === undefined ? undefined : findCommand(`${first} ${second}`);
-    if (spec === undefined) return { unknown: second === undefined ? first : `${first} ${second}` };
-    return { spec, rest: others };
+    if (spec !== undefined) return { spec, rest: others };
+    // A group that is a command of its own (`events`, `events prune`) takes its own flags.
+    const own = findCommand(first);
+    if (own !== undefined) return { spec: own, rest: argv.slice(1) };
+    return { unknown: second === undefined ? first : `${first} ${second}` };
   }
   const spec = findCommand(first);
   return spec === undefined ? { unknown: first } : { spec, rest: argv.slice(1) };
@@ -185,5 +188,12 @@ async function printHelpFor(out: Output, words: readonly string[]): Promise<Exit
     return EXIT.USAGE;
   }
   commandHelp(out, found.spec);
+  // A command that is also a group (`events`): its subcommands follow (`events prune`).
+  if (words.length === 1 && COMMAND_GROUPS.has(found.spec.name)) {
+    for (const command of COMMANDS.filter((c) => c.name.startsWith(`${found.spec.name} `))) {
+      out.line();
+      commandHelp(out, command);
+    }
+  }
   return EXIT.OK;
 }

@@ -4,18 +4,11 @@
  * A second name for the file (a hard link) is refused, and an owner still alive under another
  * name or lock keeps the file.
  */
-import { statSync } from 'node:fs';
-import { Store } from '../../persistence/index.js';
-import { ModeJournal } from '../../persistence/mode-journal.js';
-import {
-  isLockHeld,
-  type OwnerInfo,
-  OwnerLock,
-  ownedError,
-  ownerProcessAlive,
-} from '../../persistence/ownership.js';
-import { GovernorError, isGovernorError } from '../errors.js';
+import type { ModeJournal } from '../../persistence/mode-journal.js';
+import { type OwnerInfo, OwnerLock, ownedError } from '../../persistence/ownership.js';
+import { isGovernorError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { ownerStillHolds, readOwnerQuietly, refuseExtraNames } from './owner-record.js';
 
 /** Takes the owner lock of `dbPath` (null for `:memory:`), or throws GOV_DATABASE_OWNED naming the owner. */
 export function acquireOwnerLock(dbPath: string, nowIso: string): OwnerLock | null {
@@ -38,13 +31,7 @@ export function claimOwnerRow(
   logger: Logger,
 ): void {
   if (lock === null) return;
-  const stillOwned = (recorded: OwnerInfo): boolean => {
-    if (recorded.pid === process.pid && recorded.host === lock.info.host) {
-      return recorded.lockPath !== lock.lockPath && isLockHeld(recorded.lockPath);
-    }
-    if (recorded.lockPath !== lock.lockPath) return isLockHeld(recorded.lockPath);
-    return recorded.lockInode !== lock.info.lockInode && ownerProcessAlive(recorded);
-  };
+  const stillOwned = (recorded: OwnerInfo): boolean => ownerStillHolds(recorded, lock);
   let outcome: ReturnType<ModeJournal['claimOwner']>;
   try {
     outcome = journal.claimOwner(lock.info, stillOwned);
@@ -59,38 +46,4 @@ export function claimOwnerRow(
         : { claimed: true };
   }
   if (!outcome.claimed) throw ownedError(dbPath, outcome.owner);
-}
-
-/**
- * A database file with a second name (a hard link) is refused: SQLite keys its journal and
- * locks on the name, so two names are two databases to it and corrupt the file (and would let
- * a second owner in through the other name).
- */
-function refuseExtraNames(dbPath: string): void {
-  let links = 1;
-  try {
-    links = statSync(dbPath).nlink;
-  } catch {
-    return; // a new database
-  }
-  if (links > 1) {
-    throw new GovernorError(
-      'GOV_INVALID_ARGUMENT',
-      `${dbPath} has ${links} hard links; a database must have a single name (SQLite keys its journal and locks on the name, so a second name corrupts it): remove the extra links`,
-      { path: dbPath, links },
-    );
-  }
-}
-
-/** The owner recorded in a database, read without taking anything (null when unknown). */
-function readOwnerQuietly(dbPath: string): OwnerInfo | null {
-  let store: Store | null = null;
-  try {
-    store = Store.open(dbPath, { readonly: true, busyTimeoutMs: 1_000 });
-    return new ModeJournal(store).readOwner();
-  } catch {
-    return null;
-  } finally {
-    store?.close();
-  }
 }

@@ -4,6 +4,7 @@
  * verifies it (the whole log with `full`, else from the anchored head on), and compares the
  * chain with a head kept elsewhere, so a rewrite of the whole chain is caught.
  */
+import { readChainBase } from '../../persistence/event-log-base.js';
 import { Store } from '../../persistence/index.js';
 import {
   type HeadAnchor,
@@ -177,6 +178,21 @@ export async function verifyDatabaseAsync(
 
 function compareExpectedHead(store: Store, expected: ExpectedHead): IntegrityViolation[] {
   const scan = store.integrityScan;
+  // A pruned log holds the base's seq and hash, and nothing before: an older head can only be
+  // checked against the archive the prune wrote.
+  const base = readChainBase(store);
+  if (base !== null && expected.hash === base.hash && (expected.seq ?? base.seq) === base.seq) {
+    return [];
+  }
+  if (base !== null && expected.seq !== undefined && expected.seq <= base.seq) {
+    return anchorViolations(expected as { seq: number; hash: string }, null, 'expected head').map(
+      (v) => ({
+        ...v,
+        description: `event log: expected head at seq ${expected.seq} lies in the pruned history (the log starts after seq ${base.seq}, archived in ${base.archive}): verify it against the archive`,
+        rootCause: 'the events up to the expected head were pruned',
+      }),
+    );
+  }
   if (expected.seq !== undefined) {
     return anchorViolations(
       { seq: expected.seq, hash: expected.hash },

@@ -1,5 +1,6 @@
 /**
- * EVENT_LOG: the checks around the chain walk (in a full run, the row count against the head;
+ * EVENT_LOG: the checks around the chain walk (the chain base of a pruned log, checks/chain-base.ts;
+ * in a full run, the row count against the head and base;
  * the verified head unchanged, the head anchor, the UNIQUE index on event_id, duplicate ids
  * found inside SQLite) and the violations the walk's
  * findings become. The walk itself is chain-walk.ts, run by the verifier in or off the thread.
@@ -154,15 +155,23 @@ function duplicateEventIds(
 }
 
 /**
- * A full walk covers seq 1 to the head; seq is continuous from 1, so there must be exactly
- * head-seq rows (`rows`: `count(*)`, which SQLite answers from an index, not the seq order). A
- * damaged b-tree can hide rows from the seq order (and from the head).
+ * A full walk covers the chain base (0: none) to the head; seq is continuous after the base, so
+ * there must be exactly head − base rows (`rows`: `count(*)`, which SQLite answers from an
+ * index, not the seq order). A damaged b-tree can hide rows from the seq order (and the head).
  */
-export function rowCountViolations(rows: number, headSeq: number): IntegrityViolation[] {
-  if (rows === headSeq) return [];
+export function rowCountViolations(
+  rows: number,
+  headSeq: number,
+  baseSeq = 0,
+): IntegrityViolation[] {
+  // After a prune the chain starts after its base: head − base rows.
+  const expected = Math.max(0, headSeq - baseSeq);
+  if (rows === expected) return [];
   return [
     eventViolation(
-      `${rows} rows but the head is seq ${headSeq}`,
+      baseSeq === 0
+        ? `${rows} rows but the head is seq ${headSeq}`
+        : `${rows} rows but the head is seq ${headSeq} and the chain base seq ${baseSeq} (${expected} expected)`,
       { seq: headSeq, kind: 'ROW_COUNT_MISMATCH' },
       'the file is damaged (rows hidden from the seq order), or rows were renumbered outside governor',
     ),
@@ -176,14 +185,18 @@ export function rowCountViolations(rows: number, headSeq: number): IntegrityViol
 export function eventLogChecksBeforeWalk(
   scan: IntegrityScan,
   start: ScanPosition | null,
+  /** The chain base as checks/chain-base.ts read it (seq 0: none), and its violations. */
+  base: { readonly seq: number; readonly violations: readonly IntegrityViolation[] },
   anchor: HeadAnchor | null,
   findingsMax: number,
   options: { readonly countInWorker?: boolean } = {},
 ): IntegrityViolation[] {
   const found: IntegrityViolation[] = [];
   if (start === null && options.countInWorker !== true) {
-    found.push(...rowCountViolations(scan.countEvents(), scan.head()?.seq ?? 0));
+    found.push(...rowCountViolations(scan.countEvents(), scan.head()?.seq ?? 0, base.seq));
   }
+  // (The count comes first: when a worker counts, its finding is put first too.)
+  found.push(...base.violations);
   if (start !== null) {
     const stored = scan.hashAt(start.seq);
     if (stored !== start.hash) {

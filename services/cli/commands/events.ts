@@ -50,9 +50,14 @@ function metadataOf(event: StoredEvent): Record<string, unknown> {
 /** The text shown after an event's type: for operator actions, who did what and why. */
 export function eventText(event: StoredEvent): string {
   if (event.eventType === 'OPERATOR_ACTION') {
-    const { operator, action, state } = metadataOf(event);
+    const { operator, action, state, throughSeq } = metadataOf(event);
     if (typeof operator === 'string' && typeof action === 'string') {
-      const where = typeof state === 'string' ? ` in ${state}` : '';
+      const where =
+        typeof state === 'string'
+          ? ` in ${state}`
+          : typeof throughSeq === 'number'
+            ? ` through seq ${throughSeq}`
+            : '';
       return `${operator} ${action}${where}: ${event.reason}`;
     }
   }
@@ -105,14 +110,19 @@ export function parseTypes(values: readonly string[] | undefined): ReadonlySet<s
   return types;
 }
 
+/** An age such as 30s, 15m, 2h, 7d in ms, or null when `text` is not one. */
+export function parseAgeMs(text: string): number | null {
+  const age = /^(\d{1,9})([smhd])$/.exec(text.trim());
+  if (age === null) return null;
+  const [, amount = '0', unit = 's'] = age;
+  return Number(amount) * (AGE_UNITS_MS[unit] ?? 0);
+}
+
 /** `--since`: an ISO-8601 time, or an age (30s, 15m, 2h, 7d) before `nowMs`; as ISO-8601 UTC. */
 export function parseSince(text: string | undefined, nowMs: number): string | null {
   if (text === undefined) return null;
-  const age = /^(\d{1,9})([smhd])$/.exec(text.trim());
-  if (age !== null) {
-    const [, amount = '0', unit = 's'] = age;
-    return new Date(nowMs - Number(amount) * (AGE_UNITS_MS[unit] ?? 0)).toISOString();
-  }
+  const ageMs = parseAgeMs(text);
+  if (ageMs !== null) return new Date(nowMs - ageMs).toISOString();
   const ms = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text.trim()) : Number.NaN;
   if (Number.isNaN(ms)) {
     throw new CliError(

@@ -15,6 +15,7 @@ import { walkChainInSnapshot } from '../../../persistence/integrity/chain-in-thr
 import type { ChainRules, ChainWalk } from '../../../persistence/integrity/chain-walk.js';
 import { splitRange, walkChainInWorkers } from '../../../persistence/integrity/chain-workers.js';
 import { DataIntegrityVerifier } from '../../../persistence/integrity/index.js';
+import { pruneEventLogOffline } from '../../../services/governor/event-log-prune.js';
 import {
   CORRUPTIONS,
   copyDatabase,
@@ -216,6 +217,39 @@ describe('chain walk in worker threads', () => {
       expect(inWorkers.getLastRun()?.workers).toBe(workersFor(3));
     } finally {
       store.close();
+    }
+  });
+
+  it('a pruned log is walked from its chain base through workers: clean when legitimate, and damage at the base (its hash changed) as verify finds it', async () => {
+    const path = nextCopyPath();
+    copyDatabase(fixture.dbPath, path);
+    const outcome = pruneEventLogOffline({
+      dbPath: path,
+      throughSeq: 60,
+      archivePath: `${path}.archive`,
+      operator: 'olga',
+      reason: 'INC-7: prune',
+    });
+    expect(outcome.kind).toBe('pruned');
+    const options = { writeAnchor: false, parallelEventsMin: 0, workersMax: 3 } as const;
+    for (const damage of [null, `UPDATE event_log_base SET through_hash = '${'b'.repeat(64)}'`]) {
+      if (damage !== null) {
+        const raw = openRaw(path);
+        raw.prepare(damage).run();
+        raw.close();
+      }
+      const store = Store.open(path, { readonly: true });
+      try {
+        const expected = new DataIntegrityVerifier(store, options).verify({ full: true });
+        const async = new DataIntegrityVerifier(store, options);
+        expect(await async.verifyAsync({ full: true })).toEqual(expected);
+        expect(async.getLastRun()).toMatchObject({ fromSeq: 61, workers: workersFor(3) });
+        expect(expected.map((v) => v.location.kind)).toEqual(
+          damage === null ? [] : expect.arrayContaining(['UNATTESTED_BASE', 'PREV_HASH_MISMATCH']),
+        );
+      } finally {
+        store.close();
+      }
     }
   });
 
