@@ -35,6 +35,8 @@ export class CliError extends Error {
   constructor(
     readonly exitCode: ExitCode,
     message: string,
+    /** The command's usage line, printed on a line of its own after the message. */
+    readonly usage: string | null = null,
   ) {
     super(message);
     this.name = 'CliError';

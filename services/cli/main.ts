@@ -167,7 +167,13 @@ export async function main(
     const code = exitCodeFor(error);
     const message = describeError(error);
     if (context.json) out.error(toJson({ error: message, exitCode: code }));
-    else out.error(`governor ${spec.name}: ${displayText(plainMessage(error))}`);
+    else {
+      // A core message may already name the action ("events prune: ..."): name it once.
+      const text = plainMessage(error);
+      const own = text.startsWith(`${spec.name}: `) ? text.slice(spec.name.length + 2) : text;
+      out.error(`governor ${spec.name}: ${displayText(own)}`);
+      if (error instanceof CliError && error.usage !== null) out.error(error.usage);
+    }
     if (code === EXIT.FAILURE && !(error instanceof CliError) && env.GOVERNOR_DEBUG === '1') {
       out.error((error as Error).stack ?? '');
     }

@@ -36,7 +36,7 @@ export interface CorrectionPlan {
 }
 
 function parseAmount(text: string | undefined): bigint {
-  if (text === undefined) throw new CliError(EXIT.USAGE, `--amount is required\n${USAGE}`);
+  if (text === undefined) throw new CliError(EXIT.USAGE, '--amount is required', USAGE);
   if (!AMOUNT.test(text.trim()) || BigInt(text.trim()) === 0n) {
     throw new CliError(
       EXIT.USAGE,
@@ -111,7 +111,7 @@ export function describePlan(plan: CorrectionPlan): string[] {
 export async function capitalAdjustCommand(context: CommandContext): Promise<ExitCode> {
   if (context.positionals.length > 0) throw new CliError(EXIT.USAGE, USAGE);
   const poolId = stringFlag(context, 'pool');
-  if (poolId === undefined) throw new CliError(EXIT.USAGE, `--pool is required\n${USAGE}`);
+  if (poolId === undefined) throw new CliError(EXIT.USAGE, '--pool is required', USAGE);
   const accountId = stringFlag(context, 'account') ?? null;
   const amountMinor = parseAmount(stringFlag(context, 'amount'));
   const dryRun = booleanFlag(context, 'dry-run');

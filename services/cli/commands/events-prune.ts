@@ -19,7 +19,8 @@ function selection(context: CommandContext): { throughSeq: number } | { olderTha
   if ((seqText === undefined) === (ageText === undefined)) {
     throw new CliError(
       EXIT.USAGE,
-      `exactly one of --through-seq N and --older-than DURATION is required\n${USAGE}`,
+      'exactly one of --through-seq N and --older-than DURATION is required',
+      USAGE,
     );
   }
   if (seqText !== undefined) {
@@ -46,7 +47,7 @@ export async function eventsPruneCommand(context: CommandContext): Promise<ExitC
   if (context.positionals.length > 0) throw new CliError(EXIT.USAGE, USAGE);
   const selected = selection(context);
   const archivePath = stringFlag(context, 'archive');
-  if (archivePath === undefined) throw new CliError(EXIT.USAGE, `--archive is required\n${USAGE}`);
+  if (archivePath === undefined) throw new CliError(EXIT.USAGE, '--archive is required', USAGE);
   const request = requireOperatorFlags(context, 'events prune');
   const config = await resolveConfig(context);
   requireDatabase(config.dbPath);

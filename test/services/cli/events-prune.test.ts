@@ -142,4 +142,42 @@ describe('governor events prune', () => {
     expect(completion.stdout).toContain('"events prune") flags=');
     expect(completion.stdout).toContain('--older-than');
   });
+
+  it('regression: a usage error printed its usage after a literal \\n, and core refusals named the command twice', async () => {
+    const { dir, db } = database(30);
+    const both = await run([
+      'events',
+      'prune',
+      '--db',
+      db,
+      '--through-seq',
+      '3',
+      '--older-than',
+      '1d',
+      '--archive',
+      join(dir, 'a.db'),
+      ...WHO,
+    ]);
+    expect(both.code).toBe(1);
+    const lines = both.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe(
+      'governor events prune: exactly one of --through-seq N and --older-than DURATION is required',
+    );
+    expect(lines[1]).toMatch(/^usage: governor events prune /);
+    expect(both.stderr).not.toContain('\\n');
+    const itself = await run([
+      'events',
+      'prune',
+      '--db',
+      db,
+      '--through-seq',
+      '3',
+      '--archive',
+      db,
+      ...WHO,
+    ]);
+    expect(itself.code).toBe(2);
+    expect(itself.stderr).toMatch(/^governor events prune: the archive /);
+    expect(itself.stderr).not.toContain('events prune: events prune');
+  });
 });
