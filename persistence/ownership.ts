@@ -6,11 +6,11 @@
  * since, lock file and its inode), which names it to anyone refused and lets a process that came
  * through another name (a hard link, a bind mount) find the lock actually held.
  */
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { GovernorError } from '../services/errors.js';
+import { sideFilePath } from './side-files.js';
 
 /** Who owns a database: written in its `owner` row by the process holding the lock. */
 export interface OwnerInfo {
@@ -27,11 +27,7 @@ export interface OwnerInfo {
 
 /** The lock file of a database path: beside its real path (symlinks resolved), `.owner` added. */
 export function lockPathFor(dbPath: string): string {
-  const directory = realpathSync(dirname(dbPath));
-  const name = basename(dbPath);
-  const candidate = join(directory, name);
-  const real = existsSync(candidate) ? realpathSync(candidate) : candidate;
-  return `${real}.owner`;
+  return sideFilePath(dbPath, '.owner') ?? `${dbPath}.owner`;
 }
 
 /** This process's start time as its host records it, or null where it cannot be read. */

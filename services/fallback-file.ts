@@ -7,7 +7,6 @@
  */
 
 import { existsSync, readFileSync, renameSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import {
   isHeldCause,
   type SafeModeHold,
@@ -16,6 +15,7 @@ import {
   type ShutdownTrigger,
 } from '../machines/types.js';
 import { fsyncDirectory, writeFileDurably } from '../persistence/durable-file.js';
+import { sideFilePath } from '../persistence/side-files.js';
 import { describeError } from './errors.js';
 
 export interface FallbackRecord {
@@ -31,9 +31,10 @@ export interface FallbackRecord {
 
 /** The fallback path for a database path, or null for an in-memory database. */
 export function fallbackPathFor(dbPath: string): string | null {
-  if (dbPath === ':memory:' || dbPath === '') return null;
-  return join(dirname(dbPath), `${basename(dbPath)}.shutdown.json`);
+  return sideFilePath(dbPath, FALLBACK_SUFFIX);
 }
+
+export const FALLBACK_SUFFIX = '.shutdown.json';
 
 /** Writes the record durably: temp file, fsync, rename, fsync of the directory. */
 export function writeFallbackRecord(path: string, record: FallbackRecord): void {

@@ -4,9 +4,9 @@
  * fsync of the directory). A later verification compares the chain against it.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { GovernorError } from '../../services/errors.js';
 import { writeFileDurably } from '../durable-file.js';
+import { sideFilePath } from '../side-files.js';
 
 export interface HeadAnchor {
   readonly seq: number;
@@ -21,9 +21,10 @@ const ANCHOR_FILE_BYTES_MAX = 4096;
 
 /** The anchor path for a database path, or null for an in-memory database. */
 export function headAnchorPathFor(dbPath: string): string | null {
-  if (dbPath === ':memory:' || dbPath === '') return null;
-  return join(dirname(dbPath), `${basename(dbPath)}.head.json`);
+  return sideFilePath(dbPath, HEAD_ANCHOR_SUFFIX);
 }
+
+export const HEAD_ANCHOR_SUFFIX = '.head.json';
 
 export function isHeadHash(value: unknown): value is string {
   return typeof value === 'string' && HASH_PATTERN.test(value);

@@ -22,6 +22,7 @@ export {
   WORKERS_MAX_DEFAULT,
 } from './data-integrity-verifier.js';
 export {
+  HEAD_ANCHOR_SUFFIX,
   type HeadAnchor,
   headAnchorPathFor,
   isHeadHash,

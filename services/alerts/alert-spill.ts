@@ -5,8 +5,8 @@
  * them as soon as the database takes writes again, and delivers them.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { writeFileDurably } from '../../persistence/durable-file.js';
+import { sideFilePath } from '../../persistence/side-files.js';
 import { ALERT_KINDS, ALERT_SEVERITIES, type GovernorAlert } from './types.js';
 
 /** At most this many unstored alerts are kept (the oldest go first). */
@@ -28,9 +28,10 @@ export interface AlertSpill {
 
 /** The spill file's path for a database path, or null for an in-memory database. */
 export function alertSpillPathFor(dbPath: string): string | null {
-  if (dbPath === ':memory:' || dbPath === '') return null;
-  return join(dirname(dbPath), `${basename(dbPath)}.unstored-alerts.json`);
+  return sideFilePath(dbPath, ALERT_SPILL_SUFFIX);
 }
+
+export const ALERT_SPILL_SUFFIX = '.unstored-alerts.json';
 
 function revive(value: unknown): GovernorAlert | null {
   if (typeof value !== 'object' || value === null) return null;

@@ -4,16 +4,22 @@
  * per database"), each named after it, in process on a SimulatedClock; the same paths are
  * proven with real processes and kill -9 in test/e2e/kill-switch.test.ts.
  */
-import { linkSync, mkdirSync, symlinkSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as publicApi from '../../../index.js';
 import { Store } from '../../../persistence/index.js';
+import { headAnchorPathFor } from '../../../persistence/integrity/index.js';
+import { sideFilePath } from '../../../persistence/side-files.js';
+import { alertSpillPathFor } from '../../../services/alerts/alert-spill.js';
 import type { AlertSink, GovernorAlert } from '../../../services/alerts/types.js';
 import { DEFAULT_THRESHOLDS } from '../../../services/config.js';
 import { isGovernorError } from '../../../services/errors.js';
+import { fallbackPathFor, writeFallbackRecord } from '../../../services/fallback-file.js';
+import { pruneEventLogOffline } from '../../../services/governor/event-log-prune.js';
 import { incidentKey } from '../../../services/governor/incidents.js';
 import { recordedStatus } from '../../../services/governor/status.js';
+import { verifyDatabase } from '../../../services/health/verify-database.js';
 import { applyRealFault, simulateCrash } from '../../../testing.js';
 import { type Harness, makeHarness, settle } from '../../support/harness.js';
 
@@ -135,6 +141,91 @@ describe('4. one owner per database file', () => {
     ]) {
       expect(() => h.reopen({ dbPath: path }), path).toThrow(/GOV_DATABASE_OWNED|hard links/);
     }
+  });
+
+  it('regression: side files were named after the path given, so a latch in the fallback file written through a symlink was not seen through the real name', async () => {
+    h = makeHarness();
+    const linkDir = join(h.dir, 'elsewhere');
+    mkdirSync(linkDir);
+    const viaLink = join(linkDir, 'via-symlink.db');
+    symlinkSync(h.dbPath, viaLink);
+    symlinkSync(h.dir, join(h.dir, 'dir-link'));
+    for (const suffix of ['.owner', '.head.json', '.shutdown.json']) {
+      const real = sideFilePath(h.dbPath, suffix);
+      expect(sideFilePath(viaLink, suffix)).toBe(real);
+      expect(sideFilePath(join(h.dir, 'dir-link', 'governor.db'), suffix)).toBe(real);
+      expect(sideFilePath(relative(process.cwd(), h.dbPath), suffix)).toBe(real);
+    }
+    expect(fallbackPathFor(viaLink)).toBe(fallbackPathFor(h.dbPath));
+    expect(headAnchorPathFor(viaLink)).toBe(headAnchorPathFor(h.dbPath));
+    expect(alertSpillPathFor(viaLink)).toBe(alertSpillPathFor(h.dbPath));
+    await h.gov.runStartupChecks();
+    h.gov.close();
+    // A shutdown the database could not take went to the fallback file, through the symlink.
+    const latch = {
+      trigger: 'OPERATOR_KILL' as const,
+      reason: 'disk full',
+      at: new Date(h.clock.wallNow()).toISOString(),
+    };
+    writeFallbackRecord(fallbackPathFor(viaLink) ?? '', {
+      version: 2,
+      latch,
+      hold: null,
+      lifecycleId: 'x',
+      finalState: {},
+    });
+    const next = h.reopen();
+    expect(next.getState()).toBe('SHUTDOWN');
+    expect(next.canDeployCapital()).toBe(false);
+  });
+
+  it('a fallback file an earlier version kept beside a symlinked name is moved beside the real file and honoured', () => {
+    h = makeHarness();
+    h.gov.close();
+    const viaLink = join(h.dir, 'via-symlink.db');
+    symlinkSync(h.dbPath, viaLink);
+    const legacy = `${viaLink}.shutdown.json`;
+    writeFallbackRecord(legacy, {
+      version: 2,
+      latch: {
+        trigger: 'OPERATOR_KILL',
+        reason: 'kept at the link',
+        at: new Date(h.clock.wallNow()).toISOString(),
+      },
+      hold: null,
+      lifecycleId: 'x',
+      finalState: {},
+    });
+    const throughLink = h.reopen({ dbPath: viaLink });
+    expect(throughLink.getState()).toBe('SHUTDOWN');
+    throughLink.close();
+    expect(existsSync(legacy)).toBe(false);
+    expect(existsSync(fallbackPathFor(h.dbPath) ?? '')).toBe(true);
+    expect(h.reopen().getState()).toBe('SHUTDOWN');
+  });
+
+  it("regression: a prune through a symlinked name wrote its own head anchor and left the real name's pointing into the pruned history: the next start went OBSERVE_ONLY", async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    for (let i = 0; i < 20; i++)
+      h.gov.engine.events.append({ eventType: 'TRADE', reason: `t${i}` });
+    h.gov.close(); // the start anchored its head (seq < 10) beside the real file
+    const viaLink = join(h.dir, 'via-symlink.db');
+    symlinkSync(h.dbPath, viaLink);
+    const outcome = pruneEventLogOffline({
+      dbPath: viaLink,
+      throughSeq: 15,
+      archivePath: join(h.dir, 'archive.db'),
+      operator: 'olga',
+      reason: 'keep 90 days',
+    });
+    expect(outcome.kind).toBe('pruned');
+    expect(existsSync(`${viaLink}.head.json`)).toBe(false);
+    // The real name's anchor is the one the prune moved (the prune ran on the real clock, so
+    // the check runs on it too: governor verify).
+    const verified = verifyDatabase({ dbPath: h.dbPath });
+    expect(verified.violations).toEqual([]);
+    expect(verified.ok).toBe(true);
   });
 
   it('a crashed owner (kill -9) frees the database at once for the next one', async () => {
