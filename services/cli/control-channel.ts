@@ -8,8 +8,9 @@
 
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { describeError } from '../errors.js';
+import { canonicalDatabasePath } from '../governor/database-path.js';
 import { CliError, EXIT } from './exit-codes.js';
 
 /** The largest request or response line, in bytes. */
@@ -51,9 +52,12 @@ export type ControlResponse =
 
 export type ControlHandler = (request: ControlRequest) => Promise<unknown>;
 
-/** The default socket: `<dir>/.<db file name>.control/governor.sock`. */
+/**
+ * The default socket: `<dir>/.<db file name>.control/governor.sock`, beside the database's real
+ * file (symlinks resolved), so a command finds the daemon whatever name either was given.
+ */
 export function defaultSocketPath(dbPath: string): string {
-  const absolute = resolve(dbPath);
+  const absolute = canonicalDatabasePath(dbPath);
   return join(dirname(absolute), `.${basename(absolute)}.control`, 'governor.sock');
 }
 

@@ -13,6 +13,7 @@ import { headAnchorPathFor } from '../../../persistence/integrity/index.js';
 import { sideFilePath } from '../../../persistence/side-files.js';
 import { alertSpillPathFor } from '../../../services/alerts/alert-spill.js';
 import type { AlertSink, GovernorAlert } from '../../../services/alerts/types.js';
+import { defaultSocketPath } from '../../../services/cli/control-channel.js';
 import { DEFAULT_THRESHOLDS } from '../../../services/config.js';
 import { isGovernorError } from '../../../services/errors.js';
 import { fallbackPathFor, writeFallbackRecord } from '../../../services/fallback-file.js';
@@ -159,6 +160,7 @@ describe('4. one owner per database file', () => {
     expect(fallbackPathFor(viaLink)).toBe(fallbackPathFor(h.dbPath));
     expect(headAnchorPathFor(viaLink)).toBe(headAnchorPathFor(h.dbPath));
     expect(alertSpillPathFor(viaLink)).toBe(alertSpillPathFor(h.dbPath));
+    expect(defaultSocketPath(viaLink)).toBe(defaultSocketPath(h.dbPath));
     await h.gov.runStartupChecks();
     h.gov.close();
     // A shutdown the database could not take went to the fallback file, through the symlink.
