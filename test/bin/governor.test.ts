@@ -10,19 +10,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../services/cli/exit-codes.js';
-import { CliSandbox, REPO_ROOT } from '../e2e/cli-harness.js';
+import { type CliSandbox, perTestResources, REPO_ROOT } from '../e2e/cli-harness.js';
 
-const sandboxes: CliSandbox[] = [];
-function sandbox(): CliSandbox {
-  const created = new CliSandbox();
-  sandboxes.push(created);
-  return created;
-}
-afterEach(async () => {
-  for (const created of sandboxes.splice(0)) await created.cleanup();
-});
+const { sandbox } = perTestResources();
 
 /** A sandbox whose database a daemon wrote (startup checks passed), then stopped with SIGTERM. */
 async function writtenSandbox(): Promise<CliSandbox> {

@@ -10,19 +10,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
-import { CliSandbox, type Daemon } from './cli-harness.js';
+import { describe, expect, it } from 'vitest';
+import { type CliSandbox, type Daemon, perTestResources } from './cli-harness.js';
 import { startTradingEngine } from './engine-harness.js';
 
-const sandboxes: CliSandbox[] = [];
-function sandbox(): CliSandbox {
-  const created = new CliSandbox();
-  sandboxes.push(created);
-  return created;
-}
-afterEach(async () => {
-  for (const created of sandboxes.splice(0)) await created.cleanup();
-});
+const { sandbox } = perTestResources();
 
 const WHO = ['--operator', 'olga', '--reason', 'INC-12: archive old history'];
 

@@ -12,9 +12,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GovernanceSystem } from '../../index.js';
-import { CliSandbox, REPO_ROOT } from './cli-harness.js';
+import { type CliSandbox, perTestResources, REPO_ROOT } from './cli-harness.js';
 import {
   type EngineChild,
   recordFigures,
@@ -22,15 +22,7 @@ import {
   startTradingEngine,
 } from './engine-harness.js';
 
-const sandboxes: CliSandbox[] = [];
-function sandbox(): CliSandbox {
-  const created = new CliSandbox();
-  sandboxes.push(created);
-  return created;
-}
-afterEach(async () => {
-  for (const created of sandboxes.splice(0)) await created.cleanup();
-});
+const { sandbox } = perTestResources();
 
 const ownedBy = (pid: number): RegExp =>
   new RegExp(

@@ -18,8 +18,8 @@ import {
 import { bashScript, fishScript, zshScript } from '../../../services/cli/completion.js';
 import { EXIT } from '../../../services/cli/exit-codes.js';
 import { commandHelp } from '../../../services/cli/help.js';
-import { main } from '../../../services/cli/main.js';
 import { createOutput } from '../../../services/cli/output.js';
+import { runCliInProcess } from '../../support/cli-in-process.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 
@@ -38,26 +38,7 @@ function captureHelp(name: string): string {
   return chunks.join('');
 }
 
-/** Runs `main` with stdout and stderr captured. */
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(argv, { NO_COLOR: '1' });
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const run = (argv: string[]) => runCliInProcess(argv);
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Store } from '../../../persistence/index.js';
-import { main } from '../../../services/cli/main.js';
 import { verifyDatabase } from '../../../services/health/verify-database.js';
+import { runCliInProcess } from '../../support/cli-in-process.js';
 
 const directories: string[] = [];
 afterEach(() => {
@@ -21,25 +21,7 @@ afterEach(() => {
     rmSync(directory, { recursive: true, force: true });
 });
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(argv, { NO_COLOR: '1' });
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const run = (argv: string[]) => runCliInProcess(argv);
 
 /** A database of `events` events, written long ago except the last ten. */
 function database(events: number): { dir: string; db: string } {
