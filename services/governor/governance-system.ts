@@ -23,16 +23,14 @@ import type { FaultInjector } from '../../persistence/faults.js';
 import { Store } from '../../persistence/index.js';
 import {
   DataIntegrityVerifier,
-  HEAD_ANCHOR_SUFFIX,
   IntegrityScrubber,
   type IntegrityViolation,
 } from '../../persistence/integrity/index.js';
 import { type AuthorityRecord, ModeJournal } from '../../persistence/mode-journal.js';
 import type { OwnerLock } from '../../persistence/ownership.js';
-import { adoptSideFileAtName } from '../../persistence/side-files.js';
 import { LIMITS } from '../../persistence/validation.js';
 import { AlertManager } from '../alerts/alert-manager.js';
-import { ALERT_SPILL_SUFFIX, alertSpillPathFor, fileAlertSpill } from '../alerts/alert-spill.js';
+import { alertSpillPathFor, fileAlertSpill } from '../alerts/alert-spill.js';
 import type { DeliveryPolicy } from '../alerts/delivery-policy.js';
 import { governorInstance } from '../alerts/instance.js';
 import { createStoreAlertRepository } from '../alerts/store-repository.js';
@@ -43,7 +41,6 @@ import { clipBytes } from '../display-text.js';
 import { AssertionError, describeError, GovernorError, isGovernorError } from '../errors.js';
 import {
   clearFallbackHold,
-  FALLBACK_SUFFIX,
   fallbackPathFor,
   readFallbackRecord,
   retireFallbackRecord,
@@ -82,7 +79,7 @@ import {
   REQUEST_POLL_MS_RANGE,
   RequestWatcher,
 } from './operator-commands.js';
-import { acquireOwnerLock, claimOwnerRow } from './ownership.js';
+import { acquireOwnerLock, adoptSideFiles, claimOwnerRow } from './ownership.js';
 import { type PreflightReport, preflight } from './preflight.js';
 import { type GovernorStatus, liveStatus } from './status.js';
 import {
@@ -241,7 +238,7 @@ export class GovernanceSystem {
     this.fallbackPath = fallbackPathFor(this.dbPath);
     this.signature = processSignature('owner');
     this.ownerLock = acquireOwnerLock(this.dbPath, this.nowIso());
-    if (this.ownerLock !== null) this.adoptSideFiles();
+    if (this.ownerLock !== null) adoptSideFiles(this.dbPath, this.logger);
     try {
       // A short busy timeout: a write blocked by another process must not stall the embedding
       // program's event loop for long; a failed write is an operating error the fail-safe handles.
@@ -791,25 +788,6 @@ export class GovernanceSystem {
 
   // ---------------------------------------------------------------------------------------
   // Internals: ownership and the authority record
-
-  /**
-   * Side files an earlier version kept beside a symlinked name of the database (a fallback
-   * latch above all) move beside the real file, where every process now looks for them.
-   */
-  private adoptSideFiles(): void {
-    for (const suffix of [FALLBACK_SUFFIX, ALERT_SPILL_SUFFIX, HEAD_ANCHOR_SUFFIX]) {
-      try {
-        const from = adoptSideFileAtName(this.dbPath, suffix);
-        if (from !== null)
-          this.logger.warn({ from, suffix }, 'side file moved beside the real database file');
-      } catch (error) {
-        this.logger.error(
-          { err: error, suffix },
-          'a side file at the database name could not be moved',
-        );
-      }
-    }
-  }
 
   /** The authority record, or (when it cannot be read) one with a latch: in doubt, shut down. */
   private readAuthority(): AuthorityRecord {

@@ -4,9 +4,13 @@
  * A second name for the file (a hard link) is refused, and an owner still alive under another
  * name or lock keeps the file.
  */
+import { HEAD_ANCHOR_SUFFIX } from '../../persistence/integrity/index.js';
 import type { ModeJournal } from '../../persistence/mode-journal.js';
 import { type OwnerInfo, OwnerLock, ownedError } from '../../persistence/ownership.js';
+import { adoptSideFileAtName } from '../../persistence/side-files.js';
+import { ALERT_SPILL_SUFFIX } from '../alerts/alert-spill.js';
 import { isGovernorError } from '../errors.js';
+import { FALLBACK_SUFFIX } from '../fallback-file.js';
 import type { Logger } from '../logger.js';
 import { ownerStillHolds, readOwnerQuietly, refuseExtraNames } from './owner-record.js';
 
@@ -46,4 +50,21 @@ export function claimOwnerRow(
         : { claimed: true };
   }
   if (!outcome.claimed) throw ownedError(dbPath, outcome.owner);
+}
+
+/**
+ * Side files an earlier version kept beside a symlinked name of the database (a fallback latch
+ * above all) move beside the real file, where every process now looks for them. The owner
+ * does it, once it holds the lock.
+ */
+export function adoptSideFiles(dbPath: string, logger: Logger): void {
+  for (const suffix of [FALLBACK_SUFFIX, ALERT_SPILL_SUFFIX, HEAD_ANCHOR_SUFFIX]) {
+    try {
+      const from = adoptSideFileAtName(dbPath, suffix);
+      if (from !== null)
+        logger.warn({ from, suffix }, 'side file moved beside the real database file');
+    } catch (error) {
+      logger.error({ err: error, suffix }, 'a side file at the database name could not be moved');
+    }
+  }
 }
