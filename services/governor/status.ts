@@ -120,13 +120,7 @@ export const STATUS_ALERTS_MAX = 10;
 export const STATUS_ALERT_TEXT_CHARS_MAX = { title: 200, message: 500, recommendedAction: 300 };
 
 /** What alertsOf reads of an alert: the alert manager's (dates) or the store's (ISO strings). */
-interface AlertFields {
-  readonly alertId: string;
-  readonly severity: GovernorAlert['severity'];
-  readonly kind: string | null;
-  readonly title: string;
-  readonly message: string;
-  readonly recommendedAction: string;
+interface AlertFields extends Omit<StatusAlert, 'timestamp' | 'resolvedAt'> {
   readonly timestamp: Date | string;
   readonly resolvedAt: Date | string | null;
 }

@@ -19,6 +19,20 @@ import { SimulatedClock } from '../../../services/clock.js';
 import { GovernanceSystem } from '../../../services/governor/governance-system.js';
 import { type Harness, makeHarness, tempDir } from '../../support/harness.js';
 
+/** Every path the API serves (the tests' own list, not the server's). */
+export const API_PATHS = [
+  '/',
+  '/api/health',
+  '/api/health/status',
+  '/api/health/uptime',
+  '/api/health/last_snapshot',
+  '/api/health/gate',
+  '/api/health/stream',
+  '/metrics',
+  '/livez',
+  '/readyz',
+] as const;
+
 export interface ApiHarness {
   readonly h: Harness;
   readonly api: ApiServer;

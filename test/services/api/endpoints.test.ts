@@ -11,7 +11,7 @@ import { startApiServer } from '../../../services/api/server.js';
 import { SimulatedClock } from '../../../services/clock.js';
 import { GovernanceSystem } from '../../../services/governor/governance-system.js';
 import { makeHarness } from '../../support/harness.js';
-import { type ApiHarness, apiIn, request } from './api-support.js';
+import { API_PATHS, type ApiHarness, apiIn, request } from './api-support.js';
 
 let current: ApiHarness | undefined;
 afterEach(async () => {
@@ -183,22 +183,9 @@ describe.each(STATES)('in %s', (state) => {
 });
 
 describe('methods and paths', () => {
-  const PATHS = [
-    '/',
-    '/api/health',
-    '/api/health/status',
-    '/api/health/uptime',
-    '/api/health/last_snapshot',
-    '/api/health/gate',
-    '/api/health/stream',
-    '/metrics',
-    '/livez',
-    '/readyz',
-  ];
-
   it('answers every other method with 405, Allow: GET, HEAD and a JSON body, on every path', async () => {
     current = await apiIn('AGGRESSIVE');
-    for (const path of [...PATHS, '/no/such/path']) {
+    for (const path of [...API_PATHS, '/no/such/path']) {
       for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
         const res = await request(current.api.url, path, {
           method,
@@ -214,7 +201,7 @@ describe('methods and paths', () => {
 
   it('answers HEAD like GET (status and headers) without a body', async () => {
     current = await apiIn('SHUTDOWN');
-    for (const path of [...PATHS, '/no/such/path']) {
+    for (const path of [...API_PATHS, '/no/such/path']) {
       const res = await fetch(`${current.api.url}${path}`, { method: 'HEAD' });
       const body = await res.text();
       expect(body, path).toBe('');

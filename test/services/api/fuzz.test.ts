@@ -7,22 +7,10 @@
 import { Agent, request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiHarness, apiIn, request, tablesChecksum } from './api-support.js';
+import { API_PATHS, type ApiHarness, apiIn, request, tablesChecksum } from './api-support.js';
 
 const RUNS = 200;
 const REQUESTS_PER_RUN = 50;
-const KNOWN_PATHS = [
-  '/',
-  '/api/health',
-  '/api/health/status',
-  '/api/health/uptime',
-  '/api/health/last_snapshot',
-  '/api/health/gate',
-  '/api/health/stream',
-  '/metrics',
-  '/livez',
-  '/readyz',
-];
 const METHODS = [
   'GET',
   'HEAD',
@@ -62,9 +50,9 @@ interface FuzzRequest {
 }
 
 const pathArbitrary = fc.oneof(
-  fc.constantFrom(...KNOWN_PATHS),
-  fc.tuple(fc.constantFrom(...KNOWN_PATHS), fc.webQueryParameters()).map(([p, q]) => `${p}?${q}`),
-  fc.tuple(fc.constantFrom(...KNOWN_PATHS), fc.webSegment()).map(([p, s]) => `${p}/${s}`),
+  fc.constantFrom(...API_PATHS),
+  fc.tuple(fc.constantFrom(...API_PATHS), fc.webQueryParameters()).map(([p, q]) => `${p}?${q}`),
+  fc.tuple(fc.constantFrom(...API_PATHS), fc.webSegment()).map(([p, s]) => `${p}/${s}`),
   fc.webPath().map((p) => (p.startsWith('/') ? p : `/${p}`)),
   fc.stringMatching(/^\/[A-Za-z0-9%._~:@!$&'()*+,;=/-]{0,300}$/),
 );
