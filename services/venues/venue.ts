@@ -1,0 +1,17 @@
+/**
+ * A trading venue as governor sees it: the one account of the engine's at one exchange, which
+ * governor cancels everything at when it shuts down and whose dead man's switch it renews while
+ * the gate may open. The engine registers its venues with `new GovernanceSystem({ venues })`.
+ */
+export interface Venue {
+  /** Unique among the venues of one governor; shown in alerts, status and events. */
+  readonly name: string;
+  /** Cancel every working order of this account at this venue. */
+  cancelAllOrders(): Promise<void>;
+  /** How many orders of this account are open at the venue now: the confirmation of flat. */
+  countOpenOrders(): Promise<number>;
+  /** Arm (or renew) the venue's own countdown: it cancels all orders unless renewed within `timeoutMs`. */
+  armDeadMansSwitch?(timeoutMs: number): Promise<void>;
+  /** Stop the venue's countdown (a planned stop). */
+  disarmDeadMansSwitch?(): Promise<void>;
+}
