@@ -1,0 +1,171 @@
+/**
+ * The one place a caller's object is read: each field (and each JSON value nested in it) is read
+ * exactly once into a plain copy, and only the copy is validated, hashed and stored. A getter, a
+ * Proxy or an inherited property that answers one thing to the check and another to the write
+ * therefore cannot slip a value past the check: there is no second read.
+ */
+import { GovernorError } from '../services/errors.js';
+
+/** The deepest a JSON value may nest (docs/schema.md, "Size limits"). */
+export const JSON_DEPTH_MAX = 64;
+
+/** What `readFields` returns: the named fields that were not `undefined`, as read once. */
+export type PlainFields<K extends string> = { readonly [P in K]?: unknown };
+
+/** Reads `read()` once; a getter or Proxy trap that throws becomes a GovernorError naming `what`. */
+function readOnce<T>(read: () => T, fail: (message: string) => GovernorError, what: string): T {
+  try {
+    return read();
+  } catch (error) {
+    throw fail(`${what} could not be read: ${error instanceof Error ? error.message : 'threw'}`);
+  }
+}
+
+function invalidArgument(field: string): (message: string) => GovernorError {
+  return (message) => new GovernorError('GOV_INVALID_ARGUMENT', message, { field });
+}
+
+/**
+ * Reads the named fields of the caller's object once each (own or inherited, through getters and
+ * Proxy traps alike) into a plain object with no prototype; a field that reads `undefined` is
+ * left out. Anything but an object is refused (GOV_INVALID_ARGUMENT naming `field`).
+ */
+export function readFields<K extends string>(
+  field: string,
+  value: unknown,
+  keys: readonly K[],
+): PlainFields<K> {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) {
+    throw new GovernorError('GOV_INVALID_ARGUMENT', `Expected ${field} to be an object`, {
+      field,
+      received: value === null ? 'null' : typeof value,
+    });
+  }
+  const copy: Record<string, unknown> = Object.create(null);
+  for (const key of keys) {
+    const read = readOnce(() => Reflect.get(value, key), invalidArgument(field), `${field}.${key}`);
+    if (read !== undefined) copy[key] = read;
+  }
+  return copy as PlainFields<K>;
+}
+
+/**
+ * Reads the caller's array once: its length once (refused above `lengthMax` before any element
+ * is read), then each element once, into a new plain array.
+ */
+export function readArray(field: string, value: unknown, lengthMax: number): unknown[] {
+  if (!Array.isArray(value)) {
+    throw new GovernorError('GOV_INVALID_ARGUMENT', `Expected ${field} to be an array`, {
+      field,
+      length: null,
+    });
+  }
+  const length = readOnce(() => value.length, invalidArgument(field), `${field}.length`);
+  if (!Number.isSafeInteger(length) || length < 0 || length > lengthMax) {
+    throw new GovernorError(
+      'GOV_INVALID_ARGUMENT',
+      `Expected ${field} to hold at most ${lengthMax} items`,
+      { field, length: Number.isSafeInteger(length) ? length : null },
+    );
+  }
+  const copy: unknown[] = new Array(length);
+  for (let index = 0; index < length; index++) {
+    copy[index] = readOnce(() => value[index], invalidArgument(field), `${field}[${index}]`);
+  }
+  return copy;
+}
+
+function invalidJson(field: string, path: string, problem: string): GovernorError {
+  return new GovernorError('GOV_INVALID_METADATA', `${field}${path} ${problem}`, {
+    field,
+    path: path === '' ? '$' : `$${path}`,
+  });
+}
+
+interface JsonWalk {
+  readonly field: string;
+  readonly ancestors: unknown[];
+  /** Values still allowed: each costs at least one byte of JSON, so `bytesMax` bounds them. */
+  budget: number;
+  readonly bytesMax: number;
+}
+
+/**
+ * A plain copy of a JSON value, each property read once: null, booleans, finite numbers, strings,
+ * arrays and plain objects (copied without a prototype, so no inherited `toJSON` reaches the
+ * serialisation). An object property whose value is `undefined` is omitted, as JSON.stringify
+ * does; `undefined` elsewhere, functions, symbols, bigints, NaN, Infinity, cycles, class
+ * instances (Date, Map, Number…), nesting deeper than 64, and more values than `bytesMax` could
+ * hold are refused (GOV_INVALID_METADATA or GOV_PAYLOAD_TOO_LARGE naming `field`). Symbol keys
+ * are not copied (JSON has none).
+ */
+export function copyJson(field: string, value: unknown, bytesMax: number): unknown {
+  return copyJsonValue({ field, ancestors: [], budget: bytesMax, bytesMax }, value, '');
+}
+
+function copyJsonValue(walk: JsonWalk, value: unknown, path: string): unknown {
+  walk.budget -= 1;
+  if (walk.budget < 0) {
+    throw new GovernorError(
+      'GOV_PAYLOAD_TOO_LARGE',
+      `${walk.field} holds more values than ${walk.bytesMax} bytes of JSON can`,
+      { field: walk.field, bytesMax: walk.bytesMax },
+    );
+  }
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) {
+        throw invalidJson(walk.field, path, `is ${value}, not a finite number`);
+      }
+      return value;
+    case 'object':
+      break;
+    default:
+      throw invalidJson(walk.field, path, `is a ${typeof value}, not a JSON value`);
+  }
+  if (value === null) return null;
+  if (walk.ancestors.includes(value)) throw invalidJson(walk.field, path, 'contains a cycle');
+  if (walk.ancestors.length >= JSON_DEPTH_MAX) {
+    throw invalidJson(walk.field, path, `is nested deeper than ${JSON_DEPTH_MAX}`);
+  }
+  const fail = (message: string): GovernorError => invalidJson(walk.field, path, message);
+  walk.ancestors.push(value);
+  let copy: unknown;
+  if (Array.isArray(value)) {
+    const length = readOnce(() => value.length, fail, 'its length');
+    if (length > walk.budget) {
+      throw new GovernorError(
+        'GOV_PAYLOAD_TOO_LARGE',
+        `${walk.field}${path} holds more values than ${walk.bytesMax} bytes of JSON can`,
+        { field: walk.field, bytesMax: walk.bytesMax },
+      );
+    }
+    const items: unknown[] = new Array(length);
+    for (let index = 0; index < length; index++) {
+      const item = readOnce(() => value[index], fail, `item ${index}`);
+      items[index] = copyJsonValue(walk, item, `${path}[${index}]`);
+    }
+    copy = items;
+  } else {
+    const prototype = readOnce(
+      () => Object.getPrototypeOf(value) as unknown,
+      fail,
+      'its prototype',
+    );
+    if (prototype !== Object.prototype && prototype !== null) {
+      throw fail('is not a plain object (class instances such as Date are refused)');
+    }
+    const keys = readOnce(() => Object.keys(value), fail, 'its keys');
+    const record: Record<string, unknown> = Object.create(null);
+    for (const key of keys) {
+      const child = readOnce(() => Reflect.get(value, key), fail, `.${key}`);
+      if (child !== undefined) record[key] = copyJsonValue(walk, child, `${path}.${key}`);
+    }
+    copy = record;
+  }
+  walk.ancestors.pop();
+  return copy;
+}
