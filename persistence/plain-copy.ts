@@ -21,6 +21,15 @@ function readOnce<T>(read: () => T, fail: (message: string) => GovernorError, wh
   }
 }
 
+/** Array.isArray read once: it throws for a revoked Proxy. */
+function isArray(
+  value: unknown,
+  fail: (message: string) => GovernorError,
+  what: string,
+): value is unknown[] {
+  return readOnce(() => Array.isArray(value), fail, what);
+}
+
 function invalidArgument(field: string): (message: string) => GovernorError {
   return (message) => new GovernorError('GOV_INVALID_ARGUMENT', message, { field });
 }
@@ -54,7 +63,7 @@ export function readFields<K extends string>(
  * is read), then each element once, into a new plain array.
  */
 export function readArray(field: string, value: unknown, lengthMax: number): unknown[] {
-  if (!Array.isArray(value)) {
+  if (!isArray(value, invalidArgument(field), field)) {
     throw new GovernorError('GOV_INVALID_ARGUMENT', `Expected ${field} to be an array`, {
       field,
       length: null,
@@ -134,7 +143,7 @@ function copyJsonValue(walk: JsonWalk, value: unknown, path: string): unknown {
   const fail = (message: string): GovernorError => invalidJson(walk.field, path, message);
   walk.ancestors.push(value);
   let copy: unknown;
-  if (Array.isArray(value)) {
+  if (isArray(value, fail, 'its kind')) {
     const length = readOnce(() => value.length, fail, 'its length');
     if (length > walk.budget) {
       throw new GovernorError(

@@ -144,4 +144,38 @@ describe('the engine port reads an event once', () => {
     const appended = h.gov.engine.events.append({ ...HONEST, metadata });
     expect(h.gov.engine.events.get(appended.seq)?.metadata).toEqual({ orderId: 7 });
   });
+
+  it('refuses, writing nothing, an event it cannot read: a getter that throws, a revoked Proxy, a batch or metadata claiming a billion items', () => {
+    h = makeHarness();
+    const { engine } = h.gov;
+    const before = engine.events.head();
+    const throwing = Object.defineProperty({ reason: 'r' }, 'eventType', {
+      get: () => {
+        throw new Error('boom');
+      },
+    });
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const huge = new Proxy([], {
+      get: (target, key, receiver) => (key === 'length' ? 1e9 : Reflect.get(target, key, receiver)),
+    });
+    const cases: Array<[string, () => unknown]> = [
+      ['a throwing getter', () => engine.events.append(throwing as EventInput)],
+      ['a revoked Proxy', () => engine.events.append(revoked.proxy as EventInput)],
+      ['revoked metadata', () => engine.events.append({ ...HONEST, metadata: revoked.proxy })],
+      ['a revoked batch', () => engine.events.appendBatch(revoked.proxy as EventInput[])],
+      ['a billion-item batch', () => engine.events.appendBatch(huge as EventInput[])],
+      ['billion-item metadata', () => engine.events.append({ ...HONEST, metadata: huge })],
+    ];
+    for (const [what, write] of cases) {
+      let thrown: unknown;
+      try {
+        write();
+      } catch (error) {
+        thrown = error;
+      }
+      expect(isGovernorError(thrown), `${what}: ${String(thrown)}`).toBe(true);
+    }
+    expect(engine.events.head()).toEqual(before);
+  });
 });
