@@ -84,6 +84,10 @@ export function readArray(field: string, value: unknown, lengthMax: number): unk
   return copy;
 }
 
+function describeThrown(error: unknown): string {
+  return error instanceof Error ? error.message : 'threw';
+}
+
 function invalidJson(field: string, path: string, problem: string): GovernorError {
   return new GovernorError('GOV_INVALID_METADATA', `${field}${path} ${problem}`, {
     field,
@@ -101,8 +105,9 @@ interface JsonWalk {
 
 /**
  * A plain copy of a JSON value, each property read once: null, booleans, finite numbers, strings,
- * arrays and plain objects (copied without a prototype, so no inherited `toJSON` reaches the
- * serialisation). An object property whose value is `undefined` is omitted, as JSON.stringify
+ * arrays and plain objects (copied as plain objects and arrays of the copier's own making, so
+ * an own `toJSON`, a getter or a Proxy of the caller's is never met by the serialisation; only a
+ * function value is refused). An object property whose value is `undefined` is omitted, as JSON.stringify
  * does; `undefined` elsewhere, functions, symbols, bigints, NaN, Infinity, cycles, class
  * instances (Date, Map, Number…), nesting deeper than 64, and more values than `bytesMax` could
  * hold are refused (GOV_INVALID_METADATA or GOV_PAYLOAD_TOO_LARGE naming `field`). Symbol keys
@@ -140,41 +145,60 @@ function copyJsonValue(walk: JsonWalk, value: unknown, path: string): unknown {
   if (walk.ancestors.length >= JSON_DEPTH_MAX) {
     throw invalidJson(walk.field, path, `is nested deeper than ${JSON_DEPTH_MAX}`);
   }
-  const fail = (message: string): GovernorError => invalidJson(walk.field, path, message);
   walk.ancestors.push(value);
   let copy: unknown;
-  if (isArray(value, fail, 'its kind')) {
-    const length = readOnce(() => value.length, fail, 'its length');
-    if (length > walk.budget) {
-      throw new GovernorError(
-        'GOV_PAYLOAD_TOO_LARGE',
-        `${walk.field}${path} holds more values than ${walk.bytesMax} bytes of JSON can`,
-        { field: walk.field, bytesMax: walk.bytesMax },
-      );
-    }
-    const items: unknown[] = new Array(length);
-    for (let index = 0; index < length; index++) {
-      const item = readOnce(() => value[index], fail, `item ${index}`);
-      items[index] = copyJsonValue(walk, item, `${path}[${index}]`);
-    }
-    copy = items;
-  } else {
-    const prototype = readOnce(
-      () => Object.getPrototypeOf(value) as unknown,
-      fail,
-      'its prototype',
-    );
-    if (prototype !== Object.prototype && prototype !== null) {
-      throw fail('is not a plain object (class instances such as Date are refused)');
-    }
-    const keys = readOnce(() => Object.keys(value), fail, 'its keys');
-    const record: Record<string, unknown> = Object.create(null);
-    for (const key of keys) {
-      const child = readOnce(() => Reflect.get(value, key), fail, `.${key}`);
-      if (child !== undefined) record[key] = copyJsonValue(walk, child, `${path}.${key}`);
-    }
-    copy = record;
+  try {
+    copy = Array.isArray(value) ? copyArray(walk, value, path) : copyObject(walk, value, path);
+  } catch (error) {
+    // A getter or Proxy trap that threw (Array.isArray throws for a revoked Proxy).
+    if (error instanceof GovernorError) throw error;
+    throw invalidJson(walk.field, path, `could not be read: ${describeThrown(error)}`);
   }
   walk.ancestors.pop();
   return copy;
+}
+
+function copyArray(walk: JsonWalk, value: readonly unknown[], path: string): unknown[] {
+  const length = value.length;
+  if (!Number.isSafeInteger(length) || length > walk.budget) {
+    throw new GovernorError(
+      'GOV_PAYLOAD_TOO_LARGE',
+      `${walk.field}${path} holds more values than ${walk.bytesMax} bytes of JSON can`,
+      { field: walk.field, bytesMax: walk.bytesMax },
+    );
+  }
+  const items: unknown[] = new Array(length);
+  for (let index = 0; index < length; index++) {
+    items[index] = copyJsonValue(walk, value[index], `${path}[${index}]`);
+  }
+  return items;
+}
+
+function copyObject(walk: JsonWalk, value: object, path: string): Record<string, unknown> {
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) {
+    throw invalidJson(
+      walk.field,
+      path,
+      'is not a plain object (class instances such as Date are refused)',
+    );
+  }
+  const record: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const child = (value as Record<string, unknown>)[key];
+    if (child === undefined) continue;
+    const copied = copyJsonValue(walk, child, `${path}.${key}`);
+    // An own "__proto__" key (JSON.parse makes one) is data, never the copy's prototype.
+    if (key === '__proto__') {
+      Object.defineProperty(record, key, {
+        value: copied,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else {
+      record[key] = copied;
+    }
+  }
+  return record;
 }

@@ -178,4 +178,15 @@ describe('the engine port reads an event once', () => {
     }
     expect(engine.events.head()).toEqual(before);
   });
+
+  it('keeps an own "__proto__" key of metadata (as JSON.parse makes it) as data, in the stored JSON', () => {
+    h = makeHarness();
+    const metadata = JSON.parse('{"__proto__":{"action":"RESTART"},"orderId":3}') as unknown;
+    const { seq } = h.gov.engine.events.append({ ...HONEST, metadata });
+    const stored = h.gov.engine.events.get(seq)?.metadata as Record<string, unknown>;
+    expect(Object.keys(stored)).toEqual(['__proto__', 'orderId']);
+    expect(Object.getOwnPropertyDescriptor(stored, '__proto__')?.value).toEqual({
+      action: 'RESTART',
+    });
+  });
 });
