@@ -59,6 +59,36 @@ export function readFields<K extends string>(
 }
 
 /**
+ * Each own enumerable key of the caller's object (strings, then symbols, so that a caller who
+ * refuses unknown keys can refuse a symbol too) with its value, each read once: for an object
+ * whose every key matters, such as thresholds. `fail` turns a getter or Proxy trap that threw
+ * (key null: while listing the keys) into the caller's error.
+ */
+export function readOwnEntries(
+  value: object,
+  fail: (key: string | symbol | null) => never,
+): Array<[string | symbol, unknown]> {
+  let keys: Array<string | symbol>;
+  try {
+    keys = [
+      ...Object.keys(value),
+      ...Object.getOwnPropertySymbols(value).filter((symbol) =>
+        Object.prototype.propertyIsEnumerable.call(value, symbol),
+      ),
+    ];
+  } catch {
+    return fail(null);
+  }
+  return keys.map((key): [string | symbol, unknown] => {
+    try {
+      return [key, Reflect.get(value, key)];
+    } catch {
+      return fail(key);
+    }
+  });
+}
+
+/**
  * Reads the caller's array once: its length once (refused above `lengthMax` before any element
  * is read), then each element once, into a new plain array.
  */
