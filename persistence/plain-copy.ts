@@ -36,8 +36,9 @@ function invalidArgument(field: string): (message: string) => GovernorError {
 
 /**
  * Reads the named fields of the caller's object once each (own or inherited, through getters and
- * Proxy traps alike) into a plain object with no prototype; a field that reads `undefined` is
- * left out. Anything but an object is refused (GOV_INVALID_ARGUMENT naming `field`).
+ * Proxy traps alike) into a plain object holding exactly those fields (`undefined` when absent).
+ * The names are the caller's fixed field names, never data. Anything but an object is refused
+ * (GOV_INVALID_ARGUMENT naming `field`).
  */
 export function readFields<K extends string>(
   field: string,
@@ -50,10 +51,15 @@ export function readFields<K extends string>(
       received: value === null ? 'null' : typeof value,
     });
   }
-  const copy: Record<string, unknown> = Object.create(null);
+  // Every named field is set (undefined when absent): the copy inherits none of them, and
+  // copies of one kind share one shape.
+  const copy: Record<string, unknown> = {};
   for (const key of keys) {
-    const read = readOnce(() => Reflect.get(value, key), invalidArgument(field), `${field}.${key}`);
-    if (read !== undefined) copy[key] = read;
+    try {
+      copy[key] = Reflect.get(value, key);
+    } catch (error) {
+      throw invalidArgument(field)(`${field}.${key} could not be read: ${describeThrown(error)}`);
+    }
   }
   return copy as PlainFields<K>;
 }

@@ -10,7 +10,7 @@
  * same copy, so a getter or Proxy that answers differently on a second read is never read twice.
  */
 
-import { readEventInput, readEventInputs } from '../../persistence/event-log.js';
+import { EventLog, readEventInput } from '../../persistence/event-log.js';
 import { isGovernorEventType } from '../../persistence/event-types.js';
 import type {
   AccountRecord,
@@ -28,6 +28,7 @@ import type {
   StrategyTransitionRecord,
   WrittenSnapshot,
 } from '../../persistence/index.js';
+import { readArray } from '../../persistence/plain-copy.js';
 import type { Store } from '../../persistence/store.js';
 import { GovernorError } from '../errors.js';
 import type { HealthMonitor } from '../health/health-monitor.js';
@@ -112,7 +113,10 @@ export function createEnginePort(store: Store, health: HealthMonitor): EnginePor
   };
   const events: EngineEvents = {
     append: (input) => store.events.append(engineEvent(input)),
-    appendBatch: (inputs) => store.events.appendBatch(readEventInputs(inputs).map(engineEvent)),
+    appendBatch: (inputs) =>
+      store.events.appendBatch(
+        readArray('inputs', inputs, EventLog.BATCH_SIZE_MAX).map(engineEvent),
+      ),
     head: () => store.events.head(),
     count: () => store.events.count(),
     get: (seq) => store.events.get(seq),
