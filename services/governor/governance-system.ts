@@ -681,7 +681,7 @@ export class GovernanceSystem {
         { state: this.lifecycle.state },
       );
     }
-    if (options.force !== true) {
+    if (readFields('options', options, ['force']).force !== true) {
       const report = this.preflightRestart();
       if (!report.ok) {
         throw new GovernorError(
@@ -720,8 +720,10 @@ export class GovernanceSystem {
   ): { before: PoolBalance; after: PoolBalance; reconciled: boolean } {
     const checked = checkOperatorRequest(request, 'capital adjust');
     this.assertOpen();
-    const { poolId, amountMinor } = correction;
-    const accountId = correction.accountId ?? null;
+    const given = readFields('correction', correction, ['poolId', 'accountId', 'amountMinor']);
+    const poolId = given.poolId as string;
+    const amountMinor = given.amountMinor;
+    const accountId = (given.accountId ?? null) as string | null;
     if (typeof amountMinor !== 'bigint' || amountMinor === 0n) {
       throw new GovernorError('GOV_INVALID_AMOUNT', 'capital adjust: expected a non-zero amount');
     }

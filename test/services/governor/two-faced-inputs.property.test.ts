@@ -7,7 +7,7 @@
  * currency, threshold, mode or adapter name given on a later read never lands. When the first
  * read answers a reserved type, the write is refused and nothing is written.
  * Entry points: engine.events.append and appendBatch, engine.snapshots.write,
- * engine.capital.createPool, the operator actions (operatorShutdown), the operator-request
+ * engine.capital.createPool, the operator actions (operatorShutdown, operatorAdjustCapital), the operator-request
  * record (the database channel), runStartupChecks' adapters, and the GovernanceSystem options
  * with their thresholds.
  */
@@ -250,6 +250,33 @@ describe('every entry point reads a two-faced object once and stores what it rea
         expectReadOnce(request);
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('the operator capital correction', () => {
+    engine.capital.createPool('corrected', { currency: 'USD' });
+    engine.capital.createPool('elsewhere', { currency: 'USD' });
+    fc.assert(
+      fc.property(trick, fc.bigInt({ min: 1n, max: 1_000n }), (how, amountMinor) => {
+        const correction = twoFaced(
+          { poolId: 'corrected', accountId: undefined, amountMinor },
+          { poolId: 'elsewhere', accountId: 'forged', amountMinor: 10n ** 12n },
+          how,
+        );
+        harness.gov.operatorAdjustCapital(
+          { operator: 'alice', reason: 'property' },
+          correction.value as never,
+        );
+        const head = engine.events.head();
+        expect(engine.events.get(head?.seq ?? 1)?.metadata).toMatchObject({
+          poolId: 'corrected',
+          accountId: null,
+          deltaMinor: amountMinor.toString(),
+        });
+        expect(engine.capital.pool('elsewhere')?.totalMinor).toBe(0n);
+        expectReadOnce(correction);
+      }),
+      { numRuns: 40 },
     );
   });
 
