@@ -5,7 +5,8 @@
  * - `e2e` (`npm run test:e2e`): real processes (the `governor` command from `dist/`, engines
  *   that embed governor, kill -9), real sockets and slow clients, Chromium, a real Alertmanager.
  * - `slow` (`npm run test:slow`): the simulator's other seeds and the proof its checker bites,
- *   the model checker's mutants, the layering rules over a copied tree.
+ *   the model checker's mutants, the safety rules' source mutants and the layering rules over
+ *   a copied tree.
  * - `release` (`npm run test:release`): `npm pack`, install, a consumer's strict `tsc`.
  * CI runs all four (`.ci/run`). The unit project uses both cores of the 2-core box (vitest's
  * default leaves one idle); the others keep one worker, their timings are real.
@@ -28,11 +29,12 @@ const E2E = [
   'examples/embedding/engine.test.ts',
 ];
 const RELEASE = ['test/release/**/*.test.ts'];
-/** Long runs: the simulator's other seeds, mutation runs, the layering rules over a copied tree. */
+/** Long runs: the simulator's other seeds, mutation runs (statechart and sources), the layering rules over a copied tree. */
 const SLOW = [
   'test/sim/soak.test.ts',
   'test/sim/checker.test.ts',
   'test/machines/mutants.test.ts',
+  'test/services/safety-mutants.test.ts',
   'test/architecture/**/*.test.ts',
 ];
 

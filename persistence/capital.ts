@@ -6,6 +6,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { GovernorError } from '../services/errors.js';
 import type { Connection } from './connection.js';
+import { readFields } from './plain-copy.js';
 import { AMOUNT_MINOR_MAX, checkAmount, checkIdentifier } from './validation.js';
 
 export interface PoolRecord {
@@ -127,7 +128,7 @@ export class Capital {
 
   createPool(poolId: string, options: { currency: string }): PoolRecord {
     checkIdentifier('poolId', poolId);
-    const currency = checkCurrency(options?.currency);
+    const currency = checkCurrency(readFields('options', options, ['currency']).currency);
     return this.connection.write('capital.createPool', () => {
       if (this.statements.pool.get(poolId) !== undefined) {
         throw new GovernorError('GOV_DUPLICATE_POOL', `Pool ${poolId} already exists`, { poolId });

@@ -12,6 +12,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { AssertionError, GovernorError, isGovernorError } from '../services/errors.js';
 import type { Connection } from './connection.js';
 import { nextEventId } from './event-id.js';
+import { readArray, readFields } from './plain-copy.js';
 import {
   checkIdentifier,
   checkLimit,
@@ -134,10 +135,26 @@ const INSERT_COLUMNS = 8;
 const INSERT_SQL = `INSERT INTO events (seq, event_id, timestamp, event_type, reason, metadata, prev_hash, hash) VALUES `;
 const INSERT_ROW_SQL = '(?, ?, ?, ?, ?, ?, ?, ?)';
 
-function prepareInput(input: EventInput): PreparedEvent {
-  if (typeof input !== 'object' || input === null) {
+/**
+ * The caller's event read once into a plain copy (persistence/plain-copy.ts): its four fields,
+ * each read once; metadata is copied when it is serialised. Check and store only the copy.
+ */
+export function readEventInput(value: unknown): EventInput {
+  if (typeof value !== 'object' || value === null) {
     throw new GovernorError('GOV_INVALID_ARGUMENT', 'Expected an event object', { field: 'event' });
   }
+  return readFields('event', value, EVENT_INPUT_KEYS) as EventInput;
+}
+
+/** The caller's batch read once: its length (at most BATCH_SIZE_MAX), then each event once. */
+export function readEventInputs(value: unknown): EventInput[] {
+  return readArray('inputs', value, EventLog.BATCH_SIZE_MAX).map(readEventInput);
+}
+
+const EVENT_INPUT_KEYS = ['eventType', 'reason', 'metadata', 'eventId'] as const;
+
+/** Validates a plain copy (`readEventInput`'s) into the row fields; metadata is copied once here. */
+function prepareInput(input: EventInput): PreparedEvent {
   const eventType = checkText('eventType', input.eventType, LIMITS.eventTypeBytesMax);
   const reason = checkText('reason', input.reason, LIMITS.reasonBytesMax);
   const metadataText =
@@ -229,7 +246,7 @@ export class EventLog {
 
   /** Appends one event in its own durable transaction (or inside the caller's). */
   append(input: EventInput): AppendedEvent {
-    const prepared = [prepareInput(input)];
+    const prepared = [prepareInput(readEventInput(input))];
     const [appended] = this.connection.write('events.append', () => this.insertEvents(prepared));
     if (appended === undefined) throw new AssertionError('append wrote no event');
     return appended;
@@ -237,14 +254,7 @@ export class EventLog {
 
   /** Appends all events in one transaction: all are written, or none. */
   appendBatch(inputs: readonly EventInput[]): AppendedEvent[] {
-    if (!Array.isArray(inputs) || inputs.length > EventLog.BATCH_SIZE_MAX) {
-      throw new GovernorError(
-        'GOV_INVALID_ARGUMENT',
-        `Expected an array of at most ${EventLog.BATCH_SIZE_MAX} events`,
-        { field: 'inputs', length: Array.isArray(inputs) ? inputs.length : null },
-      );
-    }
-    const prepared = inputs.map(prepareInput);
+    const prepared = readEventInputs(inputs).map(prepareInput);
     return this.connection.write('events.appendBatch', () => this.insertEvents(prepared));
   }
 

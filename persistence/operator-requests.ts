@@ -8,6 +8,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { GovernorError } from '../services/errors.js';
 import type { Connection } from './connection.js';
+import { readFields } from './plain-copy.js';
 import {
   checkIdentifier,
   checkOperator,
@@ -41,6 +42,15 @@ export interface OperatorRequestInput {
   /** Who wrote the request, e.g. `cli pid 4242 on host-a`. */
   readonly requestedBy: string;
 }
+
+const OPERATOR_REQUEST_INPUT_KEYS = [
+  'command',
+  'operator',
+  'reason',
+  'alertId',
+  'options',
+  'requestedBy',
+] as const;
 
 export interface OperatorRequestRecord {
   readonly id: number;
@@ -127,10 +137,12 @@ export class OperatorRequests {
   }
 
   /** Records a request (validated first: nothing is written for a bad one). */
-  record(input: OperatorRequestInput, requestedAtMs: number): OperatorRequestRecord {
-    if (typeof input !== 'object' || input === null) {
+  record(given: OperatorRequestInput, requestedAtMs: number): OperatorRequestRecord {
+    if (typeof given !== 'object' || given === null) {
       throw new GovernorError('GOV_INVALID_ARGUMENT', 'Expected an operator request object');
     }
+    // Each field read once (persistence/plain-copy.ts); only the copy is checked and stored.
+    const input = readFields('request', given, OPERATOR_REQUEST_INPUT_KEYS);
     if (!(OPERATOR_REQUEST_COMMANDS as readonly unknown[]).includes(input.command)) {
       throw new GovernorError(
         'GOV_INVALID_ARGUMENT',

@@ -5,6 +5,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { GovernorError } from '../services/errors.js';
 import type { Connection } from './connection.js';
+import { readFields } from './plain-copy.js';
 import { checkDate, LIMITS, parseStoredJson, serialiseJson } from './validation.js';
 
 export interface SnapshotInput {
@@ -70,12 +71,14 @@ export class Snapshots {
    * Writes the snapshot for `date`; GOV_DUPLICATE_SNAPSHOT if that date already has one,
    * GOV_SNAPSHOT_OUT_OF_ORDER if a later date has one (snapshots are written in date order).
    */
-  write(input: SnapshotInput): WrittenSnapshot {
-    if (typeof input !== 'object' || input === null) {
+  write(given: SnapshotInput): WrittenSnapshot {
+    if (typeof given !== 'object' || given === null) {
       throw new GovernorError('GOV_INVALID_ARGUMENT', 'Expected a snapshot object', {
         field: 'snapshot',
       });
     }
+    // Each field read once (persistence/plain-copy.ts); the data is copied once by serialiseJson.
+    const input = readFields('snapshot', given, ['date', 'data']);
     const date = checkDate('date', input.date);
     if (input.data === undefined) {
       throw new GovernorError('GOV_INVALID_METADATA', 'snapshot data is undefined', {

@@ -5,6 +5,7 @@
  */
 import { findUnsafeCharacter } from '../services/display-text.js';
 import { GovernorError } from '../services/errors.js';
+import { copyJson, JSON_DEPTH_MAX } from './plain-copy.js';
 
 /** Documented size limits, in UTF-8 bytes (docs/schema.md, "Size limits"). */
 export const LIMITS = {
@@ -14,7 +15,7 @@ export const LIMITS = {
   reasonBytesMax: 4 * 1024,
   metadataBytesMax: 64 * 1024,
   snapshotBytesMax: 4 * 1024 * 1024,
-  metadataDepthMax: 64,
+  metadataDepthMax: JSON_DEPTH_MAX,
 } as const;
 
 /** The largest amount of minor units a balance, a total or a move may hold (SQLite int64). */
@@ -198,65 +199,13 @@ export function checkMember<T extends string>(
   );
 }
 
-function invalidMetadata(field: string, path: string, problem: string): GovernorError {
-  return new GovernorError('GOV_INVALID_METADATA', `${field}${path} ${problem}`, {
-    field,
-    path: path === '' ? '$' : `$${path}`,
-  });
-}
-
 /**
- * Throws unless `value` is a plain JSON value: null, booleans, finite numbers, strings, arrays
- * and plain objects. An object property whose value is `undefined` is allowed and omitted, as
- * JSON.stringify does; `undefined` elsewhere, functions, symbols, bigints, NaN, Infinity,
- * cycles, class instances (Date, Map…) and nesting deeper than `LIMITS.metadataDepthMax` are not.
+ * Copies a JSON value once (persistence/plain-copy.ts: each property read once, validated as it
+ * is copied) and returns the copy's stored text (JSON.stringify), within `bytesMax`: what is
+ * validated is what is stored, and hashed.
  */
-function checkJsonValue(field: string, value: unknown, path: string, ancestors: unknown[]): void {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return;
-    case 'number':
-      if (!Number.isFinite(value))
-        throw invalidMetadata(field, path, `is ${value}, not a finite number`);
-      return;
-    case 'object':
-      break;
-    default:
-      throw invalidMetadata(field, path, `is a ${typeof value}, not a JSON value`);
-  }
-  if (value === null) return;
-  if (ancestors.includes(value)) throw invalidMetadata(field, path, 'contains a cycle');
-  if (ancestors.length >= LIMITS.metadataDepthMax) {
-    throw invalidMetadata(field, path, `is nested deeper than ${LIMITS.metadataDepthMax}`);
-  }
-  ancestors.push(value);
-  if (Array.isArray(value)) {
-    for (let index = 0; index < value.length; index++) {
-      checkJsonValue(field, value[index], `${path}[${index}]`, ancestors);
-    }
-  } else {
-    const prototype: unknown = Object.getPrototypeOf(value);
-    if (prototype !== Object.prototype && prototype !== null) {
-      throw invalidMetadata(
-        field,
-        path,
-        'is not a plain object (class instances such as Date are refused)',
-      );
-    }
-    const record = value as Record<string, unknown>;
-    for (const key of Object.keys(record)) {
-      const child = record[key];
-      if (child !== undefined) checkJsonValue(field, child, `.${key}`, ancestors);
-    }
-  }
-  ancestors.pop();
-}
-
-/** Validates a JSON value and returns its stored text (JSON.stringify), within `bytesMax`. */
 export function serialiseJson(field: string, value: unknown, bytesMax: number): string {
-  checkJsonValue(field, value, '', []);
-  const text = JSON.stringify(value);
+  const text = JSON.stringify(copyJson(field, value, bytesMax));
   if (!fitsBytes(text, bytesMax)) {
     throw new GovernorError(
       'GOV_PAYLOAD_TOO_LARGE',

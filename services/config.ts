@@ -4,6 +4,7 @@
  */
 import type { Mode } from '../machines/types.js';
 import { MODES } from '../machines/types.js';
+import { readOwnEntries } from '../persistence/plain-copy.js';
 import { clip } from './display-text.js';
 import { assert, GovernorError } from './errors.js';
 
@@ -113,29 +114,16 @@ export function describeValue(value: unknown): string {
   }
 }
 
-/** The caller's own enumerable keys (symbols included, so they are refused, not ignored). */
+/**
+ * The caller's own enumerable keys (symbols included, so they are refused, not ignored), each
+ * with its value read once (persistence/plain-copy.ts).
+ */
 function ownEntries(overrides: object, keyPrefix: string): Array<[string | symbol, unknown]> {
-  const read = <T>(what: string, key: string, get: () => T): T => {
-    try {
-      return get();
-    } catch {
-      return invalid(key, `${what} could not be read`);
-    }
-  };
-  const keys = read(
-    'the keys',
-    keyPrefix,
-    (): Array<string | symbol> => [
-      ...Object.keys(overrides),
-      ...Object.getOwnPropertySymbols(overrides).filter((symbol) =>
-        Object.prototype.propertyIsEnumerable.call(overrides, symbol),
-      ),
-    ],
+  return readOwnEntries(overrides, (key) =>
+    key === null
+      ? invalid(keyPrefix, 'the keys could not be read')
+      : invalid(`${keyPrefix}.${keyText(key)}`, 'the value could not be read'),
   );
-  return keys.map((key) => [
-    key,
-    read('the value', `${keyPrefix}.${keyText(key)}`, () => Reflect.get(overrides, key)),
-  ]);
 }
 
 /**

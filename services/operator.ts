@@ -3,6 +3,8 @@
  * A name is shown wherever the action is (terminal, status page, alerts), so it may not hold
  * control, zero-width or bidi characters; a reason is kept verbatim and escaped when shown.
  */
+
+import { readFields } from '../persistence/plain-copy.js';
 import { findLoneSurrogate, findUnsafeCharacter } from './display-text.js';
 import { GovernorError } from './errors.js';
 
@@ -46,10 +48,11 @@ export function checkOperatorName(given: unknown, action: string): string {
  * cannot be stored verbatim). Any other character of a reason is kept.
  */
 export function checkOperatorRequest(request: unknown, action: string): OperatorRequest {
-  const candidate = (typeof request === 'object' && request !== null ? request : {}) as Record<
-    string,
-    unknown
-  >;
+  // Each field read once (persistence/plain-copy.ts): what is checked is what is returned.
+  const candidate =
+    typeof request === 'object' && request !== null
+      ? readFields('request', request, ['operator', 'reason'])
+      : {};
   const operator = checkOperatorName(candidate.operator, action);
   const givenReason = typeof candidate.reason === 'string' ? candidate.reason : '';
   const reason = givenReason.trim();

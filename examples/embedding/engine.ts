@@ -4,7 +4,8 @@ import { exchange, feed, log, strategy } from './world.js'; // your engine's own
 const governance = new GovernanceSystem({
   dbPath: './governor.db', // this process becomes its one owner
   logger: createLogger(),
-  handleProcessErrors: true, // an uncaught exception shuts down, it does not trade on
+  // An uncaught exception latches SHUTDOWN before the process dies as Node makes it, so a
+  // restarted engine waits for an operator; `latchUncaughtExceptions: false` opts out.
 });
 const { engine } = governance; // events, snapshots, capital, strategies (health stamped on commit)
 

@@ -4,9 +4,13 @@
  * health monitor (and every committed event the event-log input: the store tells governor of
  * every append, whoever made it), so no engine forgets to report them. Writes inside
  * `transaction()` stamp once, when the outermost transaction commits.
- * governor's own tables and event types are not reachable through it.
+ * governor's own tables and event types are not reachable through it. Every object the engine
+ * passes is read once into a plain copy (persistence/plain-copy.ts) before anything checks it
+ * (here for events, in the store for the rest): the reserved-type refusal and the store see the
+ * same copy, so a getter or Proxy that answers differently on a second read is never read twice.
  */
 
+import { EventLog, readEventInput } from '../../persistence/event-log.js';
 import { isGovernorEventType } from '../../persistence/event-types.js';
 import type {
   AccountRecord,
@@ -24,6 +28,7 @@ import type {
   StrategyTransitionRecord,
   WrittenSnapshot,
 } from '../../persistence/index.js';
+import { readArray } from '../../persistence/plain-copy.js';
 import type { Store } from '../../persistence/store.js';
 import { GovernorError } from '../errors.js';
 import type { HealthMonitor } from '../health/health-monitor.js';
@@ -78,14 +83,17 @@ export interface EnginePort {
   transaction<T>(fn: () => T): T;
 }
 
-function refuseGovernorTypes(input: EventInput): void {
-  if (typeof input === 'object' && input !== null && isGovernorEventType(input.eventType)) {
+/** The plain copy of the caller's event, refused when it carries one of governor's own types. */
+function engineEvent(value: unknown): EventInput {
+  const input = readEventInput(value);
+  if (isGovernorEventType(input.eventType)) {
     throw new GovernorError(
       'GOV_INVALID_ARGUMENT',
       `eventType ${input.eventType} is reserved for governor's own events (docs/schema.md); use a type of your engine's`,
       { field: 'eventType' },
     );
   }
+  return input;
 }
 
 export function createEnginePort(store: Store, health: HealthMonitor): EnginePort {
@@ -104,14 +112,11 @@ export function createEnginePort(store: Store, health: HealthMonitor): EnginePor
     return result;
   };
   const events: EngineEvents = {
-    append: (input) => {
-      refuseGovernorTypes(input);
-      return store.events.append(input);
-    },
-    appendBatch: (inputs) => {
-      if (Array.isArray(inputs)) for (const input of inputs) refuseGovernorTypes(input);
-      return store.events.appendBatch(inputs);
-    },
+    append: (input) => store.events.append(engineEvent(input)),
+    appendBatch: (inputs) =>
+      store.events.appendBatch(
+        readArray('inputs', inputs, EventLog.BATCH_SIZE_MAX).map(engineEvent),
+      ),
     head: () => store.events.head(),
     count: () => store.events.count(),
     get: (seq) => store.events.get(seq),

@@ -28,6 +28,7 @@ import {
 } from '../../persistence/integrity/index.js';
 import { type AuthorityRecord, ModeJournal } from '../../persistence/mode-journal.js';
 import type { OwnerLock } from '../../persistence/ownership.js';
+import { readFields } from '../../persistence/plain-copy.js';
 import { LIMITS } from '../../persistence/validation.js';
 import { AlertManager } from '../alerts/alert-manager.js';
 import { alertSpillPathFor, fileAlertSpill } from '../alerts/alert-spill.js';
@@ -81,6 +82,7 @@ import {
 } from './operator-commands.js';
 import { acquireOwnerLock, adoptSideFiles, claimOwnerRow } from './ownership.js';
 import { type PreflightReport, preflight } from './preflight.js';
+import { type ExceptionOrigin, watchUncaughtExceptions } from './process-errors.js';
 import { type GovernorStatus, liveStatus } from './status.js';
 import {
   type AlertManagerView,
@@ -108,8 +110,19 @@ export interface GovernanceSystemOptions {
   readonly alertSinks?: readonly AlertSink[];
   /** Bounds of alert delivery: attempts, backoff, timeout, concurrency, queue (docs/alerts.md). */
   readonly alertDelivery?: Partial<DeliveryPolicy>;
-  /** Opt-in: an uncaught exception or unhandled rejection triggers UNRECOVERABLE_EXCEPTION. */
+  /**
+   * Opt-in: governor handles the process's uncaught exceptions and unhandled rejections itself
+   * (`process.on('uncaughtException' | 'unhandledRejection')`): each triggers
+   * UNRECOVERABLE_EXCEPTION and the process keeps running, in SHUTDOWN.
+   */
   readonly handleProcessErrors?: boolean;
+  /**
+   * Default true: an uncaught exception (or an unhandled rejection Node raises as one) latches
+   * SHUTDOWN (UNRECOVERABLE_EXCEPTION) synchronously, through `uncaughtExceptionMonitor`,
+   * before Node's own handling, which is left unchanged (the process still crashes). false opts
+   * out; it cannot be combined with `handleProcessErrors: true`.
+   */
+  readonly latchUncaughtExceptions?: boolean;
   /** Extra XState inspection observer (transitions are always logged). */
   readonly inspect?: (event: InspectionEvent) => void;
   /**
@@ -160,6 +173,43 @@ const UNREADABLE_LATCH: ShutdownLatch = {
   reason: 'system state unreadable',
   at: new Date(0).toISOString(),
 };
+
+/** Every option, each read once from the caller's object (persistence/plain-copy.ts). */
+const OPTION_KEYS = [
+  'dbPath',
+  'enableProductionHardening',
+  'thresholds',
+  'desiredMode',
+  'clock',
+  'logger',
+  'alertSinks',
+  'alertDelivery',
+  'handleProcessErrors',
+  'latchUncaughtExceptions',
+  'inspect',
+  'operatorRequestPollMs',
+  'integrityWorkersMax',
+  'faults',
+] as const satisfies ReadonlyArray<keyof GovernanceSystemOptions>;
+
+/** The caller's options as one plain copy; the process-error options checked. */
+function readOptions(given: GovernanceSystemOptions): GovernanceSystemOptions {
+  const options = readFields('options', given, OPTION_KEYS) as GovernanceSystemOptions;
+  for (const key of ['handleProcessErrors', 'latchUncaughtExceptions'] as const) {
+    const value: unknown = options[key];
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new GovernorError('GOV_INVALID_CONFIG', `${key}: expected true or false`, { key });
+    }
+  }
+  if (options.handleProcessErrors === true && options.latchUncaughtExceptions === false) {
+    throw new GovernorError(
+      'GOV_INVALID_CONFIG',
+      'latchUncaughtExceptions: false cannot be combined with handleProcessErrors: true, which latches every uncaught exception',
+      { key: 'latchUncaughtExceptions' },
+    );
+  }
+  return options;
+}
 
 function checkPollMs(value: number | null | undefined): number | null {
   if (value === null) return null;
@@ -215,6 +265,8 @@ export class GovernanceSystem {
   private monitorsStarted = false;
   private integrityTimer: ReturnType<Clock['setTimeout']> | undefined;
   private processHooksInstalled = false;
+  /** Stops the default latch on an uncaught exception (process-errors.ts); null when opted out. */
+  private unwatchUncaughtExceptions: (() => void) | null = null;
   /**
    * The first CHECKING visit of the process verifies the whole log; an operator's resume or
    * restart in the same process verifies from the head this process already verified. Damage
@@ -222,7 +274,8 @@ export class GovernanceSystem {
    */
   private nextVisitVerifiesFully = true;
 
-  constructor(options: GovernanceSystemOptions = {}) {
+  constructor(given: GovernanceSystemOptions = {}) {
+    const options = readOptions(given);
     if (options.enableProductionHardening === false) {
       throw new GovernorError(
         'GOV_INVALID_CONFIG',
@@ -361,6 +414,9 @@ export class GovernanceSystem {
     });
     this.beginLifecycle(authority);
     if (options.handleProcessErrors === true) this.installProcessHooks();
+    if (options.latchUncaughtExceptions !== false) {
+      this.unwatchUncaughtExceptions = watchUncaughtExceptions(this.latchUncaughtException);
+    }
     void this.watcher.drain();
     if (pollMs !== null) this.watcher.start(pollMs);
   }
@@ -625,7 +681,7 @@ export class GovernanceSystem {
         { state: this.lifecycle.state },
       );
     }
-    if (options.force !== true) {
+    if (readFields('options', options, ['force']).force !== true) {
       const report = this.preflightRestart();
       if (!report.ok) {
         throw new GovernorError(
@@ -664,8 +720,10 @@ export class GovernanceSystem {
   ): { before: PoolBalance; after: PoolBalance; reconciled: boolean } {
     const checked = checkOperatorRequest(request, 'capital adjust');
     this.assertOpen();
-    const { poolId, amountMinor } = correction;
-    const accountId = correction.accountId ?? null;
+    const given = readFields('correction', correction, ['poolId', 'accountId', 'amountMinor']);
+    const poolId = given.poolId as string;
+    const amountMinor = given.amountMinor;
+    const accountId = (given.accountId ?? null) as string | null;
     if (typeof amountMinor !== 'bigint' || amountMinor === 0n) {
       throw new GovernorError('GOV_INVALID_AMOUNT', 'capital adjust: expected a non-zero amount');
     }
@@ -1191,7 +1249,20 @@ export class GovernanceSystem {
   }
 
   // ---------------------------------------------------------------------------------------
-  // Opt-in process hooks
+  // Process errors: the default latch, and the opt-in hooks
+
+  /**
+   * Node is about to handle an uncaught exception (and, by default, to crash): latch now, in
+   * this call, so the latch is in SQLite before the process dies. Node's handling is unchanged.
+   */
+  private readonly latchUncaughtException = (error: unknown, origin: ExceptionOrigin): void => {
+    const what = origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception';
+    this.logger.fatal({ err: error }, what);
+    this.requestShutdown({
+      trigger: 'UNRECOVERABLE_EXCEPTION',
+      reason: `${what}: ${describeError(error)}`,
+    });
+  };
 
   private readonly onUncaughtException = (error: Error): void => {
     this.logger.fatal({ err: error }, 'uncaught exception');
@@ -1217,6 +1288,8 @@ export class GovernanceSystem {
   }
 
   private removeProcessHooks(): void {
+    this.unwatchUncaughtExceptions?.();
+    this.unwatchUncaughtExceptions = null;
     if (!this.processHooksInstalled) return;
     process.off('uncaughtException', this.onUncaughtException);
     process.off('unhandledRejection', this.onUnhandledRejection);

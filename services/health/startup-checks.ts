@@ -15,6 +15,7 @@ import type {
   IntegrityCheckName,
   IntegrityViolation,
 } from '../../persistence/integrity/index.js';
+import { readArray, readFields } from '../../persistence/plain-copy.js';
 import type { Clock } from '../clock.js';
 import { describeError, GovernorError } from '../errors.js';
 
@@ -28,29 +29,25 @@ export type AdaptersArgument = AdapterPing | readonly NamedAdapter[] | undefined
 
 export const ADAPTERS_MAX = 64;
 
+/** The adapters as one plain copy: the list and each `{ name, ping }` read once, then checked. */
 export function normaliseAdapters(adapters: AdaptersArgument): NamedAdapter[] {
   if (adapters === undefined) return [];
   if (typeof adapters === 'function') return [{ name: 'adapter', ping: adapters }];
-  if (!Array.isArray(adapters) || adapters.length > ADAPTERS_MAX) {
-    throw new GovernorError(
-      'GOV_INVALID_ARGUMENT',
-      `adapters: expected a ping function or a list of at most ${ADAPTERS_MAX} { name, ping }`,
-    );
-  }
-  return adapters.map((adapter, index) => {
-    if (
-      typeof adapter !== 'object' ||
-      adapter === null ||
-      typeof adapter.name !== 'string' ||
-      adapter.name.trim() === '' ||
-      typeof adapter.ping !== 'function'
-    ) {
+  const expected = `adapters: expected a ping function or a list of at most ${ADAPTERS_MAX} { name, ping }`;
+  if (!Array.isArray(adapters)) throw new GovernorError('GOV_INVALID_ARGUMENT', expected);
+  return readArray('adapters', adapters, ADAPTERS_MAX).map((given, index) => {
+    const adapter =
+      typeof given === 'object' && given !== null
+        ? readFields(`adapters[${index}]`, given, ['name', 'ping'])
+        : {};
+    const { name, ping } = adapter;
+    if (typeof name !== 'string' || name.trim() === '' || typeof ping !== 'function') {
       throw new GovernorError(
         'GOV_INVALID_ARGUMENT',
         `adapters[${index}]: expected { name: non-empty string, ping: function }`,
       );
     }
-    return { name: adapter.name, ping: adapter.ping };
+    return { name, ping: ping as AdapterPing };
   });
 }
 

@@ -60,6 +60,11 @@ export class EngineChild {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** The last 20,000 characters the child wrote to stderr. */
+  get stderrText(): string {
+    return this.stderr;
+  }
+
   /** Everything the child printed, for a failure message. */
   describe(): string {
     return `events:\n${this.events.map((e) => JSON.stringify(e)).join('\n')}\nstderr:\n${this.stderr}`;

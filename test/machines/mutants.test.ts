@@ -1,6 +1,8 @@
 /**
  * Proves the model checker can fail: each mutant of the statechart breaks one rule of the
- * transition table, and the checker must catch it and name the offending edge.
+ * transition table, and the checker must catch it and name the offending edge. Mutants of the
+ * safety rules outside the statechart (the engine port, adapter pings, the uncaught-exception
+ * latch) are source mutants: test/services/safety-mutants.test.ts.
  */
 
 import { describe, expect, it } from 'vitest';
