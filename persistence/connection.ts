@@ -70,8 +70,20 @@ interface ProbeResult {
   readonly version: number;
 }
 
+/** GOV_NOT_A_GOVERNOR_DATABASE when `path` names a directory. */
+export function refuseDirectory(path: string): void {
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true) {
+    throw new GovernorError(
+      'GOV_NOT_A_GOVERNOR_DATABASE',
+      `${path} is a directory, not a database file`,
+      { path, why: 'directory' },
+    );
+  }
+}
+
 /** Inspects an existing file through a read-only connection; throws if it must be refused. */
 function probeFile(path: string, busyTimeoutMs: number): ProbeResult {
+  refuseDirectory(path);
   if (!existsSync(path) || statSync(path).size === 0) return { fresh: true, version: 0 };
   if (!readHeader(path).equals(SQLITE_HEADER)) throw notGovernor(path, 'no SQLite header');
   let probe: Database.Database | undefined;
@@ -141,6 +153,15 @@ function checkOpenArguments(path: unknown, options: OpenOptions): number {
 }
 
 /** The open database shared by the repositories of one `Store`. */
+/**
+ * Refuses, before anything is created beside it (the owner lock), a path that is a directory, a
+ * file that is not a governor database or one written by a newer governor; a missing or empty
+ * file passes (it becomes a new database). Reads only.
+ */
+export function checkDatabaseFile(path: string): void {
+  if (path !== ':memory:') probeFile(path, BUSY_TIMEOUT_MS_DEFAULT);
+}
+
 export class Connection {
   readonly db: Database.Database;
   readonly path: string;
