@@ -98,8 +98,13 @@ export function nextCommands(location: CommandLocation): {
   };
 }
 
-/** Subcommands of two words (`capital adjust`): the first word is a group. */
-const COMMAND_GROUP_WORDS = new Set(['capital', 'config', 'events']);
+/**
+ * The first words of governor's two-word commands (`capital adjust`, `config check`, `events
+ * prune`): the command table's groups (a test holds the two equal; the table's modules import
+ * this file, so it cannot import the table).
+ */
+export const COMMAND_GROUP_WORDS: ReadonlySet<string> = new Set(['capital', 'config', 'events']);
+const COMMAND_WORD = /^[a-z]+$/;
 /** A command quoted in a text written without a location: `governor restart --operator NAME ...`. */
 const QUOTED_COMMAND = /`governor ([^`]+)`/g;
 
@@ -111,9 +116,10 @@ const QUOTED_COMMAND = /`governor ([^`]+)`/g;
 export function locateCommands(text: string, location: CommandLocation): string {
   return text.replace(QUOTED_COMMAND, (_match, inner: string) => {
     const words = inner.split(' ').filter((word) => word !== '');
-    const [first = '', second] = words;
-    const twoWords =
-      COMMAND_GROUP_WORDS.has(first) && second !== undefined && !second.startsWith('-');
+    const [first = '', second = ''] = words;
+    // Not a command (a title such as `governor · …`): left as it is.
+    if (!COMMAND_WORD.test(first)) return `\`governor ${inner}\``;
+    const twoWords = COMMAND_GROUP_WORDS.has(first) && COMMAND_WORD.test(second);
     const command = twoWords ? `${first} ${second}` : first;
     const rest = words.slice(twoWords ? 2 : 1);
     const args = rest.map(
