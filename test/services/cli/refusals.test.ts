@@ -104,18 +104,27 @@ describe('run refusing a file that is not a governor database', () => {
     expect(readFileSync(path, 'utf8')).toBe('hello\n');
   });
 
-  it('an SQLite file of another program: refused, nothing created beside it', async () => {
-    const dir = sandbox();
-    const path = join(dir, 'other.sqlite');
-    const db = new Database(path);
-    db.exec('CREATE TABLE notes (text TEXT)');
-    db.close();
-    const before = readFileSync(path);
-    const result = await runCliInProcess(['run', '--no-api', '--db', path]);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('is not a governor database');
-    expect(readdirSync(dir)).toEqual(['other.sqlite']);
-    expect(readFileSync(path).equals(before)).toBe(true);
+  it('an SQLite file of another program (WAL mode too): refused, nothing created beside it', async () => {
+    for (const journalMode of ['DELETE', 'WAL']) {
+      const dir = sandbox();
+      const path = join(dir, 'other.sqlite');
+      const db = new Database(path);
+      db.pragma(`journal_mode = ${journalMode}`);
+      db.exec('CREATE TABLE notes (text TEXT)');
+      db.close();
+      const before = readFileSync(path);
+      for (const command of [
+        ['run', '--no-api'],
+        ['status'],
+        ['shutdown', '--operator', 'o', '--reason', 'r'],
+      ]) {
+        const result = await runCliInProcess([...command, '--db', path]);
+        expect(result.code, journalMode).toBe(2);
+        expect(result.stderr).toContain('is not a governor database');
+        expect(readdirSync(dir), `${journalMode} ${command[0]}`).toEqual(['other.sqlite']);
+      }
+      expect(readFileSync(path).equals(before)).toBe(true);
+    }
   });
 });
 
