@@ -366,13 +366,15 @@ export class ModeJournal {
     );
   }
 
-  /** The thresholds the last owner recorded, or null when none ever did (or unreadable). */
-  readOwnerThresholds(): OwnerThresholds | null {
+  /** The thresholds the last owner recorded; `none` when none ever did, `unusable` when malformed. */
+  readOwnerThresholds(): OwnerThresholds | 'none' | 'unusable' {
     const row = this.store.query<{ owner_thresholds: string | null }>(
       'journal.readOwnerThresholds',
       'SELECT owner_thresholds FROM system_state WHERE id = 1',
     )[0];
-    return parseOwnerThresholds(row?.owner_thresholds ?? null);
+    const text = row?.owner_thresholds ?? null;
+    if (text === null) return 'none';
+    return parseOwnerThresholds(text) ?? 'unusable';
   }
 
   /** Marks the owner row released (a clean close); a crash leaves it, and the lock tells. */

@@ -634,13 +634,15 @@ export class GovernanceSystem {
       }
       return { thresholds: configured, origin: { source: 'owner' } };
     }
-    let recorded: OwnerThresholds | null = null;
+    let recorded: OwnerThresholds | 'none' | 'unusable' = 'unusable';
     try {
       recorded = this.journal.readOwnerThresholds();
     } catch (error) {
       if (!isGovernorError(error, 'GOV_STORAGE_FAILURE')) throw error;
     }
-    if (recorded === null) return { thresholds: configured, origin: { source: 'command' } };
+    if (typeof recorded === 'string') {
+      return { thresholds: configured, origin: { source: 'command', recorded } };
+    }
     try {
       return {
         thresholds: resolveThresholds(recorded.thresholds, 'recorded owner thresholds'),
@@ -654,7 +656,7 @@ export class GovernanceSystem {
     } catch (error) {
       // A record this version cannot use (a renamed or out-of-range threshold): say so, use ours.
       this.logger.warn({ err: error }, 'the recorded owner thresholds are not usable');
-      return { thresholds: configured, origin: { source: 'command' } };
+      return { thresholds: configured, origin: { source: 'command', recorded: 'unusable' } };
     }
   }
 

@@ -28,8 +28,11 @@ export type ThresholdsOrigin =
       readonly host: string;
       readonly recordedAt: string;
     }
-  /** Acting for a moment, and no owner ever recorded any: this command's own. */
-  | { readonly source: 'command' };
+  /**
+   * Acting for a moment with this command's own: no owner ever recorded any (`none`), or the
+   * record cannot be used (`unusable`: malformed, or a threshold this version refuses).
+   */
+  | { readonly source: 'command'; readonly recorded: 'none' | 'unusable' };
 
 export interface PreflightReport {
   /** True when nothing found would shut governor down again at once. */

@@ -7,6 +7,7 @@
  * restart runs its pre-flight in the owner (refused, exit 2, naming each rule, unless --force);
  * one that ends in SHUTDOWN again exits 8.
  */
+import { displayText } from '../../display-text.js';
 import { checkOperatorRequest, type OperatorRequest } from '../../operator.js';
 import { booleanFlag, type CommandContext, resolveConfig, stringFlag } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
@@ -55,20 +56,28 @@ interface Reported {
 /** Whose thresholds a restart's pre-flight used, as the owner recorded it on the request. */
 interface ThresholdsUsed {
   readonly source?: string;
-  readonly pid?: number;
-  readonly host?: string;
-  readonly recordedAt?: string;
+  readonly pid?: unknown;
+  readonly host?: unknown;
+  readonly recordedAt?: unknown;
+  readonly recorded?: string;
 }
 
-/** The line saying whose thresholds the pre-flight used; none when the owner did not say. */
+/**
+ * The line saying whose thresholds the pre-flight used (none when the owner did not say); what
+ * the database recorded is shown through `displayText`.
+ */
 function thresholdsLine(used: ThresholdsUsed | undefined): string[] {
   switch (used?.source) {
     case 'recorded':
       return [
-        `pre-flight with the thresholds owner pid ${used.pid ?? '?'} recorded at ${used.recordedAt ?? '?'}`,
+        `pre-flight with the thresholds owner pid ${displayText(String(used.pid))} recorded at ${displayText(String(used.recordedAt))}`,
       ];
     case 'command':
-      return ["pre-flight with this command's thresholds: no owner ever recorded any"];
+      return [
+        used.recorded === 'unusable'
+          ? "pre-flight with this command's thresholds: the ones the owner recorded cannot be used"
+          : "pre-flight with this command's thresholds: no owner ever recorded any",
+      ];
     case 'owner':
       return ["pre-flight with the running owner's thresholds"];
     default:

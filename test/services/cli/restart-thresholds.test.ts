@@ -77,4 +77,24 @@ describe('restart with no owner running', () => {
     check.close();
     expect(row.owner_thresholds).toBeNull();
   });
+
+  it('says when the recorded thresholds cannot be used, and shows what the file holds escaped', async () => {
+    const dbPath = latchedDatabase();
+    const write = (text: string): void => {
+      const db = new Database(dbPath);
+      db.prepare('UPDATE system_state SET owner_thresholds = ? WHERE id = 1').run(text);
+      db.close();
+    };
+    write(JSON.stringify({ pid: 1, host: 'h', recordedAt: 'x', thresholds: { nope: 5 } }));
+    const unusable = await restart(dbPath, STRICT_SHELL);
+    expect(unusable.code).toBe(2);
+    expect(unusable.stderr).toContain(
+      "pre-flight with this command's thresholds: the ones the owner recorded cannot be used",
+    );
+    write(JSON.stringify({ pid: 1, host: 'h', recordedAt: '\u001b[32mnow', thresholds: {} }));
+    const forged = await restart(dbPath, { NO_COLOR: '1' });
+    expect(forged.code).toBe(0);
+    expect(forged.stdout).not.toContain('\u001b');
+    expect(forged.stdout).toContain('recorded at \\x1b[32mnow');
+  });
 });
