@@ -32,17 +32,12 @@ export function printError(
   if (usage !== null) out.error(displayText(usage));
 }
 
-/** node:util parseArgs's error codes this file rewords. */
-interface ParseArgsError {
-  readonly code?: string;
-  readonly message: string;
-}
-
 /** A flag-parsing error of node:util parseArgs in governor's words (its own wording otherwise). */
 export function flagParseMessage(error: unknown): string {
-  const { code, message } = error as ParseArgsError;
+  if (!(error instanceof Error)) return String(error);
+  const { message } = error;
+  const code = (error as NodeJS.ErrnoException).code;
   const flag = /^(?:Unknown option|Option) '(-[^' ]*)/.exec(message)?.[1];
-  if (typeof message !== 'string') return String(error);
   if (flag === undefined) return message;
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag ${flag}`;
   if (/argument is ambiguous/.test(message)) {
