@@ -54,8 +54,11 @@ function notGovernor(path: string, why: string, cause?: unknown): GovernorError 
   );
 }
 
+/** The size of the SQLite database header, where `application_id` and `user_version` live. */
+const DATABASE_HEADER_BYTES = 100;
+
 function readHeader(path: string): Buffer {
-  const header = Buffer.alloc(SQLITE_HEADER.length);
+  const header = Buffer.alloc(DATABASE_HEADER_BYTES);
   const fd = openSync(path, 'r');
   try {
     const bytesRead = readSync(fd, header, 0, header.length, 0);
@@ -70,10 +73,45 @@ interface ProbeResult {
   readonly version: number;
 }
 
+/** GOV_NOT_A_GOVERNOR_DATABASE when `path` names a directory. */
+export function refuseDirectory(path: string): void {
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true) {
+    throw new GovernorError(
+      'GOV_NOT_A_GOVERNOR_DATABASE',
+      `${path} is a directory, not a database file`,
+      { path, why: 'directory' },
+    );
+  }
+}
+
+/**
+ * Why the header alone shows another program's database, or null when only a connection can
+ * tell (a governor database, or an empty one). Refused from its header, a file is never opened:
+ * a connection to a WAL-mode file would leave -wal and -shm files beside it.
+ */
+function foreignByHeader(header: Buffer): string | null {
+  if (header.length < DATABASE_HEADER_BYTES) return null;
+  const applicationId = header.readUInt32BE(68);
+  const userVersion = header.readUInt32BE(60);
+  if (applicationId === GOVERNOR_APPLICATION_ID) return null;
+  if (applicationId !== 0 || userVersion !== 0) {
+    return `application_id ${applicationId}, user_version ${userVersion}`;
+  }
+  // The in-header page count is valid when its version-valid-for number equals the change counter.
+  const pagesKnown = header.readUInt32BE(92) === header.readUInt32BE(24);
+  return pagesKnown && header.readUInt32BE(28) > 1 ? 'application_id 0, not empty' : null;
+}
+
 /** Inspects an existing file through a read-only connection; throws if it must be refused. */
 function probeFile(path: string, busyTimeoutMs: number): ProbeResult {
+  refuseDirectory(path);
   if (!existsSync(path) || statSync(path).size === 0) return { fresh: true, version: 0 };
-  if (!readHeader(path).equals(SQLITE_HEADER)) throw notGovernor(path, 'no SQLite header');
+  const header = readHeader(path);
+  if (!header.subarray(0, SQLITE_HEADER.length).equals(SQLITE_HEADER)) {
+    throw notGovernor(path, 'no SQLite header');
+  }
+  const foreign = foreignByHeader(header);
+  if (foreign !== null) throw notGovernor(path, foreign);
   let probe: Database.Database | undefined;
   try {
     probe = new Database(path, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
@@ -141,6 +179,15 @@ function checkOpenArguments(path: unknown, options: OpenOptions): number {
 }
 
 /** The open database shared by the repositories of one `Store`. */
+/**
+ * Refuses, before anything is created beside it (the owner lock), a path that is a directory, a
+ * file that is not a governor database or one written by a newer governor; a missing or empty
+ * file passes (it becomes a new database). Reads only.
+ */
+export function checkDatabaseFile(path: string): void {
+  if (path !== ':memory:') probeFile(path, BUSY_TIMEOUT_MS_DEFAULT);
+}
+
 export class Connection {
   readonly db: Database.Database;
   readonly path: string;

@@ -205,6 +205,8 @@ export class EventLog {
   private readonly selectPage: BetterSqlite3.Statement<[number, number], EventRow>;
   private readonly selectCount: BetterSqlite3.Statement<[], number>;
   private readonly selectDataVersion: BetterSqlite3.Statement<[], number>;
+  /** Prepared on first use (only `governor events --type` asks). */
+  private selectTypeExists: BetterSqlite3.Statement<[string], number> | null = null;
   /** True once an append was written in the write transaction not yet committed. */
   private appendedUncommitted = false;
   private readonly commitListeners: Array<() => void> = [];
@@ -271,6 +273,15 @@ export class EventLog {
     checkSeq('seq', seq);
     const row = this.connection.read('events.get', () => this.selectBySeq.get(seq));
     return row === undefined ? null : toStoredEvent(row);
+  }
+
+  /** True when the log holds at least one event of `eventType` (a scan: not for a hot path). */
+  hasType(eventType: string): boolean {
+    this.selectTypeExists ??= this.connection.db
+      .prepare<[string], number>('SELECT 1 FROM events WHERE event_type = ? LIMIT 1')
+      .pluck();
+    const statement = this.selectTypeExists;
+    return this.connection.read('events.hasType', () => statement.get(eventType)) !== undefined;
   }
 
   /** Up to `limit` (1–10,000) events from `fromSeq` on, in seq order. */

@@ -211,6 +211,12 @@ CREATE TABLE event_log_base (
 );
 `;
 
+// The thresholds the last owner ran with (JSON: pid, host, recordedAt, thresholds), recorded as
+// it starts, so that a restart carried out with no owner running pre-flights with them.
+const SCHEMA_OWNER_THRESHOLDS = `
+ALTER TABLE system_state ADD COLUMN owner_thresholds TEXT;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -256,6 +262,14 @@ export const MIGRATIONS: readonly Migration[] = [
       'event_log_base: the chain base of a pruned event log (seq and hash it starts after), attested by an OPERATOR_ACTION PRUNE event',
     up(db) {
       db.exec(SCHEMA_EVENT_LOG_BASE);
+    },
+  },
+  {
+    version: 6,
+    description:
+      "system_state.owner_thresholds: the thresholds the last owner ran with, for a restart's pre-flight when none runs",
+    up(db) {
+      db.exec(SCHEMA_OWNER_THRESHOLDS);
     },
   },
 ];

@@ -37,6 +37,36 @@ export interface AuthorityRecord {
   readonly owner: OwnerInfo | null;
 }
 
+/** The thresholds an owner ran with, as it recorded them when it started. */
+export interface OwnerThresholds {
+  readonly pid: number;
+  readonly host: string;
+  /** ISO-8601 wall time at which the owner recorded them. */
+  readonly recordedAt: string;
+  /** Threshold name → ms, as recorded (the governor checks them before use). */
+  readonly thresholds: Readonly<Record<string, number>>;
+}
+
+/** The recorded thresholds parsed from their JSON text; null when absent or malformed. */
+export function parseOwnerThresholds(text: string | null): OwnerThresholds | null {
+  if (text === null) return null;
+  const value = parseObject(text);
+  const { pid, host, recordedAt, thresholds } = value;
+  if (!Number.isSafeInteger(pid) || typeof host !== 'string' || typeof recordedAt !== 'string') {
+    return null;
+  }
+  if (typeof thresholds !== 'object' || thresholds === null || Array.isArray(thresholds)) {
+    return null;
+  }
+  const entries = Object.entries(thresholds as Record<string, unknown>);
+  const numbers: Record<string, number> = {};
+  for (const [name, ms] of entries) {
+    if (typeof ms !== 'number' || !Number.isFinite(ms)) return null;
+    numbers[name] = ms;
+  }
+  return { pid: pid as number, host, recordedAt, thresholds: numbers };
+}
+
 /** An operator action as the audit records it. */
 export interface AuditedAction {
   readonly operator: string;
@@ -325,6 +355,26 @@ export class ModeJournal {
       );
       return { claimed: true };
     });
+  }
+
+  /** Records the thresholds this owner runs with (as it starts), replacing the last owner's. */
+  recordOwnerThresholds(record: OwnerThresholds): void {
+    this.store.execute(
+      'journal.recordOwnerThresholds',
+      'UPDATE system_state SET owner_thresholds = ? WHERE id = 1',
+      JSON.stringify(record),
+    );
+  }
+
+  /** The thresholds the last owner recorded; `none` when none ever did, `unusable` when malformed. */
+  readOwnerThresholds(): OwnerThresholds | 'none' | 'unusable' {
+    const row = this.store.query<{ owner_thresholds: string | null }>(
+      'journal.readOwnerThresholds',
+      'SELECT owner_thresholds FROM system_state WHERE id = 1',
+    )[0];
+    const text = row?.owner_thresholds ?? null;
+    if (text === null) return 'none';
+    return parseOwnerThresholds(text) ?? 'unusable';
   }
 
   /** Marks the owner row released (a clean close); a crash leaves it, and the lock tells. */

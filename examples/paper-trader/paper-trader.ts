@@ -31,6 +31,8 @@ export interface TraderStats {
   readonly blocked: number;
   /** Orders the exchange rejected with an error (each one reported to governor). */
   readonly failed: number;
+  /** Every error this engine reported to governor (`recordError`): rejections and failed snapshots. */
+  readonly errorsReported: number;
   readonly cashMinor: bigint;
   readonly positionsMinor: bigint;
 }
@@ -50,6 +52,7 @@ export class PaperTrader {
   private placed = 0;
   private blocked = 0;
   private failed = 0;
+  private errorsReported = 0;
   private onFill: FillListener | null = null;
 
   constructor(options: PaperTraderOptions) {
@@ -86,6 +89,7 @@ export class PaperTrader {
       placed: this.placed,
       blocked: this.blocked,
       failed: this.failed,
+      errorsReported: this.errorsReported,
       cashMinor: capital.balance(CASH_ACCOUNT_ID),
       positionsMinor: capital.balance(POSITIONS_ACCOUNT_ID),
     };
@@ -130,8 +134,14 @@ export class PaperTrader {
       }
       this.lastSnapshotDate = date;
     } catch {
-      this.governance.healthMonitor.recordError();
+      this.reportError();
     }
+  }
+
+  /** Reports an error to governor (its error-rate rule counts it), and counts it here. */
+  private reportError(): void {
+    this.errorsReported++;
+    this.governance.healthMonitor.recordError();
   }
 
   private schedule(): void {
@@ -163,7 +173,7 @@ export class PaperTrader {
       this.onFill?.(fill.side, fill.priceMinor);
     } catch {
       this.failed++;
-      this.governance.healthMonitor.recordError();
+      this.reportError();
     }
   }
 

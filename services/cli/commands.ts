@@ -4,6 +4,7 @@
  * `governor --help` or `status` never load the daemon, the HTTP API or the logger). The help
  * text and the shell completion are generated from this table.
  */
+import { GOVERNOR_EVENT_TYPES } from '../governor/event-catalogue.js';
 import type { CommandRun, CommandSpec, CommandTable, FlagSpec } from './command-spec.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { DEFAULT_CONFIG_PATH } from './paths.js';
@@ -185,7 +186,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     description:
       'Acknowledges one alert in the name of an operator, through the owner of the database (which confirms), or itself when none runs.',
     flags: { operator: OPERATOR_FLAGS.operator as FlagSpec },
-    examples: ['governor ack 0b7c…e1 --operator "$USER"'],
+    examples: ['governor ack 0b7c…e1 --operator "$(id -un)"'],
     exits: OPERATOR_EXITS,
     load: async () => (await import('./commands/alerts.js')).ackCommand,
   },
@@ -201,19 +202,9 @@ export const COMMANDS: readonly CommandSpec[] = [
         type: 'string',
         multiple: true,
         value: 'TYPE',
-        choices: [
-          'SYSTEM_MODE_CHANGE',
-          'SYSTEM_SHUTDOWN',
-          'FINAL_STATE_PERSISTED',
-          'STARTUP_CHECKS_COMPLETED',
-          'OPERATOR_ACTION',
-          'ALERT_RAISED',
-          'ALERT_ACKNOWLEDGED',
-          'INTEGRITY_VIOLATION',
-          'CAPITAL_CORRECTED',
-          'GOVERNOR_STOPPED',
-        ],
-        description: 'only events of this type (repeatable, or comma-separated)',
+        choices: Object.keys(GOVERNOR_EVENT_TYPES),
+        description:
+          "only events of this type (repeatable, or comma-separated): governor's own, or a type the engine wrote",
       },
       since: {
         type: 'string',
@@ -252,8 +243,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       ...OPERATOR_FLAGS,
     },
     examples: [
-      'governor events prune --older-than 90d --archive /backup/events-$(date +%F).db --operator "$USER" --reason "INC-12: keep 90 days"',
-      'governor events prune --through-seq 1000000 --archive /backup/events-1M.db --operator "$USER" --reason "yearly archive"',
+      'governor events prune --older-than 90d --archive /backup/events-$(date +%F).db --operator "$(id -un)" --reason "INC-12: keep 90 days"',
+      'governor events prune --through-seq 1000000 --archive /backup/events-1M.db --operator "$(id -un)" --reason "yearly archive"',
     ],
     exits: [
       EXIT.OK,
@@ -282,7 +273,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     description:
       'Records the kill switch in the database; the owner (daemon or embedded engine) carries it out and confirms. With no owner running, the command carries it out itself and the latch holds for the next start.',
     flags: OPERATOR_FLAGS,
-    examples: ['governor shutdown --operator "$USER" --reason "INC-123: exchange incident"'],
+    examples: ['governor shutdown --operator "$(id -un)" --reason "INC-123: exchange incident"'],
     exits: OPERATOR_EXITS,
     load: operatorCommand('shutdown'),
   },
@@ -293,7 +284,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     description:
       'Stops new capital without shutting down. With no owner running, the next start goes to OBSERVE_ONLY.',
     flags: OPERATOR_FLAGS,
-    examples: ['governor observe --operator "$USER" --reason "news at 14:30"'],
+    examples: ['governor observe --operator "$(id -un)" --reason "news at 14:30"'],
     exits: OPERATOR_EXITS,
     load: operatorCommand('observe'),
   },
@@ -304,7 +295,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     description:
       'Runs the startup checks again; AGGRESSIVE only when they pass. Needs a running owner (exit 3 otherwise).',
     flags: OPERATOR_FLAGS,
-    examples: ['governor resume --operator "$USER" --reason "news passed"'],
+    examples: ['governor resume --operator "$(id -un)" --reason "news passed"'],
     exits: [...OPERATOR_EXITS, EXIT.NOT_RUNNING],
     load: operatorCommand('resume'),
   },
@@ -322,8 +313,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
     },
     examples: [
-      'governor restart --operator "$USER" --reason "INC-123: feed reconnected, verified"',
-      'governor restart --operator "$USER" --reason "INC-123: known stale feed" --force',
+      'governor restart --operator "$(id -un)" --reason "INC-123: feed reconnected, verified"',
+      'governor restart --operator "$(id -un)" --reason "INC-123: known stale feed" --force',
     ],
     exits: [...OPERATOR_EXITS, EXIT.RESTARTED_INTO_SHUTDOWN],
     load: operatorCommand('restart'),
@@ -359,7 +350,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     },
     examples: [
       'governor capital adjust --pool cash-pool --account cash --amount -1 --dry-run',
-      'governor capital adjust --pool cash-pool --account cash --amount -1 --operator "$USER" --reason "INC-9: fee booked twice"',
+      'governor capital adjust --pool cash-pool --account cash --amount -1 --operator "$(id -un)" --reason "INC-9: fee booked twice"',
     ],
     exits: [...OPERATOR_EXITS, EXIT.USAGE],
     load: async () => (await import('./commands/capital.js')).capitalAdjustCommand,

@@ -3,7 +3,7 @@
  * and the control socket (flags > env > config file > defaults) and open the database read-only
  * (the persistence layer, and SQLite with it, is loaded only then).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { Store } from '../../persistence/index.js';
 import { formatDuration } from '../clock.js';
 import { hasAlertSinks } from './alerts-layers.js';
@@ -53,11 +53,33 @@ export function configFlags(context: CommandContext): ConfigFlags {
  */
 export async function resolveConfig(context: CommandContext, demo = false): Promise<DaemonConfig> {
   const config = resolveConfigLayers(configFlags(context), { env: context.env, demo });
+  refuseDirectoryAsDatabase(context, config);
   if (hasAlertSinks(config.alerts)) {
     const { createAlertSinks } = await import('./alerts-config.js');
     createAlertSinks(config.alerts);
   }
   return config;
+}
+
+/**
+ * A database path that names a directory is refused (exit 2) by every command, saying where the
+ * path came from, before any command reads or creates anything.
+ */
+function refuseDirectoryAsDatabase(context: CommandContext, config: DaemonConfig): void {
+  if (statSync(config.dbPath, { throwIfNoEntry: false })?.isDirectory() !== true) return;
+  const fromEnv = context.env.GOVERNOR_DB !== undefined && context.env.GOVERNOR_DB !== '';
+  const source =
+    stringFlag(context, 'db') !== undefined
+      ? '--db'
+      : fromEnv
+        ? 'GOVERNOR_DB'
+        : config.configPath !== null
+          ? `db (in ${config.configPath})`
+          : 'the database';
+  throw new CliError(
+    EXIT.REFUSED,
+    `${source} ${config.dbPath} is a directory, not a database file`,
+  );
 }
 
 export function socketPathFor(config: DaemonConfig): string {

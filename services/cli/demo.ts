@@ -16,8 +16,18 @@ import {
 } from '../../examples/paper-trader/paper-trader.js';
 import { tamperBalance } from '../../testing.js';
 import type { Clock } from '../clock.js';
+import type { Thresholds } from '../config.js';
 import { GovernorError } from '../errors.js';
 import type { GovernanceSystem } from '../governor/governance-system.js';
+import { errorsThatBreakTheRate } from '../health/health-monitor.js';
+import {
+  type CommandLocation,
+  commandLocation,
+  governorCommand,
+  nextCommands,
+  OPERATOR_NAME,
+  PLACEHOLDER,
+} from './printed-command.js';
 
 export const DEMO_FAULTS = [
   'market-stall',
@@ -74,32 +84,71 @@ export function isDemoFault(value: string): value is DemoFault {
   return (DEMO_FAULTS as readonly string[]).includes(value);
 }
 
+/** How long the heartbeat-stall fault blocks the event loop: past the heartbeat loss. */
+function heartbeatStallMs(thresholds: Thresholds): number {
+  return thresholds.heartbeatLossMs + 1_000;
+}
+
 /** Blocks this thread without spinning: an event-loop stall, as a long GC pause or a sync call. */
 function stallEventLoop(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** The exact commands for the operator once the fault has landed, for this database. */
-export function demoAdvice(fault: DemoFault, dbPath: string, errorWindowMs: number): string {
-  const db = `--db ${dbPath}`;
-  const restart = `governor restart ${db} --operator NAME --reason TEXT`;
+export function demoAdvice(
+  fault: DemoFault,
+  location: CommandLocation,
+  errorWindowMs: number,
+): string {
+  const next = nextCommands(location);
   switch (fault) {
     case 'market-stall':
-      return `demo: the feed is back. Run: ${restart}`;
+      return `demo: the feed is back. Run: ${next.restart}`;
     case 'error-storm':
-      return `demo: the exchange answers again. Once the last errors are older than the error window (${errorWindowMs / 1_000} s), run: ${restart}`;
-    case 'capital-drift':
-      return `demo: the cash account holds 1 cent more than the pool says. Run: governor capital adjust ${db} --pool ${PAPER_POOL_ID} --account ${CASH_ACCOUNT_ID} --amount -1 --operator NAME --reason TEXT, then: ${restart}`;
+      return `demo: the exchange answers again. Once the last errors are older than the error window (${errorWindowMs / 1_000} s), run: ${next.restart}`;
+    case 'capital-drift': {
+      const adjust = governorCommand(location, 'capital adjust', [
+        '--pool',
+        PAPER_POOL_ID,
+        '--account',
+        CASH_ACCOUNT_ID,
+        '--amount',
+        '-1',
+        '--operator',
+        OPERATOR_NAME,
+        '--reason',
+        PLACEHOLDER.reason,
+      ]);
+      return `demo: the cash account holds 1 cent more than the pool says. Run: ${adjust}, then: ${next.restart}`;
+    }
     case 'heartbeat-stall':
-      return `demo: the event loop runs again. Run: governor resume ${db} --operator NAME --reason TEXT`;
+      return `demo: the event loop runs again. Run: ${next.resume}`;
+  }
+}
+
+/** What the demo announces as it injects `fault`: what it does, and what governor will do. */
+export function faultAnnouncement(fault: DemoFault, thresholds: Thresholds): string {
+  switch (fault) {
+    case 'market-stall':
+      return `fault: the market feed goes silent; expect MARKET_DATA_STALL after ${thresholds.marketDataShutdownAfterMs} ms`;
+    case 'error-storm': {
+      const errors = errorsThatBreakTheRate(thresholds);
+      return `fault: the exchange rejects every order; expect HEALTH_CHECK_FAILED at ${errors} error${errors === 1 ? '' : 's'} within ${thresholds.errorWindowMs / 1_000} s (an error rate above ${thresholds.errorRatePerMinuteMax}/min)`;
+    }
+    case 'capital-drift':
+      return `fault: a cash balance changes behind governor's back; expect CAPITAL_INCONSISTENT within ${thresholds.failSafeCheckIntervalMs} ms`;
+    case 'heartbeat-stall':
+      return `fault: the event loop stalls for ${heartbeatStallMs(thresholds)} ms; expect heartbeat loss (OBSERVE_ONLY)`;
   }
 }
 
 export function startDemo(
   governance: GovernanceSystem,
   clock: Clock,
-  options: { readonly recoveryMs?: number | null } = {},
+  options: { readonly recoveryMs?: number | null; readonly location?: CommandLocation } = {},
 ): Demo {
+  const location =
+    options.location ?? commandLocation({ dbPath: governance.dbPath, configPath: null });
   const recoveryMs = options.recoveryMs === undefined ? DEMO_RECOVERY_DELAY_MS : options.recoveryMs;
   const exchange = new PaperExchange();
   const feed = new SimulatedMarketFeed({ clock, seed: 42 });
@@ -108,33 +157,20 @@ export function startDemo(
   const timers: NodeJS.Timeout[] = [];
   const inject = (fault: DemoFault, announce: (text: string) => void): void => {
     const t = governance.thresholds;
+    announce(faultAnnouncement(fault, t));
     switch (fault) {
       case 'market-stall':
-        announce(
-          `fault: the market feed goes silent; expect MARKET_DATA_STALL after ${t.marketDataShutdownAfterMs} ms`,
-        );
         feed.pause();
         return;
       case 'error-storm':
-        announce(
-          `fault: the exchange rejects every order; expect HEALTH_CHECK_FAILED after ${t.errorRatePerMinuteMax + 1} errors`,
-        );
         exchange.setFailing(true);
         return;
       case 'capital-drift':
-        announce(
-          `fault: a cash balance changes behind governor's back; expect CAPITAL_INCONSISTENT within ${t.failSafeCheckIntervalMs} ms`,
-        );
         tamperBalance(governance.dbPath, CASH_ACCOUNT_ID, 1n);
         return;
-      case 'heartbeat-stall': {
-        const stallMs = t.heartbeatLossMs + 1_000;
-        announce(
-          `fault: the event loop stalls for ${stallMs} ms; expect heartbeat loss (OBSERVE_ONLY)`,
-        );
-        stallEventLoop(stallMs);
+      case 'heartbeat-stall':
+        stallEventLoop(heartbeatStallMs(t));
         return;
-      }
     }
   };
   let injected: { fault: DemoFault; announce: (text: string) => void } | null = null;
@@ -168,7 +204,7 @@ export function startDemo(
       timers.push(
         setTimeout(() => {
           clearFault();
-          announce(demoAdvice(fault, governance.dbPath, governance.thresholds.errorWindowMs));
+          announce(demoAdvice(fault, location, governance.thresholds.errorWindowMs));
         }, delayMs),
       );
     },

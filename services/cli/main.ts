@@ -16,6 +16,7 @@ import {
   flagsOf,
 } from './commands.js';
 import type { CommandContext } from './context.js';
+import { flagParseMessage, printError } from './error-text.js';
 import { CliError, EXIT, type ExitCode, exitCodeFor, plainMessage } from './exit-codes.js';
 import { createOutput, type Output, toJson } from './output.js';
 
@@ -131,7 +132,7 @@ export async function main(
           .map((c) => c.name)
           .join(', ')}`
       : ' (governor --help lists them)';
-    out.error(`governor: unknown command "${displayText(found.unknown)}"${group}`);
+    printError(out, null, `unknown command "${displayText(found.unknown)}"${group}`);
     return EXIT.USAGE;
   }
   const { spec, rest } = found;
@@ -144,8 +145,12 @@ export async function main(
       strict: true,
     });
   } catch (error) {
-    out.error(`governor ${spec.name}: ${displayText(describeError(error))}`);
-    out.error(`usage: governor ${spec.usage}   (governor help ${spec.name})`);
+    printError(
+      out,
+      spec.name,
+      flagParseMessage(error),
+      `usage: governor ${spec.usage}   (governor help ${spec.name})`,
+    );
     return EXIT.USAGE;
   }
   if (parsed.values.help === true) {
@@ -171,8 +176,7 @@ export async function main(
       // A core message may already name the action ("events prune: ..."): name it once.
       const text = plainMessage(error);
       const own = text.startsWith(`${spec.name}: `) ? text.slice(spec.name.length + 2) : text;
-      out.error(`governor ${spec.name}: ${displayText(own)}`);
-      if (error instanceof CliError && error.usage !== null) out.error(error.usage);
+      printError(out, spec.name, own, error instanceof CliError ? error.usage : null);
     }
     if (code === EXIT.FAILURE && !(error instanceof CliError) && env.GOVERNOR_DEBUG === '1') {
       out.error((error as Error).stack ?? '');
@@ -190,7 +194,7 @@ async function printHelpFor(out: Output, words: readonly string[]): Promise<Exit
       for (const command of group) commandHelp(out, command);
       return EXIT.OK;
     }
-    out.error(`governor help: unknown command "${displayText(found.unknown)}"`);
+    printError(out, 'help', `unknown command "${displayText(found.unknown)}"`);
     return EXIT.USAGE;
   }
   commandHelp(out, found.spec);

@@ -6,6 +6,7 @@
  * allocation-free, no I/O.
  */
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { InspectionEvent } from 'xstate';
 import type { StartupChecksInput } from '../../machines/governor-machine.js';
 import type {
@@ -26,7 +27,11 @@ import {
   IntegrityScrubber,
   type IntegrityViolation,
 } from '../../persistence/integrity/index.js';
-import { type AuthorityRecord, ModeJournal } from '../../persistence/mode-journal.js';
+import {
+  type AuthorityRecord,
+  ModeJournal,
+  type OwnerThresholds,
+} from '../../persistence/mode-journal.js';
 import type { OwnerLock } from '../../persistence/ownership.js';
 import { readFields } from '../../persistence/plain-copy.js';
 import { LIMITS } from '../../persistence/validation.js';
@@ -81,7 +86,7 @@ import {
   RequestWatcher,
 } from './operator-commands.js';
 import { acquireOwnerLock, adoptSideFiles, claimOwnerRow } from './ownership.js';
-import { type PreflightReport, preflight } from './preflight.js';
+import { type PreflightReport, preflight, type ThresholdsOrigin } from './preflight.js';
 import { type ExceptionOrigin, watchUncaughtExceptions } from './process-errors.js';
 import { type GovernorStatus, liveStatus } from './status.js';
 import {
@@ -137,6 +142,12 @@ export interface GovernanceSystemOptions {
   readonly integrityWorkersMax?: number;
   /** Tests and the simulator only: a FaultInjector the store consults before every write. */
   readonly faults?: FaultInjector;
+  /**
+   * The command line acting as the owner for a moment (no owner runs): it runs with the
+   * thresholds the database's last owner recorded (`thresholds` only when none ever did), and
+   * records none of its own. An owner (the default) records its thresholds as it starts.
+   */
+  readonly actingOwner?: boolean;
 }
 
 export type { Authorization, Cause } from './authority.js';
@@ -190,7 +201,15 @@ const OPTION_KEYS = [
   'operatorRequestPollMs',
   'integrityWorkersMax',
   'faults',
+  'actingOwner',
 ] as const satisfies ReadonlyArray<keyof GovernanceSystemOptions>;
+/** Compiles only while OPTION_KEYS names every option: an option left out would be dropped. */
+const OPTION_KEYS_COMPLETE: [
+  Exclude<keyof GovernanceSystemOptions, (typeof OPTION_KEYS)[number]>,
+] extends [never]
+  ? true
+  : never = true;
+void OPTION_KEYS_COMPLETE;
 
 /** The caller's options as one plain copy; the process-error options checked. */
 function readOptions(given: GovernanceSystemOptions): GovernanceSystemOptions {
@@ -235,6 +254,8 @@ export class GovernanceSystem {
   /** The last verification's findings (read); `checkDataIntegrity()` acts on them. */
   readonly dataIntegrityVerifier: DataIntegrityVerifierView;
   readonly thresholds: Thresholds;
+  /** Whose thresholds these are: this owner's own, or (acting owner) the last owner's record. */
+  readonly thresholdsOrigin: ThresholdsOrigin;
   readonly dbPath: string;
   /** Where the engine writes its events, snapshots, capital and strategies (stamps health on commit). */
   readonly engine: EnginePort;
@@ -282,7 +303,7 @@ export class GovernanceSystem {
         'enableProductionHardening: governor is a safety system; its protections cannot be disabled',
       );
     }
-    this.thresholds = resolveThresholds(options.thresholds ?? {});
+    const configuredThresholds = resolveThresholds(options.thresholds ?? {});
     this.configuredMode = parseMode(options.desiredMode ?? 'AGGRESSIVE');
     const pollMs = checkPollMs(options.operatorRequestPollMs);
     this.clock = options.clock ?? new SystemClock();
@@ -326,6 +347,9 @@ export class GovernanceSystem {
       this.ownerLock?.release();
       throw error;
     }
+    const effective = this.effectiveThresholds(configuredThresholds, options.actingOwner === true);
+    this.thresholds = effective.thresholds;
+    this.thresholdsOrigin = effective.origin;
     this.health = new HealthMonitor(this.clock, this.thresholds);
     this.alerts = new AlertManager(
       createStoreAlertRepository(this.store),
@@ -651,6 +675,56 @@ export class GovernanceSystem {
   }
 
   /**
+   * The thresholds this process runs with. An owner records its own (configured) ones in the
+   * authority record; an acting owner takes the ones the last owner recorded, so that a restart
+   * with no owner running pre-flights as the owner would, whatever this command's environment.
+   */
+  private effectiveThresholds(
+    configured: Thresholds,
+    actingOwner: boolean,
+  ): { thresholds: Thresholds; origin: ThresholdsOrigin } {
+    if (this.ownerLock === null) return { thresholds: configured, origin: { source: 'owner' } };
+    if (!actingOwner) {
+      try {
+        this.journal.recordOwnerThresholds({
+          pid: process.pid,
+          host: hostname(),
+          recordedAt: this.nowIso(),
+          thresholds: { ...configured },
+        });
+      } catch (error) {
+        if (!isGovernorError(error, 'GOV_STORAGE_FAILURE')) throw error;
+        this.logger.error({ err: error }, 'the owner thresholds could not be recorded');
+      }
+      return { thresholds: configured, origin: { source: 'owner' } };
+    }
+    let recorded: OwnerThresholds | 'none' | 'unusable' = 'unusable';
+    try {
+      recorded = this.journal.readOwnerThresholds();
+    } catch (error) {
+      if (!isGovernorError(error, 'GOV_STORAGE_FAILURE')) throw error;
+    }
+    if (typeof recorded === 'string') {
+      return { thresholds: configured, origin: { source: 'command', recorded } };
+    }
+    try {
+      return {
+        thresholds: resolveThresholds(recorded.thresholds, 'recorded owner thresholds'),
+        origin: {
+          source: 'recorded',
+          pid: recorded.pid,
+          host: recorded.host,
+          recordedAt: recorded.recordedAt,
+        },
+      };
+    } catch (error) {
+      // A record this version cannot use (a renamed or out-of-range threshold): say so, use ours.
+      this.logger.warn({ err: error }, 'the recorded owner thresholds are not usable');
+      return { thresholds: configured, origin: { source: 'command', recorded: 'unusable' } };
+    }
+  }
+
+  /**
    * What a restart now would run into: the fail-safe rules on the inputs as they are (a trigger
    * that would fire at once), and capital reconciliation. Read-only; cheap.
    */
@@ -659,6 +733,7 @@ export class GovernanceSystem {
     return preflight({
       health: this.health,
       thresholds: this.thresholds,
+      thresholdsOrigin: this.thresholdsOrigin,
       capitalMismatch: () => this.failSafeHost().capitalMismatch(),
       heartbeatLost: this.heartbeat.isLost(),
     });
@@ -1182,6 +1257,7 @@ export class GovernanceSystem {
         // A restart from another process: run a new lifecycle as the last one ran.
         return this.adapters === null ? Promise.resolve() : this.runStartupChecks(this.adapters);
       },
+      thresholdsOrigin: () => this.thresholdsOrigin,
       acknowledgeAlert: (alertId, operator) => this.acknowledgeAlert(alertId, operator),
       adjustCapital: (request, options) => {
         const { before, after, reconciled } = this.operatorAdjustCapital(request, {

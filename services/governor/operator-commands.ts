@@ -13,6 +13,7 @@ import type { Store } from '../../persistence/store.js';
 import { describeError, isGovernorError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { OperatorRequest } from '../operator.js';
+import type { ThresholdsOrigin } from './preflight.js';
 
 export type OperatorCommandName = 'shutdown' | 'observe' | 'resume' | 'restart' | 'ack' | 'adjust';
 
@@ -38,6 +39,8 @@ export interface CommandResult {
   readonly alert?: unknown;
   /** `adjust`: the pool's reconciliation before and after the correction. */
   readonly correction?: unknown;
+  /** `restart`: whose thresholds its pre-flight used (none when forced). */
+  readonly preflightThresholds?: ThresholdsOrigin;
 }
 
 /** What the commands act on: the GovernanceSystem's audited operator calls. */
@@ -47,6 +50,8 @@ export interface CommandTarget {
   operatorResume(request: OperatorRequest): Promise<boolean>;
   /** Restart (pre-flight first unless forced), then a lifecycle as the last one ran. */
   restartFromOutside(request: OperatorRequest, options: { force: boolean }): Promise<unknown>;
+  /** Whose thresholds a restart's pre-flight uses. */
+  thresholdsOrigin(): ThresholdsOrigin;
   acknowledgeAlert(alertId: string, operator: string): unknown;
   /** The audited capital correction; returns the pool before and after. */
   adjustCapital(request: OperatorRequest, options: Readonly<Record<string, unknown>>): unknown;
@@ -90,6 +95,7 @@ export async function executeCommand(
   let settling = false;
   let alert: unknown;
   let correction: unknown;
+  let preflightThresholds: ThresholdsOrigin | undefined;
   switch (command.command) {
     case 'shutdown':
       target.operatorShutdown(request);
@@ -106,6 +112,7 @@ export async function executeCommand(
     }
     case 'restart': {
       const force = command.options?.force === true;
+      if (!force) preflightThresholds = target.thresholdsOrigin();
       settling = !(await settledWithin(target.restartFromOutside(request, { force }), settleMs));
       break;
     }
@@ -126,6 +133,7 @@ export async function executeCommand(
     ...(settling ? { settling: true } : {}),
     ...(alert === undefined ? {} : { alert }),
     ...(correction === undefined ? {} : { correction }),
+    ...(preflightThresholds === undefined ? {} : { preflightThresholds }),
   };
 }
 

@@ -173,6 +173,7 @@ async function actAsOwner(config: TemporaryOwnerConfig): Promise<boolean> {
       desiredMode: config.desiredMode,
       alertSinks: sinks,
       operatorRequestPollMs: null,
+      actingOwner: true,
     });
   } catch (error) {
     if (isGovernorError(error, 'GOV_DATABASE_OWNED')) return false;

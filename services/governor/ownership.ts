@@ -4,6 +4,8 @@
  * A second name for the file (a hard link) is refused, and an owner still alive under another
  * name or lock keeps the file.
  */
+
+import { checkDatabaseFile, refuseDirectory } from '../../persistence/connection.js';
 import { HEAD_ANCHOR_SUFFIX } from '../../persistence/integrity/index.js';
 import type { ModeJournal } from '../../persistence/mode-journal.js';
 import { type OwnerInfo, OwnerLock, ownedError } from '../../persistence/ownership.js';
@@ -14,10 +16,16 @@ import { FALLBACK_SUFFIX } from '../fallback-file.js';
 import type { Logger } from '../logger.js';
 import { ownerStillHolds, readOwnerQuietly, refuseExtraNames } from './owner-record.js';
 
-/** Takes the owner lock of `dbPath` (null for `:memory:`), or throws GOV_DATABASE_OWNED naming the owner. */
+/**
+ * Takes the owner lock of `dbPath` (null for `:memory:`), or throws GOV_DATABASE_OWNED naming the
+ * owner. A path that is no governor database (a directory, another file) is refused first, so
+ * that the refusal leaves no lock file beside it.
+ */
 export function acquireOwnerLock(dbPath: string, nowIso: string): OwnerLock | null {
   if (dbPath === ':memory:') return null;
+  refuseDirectory(dbPath);
   refuseExtraNames(dbPath);
+  checkDatabaseFile(dbPath);
   const lock = OwnerLock.tryAcquire(dbPath, nowIso);
   if (lock !== null) return lock;
   throw ownedError(dbPath, readOwnerQuietly(dbPath));

@@ -17,6 +17,23 @@ export interface PreflightTrip {
   readonly reason: string;
 }
 
+/** Whose thresholds a pre-flight used. */
+export type ThresholdsOrigin =
+  /** This process owns the database: the thresholds it was configured with. */
+  | { readonly source: 'owner' }
+  /** Acting for a moment with no owner running: the ones the last owner recorded as it started. */
+  | {
+      readonly source: 'recorded';
+      readonly pid: number;
+      readonly host: string;
+      readonly recordedAt: string;
+    }
+  /**
+   * Acting for a moment with this command's own: no owner ever recorded any (`none`), or the
+   * record cannot be used (`unusable`: malformed, or a threshold this version refuses).
+   */
+  | { readonly source: 'command'; readonly recorded: 'none' | 'unusable' };
+
 export interface PreflightReport {
   /** True when nothing found would shut governor down again at once. */
   readonly ok: boolean;
@@ -24,11 +41,14 @@ export interface PreflightReport {
   readonly trips: readonly PreflightTrip[];
   /** What would not shut it down but keep it from AGGRESSIVE (e.g. a heartbeat still lost). */
   readonly warnings: readonly string[];
+  /** Whose thresholds the rules were evaluated with. */
+  readonly thresholds: ThresholdsOrigin;
 }
 
 export function preflight(inputs: {
   readonly health: HealthMonitor;
   readonly thresholds: Thresholds;
+  readonly thresholdsOrigin: ThresholdsOrigin;
   readonly capitalMismatch: () => string | null;
   readonly heartbeatLost: boolean;
 }): PreflightReport {
@@ -47,5 +67,5 @@ export function preflight(inputs: {
         'the heartbeat is still lost (the event log cannot be written): the checks would end in OBSERVE_ONLY',
       ]
     : [];
-  return { ok: trips.length === 0, trips, warnings };
+  return { ok: trips.length === 0, trips, warnings, thresholds: inputs.thresholdsOrigin };
 }

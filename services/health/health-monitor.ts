@@ -50,6 +50,17 @@ interface InputStamp {
 
 export type HealthChangeListener = (kind: 'error' | 'queue' | 'input') => void;
 
+/**
+ * How many errors within the error window break the error-rate rule: the fewest `n` with
+ * `n × 60 000 / errorWindowMs > errorRatePerMinuteMax` (both are integers), as
+ * `unhealthyReasons` computes the rate.
+ */
+export function errorsThatBreakTheRate(
+  thresholds: Pick<Thresholds, 'errorRatePerMinuteMax' | 'errorWindowMs'>,
+): number {
+  return Math.floor((thresholds.errorRatePerMinuteMax * thresholds.errorWindowMs) / 60_000) + 1;
+}
+
 export class HealthMonitor {
   private readonly startedAtMonotonicMs: number;
   private readonly marketData: InputStamp;

@@ -17,6 +17,7 @@ import {
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { sendOwnerRequest } from '../owner-client.js';
+import { type CommandLocation, commandLocation, locateCommands } from '../printed-command.js';
 import { describeOutcome } from './operator.js';
 
 /** At most this many alerts are listed. */
@@ -43,8 +44,11 @@ function deliveryText(out: Output, delivery: AlertDeliveryStatus): string {
   return `${displayText(delivery.sink)}${operation} ${out.paint(colour, delivery.status)}, ${attempts}${next}${error}`;
 }
 
-/** Prints one alert for a person; every stored text is shown through `displayText`. */
-export function printAlert(out: Output, alert: ListedAlert): void {
+/**
+ * Prints one alert for a person; every stored text is shown through `displayText`, the commands
+ * in its recommended action for the database at `location`.
+ */
+export function printAlert(out: Output, alert: ListedAlert, location: CommandLocation): void {
   const state =
     alert.resolvedAt !== null
       ? out.paint('grey', `resolved ${displayText(alert.resolvedAt)}`)
@@ -60,7 +64,7 @@ export function printAlert(out: Output, alert: ListedAlert): void {
   out.line(`  id       ${displayText(alert.alertId)}`);
   out.line(`  message  ${displayText(alert.message)}`);
   out.line(`  cause    ${displayText(alert.rootCause)}`);
-  out.line(`  action   ${displayText(alert.recommendedAction)}`);
+  out.line(`  action   ${displayText(locateCommands(alert.recommendedAction, location))}`);
   if (alert.deliveries.length === 0) out.line('  delivery none recorded');
   for (const [index, delivery] of alert.deliveries.entries()) {
     out.line(`  ${index === 0 ? 'delivery' : '        '} ${deliveryText(out, delivery)}`);
@@ -96,7 +100,8 @@ export async function alertsCommand(context: CommandContext): Promise<ExitCode> 
     );
     return EXIT.OK;
   }
-  for (const alert of alerts) printAlert(context.out, alert);
+  const location = commandLocation(config);
+  for (const alert of alerts) printAlert(context.out, alert, location);
   return EXIT.OK;
 }
 
@@ -120,7 +125,7 @@ export async function ackCommand(context: CommandContext): Promise<ExitCode> {
   if (result.code === 'GOV_UNKNOWN_ALERT') {
     throw new CliError(EXIT.NOT_FOUND, `no alert ${alertId}`);
   }
-  const { lines, exitCode } = describeOutcome('ack', operator, outcome);
+  const { lines, exitCode } = describeOutcome('ack', operator, outcome, commandLocation(config));
   if (exitCode !== EXIT.OK) {
     for (const line of lines) context.out.error(line);
     return exitCode;

@@ -17,7 +17,8 @@ import {
 } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import { sendOwnerRequest } from '../owner-client.js';
-import { describeOutcome, NEXT_COMMANDS, requireOperatorFlags } from './operator.js';
+import { type CommandLocation, commandLocation, nextCommands } from '../printed-command.js';
+import { describeOutcome, requireOperatorFlags } from './operator.js';
 
 const USAGE =
   'usage: governor capital adjust --pool ID [--account ID] --amount MINOR --operator NAME --reason TEXT [--dry-run] [--force]';
@@ -142,7 +143,8 @@ export async function capitalAdjustCommand(context: CommandContext): Promise<Exi
   });
   const done =
     outcome.kind === 'confirmed' || (outcome.kind === 'no-owner' && outcome.status === 'done');
-  const described = describeOutcome('capital adjust', request.operator, outcome);
+  const location = commandLocation(config);
+  const described = describeOutcome('capital adjust', request.operator, outcome, location);
   const exitCode = done ? EXIT.OK : described.exitCode;
   if (context.json) {
     out.json({ outcome: outcome.kind, plan, request: outcome.request, exitCode });
@@ -152,7 +154,7 @@ export async function capitalAdjustCommand(context: CommandContext): Promise<Exi
     for (const line of described.lines) out.error(line);
     return exitCode;
   }
-  for (const line of appliedLines(request.operator, outcome)) out.line(displayText(line));
+  for (const line of appliedLines(request.operator, outcome, location)) out.line(displayText(line));
   return EXIT.OK;
 }
 
@@ -170,6 +172,7 @@ interface AppliedResult {
 function appliedLines(
   operator: string,
   outcome: Awaited<ReturnType<typeof sendOwnerRequest>>,
+  location: CommandLocation,
 ): string[] {
   const result = (outcome.request.result ?? {}) as AppliedResult;
   const after = result.correction?.after;
@@ -182,7 +185,7 @@ function appliedLines(
   ];
   if (result.state === 'SHUTDOWN') {
     lines.push(
-      `governor is in SHUTDOWN${result.trigger ? ` (${result.trigger})` : ''}; next: governor verify, then ${NEXT_COMMANDS.restart}`,
+      `governor is in SHUTDOWN${result.trigger ? ` (${result.trigger})` : ''}; next: ${nextCommands(location).verify}, then ${nextCommands(location).restart}`,
     );
   }
   return lines;

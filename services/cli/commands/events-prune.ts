@@ -7,6 +7,7 @@
 import { displayText } from '../../display-text.js';
 import { type CommandContext, requireDatabase, resolveConfig, stringFlag } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
+import { commandLocation, governorCommand } from '../printed-command.js';
 import { parseAgeMs } from './events.js';
 import { requireOperatorFlags } from './operator.js';
 
@@ -74,7 +75,9 @@ export async function eventsPruneCommand(context: CommandContext): Promise<ExitC
       out.error(`  ${displayText(violation.description)}`);
       out.error(`    cause   ${displayText(violation.rootCause)}`);
     }
-    out.error('run governor verify --full for the details');
+    out.error(
+      `run ${displayText(governorCommand(commandLocation(config), 'verify', ['--full']))} for the details`,
+    );
     return EXIT.INTEGRITY_FAILURE;
   }
   if (context.json) {

@@ -6,6 +6,7 @@
  */
 import type { EventLog, StoredEvent } from '../../../persistence/index.js';
 import { displayText } from '../../display-text.js';
+import { GOVERNOR_EVENT_TYPES, isGovernorEventType } from '../../governor/event-catalogue.js';
 import {
   booleanFlag,
   type CommandContext,
@@ -110,6 +111,20 @@ export function parseTypes(values: readonly string[] | undefined): ReadonlySet<s
   return types;
 }
 
+/**
+ * Refuses (exit 2) a `--type` that is neither one of governor's (the event-type catalogue) nor a
+ * type the log holds (an engine's own, such as ORDER_FILLED): a typo would match nothing.
+ */
+export function refuseUnknownTypes(types: ReadonlySet<string> | null, events: EventLog): void {
+  if (types === null) return;
+  const unknown = [...types].filter((type) => !isGovernorEventType(type) && !events.hasType(type));
+  if (unknown.length === 0) return;
+  throw new CliError(
+    EXIT.REFUSED,
+    `--type: unknown event type ${unknown.map((type) => displayText(type)).join(', ')}: the log holds none; governor's types are ${Object.keys(GOVERNOR_EVENT_TYPES).join(', ')} (an engine's own types are accepted once the log holds one)`,
+  );
+}
+
 /** An age such as 30s, 15m, 2h, 7d in ms, or null when `text` is not one. */
 export function parseAgeMs(text: string): number | null {
   const age = /^(\d{1,9})([smhd])$/.exec(text.trim());
@@ -192,13 +207,20 @@ export async function eventsCommand(context: CommandContext): Promise<ExitCode> 
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
+    refuseUnknownTypes(filter.types, store.events);
     const headSeq = store.events.head()?.seq ?? 0;
-    if (headSeq > 0) {
-      const fromSeq =
-        filter.since === null ? 1 : firstSeqSince(store.events, headSeq, filter.since);
-      for (const event of newestMatching(store.events, fromSeq, headSeq, limit, filter)) {
-        printEvent(context.out, event, context.json);
-      }
+    const fromSeq =
+      headSeq === 0 || filter.since === null
+        ? 1
+        : firstSeqSince(store.events, headSeq, filter.since);
+    const found =
+      headSeq === 0 ? [] : newestMatching(store.events, fromSeq, headSeq, limit, filter);
+    for (const event of found) printEvent(context.out, event, context.json);
+    // An empty answer says so (NDJSON stays empty: no line is no event).
+    if (found.length === 0 && !context.json) {
+      context.out.line(
+        booleanFlag(context, 'follow') ? 'no events match yet; following' : 'no events match',
+      );
     }
     let next = headSeq + 1;
     // --follow ends when the reader of stdout goes away (`| head`), as on Ctrl-C.

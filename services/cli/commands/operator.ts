@@ -7,10 +7,12 @@
  * restart runs its pre-flight in the owner (refused, exit 2, naming each rule, unless --force);
  * one that ends in SHUTDOWN again exits 8.
  */
+import { displayText } from '../../display-text.js';
 import { checkOperatorRequest, type OperatorRequest } from '../../operator.js';
 import { booleanFlag, type CommandContext, resolveConfig, stringFlag } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import { type RequestOutcome, sendOwnerRequest } from '../owner-client.js';
+import { type CommandLocation, commandLocation, nextCommands } from '../printed-command.js';
 
 export type OperatorAction = 'shutdown' | 'observe' | 'resume' | 'restart';
 
@@ -45,16 +47,43 @@ interface Reported {
   readonly preflight?: {
     readonly trips?: ReadonlyArray<{ readonly trigger?: string; readonly reason?: string }>;
     readonly warnings?: readonly string[];
+    readonly thresholds?: ThresholdsUsed;
   };
+  /** A restart carried out: whose thresholds its pre-flight used. */
+  readonly preflightThresholds?: ThresholdsUsed;
 }
 
-/** The exact commands an operator runs next, quoted in refusals and outcomes. */
-export const NEXT_COMMANDS = {
-  restart: 'governor restart --operator NAME --reason TEXT',
-  resume: 'governor resume --operator NAME --reason TEXT',
-  adjust:
-    'governor capital adjust --pool ID --account ID --amount MINOR --operator NAME --reason TEXT',
-} as const;
+/** Whose thresholds a restart's pre-flight used, as the owner recorded it on the request. */
+interface ThresholdsUsed {
+  readonly source?: string;
+  readonly pid?: unknown;
+  readonly host?: unknown;
+  readonly recordedAt?: unknown;
+  readonly recorded?: string;
+}
+
+/**
+ * The line saying whose thresholds the pre-flight used (none when the owner did not say); what
+ * the database recorded is shown through `displayText`.
+ */
+function thresholdsLine(used: ThresholdsUsed | undefined): string[] {
+  switch (used?.source) {
+    case 'recorded':
+      return [
+        `pre-flight with the thresholds owner pid ${displayText(String(used.pid))} recorded at ${displayText(String(used.recordedAt))}`,
+      ];
+    case 'command':
+      return [
+        used.recorded === 'unusable'
+          ? "pre-flight with this command's thresholds: the ones the owner recorded cannot be used"
+          : "pre-flight with this command's thresholds: no owner ever recorded any",
+      ];
+    case 'owner':
+      return ["pre-flight with the running owner's thresholds"];
+    default:
+      return [];
+  }
+}
 
 /** A message recorded by the owner, for people: without its `GOV_…: ` code prefix. */
 function plain(message: string | undefined, fallback: string): string {
@@ -70,7 +99,8 @@ function refusalText(result: Reported): string {
 }
 
 /** What the operator can do about a refusal, when there is something to say. */
-function refusalHint(action: string, result: Reported): string[] {
+function refusalHint(action: string, result: Reported, location: CommandLocation): string[] {
+  const next = nextCommands(location);
   if (result.code === 'GOV_RESTART_WOULD_TRIP') {
     const trips = result.preflight?.trips ?? [];
     const capital = trips.some((trip) => trip.trigger === 'CAPITAL_INCONSISTENT');
@@ -78,37 +108,43 @@ function refusalHint(action: string, result: Reported): string[] {
       'the pre-flight found:',
       ...trips.map((trip) => `  ${trip.trigger ?? '?'}: ${trip.reason ?? ''}`),
       ...(result.preflight?.warnings ?? []).map((warning) => `  warning: ${warning}`),
+      ...thresholdsLine(result.preflight?.thresholds),
       capital
-        ? `Correct the records first (${NEXT_COMMANDS.adjust}; --dry-run shows the mismatch), then restart again.`
-        : 'Fix the cause first (governor status shows the input ages), then restart again.',
-      `To restart anyway: ${NEXT_COMMANDS.restart} --force`,
+        ? `Correct the records first (${next.adjust}; --dry-run shows the mismatch), then restart again.`
+        : `Fix the cause first (${next.status} shows the input ages), then restart again.`,
+      `To restart anyway: ${next.restartForced}`,
     ];
   }
   if (action === 'resume' && result.state === 'SHUTDOWN') {
-    return [`A SHUTDOWN is left only by a restart: ${NEXT_COMMANDS.restart}`];
+    return [`A SHUTDOWN is left only by a restart: ${next.restart}`];
   }
   if (action === 'restart' && result.state === 'OBSERVE_ONLY') {
-    return [`OBSERVE_ONLY is left by a resume: ${NEXT_COMMANDS.resume}`];
+    return [`OBSERVE_ONLY is left by a resume: ${next.resume}`];
   }
   return [];
 }
 
 /** A restart (or resume) that ended somewhere other than where it aimed: what to do next. */
-function landingHint(action: string, result: Reported): string[] {
+function landingHint(action: string, result: Reported, location: CommandLocation): string[] {
   if (result.settling === true) return [];
   if (result.state === 'OBSERVE_ONLY' && (action === 'restart' || action === 'resume')) {
+    const next = nextCommands(location);
     return [
-      `Its startup checks did not all pass: governor status names them; fix them, then ${NEXT_COMMANDS.resume}`,
+      `Its startup checks did not all pass: ${next.status} names them; fix them, then ${next.resume}`,
     ];
   }
   return [];
 }
 
-/** What the outcome means to an operator: one line (or a few), and the exit code. */
+/**
+ * What the outcome means to an operator: one line (or a few), and the exit code; the commands
+ * it names are for the database at `location`.
+ */
 export function describeOutcome(
   action: string,
   operator: string,
   outcome: RequestOutcome,
+  location: CommandLocation,
 ): { lines: string[]; exitCode: ExitCode } {
   const result = (outcome.request.result ?? {}) as Reported;
   switch (outcome.kind) {
@@ -119,7 +155,7 @@ export function describeOutcome(
         return {
           lines: [
             `${action} by ${operator}: governor is SHUTDOWN again (${why}) ${by}`,
-            'The latch holds again and a new alert was raised: read it (governor alerts), fix the cause, then restart.',
+            `The latch holds again and a new alert was raised: read it (${nextCommands(location).alerts}), fix the cause, then restart.`,
           ],
           exitCode: EXIT.RESTARTED_INTO_SHUTDOWN,
         };
@@ -128,14 +164,18 @@ export function describeOutcome(
       return {
         lines: [
           `${action} by ${operator}: governor is now ${result.state ?? 'unknown'}${settling} ${by}`,
-          ...landingHint(action, result),
+          ...thresholdsLine(result.preflightThresholds),
+          ...landingHint(action, result, location),
         ],
         exitCode: EXIT.OK,
       };
     }
     case 'refused':
       return {
-        lines: [`refused by the owner: ${refusalText(result)}`, ...refusalHint(action, result)],
+        lines: [
+          `refused by the owner: ${refusalText(result)}`,
+          ...refusalHint(action, result, location),
+        ],
         exitCode: EXIT.REFUSED,
       };
     case 'failed':
@@ -151,7 +191,7 @@ export function describeOutcome(
         return {
           lines: [
             `refused: ${refusalText(result)}${needsOwner ? ' (no owner is running)' : ''}`,
-            ...refusalHint(action, result),
+            ...refusalHint(action, result, location),
           ],
           exitCode: needsOwner && action === 'resume' ? EXIT.NOT_RUNNING : EXIT.REFUSED,
         };
@@ -180,6 +220,7 @@ export function describeOutcome(
       return {
         lines: [
           `${action} by ${operator}: governor is now ${result.state ?? 'unknown'} (no owner running: recorded in the database; ${next})`,
+          ...thresholdsLine(result.preflightThresholds),
         ],
         exitCode: EXIT.OK,
       };
@@ -218,7 +259,12 @@ export async function operatorCommand(
     ...request,
     ...(force ? { options: { force: true } } : {}),
   });
-  const { lines, exitCode } = describeOutcome(action, request.operator, outcome);
+  const { lines, exitCode } = describeOutcome(
+    action,
+    request.operator,
+    outcome,
+    commandLocation(config),
+  );
   if (context.json) {
     context.out.json({ outcome: outcome.kind, request: outcome.request, exitCode });
   } else {

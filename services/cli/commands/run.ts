@@ -27,6 +27,13 @@ import { DEMO_FAULTS, type Demo, demoRecoveryMs, isDemoFault, startDemo } from '
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import { type RunningApi, startHealthApi } from '../health-api.js';
 import { type Output, stateColour } from '../output.js';
+import {
+  type CommandLocation,
+  commandLocation,
+  governorCommand,
+  locateCommands,
+  OPERATOR_NAME,
+} from '../printed-command.js';
 import { systemdNotifier } from '../systemd-notify.js';
 
 /** How often the demo prints its order counts. */
@@ -41,8 +48,11 @@ export function printModeChange(out: Output, change: ModeChange): void {
   );
 }
 
-/** The sink that prints each alert on the daemon's terminal, its texts through `displayText`. */
-export function terminalSink(out: Output): AlertSink {
+/**
+ * The sink that prints each alert on the daemon's terminal, its texts through `displayText`,
+ * the commands it names for this daemon's database (and config file).
+ */
+export function terminalSink(out: Output, location: CommandLocation): AlertSink {
   return {
     name: TERMINAL_SINK_NAME,
     deliver(alert: GovernorAlert): void {
@@ -50,8 +60,9 @@ export function terminalSink(out: Output): AlertSink {
       out.line(out.paint('red', `ALERT ${alert.severity}: ${displayText(alert.title)}`));
       out.line(`  message  ${displayText(alert.message)}`);
       out.line(`  cause    ${displayText(alert.rootCause)}`);
-      out.line(`  action   ${displayText(alert.recommendedAction)}`);
-      out.line(`  id       ${id}  (governor ack ${id} --operator NAME)`);
+      out.line(`  action   ${displayText(locateCommands(alert.recommendedAction, location))}`);
+      const ack = governorCommand(location, 'ack', [alert.alertId, '--operator', OPERATOR_NAME]);
+      out.line(`  id       ${id}  (${displayText(ack)})`);
     },
   };
 }
@@ -105,6 +116,7 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
   const configuredSinks = createAlertSinks(config.alerts);
   await checkApiPortFree(config);
   const socketPath = socketPathFor(config);
+  const location = commandLocation(config);
   const { out } = context;
   const logger = createLogger({ level: config.logLevel });
   const notifier = systemdNotifier({
@@ -122,7 +134,7 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
     desiredMode: config.desiredMode,
     clock,
     logger,
-    alertSinks: [terminalSink(out), ...configuredSinks],
+    alertSinks: [terminalSink(out, location), ...configuredSinks],
     handleProcessErrors: true,
   });
   let demo: Demo | null = null;
@@ -168,7 +180,7 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
     // Before the lifecycle: an API that cannot listen stops the daemon while the gate is shut.
     api = await startApiOrRefuse(governance, config, logger);
     out.line(api === null ? 'health API: off' : `health API: ${api.url}`);
-    if (demoWanted) demo = startDemo(governance, clock, { recoveryMs });
+    if (demoWanted) demo = startDemo(governance, clock, { recoveryMs, location });
     const adapters = demo === null ? [] : [{ name: demo.exchange.name, ping: demo.exchange.ping }];
     const passed = await governance.runStartupChecks(adapters);
     const authorization = governance.authorize();
@@ -183,7 +195,7 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
       summary = setInterval(() => {
         const s = running.trader.stats();
         out.line(
-          `demo: ${s.placed} orders filled, ${s.blocked} blocked by the gate, ${s.failed} rejected; cash ${s.cashMinor} cents`,
+          `demo: ${s.placed} orders filled, ${s.blocked} blocked by the gate, ${s.failed} rejected by the exchange; ${s.errorsReported} errors reported to governor; cash ${s.cashMinor} cents`,
         );
       }, DEMO_SUMMARY_INTERVAL_MS);
       if (demoFault !== undefined && isDemoFault(demoFault)) {

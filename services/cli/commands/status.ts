@@ -18,6 +18,7 @@ import {
 import { ControlSocketError, sendControlRequest } from '../control-channel.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import { type Output, stateColour } from '../output.js';
+import { type CommandLocation, commandLocation, governorCommand } from '../printed-command.js';
 
 /**
  * How long status tries the daemon (every attempt and retry included) before it reads the
@@ -32,6 +33,8 @@ interface Fetched {
   readonly status: GovernorStatus;
   /** Why the socket did not answer (a hung or dying daemon), when the database was read instead. */
   readonly socketProblem: string | null;
+  /** Where the database is, for the commands the status names. */
+  readonly location: CommandLocation;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -75,8 +78,11 @@ async function askDaemon(
 
 async function fetchStatus(context: CommandContext): Promise<Fetched> {
   const config = await resolveConfig(context);
+  const location = commandLocation(config);
   const answer = await askDaemon(socketPathFor(config));
-  if (answer !== null && 'status' in answer) return { status: answer.status, socketProblem: null };
+  if (answer !== null && 'status' in answer) {
+    return { status: answer.status, socketProblem: null, location };
+  }
   // No daemon, or one that does not answer (hung, dying, or too busy): the database still says
   // who owns it and what it recorded.
   // Only now the record's readers (a daemon's answer needs none of them).
@@ -90,6 +96,7 @@ async function fetchStatus(context: CommandContext): Promise<Fetched> {
     return {
       status: recordedStatus(store, config.dbPath, owner),
       socketProblem: answer === null ? null : answer.problem,
+      location,
     };
   } finally {
     store.close();
@@ -115,8 +122,16 @@ function headline(out: Output, status: GovernorStatus, socketSilent: boolean): s
   return `${out.paint('bold', 'governor')}  ${out.paint(stateColour(state), state)}  (${where})`;
 }
 
-/** Prints `status` for a person: one line per row, whatever the report's texts hold. */
-export function printStatus(out: Output, status: GovernorStatus, socketSilent = false): void {
+/**
+ * Prints `status` for a person: one line per row, whatever the report's texts hold; the command
+ * it names is for the database at `location` when given.
+ */
+export function printStatus(
+  out: Output,
+  status: GovernorStatus,
+  socketSilent = false,
+  location: CommandLocation | null = null,
+): void {
   out.line(headline(out, status, socketSilent));
   const row = (label: string, value: string): void => out.line(`  ${label.padEnd(11)} ${value}`);
   row('database', text(status.db));
@@ -174,7 +189,10 @@ export function printStatus(out: Output, status: GovernorStatus, socketSilent = 
     'alerts',
     status.unacknowledgedAlerts === 0
       ? 'none unacknowledged'
-      : out.paint('yellow', `${status.unacknowledgedAlerts} unacknowledged (governor alerts)`),
+      : out.paint(
+          'yellow',
+          `${status.unacknowledgedAlerts} unacknowledged (${location === null ? 'governor alerts' : displayText(governorCommand(location, 'alerts'))})`,
+        ),
   );
   row(
     'event log',
@@ -185,13 +203,13 @@ export function printStatus(out: Output, status: GovernorStatus, socketSilent = 
 }
 
 export async function statusCommand(context: CommandContext): Promise<ExitCode> {
-  const { status, socketProblem } = await fetchStatus(context);
+  const { status, socketProblem, location } = await fetchStatus(context);
   if (socketProblem !== null) {
     context.out.error(
       `governor status: ${socketProblem}; showing the state recorded in the database instead`,
     );
   }
   if (context.json) context.out.json(status);
-  else printStatus(context.out, status, socketProblem !== null);
+  else printStatus(context.out, status, socketProblem !== null, location);
   return EXIT.OK;
 }

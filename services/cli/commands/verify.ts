@@ -22,6 +22,7 @@ import {
 } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import { type CommandLocation, commandLocation, locateCommands } from '../printed-command.js';
 
 /** Below this many events the walk is quick: no progress bar. */
 export const PROGRESS_BAR_EVENTS_MIN = 10_000;
@@ -80,7 +81,7 @@ function scopeOf(result: VerifyDatabaseResult, full: boolean): string {
 function printResult(
   out: Output,
   result: VerifyDatabaseResult,
-  options: { full: boolean; expected: ExpectedHead | null },
+  options: { full: boolean; expected: ExpectedHead | null; location: CommandLocation },
 ): void {
   const mark = (ok: boolean): string =>
     ok ? out.paint('green', 'ok  ') : out.paint('red', 'FAIL');
@@ -96,7 +97,9 @@ function printResult(
       // A damaged database is the input here: what it holds is shown, never interpreted.
       out.line(`     ${displayText(violation.description)}`);
       out.line(`       cause   ${displayText(violation.rootCause)}`);
-      out.line(`       action  ${displayText(violation.recommendedAction)}`);
+      out.line(
+        `       action  ${displayText(locateCommands(violation.recommendedAction, options.location))}`,
+      );
     }
   }
   if (result.head !== null) {
@@ -131,6 +134,6 @@ export async function verifyCommand(context: CommandContext): Promise<ExitCode> 
     context.out.status('');
   }
   if (context.json) context.out.json(result);
-  else printResult(context.out, result, { full, expected });
+  else printResult(context.out, result, { full, expected, location: commandLocation(config) });
   return result.ok ? EXIT.OK : EXIT.INTEGRITY_FAILURE;
 }

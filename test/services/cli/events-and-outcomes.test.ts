@@ -136,6 +136,9 @@ function outcome(kind: 'confirmed' | 'refused', result: Record<string, unknown>)
   return { kind, request, waitedMs: 30 };
 }
 
+/** A database whose name needs quoting in a pasted command. */
+const LOCATION = { dbPath: '/srv/gov/demo db.db', configPath: null };
+
 describe('operator outcomes', () => {
   it('regression: a restart that ended in SHUTDOWN exited 0; now it exits 8 and says so', () => {
     const { lines, exitCode } = describeOutcome(
@@ -148,6 +151,7 @@ describe('operator outcomes', () => {
         handledBy: 'owner pid 7 on host',
         latencyMs: 30,
       }),
+      LOCATION,
     );
     expect(exitCode).toBe(EXIT.RESTARTED_INTO_SHUTDOWN);
     expect(exitCode).toBe(8);
@@ -175,14 +179,15 @@ describe('operator outcomes', () => {
           warnings: [],
         },
       }),
+      LOCATION,
     );
     expect(exitCode).toBe(EXIT.REFUSED);
     expect(lines).toEqual([
       'refused by the owner: restart would shut governor down again at once; nothing was changed',
       'the pre-flight found:',
       '  CAPITAL_INCONSISTENT: pool p: total 10 != accounts 11 (diff -1)',
-      'Correct the records first (governor capital adjust --pool ID --account ID --amount MINOR --operator NAME --reason TEXT; --dry-run shows the mismatch), then restart again.',
-      'To restart anyway: governor restart --operator NAME --reason TEXT --force',
+      `Correct the records first (governor capital adjust --db '/srv/gov/demo db.db' --pool ID --account ID --amount MINOR --operator "$(id -un)" --reason TEXT; --dry-run shows the mismatch), then restart again.`,
+      `To restart anyway: governor restart --db '/srv/gov/demo db.db' --operator "$(id -un)" --reason TEXT --force`,
     ]);
   });
 
@@ -196,6 +201,7 @@ describe('operator outcomes', () => {
           'GOV_INVALID_OPERATOR_ACTION: observe is not possible in OBSERVE_ONLY; nothing was changed',
         state: 'OBSERVE_ONLY',
       }),
+      LOCATION,
     );
     expect(lines).toEqual([
       'refused by the owner: observe is not possible in OBSERVE_ONLY; nothing was changed',
@@ -208,9 +214,10 @@ describe('operator outcomes', () => {
           'GOV_INVALID_OPERATOR_ACTION: resume is not possible in SHUTDOWN; nothing was changed',
         state: 'SHUTDOWN',
       }),
+      LOCATION,
     );
     expect(resume.lines[1]).toBe(
-      'A SHUTDOWN is left only by a restart: governor restart --operator NAME --reason TEXT',
+      `A SHUTDOWN is left only by a restart: governor restart --db '/srv/gov/demo db.db' --operator "$(id -un)" --reason TEXT`,
     );
     expect(
       plainMessage(new GovernorError('GOV_OPERATOR_REQUIRED', 'restart needs an operator name')),

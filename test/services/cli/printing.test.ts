@@ -152,7 +152,7 @@ describe('governor alerts and events', () => {
     };
     for (const colour of [false, true]) {
       const captured = capture(colour);
-      printAlert(captured.out, hostile);
+      printAlert(captured.out, hostile, { dbPath: '/srv/governor.db', configPath: null });
       // severity line, id, message, cause, action, delivery, blank
       expect(captured.lines()).toHaveLength(7);
       expectShownNotActed(captured, colour);
@@ -197,7 +197,9 @@ describe('governor run', () => {
       rootCause: EXCHANGE_ERROR,
       alertId: `id${EXCHANGE_ERROR}`,
     };
-    void terminalSink(captured.out).deliver(hostile);
+    void terminalSink(captured.out, { dbPath: '/srv/governor.db', configPath: null }).deliver(
+      hostile,
+    );
     expect(captured.lines()).toHaveLength(1 + 5);
     expectShownNotActed(captured, true);
   });
