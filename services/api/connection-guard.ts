@@ -176,7 +176,9 @@ export class ConnectionGuard {
   /** The head deadline of `connection` passed: it is answered 408 and closed. */
   private timeOut(connection: Connection): void {
     connection.cancelDeadline = null;
-    if (this.connections.get(connection.socket) !== connection || connection.inFlight > 0) return;
+    // A head or a close cancels the deadline: it runs out only on an open, waiting connection.
+    assert(this.connections.get(connection.socket) === connection, 'a deadline of an open one');
+    assert(connection.inFlight === 0, 'a deadline of a waiting connection');
     this.forget(connection.socket);
     connection.socket.write(REQUEST_TIMEOUT_RESPONSE);
     connection.socket.destroy();

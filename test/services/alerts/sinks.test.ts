@@ -253,15 +253,17 @@ describe('configuration is checked up front', () => {
 });
 
 describe('a failed delivery says why (was logged as `POST to http://127.0.0.1:9 failed: Error`)', () => {
-  const sinksTo = (url: string) => [
-    webhookSink({ url, timeoutMs: 200 }),
-    slackSink({ url, timeoutMs: 200 }),
-    pagerDutySink({ routingKey: 'PDSECRETKEY', url, timeoutMs: 200 }),
-    alertmanagerSink({ url, timeoutMs: 200 }),
+  /** Long enough for a refusal or a TLS error to arrive first on a loaded machine. */
+  const ANSWER_TIMEOUT_MS = 30_000;
+  const sinksTo = (url: string, timeoutMs: number) => [
+    webhookSink({ url, timeoutMs }),
+    slackSink({ url, timeoutMs }),
+    pagerDutySink({ routingKey: 'PDSECRETKEY', url, timeoutMs }),
+    alertmanagerSink({ url, timeoutMs }),
   ];
-  const failures = async (url: string): Promise<string[]> => {
+  const failures = async (url: string, timeoutMs = ANSWER_TIMEOUT_MS): Promise<string[]> => {
     const messages: string[] = [];
-    for (const sink of sinksTo(url)) {
+    for (const sink of sinksTo(url, timeoutMs)) {
       await Promise.resolve(sink.deliver(alert)).then(
         () => messages.push('delivered'),
         (error: Error) => {
@@ -294,7 +296,7 @@ describe('a failed delivery says why (was logged as `POST to http://127.0.0.1:9 
   it('a receiver that never answers: timed out after the configured timeout', async () => {
     r = await startReceiver();
     r.mode = 'hang';
-    for (const message of await failures(`${r.url}/XXXXSECRET`)) {
+    for (const message of await failures(`${r.url}/XXXXSECRET`, 200)) {
       expect(message).toMatch(/POST to http:\/\/127\.0\.0\.1:\d+ failed: timed out after 200 ms$/);
     }
   });
