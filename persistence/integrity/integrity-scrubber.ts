@@ -242,7 +242,7 @@ export class IntegrityScrubber {
   /**
    * Raises the pass's target to the current head while it still walks the events, so rows
    * appended since it began are checked in this pass and count in its pace. A failed read
-   * leaves the target where it was (the slice reports the failure).
+   * leaves the target where it was; a read that keeps failing is reported by the slice's own.
    */
   private followHead(pass: Pass): void {
     if (!pass.rowsOpen) return;
