@@ -98,12 +98,59 @@ export function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new AssertionError(message);
 }
 
-/** What went wrong, in words, for a message or a log: an Error's message, anything else cut short. */
+/** How many causes below an error `describeError` follows, and how many errors of an aggregate. */
+const CAUSES_DESCRIBED_MAX = 4;
+/** The longest text `describeError` takes from one error (an OpenSSL message can be long). */
+const ERROR_TEXT_CHARS_MAX = 256;
+
+/**
+ * What went wrong, in words, for a message or a log: an Error's message followed by its causes
+ * (`error.cause`, as undici's `fetch failed` carries `connect ECONNREFUSED …` or `bad port`),
+ * each with its `code` when its message does not already say it and with the errors of an
+ * AggregateError; anything else cut short.
+ */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message;
+  if (!(error instanceof Error)) return describeValue(error);
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth <= CAUSES_DESCRIBED_MAX && current !== undefined; depth++) {
+    const text = errorText(current, depth > 0);
+    const said = parts.join(': ');
+    if (text.length > 0 && !said.includes(text)) parts.push(text);
+    current = typeof current === 'object' && current !== null ? causeOf(current) : undefined;
+  }
+  return parts.length === 0 ? error.name : parts.join(': ');
+}
+
+function causeOf(error: object): unknown {
+  return 'cause' in error ? error.cause : undefined;
+}
+
+/**
+ * One error's own words: its message (or name), an aggregate's parts, and, for a cause, its
+ * code when the message does not say it.
+ */
+function errorText(error: unknown, withCode: boolean): string {
+  if (typeof error !== 'object' || error === null) return describeValue(error);
+  const fields = error as { message?: unknown; name?: unknown; code?: unknown; errors?: unknown };
+  let text = typeof fields.message === 'string' ? fields.message : '';
+  const code = fields.code;
+  if (withCode && typeof code === 'string' && code.length > 0 && !text.includes(code)) {
+    text = text.length === 0 ? code : `${code} ${text}`;
+  }
+  if (Array.isArray(fields.errors) && fields.errors.length > 0) {
+    const inner = fields.errors.slice(0, CAUSES_DESCRIBED_MAX).map((each) => errorText(each, true));
+    const more = fields.errors.length > inner.length ? ', …' : '';
+    text = `${text}${text.length > 0 ? ' ' : ''}(${inner.join(', ')}${more})`;
+  }
+  if (text.length === 0 && typeof fields.name === 'string') text = fields.name;
+  return text.slice(0, ERROR_TEXT_CHARS_MAX);
+}
+
+function describeValue(value: unknown): string {
   try {
-    return String(error).slice(0, 256);
+    return String(value).slice(0, ERROR_TEXT_CHARS_MAX);
   } catch {
-    return typeof error;
+    return typeof value;
   }
 }

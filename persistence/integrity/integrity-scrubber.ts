@@ -1,9 +1,10 @@
 /**
  * The background scrub: while the process runs, it re-verifies the whole event log (and the
  * snapshots, the other history checked only incrementally) in short slices on the clock's
- * timers, paced so that a pass completes within `passMs`. What it finds goes through the
- * verifier (`adopt`), so it is reported once, with the startup check's words, and keeps later
- * runs from anchoring over it; what is new is handed to `onViolations`.
+ * timers. Each pass is paced by the rows there are now to end within half of `passMs`, and the
+ * next begins when it ends, so an edit to any row is found within `passMs` of the edit. What it
+ * finds goes through the verifier (`adopt`), so it is reported once, with the startup check's
+ * words, and keeps later runs from anchoring over it; what is new is handed to `onViolations`.
  */
 import type { Clock, TimerHandle } from '../../services/clock.js';
 import { isGovernorError } from '../../services/errors.js';
@@ -29,7 +30,10 @@ export interface IntegrityScrubberOptions {
   readonly clock: Clock;
   /** Called with violations no verification had reported yet. Must not throw. */
   readonly onViolations: (violations: IntegrityViolation[]) => void;
-  /** A full pass is spread over this long. Default 24 h. */
+  /**
+   * An edit to any event is found within this long of the edit: each pass is spread over half
+   * of it, and the next pass begins when one ends. Default 24 h.
+   */
   readonly passMs?: number;
   /** The most events one slice checks. Default 1,024 (about 3 ms). */
   readonly sliceRowsMax?: number;
@@ -45,7 +49,10 @@ export interface ScrubProgress {
   readonly pass: number;
   /** Events checked in the current pass. */
   readonly rowsChecked: number;
-  /** Events the current pass covers: from the chain base to the head seq when it began. */
+  /**
+   * Events the current pass covers: from the chain base to the head seq it has read (a pass
+   * follows the head while it walks the events, until its deadline).
+   */
   readonly rowsInPass: number;
   readonly passesCompleted: number;
   /** Wall time (ISO-8601) the last pass completed, or null. */
@@ -69,8 +76,12 @@ const SNAPSHOT_SLICE_ROWS = 128;
 
 interface Pass {
   readonly number: number;
+  /** When the pass must be done: half of passMs after it began, when the next one begins. */
   readonly deadlineMs: number;
-  readonly toSeq: number;
+  /** The head seq the walk goes to; raised to the head before each slice while rowsOpen. */
+  toSeq: number;
+  /** The walk still follows the head: no snapshot slice has run and the deadline is ahead. */
+  rowsOpen: boolean;
   /** The chain base the pass starts after (0: seq 1). */
   readonly baseSeq: number;
   readonly rules: ChainRules;
@@ -182,8 +193,9 @@ export class IntegrityScrubber {
       baseViolations = [...base.violations];
       pass = {
         number: this.passes + 1,
-        deadlineMs: startedMs + this.passMs,
+        deadlineMs: startedMs + this.passMs / 2,
         toSeq,
+        rowsOpen: true,
         baseSeq: base.start?.seq ?? 0,
         rules,
         walker: new SegmentWalker(stateAfter(base.start), rules),
@@ -202,7 +214,7 @@ export class IntegrityScrubber {
       };
     } catch (error) {
       if (this.failed(error)) {
-        this.schedule(() => this.beginPass(), Math.min(this.passMs, PASS_RETRY_MS));
+        this.schedule(() => this.beginPass(), Math.min(this.passMs / 2, PASS_RETRY_MS));
       }
       return;
     }
@@ -212,8 +224,12 @@ export class IntegrityScrubber {
     this.scheduleSlice(pass);
   }
 
-  /** Spreads the slices left evenly over the time left, so the pass ends before its deadline. */
+  /**
+   * Spreads the slices left evenly over the time left, so the pass ends before its deadline;
+   * the events left are counted to the head there is now, not the one when the pass began.
+   */
   private scheduleSlice(pass: Pass): void {
+    this.followHead(pass);
     const rowSlices = Math.ceil(Math.max(0, pass.toSeq - pass.after) / this.sliceRowsMax);
     const snapshotSlices = this.snapshotRowsLeft(pass)
       ? Math.ceil(Math.max(1, pass.snapshotsInPass - pass.snapshots.rowid) / SNAPSHOT_SLICE_ROWS)
@@ -221,6 +237,26 @@ export class IntegrityScrubber {
     const slicesLeft = rowSlices + snapshotSlices + (pass.duplicatesDone ? 0 : 1);
     const timeLeftMs = Math.max(0, pass.deadlineMs - this.clock.monotonicNow());
     this.schedule(() => this.slice(pass), timeLeftMs / (slicesLeft + 1));
+  }
+
+  /**
+   * Raises the pass's target to the current head while it still walks the events, so rows
+   * appended since it began are checked in this pass and count in its pace. A failed read
+   * leaves the target where it was; a read that keeps failing is reported by the slice's own.
+   */
+  private followHead(pass: Pass): void {
+    if (!pass.rowsOpen) return;
+    if (this.clock.monotonicNow() >= pass.deadlineMs) {
+      pass.rowsOpen = false;
+      return;
+    }
+    let headSeq: number;
+    try {
+      headSeq = this.verifier.store.integrityScan.head()?.seq ?? 0;
+    } catch {
+      return;
+    }
+    pass.toSeq = Math.max(pass.toSeq, headSeq);
   }
 
   private schedule(callback: () => void, delayMs: number): void {
@@ -235,8 +271,10 @@ export class IntegrityScrubber {
     const began = this.clock.monotonicNow();
     try {
       if (pass.after < pass.toSeq) this.walkRows(pass, began);
-      else if (this.snapshotRowsLeft(pass)) this.checkSnapshotRows(pass);
-      else if (!pass.duplicatesDone) this.checkDuplicateDates(pass);
+      else if (this.snapshotRowsLeft(pass)) {
+        pass.rowsOpen = false;
+        this.checkSnapshotRows(pass);
+      } else if (!pass.duplicatesDone) this.checkDuplicateDates(pass);
     } catch (error) {
       if (!this.failed(error)) return;
     } finally {

@@ -2,8 +2,9 @@
  * The health API's connection bounds: at most CONNECTIONS_MAX sockets, at most
  * CONNECTIONS_PER_ADDRESS_MAX from one address (one host: all of loopback, an IPv4 address or
  * an IPv6 /64), and a complete request head within HEADERS_TIMEOUT_MS of the server starting
- * to wait for one. A full address or server makes room by closing its connection that has
- * waited longest for a head; only when none is waiting is the newcomer closed.
+ * to wait for one, on a timer of each connection's own. A full address or server makes room
+ * by closing its connection that has waited longest for a head; only when none is waiting is
+ * the newcomer closed.
  */
 import { isIP } from 'node:net';
 import { assert } from '../errors.js';
@@ -21,16 +22,41 @@ export const HEADERS_TIMEOUT_MS = 10_000;
 export const REQUEST_TIMEOUT_MS = 30_000;
 /** A connection idle after a response closes after this long (node:http's keep-alive timer). */
 export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
-/** How often waiting connections are checked against HEADERS_TIMEOUT_MS (its lateness bound). */
+/** How often node:http checks REQUEST_TIMEOUT_MS: how late it may fire. */
 export const CONNECTIONS_CHECK_INTERVAL_MS = 250;
+/** node:http closes a keep-alive connection this long after its advertised timeout. */
+export const KEEP_ALIVE_CLOSE_DELAY_MS = 1_000;
+
+/** The time bounds of the API's connections (the constants above, or smaller ones in tests). */
+export interface ConnectionTimeouts {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly checkIntervalMs: number;
+}
+
+export const DEFAULT_CONNECTION_TIMEOUTS: ConnectionTimeouts = {
+  headersTimeoutMs: HEADERS_TIMEOUT_MS,
+  requestTimeoutMs: REQUEST_TIMEOUT_MS,
+  keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+  checkIntervalMs: CONNECTIONS_CHECK_INTERVAL_MS,
+};
+
+/** Asserts how the timeouts relate; returns them. */
+export function checkConnectionTimeouts(timeouts: ConnectionTimeouts): ConnectionTimeouts {
+  const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, checkIntervalMs } = timeouts;
+  assert(checkIntervalMs > 0 && keepAliveTimeoutMs > 0, 'timeouts are positive');
+  assert(
+    keepAliveTimeoutMs + KEEP_ALIVE_CLOSE_DELAY_MS < headersTimeoutMs,
+    'an idle connection is closed by its keep-alive timeout, before its head timeout',
+  );
+  assert(headersTimeoutMs <= requestTimeoutMs, 'the head is part of the request');
+  assert(checkIntervalMs * 20 <= requestTimeoutMs, 'the request check is at most 5 % late');
+  return timeouts;
+}
 
 assert(CONNECTIONS_PER_ADDRESS_MAX < CONNECTIONS_MAX, 'one address cannot take every slot');
-assert(KEEP_ALIVE_TIMEOUT_MS < HEADERS_TIMEOUT_MS, 'an idle connection closes before a slow one');
-assert(HEADERS_TIMEOUT_MS <= REQUEST_TIMEOUT_MS, 'the head is part of the request');
-assert(
-  CONNECTIONS_CHECK_INTERVAL_MS * 20 <= HEADERS_TIMEOUT_MS,
-  'the check is at most 5 % late on the head timeout',
-);
+checkConnectionTimeouts(DEFAULT_CONNECTION_TIMEOUTS);
 
 /** What the guard needs of a socket (a net.Socket; tests pass fakes). */
 export interface GuardedSocket {
@@ -39,6 +65,19 @@ export interface GuardedSocket {
   destroy(): unknown;
   once(event: 'close', listener: () => void): unknown;
 }
+
+/**
+ * Starts a one-shot timer and returns what cancels it. The guard gives each waiting connection
+ * its own, so one connection's deadline never waits on another's (tests pass fake timers).
+ */
+export type StartTimer = (callback: () => void, delayMs: number) => () => void;
+
+/** node's timers, unref'd: a waiting connection's deadline does not keep the process alive. */
+export const systemTimer: StartTimer = (callback, delayMs) => {
+  const timer = setTimeout(callback, delayMs);
+  timer.unref();
+  return () => clearTimeout(timer);
+};
 
 export interface GuardLimits {
   readonly connectionsMax: number;
@@ -72,8 +111,8 @@ interface Connection {
   readonly address: AddressConnections;
   /** Requests whose head arrived and whose response is not yet written. */
   inFlight: number;
-  /** When the server started waiting for the next head (meaningful while inFlight is 0). */
-  waitingSinceMs: number;
+  /** Cancels the head deadline (set while inFlight is 0, the connection waiting for a head). */
+  cancelDeadline: (() => void) | null;
 }
 
 interface AddressConnections {
@@ -94,7 +133,7 @@ export class ConnectionGuard {
 
   constructor(
     private readonly limits: GuardLimits = DEFAULT_GUARD_LIMITS,
-    private readonly nowMs: () => number = () => performance.now(),
+    private readonly startTimer: StartTimer = systemTimer,
   ) {
     assert(limits.perAddressMax >= 1, 'perAddressMax is at least 1');
     assert(limits.perAddressMax <= limits.connectionsMax, 'perAddressMax <= connectionsMax');
@@ -123,10 +162,7 @@ export class ConnectionGuard {
   requestStarted(socket: GuardedSocket): void {
     const connection = this.connections.get(socket);
     if (connection === undefined) return;
-    if (connection.inFlight++ === 0) {
-      this.waiting.delete(socket);
-      connection.address.waiting.delete(socket);
-    }
+    if (connection.inFlight++ === 0) this.stopWaiting(connection);
   }
 
   /** The response to one of `socket`'s requests was written: once none is left, it waits. */
@@ -137,19 +173,16 @@ export class ConnectionGuard {
     if (--connection.inFlight === 0) this.startWaiting(connection);
   }
 
-  /** Closes, with a 408, every connection that has waited HEADERS_TIMEOUT_MS for a head. */
-  sweep(): number {
-    const deadlineMs = this.nowMs() - this.limits.headersTimeoutMs;
-    let closed = 0;
-    for (const connection of this.waiting.values()) {
-      if (connection.waitingSinceMs > deadlineMs) break;
-      this.forget(connection.socket);
-      connection.socket.write(REQUEST_TIMEOUT_RESPONSE);
-      connection.socket.destroy();
-      closed++;
-    }
-    this.timedOut += closed;
-    return closed;
+  /** The head deadline of `connection` passed: it is answered 408 and closed. */
+  private timeOut(connection: Connection): void {
+    connection.cancelDeadline = null;
+    // A head or a close cancels the deadline: it runs out only on an open, waiting connection.
+    assert(this.connections.get(connection.socket) === connection, 'a deadline of an open one');
+    assert(connection.inFlight === 0, 'a deadline of a waiting connection');
+    this.forget(connection.socket);
+    connection.socket.write(REQUEST_TIMEOUT_RESPONSE);
+    connection.socket.destroy();
+    this.timedOut++;
   }
 
   counts(): GuardCounts {
@@ -170,7 +203,7 @@ export class ConnectionGuard {
   }
 
   private register(socket: GuardedSocket, address: AddressConnections): void {
-    const connection: Connection = { socket, address, inFlight: 0, waitingSinceMs: 0 };
+    const connection: Connection = { socket, address, inFlight: 0, cancelDeadline: null };
     this.connections.set(socket, connection);
     address.open++;
     this.startWaiting(connection);
@@ -179,10 +212,22 @@ export class ConnectionGuard {
     assert(address.open <= this.limits.perAddressMax, 'at most perAddressMax per address');
   }
 
+  /** The connection waits for a head from now: at the back of the queues, its deadline set. */
   private startWaiting(connection: Connection): void {
-    connection.waitingSinceMs = this.nowMs();
+    assert(connection.cancelDeadline === null, 'one head deadline per connection');
     this.waiting.set(connection.socket, connection);
     connection.address.waiting.set(connection.socket, connection);
+    connection.cancelDeadline = this.startTimer(
+      () => this.timeOut(connection),
+      this.limits.headersTimeoutMs,
+    );
+  }
+
+  private stopWaiting(connection: Connection): void {
+    connection.cancelDeadline?.();
+    connection.cancelDeadline = null;
+    this.waiting.delete(connection.socket);
+    connection.address.waiting.delete(connection.socket);
   }
 
   /** Closes the connection that has waited longest in `waiting`; false when there is none. */
@@ -205,9 +250,8 @@ export class ConnectionGuard {
     const connection = this.connections.get(socket);
     if (connection === undefined) return;
     this.connections.delete(socket);
-    this.waiting.delete(socket);
+    this.stopWaiting(connection);
     const address = connection.address;
-    address.waiting.delete(socket);
     if (--address.open === 0) this.addresses.delete(address.key);
   }
 }

@@ -118,7 +118,7 @@ export const GOVERNOR_METRICS = {
     'Events of the event log the current scrub pass has checked.',
   ),
   governor_integrity_scrub_events_in_pass: gauge(
-    'Events the current scrub pass covers (the head sequence number when it began).',
+    'Events the current scrub pass covers (the head sequence number it has reached).',
   ),
   governor_integrity_scrub_passes_completed_total: counter(
     'Background integrity scrub passes completed since the governor started.',

@@ -11,11 +11,11 @@ import { isGovernorError } from '../errors.js';
 import type { GovernanceSystem } from '../governor/governance-system.js';
 import { componentLogger, type Logger, silentLogger } from '../logger.js';
 import {
-  CONNECTIONS_CHECK_INTERVAL_MS,
   ConnectionGuard,
-  HEADERS_TIMEOUT_MS,
-  KEEP_ALIVE_TIMEOUT_MS,
-  REQUEST_TIMEOUT_MS,
+  type ConnectionTimeouts,
+  checkConnectionTimeouts,
+  DEFAULT_CONNECTION_TIMEOUTS,
+  DEFAULT_GUARD_LIMITS,
 } from './connection-guard.js';
 import { type DatabaseReader, openDatabaseReader } from './database-reader.js';
 import {
@@ -244,7 +244,20 @@ function failure(error: unknown, logger: Logger): Reply {
 }
 
 /** Starts the API; resolves once it listens. See docs/http-api.md. */
-export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+export function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  return startApiServerWithTimeouts(options, DEFAULT_CONNECTION_TIMEOUTS);
+}
+
+/**
+ * `startApiServer` with other connection timeouts than the documented ones: for tests, which
+ * check the same rules with timeouts short enough to wait for.
+ */
+export async function startApiServerWithTimeouts(
+  options: ApiServerOptions,
+  timeouts: ConnectionTimeouts,
+): Promise<ApiServer> {
+  const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, checkIntervalMs } =
+    checkConnectionTimeouts(timeouts);
   const checked = checkApiOptions(options);
   const { governance } = checked;
   const logger = componentLogger(options.logger ?? silentLogger(), 'api');
@@ -268,7 +281,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     return table.get(path) ?? NOT_FOUND;
   };
 
-  const guard = new ConnectionGuard();
+  const guard = new ConnectionGuard({ ...DEFAULT_GUARD_LIMITS, headersTimeoutMs });
 
   /** Writes the reply and tells the guard the connection waits for its next request. */
   const respond = (response: ServerResponse, socket: Socket, reply: Reply, head: boolean): void => {
@@ -324,23 +337,22 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const server = createServer(
     {
       maxHeaderSize: HEADER_BYTES_MAX,
-      requestTimeout: REQUEST_TIMEOUT_MS,
-      headersTimeout: HEADERS_TIMEOUT_MS,
-      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-      connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
+      requestTimeout: requestTimeoutMs,
+      // The guard's timer per connection is the head rule; node's own (from a head's first
+      // byte, on the shared check) is left only as a backstop at the request bound.
+      headersTimeout: requestTimeoutMs,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      connectionsCheckingInterval: checkIntervalMs,
     },
     handle,
   );
   // The guard, not server.maxConnections, bounds the sockets: node:http would drop a new
   // connection at the limit, where the guard closes a slow one to make room for it.
   server.on('connection', (socket: Socket) => guard.admit(socket));
-  const sweeper = setInterval(() => guard.sweep(), CONNECTIONS_CHECK_INTERVAL_MS);
-  sweeper.unref();
   const unsubscribe = governance.onModeChange(() => stream.queueBroadcast());
   try {
     await listen(server, checked.port, checked.host);
   } catch (error) {
-    clearInterval(sweeper);
     unsubscribe();
     metrics.close();
     stream.close();
@@ -354,7 +366,6 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     url: `http://${host}:${address.port}`,
     close: () => {
       closing ??= closeServer(server, () => {
-        clearInterval(sweeper);
         unsubscribe();
         metrics.close();
         stream.close();

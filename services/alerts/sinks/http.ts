@@ -3,7 +3,7 @@
  * and one JSON POST with a timeout that never puts a URL path, query or header in an error,
  * since webhook URLs and headers carry secrets.
  */
-import { GovernorError } from '../../errors.js';
+import { describeError, GovernorError } from '../../errors.js';
 
 /** The default time one POST may take, connection included. */
 export const HTTP_TIMEOUT_MS_DEFAULT = 5_000;
@@ -99,16 +99,21 @@ export function httpTarget(
   };
 }
 
-/** The cause of a failed fetch without its URL: `ECONNREFUSED`, `TimeoutError`… */
-function describeFetchFailure(error: unknown): string {
-  if (error instanceof Error) {
-    if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timed out';
-    const cause = (error as { cause?: { code?: unknown; name?: unknown } }).cause;
-    if (typeof cause?.code === 'string') return cause.code;
-    if (typeof cause?.name === 'string') return cause.name;
-    return error.name;
+/**
+ * Why a fetch failed, without the URL's path or query: `timed out after 5000 ms`, or undici's
+ * cause (`connect ECONNREFUSED 127.0.0.1:9093`, `getaddrinfo ENOTFOUND …`, a TLS error, `bad
+ * port`), which `describeError` reads from `error.cause` under undici's `fetch failed`.
+ */
+function describeFetchFailure(error: unknown, target: HttpTarget): string {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return `timed out after ${target.timeoutMs} ms`;
   }
-  return 'unknown error';
+  let text = describeError(error).replace(/^fetch failed: /, '');
+  const secrets = [target.url.href, `${target.url.pathname}${target.url.search}`];
+  for (const secret of secrets) {
+    if (secret.length > 1) text = text.split(secret).join('…');
+  }
+  return text;
 }
 
 /** HTTP statuses a retry may cure; every other 4xx is a permanent refusal. */
@@ -141,7 +146,7 @@ export async function postJson(sink: string, target: HttpTarget, body: unknown):
   } catch (error) {
     throw new GovernorError(
       'GOV_ALERT_DELIVERY_FAILED',
-      `${sink}: POST to ${target.origin} failed: ${describeFetchFailure(error)}`,
+      `${sink}: POST to ${target.origin} failed: ${describeFetchFailure(error, target)}`,
       { sink, origin: target.origin, retryable: true },
     );
   }

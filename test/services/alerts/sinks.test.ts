@@ -251,3 +251,68 @@ describe('configuration is checked up front', () => {
     }
   });
 });
+
+describe('a failed delivery says why (was logged as `POST to http://127.0.0.1:9 failed: Error`)', () => {
+  /** Long enough for a refusal or a TLS error to arrive first on a loaded machine. */
+  const ANSWER_TIMEOUT_MS = 30_000;
+  const sinksTo = (url: string, timeoutMs: number) => [
+    webhookSink({ url, timeoutMs }),
+    slackSink({ url, timeoutMs }),
+    pagerDutySink({ routingKey: 'PDSECRETKEY', url, timeoutMs }),
+    alertmanagerSink({ url, timeoutMs }),
+  ];
+  const failures = async (url: string, timeoutMs = ANSWER_TIMEOUT_MS): Promise<string[]> => {
+    const messages: string[] = [];
+    for (const sink of sinksTo(url, timeoutMs)) {
+      await Promise.resolve(sink.deliver(alert)).then(
+        () => messages.push('delivered'),
+        (error: Error) => {
+          expect(isGovernorError(error, 'GOV_ALERT_DELIVERY_FAILED')).toBe(true);
+          messages.push(error.message);
+        },
+      );
+    }
+    expect(messages).toHaveLength(4);
+    return messages;
+  };
+
+  it('a refused port: ECONNREFUSED', async () => {
+    r = await startReceiver();
+    await r.stop();
+    for (const message of await failures(`http://127.0.0.1:${r.port}/services/XXXXSECRET`)) {
+      expect(message).toMatch(
+        new RegExp(`POST to http://127\\.0\\.0\\.1:${r.port} failed: connect ECONNREFUSED`),
+      );
+      expect(message).not.toMatch(/XXXXSECRET|PDSECRETKEY/);
+    }
+  });
+
+  it('a port fetch refuses to use (9, discard): bad port', async () => {
+    for (const message of await failures('http://127.0.0.1:9/services/XXXXSECRET')) {
+      expect(message).toMatch(/POST to http:\/\/127\.0\.0\.1:9 failed: bad port$/);
+    }
+  });
+
+  it('a receiver that never answers: timed out after the configured timeout', async () => {
+    r = await startReceiver();
+    r.mode = 'hang';
+    for (const message of await failures(`${r.url}/XXXXSECRET`, 200)) {
+      expect(message).toMatch(/POST to http:\/\/127\.0\.0\.1:\d+ failed: timed out after 200 ms$/);
+    }
+  });
+
+  it('a TLS handshake with a plain HTTP server: the TLS error', async () => {
+    r = await startReceiver();
+    for (const message of await failures(`https://127.0.0.1:${r.port}/XXXXSECRET`)) {
+      expect(message).toMatch(/POST to https:\/\/127\.0\.0\.1:\d+ failed: .*(SSL|TLS|ssl|tls)/);
+    }
+  });
+
+  it('a non-2xx answer: the HTTP status', async () => {
+    r = await startReceiver();
+    r.mode = { status: 503 };
+    for (const message of await failures(`${r.url}/XXXXSECRET`)) {
+      expect(message).toMatch(/http:\/\/127\.0\.0\.1:\d+ answered HTTP 503$/);
+    }
+  });
+});

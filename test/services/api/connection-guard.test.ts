@@ -2,9 +2,9 @@
  * Goal: the connection guard keeps its bounds and closes the right connection. With fake
  * sockets and a fake clock: a full address or server makes room by closing the connection
  * that has waited longest for a request head, never one with a request in flight, and refuses
- * the newcomer only when none waits; the sweep closes, with a 408, exactly the connections
- * that waited the head timeout. A property (fast-check) holds the bounds over random
- * sequences of connects, requests, responses, closes and sweeps. On a real server, a probe
+ * the newcomer only when none waits; each waiting connection's own timer closes it, with a 408,
+ * exactly when it has waited the head timeout. A property (fast-check) holds the bounds over
+ * random sequences of connects, requests, responses, closes and the passing of time. On a real server, a probe
  * gets through an address already holding CONNECTIONS_PER_ADDRESS_MAX silent sockets.
  */
 import { EventEmitter } from 'node:events';
@@ -17,6 +17,7 @@ import {
   ConnectionGuard,
   type GuardLimits,
   REQUEST_TIMEOUT_RESPONSE,
+  type StartTimer,
 } from '../../../services/api/connection-guard.js';
 import { type ApiHarness, apiIn } from './api-support.js';
 import { probe } from './slow-clients.js';
@@ -40,9 +41,35 @@ class FakeSocket extends EventEmitter {
 
 const LIMITS: GuardLimits = { connectionsMax: 6, perAddressMax: 3, headersTimeoutMs: 1_000 };
 
-function guardWithClock(): { guard: ConnectionGuard; clock: { nowMs: number } } {
-  const clock = { nowMs: 0 };
-  return { guard: new ConnectionGuard(LIMITS, () => clock.nowMs), clock };
+/** Fake timers: `advanceTo` fires the timers due by then, in deadline order. */
+class FakeTimers {
+  nowMs = 0;
+  private readonly timers = new Set<{ dueMs: number; callback: () => void }>();
+  readonly start: StartTimer = (callback, delayMs) => {
+    const timer = { dueMs: this.nowMs + delayMs, callback };
+    this.timers.add(timer);
+    return () => this.timers.delete(timer);
+  };
+  advanceTo(ms: number): void {
+    for (;;) {
+      const due = [...this.timers]
+        .filter((timer) => timer.dueMs <= ms)
+        .sort((a, b) => a.dueMs - b.dueMs)[0];
+      if (due === undefined) break;
+      this.timers.delete(due);
+      this.nowMs = due.dueMs;
+      due.callback();
+    }
+    this.nowMs = ms;
+  }
+  pending(): number {
+    return this.timers.size;
+  }
+}
+
+function guardWithClock(): { guard: ConnectionGuard; clock: FakeTimers } {
+  const clock = new FakeTimers();
+  return { guard: new ConnectionGuard(LIMITS, clock.start), clock };
 }
 
 function admitted(guard: ConnectionGuard, address: string, count: number): FakeSocket[] {
@@ -111,34 +138,63 @@ describe('ConnectionGuard', () => {
   it('a written response puts the connection at the back of the queue, waiting from then', () => {
     const { guard, clock } = guardWithClock();
     const [older, younger] = admitted(guard, '10.0.0.1', 2) as [FakeSocket, FakeSocket];
-    clock.nowMs = 100;
+    clock.advanceTo(100);
     guard.requestStarted(older);
     guard.responseEnded(older);
     admitted(guard, '10.0.0.1', 1);
     expect(guard.admit(new FakeSocket('10.0.0.1'))).toBe('admitted-after-eviction');
     expect([older.destroyed, younger.destroyed]).toEqual([false, true]);
-    clock.nowMs = 100 + LIMITS.headersTimeoutMs - 1;
-    expect(guard.sweep()).toBe(0);
+    clock.advanceTo(100 + LIMITS.headersTimeoutMs - 1);
+    expect(guard.counts().timedOut).toBe(0);
     expect(older.destroyed).toBe(false);
   });
 
-  it('the sweep closes with a 408 exactly the connections that waited headersTimeoutMs', () => {
+  it('closes with a 408 each connection exactly when it has waited headersTimeoutMs', () => {
     const { guard, clock } = guardWithClock();
     const [silent, busy] = admitted(guard, '10.0.0.1', 2) as [FakeSocket, FakeSocket];
     guard.requestStarted(busy);
-    clock.nowMs = 400;
+    clock.advanceTo(400);
     const [late] = admitted(guard, '10.0.0.2', 1) as [FakeSocket];
-    clock.nowMs = LIMITS.headersTimeoutMs - 1;
-    expect(guard.sweep()).toBe(0);
-    clock.nowMs = LIMITS.headersTimeoutMs;
-    expect(guard.sweep()).toBe(1);
+    clock.advanceTo(LIMITS.headersTimeoutMs - 1);
+    expect(guard.counts().timedOut).toBe(0);
+    clock.advanceTo(LIMITS.headersTimeoutMs);
+    expect(guard.counts().timedOut).toBe(1);
     expect(silent.destroyed).toBe(true);
     expect(silent.written).toBe(REQUEST_TIMEOUT_RESPONSE);
     expect([busy.destroyed, late.destroyed]).toEqual([false, false]);
-    clock.nowMs = 1_000_000;
-    expect(guard.sweep()).toBe(1);
+    clock.advanceTo(400 + LIMITS.headersTimeoutMs - 1);
+    expect(late.destroyed).toBe(false);
+    clock.advanceTo(400 + LIMITS.headersTimeoutMs);
     expect([busy.destroyed, late.destroyed]).toEqual([false, true]);
     expect(guard.counts()).toMatchObject({ open: 1, waiting: 0, timedOut: 2 });
+    // The busy connection has no deadline while its request is in flight; one once answered.
+    expect(clock.pending()).toBe(0);
+    guard.responseEnded(busy);
+    expect(clock.pending()).toBe(1);
+    busy.destroy();
+    expect(clock.pending()).toBe(0);
+  });
+
+  it('each connection has its own deadline: a silent one beside a slow head and a reused one', () => {
+    const { guard, clock } = guardWithClock();
+    const [dripping] = admitted(guard, '10.0.0.1', 1) as [FakeSocket];
+    clock.advanceTo(300);
+    const [silent] = admitted(guard, '10.0.0.1', 1) as [FakeSocket];
+    clock.advanceTo(600);
+    const [reused] = admitted(guard, '10.0.0.2', 1) as [FakeSocket];
+    guard.requestStarted(reused);
+    clock.advanceTo(700);
+    guard.responseEnded(reused);
+    const closedAt = new Map<FakeSocket, number>();
+    for (const socket of [dripping, silent, reused]) {
+      socket.once('close', () => closedAt.set(socket, clock.nowMs));
+    }
+    clock.advanceTo(10 * LIMITS.headersTimeoutMs);
+    expect([closedAt.get(dripping), closedAt.get(silent), closedAt.get(reused)]).toEqual([
+      LIMITS.headersTimeoutMs,
+      300 + LIMITS.headersTimeoutMs,
+      700 + LIMITS.headersTimeoutMs,
+    ]);
   });
 
   it('a closed socket is forgotten once; a socket with no address is refused', () => {
@@ -177,8 +233,7 @@ describe('ConnectionGuard', () => {
             const socket = new FakeSocket(`10.0.0.${action.address}`);
             if (guard.admit(socket) !== 'refused') inFlight.set(socket, 0);
           } else if (action.kind === 'tick') {
-            clock.nowMs += action.ms;
-            guard.sweep();
+            clock.advanceTo(clock.nowMs + action.ms);
           } else {
             const sockets = live();
             const socket = sockets[action.pick % Math.max(1, sockets.length)];
@@ -200,6 +255,8 @@ describe('ConnectionGuard', () => {
           expect(counts.open).toBe(open.length);
           expect(counts.open).toBeLessThanOrEqual(LIMITS.connectionsMax);
           expect(counts.waiting).toBe(open.filter((s) => inFlight.get(s) === 0).length);
+          // One deadline per waiting connection, none for the others.
+          expect(clock.pending()).toBe(counts.waiting);
           for (let address = 0; address < 4; address++) {
             const fromAddress = open.filter((s) => s.remoteAddress === `10.0.0.${address}`);
             expect(fromAddress.length).toBeLessThanOrEqual(LIMITS.perAddressMax);
