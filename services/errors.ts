@@ -100,7 +100,7 @@ export function assert(condition: unknown, message: string): asserts condition {
 
 /** How many causes below an error `describeError` follows, and how many errors of an aggregate. */
 const CAUSES_DESCRIBED_MAX = 4;
-/** The longest text `describeError` takes from one error (an OpenSSL message can be long). */
+/** The longest text `describeError` takes from one cause (an OpenSSL message can be long). */
 const ERROR_TEXT_CHARS_MAX = 256;
 
 /**
@@ -144,7 +144,8 @@ function errorText(error: unknown, withCode: boolean): string {
     text = `${text}${text.length > 0 ? ' ' : ''}(${inner.join(', ')}${more})`;
   }
   if (text.length === 0 && typeof fields.name === 'string') text = fields.name;
-  return text.slice(0, ERROR_TEXT_CHARS_MAX);
+  // The error's own message is kept whole (a refusal may list what is accepted); causes are bounded.
+  return withCode ? text.slice(0, ERROR_TEXT_CHARS_MAX) : text;
 }
 
 function describeValue(value: unknown): string {
