@@ -14,6 +14,7 @@ import {
   MARKER_TABLE,
   SCHEMA_VERSION,
 } from './migrations.js';
+import { type ReadSnapshot, takeReadSnapshot } from './read-snapshot.js';
 import { isoFromWallMs } from './validation.js';
 
 export interface OpenOptions {
@@ -70,17 +71,16 @@ interface ProbeResult {
   readonly version: number;
 }
 
-/** Inspects an existing file through a read-only connection; throws if it must be refused. */
-function probeFile(path: string, busyTimeoutMs: number): ProbeResult {
-  if (!existsSync(path) || statSync(path).size === 0) return { fresh: true, version: 0 };
-  if (!readHeader(path).equals(SQLITE_HEADER)) throw notGovernor(path, 'no SQLite header');
-  let probe: Database.Database | undefined;
+/**
+ * What an open connection holds: a fresh (empty) database, or governor's at some version; throws
+ * when it must be refused (foreign, damaged, newer).
+ */
+function inspectSchema(db: Database.Database, path: string): ProbeResult {
   try {
-    probe = new Database(path, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
-    const applicationId = probe.pragma('application_id', { simple: true });
-    const version = probe.pragma('user_version', { simple: true });
-    const objects = probe.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
-    const marker = probe
+    const applicationId = db.pragma('application_id', { simple: true });
+    const version = db.pragma('user_version', { simple: true });
+    const objects = db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
+    const marker = db
       .prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?")
       .pluck()
       .get(MARKER_TABLE);
@@ -105,9 +105,110 @@ function probeFile(path: string, busyTimeoutMs: number): ProbeResult {
       throw notGovernor(path, error.code, error);
     }
     throw wrapStorageError(error, 'open');
+  }
+}
+
+/** Inspects an existing file through a read-only connection; throws if it must be refused. */
+function probeFile(path: string, busyTimeoutMs: number): ProbeResult {
+  if (!existsSync(path) || statSync(path).size === 0) return { fresh: true, version: 0 };
+  if (!readHeader(path).equals(SQLITE_HEADER)) throw notGovernor(path, 'no SQLite header');
+  let probe: Database.Database | undefined;
+  try {
+    probe = new Database(path, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+    return inspectSchema(probe, path);
+  } catch (error) {
+    throw wrapStorageError(error, 'open');
   } finally {
     probe?.close();
   }
+}
+
+/**
+ * SQLite's answers when a read-only connection cannot create or use the -wal and -shm files
+ * beside a WAL database (a user who may read the file but not write its directory).
+ */
+const SIDE_FILES_UNUSABLE = new Set([
+  'SQLITE_READONLY_DIRECTORY',
+  'SQLITE_READONLY_CANTINIT',
+  'SQLITE_READONLY_RECOVERY',
+  'SQLITE_READONLY_CANTLOCK',
+  'SQLITE_CANTOPEN',
+]);
+
+function sideFilesUnusable(error: unknown): boolean {
+  const cause = error instanceof GovernorError ? error.cause : error;
+  return cause instanceof Database.SqliteError && SIDE_FILES_UNUSABLE.has(cause.code);
+}
+
+/** A read-only connection and what it reads: the file itself, or a private copy of it. */
+interface Reader {
+  readonly db: Database.Database;
+  readonly snapshot: ReadSnapshot | null;
+}
+
+/**
+ * Opens `path` read-only on one connection, inspected before use; when SQLite cannot use the
+ * -wal and -shm beside it, on a private copy instead (read-snapshot.ts).
+ */
+function openReader(path: string, busyTimeoutMs: number): Reader {
+  if (existsSync(path)) {
+    if (statSync(path).size === 0) throw notGovernor(path, 'empty file opened read-only');
+    if (!readHeader(path).equals(SQLITE_HEADER)) throw notGovernor(path, 'no SQLite header');
+  }
+  const open = (file: string): Database.Database => {
+    try {
+      return new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+    } catch (error) {
+      throw wrapStorageError(error, 'open');
+    }
+  };
+  let db = open(path);
+  const opened: { snapshot: ReadSnapshot | null } = { snapshot: null };
+  try {
+    try {
+      checkReadable(inspectSchema(db, path), path);
+    } catch (error) {
+      if (!sideFilesUnusable(error)) throw error;
+      db.close();
+      const snapshot = takeReadSnapshot(path);
+      opened.snapshot = snapshot;
+      db = open(snapshot.path);
+      try {
+        checkReadable(inspectSchema(db, path), path);
+      } catch (refusal) {
+        if (snapshot.unreadWalBytes === 0) throw refusal;
+        throw walUnreadable(path, snapshot.unreadWalBytes, refusal);
+      }
+    }
+    db.pragma('foreign_keys = ON');
+    return { db, snapshot: opened.snapshot };
+  } catch (error) {
+    db.close();
+    opened.snapshot?.release();
+    throw error;
+  }
+}
+
+/** Refuses, for a reader, an empty file and one that still needs migrating. */
+function checkReadable(probe: ProbeResult, path: string): void {
+  if (probe.fresh) throw notGovernor(path, 'empty file opened read-only');
+  if (probe.version < SCHEMA_VERSION) {
+    throw new GovernorError(
+      'GOV_SCHEMA_NEEDS_MIGRATION',
+      `${path} has schema version ${probe.version}; open it read-write once to migrate to ${SCHEMA_VERSION}`,
+      { path, version: probe.version, knownVersion: SCHEMA_VERSION },
+    );
+  }
+}
+
+/** A copy without its -wal that cannot be read as governor's: what it lacks is in the -wal. */
+function walUnreadable(path: string, unreadWalBytes: number, cause: unknown): GovernorError {
+  return new GovernorError(
+    'GOV_STORAGE_FAILURE',
+    `open failed: ${path} cannot be read by this user: what it holds is still in its -wal (${unreadWalBytes} bytes, not yet checkpointed), which this user may not read; give it read permission on the -wal, or write permission on the directory`,
+    { operation: 'open', path, unreadWalBytes },
+    { cause },
+  );
 }
 
 function checkOpenArguments(path: unknown, options: OpenOptions): number {
@@ -145,6 +246,14 @@ export class Connection {
   readonly db: Database.Database;
   readonly path: string;
   readonly readonly: boolean;
+  /**
+   * The file SQLite reads: `path`, or a private copy of it when this user cannot use the -wal
+   * and -shm beside it (worker threads open this one).
+   */
+  readonly readPath: string;
+  /** Why and what the reads may lack when they come from a copy; null when from the file. */
+  readonly readNote: string | null;
+  private readonly snapshot: ReadSnapshot | null;
   private readonly clock: Pick<Clock, 'wallNow'>;
   private readonly immediate: (fn: () => unknown) => unknown;
   private readonly failureListeners: Array<() => void> = [];
@@ -160,10 +269,14 @@ export class Connection {
     readonly: boolean,
     clock: Pick<Clock, 'wallNow'>,
     faults: FaultInjector | null,
+    snapshot: ReadSnapshot | null,
   ) {
     this.db = db;
     this.path = path;
     this.readonly = readonly;
+    this.snapshot = snapshot;
+    this.readPath = snapshot?.path ?? path;
+    this.readNote = snapshot?.note ?? null;
     this.clock = clock;
     this.faults = faults;
     this.immediate = db.transaction((fn: () => unknown) => fn()).immediate;
@@ -174,28 +287,19 @@ export class Connection {
     const busyTimeoutMs = checkOpenArguments(path, options);
     const readonly = options.readonly === true;
     const clock = options.clock ?? { wallNow: () => Date.now() };
-    const probe =
-      path === ':memory:' ? { fresh: true, version: 0 } : probeFile(path, busyTimeoutMs);
-    if (readonly && probe.fresh && existsSync(path)) {
-      throw notGovernor(path, 'empty file opened read-only');
+    if (readonly) {
+      const reader = openReader(path, busyTimeoutMs);
+      return new Connection(reader.db, path, true, clock, options.faults ?? null, reader.snapshot);
     }
-    if (readonly && !probe.fresh && probe.version < SCHEMA_VERSION) {
-      throw new GovernorError(
-        'GOV_SCHEMA_NEEDS_MIGRATION',
-        `${path} has schema version ${probe.version}; open it read-write once to migrate to ${SCHEMA_VERSION}`,
-        { path, version: probe.version, knownVersion: SCHEMA_VERSION },
-      );
-    }
+    if (path !== ':memory:') probeFile(path, busyTimeoutMs);
     let db: Database.Database | undefined;
     try {
-      db = new Database(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
-      if (!readonly) {
-        db.pragma('journal_mode = WAL');
-        db.pragma('synchronous = FULL');
-      }
+      db = new Database(path, { timeout: busyTimeoutMs });
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
-      const connection = new Connection(db, path, readonly, clock, options.faults ?? null);
-      if (!readonly) connection.migrate();
+      const connection = new Connection(db, path, false, clock, options.faults ?? null, null);
+      connection.migrate();
       return connection;
     } catch (error) {
       db?.close();
@@ -288,6 +392,10 @@ export class Connection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.db.close();
+    try {
+      this.db.close();
+    } finally {
+      this.snapshot?.release();
+    }
   }
 }

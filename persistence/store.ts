@@ -22,6 +22,11 @@ export type StoreOpenOptions = OpenOptions;
 export class Store {
   readonly path: string;
   readonly readonly: boolean;
+  /**
+   * Set when a read-only store reads a private copy of the file (this user cannot create or use
+   * the -wal and -shm beside it): where its data comes from and what it may lack. Else null.
+   */
+  readonly readNote: string | null;
   readonly events: EventLog;
   readonly snapshots: Snapshots;
   readonly capital: Capital;
@@ -40,6 +45,7 @@ export class Store {
     this.connection = connection;
     this.path = connection.path;
     this.readonly = connection.readonly;
+    this.readNote = connection.readNote;
     this.events = new EventLog(connection);
     this.snapshots = new Snapshots(connection);
     this.capital = new Capital(connection);

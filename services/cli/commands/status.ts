@@ -32,6 +32,8 @@ interface Fetched {
   readonly status: GovernorStatus;
   /** Why the socket did not answer (a hung or dying daemon), when the database was read instead. */
   readonly socketProblem: string | null;
+  /** The socket's directory is not this user's (a monitoring user): it was not asked. */
+  readonly socketForeign: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -43,7 +45,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  */
 async function askDaemon(
   socketPath: string,
-): Promise<{ status: GovernorStatus } | { problem: string } | null> {
+): Promise<{ status: GovernorStatus } | { problem: string; foreign?: true } | null> {
   const startedMs = performance.now();
   let retryDelayMs = STATUS_RETRY_DELAY_MS_MIN;
   for (;;) {
@@ -58,6 +60,10 @@ async function askDaemon(
       throw new CliError(EXIT.FAILURE, `daemon: ${response.message}`);
     } catch (error) {
       if (error instanceof CliError && error.exitCode === EXIT.NOT_RUNNING) return null;
+      // Another user's control directory (a monitoring user): its socket is not for this user.
+      if (error instanceof CliError && error.exitCode === EXIT.REFUSED) {
+        return { problem: `${error.message}: the daemon was not asked`, foreign: true };
+      }
       if (!(error instanceof ControlSocketError)) throw error;
       const leftMs = STATUS_SOCKET_WAIT_MS - (performance.now() - startedMs);
       if (!error.retryable || leftMs <= retryDelayMs) {
@@ -76,12 +82,14 @@ async function askDaemon(
 async function fetchStatus(context: CommandContext): Promise<Fetched> {
   const config = await resolveConfig(context);
   const answer = await askDaemon(socketPathFor(config));
-  if (answer !== null && 'status' in answer) return { status: answer.status, socketProblem: null };
+  if (answer !== null && 'status' in answer) {
+    return { status: answer.status, socketProblem: null, socketForeign: false };
+  }
   // No daemon, or one that does not answer (hung, dying, or too busy): the database still says
   // who owns it and what it recorded.
   // Only now the record's readers (a daemon's answer needs none of them).
   const [store, { recordedStatus }, { ownerAlive, ownerOnRecord }] = await Promise.all([
-    openReadOnly(config.dbPath),
+    openReadOnly(config.dbPath, context),
     import('../../governor/status.js'),
     import('../../governor/owner-record.js'),
   ]);
@@ -90,6 +98,7 @@ async function fetchStatus(context: CommandContext): Promise<Fetched> {
     return {
       status: recordedStatus(store, config.dbPath, owner),
       socketProblem: answer === null ? null : answer.problem,
+      socketForeign: answer?.foreign === true,
     };
   } finally {
     store.close();
@@ -99,8 +108,16 @@ async function fetchStatus(context: CommandContext): Promise<Fetched> {
 /** Untrusted text (it may come from the database, or from an exchange) on one line. */
 const text = (value: string | null | undefined): string => displayText(value ?? '');
 
-function headline(out: Output, status: GovernorStatus, socketSilent: boolean): string {
-  const socket = socketSilent ? 'its control socket did not answer' : 'no control socket';
+/** The control socket when the database was read: none, silent, or another user's. */
+export type SocketState = boolean | 'foreign';
+
+function headline(out: Output, status: GovernorStatus, socketState: SocketState): string {
+  const socket =
+    socketState === 'foreign'
+      ? "its control socket is not this user's"
+      : socketState
+        ? 'its control socket did not answer'
+        : 'no control socket';
   const where = status.running
     ? status.source === 'live'
       ? `daemon pid ${status.pid}`
@@ -116,8 +133,12 @@ function headline(out: Output, status: GovernorStatus, socketSilent: boolean): s
 }
 
 /** Prints `status` for a person: one line per row, whatever the report's texts hold. */
-export function printStatus(out: Output, status: GovernorStatus, socketSilent = false): void {
-  out.line(headline(out, status, socketSilent));
+export function printStatus(
+  out: Output,
+  status: GovernorStatus,
+  socketState: SocketState = false,
+): void {
+  out.line(headline(out, status, socketState));
   const row = (label: string, value: string): void => out.line(`  ${label.padEnd(11)} ${value}`);
   row('database', text(status.db));
   row(
@@ -185,13 +206,13 @@ export function printStatus(out: Output, status: GovernorStatus, socketSilent = 
 }
 
 export async function statusCommand(context: CommandContext): Promise<ExitCode> {
-  const { status, socketProblem } = await fetchStatus(context);
+  const { status, socketProblem, socketForeign } = await fetchStatus(context);
   if (socketProblem !== null) {
     context.out.error(
       `governor status: ${socketProblem}; showing the state recorded in the database instead`,
     );
   }
   if (context.json) context.out.json(status);
-  else printStatus(context.out, status, socketProblem !== null);
+  else printStatus(context.out, status, socketForeign ? 'foreign' : socketProblem !== null);
   return EXIT.OK;
 }
