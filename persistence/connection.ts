@@ -15,6 +15,7 @@ import {
   SCHEMA_VERSION,
 } from './migrations.js';
 import { type ReadSnapshot, takeReadSnapshot } from './read-snapshot.js';
+import { nativeBindingOption } from './sqlite-addon.js';
 import { isoFromWallMs } from './validation.js';
 
 export interface OpenOptions {
@@ -114,7 +115,12 @@ function probeFile(path: string, busyTimeoutMs: number): ProbeResult {
   if (!readHeader(path).equals(SQLITE_HEADER)) throw notGovernor(path, 'no SQLite header');
   let probe: Database.Database | undefined;
   try {
-    probe = new Database(path, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+    probe = new Database(path, {
+      readonly: true,
+      fileMustExist: true,
+      timeout: busyTimeoutMs,
+      ...nativeBindingOption(),
+    });
     return inspectSchema(probe, path);
   } catch (error) {
     throw wrapStorageError(error, 'open');
@@ -157,7 +163,12 @@ function openReader(path: string, busyTimeoutMs: number): Reader {
   }
   const open = (file: string): Database.Database => {
     try {
-      return new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+      return new Database(file, {
+        readonly: true,
+        fileMustExist: true,
+        timeout: busyTimeoutMs,
+        ...nativeBindingOption(),
+      });
     } catch (error) {
       throw wrapStorageError(error, 'open');
     }
@@ -294,7 +305,7 @@ export class Connection {
     if (path !== ':memory:') probeFile(path, busyTimeoutMs);
     let db: Database.Database | undefined;
     try {
-      db = new Database(path, { timeout: busyTimeoutMs });
+      db = new Database(path, { timeout: busyTimeoutMs, ...nativeBindingOption() });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');

@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { GovernorError } from '../services/errors.js';
 import { sideFilePath } from './side-files.js';
+import { nativeBindingOption } from './sqlite-addon.js';
 
 /** Who owns a database: written in its `owner` row by the process holding the lock. */
 export interface OwnerInfo {
@@ -64,7 +65,7 @@ export function ownerProcessAlive(owner: OwnerInfo): boolean {
 export const LOCK_ACQUIRE_WAIT_MS = 250;
 
 function lockConnection(lockPath: string, waitMs = 0): Database.Database | null {
-  const db = new Database(lockPath, { timeout: waitMs });
+  const db = new Database(lockPath, { timeout: waitMs, ...nativeBindingOption() });
   try {
     db.pragma('locking_mode = EXCLUSIVE');
     db.exec('BEGIN EXCLUSIVE');
@@ -85,7 +86,12 @@ export function isLockHeld(lockPath: string): boolean {
   if (!existsSync(lockPath)) return false;
   let db: Database.Database | null = null;
   try {
-    db = new Database(lockPath, { readonly: true, fileMustExist: true, timeout: 0 });
+    db = new Database(lockPath, {
+      readonly: true,
+      fileMustExist: true,
+      timeout: 0,
+      ...nativeBindingOption(),
+    });
     db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
     return false;
   } catch (error) {

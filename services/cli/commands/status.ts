@@ -38,6 +38,9 @@ interface Fetched {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The monotonic clock in ms (process.hrtime: `performance` would load perf_hooks at start). */
+const monotonicNowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
 /**
  * The daemon's live status; null when no daemon listens; a problem when it did not answer
  * within STATUS_SOCKET_WAIT_MS. A connection closed or reset without an answer (a full daemon
@@ -46,10 +49,10 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 async function askDaemon(
   socketPath: string,
 ): Promise<{ status: GovernorStatus } | { problem: string; foreign?: true } | null> {
-  const startedMs = performance.now();
+  const startedMs = monotonicNowMs();
   let retryDelayMs = STATUS_RETRY_DELAY_MS_MIN;
   for (;;) {
-    const remainingMs = STATUS_SOCKET_WAIT_MS - (performance.now() - startedMs);
+    const remainingMs = STATUS_SOCKET_WAIT_MS - (monotonicNowMs() - startedMs);
     try {
       const response = await sendControlRequest(
         socketPath,
@@ -65,7 +68,7 @@ async function askDaemon(
         return { problem: `${error.message}: the daemon was not asked`, foreign: true };
       }
       if (!(error instanceof ControlSocketError)) throw error;
-      const leftMs = STATUS_SOCKET_WAIT_MS - (performance.now() - startedMs);
+      const leftMs = STATUS_SOCKET_WAIT_MS - (monotonicNowMs() - startedMs);
       if (!error.retryable || leftMs <= retryDelayMs) {
         return {
           problem: error.retryable
