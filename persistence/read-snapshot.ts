@@ -41,7 +41,7 @@ function copyFailed(source: string, error: unknown): GovernorError {
   const code = (error as NodeJS.ErrnoException).code ?? 'error';
   return new GovernorError(
     'GOV_STORAGE_FAILURE',
-    `open failed: cannot copy ${source} to ${tmpdir()} to read it (${code}); set TMPDIR to a directory with room`,
+    `open failed: cannot copy ${source} to ${tmpdir()} to read it (${code}); set TMPDIR to a directory this user may write, with room for a copy`,
     { operation: 'open', path: source, code },
     { cause: error },
   );
