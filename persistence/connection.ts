@@ -14,6 +14,8 @@ import {
   MARKER_TABLE,
   SCHEMA_VERSION,
 } from './migrations.js';
+import { type ReadSnapshot, takeReadSnapshot } from './read-snapshot.js';
+import { nativeBindingOption } from './sqlite-addon.js';
 import { isoFromWallMs } from './validation.js';
 
 export interface OpenOptions {
@@ -102,23 +104,26 @@ function foreignByHeader(header: Buffer): string | null {
   return pagesKnown && header.readUInt32BE(28) > 1 ? 'application_id 0, not empty' : null;
 }
 
-/** Inspects an existing file through a read-only connection; throws if it must be refused. */
-function probeFile(path: string, busyTimeoutMs: number): ProbeResult {
-  refuseDirectory(path);
-  if (!existsSync(path) || statSync(path).size === 0) return { fresh: true, version: 0 };
+/** Refuses from its header alone a file that is not SQLite, or another program's database. */
+function checkHeader(path: string): void {
   const header = readHeader(path);
   if (!header.subarray(0, SQLITE_HEADER.length).equals(SQLITE_HEADER)) {
     throw notGovernor(path, 'no SQLite header');
   }
   const foreign = foreignByHeader(header);
   if (foreign !== null) throw notGovernor(path, foreign);
-  let probe: Database.Database | undefined;
+}
+
+/**
+ * What an open connection holds: a fresh (empty) database, or governor's at some version; throws
+ * when it must be refused (foreign, damaged, newer).
+ */
+function inspectSchema(db: Database.Database, path: string): ProbeResult {
   try {
-    probe = new Database(path, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
-    const applicationId = probe.pragma('application_id', { simple: true });
-    const version = probe.pragma('user_version', { simple: true });
-    const objects = probe.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
-    const marker = probe
+    const applicationId = db.pragma('application_id', { simple: true });
+    const version = db.pragma('user_version', { simple: true });
+    const objects = db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
+    const marker = db
       .prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?")
       .pluck()
       .get(MARKER_TABLE);
@@ -143,9 +148,122 @@ function probeFile(path: string, busyTimeoutMs: number): ProbeResult {
       throw notGovernor(path, error.code, error);
     }
     throw wrapStorageError(error, 'open');
+  }
+}
+
+/** Inspects an existing file through a read-only connection; throws if it must be refused. */
+function probeFile(path: string, busyTimeoutMs: number): ProbeResult {
+  refuseDirectory(path);
+  if (!existsSync(path) || statSync(path).size === 0) return { fresh: true, version: 0 };
+  checkHeader(path);
+  let probe: Database.Database | undefined;
+  try {
+    probe = new Database(path, {
+      readonly: true,
+      fileMustExist: true,
+      timeout: busyTimeoutMs,
+      ...nativeBindingOption(),
+    });
+    return inspectSchema(probe, path);
+  } catch (error) {
+    throw wrapStorageError(error, 'open');
   } finally {
     probe?.close();
   }
+}
+
+/**
+ * SQLite's answers when a read-only connection cannot create or use the -wal and -shm files
+ * beside a WAL database (a user who may read the file but not write its directory).
+ */
+const SIDE_FILES_UNUSABLE = new Set([
+  'SQLITE_READONLY_DIRECTORY',
+  'SQLITE_READONLY_CANTINIT',
+  'SQLITE_READONLY_RECOVERY',
+  'SQLITE_READONLY_CANTLOCK',
+  'SQLITE_CANTOPEN',
+]);
+
+function sideFilesUnusable(error: unknown): boolean {
+  const cause = error instanceof GovernorError ? error.cause : error;
+  return cause instanceof Database.SqliteError && SIDE_FILES_UNUSABLE.has(cause.code);
+}
+
+/** A read-only connection and what it reads: the file itself, or a private copy of it. */
+interface Reader {
+  readonly db: Database.Database;
+  readonly snapshot: ReadSnapshot | null;
+}
+
+/**
+ * Opens `path` read-only on one connection, inspected before use; when SQLite cannot use the
+ * -wal and -shm beside it, on a private copy instead (read-snapshot.ts).
+ */
+function openReader(path: string, busyTimeoutMs: number): Reader {
+  refuseDirectory(path);
+  if (existsSync(path)) {
+    if (statSync(path).size === 0) throw notGovernor(path, 'empty file opened read-only');
+    checkHeader(path);
+  }
+  const open = (file: string): Database.Database => {
+    try {
+      return new Database(file, {
+        readonly: true,
+        fileMustExist: true,
+        timeout: busyTimeoutMs,
+        ...nativeBindingOption(),
+      });
+    } catch (error) {
+      throw wrapStorageError(error, 'open');
+    }
+  };
+  let db = open(path);
+  const opened: { snapshot: ReadSnapshot | null } = { snapshot: null };
+  try {
+    try {
+      checkReadable(inspectSchema(db, path), path);
+    } catch (error) {
+      if (!sideFilesUnusable(error)) throw error;
+      db.close();
+      const snapshot = takeReadSnapshot(path);
+      opened.snapshot = snapshot;
+      db = open(snapshot.path);
+      try {
+        checkReadable(inspectSchema(db, path), path);
+      } catch (refusal) {
+        if (snapshot.unreadWalBytes === 0) throw refusal;
+        throw walUnreadable(path, snapshot.unreadWalBytes, refusal);
+      }
+    }
+    db.pragma('foreign_keys = ON');
+    return { db, snapshot: opened.snapshot };
+  } catch (error) {
+    db.close();
+    opened.snapshot?.release();
+    throw error;
+  }
+}
+
+/** Refuses, for a reader, an empty file and one that still needs migrating. */
+function checkReadable(probe: ProbeResult, path: string): void {
+  if (probe.fresh) throw notGovernor(path, 'empty file opened read-only');
+  if (probe.version < SCHEMA_VERSION) {
+    throw new GovernorError(
+      'GOV_SCHEMA_NEEDS_MIGRATION',
+      `${path} has schema version ${probe.version}; open it read-write once to migrate to ${SCHEMA_VERSION}`,
+      { path, version: probe.version, knownVersion: SCHEMA_VERSION },
+    );
+  }
+}
+
+/** A copy without its -wal that cannot be read as governor's: what it lacks is in the -wal. */
+function walUnreadable(path: string, unreadWalBytes: number, cause: unknown): GovernorError {
+  return new GovernorError(
+    'GOV_STORAGE_FAILURE',
+    `open failed: ${path} cannot be read by this user: what it holds is still in its -wal (${unreadWalBytes} bytes, not yet checkpointed), which this user may not read; give it read permission on the -wal, or write permission on the directory`,
+    { operation: 'open', path, unreadWalBytes },
+    { cause },
+  );
 }
 
 function checkOpenArguments(path: unknown, options: OpenOptions): number {
@@ -192,6 +310,14 @@ export class Connection {
   readonly db: Database.Database;
   readonly path: string;
   readonly readonly: boolean;
+  /**
+   * The file SQLite reads: `path`, or a private copy of it when this user cannot use the -wal
+   * and -shm beside it (worker threads open this one).
+   */
+  readonly readPath: string;
+  /** Why and what the reads may lack when they come from a copy; null when from the file. */
+  readonly readNote: string | null;
+  private readonly snapshot: ReadSnapshot | null;
   private readonly clock: Pick<Clock, 'wallNow'>;
   private readonly immediate: (fn: () => unknown) => unknown;
   private readonly failureListeners: Array<() => void> = [];
@@ -207,10 +333,14 @@ export class Connection {
     readonly: boolean,
     clock: Pick<Clock, 'wallNow'>,
     faults: FaultInjector | null,
+    snapshot: ReadSnapshot | null,
   ) {
     this.db = db;
     this.path = path;
     this.readonly = readonly;
+    this.snapshot = snapshot;
+    this.readPath = snapshot?.path ?? path;
+    this.readNote = snapshot?.note ?? null;
     this.clock = clock;
     this.faults = faults;
     this.immediate = db.transaction((fn: () => unknown) => fn()).immediate;
@@ -221,28 +351,19 @@ export class Connection {
     const busyTimeoutMs = checkOpenArguments(path, options);
     const readonly = options.readonly === true;
     const clock = options.clock ?? { wallNow: () => Date.now() };
-    const probe =
-      path === ':memory:' ? { fresh: true, version: 0 } : probeFile(path, busyTimeoutMs);
-    if (readonly && probe.fresh && existsSync(path)) {
-      throw notGovernor(path, 'empty file opened read-only');
+    if (readonly) {
+      const reader = openReader(path, busyTimeoutMs);
+      return new Connection(reader.db, path, true, clock, options.faults ?? null, reader.snapshot);
     }
-    if (readonly && !probe.fresh && probe.version < SCHEMA_VERSION) {
-      throw new GovernorError(
-        'GOV_SCHEMA_NEEDS_MIGRATION',
-        `${path} has schema version ${probe.version}; open it read-write once to migrate to ${SCHEMA_VERSION}`,
-        { path, version: probe.version, knownVersion: SCHEMA_VERSION },
-      );
-    }
+    if (path !== ':memory:') probeFile(path, busyTimeoutMs);
     let db: Database.Database | undefined;
     try {
-      db = new Database(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
-      if (!readonly) {
-        db.pragma('journal_mode = WAL');
-        db.pragma('synchronous = FULL');
-      }
+      db = new Database(path, { timeout: busyTimeoutMs, ...nativeBindingOption() });
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
-      const connection = new Connection(db, path, readonly, clock, options.faults ?? null);
-      if (!readonly) connection.migrate();
+      const connection = new Connection(db, path, false, clock, options.faults ?? null, null);
+      connection.migrate();
       return connection;
     } catch (error) {
       db?.close();
@@ -335,6 +456,10 @@ export class Connection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.db.close();
+    try {
+      this.db.close();
+    } finally {
+      this.snapshot?.release();
+    }
   }
 }

@@ -5,7 +5,7 @@
  * method 1). New rows land at the right edge of the `event_id` UNIQUE index instead of at a random
  * page, so appends stay flat as the log grows (docs/schema.md, "Event ids").
  */
-import { randomFillSync } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { AssertionError } from '../services/errors.js';
 
 /** Where a generator reads time and randomness; tests substitute both. */
@@ -62,10 +62,15 @@ function checkTimestampMs(ms: number): void {
   }
 }
 
+const requireBuiltin = createRequire(import.meta.url);
+let randomFill: ((words: Uint32Array) => void) | null = null;
+
+/** Randomness from node:crypto, loaded at the first id (a read never makes one). */
 const systemSource: EventIdSource = {
   wallNowMs: () => Date.now(),
   fillRandom: (words) => {
-    randomFillSync(words);
+    randomFill ??= (requireBuiltin('node:crypto') as typeof import('node:crypto')).randomFillSync;
+    randomFill(words);
   },
 };
 

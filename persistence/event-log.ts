@@ -6,8 +6,7 @@
  * "Event ids" and "Hash chain".
  */
 
-import * as crypto from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { AssertionError, GovernorError, isGovernorError } from '../services/errors.js';
 import type { Connection } from './connection.js';
@@ -70,14 +69,30 @@ export interface ChainHead {
 
 type Sha256Hex = (text: string) => string;
 
-// crypto.hash (Node ≥ 20.12) hashes in one call without building a Hash object.
-const oneShotHash = (
-  crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }
-).hash;
-const sha256Hex: Sha256Hex =
-  oneShotHash === undefined
-    ? (text) => createHash('sha256').update(text, 'utf8').digest('hex')
+const requireBuiltin = createRequire(import.meta.url);
+
+/** The hash function, built on node:crypto when first needed. */
+function loadSha256Hex(): Sha256Hex {
+  const crypto = requireBuiltin('node:crypto') as typeof import('node:crypto');
+  // crypto.hash (Node ≥ 20.12) hashes in one call without building a Hash object.
+  const oneShotHash = (
+    crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }
+  ).hash;
+  return oneShotHash === undefined
+    ? (text) => crypto.createHash('sha256').update(text, 'utf8').digest('hex')
     : (text) => oneShotHash('sha256', text, 'hex');
+}
+
+let sha256HexLoaded: Sha256Hex | null = null;
+
+/**
+ * SHA-256 in lower-case hex. node:crypto (some 20 modules of Node's own, the largest part of a
+ * read's start-up) is loaded at the first hash, not at import: `governor status` never hashes.
+ */
+function sha256Hex(text: string): string {
+  sha256HexLoaded ??= loadSha256Hex();
+  return sha256HexLoaded(text);
+}
 
 /**
  * SHA-256 (lower-case hex) of the UTF-8 bytes of the JSON array

@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { GovernorError } from '../services/errors.js';
 import { sideFilePath } from './side-files.js';
+import { nativeBindingOption } from './sqlite-addon.js';
 
 /** Who owns a database: written in its `owner` row by the process holding the lock. */
 export interface OwnerInfo {
@@ -57,14 +58,14 @@ export function ownerProcessAlive(owner: OwnerInfo): boolean {
 
 /**
  * How long taking the lock waits out a holder that is only looking: `isLockHeld` (run by
- * `governor status` and the command line) holds the lock for a moment to learn that nobody
+ * `governor status` and the command line) holds a shared lock for a moment to learn that nobody
  * does, and an owner starting in that moment must not be refused. A real owner holds it for
  * its whole life, so it is refused after this wait all the same.
  */
 export const LOCK_ACQUIRE_WAIT_MS = 250;
 
 function lockConnection(lockPath: string, waitMs = 0): Database.Database | null {
-  const db = new Database(lockPath, { timeout: waitMs });
+  const db = new Database(lockPath, { timeout: waitMs, ...nativeBindingOption() });
   try {
     db.pragma('locking_mode = EXCLUSIVE');
     db.exec('BEGIN EXCLUSIVE');
@@ -76,15 +77,27 @@ function lockConnection(lockPath: string, waitMs = 0): Database.Database | null 
   }
 }
 
-/** True when some process holds the lock file at `lockPath` (false when it does not exist). */
+/**
+ * True when some process holds the lock file at `lockPath` (false when it does not exist). It
+ * only looks: a read-only connection asks for a shared lock, which the owner's exclusive lock
+ * refuses, so it needs read permission alone and writes nothing (no journal, no fsync).
+ */
 export function isLockHeld(lockPath: string): boolean {
   if (!existsSync(lockPath)) return false;
   let db: Database.Database | null = null;
   try {
-    db = lockConnection(lockPath);
-    return db === null;
-  } catch {
-    return true; // unreadable: in doubt, someone holds it
+    db = new Database(lockPath, {
+      readonly: true,
+      fileMustExist: true,
+      timeout: 0,
+      ...nativeBindingOption(),
+    });
+    db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
+    return false;
+  } catch (error) {
+    // A hot journal (left by an owner that died mid-transaction) means nobody holds the lock.
+    if ((error as { code?: string }).code === 'SQLITE_READONLY_ROLLBACK') return false;
+    return true; // refused (SQLITE_BUSY: an owner holds it), or unreadable: in doubt, held
   } finally {
     db?.close();
   }

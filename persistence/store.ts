@@ -22,35 +22,81 @@ export type StoreOpenOptions = OpenOptions;
 export class Store {
   readonly path: string;
   readonly readonly: boolean;
+  /**
+   * Set when a read-only store reads a private copy of the file (this user cannot create or use
+   * the -wal and -shm beside it): where its data comes from and what it may lack. Else null.
+   */
+  readonly readNote: string | null;
   readonly events: EventLog;
-  readonly snapshots: Snapshots;
-  readonly capital: Capital;
-  readonly strategies: Strategies;
   readonly systemState: SystemState;
   readonly alerts: Alerts;
-  readonly alertOutbox: AlertOutbox;
-  readonly operatorActions: OperatorActions;
-  readonly operatorRequests: OperatorRequests;
-  readonly startupReports: StartupReports;
-  /** Read access for the integrity module (persistence/integrity/): scans, `verifyChain`. */
-  readonly integrityScan: IntegrityScan;
   private readonly connection: Connection;
+  // The other repositories prepare their statements when first used: a short command (`governor
+  // status`) reads three tables and need not prepare every table's statements.
+  private madeSnapshots: Snapshots | null = null;
+  private madeCapital: Capital | null = null;
+  private madeStrategies: Strategies | null = null;
+  private madeAlertOutbox: AlertOutbox | null = null;
+  private madeOperatorActions: OperatorActions | null = null;
+  private madeOperatorRequests: OperatorRequests | null = null;
+  private madeStartupReports: StartupReports | null = null;
+  private madeIntegrityScan: IntegrityScan | null = null;
 
   private constructor(connection: Connection) {
     this.connection = connection;
     this.path = connection.path;
     this.readonly = connection.readonly;
+    this.readNote = connection.readNote;
     this.events = new EventLog(connection);
-    this.snapshots = new Snapshots(connection);
-    this.capital = new Capital(connection);
-    this.strategies = new Strategies(connection);
     this.systemState = new SystemState(connection);
     this.alerts = new Alerts(connection);
-    this.alertOutbox = new AlertOutbox(connection);
-    this.operatorActions = new OperatorActions(connection);
-    this.operatorRequests = new OperatorRequests(connection);
-    this.startupReports = new StartupReports(connection);
-    this.integrityScan = new IntegrityScan(connection);
+  }
+
+  get snapshots(): Snapshots {
+    this.madeSnapshots ??= new Snapshots(this.openConnection());
+    return this.madeSnapshots;
+  }
+
+  get capital(): Capital {
+    this.madeCapital ??= new Capital(this.openConnection());
+    return this.madeCapital;
+  }
+
+  get strategies(): Strategies {
+    this.madeStrategies ??= new Strategies(this.openConnection());
+    return this.madeStrategies;
+  }
+
+  get alertOutbox(): AlertOutbox {
+    this.madeAlertOutbox ??= new AlertOutbox(this.openConnection());
+    return this.madeAlertOutbox;
+  }
+
+  get operatorActions(): OperatorActions {
+    this.madeOperatorActions ??= new OperatorActions(this.openConnection());
+    return this.madeOperatorActions;
+  }
+
+  get operatorRequests(): OperatorRequests {
+    this.madeOperatorRequests ??= new OperatorRequests(this.openConnection());
+    return this.madeOperatorRequests;
+  }
+
+  get startupReports(): StartupReports {
+    this.madeStartupReports ??= new StartupReports(this.openConnection());
+    return this.madeStartupReports;
+  }
+
+  /** Read access for the integrity module (persistence/integrity/): scans, `verifyChain`. */
+  get integrityScan(): IntegrityScan {
+    this.madeIntegrityScan ??= new IntegrityScan(this.openConnection());
+    return this.madeIntegrityScan;
+  }
+
+  /** The connection, for a repository made on first use (GOV_STORE_CLOSED once closed). */
+  private openConnection(): Connection {
+    this.connection.assertOpen();
+    return this.connection;
   }
 
   /**

@@ -12,7 +12,10 @@ import { type ChainVerification, verifyChainIn } from './chain-in-thread.js';
 import type { ScanPosition } from './chain-walk.js';
 
 export class IntegrityScan {
-  /** The database file (`:memory:` for an in-memory store: no worker can open it). */
+  /**
+   * The file the store reads, which worker threads open (`:memory:` for an in-memory store: no
+   * worker can open it; a private copy when the store reads one).
+   */
   readonly path: string;
   private readonly connection: Connection;
   private readonly hashAtSeq: BetterSqlite3.Statement<[number], string>;
@@ -25,7 +28,7 @@ export class IntegrityScan {
 
   constructor(connection: Connection) {
     this.connection = connection;
-    this.path = connection.path;
+    this.path = connection.readPath;
     const db = connection.db;
     this.hashAtSeq = db.prepare<[number], string>('SELECT hash FROM events WHERE seq = ?').pluck();
     this.headRow = db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1');

@@ -10,7 +10,7 @@ import { hasAlertSinks } from './alerts-layers.js';
 import { type ConfigFlags, type DaemonConfig, resolveConfigLayers } from './config-layers.js';
 import { defaultSocketPath } from './control-channel.js';
 import { CliError, EXIT } from './exit-codes.js';
-import type { Output } from './output.js';
+import { type Output, toJson } from './output.js';
 
 export type FlagValue = string | boolean | string[] | undefined;
 
@@ -96,11 +96,22 @@ export function requireDatabase(dbPath: string): void {
   }
 }
 
-/** Opens the database read-only; NOT_FOUND when there is no file. */
-export async function openReadOnly(dbPath: string): Promise<Store> {
+/**
+ * Opens the database read-only; NOT_FOUND when there is no file. When this user may read the
+ * file but not write beside it, the store reads a private copy, and the command says so on
+ * stderr (`store.readNote`: what the copy may lack).
+ */
+export async function openReadOnly(dbPath: string, context?: CommandContext): Promise<Store> {
   requireDatabase(dbPath);
   const { openDatabaseReader } = await import('../governor/reader.js');
-  return openDatabaseReader(dbPath);
+  const store = openDatabaseReader(dbPath);
+  if (context !== undefined && store.readNote !== null) tellReadNote(context, store.readNote);
+  return store;
+}
+
+/** The note of a read from a private copy, on stderr (as JSON with --json). */
+export function tellReadNote(context: CommandContext, note: string): void {
+  context.out.error(context.json ? toJson({ note }) : `governor: note: ${note}`);
 }
 
 /** An age for `governor status`: governor's one duration format, `never` when there is none. */

@@ -4,7 +4,6 @@
  * process that takes the lock makes (one name per file, the owner on record still alive).
  */
 import { statSync } from 'node:fs';
-import { Store } from '../../persistence/index.js';
 import { ModeJournal } from '../../persistence/mode-journal.js';
 import {
   isLockHeld,
@@ -13,6 +12,7 @@ import {
   type OwnerLock,
   ownerProcessAlive,
 } from '../../persistence/ownership.js';
+import { Store } from '../../persistence/store.js';
 import { GovernorError } from '../errors.js';
 
 /** True when some process holds the database's owner lock. */

@@ -269,7 +269,7 @@ export function recordedStatus(
     latch !== null
       ? `SHUTDOWN latched (${latch.trigger}): ${latch.reason}`
       : running
-        ? `owner pid ${owner.pid} has no control socket: state as it recorded it (the gate also needs a fresh heartbeat lease)`
+        ? `owner pid ${owner.pid} was not asked over a control socket: state as it recorded it (the gate also needs a fresh heartbeat lease)`
         : 'no owner is running: nothing may deploy capital';
   const alerts = alertsOf(
     store.alerts.list({ unacknowledgedOnly: true, limit: UNACKNOWLEDGED_COUNTED_MAX }),

@@ -56,6 +56,11 @@ export interface VerifyDatabaseResult {
   /** Whether `expectHead` is in the chain at its seq; null when no `expectHead` was given. */
   readonly anchorMatches: boolean | null;
   readonly run: VerificationRun | null;
+  /**
+   * Set when the database was verified on a private copy (this user may read it but not create
+   * or use the -wal and -shm beside it): what the copy may lack (`Store.readNote`). Else null.
+   */
+  readonly readNote: string | null;
 }
 
 /** Parses `HASH` or `SEQ:HASH` (as typed on the command line) or checks an object. */
@@ -133,6 +138,7 @@ function resultOf(opened: Opened, violations: IntegrityViolation[]): VerifyDatab
     anchor: verifier.getLastRun()?.anchor ?? null,
     anchorMatches,
     run: verifier.getLastRun(),
+    readNote: store.readNote,
   };
 }
 

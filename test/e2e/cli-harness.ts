@@ -61,6 +61,8 @@ export interface RunOptions {
   readonly cwd?: string;
   /** Extra environment variables for the command (e.g. NOTIFY_SOCKET). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Run the command as this user (`runuser -u USER --`; the tests run as root). */
+  readonly user?: string;
 }
 
 /** The status `governor status --json` prints (the fields the tests read). */
@@ -110,10 +112,21 @@ export class CliSandbox {
 
   /** Runs one command to completion. */
   run(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
+    const command = [
+      process.execPath,
+      ...ENTRY,
+      ...args,
+      '--db',
+      options.db ?? this.dbPath,
+      '--config',
+      this.configPath,
+    ];
+    const [file, ...argv] =
+      options.user === undefined ? command : ['runuser', '-u', options.user, '--', ...command];
     return new Promise((resolvePromise) => {
       execFile(
-        process.execPath,
-        [...ENTRY, ...args, '--db', options.db ?? this.dbPath, '--config', this.configPath],
+        file as string,
+        argv,
         { cwd: options.cwd ?? REPO_ROOT, env: { ...cleanEnv(), ...options.env }, timeout: 60_000 },
         (error, stdout, stderr) => {
           const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;

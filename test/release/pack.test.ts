@@ -4,7 +4,7 @@
  * TypeScript, strict and with `skipLibCheck: false`, compiles against the package's types, and
  * the compiled program runs: a GovernanceSystem on `:memory:` reaches AGGRESSIVE and trades
  * through the engine port, with `trading-governor/testing`'s clock. The tarball carries the
- * docs and the license. Slow on purpose (installing compiles better-sqlite3): `npm run
+ * docs, the license and deploy/ (the systemd unit and sample configuration the docs install). Slow on purpose (installing compiles better-sqlite3): `npm run
  * test:release`, run by CI, not by `npm test`.
  */
 import { execFileSync } from 'node:child_process';
@@ -84,6 +84,11 @@ describe('npm pack → install in a scratch project → a consumer compiles and 
     expect(contents).toContain('package/docs/operations.md');
     expect(contents).toContain('package/dist/index.d.ts');
     expect(contents).toContain('package/dist/testing.d.ts');
+    // What docs/operations.md installs from the package (it was missing: deploy/ was not shipped).
+    expect(contents).toContain('package/deploy/systemd/governor.service');
+    expect(contents).toContain('package/deploy/governor.example.yaml');
+    expect(contents).toContain('package/deploy/prometheus/governor-rules.yml');
+    expect(contents).toContain('package/deploy/grafana/governor-dashboard.json');
 
     writeFileSync(
       join(projectDirectory, 'package.json'),

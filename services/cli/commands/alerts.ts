@@ -75,7 +75,7 @@ export function printAlert(out: Output, alert: ListedAlert, location: CommandLoc
 export async function alertsCommand(context: CommandContext): Promise<ExitCode> {
   const config = await resolveConfig(context);
   const all = booleanFlag(context, 'all');
-  const store = await openReadOnly(config.dbPath);
+  const store = await openReadOnly(config.dbPath, context);
   let alerts: ListedAlert[];
   try {
     alerts = store.alerts

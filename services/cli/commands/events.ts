@@ -199,7 +199,14 @@ export async function eventsCommand(context: CommandContext): Promise<ExitCode> 
     since: parseSince(stringFlag(context, 'since'), Date.now()),
   };
   const config = await resolveConfig(context);
-  const store = await openReadOnly(config.dbPath);
+  const store = await openReadOnly(config.dbPath, context);
+  if (store.readNote !== null && booleanFlag(context, 'follow')) {
+    store.close();
+    throw new CliError(
+      EXIT.REFUSED,
+      '--follow cannot follow a private copy (new events never reach it): run it as a user who may write the database directory, or without --follow',
+    );
+  }
   let stopped = false;
   const stop = (): void => {
     stopped = true;

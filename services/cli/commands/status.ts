@@ -35,9 +35,14 @@ interface Fetched {
   readonly socketProblem: string | null;
   /** Where the database is, for the commands the status names. */
   readonly location: CommandLocation;
+  /** The socket's directory is not this user's (a monitoring user): it was not asked. */
+  readonly socketForeign: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The monotonic clock in ms (process.hrtime: `performance` would load perf_hooks at start). */
+const monotonicNowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 /**
  * The daemon's live status; null when no daemon listens; a problem when it did not answer
@@ -46,11 +51,11 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  */
 async function askDaemon(
   socketPath: string,
-): Promise<{ status: GovernorStatus } | { problem: string } | null> {
-  const startedMs = performance.now();
+): Promise<{ status: GovernorStatus } | { problem: string; foreign?: true } | null> {
+  const startedMs = monotonicNowMs();
   let retryDelayMs = STATUS_RETRY_DELAY_MS_MIN;
   for (;;) {
-    const remainingMs = STATUS_SOCKET_WAIT_MS - (performance.now() - startedMs);
+    const remainingMs = STATUS_SOCKET_WAIT_MS - (monotonicNowMs() - startedMs);
     try {
       const response = await sendControlRequest(
         socketPath,
@@ -61,8 +66,12 @@ async function askDaemon(
       throw new CliError(EXIT.FAILURE, `daemon: ${response.message}`);
     } catch (error) {
       if (error instanceof CliError && error.exitCode === EXIT.NOT_RUNNING) return null;
+      // Another user's control directory (a monitoring user): its socket is not for this user.
+      if (error instanceof CliError && error.exitCode === EXIT.REFUSED) {
+        return { problem: `${error.message}: the daemon was not asked`, foreign: true };
+      }
       if (!(error instanceof ControlSocketError)) throw error;
-      const leftMs = STATUS_SOCKET_WAIT_MS - (performance.now() - startedMs);
+      const leftMs = STATUS_SOCKET_WAIT_MS - (monotonicNowMs() - startedMs);
       if (!error.retryable || leftMs <= retryDelayMs) {
         return {
           problem: error.retryable
@@ -81,13 +90,13 @@ async function fetchStatus(context: CommandContext): Promise<Fetched> {
   const location = commandLocation(config);
   const answer = await askDaemon(socketPathFor(config));
   if (answer !== null && 'status' in answer) {
-    return { status: answer.status, socketProblem: null, location };
+    return { status: answer.status, socketProblem: null, socketForeign: false, location };
   }
   // No daemon, or one that does not answer (hung, dying, or too busy): the database still says
   // who owns it and what it recorded.
   // Only now the record's readers (a daemon's answer needs none of them).
   const [store, { recordedStatus }, { ownerAlive, ownerOnRecord }] = await Promise.all([
-    openReadOnly(config.dbPath),
+    openReadOnly(config.dbPath, context),
     import('../../governor/status.js'),
     import('../../governor/owner-record.js'),
   ]);
@@ -96,6 +105,7 @@ async function fetchStatus(context: CommandContext): Promise<Fetched> {
     return {
       status: recordedStatus(store, config.dbPath, owner),
       socketProblem: answer === null ? null : answer.problem,
+      socketForeign: answer?.foreign === true,
       location,
     };
   } finally {
@@ -106,8 +116,16 @@ async function fetchStatus(context: CommandContext): Promise<Fetched> {
 /** Untrusted text (it may come from the database, or from an exchange) on one line. */
 const text = (value: string | null | undefined): string => displayText(value ?? '');
 
-function headline(out: Output, status: GovernorStatus, socketSilent: boolean): string {
-  const socket = socketSilent ? 'its control socket did not answer' : 'no control socket';
+/** The control socket when the database was read: none, silent, or another user's. */
+export type SocketState = boolean | 'foreign';
+
+function headline(out: Output, status: GovernorStatus, socketState: SocketState): string {
+  const socket =
+    socketState === 'foreign'
+      ? "its control socket is not this user's"
+      : socketState
+        ? 'its control socket did not answer'
+        : 'no control socket';
   const where = status.running
     ? status.source === 'live'
       ? `daemon pid ${status.pid}`
@@ -129,10 +147,10 @@ function headline(out: Output, status: GovernorStatus, socketSilent: boolean): s
 export function printStatus(
   out: Output,
   status: GovernorStatus,
-  socketSilent = false,
+  socketState: SocketState = false,
   location: CommandLocation | null = null,
 ): void {
-  out.line(headline(out, status, socketSilent));
+  out.line(headline(out, status, socketState));
   const row = (label: string, value: string): void => out.line(`  ${label.padEnd(11)} ${value}`);
   row('database', text(status.db));
   row(
@@ -203,13 +221,15 @@ export function printStatus(
 }
 
 export async function statusCommand(context: CommandContext): Promise<ExitCode> {
-  const { status, socketProblem, location } = await fetchStatus(context);
+  const { status, socketProblem, socketForeign, location } = await fetchStatus(context);
   if (socketProblem !== null) {
     context.out.error(
       `governor status: ${socketProblem}; showing the state recorded in the database instead`,
     );
   }
   if (context.json) context.out.json(status);
-  else printStatus(context.out, status, socketProblem !== null, location);
+  else {
+    printStatus(context.out, status, socketForeign ? 'foreign' : socketProblem !== null, location);
+  }
   return EXIT.OK;
 }

@@ -19,6 +19,7 @@ import {
   requireDatabase,
   resolveConfig,
   stringFlag,
+  tellReadNote,
 } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -133,6 +134,7 @@ export async function verifyCommand(context: CommandContext): Promise<ExitCode> 
   } finally {
     context.out.status('');
   }
+  if (result.readNote !== null) tellReadNote(context, result.readNote);
   if (context.json) context.out.json(result);
   else printResult(context.out, result, { full, expected, location: commandLocation(config) });
   return result.ok ? EXIT.OK : EXIT.INTEGRITY_FAILURE;
