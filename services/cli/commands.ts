@@ -23,11 +23,13 @@ export const EXIT_MEANINGS: Readonly<Record<ExitCode, string>> = {
   [EXIT.NOT_CONFIRMED]: 'NOT CONFIRMED: an owner runs but did not confirm in time',
   [EXIT.RESTARTED_INTO_SHUTDOWN]:
     'restart carried out, but governor is in SHUTDOWN again (read the new alert)',
+  [EXIT.NOT_FLAT]:
+    'NOT FLAT: a venue still has open orders, did not answer, or has no credentials (venues flat)',
 };
 
 /** The one-line summary of the exit codes in `governor --help`. */
 export const EXIT_SUMMARY =
-  'exit codes: 0 ok, 1 usage, 2 refused/invalid, 3 needs a running owner, 4 integrity failure, 5 not found, 6 failure, 7 the owner did not confirm, 8 restarted into SHUTDOWN again';
+  'exit codes: 0 ok, 1 usage, 2 refused/invalid, 3 needs a running owner, 4 integrity failure, 5 not found, 6 failure, 7 the owner did not confirm, 8 restarted into SHUTDOWN again, 9 a venue not flat';
 
 export const COMMON_FLAGS: Readonly<Record<string, FlagSpec>> = {
   db: {
@@ -280,10 +282,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: 'shutdown --operator NAME --reason TEXT',
     summary: 'the kill switch: SHUTDOWN now',
     description:
-      'Records the kill switch in the database; the owner (daemon or embedded engine) carries it out and confirms. With no owner running, the command carries it out itself and the latch holds for the next start.',
+      "Records the kill switch in the database; the owner (daemon or embedded engine) carries it out and confirms. With no owner running, the command carries it out itself and the latch holds for the next start. With venues on record, prints one line per venue: the orders cancelled and when it was flat, read from the owner's events (up to venueFlatWithinMs and a second), or, with no owner running, when the venue's dead man's switch cancels its orders. Exit 9 when a venue is not confirmed flat and nothing is on its way to cancel there.",
     flags: OPERATOR_FLAGS,
     examples: ['governor shutdown --operator "$USER" --reason "INC-123: exchange incident"'],
-    exits: OPERATOR_EXITS,
+    exits: [...OPERATOR_EXITS, EXIT.NOT_FLAT],
     load: operatorCommand('shutdown'),
   },
   {
