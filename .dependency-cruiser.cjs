@@ -113,10 +113,11 @@ module.exports = {
       name: 'ccxt-loaded-lazily',
       severity: 'error',
       comment:
-        "ccxt is an optional peer dependency: source imports its types only, and a command that builds an exchange client loads it with `await import('ccxt')` when it runs.",
+        "ccxt is an optional peer dependency: source imports its types only, and a command that builds an exchange client loads it with `await import('ccxt')` when it runs; source never imports the top-level entry point ccxt.ts either.",
       from: { path: '^(services|persistence|machines|bin|index\\.ts|testing\\.ts|ccxt\\.ts)' },
+      // The tsconfig paths make the resolver read a bare 'ccxt' as the top-level ccxt.ts.
       to: {
-        path: ['(^|/)node_modules/ccxt/', '^ccxt$'],
+        path: ['(^|/)node_modules/ccxt/', '^ccxt$', '^ccxt\\.ts$'],
         dependencyTypesNot: ['type-only', 'dynamic-import'],
       },
     },
