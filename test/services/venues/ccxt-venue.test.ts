@@ -7,7 +7,7 @@
  */
 import ccxt from 'ccxt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CcxtVenueOptions, ccxtVenue } from '../../../ccxt.js';
+import { type CcxtVenueOptions, ccxtVenue, PENDING_CALLS_MAX } from '../../../ccxt.js';
 import { LocalKrakenExchange } from '../../../examples/kraken-exchange/kraken-exchange.js';
 import { krakenSignature } from '../../../examples/kraken-exchange/kraken-signing.js';
 
@@ -149,6 +149,63 @@ describe('ccxtVenue against the local Kraken exchange', () => {
     exchange.setFault(undefined);
     await venue.cancelAllOrders();
     expect(exchange.countOpenOrders()).toBe(0);
+  });
+});
+
+describe('one request at a time per venue (Kraken nonces)', () => {
+  it('never overlaps two calls, and starts each in a later millisecond (distinct growing nonces)', async () => {
+    let inFlight = 0;
+    let overlapped = false;
+    const startsMs: number[] = [];
+    const call = async (): Promise<never[]> => {
+      startsMs.push(Date.now());
+      inFlight += 1;
+      if (inFlight > 1) overlapped = true;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      inFlight -= 1;
+      return [];
+    };
+    const fake = {
+      id: 'fake',
+      has: { fetchOpenOrders: true, cancelAllOrders: true },
+      cancelAllOrders: call,
+      cancelOrder: call,
+      fetchOpenOrders: call,
+      cancelAllOrdersAfter: call,
+    };
+    const venue = ccxtVenue(fake);
+    await Promise.all([
+      ...Array.from({ length: 10 }, () => venue.countOpenOrders()),
+      ...Array.from({ length: 10 }, () => venue.cancelAllOrders()),
+    ]);
+    expect(overlapped).toBe(false);
+    expect(startsMs).toHaveLength(20);
+    for (let index = 1; index < startsMs.length; index += 1) {
+      expect(startsMs[index]).toBeGreaterThan(startsMs[index - 1] ?? Number.POSITIVE_INFINITY);
+    }
+  });
+
+  it('ten concurrent counts through one venue at the local exchange: none refused for its nonce', async () => {
+    const exchange = await localExchange();
+    exchange.placeRestingOrders(3);
+    const venue = ccxtVenue(krakenClient(exchange));
+    const counts = await Promise.all(Array.from({ length: 10 }, () => venue.countOpenOrders()));
+    expect(counts).toEqual(Array(10).fill(3));
+  });
+
+  it('refuses at once (GOV_VENUE_BUSY) a call beyond the bound of waiting ones, never queues without end', async () => {
+    const hung = new Promise<never>(() => {});
+    const fake = {
+      id: 'fake',
+      has: { fetchOpenOrders: true, cancelAllOrders: true },
+      cancelAllOrders: () => hung,
+      cancelOrder: () => hung,
+      fetchOpenOrders: () => hung,
+      cancelAllOrdersAfter: () => hung,
+    };
+    const venue = ccxtVenue(fake);
+    for (let call = 0; call <= PENDING_CALLS_MAX; call += 1) void venue.countOpenOrders();
+    await expect(venue.cancelAllOrders()).rejects.toThrow(/GOV_VENUE_BUSY/);
   });
 });
 
