@@ -211,6 +211,22 @@ CREATE TABLE event_log_base (
 );
 `;
 
+// One row per venue an owner registered: its last count, flatness and its dead man's switch
+// (see persistence/venues.ts).
+const SCHEMA_VENUES = `
+CREATE TABLE venues (
+  name                   TEXT PRIMARY KEY,
+  open_orders            INTEGER CHECK (open_orders IS NULL OR (typeof(open_orders) = 'integer' AND open_orders >= 0)),
+  flat                   INTEGER CHECK (flat IS NULL OR flat IN (0, 1)),
+  last_cancel_latency_ms REAL CHECK (last_cancel_latency_ms IS NULL OR last_cancel_latency_ms >= 0),
+  last_cancel_at         TEXT,
+  switch_timeout_ms      INTEGER CHECK (switch_timeout_ms IS NULL OR switch_timeout_ms >= 0),
+  switch_armed_at        TEXT,
+  switch_expires_at      TEXT,
+  updated_at             TEXT NOT NULL
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -256,6 +272,14 @@ export const MIGRATIONS: readonly Migration[] = [
       'event_log_base: the chain base of a pruned event log (seq and hash it starts after), attested by an OPERATOR_ACTION PRUNE event',
     up(db) {
       db.exec(SCHEMA_EVENT_LOG_BASE);
+    },
+  },
+  {
+    version: 6,
+    description:
+      "venues: each registered venue's last count of open orders, flatness after a SHUTDOWN, last cancel latency and dead man's switch expiry",
+    up(db) {
+      db.exec(SCHEMA_VENUES);
     },
   },
 ];

@@ -16,6 +16,7 @@ import { Snapshots } from './snapshots.js';
 import { StartupReports } from './startup-reports.js';
 import { Strategies } from './strategies.js';
 import { SystemState } from './system-state.js';
+import { Venues } from './venues.js';
 
 export type StoreOpenOptions = OpenOptions;
 
@@ -32,6 +33,8 @@ export class Store {
   readonly operatorActions: OperatorActions;
   readonly operatorRequests: OperatorRequests;
   readonly startupReports: StartupReports;
+  /** The venues an owner registered: counts, flatness, dead man's switch expiry. */
+  readonly venues: Venues;
   /** Read access for the integrity module (persistence/integrity/): scans, `verifyChain`. */
   readonly integrityScan: IntegrityScan;
   private readonly connection: Connection;
@@ -50,6 +53,7 @@ export class Store {
     this.operatorActions = new OperatorActions(connection);
     this.operatorRequests = new OperatorRequests(connection);
     this.startupReports = new StartupReports(connection);
+    this.venues = new Venues(connection);
     this.integrityScan = new IntegrityScan(connection);
   }
 

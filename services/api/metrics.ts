@@ -154,6 +154,7 @@ const ALERT_KINDS = [
   'STARTUP_FAILURE',
   'HEARTBEAT_LOSS',
   'INTEGRITY_VIOLATION',
+  'VENUE_NOT_FLAT',
 ] as const satisfies readonly AlertKind[];
 // Every kind is listed: a kind added to the vocabulary and not here fails to compile.
 type UnlistedKind = Exclude<AlertKind, (typeof ALERT_KINDS)[number]>;

@@ -46,6 +46,8 @@ export class FakeVenue implements Venue {
   /** How many times the switch fired (cancelled the orders because it was not renewed). */
   switchFiredCount = 0;
   readonly calls: FakeVenueCall[] = [];
+  /** Called synchronously on every call, before it answers (to see what else happened first). */
+  onCall: ((method: FakeVenueCall['method']) => void) | undefined;
   armDeadMansSwitch?: (timeoutMs: number) => Promise<void>;
   disarmDeadMansSwitch?: () => Promise<void>;
   private readonly clock: Clock;
@@ -109,6 +111,7 @@ export class FakeVenue implements Venue {
 
   private arm(timeoutMs: number): Promise<void> {
     this.calls.push({ method: 'armDeadMansSwitch', atMs: this.clock.monotonicNow(), timeoutMs });
+    this.onCall?.('armDeadMansSwitch');
     return this.answer(this.armBehaviour, () => {
       this.fireSwitchIfDue();
       this.switchExpiresAtMs = this.clock.monotonicNow() + timeoutMs;
@@ -127,6 +130,7 @@ export class FakeVenue implements Venue {
 
   private record(method: FakeVenueCall['method']): void {
     this.calls.push({ method, atMs: this.clock.monotonicNow() });
+    this.onCall?.(method);
   }
 
   private answer<T>(behaviour: FakeVenueBehaviour, act: () => T): Promise<T> {
