@@ -45,6 +45,8 @@ export interface RestingOrder {
 export interface CountdownFiring {
   /** Wall-clock milliseconds (performance.timeOrigin + performance.now()), comparable across processes. */
   readonly atMs: number;
+  /** When it was due (Date.now() ms), as the last arming set it. */
+  readonly triggerAtMs: number;
   readonly cancelled: number;
 }
 
@@ -187,7 +189,7 @@ export class LocalKrakenExchange {
     return [...this.orders.values()];
   }
 
-  /** When the countdown will cancel everything (wall-clock ms), or undefined when disarmed. */
+  /** When the countdown will cancel everything (Date.now() ms), or undefined when disarmed. */
   countdownTriggerAtMs(): number | undefined {
     return this.countdown?.triggerAtMs;
   }
@@ -455,18 +457,18 @@ export class LocalKrakenExchange {
     this.disarm();
     if (seconds === 0) return { currentTime: isoSeconds(now), triggerTime: '0' };
     const triggerAtMs = now + seconds * 1000;
-    const timer = setTimeout(() => this.fireCountdown(), seconds * 1000);
+    const timer = setTimeout(() => this.fireCountdown(triggerAtMs), seconds * 1000);
     timer.unref();
     this.countdown = { timer, triggerAtMs };
     return { currentTime: isoSeconds(now), triggerTime: isoSeconds(triggerAtMs) };
   }
 
   /** The countdown ran out: every order is cancelled and the timer stays off until re-armed. */
-  private fireCountdown(): void {
+  private fireCountdown(triggerAtMs: number): void {
     this.countdown = undefined;
     const cancelled = this.remove([...this.orders.keys()]);
     if (this.countdownFirings.length >= FIRINGS_KEPT_MAX) this.countdownFirings.shift();
-    const firing = { atMs: preciseNowMs(), cancelled };
+    const firing = { atMs: preciseNowMs(), triggerAtMs, cancelled };
     this.countdownFirings.push(firing);
     this.onCountdownFired?.(firing);
   }
