@@ -367,6 +367,26 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/capital.js')).capitalAdjustCommand,
   },
   {
+    name: 'venues flat',
+    usage: 'venues flat [--config FILE] [--within MS] [--json]',
+    summary: "cancel every working order at the config's venues and confirm flat",
+    description:
+      "Reads the config file's venues (each a ccxt exchange id and the environment variables that hold its credentials; keys never go in the file), cancels every working order at all of them at once through ccxt, and lists open orders until each counts 0, cancelling again while orders remain, with bounded backoff, for at most --within ms (default 30000). Prints one line per venue: FLAT, or NOT FLAT with the open orders and the last error. Needs no database and no owner: the way to flat when the engine that owns the venues is frozen or gone. Not recorded in the event log (it changes nothing in governor); use governor shutdown for the audited kill.",
+    flags: {
+      within: {
+        type: 'string',
+        value: 'MS',
+        description: 'give up on a venue not flat after this long (default 30000)',
+      },
+    },
+    examples: [
+      'KRAKEN_API_KEY=... KRAKEN_API_SECRET=... governor venues flat --config /etc/governor/governor.yaml',
+      'governor venues flat --within 10000 --json',
+    ],
+    exits: [EXIT.OK, EXIT.USAGE, EXIT.REFUSED, EXIT.NOT_FLAT],
+    load: async () => (await import('./commands/venues.js')).venuesFlatCommand,
+  },
+  {
     name: 'config check',
     usage:
       'config check [--config FILE] [--api-host H] [--api-port P] [--no-api] [--desired-mode M] [--threshold NAME=MS]... [--log-level L] [--json]',
