@@ -58,6 +58,10 @@ describe('kill to flat at a local Kraken exchange', () => {
     const startedMs = performance.timeOrigin + performance.now();
     const result = await box.run(['shutdown', '--operator', 'dana', '--reason', 'kill to flat']);
     expect(result.code, result.stderr).toBe(0);
+    // The command reports flatness, from the engine's events after its request.
+    expect(result.stdout).toMatch(
+      /: (30 orders|orders) cancelled, flat \d+ ms after the request$/m,
+    );
     const flatMs = await exchange.waitForOpenOrdersAtMost(0, WAIT_MS_MAX);
     expect(exchange.countOpenOrders()).toBe(0);
     expect(engine.running).toBe(true);
@@ -134,7 +138,10 @@ describe('kill to flat at a local Kraken exchange', () => {
       exchange.setFault(fault, { endpoints: ['CancelAll'] });
       const from = engine.mark();
       const result = await box.run(['shutdown', '--operator', 'dana', '--reason', 'venue fault']);
-      expect(result.code, result.stderr).toBe(0);
+      // Carried out, but a venue is not flat within venueFlatWithinMs: exit 9, the orders named.
+      expect(result.code, result.stderr).toBe(9);
+      expect(result.stderr).toMatch(/: NOT FLAT after \d+s: 10 orders open/);
+      expect(result.stderr).toMatch(/governor is now SHUTDOWN/);
       await engine.waitFor(
         'the VENUE_NOT_FLAT alert',
         (e) => e.event === 'alert' && e.kind === 'VENUE_NOT_FLAT',
