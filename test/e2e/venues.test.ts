@@ -97,6 +97,14 @@ describe('kill to flat at a local Kraken exchange', () => {
     const triggerAtMs = exchange.countdownFirings[0]?.triggerAtMs ?? Number.NaN;
     expect(triggerAtMs - killedAtWallMs).toBeLessThanOrEqual(deadMansSwitch.timeoutMs + 1_000);
     figures.killToCountdownFlatMs = flatMs - killedMs;
+    // No owner left: the kill switch says what the venue's own countdown did, from the expiry
+    // the engine recorded at its last renewal.
+    const result = await box.run(['shutdown', '--operator', 'dana', '--reason', 'after kill -9']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/no owner running/);
+    expect(result.stdout).toMatch(
+      /: no owner running to cancel; the venue's dead man's switch expired at \S+ \(\d+s ago\): its orders were cancelled by the venue$/m,
+    );
   });
 
   it('the engine frozen (SIGSTOP): governor venues flat with its own credentials flattens', async () => {
