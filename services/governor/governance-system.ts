@@ -428,14 +428,15 @@ export class GovernanceSystem {
    * (`reducesExposure: true`) is also allowed in OBSERVE_ONLY, and in SHUTDOWN only with
    * `allowRiskReducingInShutdown`.
    */
-  authorize(options: AuthorizeOptions = {}): Authorization {
+  authorize(options?: AuthorizeOptions): Authorization {
     if (this.canDeployCapital()) return ALLOWED;
     if (this.closed)
       return { allowed: false, state: this.getState(), reason: 'governor is closed' };
     const state = this.lifecycle.state;
     const context = this.lifecycle.context;
     this.assertGateAgrees(state);
-    const reducing = options.reducesExposure === true;
+    // No default object for `options`: the allowed path allocates nothing.
+    const reducing = options?.reducesExposure === true;
     if (state === 'SHUTDOWN') {
       const latch = this.lifecycle.latch;
       const why = `SHUTDOWN (${latch?.trigger ?? 'latched'}): ${latch?.reason ?? ''}`;
