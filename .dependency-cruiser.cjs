@@ -8,7 +8,9 @@
  *   components    services/health, services/alerts, persistence/integrity: never the governor
  *   governor      services/governor: the facade and its modules; never the shell
  *   shell         services/api (read-only), services/cli, bin/
- * and examples/ embed governor through the package's public entry points only.
+ * and examples/ embed governor through the package's public entry points only. The ccxt adapter
+ * (services/venues/ccxt-venue.ts) is reached only through its own entry point ccxt.ts, and ccxt
+ * itself (an optional peer dependency) is loaded only lazily, by a command that needs it.
  */
 const CORE = [
   '^services/errors\\.ts$',
@@ -85,10 +87,45 @@ module.exports = {
       to: { path: '^(test|bench|examples)/' },
     },
     {
+      name: 'main-entry-never-loads-ccxt',
+      severity: 'error',
+      comment:
+        'The ccxt adapter and ccxt sit behind `trading-governor/ccxt` (ccxt.ts): the main entry, the governor and its components never import them, so an engine without ccxt loads none of it.',
+      from: {
+        path: [
+          '^index\\.ts$',
+          '^testing\\.ts$',
+          '^services/(governor|health|alerts|api)/',
+          '^persistence/',
+          '^machines/',
+        ],
+      },
+      to: {
+        path: [
+          '^ccxt\\.ts$',
+          '^services/venues/ccxt-venue\\.ts$',
+          '(^|/)node_modules/ccxt/',
+          '^ccxt$',
+        ],
+      },
+    },
+    {
+      name: 'ccxt-loaded-lazily',
+      severity: 'error',
+      comment:
+        "ccxt is an optional peer dependency: source imports its types only, and a command that builds an exchange client loads it with `await import('ccxt')` when it runs; source never imports the top-level entry point ccxt.ts either.",
+      from: { path: '^(services|persistence|machines|bin|index\\.ts|testing\\.ts|ccxt\\.ts)' },
+      // The tsconfig paths make the resolver read a bare 'ccxt' as the top-level ccxt.ts.
+      to: {
+        path: ['(^|/)node_modules/ccxt/', '^ccxt$', '^ccxt\\.ts$'],
+        dependencyTypesNot: ['type-only', 'dynamic-import'],
+      },
+    },
+    {
       name: 'examples-use-the-public-api',
       severity: 'error',
       comment:
-        'An example embeds governor as a user would: through index.ts and testing.ts (the package entry points) only.',
+        'An example embeds governor as a user would: through index.ts, testing.ts and ccxt.ts (the package entry points) only.',
       from: { path: '^examples/' },
       to: { path: '^(services|persistence|machines|bin)/' },
     },

@@ -84,13 +84,14 @@ export type {
 // The GovernanceSystem
 export {
   type Authorization,
+  type AuthorizeOptions,
   type Cause,
   GovernanceSystem,
   type GovernanceSystemOptions,
   type ModeChange,
   type ModeChangeListener,
 } from './services/governor/governance-system.js';
-export type { GovernorStatus, StatusAlert } from './services/governor/status.js';
+export type { GovernorStatus, StatusAlert, VenueStatus } from './services/governor/status.js';
 export type { FailSafeState } from './services/health/fail-safe-manager.js';
 export type { ExecutionQueueStatus, SystemHealth } from './services/health/health-monitor.js';
 export type {
@@ -106,3 +107,13 @@ export {
 } from './services/health/verify-database.js';
 export { createLiveInspector } from './services/inspection.js';
 export { createLogger, type Logger, silentLogger } from './services/logger.js';
+// Venues: what governor cancels at on SHUTDOWN, and the flatten it runs (also on its own)
+export {
+  FLATTEN_DEFAULTS,
+  type FlattenEvent,
+  type FlattenOptions,
+  type FlattenReport,
+  flattenVenues,
+  type VenueFlattenResult,
+} from './services/venues/flatten.js';
+export type { Venue } from './services/venues/venue.js';

@@ -1,9 +1,22 @@
 /**
  * Benchmark: the cost of the gate, `canDeployCapital()`, against its floor: a boolean and a
  * monotonic clock comparison (what the gate must do at the least), measured in the same run,
- * interleaved over rounds so that machine noise hits both alike. Target ratio ≤ 1.5.
+ * interleaved over rounds so that machine noise hits both alike. Target ratio ≤ 1.5. The
+ * governor has venues registered (in memory, their dead man's switches armed): the gate's cost
+ * must not depend on them.
  */
-import { GovernanceSystem } from '../index.js';
+import { GovernanceSystem, type Venue } from '../index.js';
+
+/** A venue that answers at once: what registering venues adds to the gate, and nothing else. */
+function inMemoryVenue(name: string): Venue {
+  return {
+    name,
+    cancelAllOrders: async () => 0,
+    countOpenOrders: async () => 0,
+    armDeadMansSwitch: async () => {},
+    disarmDeadMansSwitch: async () => {},
+  };
+}
 
 const CALLS_PER_ROUND = 2_000_000;
 const ROUNDS = 15;
@@ -31,7 +44,10 @@ function timeCalls(call: () => boolean): { nsPerCall: number; opened: number } {
 }
 
 async function main(): Promise<void> {
-  const governance = new GovernanceSystem({ dbPath: ':memory:' });
+  const governance = new GovernanceSystem({
+    dbPath: ':memory:',
+    venues: [inMemoryVenue('venue-a'), inMemoryVenue('venue-b')],
+  });
   if (!(await governance.runStartupChecks())) throw new Error('startup checks failed');
   const baseline = new BaselineGate();
   const gateCall = (): boolean => governance.canDeployCapital();
@@ -56,7 +72,7 @@ async function main(): Promise<void> {
   const base = median(baselineNs);
   const ratio = gate / base;
   console.log(
-    `bench/gate: ${ROUNDS} rounds x ${CALLS_PER_ROUND.toLocaleString('en')} calls, medians`,
+    `bench/gate: ${ROUNDS} rounds x ${CALLS_PER_ROUND.toLocaleString('en')} calls, medians (2 venues registered)`,
   );
   console.log(`  canDeployCapital()          ${gate.toFixed(1)} ns/call`);
   console.log(`  baseline (flag + monotonic) ${base.toFixed(1)} ns/call`);

@@ -51,6 +51,7 @@ export const SHUTDOWN_TRIGGERS = [
   'CAPITAL_INCONSISTENT',
   'UNRECOVERABLE_EXCEPTION',
   'OPERATOR_KILL',
+  'VENUE_DEAD_MANS_SWITCH_FIRED',
 ] as const;
 export type ShutdownTrigger = (typeof SHUTDOWN_TRIGGERS)[number];
 

@@ -20,6 +20,12 @@ export const GOVERNOR_EVENT_TYPES = {
   CAPITAL_CORRECTED:
     "An operator's audited correction of a pool's records (metadata: poolId, accountId, deltaMinor, before, after).",
   GOVERNOR_STOPPED: 'The GovernanceSystem was closed cleanly (metadata: state).',
+  VENUE_CANCEL_ALL:
+    'A cancel-all sent to a venue after a SHUTDOWN, one per attempt (metadata: venue, attempt, outcome ok | error | timeout, latencyMs, cancelledCount, error).',
+  VENUE_FLAT:
+    'A venue confirmed flat after a SHUTDOWN: it counted 0 open orders (metadata: venue, attempts, afterMs, cancelledCount).',
+  VENUE_NOT_FLAT:
+    'A venue not confirmed flat within venueFlatWithinMs of a SHUTDOWN (final: false), or its alert acknowledged and the retries ended there (final: true) (metadata: venue, attempts, afterMs, openOrders, error, final).',
 } as const;
 
 export type GovernorLogEventType = keyof typeof GOVERNOR_EVENT_TYPES;

@@ -217,6 +217,22 @@ const SCHEMA_OWNER_THRESHOLDS = `
 ALTER TABLE system_state ADD COLUMN owner_thresholds TEXT;
 `;
 
+// One row per venue an owner registered: its last count, flatness and its dead man's switch
+// (see persistence/venues.ts).
+const SCHEMA_VENUES = `
+CREATE TABLE venues (
+  name                   TEXT PRIMARY KEY,
+  open_orders            INTEGER CHECK (open_orders IS NULL OR (typeof(open_orders) = 'integer' AND open_orders >= 0)),
+  flat                   INTEGER CHECK (flat IS NULL OR flat IN (0, 1)),
+  last_cancel_latency_ms REAL CHECK (last_cancel_latency_ms IS NULL OR last_cancel_latency_ms >= 0),
+  last_cancel_at         TEXT,
+  switch_timeout_ms      INTEGER CHECK (switch_timeout_ms IS NULL OR switch_timeout_ms >= 0),
+  switch_armed_at        TEXT,
+  switch_expires_at      TEXT,
+  updated_at             TEXT NOT NULL
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -270,6 +286,14 @@ export const MIGRATIONS: readonly Migration[] = [
       "system_state.owner_thresholds: the thresholds the last owner ran with, for a restart's pre-flight when none runs",
     up(db) {
       db.exec(SCHEMA_OWNER_THRESHOLDS);
+    },
+  },
+  {
+    version: 7,
+    description:
+      "venues: each registered venue's last count of open orders, flatness after a SHUTDOWN, last cancel latency and dead man's switch expiry",
+    up(db) {
+      db.exec(SCHEMA_VENUES);
     },
   },
 ];

@@ -16,6 +16,7 @@ import { Snapshots } from './snapshots.js';
 import { StartupReports } from './startup-reports.js';
 import { Strategies } from './strategies.js';
 import { SystemState } from './system-state.js';
+import { Venues } from './venues.js';
 
 export type StoreOpenOptions = OpenOptions;
 
@@ -41,6 +42,7 @@ export class Store {
   private madeOperatorRequests: OperatorRequests | null = null;
   private madeStartupReports: StartupReports | null = null;
   private madeIntegrityScan: IntegrityScan | null = null;
+  private madeVenues: Venues | null = null;
 
   private constructor(connection: Connection) {
     this.connection = connection;
@@ -85,6 +87,12 @@ export class Store {
   get startupReports(): StartupReports {
     this.madeStartupReports ??= new StartupReports(this.openConnection());
     return this.madeStartupReports;
+  }
+
+  /** The venues an owner registered: counts, flatness, dead man's switch expiry. */
+  get venues(): Venues {
+    this.madeVenues ??= new Venues(this.openConnection());
+    return this.madeVenues;
   }
 
   /** Read access for the integrity module (persistence/integrity/): scans, `verifyChain`. */

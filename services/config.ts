@@ -42,6 +42,12 @@ export interface Thresholds {
   readonly startupChecksTimeoutMs: number;
   /** Each adapter ping must answer within this. */
   readonly adapterPingTimeoutMs: number;
+  /** A venue not confirmed flat this long after a SHUTDOWN's cancel: one CRITICAL alert. */
+  readonly venueFlatWithinMs: number;
+  /** Each venue's dead man's switch cancels its orders unless renewed within this. */
+  readonly deadMansSwitchTimeoutMs: number;
+  /** How often governor renews each venue's dead man's switch (while the gate may open). */
+  readonly deadMansSwitchRenewEveryMs: number;
 }
 
 export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
@@ -59,6 +65,9 @@ export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   integrityScrubPassMs: DAY_MS,
   startupChecksTimeoutMs: 60 * SECOND_MS,
   adapterPingTimeoutMs: 5 * SECOND_MS,
+  venueFlatWithinMs: 5 * SECOND_MS,
+  deadMansSwitchTimeoutMs: 60 * SECOND_MS,
+  deadMansSwitchRenewEveryMs: 20 * SECOND_MS,
 });
 
 /** The allowed range of each threshold: [minimum, maximum], inclusive. */
@@ -77,6 +86,9 @@ export const THRESHOLD_RANGES: { readonly [K in keyof Thresholds]: readonly [num
   integrityScrubPassMs: [MINUTE_MS, 30 * DAY_MS],
   startupChecksTimeoutMs: [100, HOUR_MS],
   adapterPingTimeoutMs: [10, 10 * MINUTE_MS],
+  venueFlatWithinMs: [100, HOUR_MS],
+  deadMansSwitchTimeoutMs: [SECOND_MS, DAY_MS],
+  deadMansSwitchRenewEveryMs: [100, DAY_MS],
 };
 
 function invalid(key: string, message: string, details: Record<string, unknown> = {}): never {
@@ -204,6 +216,7 @@ const RELATIONSHIPS: ReadonlyArray<{
   { smaller: 'eventLogUnhealthyAfterMs', larger: 'eventLogShutdownAfterMs', strict: false },
   { smaller: 'heartbeatIntervalMs', larger: 'eventLogUnhealthyAfterMs', strict: true },
   { smaller: 'adapterPingTimeoutMs', larger: 'startupChecksTimeoutMs', strict: true },
+  { smaller: 'deadMansSwitchRenewEveryMs', larger: 'deadMansSwitchTimeoutMs', strict: true },
 ];
 
 /**

@@ -59,6 +59,8 @@ export const ERROR_CATALOGUE = {
     'Another process (or another GovernanceSystem in this one) owns the database; one owner at a time.',
   GOV_OWNERSHIP_LOST:
     "The owner's lock file was deleted or replaced: a second owner could start, so this one shuts down.",
+  GOV_VENUE_BUSY:
+    'Too many calls already wait for one venue (the exchange answers slowly or not at all); this one was refused at once.',
   GOV_ALERT_DELIVERY_FAILED:
     'A sink could not deliver an alert (receiver unreachable, timed out, or answered with an error); the outbox retries it.',
 } as const;

@@ -56,6 +56,19 @@ export const SHUTDOWN_ALERTS: { readonly [T in ShutdownTrigger]: AlertText } = {
     recommendedAction:
       'Confirm with the operator named in the reason; when it is safe, `governor restart --operator NAME --reason TEXT`.',
   },
+  VENUE_DEAD_MANS_SWITCH_FIRED: {
+    title: "Shutdown: a venue's dead man's switch fired",
+    rootCause:
+      "governor could not renew the venue's dead man's switch within its timeout (the process froze, the event loop stalled, the heartbeat failed, or the venue did not answer), so the venue may have cancelled every order",
+    recommendedAction:
+      'Reconcile the orders and positions at the named venue (`governor status` shows its open orders); find why the renewal stopped; then `governor restart --operator NAME --reason TEXT` (the startup checks arm the switch again before the gate may open).',
+  },
+};
+
+export const VENUE_NOT_FLAT_ALERT: Omit<AlertText, 'rootCause'> = {
+  title: 'Venue not flat after SHUTDOWN',
+  recommendedAction:
+    'Cancel the named orders at the venue by hand (its own console or `governor venues flat --config FILE`), check its status page and the credentials; governor keeps cancelling until the venue is flat or this alert is acknowledged (docs/operations.md: A venue not flat).',
 };
 
 export const STARTUP_FAILURE_ALERT: Omit<AlertText, 'rootCause'> = {

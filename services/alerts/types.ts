@@ -18,6 +18,7 @@ export const ALERT_KINDS = [
   'STARTUP_FAILURE',
   'HEARTBEAT_LOSS',
   'INTEGRITY_VIOLATION',
+  'VENUE_NOT_FLAT',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 

@@ -248,6 +248,7 @@ export function pageView(status: GovernorStatus): Record<string, unknown> {
     uptime: health.uptime,
     unacknowledgedAlerts: status.unacknowledgedAlerts,
     alerts: status.alerts,
+    venues: status.venues,
     db: status.db,
     time: status.time,
   };

@@ -73,6 +73,22 @@ export const GOVERNOR_METRICS = {
     'Sequence number of the last event in the event log (0 if empty).',
   ),
   governor_uptime_seconds: gauge('Seconds since the GovernanceSystem started (monotonic clock).'),
+  governor_venue_open_orders: gauge(
+    'Open orders at each registered venue at the last count governor received (absent before the first).',
+    'venue',
+  ),
+  governor_venue_flat: gauge(
+    '1 when the venue was confirmed flat since the last SHUTDOWN, 0 while not (yet); absent before any SHUTDOWN.',
+    'venue',
+  ),
+  governor_venue_cancel_latency_seconds: gauge(
+    'Latency of the last cancel-all the venue answered, in seconds (absent before the first).',
+    'venue',
+  ),
+  governor_venue_dead_mans_switch_expiry_timestamp_seconds: gauge(
+    "Wall time at which the venue's dead man's switch cancels every order unless renewed (absent while not armed).",
+    'venue',
+  ),
   governor_mode_transitions_total: counter(
     'Lifecycle state changes since the health API started, by from and to state.',
     'from',
@@ -154,6 +170,7 @@ const ALERT_KINDS = [
   'STARTUP_FAILURE',
   'HEARTBEAT_LOSS',
   'INTEGRITY_VIOLATION',
+  'VENUE_NOT_FLAT',
 ] as const satisfies readonly AlertKind[];
 // Every kind is listed: a kind added to the vocabulary and not here fails to compile.
 type UnlistedKind = Exclude<AlertKind, (typeof ALERT_KINDS)[number]>;
@@ -321,6 +338,7 @@ export function createMetrics(governance: GovernanceSystem, reader: DatabaseRead
     }
     gaugeOf(m.governor_event_log_head_seq).set(status.eventLogHead?.seq ?? 0);
     gaugeOf(m.governor_uptime_seconds).set(seconds(health?.uptimeMs ?? null));
+    updateVenues(m, status);
   };
 
   const updateDeliveries = (): void => {
@@ -389,4 +407,24 @@ export function createMetrics(governance: GovernanceSystem, reader: DatabaseRead
       for (const remove of unsubscribe) remove();
     },
   };
+}
+
+/** The per-venue gauges: a venue's series exists only while governor knows its value. */
+function updateVenues(m: Gauges, status: GovernorStatus): void {
+  const openOrders = gaugeOf(m.governor_venue_open_orders);
+  const flat = gaugeOf(m.governor_venue_flat);
+  const latency = gaugeOf(m.governor_venue_cancel_latency_seconds);
+  const expiry = gaugeOf(m.governor_venue_dead_mans_switch_expiry_timestamp_seconds);
+  for (const gauge of [openOrders, flat, latency, expiry]) gauge.reset();
+  for (const venue of status.venues ?? []) {
+    const labels = { venue: venue.name };
+    if (venue.openOrders !== null) openOrders.set(labels, venue.openOrders);
+    if (venue.flat !== null) flat.set(labels, venue.flat ? 1 : 0);
+    if (venue.lastCancelLatencyMs !== null) latency.set(labels, venue.lastCancelLatencyMs / 1_000);
+    const expiresAtMs =
+      venue.deadMansSwitchExpiresAt === null
+        ? Number.NaN
+        : Date.parse(venue.deadMansSwitchExpiresAt);
+    if (Number.isFinite(expiresAtMs)) expiry.set(labels, expiresAtMs / 1_000);
+  }
 }

@@ -187,6 +187,10 @@ ul#alerts .state { font-size: .75rem; font-weight: 700; padding: 0 .35rem; margi
   border-radius: .2rem; color: #fff; background: var(--red); }
 ul#alerts li[data-resolved="true"] .state { background: var(--green); }
 ul#alerts .title { font-weight: 600; } ul#alerts .meta { font-size: .8rem; color: #666; }
+ul#venues { list-style: none; padding: 0; margin: 0; }
+ul#venues li { border-left: 4px solid #999; padding: .3rem .6rem; margin-bottom: .5rem; background: #fff; }
+ul#venues li[data-flat="false"] { border-color: var(--red); }
+ul#venues li[data-flat="true"] { border-color: var(--green); }
 @media (max-width: 760px) {
   body { padding: .75rem; }
   main { grid-template-columns: minmax(0, 1fr); gap: 1rem; }
@@ -245,6 +249,23 @@ const SCRIPT = `
       list.append(none);
     }
   }
+  function renderVenues(venues) {
+    const list = byId('venues');
+    list.replaceChildren();
+    for (const venue of venues) {
+      const item = document.createElement('li');
+      item.dataset.flat = String(venue.flat);
+      const flat = venue.flat === null ? 'no SHUTDOWN yet' : venue.flat ? 'flat'
+        : venue.cancelling ? 'NOT FLAT (still cancelling)' : 'NOT FLAT';
+      const open = venue.openOrders === null ? 'open orders unknown' : venue.openOrders + ' open';
+      const cancel = venue.lastCancelLatencyMs === null ? '' : ' · last cancel ' + venue.lastCancelLatencyMs + ' ms';
+      const dms = venue.deadMansSwitchExpiresAt === null ? "dead man's switch not armed"
+        : "dead man's switch expires " + venue.deadMansSwitchExpiresAt;
+      item.textContent = venue.name + ': ' + flat + ' · ' + open + cancel + ' · ' + dms;
+      list.append(item);
+    }
+    byId('venues-section').hidden = venues.length === 0;
+  }
   function apply(view) {
     const modeChanged = document.body.dataset.mode !== view.mode;
     document.body.dataset.mode = view.mode;
@@ -275,6 +296,7 @@ const SCRIPT = `
     text('alert-count', String(view.unacknowledgedAlerts));
     text('updated', view.time);
     renderAlerts(view.alerts);
+    renderVenues(view.venues || []);
   }
   let lastViewAt = Date.now();
   let lastViewTime = '';
@@ -366,6 +388,7 @@ export function statusPageRenderer(svg: string): (view: unknown) => string {
 <dt>uptime</dt><dd id="uptime"></dd><dt>lifecycle</dt><dd id="lifecycle"></dd>
 <dt>database</dt><dd id="db"></dd><dt>updated</dt><dd id="updated"></dd></dl>
 <h2>Unacknowledged alerts (<span id="alert-count">0</span>)</h2><ul id="alerts"></ul>
+<div id="venues-section" hidden><h2>Venues</h2><ul id="venues"></ul></div>
 </section></main>
 <script type="application/json" id="initial-view">`;
   const tail = `</script>\n<script>${SCRIPT}</script>\n</body></html>\n`;

@@ -24,11 +24,13 @@ export const EXIT_MEANINGS: Readonly<Record<ExitCode, string>> = {
   [EXIT.NOT_CONFIRMED]: 'NOT CONFIRMED: an owner runs but did not confirm in time',
   [EXIT.RESTARTED_INTO_SHUTDOWN]:
     'restart carried out, but governor is in SHUTDOWN again (read the new alert)',
+  [EXIT.NOT_FLAT]:
+    'NOT FLAT: a venue still has open orders, did not answer, or has no credentials (venues flat)',
 };
 
 /** The one-line summary of the exit codes in `governor --help`. */
 export const EXIT_SUMMARY =
-  'exit codes: 0 ok, 1 usage, 2 refused/invalid, 3 needs a running owner, 4 integrity failure, 5 not found, 6 failure, 7 the owner did not confirm, 8 restarted into SHUTDOWN again';
+  'exit codes: 0 ok, 1 usage, 2 refused/invalid, 3 needs a running owner, 4 integrity failure, 5 not found, 6 failure, 7 the owner did not confirm, 8 restarted into SHUTDOWN again, 9 a venue not flat';
 
 export const COMMON_FLAGS: Readonly<Record<string, FlagSpec>> = {
   db: {
@@ -271,10 +273,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: 'shutdown --operator NAME --reason TEXT',
     summary: 'the kill switch: SHUTDOWN now',
     description:
-      'Records the kill switch in the database; the owner (daemon or embedded engine) carries it out and confirms. With no owner running, the command carries it out itself and the latch holds for the next start.',
+      "Records the kill switch in the database; the owner (daemon or embedded engine) carries it out and confirms. With no owner running, the command carries it out itself and the latch holds for the next start. With venues on record, prints one line per venue: the orders cancelled and when it was flat, read from the owner's events (up to venueFlatWithinMs and a second), or, with no owner running, when the venue's dead man's switch cancels its orders. Exit 9 when a venue is not confirmed flat and nothing is on its way to cancel there.",
     flags: OPERATOR_FLAGS,
     examples: ['governor shutdown --operator "$(id -un)" --reason "INC-123: exchange incident"'],
-    exits: OPERATOR_EXITS,
+    exits: [...OPERATOR_EXITS, EXIT.NOT_FLAT],
     load: operatorCommand('shutdown'),
   },
   {
@@ -354,6 +356,26 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     exits: [...OPERATOR_EXITS, EXIT.USAGE],
     load: async () => (await import('./commands/capital.js')).capitalAdjustCommand,
+  },
+  {
+    name: 'venues flat',
+    usage: 'venues flat [--config FILE] [--within MS] [--json]',
+    summary: "cancel every working order at the config's venues and confirm flat",
+    description:
+      "Reads the config file's venues (each a ccxt exchange id and the environment variables that hold its credentials; keys never go in the file), cancels every working order at all of them at once through ccxt, and lists open orders until each counts 0, cancelling again while orders remain, with bounded backoff, for at most --within ms (default 30000). Prints one line per venue: FLAT, or NOT FLAT with the open orders and the last error. Needs no database and no owner: the way to flat when the engine that owns the venues is frozen or gone. Not recorded in the event log (it changes nothing in governor); use governor shutdown for the audited kill.",
+    flags: {
+      within: {
+        type: 'string',
+        value: 'MS',
+        description: 'give up on a venue not flat after this long (default 30000)',
+      },
+    },
+    examples: [
+      'KRAKEN_API_KEY=... KRAKEN_API_SECRET=... governor venues flat --config /etc/governor/governor.yaml',
+      'governor venues flat --within 10000 --json',
+    ],
+    exits: [EXIT.OK, EXIT.USAGE, EXIT.REFUSED, EXIT.NOT_FLAT],
+    load: async () => (await import('./commands/venues.js')).venuesFlatCommand,
   },
   {
     name: 'config check',

@@ -27,6 +27,7 @@ import {
   mergeAlertsLayers,
 } from './alerts-layers.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH } from './paths.js';
+import { parseVenuesSection, type VenueConfig } from './venues-config.js';
 
 export interface ApiConfig {
   readonly enabled: boolean;
@@ -46,6 +47,8 @@ export interface DaemonConfig {
   readonly thresholds: Thresholds;
   /** The alert sinks besides the daemon's terminal (none by default). */
   readonly alerts: AlertsConfig;
+  /** The exchange accounts `governor venues flat` cancels at (the config file's `venues`). */
+  readonly venues: readonly VenueConfig[];
   /** The config file that was read, or null (none named, and no file at the default path). */
   readonly configPath: string | null;
 }
@@ -97,6 +100,7 @@ export const TOP_LEVEL_KEYS: readonly string[] = [
   'controlSocket',
   'thresholds',
   'alerts',
+  'venues',
 ];
 /** The keys of its `api` section. */
 export const API_KEYS: readonly string[] = ['enabled', 'host', 'port', 'bearerToken'];
@@ -109,6 +113,7 @@ interface Layer {
   controlSocket?: string;
   thresholds?: Partial<Record<keyof Thresholds, number>>;
   alerts?: AlertsLayer;
+  venues?: VenueConfig[];
 }
 
 /** The YAML parser, loaded on first use: a command without a YAML config never pays for it. */
@@ -242,6 +247,9 @@ function fileLayer(path: string, parsed: unknown): Layer {
   if (parsed.api !== undefined) layer.api = apiLayer(at('api'), parsed.api);
   if (parsed.alerts !== undefined && parsed.alerts !== null) {
     layer.alerts = alertsFileLayer(at('alerts'), parsed.alerts);
+  }
+  if (parsed.venues !== undefined && parsed.venues !== null) {
+    layer.venues = parseVenuesSection(at('venues'), parsed.venues);
   }
   if (parsed.thresholds !== undefined) {
     if (!isRecord(parsed.thresholds))
@@ -403,6 +411,7 @@ export function resolveConfigLayers(
     controlSocket: pick('controlSocket') ?? null,
     thresholds,
     alerts,
+    venues: pick('venues') ?? [],
     configPath,
   };
 }

@@ -26,6 +26,11 @@ export const EXIT = {
    * or a trigger during its startup checks): the latch holds again; read the new alert.
    */
   RESTARTED_INTO_SHUTDOWN: 8,
+  /**
+   * `venues flat` (or the venue fallback of `shutdown`): at least one venue is not confirmed flat:
+   * orders still open, no answer, or no credentials in the environment.
+   */
+  NOT_FLAT: 9,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

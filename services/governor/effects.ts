@@ -46,6 +46,8 @@ export interface EffectsDependencies {
   readonly fallbackPath: string | null;
   /** Verifies what was appended since the last verification and anchors the head (after a shutdown). */
   readonly anchorHead: () => void;
+  /** SHUTDOWN entered, the gate closed: called first, before the latch is persisted (the venues' cancels). */
+  readonly shutdownEntered?: (latch: ShutdownLatch) => void;
 }
 
 export class Effects {
@@ -72,8 +74,10 @@ export class Effects {
    */
   enter(from: LifecycleState, to: LifecycleState, context: GovernorContext): void {
     try {
-      if (to === 'SHUTDOWN') this.shutdownSequence(from, context);
-      else this.modeChange(from, to, context);
+      if (to === 'SHUTDOWN') {
+        this.startCancels(context);
+        this.shutdownSequence(from, context);
+      } else this.modeChange(from, to, context);
     } catch (error) {
       // Never throw into the machine: the state (and the gate) already hold.
       this.deps.logger.fatal({ err: error, from, to }, 'effect of a mode change failed');
@@ -92,6 +96,17 @@ export class Effects {
 
   private nowIso(): string {
     return new Date(this.deps.clock.wallNow()).toISOString();
+  }
+
+  /** The venues' cancels go out before the latch's write and fsync, never after them. */
+  private startCancels(context: GovernorContext): void {
+    if (this.deps.shutdownEntered === undefined) return;
+    try {
+      this.deps.shutdownEntered(this.latchOf(context));
+    } catch (error) {
+      this.deps.logger.fatal({ err: error }, 'the venues could not be told to cancel');
+      this.deps.health.recordError();
+    }
   }
 
   private modeChange(
@@ -141,11 +156,7 @@ export class Effects {
    * and latch persisted in one transaction (or the fallback file), head anchored, CRITICAL alert.
    */
   private shutdownSequence(from: LifecycleState, context: GovernorContext): void {
-    const latch: ShutdownLatch = context.shutdown ?? {
-      trigger: 'UNRECOVERABLE_EXCEPTION',
-      reason: 'SHUTDOWN without a recorded cause',
-      at: this.nowIso(),
-    };
+    const latch = this.latchOf(context);
     const latchedRestart = from === 'STARTING' && context.latch !== null;
     // A latch whose alert only the fallback file remembers was alerted by the process that set
     // it: a restart (even a crash loop on a broken disk) must not raise that alert again.
@@ -185,6 +196,16 @@ export class Effects {
     }
     // The head anchor covers the shutdown's events (after the alert: the page goes out first).
     if (persistedTo === 'database') this.anchor();
+  }
+
+  private latchOf(context: GovernorContext): ShutdownLatch {
+    return (
+      context.shutdown ?? {
+        trigger: 'UNRECOVERABLE_EXCEPTION',
+        reason: 'SHUTDOWN without a recorded cause',
+        at: this.nowIso(),
+      }
+    );
   }
 
   private anchor(): void {

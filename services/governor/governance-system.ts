@@ -68,6 +68,7 @@ import {
 import { transitionLogger } from '../inspection.js';
 import { componentLogger, type Logger, silentLogger } from '../logger.js';
 import { checkOperatorRequest, type OperatorRequest } from '../operator.js';
+import type { Venue } from '../venues/venue.js';
 import { type Authorization, authorityInForce, type Cause } from './authority.js';
 import { Effects, type ModeChangeListener } from './effects.js';
 import { createEnginePort, type EnginePort } from './engine-port.js';
@@ -89,6 +90,7 @@ import { acquireOwnerLock, adoptSideFiles, claimOwnerRow } from './ownership.js'
 import { type PreflightReport, preflight, type ThresholdsOrigin } from './preflight.js';
 import { type ExceptionOrigin, watchUncaughtExceptions } from './process-errors.js';
 import { type GovernorStatus, liveStatus } from './status.js';
+import { checkVenues, VenueGuard, type VenueStatus } from './venue-guard.js';
 import {
   type AlertManagerView,
   alertManagerView,
@@ -148,6 +150,22 @@ export interface GovernanceSystemOptions {
    * records none of its own. An owner (the default) records its thresholds as it starts.
    */
   readonly actingOwner?: boolean;
+  /**
+   * The venues governor cancels everything at on SHUTDOWN and whose dead man's switch it renews
+   * while the gate may open (names unique; copied once). Default none.
+   */
+  readonly venues?: readonly Venue[];
+  /**
+   * Whether `authorize({ reducesExposure: true })` is allowed in SHUTDOWN (default false: a
+   * SHUTDOWN allows nothing; in OBSERVE_ONLY risk-reducing orders are always allowed).
+   */
+  readonly allowRiskReducingInShutdown?: boolean;
+}
+
+/** What `authorize()` is asked about. */
+export interface AuthorizeOptions {
+  /** The order only reduces exposure (closes, hedges, cancels): allowed in OBSERVE_ONLY too. */
+  readonly reducesExposure?: boolean;
 }
 
 export type { Authorization, Cause } from './authority.js';
@@ -202,6 +220,8 @@ const OPTION_KEYS = [
   'integrityWorkersMax',
   'faults',
   'actingOwner',
+  'venues',
+  'allowRiskReducingInShutdown',
 ] as const satisfies ReadonlyArray<keyof GovernanceSystemOptions>;
 /** Compiles only while OPTION_KEYS names every option: an option left out would be dropped. */
 const OPTION_KEYS_COMPLETE: [
@@ -281,6 +301,8 @@ export class GovernanceSystem {
   private readonly configuredMode: Mode;
   private readonly fallbackPath: string | null;
   private readonly signature: string;
+  private readonly venues: VenueGuard;
+  private readonly allowRiskReducingInShutdown: boolean;
   private adapters: NamedAdapter[] | null = null;
   private closed = false;
   private monitorsStarted = false;
@@ -305,6 +327,20 @@ export class GovernanceSystem {
     }
     const configuredThresholds = resolveThresholds(options.thresholds ?? {});
     this.configuredMode = parseMode(options.desiredMode ?? 'AGGRESSIVE');
+    const venues = checkVenues(options.venues);
+    if (
+      options.allowRiskReducingInShutdown !== undefined &&
+      typeof options.allowRiskReducingInShutdown !== 'boolean'
+    ) {
+      throw new GovernorError(
+        'GOV_INVALID_CONFIG',
+        'allowRiskReducingInShutdown: expected a boolean',
+        {
+          key: 'allowRiskReducingInShutdown',
+        },
+      );
+    }
+    this.allowRiskReducingInShutdown = options.allowRiskReducingInShutdown === true;
     const pollMs = checkPollMs(options.operatorRequestPollMs);
     this.clock = options.clock ?? new SystemClock();
     this.logger = componentLogger(options.logger ?? silentLogger(), 'governor');
@@ -363,6 +399,21 @@ export class GovernanceSystem {
       },
     );
     this.incidents = new Incidents(this.alerts);
+    this.venues = new VenueGuard(venues, {
+      store: this.store,
+      incidents: this.incidents,
+      clock: this.clock,
+      logger: componentLogger(this.logger, 'venues'),
+      thresholds: this.thresholds,
+      host: {
+        mayRenew: () => this.mayRenewSwitches(),
+        switchFired: (venue, reason) => {
+          this.logger.fatal({ venue }, "a venue's dead man's switch may have fired");
+          this.requestShutdown({ trigger: 'VENUE_DEAD_MANS_SWITCH_FIRED', reason });
+        },
+        switchDeadlineChanged: () => this.refreshGateDeadline(),
+      },
+    });
     this.verifier = new DataIntegrityVerifier(this.store, {
       clock: this.clock,
       ...(options.integrityWorkersMax === undefined
@@ -410,6 +461,7 @@ export class GovernanceSystem {
       logger: this.logger,
       fallbackPath: this.fallbackPath,
       anchorHead: () => this.verifier.verify(),
+      shutdownEntered: (latch) => this.venues.onShutdown(latch),
     });
     const logTransition = transitionLogger(componentLogger(this.logger, 'machine'));
     const inspect = options.inspect;
@@ -453,28 +505,33 @@ export class GovernanceSystem {
     return this.gate.canDeployCapital();
   }
 
-  /** The gate's decision with its reason. */
-  authorize(): Authorization {
+  /**
+   * The gate's decision with its reason. An order that only reduces exposure
+   * (`reducesExposure: true`) is also allowed in OBSERVE_ONLY, and in SHUTDOWN only with
+   * `allowRiskReducingInShutdown`.
+   */
+  authorize(options?: AuthorizeOptions): Authorization {
     if (this.canDeployCapital()) return ALLOWED;
     if (this.closed)
       return { allowed: false, state: this.getState(), reason: 'governor is closed' };
     const state = this.lifecycle.state;
     const context = this.lifecycle.context;
     this.assertGateAgrees(state);
+    // No default object for `options`: the allowed path allocates nothing.
+    const reducing = options?.reducesExposure === true;
     if (state === 'SHUTDOWN') {
       const latch = this.lifecycle.latch;
-      return {
-        allowed: false,
-        state,
-        reason: `SHUTDOWN (${latch?.trigger ?? 'latched'}): ${latch?.reason ?? ''}`,
-      };
+      const why = `SHUTDOWN (${latch?.trigger ?? 'latched'}): ${latch?.reason ?? ''}`;
+      if (reducing && this.allowRiskReducingInShutdown) {
+        return { allowed: true, state, reason: `risk-reducing order allowed in ${why}` };
+      }
+      return { allowed: false, state, reason: why };
     }
     if (state === 'OBSERVE_ONLY') {
-      return {
-        allowed: false,
-        state,
-        reason: `OBSERVE_ONLY (${context.observeCause}): ${context.causeReason ?? ''}`,
-      };
+      const why = `OBSERVE_ONLY (${context.observeCause}): ${context.causeReason ?? ''}`;
+      if (reducing)
+        return { allowed: true, state, reason: `risk-reducing order allowed in ${why}` };
+      return { allowed: false, state, reason: why };
     }
     if (state !== 'AGGRESSIVE') {
       return { allowed: false, state, reason: `${state}: not yet AGGRESSIVE` };
@@ -774,6 +831,7 @@ export class GovernanceSystem {
       writes.setLifecycle('STARTING', lifecycleId);
     });
     retireFallbackRecord(this.fallbackPath, at);
+    this.venues.onRestart();
     this.incidents.resolveAll();
     this.beginLifecycle(this.readAuthority(), lifecycleId);
     this.logger.warn(
@@ -827,7 +885,10 @@ export class GovernanceSystem {
   /** Acknowledges an alert in the name of an operator. */
   acknowledgeAlert(alertId: string, operator: string): unknown {
     this.assertOpen();
-    return this.alerts.acknowledge(alertId, operator);
+    const acknowledged = this.alerts.acknowledge(alertId, operator);
+    // A venue's not-flat alert acknowledged: governor stops cancelling there.
+    this.venues.acknowledged(alertId, operator);
+    return acknowledged;
   }
 
   /**
@@ -852,6 +913,8 @@ export class GovernanceSystem {
   close(): void {
     if (this.closed) return;
     const state = this.lifecycle.state;
+    // A planned stop: the switches are disarmed, unless in SHUTDOWN (they are left to run out).
+    this.venues.close(state !== 'SHUTDOWN');
     this.stopRunning();
     try {
       this.journal.recordInputs(this.inputsText(true));
@@ -899,6 +962,7 @@ export class GovernanceSystem {
    */
   [SIMULATE_CRASH](): void {
     if (this.closed) return;
+    this.venues.close(false);
     this.stopRunning();
     this.alerts.stop();
     this.store.close();
@@ -1027,7 +1091,7 @@ export class GovernanceSystem {
           this.nextVisitVerifiesFully || this.verifier.getLastViolations().length > 0,
         signal: this.verifications.signal,
       },
-      this.adapters ?? [],
+      [...(this.adapters ?? []), ...this.venues.asAdapters()],
       input,
     );
     this.nextVisitVerifiesFully = false;
@@ -1100,6 +1164,10 @@ export class GovernanceSystem {
     if (now >= lease) {
       return `heartbeat lease expired ${formatDuration(now - lease)} ago: no capital until a heartbeat succeeds and the machine decides`;
     }
+    const lapsed = this.venues.lapsedSwitch();
+    if (lapsed !== null) {
+      return `${lapsed}: dead man's switch not renewed within ${formatDuration(this.thresholds.deadMansSwitchTimeoutMs)}: no capital, the venue may have cancelled every order`;
+    }
     const reasons = this.health.unhealthyReasons();
     return `an input went stale (${reasons.join('; ') || 'snapshot overdue'}): no capital until the machine decides`;
   }
@@ -1109,8 +1177,22 @@ export class GovernanceSystem {
       Math.min(
         this.heartbeat.leaseExpiresAtMs,
         nextStalenessDeadlineMs(this.health, this.thresholds),
+        this.venues.switchDeadlineMs(),
       ),
     );
+  }
+
+  /** The switches are renewed while the gate may open (or soon may) and the heartbeat is healthy. */
+  private mayRenewSwitches(): boolean {
+    if (this.closed) return false;
+    const state = this.lifecycle.state;
+    if (state !== 'CHECKING' && state !== 'AGGRESSIVE' && state !== 'OBSERVE_ONLY') return false;
+    return !this.heartbeat.isLost() && this.clock.monotonicNow() < this.heartbeat.leaseExpiresAtMs;
+  }
+
+  /** Each registered venue: flat or not, open orders, last cancel latency, switch expiry (live). */
+  venueStatus(): VenueStatus[] {
+    return this.venues.status();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1123,6 +1205,7 @@ export class GovernanceSystem {
     this.failSafe.start();
     this.scheduleIntegrityCheck();
     this.scrubber.start();
+    this.venues.startRenewing();
   }
 
   /** The background scrub's progress (pass, rows checked, last pass completed), for metrics. */

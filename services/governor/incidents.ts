@@ -10,6 +10,7 @@ import {
   INTEGRITY_ALERT,
   SHUTDOWN_ALERTS,
   STARTUP_FAILURE_ALERT,
+  VENUE_NOT_FLAT_ALERT,
 } from '../alerts/catalogue.js';
 import type { AlertKind } from '../alerts/types.js';
 
@@ -18,7 +19,8 @@ export type Incident =
   | { readonly kind: 'HEARTBEAT_LOSS'; readonly lifecycleId: string }
   | { readonly kind: 'INTEGRITY_VIOLATION'; readonly lifecycleId: string }
   | { readonly kind: 'STARTUP_FAILURE'; readonly lifecycleId: string; readonly visit: number }
-  | { readonly kind: 'LATCH_DISCREPANCY'; readonly latch: ShutdownLatch };
+  | { readonly kind: 'LATCH_DISCREPANCY'; readonly latch: ShutdownLatch }
+  | { readonly kind: 'VENUE_NOT_FLAT'; readonly latch: ShutdownLatch; readonly venue: string };
 
 /** The dedup key of an incident: stable (no timestamps but the latch's own), unique per incident. */
 export function incidentKey(incident: Incident): string {
@@ -33,6 +35,8 @@ export function incidentKey(incident: Incident): string {
       return `startup:${incident.lifecycleId}:${incident.visit}`;
     case 'LATCH_DISCREPANCY':
       return `latch-discrepancy:${incident.latch.at}:${incident.latch.trigger}`;
+    case 'VENUE_NOT_FLAT':
+      return `venue-not-flat:${incident.latch.at}:${incident.venue}`;
   }
 }
 
@@ -150,6 +154,49 @@ export class Incidents {
     });
   }
 
+  /**
+   * A venue not confirmed flat within venueFlatWithinMs of a SHUTDOWN (one CRITICAL alert per
+   * venue and latch). Returns the alert's id, or null when it was already open or not raised.
+   */
+  venueNotFlat(
+    latch: ShutdownLatch,
+    details: {
+      venue: string;
+      openOrders: number | undefined;
+      afterMs: number;
+      attempts: number;
+      error: string | undefined;
+    },
+  ): string | null {
+    const left =
+      details.openOrders === undefined
+        ? 'its open orders unknown (it answered no count)'
+        : `${details.openOrders} order${details.openOrders === 1 ? '' : 's'} open`;
+    const raised = this.alerts.raise({
+      kind: 'VENUE_NOT_FLAT',
+      dedupKey: incidentKey({ kind: 'VENUE_NOT_FLAT', latch, venue: details.venue }),
+      severity: 'CRITICAL',
+      title: `${VENUE_NOT_FLAT_ALERT.title}: ${details.venue}`,
+      message: `${details.venue}: not flat ${details.afterMs} ms after the SHUTDOWN (${latch.trigger}), ${left} after ${details.attempts} attempts${details.error === undefined ? '' : `; last error: ${details.error}`}`,
+      rootCause:
+        'the venue did not confirm that every order was cancelled: it refused or did not answer the cancel, or orders remained open after it',
+      recommendedAction: VENUE_NOT_FLAT_ALERT.recommendedAction,
+      metadata: {
+        venue: details.venue,
+        openOrders: details.openOrders ?? null,
+        afterMs: details.afterMs,
+        attempts: details.attempts,
+        trigger: latch.trigger,
+      },
+    });
+    return raised?.alertId ?? null;
+  }
+
+  /** A venue confirmed flat after all: its not-flat incident is over. */
+  resolveVenueNotFlat(latch: ShutdownLatch, venue: string): void {
+    this.alerts.resolveIncident(incidentKey({ kind: 'VENUE_NOT_FLAT', latch, venue }));
+  }
+
   /** An operator's resume: the failure's incidents are over. */
   resolveSafeMode(): void {
     this.alerts.resolveOpenIncidents(SAFE_MODE_ALERT_KINDS);
@@ -157,6 +204,6 @@ export class Incidents {
 
   /** An operator's restart: every open incident is over (the shutdown and any failure before it). */
   resolveAll(): void {
-    this.alerts.resolveOpenIncidents(['SHUTDOWN', ...SAFE_MODE_ALERT_KINDS]);
+    this.alerts.resolveOpenIncidents(['SHUTDOWN', 'VENUE_NOT_FLAT', ...SAFE_MODE_ALERT_KINDS]);
   }
 }

@@ -23,7 +23,10 @@ import { fallbackPathFor, readFallbackRecord } from '../fallback-file.js';
 import type { ExecutionQueueStatus, SystemHealth } from '../health/health-monitor.js';
 import { type Authorization, authorityInForce, type Cause, type LatchSource } from './authority.js';
 import type { EnginePort } from './engine-port.js';
+import type { VenueStatus } from './venue-guard.js';
 import type { AlertManagerView, FailSafeManagerView, HealthMonitorView } from './views.js';
+
+export type { VenueStatus } from './venue-guard.js';
 
 /** An alert as the status shows it (strings only: the status travels as JSON). */
 export interface StatusAlert {
@@ -106,6 +109,11 @@ export interface GovernorStatus {
   /** The newest unacknowledged alerts (at most STATUS_ALERTS_MAX), resolved ones marked. */
   readonly alerts: readonly StatusAlert[];
   readonly eventLogHead: { readonly seq: number; readonly hash: string } | null;
+  /**
+   * The venues: flat or not since the last SHUTDOWN, open orders, last cancel latency, dead
+   * man's switch expiry. Live from the owner, else as recorded (the `venues` table).
+   */
+  readonly venues: readonly VenueStatus[];
 }
 
 /** Unacknowledged alerts are counted up to this many. */
@@ -177,6 +185,7 @@ export interface StatusSource {
   getModes(): { desired: Mode; configured: Mode };
   getHold(): HeldFailure | null;
   getLifecycleId(): string;
+  venueStatus(): VenueStatus[];
 }
 
 /**
@@ -244,6 +253,7 @@ export function liveStatus(governance: StatusSource): GovernorStatus {
     unacknowledgedAlertsBySeverity: alerts.bySeverity,
     alerts: alerts.newest,
     eventLogHead: governance.engine.events.head(),
+    venues: governance.venueStatus(),
   };
 }
 
@@ -303,5 +313,20 @@ export function recordedStatus(
     unacknowledgedAlertsBySeverity: alerts.bySeverity,
     alerts: alerts.newest,
     eventLogHead: store.events.head(),
+    venues: recordedVenues(store),
   };
+}
+
+/** The venues as the database recorded them (no owner is asked). */
+export function recordedVenues(store: Store): VenueStatus[] {
+  return store.venues.list().map((record) => ({
+    name: record.name,
+    flat: record.flat,
+    openOrders: record.openOrders,
+    lastCancelLatencyMs:
+      record.lastCancelLatencyMs === null ? null : Math.round(record.lastCancelLatencyMs),
+    cancelling: false,
+    deadMansSwitch: record.switchTimeoutMs !== null,
+    deadMansSwitchExpiresAt: record.switchExpiresAt,
+  }));
 }

@@ -6,8 +6,12 @@
 export interface Venue {
   /** Unique among the venues of one governor; shown in alerts, status and events. */
   readonly name: string;
-  /** Cancel every working order of this account at this venue. */
-  cancelAllOrders(): Promise<void>;
+  /**
+   * Cancel every working order of this account at this venue. An adapter that learns how many
+   * it cancelled may resolve to that count (governor reports it); resolving to nothing is as good.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: an adapter declared `Promise<void>` must still fit.
+  cancelAllOrders(): Promise<number | void>;
   /** How many orders of this account are open at the venue now: the confirmation of flat. */
   countOpenOrders(): Promise<number>;
   /** Arm (or renew) the venue's own countdown: it cancels all orders unless renewed within `timeoutMs`. */

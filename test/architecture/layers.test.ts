@@ -18,6 +18,7 @@ const TARGETS = [
   'bin',
   'index.ts',
   'testing.ts',
+  'ccxt.ts',
   'examples',
 ];
 
@@ -67,6 +68,16 @@ const PROBES: ReadonlyArray<readonly [rule: string, path: string, source: string
     'source-never-imports-tests',
     'services/governor/probe-tests.ts',
     "import { makeHarness } from '../../test/support/harness.js';\nexport const probe = makeHarness;\n",
+  ],
+  [
+    'main-entry-never-loads-ccxt',
+    'services/governor/probe-ccxt.ts',
+    "import { ccxtVenue } from '../venues/ccxt-venue.js';\nexport const probe = ccxtVenue;\n",
+  ],
+  [
+    'ccxt-loaded-lazily',
+    'services/venues/probe-ccxt-static.ts',
+    "import ccxt from 'ccxt';\nexport const probe = ccxt;\n",
   ],
   [
     'examples-use-the-public-api',

@@ -379,6 +379,8 @@ export class Oracle {
       EVENT_LOG_WRITE_FAILURE: unhealthy,
       HEALTH_CHECK_FAILED: unhealthy,
       UNRECOVERABLE_EXCEPTION: false,
+      // The simulator registers no venue: no switch to fire.
+      VENUE_DEAD_MANS_SWITCH_FIRED: false,
     };
     if (trigger === null || !justified[trigger]) {
       this.violate('no-false-trigger', `SHUTDOWN (${trigger}) with no injected cause behind it`);

@@ -42,11 +42,18 @@ export function recordingSink(into: GovernorAlert[]): AlertSink {
 }
 
 export function makeHarness(
-  options: { thresholds?: Partial<Thresholds>; desiredMode?: 'AGGRESSIVE' | 'OBSERVE_ONLY' } = {},
+  options: {
+    thresholds?: Partial<Thresholds>;
+    desiredMode?: 'AGGRESSIVE' | 'OBSERVE_ONLY';
+    /** A clock of the test's own (e.g. shared with fake venues). */
+    clock?: SimulatedClock;
+    /** Further options of the first GovernanceSystem (and of `reopen`'s, under their own). */
+    system?: Partial<GovernanceSystemOptions>;
+  } = {},
 ): Harness {
   const dir = tempDir();
   const dbPath = join(dir, 'governor.db');
-  const clock = new SimulatedClock();
+  const clock = options.clock ?? new SimulatedClock();
   const delivered: GovernorAlert[] = [];
   const build = (extra: Partial<GovernanceSystemOptions> = {}): GovernanceSystem =>
     new GovernanceSystem({
@@ -55,6 +62,7 @@ export function makeHarness(
       alertSinks: [recordingSink(delivered)],
       ...(options.thresholds ? { thresholds: options.thresholds } : {}),
       ...(options.desiredMode ? { desiredMode: options.desiredMode } : {}),
+      ...options.system,
       ...extra,
     });
   const opened: GovernanceSystem[] = [];

@@ -79,6 +79,8 @@ export function maskedConfig(config: DaemonConfig): Record<string, unknown> {
     },
     thresholds: { ...config.thresholds },
     alerts: maskAlerts(config.alerts),
+    // Names of environment variables, never their values: the file holds no credential.
+    ...(config.venues.length === 0 ? {} : { venues: config.venues.map((venue) => ({ ...venue })) }),
   };
 }
 

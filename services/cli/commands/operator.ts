@@ -7,8 +7,19 @@
  * restart runs its pre-flight in the owner (refused, exit 2, naming each rule, unless --force);
  * one that ends in SHUTDOWN again exits 8.
  */
+import { formatDuration } from '../../clock.js';
 import { displayText } from '../../display-text.js';
+import {
+  awaitVenueOutcomes,
+  leavesOrders,
+  readVenueBaseline,
+  recordedOutcomes,
+  switchOutcomes,
+  type VenueBaseline,
+  type VenueOutcome,
+} from '../../governor/venue-report.js';
 import { checkOperatorRequest, type OperatorRequest } from '../../operator.js';
+import type { DaemonConfig } from '../config.js';
 import { booleanFlag, type CommandContext, resolveConfig, stringFlag } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import { type RequestOutcome, sendOwnerRequest } from '../owner-client.js';
@@ -254,19 +265,32 @@ export async function operatorCommand(
   const request = requireOperatorFlags(context, action);
   const config = await resolveConfig(context);
   const force = action === 'restart' && booleanFlag(context, 'force');
+  // The kill switch reports flatness: the venues on record and where the log ended, read first.
+  const baseline = action === 'shutdown' ? readVenueBaseline(config.dbPath) : null;
+  const requestedAtMs = performance.now();
   const outcome = await sendOwnerRequest(config, {
     command: action,
     ...request,
     ...(force ? { options: { force: true } } : {}),
   });
-  const { lines, exitCode } = describeOutcome(
-    action,
-    request.operator,
-    outcome,
-    commandLocation(config),
-  );
+  const described = describeOutcome(action, request.operator, outcome, commandLocation(config));
+  const lines = [...described.lines];
+  let exitCode = described.exitCode;
+  let venues: VenueOutcome[] | null = null;
+  if (baseline !== null && baseline.venues.length > 0) {
+    venues = await venueOutcomes(config, baseline, outcome, requestedAtMs);
+    if (venues !== null) {
+      lines.push(...venues.map(venueLine));
+      if (exitCode === EXIT.OK && venues.some(leavesOrders)) exitCode = EXIT.NOT_FLAT;
+    }
+  }
   if (context.json) {
-    context.out.json({ outcome: outcome.kind, request: outcome.request, exitCode });
+    context.out.json({
+      outcome: outcome.kind,
+      request: outcome.request,
+      exitCode,
+      ...(venues === null ? {} : { venues }),
+    });
   } else {
     for (const line of lines) {
       if (exitCode === EXIT.OK) context.out.line(line);
@@ -274,4 +298,62 @@ export async function operatorCommand(
     }
   }
   return exitCode;
+}
+
+/**
+ * Each venue after a kill: the owner's verdict (its VENUE_FLAT / VENUE_NOT_FLAT after the
+ * request, waited for up to venueFlatWithinMs and a second), or with no owner running, the dead
+ * man's switch on record. Null when there is nothing to say (the request was not carried out).
+ */
+async function venueOutcomes(
+  config: DaemonConfig,
+  baseline: VenueBaseline,
+  outcome: Awaited<ReturnType<typeof sendOwnerRequest>>,
+  requestedAtMs: number,
+): Promise<VenueOutcome[] | null> {
+  if (outcome.kind === 'confirmed' && baseline.latched) return recordedOutcomes(baseline);
+  if (outcome.kind === 'confirmed') {
+    return awaitVenueOutcomes(config.dbPath, baseline, {
+      requestedAtMs,
+      waitMs: config.thresholds.venueFlatWithinMs + VENUE_WAIT_MARGIN_MS,
+    });
+  }
+  if (outcome.kind === 'no-owner' && outcome.status === 'done') {
+    return switchOutcomes(config.dbPath, Date.now());
+  }
+  return null;
+}
+
+/** How long past venueFlatWithinMs the command waits for the owner's word on each venue. */
+const VENUE_WAIT_MARGIN_MS = 1_000;
+
+function ordersText(count: number | null, what: string): string {
+  if (count === null) return `${what} unknown`;
+  return `${count} order${count === 1 ? '' : 's'} ${what}`;
+}
+
+/** One line per venue, as an operator reads it (names and errors from the database escaped). */
+export function venueLine(outcome: VenueOutcome): string {
+  return displayText(venueText(outcome));
+}
+
+function venueText(outcome: VenueOutcome): string {
+  switch (outcome.kind) {
+    case 'flat':
+      return `${outcome.venue}: ${outcome.cancelledCount === null ? 'orders cancelled' : ordersText(outcome.cancelledCount, 'cancelled')}, flat ${outcome.afterRequestMs} ms after the request`;
+    case 'not-flat':
+      return `${outcome.venue}: NOT FLAT after ${formatDuration(outcome.afterMs)}: ${ordersText(outcome.openOrders, 'open')}${outcome.error === null ? '' : ` (${outcome.error})`}; governor keeps cancelling until flat or its alert is acknowledged`;
+    case 'no-word':
+      return `${outcome.venue}: NOT CONFIRMED FLAT: no word from the owner within ${formatDuration(outcome.waitedMs)} (is the venue registered with it?); check governor status, or governor venues flat --config FILE`;
+    case 'switch':
+      return outcome.inMs > 0
+        ? `${outcome.venue}: no owner running to cancel; the venue's dead man's switch cancels every order at ${outcome.expiresAt} (in ${formatDuration(outcome.inMs)}), unless renewed`
+        : `${outcome.venue}: no owner running to cancel; the venue's dead man's switch expired at ${outcome.expiresAt} (${formatDuration(-outcome.inMs)} ago): its orders were cancelled by the venue`;
+    case 'recorded':
+      return outcome.flat === true
+        ? `${outcome.venue}: already SHUTDOWN before this request: flat on record`
+        : `${outcome.venue}: already SHUTDOWN before this request: NOT CONFIRMED FLAT on record, ${ordersText(outcome.openOrders, 'open')} at the last count (governor status)`;
+    case 'no-switch':
+      return `${outcome.venue}: NOT CONFIRMED FLAT: no owner running to cancel and no dead man's switch armed on record: cancel there now (governor venues flat --config FILE)`;
+  }
 }

@@ -7,7 +7,7 @@
  * `displayText`: a reason cannot add or rewrite a line.
  */
 import { displayText } from '../../display-text.js';
-import type { GovernorStatus } from '../../governor/status.js';
+import type { GovernorStatus, VenueStatus } from '../../governor/status.js';
 import {
   type CommandContext,
   formatAge,
@@ -218,6 +218,30 @@ export function printStatus(
       ? 'empty'
       : `head seq ${status.eventLogHead.seq} hash ${text(status.eventLogHead.hash)}`,
   );
+  // An older daemon's status has no venues.
+  for (const venue of status.venues ?? []) row('venue', venueText(out, venue, status.time));
+}
+
+/** One venue: flat or not since the last SHUTDOWN, open orders, last cancel, switch expiry. */
+function venueText(out: Output, venue: VenueStatus, time: string): string {
+  const flat =
+    venue.flat === null
+      ? 'no SHUTDOWN yet'
+      : venue.flat
+        ? out.paint('green', 'flat')
+        : out.paint('red', venue.cancelling ? 'NOT FLAT (still cancelling)' : 'NOT FLAT');
+  const open = venue.openOrders === null ? 'open orders unknown' : `${venue.openOrders} open`;
+  const cancel =
+    venue.lastCancelLatencyMs === null ? '' : `; last cancel ${venue.lastCancelLatencyMs} ms`;
+  const expiresAt = venue.deadMansSwitchExpiresAt;
+  const inMs = expiresAt === null ? Number.NaN : Date.parse(expiresAt) - Date.parse(time);
+  const dms =
+    expiresAt === null
+      ? "dead man's switch not armed"
+      : inMs > 0
+        ? `dead man's switch expires ${text(expiresAt)} (in ${formatAge(inMs)})`
+        : `dead man's switch expired ${text(expiresAt)}`;
+  return `${text(venue.name)}: ${flat}, ${open}${cancel}; ${dms}`;
 }
 
 export async function statusCommand(context: CommandContext): Promise<ExitCode> {

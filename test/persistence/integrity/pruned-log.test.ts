@@ -163,6 +163,7 @@ describe('around a prune', () => {
       path,
       'DROP TABLE event_log_base',
       'ALTER TABLE system_state DROP COLUMN owner_thresholds',
+      'DROP TABLE venues',
       'PRAGMA user_version = 4',
     );
     expect(() => Store.open(path, { readonly: true })).toThrow(

@@ -7,12 +7,17 @@
  * beats; the outbox depth is read by sink and status; the scrub's progress is there.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { governorMachine } from '../../../machines/governor-machine.js';
 import { GOVERNOR_METRICS, MODE_TRANSITIONS } from '../../../services/api/metrics.js';
+import { startApiServer } from '../../../services/api/server.js';
+import { SystemClock } from '../../../services/clock.js';
+import { GovernanceSystem } from '../../../services/governor/governance-system.js';
 import { diagramOf } from '../../../visualizations/governor-diagram.js';
+import { FakeVenue } from '../../support/fake-venue.js';
 import { settle } from '../../support/harness.js';
 import { type ApiHarness, apiIn, apiWithSinks, request, type SinksHarness } from './api-support.js';
 
@@ -78,7 +83,10 @@ describe('/metrics', () => {
     for (const [name, spec] of Object.entries(GOVERNOR_METRICS)) {
       expect(text).toContain(`# HELP ${name} ${spec.help}\n`);
       expect(text).toContain(`# TYPE ${name} ${spec.type}\n`);
-      expect(text, `${name} has a sample`).toMatch(new RegExp(`^${name}[{ ]`, 'm'));
+      // Per-venue series exist only with venues registered (the next test).
+      if (!name.startsWith('governor_venue_')) {
+        expect(text, `${name} has a sample`).toMatch(new RegExp(`^${name}[{ ]`, 'm'));
+      }
       if (spec.type === 'counter') expect(name).toMatch(/_total$/);
       else expect(name).not.toMatch(/_total$/);
       const row = docs.split('\n').find((line) => line.startsWith(`| \`${name}\``));
@@ -227,5 +235,35 @@ describe('/metrics', () => {
     );
     edges.add('SHUTDOWN->STARTING');
     expect(new Set(MODE_TRANSITIONS.map(([from, to]) => `${from}->${to}`))).toEqual(edges);
+  });
+
+  it('shows per venue the open orders, flatness, last cancel latency and dead man switch expiry', async () => {
+    const clock = new SystemClock();
+    const venue = new FakeVenue({ name: 'kraken', clock, openOrders: 4 });
+    const dir = mkdtempSync(join(tmpdir(), 'governor-venue-metrics-'));
+    const gov = new GovernanceSystem({ dbPath: join(dir, 'governor.db'), venues: [venue] });
+    const api = await startApiServer({ governance: gov });
+    try {
+      expect(await gov.runStartupChecks()).toBe(true);
+      gov.operatorShutdown({ operator: 'olga', reason: 'metrics test' });
+      for (let i = 0; i < 100 && gov.venueStatus()[0]?.flat !== true; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const { text } = await request(api.url, '/metrics');
+      expect(sample(text, 'governor_venue_open_orders{venue="kraken"}')).toBe(0);
+      expect(sample(text, 'governor_venue_flat{venue="kraken"}')).toBe(1);
+      expect(
+        sample(text, 'governor_venue_cancel_latency_seconds{venue="kraken"}'),
+      ).toBeGreaterThanOrEqual(0);
+      const expiry = sample(
+        text,
+        'governor_venue_dead_mans_switch_expiry_timestamp_seconds{venue="kraken"}',
+      );
+      expect(expiry).toBeGreaterThan(Date.now() / 1_000);
+    } finally {
+      await api.close();
+      gov.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,572 @@
+/**
+ * The venues an engine registered, as governor acts on them: on entering SHUTDOWN it cancels
+ * every order at every venue at once and confirms each flat (events, a CRITICAL alert per venue
+ * not flat in time, retries until flat, acknowledged or closed); while the gate may open it
+ * renews each venue's dead man's switch, and reports a switch that may have fired. All venue
+ * I/O is asynchronous and bounded: nothing here blocks the gate or the machine.
+ */
+import type { ShutdownLatch } from '../../machines/types.js';
+import type { Store } from '../../persistence/index.js';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { Thresholds } from '../config.js';
+import { findLoneSurrogate, findUnsafeCharacter } from '../display-text.js';
+import { describeError, GovernorError } from '../errors.js';
+import type { NamedAdapter } from '../health/startup-checks.js';
+import type { Logger } from '../logger.js';
+import { type FlattenEvent, flattenVenues } from '../venues/flatten.js';
+import type { Venue } from '../venues/venue.js';
+import type { Incidents } from './incidents.js';
+
+/** At most this many venues may be registered with one governor. */
+export const VENUES_MAX = 64;
+
+/** One venue as `status()` shows it. */
+export interface VenueStatus {
+  readonly name: string;
+  /** True when confirmed flat since the last SHUTDOWN; false while not (yet); null before any. */
+  readonly flat: boolean | null;
+  /** The last count of open orders governor received, or null. */
+  readonly openOrders: number | null;
+  /** The latency of the last cancel-all that answered, in ms, or null. */
+  readonly lastCancelLatencyMs: number | null;
+  /** True while governor is still cancelling and counting there after a SHUTDOWN. */
+  readonly cancelling: boolean;
+  /** Whether the venue has a dead man's switch governor can arm. */
+  readonly deadMansSwitch: boolean;
+  /** ISO wall time by which the venue cancels every order unless renewed; null when not armed. */
+  readonly deadMansSwitchExpiresAt: string | null;
+}
+
+/**
+ * Checks and copies the engine's venues (GOV_INVALID_CONFIG naming the bad one). The copy is
+ * frozen: a list the engine changes later does not change what governor cancels.
+ */
+export function checkVenues(venues: unknown): readonly Venue[] {
+  if (venues === undefined) return Object.freeze([]);
+  if (!Array.isArray(venues) || venues.length > VENUES_MAX) {
+    throw new GovernorError(
+      'GOV_INVALID_CONFIG',
+      `venues: expected a list of at most ${VENUES_MAX} venues`,
+      { key: 'venues' },
+    );
+  }
+  const names = new Set<string>();
+  const checked = venues.map((venue: unknown, index): Venue => {
+    const key = `venues[${index}]`;
+    if (typeof venue !== 'object' || venue === null) {
+      throw new GovernorError('GOV_INVALID_CONFIG', `${key}: expected a venue object`, { key });
+    }
+    const candidate = venue as Partial<Record<keyof Venue, unknown>>;
+    const name = candidate.name;
+    if (
+      typeof name !== 'string' ||
+      name.trim() === '' ||
+      name.length > 64 ||
+      name !== name.trim()
+    ) {
+      throw new GovernorError(
+        'GOV_INVALID_CONFIG',
+        `${key}.name: expected a non-empty name of at most 64 characters, without surrounding spaces`,
+        { key },
+      );
+    }
+    if (findUnsafeCharacter(name) !== null || findLoneSurrogate(name) !== null) {
+      throw new GovernorError(
+        'GOV_INVALID_CONFIG',
+        `${key}.name: a control, format or line-separator character, or a lone surrogate: a venue's name is shown in alerts, status and events`,
+        { key },
+      );
+    }
+    if (names.has(name)) {
+      throw new GovernorError('GOV_INVALID_CONFIG', `${key}.name: two venues are named ${name}`, {
+        key,
+      });
+    }
+    names.add(name);
+    for (const method of ['cancelAllOrders', 'countOpenOrders'] as const) {
+      if (typeof candidate[method] !== 'function') {
+        throw new GovernorError('GOV_INVALID_CONFIG', `${key}.${method}: expected a function`, {
+          key,
+        });
+      }
+    }
+    const arm = candidate.armDeadMansSwitch;
+    const disarm = candidate.disarmDeadMansSwitch;
+    if (
+      (arm !== undefined && typeof arm !== 'function') ||
+      (disarm !== undefined && typeof disarm !== 'function')
+    ) {
+      throw new GovernorError(
+        'GOV_INVALID_CONFIG',
+        `${key}: armDeadMansSwitch and disarmDeadMansSwitch must be functions when given`,
+        { key },
+      );
+    }
+    return venue as Venue;
+  });
+  return Object.freeze(checked);
+}
+
+export interface VenueGuardHost {
+  /** True while the switch may be renewed: CHECKING, AGGRESSIVE or OBSERVE_ONLY, heartbeat healthy. */
+  mayRenew(): boolean;
+  /** A switch may have fired at the venue: SHUTDOWN (VENUE_DEAD_MANS_SWITCH_FIRED). */
+  switchFired(venue: string, reason: string): void;
+  /** The earliest instant a switch may fire moved (a part of the gate's deadline). */
+  switchDeadlineChanged(): void;
+}
+
+export interface VenueGuardDependencies {
+  readonly store: Store;
+  readonly incidents: Incidents;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly thresholds: Thresholds;
+  readonly host: VenueGuardHost;
+}
+
+interface VenueState {
+  readonly venue: Venue;
+  flat: boolean | null;
+  openOrders: number | null;
+  lastCancelLatencyMs: number | null;
+  /** Aborts this venue's flatten (an acknowledgement, a restart, close). */
+  flattening: AbortController | null;
+  notFlatAlertId: string | null;
+  /** Monotonic start of the last successful arm; undefined when not armed in this lifecycle. */
+  armedAtMs: number | undefined;
+  expiresAtWallMs: number | null;
+  armInFlight: boolean;
+}
+
+export class VenueGuard {
+  private readonly states: readonly VenueState[];
+  private renewTimer: TimerHandle | undefined;
+  private closed = false;
+  private latch: ShutdownLatch | null = null;
+  /** How many SHUTDOWNs this guard saw: an arm begun before the last one is not recorded. */
+  private shutdowns = 0;
+
+  constructor(
+    venues: readonly Venue[],
+    private readonly deps: VenueGuardDependencies,
+  ) {
+    this.states = venues.map((venue) => ({
+      venue,
+      flat: null,
+      openOrders: null,
+      lastCancelLatencyMs: null,
+      flattening: null,
+      notFlatAlertId: null,
+      armedAtMs: undefined,
+      expiresAtWallMs: null,
+      armInFlight: false,
+    }));
+    if (venues.length > 0) {
+      this.persist('register', () => deps.store.venues.register(venues.map((v) => v.name)));
+    }
+  }
+
+  get count(): number {
+    return this.states.length;
+  }
+
+  /**
+   * The earliest monotonic instant at which an armed switch may fire (+Infinity when none is
+   * armed): the gate closes then, even if no renewal ran to notice.
+   */
+  switchDeadlineMs(): number {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const state of this.states) {
+      if (state.armedAtMs === undefined) continue;
+      earliest = Math.min(earliest, state.armedAtMs + this.deps.thresholds.deadMansSwitchTimeoutMs);
+    }
+    return earliest;
+  }
+
+  /** The venue whose switch lapses first, for the gate's reason. */
+  lapsedSwitch(): string | null {
+    const now = this.deps.clock.monotonicNow();
+    const timeoutMs = this.deps.thresholds.deadMansSwitchTimeoutMs;
+    const lapsed = this.states.find(
+      (state) => state.armedAtMs !== undefined && now >= state.armedAtMs + timeoutMs,
+    );
+    return lapsed?.venue.name ?? null;
+  }
+
+  status(): VenueStatus[] {
+    return this.states.map((state) => ({
+      name: state.venue.name,
+      flat: state.flat,
+      openOrders: state.openOrders,
+      lastCancelLatencyMs: state.lastCancelLatencyMs,
+      cancelling: state.flattening !== null,
+      deadMansSwitch: state.venue.armDeadMansSwitch !== undefined,
+      deadMansSwitchExpiresAt:
+        state.expiresAtWallMs === null ? null : new Date(state.expiresAtWallMs).toISOString(),
+    }));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Kill → flat
+
+  /**
+   * SHUTDOWN was entered (the gate is closed): cancel at every venue now, before the latch is
+   * persisted. Each venue is flattened on its own, so an acknowledgement ends one venue's retries.
+   * The switches are no longer renewed: what is left there, the venue's countdown cancels.
+   */
+  onShutdown(latch: ShutdownLatch): void {
+    if (this.closed || this.states.length === 0) return;
+    this.latch = latch;
+    this.shutdowns += 1;
+    for (const state of this.states) {
+      state.flattening?.abort();
+      state.armedAtMs = undefined;
+      state.notFlatAlertId = null;
+      state.flat = false;
+      const controller = new AbortController();
+      state.flattening = controller;
+      void flattenVenues([state.venue], {
+        clock: this.deps.clock,
+        callTimeoutMs: this.deps.thresholds.adapterPingTimeoutMs,
+        notFlatAfterMs: this.deps.thresholds.venueFlatWithinMs,
+        signal: controller.signal,
+        onEvent: (event) => {
+          if (state.flattening === controller) this.onFlattenEvent(state, latch, event);
+        },
+      }).then(
+        (report) => {
+          if (state.flattening !== controller) return;
+          state.flattening = null;
+          const result = report.venues[0];
+          if (result !== undefined && !result.flat) this.retriesEnded(state, result.attempts);
+        },
+        (error: unknown) => {
+          if (state.flattening === controller) state.flattening = null;
+          this.deps.logger.error({ err: error, venue: state.venue.name }, 'flatten failed');
+        },
+      );
+    }
+    this.deps.host.switchDeadlineChanged();
+  }
+
+  /** An operator acknowledged an alert: if it is a venue's not-flat alert, its retries end. */
+  acknowledged(alertId: string, operator: string): void {
+    const state = this.states.find((candidate) => candidate.notFlatAlertId === alertId);
+    if (state === undefined || state.flattening === null) return;
+    this.deps.logger.warn(
+      { venue: state.venue.name, operator },
+      'not-flat alert acknowledged: governor stops cancelling at this venue',
+    );
+    state.flattening.abort(`acknowledged by ${operator}`);
+  }
+
+  /** An operator restart: a new lifecycle trades again, so no earlier cancel may go on. */
+  onRestart(): void {
+    for (const state of this.states) {
+      state.flattening?.abort('operator restart');
+      state.flattening = null;
+      state.notFlatAlertId = null;
+    }
+    this.latch = null;
+  }
+
+  private onFlattenEvent(state: VenueState, latch: ShutdownLatch, event: FlattenEvent): void {
+    if (this.closed) return;
+    const name = state.venue.name;
+    switch (event.type) {
+      case 'cancel': {
+        if (event.outcome === 'ok') state.lastCancelLatencyMs = event.latencyMs;
+        this.appendEvent(
+          'VENUE_CANCEL_ALL',
+          `${name}: cancel all ${event.outcome === 'ok' ? 'accepted' : `failed (${event.outcome}): ${event.error ?? ''}`}`,
+          {
+            venue: name,
+            attempt: event.attempt,
+            outcome: event.outcome,
+            latencyMs: Math.round(event.latencyMs),
+            cancelledCount: event.cancelledCount ?? null,
+            error: event.error ?? null,
+            trigger: latch.trigger,
+          },
+        );
+        if (event.attempt === 1)
+          this.persist('recordNotFlat', () => this.deps.store.venues.recordNotFlat(name));
+        if (event.outcome === 'ok') {
+          const sentAtMs = this.deps.clock.wallNow() - event.latencyMs;
+          this.persist('recordCancel', () =>
+            this.deps.store.venues.recordCancel(name, event.latencyMs, sentAtMs),
+          );
+        }
+        return;
+      }
+      case 'count': {
+        if (event.openOrders === undefined) return;
+        const openOrders = event.openOrders;
+        state.openOrders = openOrders;
+        this.persist('recordCount', () =>
+          this.deps.store.venues.recordCount(name, openOrders, openOrders === 0),
+        );
+        return;
+      }
+      case 'flat': {
+        state.flat = true;
+        state.openOrders = 0;
+        this.appendEvent(
+          'VENUE_FLAT',
+          `${name}: flat ${Math.round(event.afterMs)} ms after the SHUTDOWN`,
+          {
+            venue: name,
+            attempts: event.attempts,
+            afterMs: Math.round(event.afterMs),
+            cancelledCount: event.cancelledCount ?? null,
+            trigger: latch.trigger,
+          },
+        );
+        if (state.notFlatAlertId !== null) this.deps.incidents.resolveVenueNotFlat(latch, name);
+        return;
+      }
+      case 'not-flat': {
+        const afterMs = Math.round(event.afterMs);
+        this.appendEvent(
+          'VENUE_NOT_FLAT',
+          `${name}: not flat ${afterMs} ms after the SHUTDOWN: ${event.openOrders === undefined ? 'open orders unknown' : `${event.openOrders} orders open`}`,
+          {
+            venue: name,
+            attempts: event.attempts,
+            afterMs,
+            openOrders: event.openOrders ?? null,
+            error: event.error ?? null,
+            final: false,
+            trigger: latch.trigger,
+          },
+        );
+        state.notFlatAlertId = this.deps.incidents.venueNotFlat(latch, {
+          venue: name,
+          openOrders: event.openOrders,
+          afterMs,
+          attempts: event.attempts,
+          error: event.error,
+        });
+        return;
+      }
+    }
+  }
+
+  /** A venue's retries ended without flat because its alert was acknowledged: on record. */
+  private retriesEnded(state: VenueState, attempts: number): void {
+    if (this.closed) return;
+    this.appendEvent(
+      'VENUE_NOT_FLAT',
+      `${state.venue.name}: governor stopped cancelling there, not flat: ${state.openOrders ?? 'unknown'} orders open at the last count`,
+      {
+        venue: state.venue.name,
+        attempts,
+        openOrders: state.openOrders,
+        final: true,
+        trigger: this.latch?.trigger ?? null,
+      },
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Dead man's switch
+
+  /** Starts the renewal timer (every deadMansSwitchRenewEveryMs). Idempotent. */
+  startRenewing(): void {
+    if (this.closed || this.renewTimer !== undefined || !this.states.some(hasSwitch)) return;
+    this.scheduleRenewal();
+  }
+
+  private scheduleRenewal(): void {
+    this.renewTimer = this.deps.clock.setTimeout(() => {
+      this.renewTimer = undefined;
+      if (this.closed) return;
+      this.renewAll();
+      this.scheduleRenewal();
+    }, this.deps.thresholds.deadMansSwitchRenewEveryMs);
+  }
+
+  /** One renewal round: a switch found lapsed is a shutdown; the others are renewed. */
+  renewAll(): void {
+    if (this.closed) return;
+    // A lapse is looked for whatever the state: a heartbeat that failed stops the renewals, and
+    // the switch that then fires is found here.
+    for (const state of this.states) {
+      if (hasSwitch(state) && this.lapsed(state, this.deps.clock.monotonicNow())) return;
+    }
+    if (!this.deps.host.mayRenew()) return;
+    for (const state of this.states) {
+      if (hasSwitch(state) && !state.armInFlight) void this.arm(state);
+    }
+  }
+
+  /** True (and the shutdown requested) when the switch was not renewed within its timeout. */
+  private lapsed(state: VenueState, nowMs: number): boolean {
+    const timeoutMs = this.deps.thresholds.deadMansSwitchTimeoutMs;
+    if (state.armedAtMs === undefined || nowMs <= state.armedAtMs + timeoutMs) return false;
+    const sinceMs = Math.round(nowMs - state.armedAtMs);
+    state.armedAtMs = undefined;
+    this.deps.host.switchFired(
+      state.venue.name,
+      `${state.venue.name}: dead man's switch not renewed for ${sinceMs} ms (timeout ${timeoutMs} ms): the venue may have cancelled every order`,
+    );
+    return true;
+  }
+
+  /**
+   * Arms (or renews) one venue's switch, bounded by adapterPingTimeoutMs. Resolves true when the
+   * venue accepted it in time; a renewal answered later than the timeout counts as lapsed.
+   */
+  private async arm(state: VenueState): Promise<boolean> {
+    const arm = state.venue.armDeadMansSwitch;
+    if (arm === undefined) return true;
+    const { clock, thresholds } = this.deps;
+    const startMs = clock.monotonicNow();
+    const generation = this.shutdowns;
+    state.armInFlight = true;
+    let outcome: 'ok' | string;
+    try {
+      outcome = await withTimeout(
+        () => arm.call(state.venue, thresholds.deadMansSwitchTimeoutMs),
+        clock,
+        thresholds.adapterPingTimeoutMs,
+      );
+    } finally {
+      state.armInFlight = false;
+    }
+    if (this.closed) return false;
+    if (outcome !== 'ok') {
+      this.deps.logger.warn(
+        { venue: state.venue.name, error: outcome },
+        "dead man's switch not renewed",
+      );
+      return false;
+    }
+    // A SHUTDOWN since the request: the switch is left to run out, not recorded as armed.
+    if (this.shutdowns !== generation) return false;
+    if (this.lapsed(state, clock.monotonicNow())) return false;
+    state.armedAtMs = startMs;
+    const armedAtWallMs = clock.wallNow();
+    state.expiresAtWallMs = armedAtWallMs + thresholds.deadMansSwitchTimeoutMs;
+    const expiresAtWallMs = state.expiresAtWallMs;
+    this.persist('recordSwitchArmed', () =>
+      this.deps.store.venues.recordSwitchArmed(
+        state.venue.name,
+        thresholds.deadMansSwitchTimeoutMs,
+        armedAtWallMs,
+        expiresAtWallMs,
+      ),
+    );
+    this.deps.host.switchDeadlineChanged();
+    return true;
+  }
+
+  /**
+   * The startup check's view of the venues: each is asked how many orders it has open (a
+   * read-only question) and its switch is armed, within the check's timeout. A venue that does
+   * not answer keeps the gate shut; a switch that fired is armed again before the gate may open.
+   */
+  asAdapters(): NamedAdapter[] {
+    return this.states.map((state) => ({
+      name: `venue ${state.venue.name}`,
+      ping: async (): Promise<boolean> => {
+        const openOrders = await state.venue.countOpenOrders();
+        if (typeof openOrders === 'number' && Number.isSafeInteger(openOrders) && openOrders >= 0) {
+          state.openOrders = openOrders;
+        }
+        if (!hasSwitch(state)) return true;
+        // A fresh arm for this lifecycle: what lapsed before it (a SHUTDOWN's) is no failure now.
+        state.armedAtMs = undefined;
+        if (!(await this.arm(state))) throw new Error("its dead man's switch could not be armed");
+        return true;
+      },
+    }));
+  }
+
+  /**
+   * Stops every timer and retry. A planned stop outside SHUTDOWN disarms each switch (the engine
+   * leaves its orders resting on purpose); in SHUTDOWN the switches are left to run out.
+   */
+  close(planned: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.deps.clock.clearTimeout(this.renewTimer);
+    this.renewTimer = undefined;
+    for (const state of this.states) {
+      state.flattening?.abort('governor closed');
+      state.flattening = null;
+      if (!planned || state.armedAtMs === undefined) continue;
+      const disarm = state.venue.disarmDeadMansSwitch;
+      if (disarm === undefined) continue;
+      state.armedAtMs = undefined;
+      state.expiresAtWallMs = null;
+      this.persist('recordSwitchDisarmed', () =>
+        this.deps.store.venues.recordSwitchDisarmed(state.venue.name),
+      );
+      void withTimeout(
+        () => disarm.call(state.venue),
+        this.deps.clock,
+        this.deps.thresholds.adapterPingTimeoutMs,
+      ).then((outcome) => {
+        if (outcome !== 'ok') {
+          this.deps.logger.warn(
+            { venue: state.venue.name, error: outcome },
+            "dead man's switch not disarmed",
+          );
+        }
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  private appendEvent(eventType: string, reason: string, metadata: Record<string, unknown>): void {
+    try {
+      this.deps.store.events.append({ eventType, reason, metadata });
+    } catch (error) {
+      this.deps.logger.error({ err: error, eventType }, 'venue event could not be written');
+    }
+  }
+
+  private persist(what: string, write: () => void): void {
+    if (this.deps.store.isClosed) return;
+    try {
+      write();
+    } catch (error) {
+      this.deps.logger.error({ err: error, what }, 'venue record could not be written');
+    }
+  }
+}
+
+function hasSwitch(state: VenueState): boolean {
+  return state.venue.armDeadMansSwitch !== undefined;
+}
+
+/** Runs `call` raced against `timeoutMs` on `clock`: 'ok', or what went wrong. */
+function withTimeout(
+  call: () => Promise<unknown>,
+  clock: Clock,
+  timeoutMs: number,
+): Promise<string> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (outcome: string): void => {
+      if (settled) return;
+      settled = true;
+      clock.clearTimeout(timer);
+      resolve(outcome);
+    };
+    const timer = clock.setTimeout(() => finish(`no answer within ${timeoutMs} ms`), timeoutMs);
+    let pending: Promise<unknown>;
+    try {
+      pending = call();
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    Promise.resolve(pending).then(
+      () => finish('ok'),
+      (error: unknown) => finish(describeError(error)),
+    );
+  });
+}
