@@ -103,10 +103,21 @@ export function nextCommands(location: CommandLocation): {
  * prune`): the command table's groups (a test holds the two equal; the table's modules import
  * this file, so it cannot import the table).
  */
-export const COMMAND_GROUP_WORDS: ReadonlySet<string> = new Set(['capital', 'config', 'events']);
+export const COMMAND_GROUP_WORDS: ReadonlySet<string> = new Set([
+  'capital',
+  'config',
+  'events',
+  'venues',
+]);
 const COMMAND_WORD = /^[a-z]+$/;
 /** A command quoted in a text written without a location: `governor restart --operator NAME ...`. */
 const QUOTED_COMMAND = /`governor ([^`]+)`/g;
+
+function dropConfigPlaceholder(words: string[], location: CommandLocation): string[] {
+  const at = words.findIndex((word, index) => word === '--config' && words[index + 1] === 'FILE');
+  if (at === -1 || location.configPath === null) return words;
+  return [...words.slice(0, at), ...words.slice(at + 2)];
+}
 
 /**
  * A text from the library (an alert's recommended action, a violation's) with each quoted
@@ -121,7 +132,8 @@ export function locateCommands(text: string, location: CommandLocation): string 
     if (!COMMAND_WORD.test(first)) return `\`governor ${inner}\``;
     const twoWords = COMMAND_GROUP_WORDS.has(first) && COMMAND_WORD.test(second);
     const command = twoWords ? `${first} ${second}` : first;
-    const rest = words.slice(twoWords ? 2 : 1);
+    // The location names the config file when one was read: a `--config FILE` placeholder then goes.
+    const rest = dropConfigPlaceholder(words.slice(twoWords ? 2 : 1), location);
     const args = rest.map(
       (word, index): ShellText =>
         word === 'NAME' && rest[index - 1] === '--operator' ? OPERATOR_NAME : { shell: word },

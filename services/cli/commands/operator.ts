@@ -23,7 +23,12 @@ import type { DaemonConfig } from '../config.js';
 import { booleanFlag, type CommandContext, resolveConfig, stringFlag } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import { type RequestOutcome, sendOwnerRequest } from '../owner-client.js';
-import { type CommandLocation, commandLocation, nextCommands } from '../printed-command.js';
+import {
+  type CommandLocation,
+  commandLocation,
+  governorCommand,
+  nextCommands,
+} from '../printed-command.js';
 
 export type OperatorAction = 'shutdown' | 'observe' | 'resume' | 'restart';
 
@@ -280,7 +285,7 @@ export async function operatorCommand(
   if (baseline !== null && baseline.venues.length > 0) {
     venues = await venueOutcomes(config, baseline, outcome, requestedAtMs);
     if (venues !== null) {
-      lines.push(...venues.map(venueLine));
+      lines.push(...venues.map((venue) => venueLine(venue, commandLocation(config))));
       if (exitCode === EXIT.OK && venues.some(leavesOrders)) exitCode = EXIT.NOT_FLAT;
     }
   }
@@ -333,18 +338,24 @@ function ordersText(count: number | null, what: string): string {
 }
 
 /** One line per venue, as an operator reads it (names and errors from the database escaped). */
-export function venueLine(outcome: VenueOutcome): string {
-  return displayText(venueText(outcome));
+export function venueLine(outcome: VenueOutcome, location: CommandLocation): string {
+  return displayText(venueText(outcome, location));
 }
 
-function venueText(outcome: VenueOutcome): string {
+/** `governor venues flat` for this database, with the config file that holds the venues' keys. */
+function venuesFlatCommand(location: CommandLocation): string {
+  const config = location.configPath === null ? [{ shell: '--config' }, { shell: 'FILE' }] : [];
+  return governorCommand(location, 'venues flat', config);
+}
+
+function venueText(outcome: VenueOutcome, location: CommandLocation): string {
   switch (outcome.kind) {
     case 'flat':
       return `${outcome.venue}: ${outcome.cancelledCount === null ? 'orders cancelled' : ordersText(outcome.cancelledCount, 'cancelled')}, flat ${outcome.afterRequestMs} ms after the request`;
     case 'not-flat':
       return `${outcome.venue}: NOT FLAT after ${formatDuration(outcome.afterMs)}: ${ordersText(outcome.openOrders, 'open')}${outcome.error === null ? '' : ` (${outcome.error})`}; governor keeps cancelling until flat or its alert is acknowledged`;
     case 'no-word':
-      return `${outcome.venue}: NOT CONFIRMED FLAT: no word from the owner within ${formatDuration(outcome.waitedMs)} (is the venue registered with it?); check governor status, or governor venues flat --config FILE`;
+      return `${outcome.venue}: NOT CONFIRMED FLAT: no word from the owner within ${formatDuration(outcome.waitedMs)} (is the venue registered with it?); check governor status, or ${venuesFlatCommand(location)}`;
     case 'switch':
       return outcome.inMs > 0
         ? `${outcome.venue}: no owner running to cancel; the venue's dead man's switch cancels every order at ${outcome.expiresAt} (in ${formatDuration(outcome.inMs)}), unless renewed`
@@ -354,6 +365,6 @@ function venueText(outcome: VenueOutcome): string {
         ? `${outcome.venue}: already SHUTDOWN before this request: flat on record`
         : `${outcome.venue}: already SHUTDOWN before this request: NOT CONFIRMED FLAT on record, ${ordersText(outcome.openOrders, 'open')} at the last count (governor status)`;
     case 'no-switch':
-      return `${outcome.venue}: NOT CONFIRMED FLAT: no owner running to cancel and no dead man's switch armed on record: cancel there now (governor venues flat --config FILE)`;
+      return `${outcome.venue}: NOT CONFIRMED FLAT: no owner running to cancel and no dead man's switch armed on record: cancel there now (${venuesFlatCommand(location)})`;
   }
 }

@@ -51,9 +51,10 @@ describe('printed commands', () => {
     expect(quoted.length).toBeGreaterThan(20);
     for (const text of quoted) {
       const located = locateCommands(text, LOCATION);
-      const match = /^`governor ((?:capital adjust|events prune|config check)|[a-z]+) (.*)`$/.exec(
-        located,
-      );
+      const match =
+        /^`governor ((?:capital adjust|events prune|config check|venues flat)|[a-z]+) (.*)`$/.exec(
+          located,
+        );
       expect(match, located).not.toBeNull();
       expect(findCommand(match?.[1] ?? ''), located).toBeDefined();
       expect(match?.[2]?.startsWith(LOCATED), located).toBe(true);
