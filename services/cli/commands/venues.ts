@@ -44,7 +44,7 @@ export async function flattenConfiguredVenues(
 ): Promise<VenuesFlatResult> {
   const clock = new SystemClock();
   const startMs = clock.monotonicNow();
-  const { venues, unbuilt } = await buildConfiguredVenues(config.venues, env);
+  const { venues, unbuilt, release } = await buildConfiguredVenues(config.venues, env);
   let report: FlattenReport | null = null;
   // SystemClock's timers are unref'd: without this the process could exit in a backoff wait.
   const keepAlive = setInterval(() => {}, 60_000);
@@ -60,6 +60,7 @@ export async function flattenConfiguredVenues(
           });
   } finally {
     clearInterval(keepAlive);
+    await release();
   }
   const lines: VenueFlatLine[] = [
     ...(report?.venues ?? []).map((result) => ({
