@@ -25,7 +25,7 @@ export const GOVERNOR_EVENT_TYPES = {
   VENUE_FLAT:
     'A venue confirmed flat after a SHUTDOWN: it counted 0 open orders (metadata: venue, attempts, afterMs, cancelledCount).',
   VENUE_NOT_FLAT:
-    'A venue not confirmed flat within venueFlatWithinMs of a SHUTDOWN, or given up (metadata: venue, attempts, afterMs, openOrders, error, final).',
+    'A venue not confirmed flat within venueFlatWithinMs of a SHUTDOWN (final: false), or its alert acknowledged and the retries ended there (final: true) (metadata: venue, attempts, afterMs, openOrders, error, final).',
 } as const;
 
 export type GovernorLogEventType = keyof typeof GOVERNOR_EVENT_TYPES;

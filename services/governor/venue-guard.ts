@@ -9,6 +9,7 @@ import type { ShutdownLatch } from '../../machines/types.js';
 import type { Store } from '../../persistence/index.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Thresholds } from '../config.js';
+import { findLoneSurrogate, findUnsafeCharacter } from '../display-text.js';
 import { describeError, GovernorError } from '../errors.js';
 import type { NamedAdapter } from '../health/startup-checks.js';
 import type { Logger } from '../logger.js';
@@ -66,6 +67,13 @@ export function checkVenues(venues: unknown): readonly Venue[] {
       throw new GovernorError(
         'GOV_INVALID_CONFIG',
         `${key}.name: expected a non-empty name of at most 64 characters, without surrounding spaces`,
+        { key },
+      );
+    }
+    if (findUnsafeCharacter(name) !== null || findLoneSurrogate(name) !== null) {
+      throw new GovernorError(
+        'GOV_INVALID_CONFIG',
+        `${key}.name: a control, format or line-separator character, or a lone surrogate: a venue's name is shown in alerts, status and events`,
         { key },
       );
     }
@@ -345,7 +353,7 @@ export class VenueGuard {
     }
   }
 
-  /** A venue's retries ended without flat (acknowledged, restarted or closed): on record. */
+  /** A venue's retries ended without flat because its alert was acknowledged: on record. */
   private retriesEnded(state: VenueState, attempts: number): void {
     if (this.closed) return;
     this.appendEvent(

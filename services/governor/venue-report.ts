@@ -5,6 +5,7 @@
  * dead man's switch will cancel its orders (the expiry on record).
  */
 import type { StoredEvent } from '../../persistence/index.js';
+import { ModeJournal } from '../../persistence/mode-journal.js';
 import type { VenueRecord } from '../../persistence/venues.js';
 import { describeError } from '../errors.js';
 import { openDatabaseReader } from './reader.js';
@@ -13,6 +14,8 @@ import { openDatabaseReader } from './reader.js';
 export interface VenueBaseline {
   readonly headSeq: number;
   readonly venues: readonly VenueRecord[];
+  /** A latch was already in force: this request starts no new cancel. */
+  readonly latched: boolean;
 }
 
 export type VenueOutcome =
@@ -41,11 +44,29 @@ export type VenueOutcome =
       readonly inMs: number;
     }
   /** No owner to cancel and no switch armed on record: nothing cancels there. */
-  | { readonly venue: string; readonly kind: 'no-switch' };
+  | { readonly venue: string; readonly kind: 'no-switch' }
+  /** Already SHUTDOWN before the request (no new cancel): the venue as recorded. */
+  | {
+      readonly venue: string;
+      readonly kind: 'recorded';
+      readonly flat: boolean | null;
+      readonly openOrders: number | null;
+    };
 
 /** True when the outcome leaves the venue not confirmed flat and nothing on its way to flat. */
 export function leavesOrders(outcome: VenueOutcome): boolean {
+  if (outcome.kind === 'recorded') return outcome.flat !== true;
   return outcome.kind === 'not-flat' || outcome.kind === 'no-word' || outcome.kind === 'no-switch';
+}
+
+/** Already latched before the request: each venue as the owner last recorded it. */
+export function recordedOutcomes(baseline: VenueBaseline): VenueOutcome[] {
+  return baseline.venues.map((record) => ({
+    venue: record.name,
+    kind: 'recorded',
+    flat: record.flat,
+    openOrders: record.openOrders,
+  }));
 }
 
 /** The log's head and the venues on record, or null when the database cannot be read. */
@@ -53,7 +74,11 @@ export function readVenueBaseline(dbPath: string): VenueBaseline | null {
   try {
     const store = openDatabaseReader(dbPath);
     try {
-      return { headSeq: store.events.head()?.seq ?? 0, venues: store.venues.list() };
+      return {
+        headSeq: store.events.head()?.seq ?? 0,
+        venues: store.venues.list(),
+        latched: new ModeJournal(store).readLatch() !== null,
+      };
     } finally {
       store.close();
     }

@@ -59,6 +59,10 @@ describe('kill to flat at a local Kraken exchange', () => {
     const startedMs = performance.timeOrigin + performance.now();
     const result = await box.run(['shutdown', '--operator', 'dana', '--reason', 'kill to flat']);
     expect(result.code, result.stderr).toBe(0);
+    // The command reports flatness, from the engine's events after its request.
+    expect(result.stdout).toMatch(
+      /: (30 orders|orders) cancelled, flat \d+ ms after the request$/m,
+    );
     const flatMs = await exchange.waitForOpenOrdersAtMost(0, WAIT_MS_MAX);
     expect(exchange.countOpenOrders()).toBe(0);
     expect(engine.running).toBe(true);
@@ -94,6 +98,14 @@ describe('kill to flat at a local Kraken exchange', () => {
     const triggerAtMs = exchange.countdownFirings[0]?.triggerAtMs ?? Number.NaN;
     expect(triggerAtMs - killedAtWallMs).toBeLessThanOrEqual(deadMansSwitch.timeoutMs + 1_000);
     figures.killToCountdownFlatMs = flatMs - killedMs;
+    // No owner left: the kill switch says what the venue's own countdown did, from the expiry
+    // the engine recorded at its last renewal.
+    const result = await box.run(['shutdown', '--operator', 'dana', '--reason', 'after kill -9']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/no owner running/);
+    expect(result.stdout).toMatch(
+      /: no owner running to cancel; the venue's dead man's switch expired at \S+ \(\d+s ago\): its orders were cancelled by the venue$/m,
+    );
   });
 
   it('the engine frozen (SIGSTOP): governor venues flat with its own credentials flattens', async () => {
@@ -159,7 +171,10 @@ describe('kill to flat at a local Kraken exchange', () => {
       exchange.setFault(fault, { endpoints: ['CancelAll'] });
       const from = engine.mark();
       const result = await box.run(['shutdown', '--operator', 'dana', '--reason', 'venue fault']);
-      expect(result.code, result.stderr).toBe(0);
+      // Carried out, but a venue is not flat within venueFlatWithinMs: exit 9, the orders named.
+      expect(result.code, result.stderr).toBe(9);
+      expect(result.stderr).toMatch(/: NOT FLAT after \d+s: 10 orders open/);
+      expect(result.stderr).toMatch(/governor is now SHUTDOWN/);
       await engine.waitFor(
         'the VENUE_NOT_FLAT alert',
         (e) => e.event === 'alert' && e.kind === 'VENUE_NOT_FLAT',

@@ -8,10 +8,12 @@
  * one that ends in SHUTDOWN again exits 8.
  */
 import { formatDuration } from '../../clock.js';
+import { displayText } from '../../display-text.js';
 import {
   awaitVenueOutcomes,
   leavesOrders,
   readVenueBaseline,
+  recordedOutcomes,
   switchOutcomes,
   type VenueBaseline,
   type VenueOutcome,
@@ -289,6 +291,7 @@ async function venueOutcomes(
   outcome: Awaited<ReturnType<typeof sendOwnerRequest>>,
   requestedAtMs: number,
 ): Promise<VenueOutcome[] | null> {
+  if (outcome.kind === 'confirmed' && baseline.latched) return recordedOutcomes(baseline);
   if (outcome.kind === 'confirmed') {
     return awaitVenueOutcomes(config.dbPath, baseline, {
       requestedAtMs,
@@ -326,8 +329,12 @@ function ordersText(count: number | null, what: string): string {
   return `${count} order${count === 1 ? '' : 's'} ${what}`;
 }
 
-/** One line per venue, as an operator reads it. */
+/** One line per venue, as an operator reads it (names and errors from the database escaped). */
 export function venueLine(outcome: VenueOutcome): string {
+  return displayText(venueText(outcome));
+}
+
+function venueText(outcome: VenueOutcome): string {
   switch (outcome.kind) {
     case 'flat':
       return `${outcome.venue}: ${outcome.cancelledCount === null ? 'orders cancelled' : ordersText(outcome.cancelledCount, 'cancelled')}, flat ${outcome.afterRequestMs} ms after the request`;
@@ -339,6 +346,10 @@ export function venueLine(outcome: VenueOutcome): string {
       return outcome.inMs > 0
         ? `${outcome.venue}: no owner running to cancel; the venue's dead man's switch cancels every order at ${outcome.expiresAt} (in ${formatDuration(outcome.inMs)}), unless renewed`
         : `${outcome.venue}: no owner running to cancel; the venue's dead man's switch expired at ${outcome.expiresAt} (${formatDuration(-outcome.inMs)} ago): its orders were cancelled by the venue`;
+    case 'recorded':
+      return outcome.flat === true
+        ? `${outcome.venue}: already SHUTDOWN before this request: flat on record`
+        : `${outcome.venue}: already SHUTDOWN before this request: NOT CONFIRMED FLAT on record, ${ordersText(outcome.openOrders, 'open')} at the last count (governor status)`;
     case 'no-switch':
       return `${outcome.venue}: NOT CONFIRMED FLAT: no owner running to cancel and no dead man's switch armed on record: cancel there now (governor venues flat --config FILE)`;
   }

@@ -159,7 +159,7 @@ describe('a legitimately pruned event log', () => {
 describe('around a prune', () => {
   it('a database of schema 4 (before event_log_base) is migrated on its next read-write open, verifies, and prunes', () => {
     const path = copy();
-    tamper(path, 'DROP TABLE event_log_base', 'PRAGMA user_version = 4');
+    tamper(path, 'DROP TABLE event_log_base', 'DROP TABLE venues', 'PRAGMA user_version = 4');
     expect(() => Store.open(path, { readonly: true })).toThrow(
       /GOV_SCHEMA_NEEDS_MIGRATION|schema version 4/,
     );

@@ -46,6 +46,10 @@ describe('governor shutdown with venues', () => {
     expect(result.stdout).toMatch(/^kraken: 12 orders cancelled, flat \d+ ms after the request$/m);
     expect(result.stdout).toMatch(/^binance: 3 orders cancelled, flat \d+ ms after the request$/m);
     expect(kraken.openOrders).toBe(0);
+    // A second kill starts no new cancel: the venues as recorded, at once.
+    const again = await runCliInProcess(['shutdown', '--db', db, ...WHO]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^kraken: already SHUTDOWN before this request: flat on record$/m);
   });
 
   it('a venue not flat in time: NOT FLAT with the orders left, exit 9', async () => {

@@ -66,6 +66,16 @@ describe('venues registered', () => {
     expect(h.gov.venueStatus().map((v) => v.name)).toEqual(['kraken']);
   });
 
+  it('refuses a venue whose name holds a control character (names reach terminals and alerts)', () => {
+    const clock = new SimulatedClock();
+    expect(() =>
+      makeHarness({
+        clock,
+        system: { venues: [new FakeVenue({ name: 'kra\u001b[2Jken', clock })] },
+      }),
+    ).toThrow(/GOV_INVALID_CONFIG.*control, format/);
+  });
+
   it('refuses a venue without cancelAllOrders', () => {
     const clock = new SimulatedClock();
     try {
