@@ -23,6 +23,8 @@ export interface UnbuiltVenue {
 
 interface ExchangeClient extends CcxtExchange {
   urls: { api: unknown };
+  /** ccxt's shared keep-alive connection pool (an undici dispatcher), once it made a request. */
+  readonly fetchDispatcher?: { destroy?: () => Promise<void> | void } | undefined;
 }
 
 type ExchangeClass = new (config: Record<string, unknown>) => ExchangeClient;
@@ -58,13 +60,21 @@ function overrideApiUrl(client: ExchangeClient, url: string): void {
       : url;
 }
 
-/** The venues of `configs` that have credentials, built; the others with the reason. */
+/**
+ * The venues of `configs` that have credentials, built; the others with the reason; and
+ * `release`, which drops the clients' kept-alive connections (ccxt keeps idle sockets open up to
+ * a minute or more, which would hold the command's process after its work is done).
+ */
 export async function buildConfiguredVenues(
   configs: readonly VenueConfig[],
   env: NodeJS.ProcessEnv,
-): Promise<{ venues: Venue[]; unbuilt: UnbuiltVenue[] }> {
+): Promise<{ venues: Venue[]; unbuilt: UnbuiltVenue[]; release: () => Promise<void> }> {
   const venues: Venue[] = [];
   const unbuilt: UnbuiltVenue[] = [];
+  const clients: ExchangeClient[] = [];
+  const release = async (): Promise<void> => {
+    await Promise.allSettled(clients.map(async (client) => client.fetchDispatcher?.destroy?.()));
+  };
   for (const config of configs) {
     const credentials = venueCredentials(config, env);
     if ('missing' in credentials) {
@@ -88,6 +98,7 @@ export async function buildConfiguredVenues(
         // One kill pass: wait for nothing but the exchange itself.
         enableRateLimit: false,
       });
+      clients.push(client);
       if (config.apiUrl !== null) overrideApiUrl(client, config.apiUrl);
       venues.push(
         ccxtVenue(client, {
@@ -101,5 +112,5 @@ export async function buildConfiguredVenues(
       unbuilt.push({ name: config.name, reason: describeError(error) });
     }
   }
-  return { venues, unbuilt };
+  return { venues, unbuilt, release };
 }

@@ -182,3 +182,11 @@ export function venueCredentials(
   if (apiKey === undefined || secret === undefined || missing.length > 0) return { missing };
   return { apiKey, secret, password };
 }
+
+/** Whether any of `venues` has its credentials in the environment. */
+export function anyVenueCredentials(
+  venues: readonly VenueConfig[],
+  env: NodeJS.ProcessEnv,
+): boolean {
+  return venues.some((venue) => !('missing' in venueCredentials(venue, env)));
+}

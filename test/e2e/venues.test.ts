@@ -5,7 +5,8 @@
  * - `governor shutdown` from another process leaves the exchange with no open order;
  * - kill -9 of the engine: the exchange's own countdown (armed and renewed by governor) cancels
  *   everything, its trigger no later than the timeout (+1 s) after the kill;
- * - the engine frozen (SIGSTOP): `governor venues flat` with its own credentials flattens;
+ * - the engine frozen (SIGSTOP): `governor venues flat` with its own credentials flattens, and so
+ *   does `governor shutdown` with them (the owner does not confirm: its fallback cancels);
  * - a venue that refuses, or hangs, on cancel: the VENUE_NOT_FLAT alert, then flat once it
  *   answers again.
  * Latencies are written to test-artifacts/e2e/venues.json, never asserted.
@@ -128,6 +129,30 @@ describe('kill to flat at a local Kraken exchange', () => {
     expect(result.stdout).toMatch(/FLAT +kraken: 0 open orders/);
     expect(exchange.countOpenOrders()).toBe(0);
     figures.frozenEngineVenuesFlatMs = performance.timeOrigin + performance.now() - startedMs;
+  });
+
+  it('the engine frozen (SIGSTOP): governor shutdown with credentials falls back and flattens', async () => {
+    const box = sandbox();
+    const exchange = await exchangeFor(box);
+    exchange.placeRestingOrders(15);
+    const engine = await startTradingEngine(box, { krakenVenues: [venueOf(exchange)] });
+    const key = exchange.addApiKey();
+    box.writeConfig(
+      `${E2E_CONFIG_YAML}venues:\n  - name: kraken\n    exchange: kraken\n    apiUrl: ${exchange.url}\n    apiKeyEnv: KRAKEN_FLAT_KEY\n    secretEnv: KRAKEN_FLAT_SECRET\n`,
+    );
+    engine.child.kill('SIGSTOP');
+    box.onCleanup(async () => {
+      engine.child.kill('SIGCONT');
+    });
+    const startedMs = performance.timeOrigin + performance.now();
+    const result = await box.run(['shutdown', '--operator', 'dana', '--reason', 'frozen engine'], {
+      env: { KRAKEN_FLAT_KEY: key.apiKey, KRAKEN_FLAT_SECRET: key.secret },
+    });
+    // 7: the frozen owner did not confirm the latch; the venue is flat all the same.
+    expect(result.code, `${result.stdout}${result.stderr}`).toBe(7);
+    expect(`${result.stdout}${result.stderr}`).toMatch(/FLAT +kraken: 0 open orders/);
+    expect(exchange.countOpenOrders()).toBe(0);
+    figures.frozenEngineShutdownFallbackMs = performance.timeOrigin + performance.now() - startedMs;
   });
 
   it.each([

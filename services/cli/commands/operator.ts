@@ -29,6 +29,8 @@ import {
   governorCommand,
   nextCommands,
 } from '../printed-command.js';
+import { anyVenueCredentials } from '../venues-config.js';
+import type { VenuesFlatResult } from './venues.js';
 
 export type OperatorAction = 'shutdown' | 'observe' | 'resume' | 'restart';
 
@@ -289,12 +291,30 @@ export async function operatorCommand(
       if (exitCode === EXIT.OK && venues.some(leavesOrders)) exitCode = EXIT.NOT_FLAT;
     }
   }
+  // The owner did not confirm every configured venue flat: cancel there from here.
+  let fallback: VenuesFlatResult | null = null;
+  if (action === 'shutdown' && needsVenueFallback(config, outcome, venues, context.env)) {
+    const { flattenConfiguredVenues, venuesFlatLines } = await import('./venues.js');
+    lines.push(
+      'the owner did not confirm every venue of the config flat: cancelling there from this command (as governor venues flat)',
+    );
+    // Held to the owner's promise: flat within venueFlatWithinMs (venues flat --within to retry).
+    fallback = await flattenConfiguredVenues(
+      config,
+      context.env,
+      config.thresholds.venueFlatWithinMs,
+    );
+    lines.push(...venuesFlatLines(context.out, fallback));
+    if (!fallback.allFlat) exitCode = EXIT.NOT_FLAT;
+    else if (exitCode === EXIT.NOT_FLAT) exitCode = described.exitCode;
+  }
   if (context.json) {
     context.out.json({
       outcome: outcome.kind,
       request: outcome.request,
       exitCode,
       ...(venues === null ? {} : { venues }),
+      ...(fallback === null ? {} : { fallback }),
     });
   } else {
     for (const line of lines) {
@@ -327,6 +347,23 @@ async function venueOutcomes(
     return switchOutcomes(config.dbPath, Date.now());
   }
   return null;
+}
+
+/**
+ * Whether `governor shutdown` cancels at the config's venues itself: the config names venues
+ * with credentials in the environment, and the owner did not confirm each of them flat (it did
+ * not answer, failed, is not running, or reported a venue not flat or nothing about it).
+ */
+function needsVenueFallback(
+  config: DaemonConfig,
+  outcome: Awaited<ReturnType<typeof sendOwnerRequest>>,
+  venues: readonly VenueOutcome[] | null,
+  env: NodeJS.ProcessEnv,
+): boolean {
+  if (config.venues.length === 0 || !anyVenueCredentials(config.venues, env)) return false;
+  if (outcome.kind === 'refused') return false;
+  const flat = new Set((venues ?? []).filter((v) => v.kind === 'flat').map((v) => v.venue));
+  return config.venues.some((venue) => !flat.has(venue.name));
 }
 
 /** How long past venueFlatWithinMs the command waits for the owner's word on each venue. */

@@ -44,7 +44,7 @@ export async function flattenConfiguredVenues(
 ): Promise<VenuesFlatResult> {
   const clock = new SystemClock();
   const startMs = clock.monotonicNow();
-  const { venues, unbuilt } = await buildConfiguredVenues(config.venues, env);
+  const { venues, unbuilt, release } = await buildConfiguredVenues(config.venues, env);
   let report: FlattenReport | null = null;
   // SystemClock's timers are unref'd: without this the process could exit in a backoff wait.
   const keepAlive = setInterval(() => {}, 60_000);
@@ -60,6 +60,7 @@ export async function flattenConfiguredVenues(
           });
   } finally {
     clearInterval(keepAlive);
+    await release();
   }
   const lines: VenueFlatLine[] = [
     ...(report?.venues ?? []).map((result) => ({
@@ -87,21 +88,18 @@ export async function flattenConfiguredVenues(
 }
 
 /** One line per venue: FLAT with its time, or NOT FLAT with the open orders and the error. */
-export function printVenuesFlat(out: Output, result: VenuesFlatResult): void {
-  for (const venue of result.venues) {
+export function venuesFlatLines(out: Output, result: VenuesFlatResult): string[] {
+  return result.venues.map((venue) => {
     const name = displayText(venue.name);
     if (venue.flat) {
-      out.line(
-        `${out.paint('green', 'FLAT')}      ${name}: 0 open orders, confirmed after ${Math.round(venue.flatAfterMs ?? 0)} ms (${venue.attempts} round${venue.attempts === 1 ? '' : 's'})`,
-      );
-    } else {
-      const open =
-        venue.openOrders === null ? 'open orders unknown' : `${venue.openOrders} open orders`;
-      out.line(
-        `${out.paint('red', 'NOT FLAT')}  ${name}: ${open}${venue.error === null ? '' : `; ${displayText(venue.error)}`}`,
-      );
+      const rounds = `${venue.attempts} round${venue.attempts === 1 ? '' : 's'}`;
+      return `${out.paint('green', 'FLAT')}      ${name}: 0 open orders, confirmed after ${Math.round(venue.flatAfterMs ?? 0)} ms (${rounds})`;
     }
-  }
+    const open =
+      venue.openOrders === null ? 'open orders unknown' : `${venue.openOrders} open orders`;
+    const error = venue.error === null ? '' : `; ${displayText(venue.error)}`;
+    return `${out.paint('red', 'NOT FLAT')}  ${name}: ${open}${error}`;
+  });
 }
 
 function withinFlag(context: CommandContext): number {
@@ -127,6 +125,6 @@ export async function venuesFlatCommand(context: CommandContext): Promise<ExitCo
   }
   const result = await flattenConfiguredVenues(config, context.env, withinMs);
   if (context.json) context.out.json(result);
-  else printVenuesFlat(context.out, result);
+  else for (const line of venuesFlatLines(context.out, result)) context.out.line(line);
   return result.allFlat ? EXIT.OK : EXIT.NOT_FLAT;
 }
