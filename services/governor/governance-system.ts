@@ -13,6 +13,7 @@ import type {
   GovernorEvent,
   LifecycleState,
   Mode,
+  OperatorRestartEvent,
   ShutdownLatch,
   ShutdownTrigger,
   StartupCheckResult,
@@ -83,6 +84,7 @@ import {
 import { acquireOwnerLock, adoptSideFiles, claimOwnerRow } from './ownership.js';
 import { type PreflightReport, preflight } from './preflight.js';
 import { type ExceptionOrigin, watchUncaughtExceptions } from './process-errors.js';
+import { announceRestart, restartEvent } from './restart.js';
 import { type GovernorStatus, liveStatus } from './status.js';
 import {
   type AlertManagerView,
@@ -393,6 +395,7 @@ export class GovernanceSystem {
       {
         enter: (from, to, context) => this.effects.enter(from, to, context),
         settled: () => this.effects.tellListeners(),
+        restarted: (event) => announceRestart(this.effects, this.logger, event),
         openGate: () => this.gate.setOpen(!this.closed),
         closeGate: () => this.gate.setOpen(false),
         startupChecks: (input) => this.performStartupChecks(input),
@@ -681,15 +684,14 @@ export class GovernanceSystem {
         { state: this.lifecycle.state },
       );
     }
-    if (readFields('options', options, ['force']).force !== true) {
-      const report = this.preflightRestart();
-      if (!report.ok) {
-        throw new GovernorError(
-          'GOV_RESTART_WOULD_TRIP',
-          `restart refused, nothing was changed: it would shut down again at once: ${report.trips.map((t) => `${t.trigger}: ${t.reason}`).join('; ')}. Fix that first, or restart with --force`,
-          { preflight: report },
-        );
-      }
+    const force = readFields('options', options, ['force']).force === true;
+    const report = force ? null : this.preflightRestart();
+    if (report !== null && !report.ok) {
+      throw new GovernorError(
+        'GOV_RESTART_WOULD_TRIP',
+        `restart refused, nothing was changed: it would shut down again at once: ${report.trips.map((t) => `${t.trigger}: ${t.reason}`).join('; ')}. Fix that first, or restart with --force`,
+        { preflight: report },
+      );
     }
     const at = this.nowIso();
     const lifecycleId = randomUUID();
@@ -700,12 +702,10 @@ export class GovernanceSystem {
     });
     retireFallbackRecord(this.fallbackPath, at);
     this.incidents.resolveAll();
-    this.beginLifecycle(this.readAuthority(), lifecycleId);
-    this.logger.warn(
-      { operator: checked.operator, reason: checked.reason },
-      'operator restart: latch cleared',
+    // The chart leaves the latch: halted → a new lifecycle, from the authority recorded now.
+    this.restartLifecycle(
+      restartEvent(checked, { at, lifecycleId, passed: report?.ok === true, force }),
     );
-    this.effects.announceRestart(lifecycleId, `operator ${checked.operator}: ${checked.reason}`);
   }
 
   /**
@@ -881,6 +881,16 @@ export class GovernanceSystem {
       this.logger.fatal({ discrepancy: authority.discrepancy }, 'shutdown latch tampered with');
       this.incidents.latchDiscrepancy(latch, authority.discrepancy);
     }
+  }
+
+  /** Sends the restart to the chart, with the authority (latch, hold) the record holds now. */
+  private restartLifecycle(event: Omit<OperatorRestartEvent, 'authority'>): void {
+    const authority = this.readAuthority();
+    const { latch, hold } = authorityInForce(authority, readFallbackRecord(this.fallbackPath));
+    this.lifecycle.send({
+      ...event,
+      authority: { desiredMode: authority.desiredMode, latch, hold },
+    });
   }
 
   /** A latch written into the database by another process (outside governor) is honoured now. */
