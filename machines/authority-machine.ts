@@ -18,8 +18,8 @@ import { GOVERNOR_EVENT_TYPES } from './types.js';
 /** The id of the invoked lifecycle: its end is `xstate.done.actor.lifecycle`. */
 export const LIFECYCLE_ACTOR_ID = 'lifecycle';
 
-const forwardToLifecycle = Object.fromEntries(
-  GOVERNOR_EVENT_TYPES.map((type) => [type, { actions: forwardTo(LIFECYCLE_ACTOR_ID) }]),
+const forwardEachToLifecycle = Object.fromEntries(
+  GOVERNOR_EVENT_TYPES.map((type) => [type, { actions: 'forwardToLifecycle' as const }]),
 );
 
 function isGovernorContext(value: unknown): value is GovernorContext {
@@ -57,6 +57,8 @@ export const authorityMachine = setup({
         ended: null,
       };
     }),
+    /** Hands a lifecycle event to the running lifecycle (the only dispatcher's one route). */
+    forwardToLifecycle: forwardTo(LIFECYCLE_ACTOR_ID),
     // Effect: a no-op here; the shell provides it (tells the listeners of the restart).
     onRestart: () => {},
   },
@@ -75,7 +77,7 @@ export const authorityMachine = setup({
         input: ({ context }) => context.lifecycle,
         onDone: { target: 'halted', actions: 'recordEndedLifecycle' },
       },
-      on: forwardToLifecycle,
+      on: forwardEachToLifecycle,
     },
     halted: {
       on: {

@@ -132,7 +132,9 @@ export class Lifecycle {
       this.child = child;
       this.childSubscription = child.subscribe({
         next: () => this.stepped(),
-        error: (error: unknown) => this.host.failed(error),
+        // The lifecycle's failure reaches the authority statechart, which fails with it: the
+        // host hears of it once, from there.
+        error: () => {},
       });
     }
     this.host.settled();
