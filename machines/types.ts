@@ -51,6 +51,7 @@ export const SHUTDOWN_TRIGGERS = [
   'CAPITAL_INCONSISTENT',
   'UNRECOVERABLE_EXCEPTION',
   'OPERATOR_KILL',
+  'INVARIANT_VIOLATED',
 ] as const;
 export type ShutdownTrigger = (typeof SHUTDOWN_TRIGGERS)[number];
 

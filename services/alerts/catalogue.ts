@@ -56,6 +56,13 @@ export const SHUTDOWN_ALERTS: { readonly [T in ShutdownTrigger]: AlertText } = {
     recommendedAction:
       'Confirm with the operator named in the reason; when it is safe, `governor restart --operator NAME --reason TEXT`.',
   },
+  INVARIANT_VIOLATED: {
+    title: 'Fail-safe shutdown: internal invariant violated',
+    rootCause:
+      'after a step of the statechart, governor found its own state inconsistent (the gate disagreed with the machine, or a latch was recorded while the machine ran): a bug, or memory or the database changed under it',
+    recommendedAction:
+      'Keep the logs and the database file for the maintainers (the reason names the invariant); check the database with `governor verify --full`; then `governor restart --operator NAME --reason TEXT`.',
+  },
 };
 
 export const STARTUP_FAILURE_ALERT: Omit<AlertText, 'rootCause'> = {

@@ -70,6 +70,7 @@ import { createEnginePort, type EnginePort } from './engine-port.js';
 import { Gate } from './gate.js';
 import { Incidents } from './incidents.js';
 import { inputsText, restoreInputAges } from './inputs.js';
+import { forceInconsistency, type Inconsistency, InvariantGuard } from './invariants.js';
 import { Lifecycle } from './lifecycle.js';
 import {
   type CommandResult,
@@ -165,6 +166,11 @@ export const SIMULATE_CRASH: unique symbol = Symbol('governor.simulateCrash');
  * @internal
  */
 export const RAW_CONNECTION: unique symbol = Symbol('governor.rawConnection');
+/**
+ * Makes governor's own state inconsistent, for `trading-governor/testing` only.
+ * @internal
+ */
+export const FORCE_INCONSISTENCY: unique symbol = Symbol('governor.forceInconsistency');
 
 /** The raw SQLite handle's type, as the store gives it (no import of SQLite here). */
 type RawDatabase = ReturnType<Store['rawHandleForFaultInjection']>;
@@ -255,6 +261,8 @@ export class GovernanceSystem {
   private readonly ownerLock: OwnerLock | null;
   private readonly gate: Gate;
   private readonly lifecycle: Lifecycle;
+  /** The checks after every machine step (invariants.ts). */
+  private readonly invariants: InvariantGuard;
   private readonly effects: Effects;
   private readonly incidents: Incidents;
   private readonly heartbeat: HeartbeatMonitor;
@@ -389,13 +397,35 @@ export class GovernanceSystem {
       fallbackPath: this.fallbackPath,
       anchorHead: () => this.verifier.verify(),
     });
+    this.invariants = new InvariantGuard({
+      gate: this.gate,
+      lifecycle: () => this.lifecycle,
+      closed: () => this.closed,
+      broken: (reason) => {
+        this.logger.fatal({ invariant: reason }, 'an invariant broke after a machine step');
+        this.requestShutdown({
+          trigger: 'INVARIANT_VIOLATED',
+          reason: `invariant violated: ${reason}`,
+        });
+      },
+    });
     const logTransition = transitionLogger(componentLogger(this.logger, 'machine'));
     const inspect = options.inspect;
     this.lifecycle = new Lifecycle(
       {
-        enter: (from, to, context) => this.effects.enter(from, to, context),
-        settled: () => this.effects.tellListeners(),
-        restarted: (event) => announceRestart(this.effects, this.logger, event),
+        enter: (from, to, context) => {
+          this.effects.enter(from, to, context);
+          if (to === 'SHUTDOWN')
+            this.invariants.recordedLatch.persisted(this.effects.persistedTo !== null);
+        },
+        settled: () => {
+          this.invariants.check();
+          this.effects.tellListeners();
+        },
+        restarted: (event) => {
+          this.invariants.recordedLatch.began(event.authority.latch);
+          announceRestart(this.effects, this.logger, event);
+        },
         openGate: () => this.gate.setOpen(!this.closed),
         closeGate: () => this.gate.setOpen(false),
         startupChecks: (input) => this.performStartupChecks(input),
@@ -439,7 +469,6 @@ export class GovernanceSystem {
       return { allowed: false, state: this.getState(), reason: 'governor is closed' };
     const state = this.lifecycle.state;
     const context = this.lifecycle.context;
-    this.assertGateAgrees(state);
     if (state === 'SHUTDOWN') {
       const latch = this.lifecycle.latch;
       return {
@@ -819,6 +848,15 @@ export class GovernanceSystem {
   }
 
   /**
+   * Breaks an invariant without a step: the gate's flag opened, or a latch marked as recorded.
+   * The next machine step finds it (governor/testing).
+   * @internal
+   */
+  [FORCE_INCONSISTENCY](kind: Inconsistency): void {
+    forceInconsistency(kind, { gate: this.gate, invariants: this.invariants });
+  }
+
+  /**
    * Dies like kill -9: no write, timers stopped, lock freed (governor/testing).
    * @internal
    */
@@ -869,6 +907,7 @@ export class GovernanceSystem {
 
   private beginLifecycle(authority: AuthorityRecord, lifecycleId = randomUUID()): void {
     const { latch, hold } = authorityInForce(authority, readFallbackRecord(this.fallbackPath));
+    this.invariants.recordedLatch.began(latch);
     this.lifecycle.begin({
       lifecycleId,
       configuredMode: this.configuredMode,
@@ -1017,16 +1056,6 @@ export class GovernanceSystem {
   private requestShutdown(decision: TriggerDecision): void {
     if (this.closed || this.lifecycle.state === 'SHUTDOWN') return;
     this.send({ type: 'failsafe.triggered', trigger: decision.trigger, reason: decision.reason });
-  }
-
-  /** TigerBeetle-style assertion: the gate agrees with the machine (a latch implies SHUTDOWN). */
-  private assertGateAgrees(state: LifecycleState): void {
-    if (this.gate.isOpen !== (state === 'AGGRESSIVE')) {
-      throw new AssertionError(`gate ${this.gate.isOpen ? 'open' : 'closed'} in ${state}`);
-    }
-    if (this.lifecycle.latch !== null && state !== 'SHUTDOWN') {
-      throw new AssertionError(`a latch is in force in ${state}`);
-    }
   }
 
   private deadlineReason(): string {

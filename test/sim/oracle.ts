@@ -379,6 +379,8 @@ export class Oracle {
       EVENT_LOG_WRITE_FAILURE: unhealthy,
       HEALTH_CHECK_FAILED: unhealthy,
       UNRECOVERABLE_EXCEPTION: false,
+      // The simulator injects no inconsistency: a broken invariant is always a finding.
+      INVARIANT_VIOLATED: false,
     };
     if (trigger === null || !justified[trigger]) {
       this.violate('no-false-trigger', `SHUTDOWN (${trigger}) with no injected cause behind it`);
