@@ -102,6 +102,7 @@ export class Lifecycle {
   /** Starts the authority statechart with a lifecycle at STARTING (SHUTDOWN at once on a latch). */
   begin(input: GovernorInput): void {
     this.stop();
+    this.child = null;
     this.entered = 'STARTING';
     const actor = createActor(this.machine, {
       input,
@@ -151,8 +152,9 @@ export class Lifecycle {
     if (this.actor === null) return null;
     const snapshot = this.actor.getSnapshot();
     if (snapshot.value !== 'running') return null;
+    // A stopped actor (closed governor) lists no children: its last lifecycle still answers.
     const child: AnyActorRef | undefined = snapshot.children.lifecycle;
-    return child ?? null;
+    return child ?? this.child;
   }
 
   /** The lifecycle's snapshot: the running child's, or the ended one's while halted. */
