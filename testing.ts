@@ -5,10 +5,12 @@
  */
 import { applyRealFault as applyToConnection, type FaultMode } from './persistence/faults.js';
 import {
+  FORCE_INCONSISTENCY,
   type GovernanceSystem,
   RAW_CONNECTION,
   SIMULATE_CRASH,
 } from './services/governor/governance-system.js';
+import type { Inconsistency } from './services/governor/invariants.js';
 
 export { FAULT_MODES, FaultInjector, type FaultMode, tamperBalance } from './persistence/faults.js';
 export { SimulatedClock } from './services/clock.js';
@@ -28,4 +30,14 @@ export function simulateCrash(governance: GovernanceSystem): void {
  */
 export function applyRealFault(governance: GovernanceSystem, mode: FaultMode): () => void {
   return applyToConnection(governance[RAW_CONNECTION](), mode);
+}
+
+/**
+ * Makes a GovernanceSystem's own state inconsistent, as a bug or a corrupted memory would:
+ * `gate-open` opens the gate's flag outside AGGRESSIVE; `latch-recorded` marks the durable latch
+ * as recorded while the machine runs. The next machine step finds it and shuts down
+ * (INVARIANT_VIOLATED).
+ */
+export function forceInconsistency(governance: GovernanceSystem, kind: Inconsistency): void {
+  governance[FORCE_INCONSISTENCY](kind);
 }

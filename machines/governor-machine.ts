@@ -286,6 +286,8 @@ export const governorMachine = setup({
 }).createMachine({
   id: 'governor',
   initial: 'STARTING',
+  // Its end (SHUTDOWN) hands the last context to the authority statechart that invoked it.
+  output: ({ context }) => context,
   context: ({ input }) => ({
     lifecycleId: input.lifecycleId,
     configuredMode: input.configuredMode,

@@ -2,6 +2,12 @@
  * The public face of `machines/`: the lifecycle statechart and its vocabulary. Pure: it
  * imports only xstate and local types.
  */
+
+export {
+  type AuthorityMachine,
+  authorityMachine,
+  LIFECYCLE_ACTOR_ID,
+} from './authority-machine.js';
 export {
   type GovernorMachine,
   governorMachine,

@@ -52,6 +52,7 @@ export const SHUTDOWN_TRIGGERS = [
   'UNRECOVERABLE_EXCEPTION',
   'OPERATOR_KILL',
   'VENUE_DEAD_MANS_SWITCH_FIRED',
+  'INVARIANT_VIOLATED',
 ] as const;
 export type ShutdownTrigger = (typeof SHUTDOWN_TRIGGERS)[number];
 
@@ -175,3 +176,50 @@ export type GovernorEvent =
     };
 
 export type GovernorEventType = GovernorEvent['type'];
+
+/** Every lifecycle event type: the authority statechart forwards each to the running lifecycle. */
+export const GOVERNOR_EVENT_TYPES = [
+  'lifecycle.start',
+  'heartbeat.lost',
+  'integrity.violated',
+  'operator.observe',
+  'operator.resume',
+  'operator.shutdown',
+  'failsafe.triggered',
+] as const satisfies readonly GovernorEventType[];
+
+/** What the shell's restart pre-flight found: passed when nothing would shut down again at once. */
+export interface RestartPreflight {
+  readonly passed: boolean;
+}
+
+/** The durable authority a new lifecycle starts from (read after the operator's clear). */
+export interface RestartAuthority {
+  readonly desiredMode: Mode;
+  readonly latch: ShutdownLatch | null;
+  readonly hold: SafeModeHold | null;
+}
+
+/** An operator's restart of a halted governor: the one way out of a latch. */
+export interface OperatorRestartEvent extends OperatorFields {
+  readonly type: 'operator.restart';
+  readonly at: string;
+  /** The id of the lifecycle the restart begins. */
+  readonly lifecycleId: string;
+  readonly preflight: RestartPreflight;
+  /** The operator restarts although the pre-flight did not pass. */
+  readonly force: boolean;
+  readonly authority: RestartAuthority;
+}
+
+export type AuthorityEvent = GovernorEvent | OperatorRestartEvent;
+
+export const AUTHORITY_STATES = ['running', 'halted'] as const;
+export type AuthorityState = (typeof AUTHORITY_STATES)[number];
+
+export interface AuthorityContext {
+  /** The input of the lifecycle running (or of the last one, while halted). */
+  readonly lifecycle: GovernorInput;
+  /** The last context of the lifecycle that ended in SHUTDOWN; null while one runs. */
+  readonly ended: GovernorContext | null;
+}

@@ -63,6 +63,13 @@ export const SHUTDOWN_ALERTS: { readonly [T in ShutdownTrigger]: AlertText } = {
     recommendedAction:
       'Reconcile the orders and positions at the named venue (`governor status` shows its open orders); find why the renewal stopped; then `governor restart --operator NAME --reason TEXT` (the startup checks arm the switch again before the gate may open).',
   },
+  INVARIANT_VIOLATED: {
+    title: 'Fail-safe shutdown: internal invariant violated',
+    rootCause:
+      'after a step of the statechart, governor found its own state inconsistent (the gate disagreed with the machine, or a latch was recorded while the machine ran): a bug, or memory or the database changed under it',
+    recommendedAction:
+      'Keep the logs and the database file for the maintainers (the reason names the invariant); check the database with `governor verify --full`; then `governor restart --operator NAME --reason TEXT`.',
+  },
 };
 
 export const VENUE_NOT_FLAT_ALERT: Omit<AlertText, 'rootCause'> = {

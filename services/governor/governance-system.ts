@@ -14,6 +14,7 @@ import type {
   GovernorEvent,
   LifecycleState,
   Mode,
+  OperatorRestartEvent,
   ShutdownLatch,
   ShutdownTrigger,
   StartupCheckResult,
@@ -75,6 +76,7 @@ import { createEnginePort, type EnginePort } from './engine-port.js';
 import { Gate } from './gate.js';
 import { Incidents } from './incidents.js';
 import { inputsText, restoreInputAges } from './inputs.js';
+import { forceInconsistency, type Inconsistency, InvariantGuard } from './invariants.js';
 import { Lifecycle } from './lifecycle.js';
 import {
   type CommandResult,
@@ -89,6 +91,7 @@ import {
 import { acquireOwnerLock, adoptSideFiles, claimOwnerRow } from './ownership.js';
 import { type PreflightReport, preflight, type ThresholdsOrigin } from './preflight.js';
 import { type ExceptionOrigin, watchUncaughtExceptions } from './process-errors.js';
+import { announceRestart, restartEvent } from './restart.js';
 import { type GovernorStatus, liveStatus } from './status.js';
 import { checkVenues, VenueGuard, type VenueStatus } from './venue-guard.js';
 import {
@@ -192,6 +195,11 @@ export const SIMULATE_CRASH: unique symbol = Symbol('governor.simulateCrash');
  * @internal
  */
 export const RAW_CONNECTION: unique symbol = Symbol('governor.rawConnection');
+/**
+ * Makes governor's own state inconsistent, for `trading-governor/testing` only.
+ * @internal
+ */
+export const FORCE_INCONSISTENCY: unique symbol = Symbol('governor.forceInconsistency');
 
 /** The raw SQLite handle's type, as the store gives it (no import of SQLite here). */
 type RawDatabase = ReturnType<Store['rawHandleForFaultInjection']>;
@@ -294,6 +302,8 @@ export class GovernanceSystem {
   private readonly ownerLock: OwnerLock | null;
   private readonly gate: Gate;
   private readonly lifecycle: Lifecycle;
+  /** The checks after every machine step (invariants.ts). */
+  private readonly invariants: InvariantGuard;
   private readonly effects: Effects;
   private readonly incidents: Incidents;
   private readonly heartbeat: HeartbeatMonitor;
@@ -463,12 +473,35 @@ export class GovernanceSystem {
       anchorHead: () => this.verifier.verify(),
       shutdownEntered: (latch) => this.venues.onShutdown(latch),
     });
+    this.invariants = new InvariantGuard({
+      gate: this.gate,
+      lifecycle: () => this.lifecycle,
+      closed: () => this.closed,
+      broken: (reason) => {
+        this.logger.fatal({ invariant: reason }, 'an invariant broke after a machine step');
+        this.requestShutdown({
+          trigger: 'INVARIANT_VIOLATED',
+          reason: `invariant violated: ${reason}`,
+        });
+      },
+    });
     const logTransition = transitionLogger(componentLogger(this.logger, 'machine'));
     const inspect = options.inspect;
     this.lifecycle = new Lifecycle(
       {
-        enter: (from, to, context) => this.effects.enter(from, to, context),
-        settled: () => this.effects.tellListeners(),
+        enter: (from, to, context) => {
+          this.effects.enter(from, to, context);
+          if (to === 'SHUTDOWN')
+            this.invariants.recordedLatch.persisted(this.effects.persistedTo !== null);
+        },
+        settled: () => {
+          this.invariants.check();
+          this.effects.tellListeners();
+        },
+        restarted: (event) => {
+          this.invariants.recordedLatch.began(event.authority.latch);
+          announceRestart(this.effects, this.logger, event);
+        },
         openGate: () => this.gate.setOpen(!this.closed),
         closeGate: () => this.gate.setOpen(false),
         startupChecks: (input) => this.performStartupChecks(input),
@@ -516,7 +549,6 @@ export class GovernanceSystem {
       return { allowed: false, state: this.getState(), reason: 'governor is closed' };
     const state = this.lifecycle.state;
     const context = this.lifecycle.context;
-    this.assertGateAgrees(state);
     // No default object for `options`: the allowed path allocates nothing.
     const reducing = options?.reducesExposure === true;
     if (state === 'SHUTDOWN') {
@@ -813,15 +845,14 @@ export class GovernanceSystem {
         { state: this.lifecycle.state },
       );
     }
-    if (readFields('options', options, ['force']).force !== true) {
-      const report = this.preflightRestart();
-      if (!report.ok) {
-        throw new GovernorError(
-          'GOV_RESTART_WOULD_TRIP',
-          `restart refused, nothing was changed: it would shut down again at once: ${report.trips.map((t) => `${t.trigger}: ${t.reason}`).join('; ')}. Fix that first, or restart with --force`,
-          { preflight: report },
-        );
-      }
+    const force = readFields('options', options, ['force']).force === true;
+    const report = force ? null : this.preflightRestart();
+    if (report !== null && !report.ok) {
+      throw new GovernorError(
+        'GOV_RESTART_WOULD_TRIP',
+        `restart refused, nothing was changed: it would shut down again at once: ${report.trips.map((t) => `${t.trigger}: ${t.reason}`).join('; ')}. Fix that first, or restart with --force`,
+        { preflight: report },
+      );
     }
     const at = this.nowIso();
     const lifecycleId = randomUUID();
@@ -833,12 +864,10 @@ export class GovernanceSystem {
     retireFallbackRecord(this.fallbackPath, at);
     this.venues.onRestart();
     this.incidents.resolveAll();
-    this.beginLifecycle(this.readAuthority(), lifecycleId);
-    this.logger.warn(
-      { operator: checked.operator, reason: checked.reason },
-      'operator restart: latch cleared',
+    // The chart leaves the latch: halted → a new lifecycle, from the authority recorded now.
+    this.restartLifecycle(
+      restartEvent(checked, { at, lifecycleId, passed: report?.ok === true, force }),
     );
-    this.effects.announceRestart(lifecycleId, `operator ${checked.operator}: ${checked.reason}`);
   }
 
   /**
@@ -957,6 +986,15 @@ export class GovernanceSystem {
   }
 
   /**
+   * Breaks an invariant without a step: the gate's flag opened, or a latch marked as recorded.
+   * The next machine step finds it (governor/testing).
+   * @internal
+   */
+  [FORCE_INCONSISTENCY](kind: Inconsistency): void {
+    forceInconsistency(kind, { gate: this.gate, invariants: this.invariants });
+  }
+
+  /**
    * Dies like kill -9: no write, timers stopped, lock freed (governor/testing).
    * @internal
    */
@@ -1008,6 +1046,7 @@ export class GovernanceSystem {
 
   private beginLifecycle(authority: AuthorityRecord, lifecycleId = randomUUID()): void {
     const { latch, hold } = authorityInForce(authority, readFallbackRecord(this.fallbackPath));
+    this.invariants.recordedLatch.began(latch);
     this.lifecycle.begin({
       lifecycleId,
       configuredMode: this.configuredMode,
@@ -1020,6 +1059,16 @@ export class GovernanceSystem {
       this.logger.fatal({ discrepancy: authority.discrepancy }, 'shutdown latch tampered with');
       this.incidents.latchDiscrepancy(latch, authority.discrepancy);
     }
+  }
+
+  /** Sends the restart to the chart, with the authority (latch, hold) the record holds now. */
+  private restartLifecycle(event: Omit<OperatorRestartEvent, 'authority'>): void {
+    const authority = this.readAuthority();
+    const { latch, hold } = authorityInForce(authority, readFallbackRecord(this.fallbackPath));
+    this.lifecycle.send({
+      ...event,
+      authority: { desiredMode: authority.desiredMode, latch, hold },
+    });
   }
 
   /** A latch written into the database by another process (outside governor) is honoured now. */
@@ -1146,16 +1195,6 @@ export class GovernanceSystem {
   private requestShutdown(decision: TriggerDecision): void {
     if (this.closed || this.lifecycle.state === 'SHUTDOWN') return;
     this.send({ type: 'failsafe.triggered', trigger: decision.trigger, reason: decision.reason });
-  }
-
-  /** TigerBeetle-style assertion: the gate agrees with the machine (a latch implies SHUTDOWN). */
-  private assertGateAgrees(state: LifecycleState): void {
-    if (this.gate.isOpen !== (state === 'AGGRESSIVE')) {
-      throw new AssertionError(`gate ${this.gate.isOpen ? 'open' : 'closed'} in ${state}`);
-    }
-    if (this.lifecycle.latch !== null && state !== 'SHUTDOWN') {
-      throw new AssertionError(`a latch is in force in ${state}`);
-    }
   }
 
   private deadlineReason(): string {

@@ -1,26 +1,26 @@
 /**
- * The lifecycle: the one running instance of the statechart. It owns the actor (a new one per
- * lifecycle: at construction, and after each operator restart), gives the machine its effects,
- * and answers every question about the mode from the actor's snapshot: the state, the cause,
- * the latch, the report. Nothing else in governor keeps a copy of them.
+ * The lifecycle: the one running instance of the authority statechart (the lifecycle statechart
+ * as its invoked child, and the restart out of its SHUTDOWN). It owns the actor, gives the
+ * machines their effects, sends them every event (`send`, the one dispatcher), and answers every
+ * question about the mode from the snapshots: the state, the cause, the latch, the report.
  */
 import {
   type Actor,
   type ActorOptions,
+  type AnyActorRef,
   createActor,
   fromPromise,
   type InspectionEvent,
+  type Subscription,
 } from 'xstate';
-import {
-  type GovernorMachine,
-  governorMachine,
-  type StartupChecksInput,
-} from '../../machines/governor-machine.js';
+import { type AuthorityMachine, authorityMachine } from '../../machines/authority-machine.js';
+import { governorMachine, type StartupChecksInput } from '../../machines/governor-machine.js';
 import type {
+  AuthorityEvent,
   GovernorContext,
-  GovernorEvent,
   GovernorInput,
   LifecycleState,
+  OperatorRestartEvent,
   ShutdownLatch,
   StartupReport,
 } from '../../machines/types.js';
@@ -31,6 +31,8 @@ export interface LifecycleHost {
   enter(from: LifecycleState, to: LifecycleState, context: GovernorContext): void;
   /** The machine settled after a macrostep: its snapshot now shows the state entered. */
   settled(): void;
+  /** The authority statechart left `halted` on an operator's restart, into this lifecycle. */
+  restarted(event: OperatorRestartEvent): void;
   openGate(): void;
   closeGate(): void;
   startupChecks(input: StartupChecksInput): Promise<StartupReport>;
@@ -44,11 +46,16 @@ const SETTLED_STATES: ReadonlySet<LifecycleState> = new Set([
   'SHUTDOWN',
 ]);
 
-type GovernorActor = Actor<GovernorMachine>;
+type AuthorityActor = Actor<AuthorityMachine>;
 
 export class Lifecycle {
-  private readonly machine: GovernorMachine;
-  private actor: GovernorActor | null = null;
+  private readonly machine: AuthorityMachine;
+  private actor: AuthorityActor | null = null;
+  /** The running lifecycle (the invoked child) this class listens to, and its subscription. */
+  private child: AnyActorRef | null = null;
+  private childSubscription: Subscription | null = null;
+  /** Told after every step of either machine (settled waiters). */
+  private readonly stepWaiters = new Set<() => void>();
   /** The state the last entry action entered: the `from` of the next transition. */
   private entered: LifecycleState = 'STARTING';
 
@@ -64,7 +71,7 @@ export class Lifecycle {
         this.entered = to;
         host.enter(from, to, context);
       };
-    this.machine = governorMachine.provide({
+    const lifecycle = governorMachine.provide({
       actions: {
         onEnterChecking: enter('CHECKING'),
         onEnterAggressive: enter('AGGRESSIVE'),
@@ -79,86 +86,140 @@ export class Lifecycle {
         ),
       },
     });
+    this.machine = authorityMachine.provide({
+      actions: {
+        onRestart: ({ event }) => {
+          if (event.type !== 'operator.restart') return;
+          // The new lifecycle's entry actions follow; its first `from` is STARTING.
+          this.entered = 'STARTING';
+          host.restarted(event);
+        },
+      },
+      actors: { lifecycle },
+    });
   }
 
-  /** Starts a new lifecycle at STARTING (SHUTDOWN at once when `input.latch` is set). */
+  /** Starts the authority statechart with a lifecycle at STARTING (SHUTDOWN at once on a latch). */
   begin(input: GovernorInput): void {
     this.stop();
+    this.child = null;
     this.entered = 'STARTING';
     const actor = createActor(this.machine, {
       input,
-      clock: this.clock as unknown as NonNullable<ActorOptions<GovernorMachine>['clock']>,
+      clock: this.clock as unknown as NonNullable<ActorOptions<AuthorityMachine>['clock']>,
       inspect: this.inspect,
     });
     actor.subscribe({
-      next: () => this.host.settled(),
-      complete: () => this.host.settled(),
+      next: () => this.stepped(),
+      complete: () => this.stepped(),
       error: (error) => this.host.failed(error),
     });
     this.actor = actor;
     actor.start();
   }
 
-  /** Stops the actor (no effect runs); its last snapshot still answers. */
+  /** Stops the actors (no effect runs); the last snapshots still answer. */
   stop(): void {
+    this.childSubscription?.unsubscribe();
+    this.childSubscription = null;
     this.actor?.stop();
   }
 
-  private snapshot() {
+  /** After every step of either machine: follow a new lifecycle child, then tell the host. */
+  private stepped(): void {
+    const child = this.runningChild();
+    if (child !== null && child !== this.child) {
+      this.childSubscription?.unsubscribe();
+      this.child = child;
+      this.childSubscription = child.subscribe({
+        next: () => this.stepped(),
+        // The lifecycle's failure reaches the authority statechart, which fails with it: the
+        // host hears of it once, from there.
+        error: () => {},
+      });
+    }
+    this.host.settled();
+    for (const waiter of [...this.stepWaiters]) waiter();
+  }
+
+  private root() {
     if (this.actor === null) throw new Error('no lifecycle has begun');
     return this.actor.getSnapshot();
   }
 
+  /** The running lifecycle (the invoked child), or null while halted. */
+  private runningChild(): AnyActorRef | null {
+    if (this.actor === null) return null;
+    const snapshot = this.actor.getSnapshot();
+    if (snapshot.value !== 'running') return null;
+    // A stopped actor (closed governor) lists no children: its last lifecycle still answers.
+    const child: AnyActorRef | undefined = snapshot.children.lifecycle;
+    return child ?? this.child;
+  }
+
+  /** The lifecycle's snapshot: the running child's, or the ended one's while halted. */
+  private lifecycleSnapshot(): { value: LifecycleState; context: GovernorContext } {
+    const root = this.root();
+    const child = this.runningChild();
+    if (child !== null) {
+      const snapshot = child.getSnapshot() as { value: LifecycleState; context: GovernorContext };
+      return { value: snapshot.value, context: snapshot.context };
+    }
+    const ended = root.context.ended;
+    if (ended === null) throw new Error('the authority statechart is halted with no lifecycle');
+    return { value: 'SHUTDOWN', context: ended };
+  }
+
+  /** Whether the authority statechart is halted: the last lifecycle ended in SHUTDOWN. */
+  get halted(): boolean {
+    return this.root().value === 'halted';
+  }
+
   get state(): LifecycleState {
-    return this.snapshot().value as LifecycleState;
+    return this.lifecycleSnapshot().value;
   }
 
   get context(): GovernorContext {
-    return this.snapshot().context;
+    return this.lifecycleSnapshot().context;
   }
 
   /** The latch in force: this lifecycle's SHUTDOWN, or null. */
   get latch(): ShutdownLatch | null {
-    const snapshot = this.snapshot();
+    const snapshot = this.lifecycleSnapshot();
     return snapshot.value === 'SHUTDOWN' ? snapshot.context.shutdown : null;
   }
 
-  /** Whether the machine, in its current state, handles this event. */
-  accepts(event: GovernorEvent): boolean {
-    return this.actor !== null && this.snapshot().can(event);
+  /** Whether the machines, in their current states, handle this event (with its guards). */
+  accepts(event: AuthorityEvent): boolean {
+    if (this.actor === null) return false;
+    if (event.type === 'operator.restart') return this.root().can(event);
+    const child = this.runningChild();
+    if (child === null) return false;
+    const snapshot = child.getSnapshot() as { can(event: AuthorityEvent): boolean };
+    return snapshot.can(event);
   }
 
-  send(event: GovernorEvent): void {
+  /** The one dispatcher: every event for either machine goes through here. */
+  send(event: AuthorityEvent): void {
     this.actor?.send(event);
   }
 
   /** Resolves with the state once the machine settles (AGGRESSIVE, OBSERVE_ONLY or SHUTDOWN). */
   settled(): Promise<LifecycleState> {
-    const actor = this.actor;
-    if (actor === null) return Promise.resolve('STARTING');
+    if (this.actor === null) return Promise.resolve('STARTING');
     return new Promise((resolve) => {
-      const current = actor.getSnapshot().value as LifecycleState;
-      if (SETTLED_STATES.has(current)) {
+      const check = (): boolean => {
+        const stopped = this.actor?.getSnapshot().status !== 'active';
+        const current = this.state;
+        if (!stopped && !SETTLED_STATES.has(current)) return false;
+        this.stepWaiters.delete(waiter);
         resolve(current);
-        return;
-      }
-      const subscription = actor.subscribe({
-        next: (snapshot) => {
-          const value = snapshot.value as LifecycleState;
-          if (SETTLED_STATES.has(value)) {
-            subscription.unsubscribe();
-            resolve(value);
-          }
-        },
-        error: () => {
-          subscription.unsubscribe();
-          resolve(actor.getSnapshot().value as LifecycleState);
-        },
-        complete: () => {
-          subscription.unsubscribe();
-          resolve(actor.getSnapshot().value as LifecycleState);
-        },
-      });
+        return true;
+      };
+      const waiter = (): void => {
+        check();
+      };
+      if (!check()) this.stepWaiters.add(waiter);
     });
   }
 }

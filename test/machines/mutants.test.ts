@@ -2,12 +2,14 @@
  * Proves the model checker can fail: each mutant of the statechart breaks one rule of the
  * transition table, and the checker must catch it and name the offending edge. Mutants of the
  * safety rules outside the statechart (the engine port, adapter pings, the uncaught-exception
- * latch) are source mutants: test/services/safety-mutants.test.ts.
+ * latch) are source mutants: test/services/safety-mutants.test.ts. The authority statechart's
+ * mutants leave the latch (halted) another way than a passed or forced restart.
  */
 
 import { describe, expect, it } from 'vitest';
 import { type AnyStateMachine, StateMachine } from 'xstate';
-import { governorMachine } from '../../machines/index.js';
+import { authorityMachine, governorMachine } from '../../machines/index.js';
+import { type AuthorityPropertyName, checkAuthorityModel } from './authority-model-check.js';
 import { checkGovernorModel, type PropertyName } from './governor-model-check.js';
 
 type States = NonNullable<typeof governorMachine.config.states>;
@@ -179,6 +181,81 @@ describe('the model checker catches mutant statecharts', () => {
       );
       expect(caught.length).toBeGreaterThan(0);
       expect(caught.some((violation) => mutant.edge.test(violation.where))).toBe(true);
+    });
+  }
+});
+
+type AuthorityStates = NonNullable<typeof authorityMachine.config.states>;
+
+/** The authority statechart's own config with some states replaced, and the same implementations. */
+function mutateAuthority(edit: (states: AuthorityStates) => AuthorityStates): AnyStateMachine {
+  const config = authorityMachine.config;
+  return new StateMachine(
+    { ...config, states: edit({ ...config.states }) },
+    authorityMachine.implementations,
+  );
+}
+
+const authorityMutants: Array<{
+  name: string;
+  machine: AnyStateMachine;
+  property: AuthorityPropertyName;
+}> = [
+  {
+    name: 'operator.resume leaves halted',
+    machine: mutateAuthority((states) => ({
+      ...states,
+      halted: {
+        ...states.halted,
+        on: { ...states.halted?.on, 'operator.resume': 'running' },
+      },
+    })),
+    property: 'A1',
+  },
+  {
+    name: 'a restart whose pre-flight failed, not forced, leaves halted',
+    machine: authorityMachine.provide({ guards: { preflightPassedOrForced: () => true } }),
+    property: 'A1',
+  },
+  {
+    name: 'a restart while a lifecycle runs begins a new one',
+    machine: mutateAuthority((states) => ({
+      ...states,
+      running: {
+        ...states.running,
+        on: {
+          ...states.running?.on,
+          'operator.restart': {
+            target: 'running',
+            reenter: true,
+            actions: 'recordNextLifecycle',
+          },
+        },
+      },
+    })),
+    property: 'A3',
+  },
+  {
+    name: 'a fail-safe halts without the lifecycle ending',
+    machine: mutateAuthority((states) => ({
+      ...states,
+      running: {
+        ...states.running,
+        on: { ...states.running?.on, 'failsafe.triggered': 'halted' },
+      },
+    })),
+    property: 'A2',
+  },
+];
+
+describe('the authority model checker catches mutants that leave the latch another way', () => {
+  for (const mutant of authorityMutants) {
+    it(`catches ${mutant.name} as ${mutant.property}`, () => {
+      const caught = checkAuthorityModel(mutant.machine).violations.filter(
+        (violation) => violation.property === mutant.property,
+      );
+      console.log(`mutant "${mutant.name}": ${caught[0]?.where ?? 'not caught'}`);
+      expect(caught.length).toBeGreaterThan(0);
     });
   }
 });

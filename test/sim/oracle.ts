@@ -381,6 +381,8 @@ export class Oracle {
       UNRECOVERABLE_EXCEPTION: false,
       // The simulator registers no venue: no switch to fire.
       VENUE_DEAD_MANS_SWITCH_FIRED: false,
+      // The simulator injects no inconsistency: a broken invariant is always a finding.
+      INVARIANT_VIOLATED: false,
     };
     if (trigger === null || !justified[trigger]) {
       this.violate('no-false-trigger', `SHUTDOWN (${trigger}) with no injected cause behind it`);
