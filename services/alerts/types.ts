@@ -18,6 +18,8 @@ export const ALERT_KINDS = [
   'STARTUP_FAILURE',
   'HEARTBEAT_LOSS',
   'INTEGRITY_VIOLATION',
+  'AUTHORITY_LOSS',
+  'AUTHORITY_QUEUE',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 

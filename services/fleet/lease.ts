@@ -1,0 +1,464 @@
+/**
+ * A host's lease from the fleet authority. A renewal is one round trip that writes the host's row
+ * and reads its scopes' epochs; a renewal whose answer shows the same epochs as the baseline (set
+ * when the lifecycle's checks ran) extends the lease to the renewal's SEND time plus `leaseMs`,
+ * on the monotonic clock (lease ends only move forward). A killed scope, or an epoch that rose
+ * while this host was away, grants nothing and fences the host until its checks run again. The
+ * gate's deadline includes the lease's end, so a host that cannot renew closes by itself.
+ */
+import type { Clock, TimerHandle } from '../clock.js';
+import { describeError, GovernorError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { obeyedScopes } from './scopes.js';
+
+export type ScopeState = 'open' | 'killed';
+
+export interface ScopeRow {
+  readonly scope: string;
+  readonly state: ScopeState;
+  readonly epoch: number;
+  readonly changedBy: string;
+  readonly reason: string;
+}
+
+export interface LeaseReport {
+  readonly state: string;
+  readonly gateOpen: boolean;
+  readonly epochs: Readonly<Record<string, number>>;
+  readonly restartCheck: string | null;
+}
+
+export interface LeaseAnswer {
+  readonly scopes: readonly ScopeRow[];
+  readonly hostRowWritten: boolean;
+  readonly notificationQueueUsage: number;
+}
+
+/** One connection to the authority: a renewal, a confirmation, and an immediate close. */
+export interface AuthorityConnection {
+  renew(report: LeaseReport): Promise<LeaseAnswer>;
+  confirm(scope: string, epoch: number, state: string): Promise<void>;
+  close(): void;
+}
+
+/**
+ * How a lease reaches the authority. `connect` connects, registers the host's row and LISTENs;
+ * `onNotify` wakes a renewal (a hint, never the record); `onClosed` reports a broken connection.
+ */
+export interface AuthorityTransport {
+  connect(handlers: {
+    onNotify(): void;
+    onClosed(error: unknown): void;
+  }): Promise<AuthorityConnection>;
+}
+
+/** A kill this host must obey: a killed scope, or an epoch that rose while it was away. */
+export interface FleetKill {
+  readonly scope: string;
+  readonly epoch: number;
+  readonly changedBy: string;
+  readonly reason: string;
+}
+
+/** What the lease asks of, and tells, the governor that holds it. */
+export interface LeaseHolder {
+  report(): { state: string; gateOpen: boolean; restartCheck: string | null };
+  leaseChanged(): void;
+  killed(kill: FleetKill): void;
+  lost(sinceMs: number): void;
+  regained(): void;
+  queueUsageHigh(usage: number): void;
+}
+
+export type LeaseStatus = 'none' | 'held' | 'expired' | 'lost' | 'fenced';
+
+export interface LeaseView {
+  readonly status: LeaseStatus;
+  /** Monotonic ms at which the lease ends (-Infinity before the first grant). */
+  readonly leaseEndsAtMs: number;
+  readonly leaseRemainingMs: number;
+  /** How long since the last granted renewal was sent (or since start), when lost; else null. */
+  readonly lostForMs: number | null;
+  readonly epochs: Readonly<Record<string, number>>;
+  readonly fencedBy: FleetKill | null;
+  readonly notificationQueueUsage: number;
+  readonly renewalsGranted: number;
+  readonly renewalsFailed: number;
+}
+
+export interface FleetLeaseOptions {
+  readonly transport: AuthorityTransport;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly scopes: readonly string[];
+  readonly leaseMs: number;
+  readonly authorityLossMs: number;
+  readonly holder: LeaseHolder;
+}
+
+/** NOTIFY queue use (0..1) from which a host alerts. */
+export const QUEUE_USAGE_ALERT = 0.5;
+
+export class FleetLease {
+  private leaseEndMs = Number.NEGATIVE_INFINITY;
+  private baseline: Map<string, number> | null = null;
+  private fence: FleetKill | null = null;
+  private reportedKillEpoch = new Map<string, number>();
+  private lastEpochs: Record<string, number> = {};
+  private lastKilled: ScopeRow | null = null;
+  private connection: AuthorityConnection | null = null;
+  private running: Promise<void> | null = null;
+  private wakeAgain = false;
+  private stopped = true;
+  private tickTimer: TimerHandle | undefined;
+  private lossTimer: TimerHandle | undefined;
+  private grantBaseMs = 0;
+  private isLost = false;
+  private queueUsage = 0;
+  private queueAlerted = false;
+  private granted = 0;
+  private failed = 0;
+  private readonly pendingConfirmations = new Map<string, { epoch: number; state: string }>();
+  private readonly obeyed: readonly string[];
+  private readonly intervalMs: number;
+
+  constructor(private readonly options: FleetLeaseOptions) {
+    this.obeyed = obeyedScopes(options.scopes);
+    this.intervalMs = Math.max(1, Math.floor(options.leaseMs / 3));
+  }
+
+  /** Monotonic ms at which the lease ends: part of the gate's deadline. */
+  get leaseEndsAtMs(): number {
+    return this.leaseEndMs;
+  }
+
+  /** True while the lease runs (what a venue's dead man's switch renewal asks). */
+  held(): boolean {
+    return this.fence === null && this.options.clock.monotonicNow() < this.leaseEndMs;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.grantBaseMs = this.options.clock.monotonicNow();
+    this.scheduleLossCheck();
+    this.wake();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.options.clock.clearTimeout(this.tickTimer);
+    this.options.clock.clearTimeout(this.lossTimer);
+    this.connection?.close();
+    this.connection = null;
+  }
+
+  /**
+   * The startup check: a round trip whose epochs become the baseline (clearing a fence). Throws
+   * GOV_SCOPE_KILLED when a scope this host obeys is killed, GOV_AUTHORITY_UNREACHABLE when the
+   * authority does not answer within the renewal bound.
+   */
+  async establish(): Promise<true> {
+    this.start();
+    while (this.running !== null) await this.running;
+    let outcome: { answer: LeaseAnswer; sentAtMs: number } | null = null;
+    const run = (async () => {
+      outcome = await this.roundTrip();
+    })();
+    this.running = run.catch(() => {});
+    try {
+      await run;
+    } finally {
+      this.running = null;
+      if (this.wakeAgain) {
+        this.wakeAgain = false;
+        this.wake();
+      }
+    }
+    const { answer, sentAtMs } = outcome as unknown as { answer: LeaseAnswer; sentAtMs: number };
+    const epochs = this.epochsOf(answer);
+    const killed = this.killedRow(answer);
+    if (killed !== null) {
+      throw new GovernorError(
+        'GOV_SCOPE_KILLED',
+        `fleet scope ${killed.scope} is killed (epoch ${killed.epoch}) by ${killed.changedBy}: ${killed.reason}`,
+      );
+    }
+    if (!answer.hostRowWritten) {
+      throw new GovernorError(
+        'GOV_AUTHORITY_DENIED',
+        'this host row could not be written (another role owns it, or it was removed)',
+      );
+    }
+    this.baseline = new Map(Object.entries(epochs));
+    this.fence = null;
+    this.grant(sentAtMs);
+    return true;
+  }
+
+  /** Renews now (a NOTIFY arrived, or the interval passed); a renewal under way runs again after. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running !== null) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.options.clock.clearTimeout(this.tickTimer);
+    this.running = this.renewOnce().finally(() => {
+      this.running = null;
+      if (this.stopped) return;
+      if (this.wakeAgain) {
+        this.wakeAgain = false;
+        this.wake();
+      }
+    });
+  }
+
+  /** Records that this host obeyed a kill (its state now); written at once and retried. */
+  confirm(kill: FleetKill, state: string): void {
+    this.pendingConfirmations.set(kill.scope, { epoch: kill.epoch, state });
+    void this.flushConfirmations();
+  }
+
+  view(): LeaseView {
+    const now = this.options.clock.monotonicNow();
+    const status: LeaseStatus =
+      this.fence !== null
+        ? 'fenced'
+        : this.isLost
+          ? 'lost'
+          : this.leaseEndMs === Number.NEGATIVE_INFINITY
+            ? 'none'
+            : now < this.leaseEndMs
+              ? 'held'
+              : 'expired';
+    return {
+      status,
+      leaseEndsAtMs: this.leaseEndMs,
+      leaseRemainingMs: Math.max(0, this.leaseEndMs - now),
+      lostForMs: this.isLost ? now - this.grantBaseMs : null,
+      epochs: { ...this.lastEpochs },
+      fencedBy: this.fence,
+      notificationQueueUsage: this.queueUsage,
+      renewalsGranted: this.granted,
+      renewalsFailed: this.failed,
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  private async renewOnce(): Promise<void> {
+    const startedMs = this.options.clock.monotonicNow();
+    try {
+      const { answer, sentAtMs } = await this.roundTrip();
+      this.apply(answer, sentAtMs);
+      await this.flushConfirmations();
+    } catch (error) {
+      this.failed += 1;
+      this.options.logger.warn({ err: error }, 'fleet lease renewal failed');
+    }
+    if (this.stopped) return;
+    const elapsed = this.options.clock.monotonicNow() - startedMs;
+    this.tickTimer = this.options.clock.setTimeout(
+      () => this.wake(),
+      Math.max(0, this.intervalMs - elapsed),
+    );
+  }
+
+  /** One bounded round trip; the send time is taken before anything is sent (or connected). */
+  private async roundTrip(): Promise<{ answer: LeaseAnswer; sentAtMs: number }> {
+    const sentAtMs = this.options.clock.monotonicNow();
+    // Connecting may take longer than a renewal (TLS, authentication), up to a lease: the lease
+    // still counts from before it, so a slow connect only shortens what the renewal grants.
+    const connection = await this.bounded(
+      this.ensureConnection(),
+      sentAtMs + this.options.leaseMs,
+      'connect',
+    );
+    const deadlineMs = this.options.clock.monotonicNow() + this.intervalMs;
+    const holder = this.options.holder.report();
+    const restartCheck =
+      this.lastKilled !== null
+        ? `refused: fleet scope ${this.lastKilled.scope} is killed (epoch ${this.lastKilled.epoch})`
+        : holder.restartCheck;
+    const answer = await this.bounded(
+      connection.renew({ ...holder, restartCheck, epochs: this.lastEpochs }),
+      deadlineMs,
+      'renew',
+    ).catch((error: unknown) => {
+      // A renewal that did not answer in time leaves its connection in doubt: drop it.
+      this.dropConnection(connection);
+      throw error;
+    });
+    return { answer, sentAtMs };
+  }
+
+  private apply(answer: LeaseAnswer, sentAtMs: number): void {
+    this.trackQueueUsage(answer.notificationQueueUsage);
+    const epochs = this.epochsOf(answer);
+    this.lastEpochs = epochs;
+    const killed = this.killedRow(answer);
+    this.lastKilled = killed;
+    if (killed !== null) {
+      // Every killed scope is obeyed (and confirmed), the widest first.
+      for (const scope of this.obeyed) {
+        const row = answer.scopes.find((s) => s.scope === scope);
+        if (row?.state !== 'killed') continue;
+        this.fenceWith({
+          scope: row.scope,
+          epoch: row.epoch,
+          changedBy: row.changedBy,
+          reason: row.reason,
+        });
+      }
+      return;
+    }
+    const baseline = this.baseline;
+    // Fenced already (a kill obeyed): a release seen now grants nothing until the checks run.
+    if (baseline === null || !answer.hostRowWritten || this.fence !== null) return;
+    for (const scope of this.obeyed) {
+      const known = baseline.get(scope) ?? 0;
+      const now = epochs[scope] ?? 0;
+      if (now > known) {
+        // A kill and a release while this host could not see them: it obeys the kill.
+        const row = answer.scopes.find((s) => s.scope === scope);
+        this.fenceWith({
+          scope,
+          epoch: now,
+          changedBy: row?.changedBy ?? 'unknown',
+          reason: `the epoch of ${scope} rose from ${known} to ${now} while this host could not see it (a kill, then ${row?.reason ?? 'a release'})`,
+        });
+        return;
+      }
+    }
+    this.grant(sentAtMs);
+  }
+
+  private grant(sentAtMs: number): void {
+    this.granted += 1;
+    const end = sentAtMs + this.options.leaseMs;
+    if (end > this.leaseEndMs) this.leaseEndMs = end;
+    if (sentAtMs > this.grantBaseMs) this.grantBaseMs = sentAtMs;
+    this.scheduleLossCheck();
+    if (this.isLost) {
+      this.isLost = false;
+      this.options.holder.regained();
+    }
+    this.options.holder.leaseChanged();
+  }
+
+  private fenceWith(kill: FleetKill): void {
+    if (this.fence === null) this.fence = kill;
+    if ((this.reportedKillEpoch.get(kill.scope) ?? 0) >= kill.epoch) return;
+    this.reportedKillEpoch.set(kill.scope, kill.epoch);
+    this.options.holder.killed(kill);
+  }
+
+  private scheduleLossCheck(): void {
+    if (this.stopped) return;
+    this.options.clock.clearTimeout(this.lossTimer);
+    const dueMs = this.grantBaseMs + this.options.authorityLossMs;
+    this.lossTimer = this.options.clock.setTimeout(
+      () => {
+        if (this.stopped || this.isLost) return;
+        const now = this.options.clock.monotonicNow();
+        if (now < this.grantBaseMs + this.options.authorityLossMs) {
+          this.scheduleLossCheck();
+          return;
+        }
+        this.isLost = true;
+        this.options.holder.lost(now - this.grantBaseMs);
+      },
+      Math.max(0, dueMs - this.options.clock.monotonicNow()),
+    );
+  }
+
+  private trackQueueUsage(usage: number): void {
+    this.queueUsage = usage;
+    if (usage >= QUEUE_USAGE_ALERT && !this.queueAlerted) {
+      this.queueAlerted = true;
+      this.options.holder.queueUsageHigh(usage);
+    } else if (usage < QUEUE_USAGE_ALERT / 2) {
+      this.queueAlerted = false;
+    }
+  }
+
+  private epochsOf(answer: LeaseAnswer): Record<string, number> {
+    const epochs: Record<string, number> = {};
+    for (const scope of this.obeyed) {
+      epochs[scope] = answer.scopes.find((row) => row.scope === scope)?.epoch ?? 0;
+    }
+    return epochs;
+  }
+
+  /** The widest killed scope this host obeys, or null. */
+  private killedRow(answer: LeaseAnswer): ScopeRow | null {
+    for (const scope of this.obeyed) {
+      const row = answer.scopes.find((s) => s.scope === scope);
+      if (row?.state === 'killed') return row;
+    }
+    return null;
+  }
+
+  private async ensureConnection(): Promise<AuthorityConnection> {
+    if (this.connection !== null) return this.connection;
+    let opened: AuthorityConnection | null = null;
+    const connection = await this.options.transport.connect({
+      onNotify: () => this.wake(),
+      onClosed: (error) => {
+        this.options.logger.warn({ err: error }, 'fleet authority connection closed');
+        if (opened !== null) this.dropConnection(opened);
+        this.wake();
+      },
+    });
+    opened = connection;
+    if (this.stopped) {
+      connection.close();
+      throw new GovernorError('GOV_CLOSED', 'the fleet lease was stopped');
+    }
+    this.connection = connection;
+    return connection;
+  }
+
+  private dropConnection(connection: AuthorityConnection): void {
+    if (this.connection === connection) this.connection = null;
+    connection.close();
+  }
+
+  private async flushConfirmations(): Promise<void> {
+    const connection = this.connection;
+    if (connection === null) return;
+    for (const [scope, { epoch, state }] of [...this.pendingConfirmations]) {
+      try {
+        await connection.confirm(scope, epoch, state);
+        const pending = this.pendingConfirmations.get(scope);
+        if (pending?.epoch === epoch) this.pendingConfirmations.delete(scope);
+      } catch (error) {
+        this.options.logger.warn(
+          { err: error, scope, epoch },
+          `fleet confirmation not written yet: ${describeError(error)}`,
+        );
+        return;
+      }
+    }
+  }
+
+  private bounded<T>(promise: Promise<T>, deadlineMs: number, what: string): Promise<T> {
+    const clock = this.options.clock;
+    let timer: TimerHandle | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = clock.setTimeout(
+        () =>
+          reject(
+            new GovernorError(
+              'GOV_AUTHORITY_UNREACHABLE',
+              `fleet authority: ${what} did not answer in time`,
+            ),
+          ),
+        Math.max(0, deadlineMs - clock.monotonicNow()),
+      );
+    });
+    promise.catch(() => {});
+    return Promise.race([promise, timeout]).finally(() => clock.clearTimeout(timer));
+  }
+}
