@@ -117,6 +117,7 @@ export class FleetLease {
   private queueUsage = 0;
   private queueAlerted = false;
   private granted = 0;
+  private flushing = false;
   private failed = 0;
   private readonly pendingConfirmations = new Map<string, { epoch: number; state: string }>();
   private readonly obeyed: readonly string[];
@@ -426,8 +427,22 @@ export class FleetLease {
   }
 
   private async flushConfirmations(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      // A confirmation added while a write was under way is written in the next pass (bounded).
+      for (let pass = 0; pass < 3 && this.pendingConfirmations.size > 0; pass++) {
+        if (!(await this.writeConfirmations())) break;
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Writes the pending confirmations; false when one could not be written. */
+  private async writeConfirmations(): Promise<boolean> {
     const connection = this.connection;
-    if (connection === null) return;
+    if (connection === null) return false;
     for (const [scope, { epoch, state }] of [...this.pendingConfirmations]) {
       try {
         await connection.confirm(scope, epoch, state);
@@ -438,9 +453,10 @@ export class FleetLease {
           { err: error, scope, epoch },
           `fleet confirmation not written yet: ${describeError(error)}`,
         );
-        return;
+        return false;
       }
     }
+    return true;
   }
 
   private bounded<T>(promise: Promise<T>, deadlineMs: number, what: string): Promise<T> {
