@@ -68,6 +68,8 @@ export interface LeaseHolder {
   lost(sinceMs: number): void;
   regained(): void;
   queueUsageHigh(usage: number): void;
+  /** The epochs the checks just established: kept, so a restarted process remembers them. */
+  epochsEstablished(epochs: Readonly<Record<string, number>>): void;
 }
 
 export type LeaseStatus = 'none' | 'held' | 'expired' | 'lost' | 'fenced';
@@ -94,7 +96,12 @@ export interface FleetLeaseOptions {
   readonly leaseMs: number;
   readonly authorityLossMs: number;
   readonly holder: LeaseHolder;
+  /** The epochs an earlier process of this host established (its side file), or null. */
+  readonly rememberedEpochs?: Readonly<Record<string, number>> | null;
 }
+
+/** Round trips the startup check tries before it fails (each bounded). */
+const ESTABLISH_ATTEMPTS = 3;
 
 /** NOTIFY queue use (0..1) from which a host alerts. */
 export const QUEUE_USAGE_ALERT = 0.5;
@@ -102,6 +109,7 @@ export const QUEUE_USAGE_ALERT = 0.5;
 export class FleetLease {
   private leaseEndMs = Number.NEGATIVE_INFINITY;
   private baseline: Map<string, number> | null = null;
+  private readonly remembered: Map<string, number> | null;
   private fence: FleetKill | null = null;
   private reportedKillEpoch = new Map<string, number>();
   private lastEpochs: Record<string, number> = {};
@@ -125,6 +133,8 @@ export class FleetLease {
 
   constructor(private readonly options: FleetLeaseOptions) {
     this.obeyed = obeyedScopes(options.scopes);
+    const remembered = options.rememberedEpochs ?? null;
+    this.remembered = remembered === null ? null : new Map(Object.entries(remembered));
     this.intervalMs = Math.max(1, Math.floor(options.leaseMs / 3));
   }
 
@@ -164,7 +174,15 @@ export class FleetLease {
     while (this.running !== null) await this.running;
     let outcome: { answer: LeaseAnswer; sentAtMs: number } | null = null;
     const run = (async () => {
-      outcome = await this.roundTrip();
+      // A connection that could not be made in time (a busy host at start) is tried again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          outcome = await this.roundTrip();
+          return;
+        } catch (error) {
+          if (attempt >= ESTABLISH_ATTEMPTS) throw error;
+        }
+      }
     })();
     this.running = run.catch(() => {});
     try {
@@ -179,6 +197,11 @@ export class FleetLease {
     const { answer, sentAtMs } = outcome as unknown as { answer: LeaseAnswer; sentAtMs: number };
     const epochs = this.epochsOf(answer);
     const killed = this.killedRow(answer);
+    const risen = killed === null ? this.unseenRise(answer, epochs) : null;
+    if (risen !== null) {
+      this.fenceWith(risen);
+      throw new GovernorError('GOV_SCOPE_KILLED', `fleet scope ${risen.scope}: ${risen.reason}`);
+    }
     if (killed !== null) {
       throw new GovernorError(
         'GOV_SCOPE_KILLED',
@@ -193,6 +216,7 @@ export class FleetLease {
     }
     this.baseline = new Map(Object.entries(epochs));
     this.fence = null;
+    this.options.holder.epochsEstablished(epochs);
     this.grant(sentAtMs);
     return true;
   }
@@ -314,25 +338,44 @@ export class FleetLease {
       }
       return;
     }
-    const baseline = this.baseline;
-    // Fenced already (a kill obeyed): a release seen now grants nothing until the checks run.
-    if (baseline === null || !answer.hostRowWritten || this.fence !== null) return;
-    for (const scope of this.obeyed) {
-      const known = baseline.get(scope) ?? 0;
-      const now = epochs[scope] ?? 0;
-      if (now > known) {
-        // A kill and a release while this host could not see them: it obeys the kill.
-        const row = answer.scopes.find((s) => s.scope === scope);
-        this.fenceWith({
-          scope,
-          epoch: now,
-          changedBy: row?.changedBy ?? 'unknown',
-          reason: `the epoch of ${scope} rose from ${known} to ${now} while this host could not see it (a kill, then ${row?.reason ?? 'a release'})`,
-        });
-        return;
+    // Fenced already (a kill obeyed): a release seen now grants nothing until the checks run;
+    // the epochs it raised were seen here, so the checks accept them.
+    if (this.fence !== null) {
+      for (const scope of this.obeyed) {
+        const now = epochs[scope] ?? 0;
+        if (now > (this.reportedKillEpoch.get(scope) ?? 0)) this.reportedKillEpoch.set(scope, now);
       }
+      return;
     }
-    this.grant(sentAtMs);
+    if (!answer.hostRowWritten) return;
+    const risen = this.unseenRise(answer, epochs);
+    if (risen !== null) {
+      this.fenceWith(risen);
+      return;
+    }
+    if (this.baseline !== null) this.grant(sentAtMs);
+  }
+
+  /**
+   * An epoch above the one this host knows (its baseline, else what an earlier process of it
+   * remembered) that it has not obeyed yet: a kill and a release while it could not see them.
+   */
+  private unseenRise(answer: LeaseAnswer, epochs: Record<string, number>): FleetKill | null {
+    const known = this.baseline ?? this.remembered;
+    if (known === null) return null;
+    for (const scope of this.obeyed) {
+      const before = known.get(scope) ?? 0;
+      const now = epochs[scope] ?? 0;
+      if (now <= before || (this.reportedKillEpoch.get(scope) ?? 0) >= now) continue;
+      const row = answer.scopes.find((s) => s.scope === scope);
+      return {
+        scope,
+        epoch: now,
+        changedBy: row?.changedBy ?? 'unknown',
+        reason: `the epoch of ${scope} rose from ${before} to ${now} while this host could not see it (a kill, then ${row?.reason ?? 'a release'})`,
+      };
+    }
+    return null;
   }
 
   private grant(sentAtMs: number): void {

@@ -7,6 +7,11 @@
  */
 import { hostname } from 'node:os';
 import type { LifecycleState } from '../../machines/types.js';
+import {
+  fleetEpochsPathFor,
+  readFleetEpochs,
+  writeFleetEpochs,
+} from '../../persistence/fleet/epochs-file.js';
 import type { Clock } from '../clock.js';
 import { GovernorError } from '../errors.js';
 import {
@@ -92,8 +97,15 @@ function defaultHostName(): string {
 export class FleetLink {
   readonly lease: FleetLease;
 
-  constructor(options: AuthorityOptions, clock: Clock, logger: Logger, host: FleetLinkHost) {
+  constructor(
+    options: AuthorityOptions,
+    dbPath: string,
+    clock: Clock,
+    logger: Logger,
+    host: FleetLinkHost,
+  ) {
     const checked = checkAuthorityOptions(options);
+    const epochsPath = fleetEpochsPathFor(dbPath);
     const transport =
       options.transport ??
       postgresTransport({
@@ -101,7 +113,7 @@ export class FleetLink {
         host: checked.host,
         scopes: checked.scopes,
         leaseMs: checked.leaseMs,
-        connectTimeoutMs: Math.max(100, Math.floor(checked.leaseMs / 3)),
+        connectTimeoutMs: checked.leaseMs,
       });
     this.lease = new FleetLease({
       transport,
@@ -110,7 +122,15 @@ export class FleetLink {
       scopes: checked.scopes,
       leaseMs: checked.leaseMs,
       authorityLossMs: checked.authorityLossMs,
+      rememberedEpochs: readFleetEpochs(epochsPath),
       holder: {
+        epochsEstablished: (epochs) => {
+          try {
+            writeFleetEpochs(epochsPath, epochs, new Date(clock.wallNow()).toISOString());
+          } catch (error) {
+            logger.error({ err: error }, 'the fleet epochs could not be kept beside the database');
+          }
+        },
         report: () => {
           const state = host.state();
           const refusal = state === 'SHUTDOWN' ? host.restartRefusal() : null;

@@ -331,6 +331,7 @@ export class GovernanceSystem {
         ? null
         : new FleetLink(
             options.authority,
+            this.dbPath,
             this.clock,
             componentLogger(this.logger, 'fleet'),
             this.fleetHost(),

@@ -87,6 +87,7 @@ async function hostLease(host: string, scopes: string[], leaseMs = 600, role?: s
       lost: () => {},
       regained: () => {},
       queueUsageHigh: () => {},
+      epochsEstablished: () => {},
     },
   });
   const setState = (next: string): void => {

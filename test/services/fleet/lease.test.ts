@@ -31,6 +31,7 @@ function setup(options: { leaseMs?: number; authorityLossMs?: number; scopes?: s
         regained += 1;
       },
       queueUsageHigh: () => {},
+      epochsEstablished: () => {},
     },
   });
   return { clock, authority, lease, kills, lost, regained: () => regained };

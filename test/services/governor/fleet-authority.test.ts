@@ -124,6 +124,26 @@ describe('a governor under the fleet authority', () => {
     expect(authority.confirmations).toEqual([{ scope: 'firm', epoch: 1, state: 'SHUTDOWN' }]);
   });
 
+  it('a process started again after a kill and a release it never saw obeys the kill (remembered epochs)', async () => {
+    const { gov, authority } = fleetGovernor();
+    await start(gov);
+    gov.close();
+    authority.kill('firm/desk-a');
+    authority.release('firm/desk-a');
+    const again = h.reopen({
+      authority: {
+        host: 'host-1',
+        scopes: ['firm/desk-a/strategy-x'],
+        leaseMs: LEASE_MS,
+        transport: authority,
+      },
+    });
+    expect(await start(again)).toBe(false);
+    expect(again.getState()).toBe('SHUTDOWN');
+    expect(again.getLatch()?.reason).toMatch(/rose from 0 to 2/);
+    expect(again.canDeployCapital()).toBe(false);
+  });
+
   it('after a release, only a local restart (pre-flight and checks) opens the gate again', async () => {
     const { gov, authority } = fleetGovernor();
     await start(gov);
