@@ -100,8 +100,8 @@ export interface FleetLeaseOptions {
   readonly rememberedEpochs?: Readonly<Record<string, number>> | null;
 }
 
-/** Round trips the startup check tries before it fails (each bounded). */
-const ESTABLISH_ATTEMPTS = 3;
+/** Round trips the startup check tries before it fails (each bounded; the check's own timeout bounds them all). */
+const ESTABLISH_ATTEMPTS = 6;
 
 /** NOTIFY queue use (0..1) from which a host alerts. */
 export const QUEUE_USAGE_ALERT = 0.5;
