@@ -100,8 +100,8 @@ export interface FleetLeaseOptions {
   readonly rememberedEpochs?: Readonly<Record<string, number>> | null;
 }
 
-/** Round trips the startup check tries before it fails (each bounded; the check's own timeout bounds them all). */
-const ESTABLISH_ATTEMPTS = 6;
+/** How long the startup check keeps trying round trips (each bounded) before it fails. */
+const ESTABLISH_WINDOW_MS = 4_000;
 
 /** NOTIFY queue use (0..1) from which a host alerts. */
 export const QUEUE_USAGE_ALERT = 0.5;
@@ -175,12 +175,13 @@ export class FleetLease {
     let outcome: { answer: LeaseAnswer; sentAtMs: number } | null = null;
     const run = (async () => {
       // A connection that could not be made in time (a busy host at start) is tried again.
-      for (let attempt = 1; ; attempt++) {
+      const giveUpAtMs = this.options.clock.monotonicNow() + ESTABLISH_WINDOW_MS;
+      for (;;) {
         try {
           outcome = await this.roundTrip();
           return;
         } catch (error) {
-          if (attempt >= ESTABLISH_ATTEMPTS) throw error;
+          if (this.options.clock.monotonicNow() >= giveUpAtMs) throw error;
         }
       }
     })();
@@ -197,7 +198,8 @@ export class FleetLease {
     const { answer, sentAtMs } = outcome as unknown as { answer: LeaseAnswer; sentAtMs: number };
     const epochs = this.epochsOf(answer);
     const killed = this.killedRow(answer);
-    const risen = killed === null ? this.unseenRise(answer, epochs) : null;
+    // A host obeying a kill (fenced) is restarted by its operator: what rose since is accepted.
+    const risen = killed === null && this.fence === null ? this.unseenRise(answer, epochs) : null;
     if (risen !== null) {
       this.fenceWith(risen);
       throw new GovernorError('GOV_SCOPE_KILLED', `fleet scope ${risen.scope}: ${risen.reason}`);

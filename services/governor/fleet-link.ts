@@ -20,7 +20,7 @@ import {
   FleetLease,
   type LeaseView,
 } from '../fleet/lease.js';
-import { postgresTransport } from '../fleet/pg-transport.js';
+import type { PostgresTransportOptions } from '../fleet/pg-transport.js';
 import { checkHostName, checkScope, SCOPES_PER_HOST_MAX } from '../fleet/scopes.js';
 import type { Logger } from '../logger.js';
 
@@ -94,6 +94,16 @@ function defaultHostName(): string {
   );
 }
 
+/** PostgreSQL's client is loaded on the first connection: a governor without the option never loads it. */
+function lazyPostgresTransport(options: PostgresTransportOptions): AuthorityTransport {
+  return {
+    connect: async (handlers) => {
+      const { postgresTransport } = await import('../fleet/pg-transport.js');
+      return postgresTransport(options).connect(handlers);
+    },
+  };
+}
+
 export class FleetLink {
   readonly lease: FleetLease;
 
@@ -108,7 +118,7 @@ export class FleetLink {
     const epochsPath = fleetEpochsPathFor(dbPath);
     const transport =
       options.transport ??
-      postgresTransport({
+      lazyPostgresTransport({
         ...(options.url === undefined ? {} : { url: options.url }),
         host: checked.host,
         scopes: checked.scopes,

@@ -103,7 +103,7 @@ describe('a governor under the fleet authority', () => {
   });
 
   it('a start without the authority stays closed (its startup check fails)', async () => {
-    const { gov, authority } = fleetGovernor();
+    const { gov, authority } = fleetGovernor({ authorityLossMs: 60_000 });
     authority.unreachable = true;
     expect(await start(gov)).toBe(false);
     expect(gov.getState()).toBe('OBSERVE_ONLY');
@@ -151,7 +151,6 @@ describe('a governor under the fleet authority', () => {
     await advanceBy(h.clock, 20, 1);
     expect(gov.getState()).toBe('SHUTDOWN');
     authority.release('firm/desk-a');
-    await advanceBy(h.clock, 1_000);
     gov.operatorRestart({ operator: 'dave', reason: 'released' });
     expect(await start(gov)).toBe(true);
     expect(gov.canDeployCapital()).toBe(true);
