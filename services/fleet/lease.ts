@@ -138,9 +138,9 @@ export class FleetLease {
     this.intervalMs = Math.max(1, Math.floor(options.leaseMs / 3));
   }
 
-  /** Monotonic ms at which the lease ends: part of the gate's deadline. */
+  /** Monotonic ms at which the lease ends: part of the gate's deadline (-Infinity when fenced). */
   get leaseEndsAtMs(): number {
-    return this.leaseEndMs;
+    return this.fence === null ? this.leaseEndMs : Number.NEGATIVE_INFINITY;
   }
 
   /** True while the lease runs (what a venue's dead man's switch renewal asks). */
@@ -393,11 +393,19 @@ export class FleetLease {
     this.options.holder.leaseChanged();
   }
 
+  /**
+   * Fences the lease: the gate closes at once (its deadline is told now, an O(1) step); the
+   * kill itself (the machine's SHUTDOWN, heavier: fsync, alert) follows on the next timer turn,
+   * so the other work already received (another connection's kill) is not held behind it.
+   */
   private fenceWith(kill: FleetKill): void {
-    if (this.fence === null) this.fence = kill;
+    if (this.fence === null) {
+      this.fence = kill;
+      this.options.holder.leaseChanged();
+    }
     if ((this.reportedKillEpoch.get(kill.scope) ?? 0) >= kill.epoch) return;
     this.reportedKillEpoch.set(kill.scope, kill.epoch);
-    this.options.holder.killed(kill);
+    this.options.clock.setTimeout(() => this.options.holder.killed(kill), 0);
   }
 
   private scheduleLossCheck(): void {

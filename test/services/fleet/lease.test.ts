@@ -105,8 +105,11 @@ describe('FleetLease', () => {
     expect(s.kills).toEqual([
       { scope: 'firm/desk-a', epoch, changedBy: 'alice', reason: 'incident' },
     ]);
+    // Fenced: the lease ends at once (the gate's deadline is already past), and stays ended.
+    expect(s.lease.leaseEndsAtMs).toBe(Number.NEGATIVE_INFINITY);
+    expect(endBefore).toBeGreaterThan(s.clock.monotonicNow());
     await advanceBy(s.clock, 1_000);
-    expect(s.lease.leaseEndsAtMs).toBe(endBefore);
+    expect(s.lease.leaseEndsAtMs).toBe(Number.NEGATIVE_INFINITY);
     expect(s.lease.held()).toBe(false);
     expect(s.lease.view().status).toBe('fenced');
     s.lease.stop();
