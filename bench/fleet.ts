@@ -54,7 +54,7 @@ try {
   const admin = new pg.Client({ connectionString: cluster.superuserUrl });
   await admin.connect();
   await admin.query(`CREATE ROLE op LOGIN IN ROLE ${OPERATOR_ROLE}`);
-  for (let i = 0; i < Math.max(5, SIMULATED_HOSTS); i++) {
+  for (let i = 0; i < 5 + SIMULATED_HOSTS; i++) {
     await admin.query(`CREATE ROLE h${i} LOGIN IN ROLE ${HOST_ROLE}`);
   }
   const operator = new pg.Client({ connectionString: cluster.urlFor('op') });
@@ -176,7 +176,7 @@ try {
     const scopes = [`sim/desk-${i % 10}/s-${i}`];
     const lease: FleetLease = new FleetLease({
       transport: postgresTransport({
-        url: cluster.urlFor(`h${i}`),
+        url: cluster.urlFor(`h${i + 5}`),
         host: `sim-${i}`,
         scopes,
         leaseMs: LEASE_MS,
