@@ -125,6 +125,7 @@ export class FleetLease {
   private queueUsage = 0;
   private queueAlerted = false;
   private granted = 0;
+  private runningSinceMs = 0;
   private flushing = false;
   private failed = 0;
   private readonly pendingConfirmations = new Map<string, { epoch: number; state: string }>();
@@ -186,6 +187,7 @@ export class FleetLease {
       }
     })();
     this.running = run.catch(() => {});
+    this.runningSinceMs = this.options.clock.monotonicNow();
     try {
       await run;
     } finally {
@@ -226,12 +228,24 @@ export class FleetLease {
   /** Renews now (a NOTIFY arrived, or the interval passed); a renewal under way runs again after. */
   wake(): void {
     if (this.stopped) return;
+    const now = this.options.clock.monotonicNow();
+    if (this.running !== null && now - this.runningSinceMs > 2 * this.options.leaseMs) {
+      // A renewal that never settled (every step is bounded; this is the bound of last resort):
+      // abandon it and its connection, so the lease keeps trying.
+      this.options.logger.error('fleet lease renewal stuck: abandoned, reconnecting');
+      if (this.connection !== null) this.dropConnection(this.connection);
+      this.running = null;
+    }
     if (this.running !== null) {
       this.wakeAgain = true;
       return;
     }
     this.options.clock.clearTimeout(this.tickTimer);
-    this.running = this.renewOnce().finally(() => {
+    // The tick of last resort: a renewal that never settles is abandoned by the next wake.
+    this.tickTimer = this.options.clock.setTimeout(() => this.wake(), 2 * this.options.leaseMs + 1);
+    this.runningSinceMs = now;
+    const running: Promise<void> = this.renewOnce().finally(() => {
+      if (this.running !== running) return;
       this.running = null;
       if (this.stopped) return;
       if (this.wakeAgain) {
@@ -239,6 +253,7 @@ export class FleetLease {
         this.wake();
       }
     });
+    this.running = running;
   }
 
   /** Records that this host obeyed a kill (its state now); written at once and retried. */
@@ -286,6 +301,7 @@ export class FleetLease {
     }
     if (this.stopped) return;
     const elapsed = this.options.clock.monotonicNow() - startedMs;
+    this.options.clock.clearTimeout(this.tickTimer);
     this.tickTimer = this.options.clock.setTimeout(
       () => this.wake(),
       Math.max(0, this.intervalMs - elapsed),
@@ -498,7 +514,11 @@ export class FleetLease {
     if (connection === null) return false;
     for (const [scope, { epoch, state }] of [...this.pendingConfirmations]) {
       try {
-        await connection.confirm(scope, epoch, state);
+        await this.bounded(
+          connection.confirm(scope, epoch, state),
+          this.options.clock.monotonicNow() + this.intervalMs,
+          'confirm',
+        );
         const pending = this.pendingConfirmations.get(scope);
         if (pending?.epoch === epoch) this.pendingConfirmations.delete(scope);
       } catch (error) {
