@@ -21,7 +21,7 @@ export interface FleetMigration {
   readonly sql: string;
 }
 
-const SCOPE_PATTERN = String.raw`^[A-Za-z0-9][A-Za-z0-9._:-]*(/[A-Za-z0-9][A-Za-z0-9._:-]*)*$`;
+const SCOPE_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]*(/[A-Za-z0-9][A-Za-z0-9._:-]*)*$';
 
 export const FLEET_MIGRATIONS: readonly FleetMigration[] = [
   {
