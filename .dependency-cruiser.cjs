@@ -5,7 +5,9 @@
  *                 machine's vocabulary machines/types.ts: pure, they import only each other
  *   machines/     the statechart: the core and xstate, no I/O
  *   persistence/  the only code that touches SQLite; imports the core only
- *   components    services/health, services/alerts, persistence/integrity: never the governor
+ *   components    services/health, services/alerts, services/fleet, persistence/integrity: never
+ *                 the governor
+ *   persistence/fleet/ the only code that speaks to PostgreSQL (pg), like persistence/ for SQLite
  *   governor      services/governor: the facade and its modules; never the shell
  *   shell         services/api (read-only), services/cli, bin/
  * and examples/ embed governor through the package's public entry points only. The ccxt adapter
@@ -59,6 +61,22 @@ module.exports = {
         'Health, alerts and integrity are parts the governor composes: they never import it, nor the shell.',
       from: { path: ['^services/health/', '^services/alerts/', '^persistence/integrity/'] },
       to: { path: ['^services/(governor|api|cli)/', '^bin/'] },
+    },
+    {
+      name: 'fleet-is-a-component',
+      severity: 'error',
+      comment:
+        'The fleet lease and operator actions (services/fleet) are a part the governor composes and the command line calls: they never import the governor, the API or the command line.',
+      from: { path: '^services/fleet/' },
+      to: { path: ['^services/(governor|api|cli|health|alerts)/', '^bin/'] },
+    },
+    {
+      name: 'postgres-only-in-persistence-fleet',
+      severity: 'error',
+      comment:
+        'persistence/fleet/ is the only code that speaks to PostgreSQL (the pg package); the rest reaches the fleet authority through services/fleet.',
+      from: { path: '^(services|machines|bin|persistence)/', pathNot: '^persistence/fleet/' },
+      to: { path: 'node_modules/pg/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'governor-never-imports-the-shell',

@@ -27,6 +27,7 @@ const E2E = [
   'test/persistence/crash.test.ts',
   'test/persistence/prune-crash.test.ts',
   'examples/embedding/engine.test.ts',
+  'test/fleet/**/*.test.ts',
 ];
 const RELEASE = ['test/release/**/*.test.ts'];
 /** Long runs: the simulator's other seeds, mutation runs (statechart and sources), the layering rules over a copied tree. */

@@ -115,6 +115,18 @@ function failure(cause: HeldCause) {
   } as const;
 }
 
+/** The fleet authority lost for too long: OBSERVE_ONLY (AUTHORITY_LOST) until an operator resumes. */
+const authorityLost = {
+  target: '#governor.OBSERVE_ONLY',
+  actions: {
+    type: 'recordObserveCause',
+    params: ({ event }: { event: GovernorEvent }) => ({
+      cause: 'AUTHORITY_LOST' as const,
+      reason: event.type === 'authority.lost' ? event.reason : `unexpected ${event.type}`,
+    }),
+  },
+} as const;
+
 /** An operator's observe (from CHECKING or AGGRESSIVE): OBSERVE_ONLY, and it stays desired. */
 const operatorObserve = {
   target: '#governor.OBSERVE_ONLY',
@@ -381,6 +393,7 @@ export const governorMachine = setup({
       on: {
         'heartbeat.lost': failure('HEARTBEAT_LOST'),
         'integrity.violated': failure('INTEGRITY_VIOLATION'),
+        'authority.lost': authorityLost,
         'operator.observe': operatorObserve,
         ...killSwitches,
       },
@@ -391,6 +404,7 @@ export const governorMachine = setup({
       on: {
         'heartbeat.lost': failure('HEARTBEAT_LOST'),
         'integrity.violated': failure('INTEGRITY_VIOLATION'),
+        'authority.lost': authorityLost,
         'operator.observe': operatorObserve,
         ...killSwitches,
       },

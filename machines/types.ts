@@ -24,12 +24,14 @@ export const OBSERVE_CAUSES = [
   'HEARTBEAT_LOST',
   'INTEGRITY_VIOLATION',
   'OPERATOR',
+  'AUTHORITY_LOST',
 ] as const;
 export type ObserveCause = (typeof OBSERVE_CAUSES)[number];
 
 /**
  * The observe causes that are failures: OBSERVE_ONLY entered for one of them is held (persisted)
- * across process restarts until an operator resumes. CONFIGURED and OPERATOR are modes, not holds.
+ * across process restarts until an operator resumes. CONFIGURED and OPERATOR are modes, not holds;
+ * AUTHORITY_LOST is not held either (a start without the fleet authority fails its checks anyway).
  */
 export const HELD_CAUSES = [
   'STARTUP_CHECKS_FAILED',
@@ -164,6 +166,7 @@ export interface OperatorFields {
 export type GovernorEvent =
   | { readonly type: 'lifecycle.start'; readonly at: string }
   | { readonly type: 'heartbeat.lost'; readonly reason: string; readonly at: string }
+  | { readonly type: 'authority.lost'; readonly reason: string; readonly at: string }
   | { readonly type: 'integrity.violated'; readonly reason: string; readonly at: string }
   | ({ readonly type: 'operator.observe'; readonly at: string } & OperatorFields)
   | ({ readonly type: 'operator.resume'; readonly at: string } & OperatorFields)
@@ -186,7 +189,15 @@ export const GOVERNOR_EVENT_TYPES = [
   'operator.resume',
   'operator.shutdown',
   'failsafe.triggered',
+  'authority.lost',
 ] as const satisfies readonly GovernorEventType[];
+/** Compiles only while the list names every lifecycle event: one left out would never be forwarded. */
+const EVENT_TYPES_COMPLETE: [
+  Exclude<GovernorEventType, (typeof GOVERNOR_EVENT_TYPES)[number]>,
+] extends [never]
+  ? true
+  : never = true;
+void EVENT_TYPES_COMPLETE;
 
 /** What the shell's restart pre-flight found: passed when nothing would shut down again at once. */
 export interface RestartPreflight {

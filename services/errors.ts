@@ -61,6 +61,16 @@ export const ERROR_CATALOGUE = {
     "The owner's lock file was deleted or replaced: a second owner could start, so this one shuts down.",
   GOV_VENUE_BUSY:
     'Too many calls already wait for one venue (the exchange answers slowly or not at all); this one was refused at once.',
+  GOV_INVALID_SCOPE:
+    'A fleet scope is not a path of names (letters, digits, dot, dash, underscore, colon) joined by /.',
+  GOV_AUTHORITY_UNREACHABLE:
+    'The fleet authority (PostgreSQL) could not be reached, or did not answer in time.',
+  GOV_AUTHORITY_SCHEMA:
+    'The fleet authority database has no governor schema yet (run `governor fleet init`), or one newer than this governor.',
+  GOV_AUTHORITY_DENIED:
+    'PostgreSQL refused the fleet action to this role (a host role may not kill or release, nor write another host row).',
+  GOV_SCOPE_KILLED:
+    'A fleet scope this host belongs to (or a wider one) is killed: its gate stays closed until an operator releases it.',
   GOV_ALERT_DELIVERY_FAILED:
     'A sink could not deliver an alert (receiver unreachable, timed out, or answered with an error); the outbox retries it.',
 } as const;

@@ -92,6 +92,22 @@ export const HEARTBEAT_LOSS_ALERT: AlertText = {
     'Check the host (CPU, memory, swap, event-loop stalls) and the database; once heartbeats flow, `governor resume --operator NAME --reason TEXT`.',
 };
 
+export const AUTHORITY_LOSS_ALERT: AlertText = {
+  title: 'Fleet authority lost: OBSERVE_ONLY',
+  rootCause:
+    'no lease renewal reached the fleet authority (PostgreSQL) for longer than authorityLossMs: the database is down or frozen, or this host is cut off from it; the gate closed when the lease ended',
+  recommendedAction:
+    'Check the database (`governor fleet status --authority URL`), the network and this host; once renewals succeed, `governor resume --operator NAME --reason TEXT` (docs/fleet.md).',
+};
+
+export const AUTHORITY_QUEUE_ALERT: AlertText = {
+  title: 'Fleet authority: NOTIFY queue filling',
+  rootCause:
+    "PostgreSQL's NOTIFY queue (pg_notification_queue_usage) is half full or more: a listener is not consuming (a stuck session, a long transaction); kills still land through the renewals, but their wake-up hint is at risk",
+  recommendedAction:
+    'Find the session holding the queue (pg_stat_activity: a LISTEN session idle in transaction) and end it; see docs/fleet.md.',
+};
+
 export const INTEGRITY_ALERT: Omit<AlertText, 'rootCause'> = {
   title: 'Data integrity violation: OBSERVE_ONLY',
   recommendedAction:

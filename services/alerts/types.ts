@@ -19,6 +19,8 @@ export const ALERT_KINDS = [
   'HEARTBEAT_LOSS',
   'INTEGRITY_VIOLATION',
   'VENUE_NOT_FLAT',
+  'AUTHORITY_LOSS',
+  'AUTHORITY_QUEUE',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 

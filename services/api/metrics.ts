@@ -171,6 +171,8 @@ const ALERT_KINDS = [
   'HEARTBEAT_LOSS',
   'INTEGRITY_VIOLATION',
   'VENUE_NOT_FLAT',
+  'AUTHORITY_LOSS',
+  'AUTHORITY_QUEUE',
 ] as const satisfies readonly AlertKind[];
 // Every kind is listed: a kind added to the vocabulary and not here fails to compile.
 type UnlistedKind = Exclude<AlertKind, (typeof ALERT_KINDS)[number]>;

@@ -61,6 +61,23 @@ const OPERATOR_FLAGS: Readonly<Record<string, FlagSpec>> = {
   reason: { type: 'string', value: 'TEXT', description: 'why (recorded in the audit trail)' },
 };
 
+const AUTHORITY_FLAG: FlagSpec = {
+  type: 'string',
+  value: 'URL',
+  description:
+    'the fleet authority, postgresql://... (GOVERNOR_AUTHORITY; else the PG* variables); docs/fleet.md',
+};
+
+const FLEET_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  authority: AUTHORITY_FLAG,
+  scope: { type: 'string', value: 'S', description: 'a fleet scope, e.g. firm/desk-a' },
+  'wait-ms': {
+    type: 'string',
+    value: 'MS',
+    description: 'how long to wait for the hosts (default: the longest lease among them)',
+  },
+};
+
 /** The flags that override the configuration (`run` and `config check`). */
 const CONFIG_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'api-host': {
@@ -130,9 +147,32 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: `inject a fault 5 s after the gate opens: ${DEMO_FAULT_NAMES.join(', ')}`,
       },
       ...CONFIG_FLAGS,
+      authority: AUTHORITY_FLAG,
+      scope: {
+        type: 'string',
+        multiple: true,
+        value: 'S',
+        description: 'a fleet scope this host belongs to (repeatable); needs --authority',
+      },
+      'fleet-host': {
+        type: 'string',
+        value: 'NAME',
+        description: "this host's name in the fleet (default: the hostname)",
+      },
+      'lease-ms': {
+        type: 'string',
+        value: 'MS',
+        description: 'the fleet lease (default 3000; renewed every lease / 3)',
+      },
+      'authority-loss-ms': {
+        type: 'string',
+        value: 'MS',
+        description: 'authority lost this long: OBSERVE_ONLY (AUTHORITY_LOST) (default 120000)',
+      },
     },
     examples: [
       'governor run --config /etc/governor/governor.yaml',
+      'governor run --authority postgresql://host_1@pg.internal/governor --scope firm/desk-a/strategy-x',
       'governor run --db ./demo.db --demo --demo-fault market-stall',
     ],
     exits: [EXIT.OK, EXIT.USAGE, EXIT.REFUSED],
@@ -270,14 +310,25 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'shutdown',
-    usage: 'shutdown --operator NAME --reason TEXT',
-    summary: 'the kill switch: SHUTDOWN now',
+    usage: 'shutdown --operator NAME --reason TEXT [--authority URL --scope S [--wait-ms MS]]',
+    summary: 'the kill switch: SHUTDOWN now (with --authority: every host in a fleet scope)',
     description:
-      "Records the kill switch in the database; the owner (daemon or embedded engine) carries it out and confirms. With no owner running, the command carries it out itself and the latch holds for the next start. With venues on record, prints one line per venue: the orders cancelled and when it was flat, read from the owner's events (up to venueFlatWithinMs and a second), or, with no owner running, when the venue's dead man's switch cancels its orders. Exit 9 when a venue is not confirmed flat and nothing is on its way to cancel there.",
-    flags: OPERATOR_FLAGS,
-    examples: ['governor shutdown --operator "$(id -un)" --reason "INC-123: exchange incident"'],
+      'Records the kill switch in the database; the owner (daemon or embedded engine) carries it out and confirms. With no owner running, the command carries it out itself and the latch holds for the next start. With venues on record, prints one line per venue: the orders cancelled and when it was flat, read from the owner\'s events (up to venueFlatWithinMs and a second), or, with no owner running, when the venue\'s dead man\'s switch cancels its orders. Exit 9 when a venue is not confirmed flat and nothing is on its way to cancel there. With --authority and --scope: commits the kill of that scope in the fleet authority (its epoch raised, NOTIFY sent), prints each host\'s confirmation as it arrives ("host-3: SHUTDOWN, 41 ms") and names the hosts that did not confirm by their lease\'s end (exit 7).',
+    flags: { ...OPERATOR_FLAGS, ...FLEET_FLAGS },
+    examples: [
+      'governor shutdown --operator "$(id -un)" --reason "INC-123: exchange incident"',
+      'governor shutdown --authority "$FLEET_URL" --scope firm/desk-a --operator "$(id -un)" --reason "INC-124"',
+    ],
     exits: [...OPERATOR_EXITS, EXIT.NOT_FLAT],
-    load: operatorCommand('shutdown'),
+    // With --authority or --scope: the fleet kill (commands/fleet.ts); else the local one.
+    load: async () => {
+      const local = await operatorCommand('shutdown')();
+      return async (context) => {
+        const fleet = context.values.authority !== undefined || context.values.scope !== undefined;
+        if (!fleet) return local(context);
+        return (await import('./commands/fleet.js')).fleetKillCommand(context);
+      };
+    },
   },
   {
     name: 'observe',
@@ -376,6 +427,41 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     exits: [EXIT.OK, EXIT.USAGE, EXIT.REFUSED, EXIT.NOT_FLAT],
     load: async () => (await import('./commands/venues.js')).venuesFlatCommand,
+  },
+  {
+    name: 'fleet init',
+    usage: 'fleet init --authority URL [--json]',
+    summary: 'create or migrate the fleet authority schema, roles and grants in PostgreSQL',
+    description:
+      'Applies the versioned migrations of the fleet schema (scopes, hosts, the audit of kills and releases), creates the group roles governor_fleet_host and governor_fleet_operator and their grants. Idempotent; refuses a schema newer than this governor. Connect as the database owner.',
+    flags: { authority: AUTHORITY_FLAG },
+    examples: ['governor fleet init --authority postgresql://admin@pg.internal/governor'],
+    exits: [EXIT.OK, EXIT.REFUSED, EXIT.FAILURE],
+    load: async () => (await import('./commands/fleet.js')).fleetInitCommand,
+  },
+  {
+    name: 'fleet status',
+    usage: 'fleet status --authority URL [--json]',
+    summary: 'every fleet scope and host: state, epoch, gate, lease expiry, last confirmation',
+    description:
+      "Reads the fleet authority: each scope (open or killed, its epoch, who and why) and each host (its state and gate as last reported, its lease's expiry on the database's clock, its last confirmation) and the NOTIFY queue's usage.",
+    flags: { authority: AUTHORITY_FLAG },
+    examples: ['governor fleet status --authority "$FLEET_URL" --json'],
+    exits: [EXIT.OK, EXIT.REFUSED, EXIT.FAILURE],
+    load: async () => (await import('./commands/fleet.js')).fleetStatusCommand,
+  },
+  {
+    name: 'fleet release',
+    usage: 'fleet release --authority URL --scope S --operator NAME --reason TEXT [--wait-ms MS]',
+    summary: 'release a killed fleet scope (hosts then restart through their own checks)',
+    description:
+      'Releases the scope and every killed scope under it (each epoch raised again); a wider scope still killed stays killed. No host trades by it: each host restarts through its own pre-flight and checks (its local governor restart). Reports per host whether that restart would pass, or why it would be refused. Refused (exit 2) when nothing at or under the scope is killed.',
+    flags: { ...OPERATOR_FLAGS, ...FLEET_FLAGS },
+    examples: [
+      'governor fleet release --authority "$FLEET_URL" --scope firm/desk-a --operator "$(id -un)" --reason "INC-124 resolved"',
+    ],
+    exits: [EXIT.OK, EXIT.REFUSED, EXIT.FAILURE],
+    load: async () => (await import('./commands/fleet.js')).fleetReleaseCommand,
   },
   {
     name: 'config check',

@@ -67,6 +67,10 @@ export function exitCodeFor(error: unknown): ExitCode {
     case 'GOV_RESTART_WOULD_TRIP':
     case 'GOV_INVALID_AMOUNT':
     case 'GOV_INVALID_TEXT':
+    case 'GOV_INVALID_SCOPE':
+    case 'GOV_AUTHORITY_SCHEMA':
+    case 'GOV_AUTHORITY_DENIED':
+    case 'GOV_SCOPE_KILLED':
       return EXIT.REFUSED;
     case 'GOV_UNKNOWN_ALERT':
     case 'GOV_UNKNOWN_POOL':

@@ -52,6 +52,7 @@ import {
   readFallbackRecord,
   retireFallbackRecord,
 } from '../fallback-file.js';
+import type { LeaseView } from '../fleet/lease.js';
 import {
   FailSafeManager,
   type FailSafeState,
@@ -73,6 +74,7 @@ import type { Venue } from '../venues/venue.js';
 import { type Authorization, authorityInForce, type Cause } from './authority.js';
 import { Effects, type ModeChangeListener } from './effects.js';
 import { createEnginePort, type EnginePort } from './engine-port.js';
+import { type AuthorityOptions, FleetLink } from './fleet-link.js';
 import { Gate } from './gate.js';
 import { Incidents } from './incidents.js';
 import { inputsText, restoreInputAges } from './inputs.js';
@@ -163,6 +165,12 @@ export interface GovernanceSystemOptions {
    * SHUTDOWN allows nothing; in OBSERVE_ONLY risk-reducing orders are always allowed).
    */
   readonly allowRiskReducingInShutdown?: boolean;
+  /**
+   * The fleet authority (PostgreSQL, docs/fleet.md): the gate also needs a lease renewed by a
+   * round trip at least every `leaseMs / 3`; a kill of a scope this host is in shuts it down.
+   * Without it nothing changes (the local file is the only authority).
+   */
+  readonly authority?: AuthorityOptions;
 }
 
 /** What `authorize()` is asked about. */
@@ -230,6 +238,7 @@ const OPTION_KEYS = [
   'actingOwner',
   'venues',
   'allowRiskReducingInShutdown',
+  'authority',
 ] as const satisfies ReadonlyArray<keyof GovernanceSystemOptions>;
 /** Compiles only while OPTION_KEYS names every option: an option left out would be dropped. */
 const OPTION_KEYS_COMPLETE: [
@@ -308,6 +317,8 @@ export class GovernanceSystem {
   private readonly incidents: Incidents;
   private readonly heartbeat: HeartbeatMonitor;
   private readonly watcher: RequestWatcher;
+  private readonly fleet: FleetLink | null;
+  private readonly leaseListeners = new Set<(view: LeaseView) => void>();
   private readonly configuredMode: Mode;
   private readonly fallbackPath: string | null;
   private readonly signature: string;
@@ -454,6 +465,16 @@ export class GovernanceSystem {
     this.alertManager = alertManagerView(this.alerts);
     this.dataIntegrityVerifier = dataIntegrityVerifierView(this.verifier);
     this.heartbeat = new HeartbeatMonitor(this.heartbeatHost(), this.clock, this.thresholds);
+    this.fleet =
+      options.authority === undefined
+        ? null
+        : new FleetLink(
+            options.authority,
+            this.dbPath,
+            this.clock,
+            componentLogger(this.logger, 'fleet'),
+            this.fleetHost(),
+          );
     // Every committed append is an event-log write, whoever made it (governor or the engine).
     this.store.events.onAppendCommitted(() => this.health.updateEventLogWriteTimestamp());
     this.health.setChangeListener((kind) => {
@@ -594,6 +615,11 @@ export class GovernanceSystem {
     }
     this.adapters = named;
     this.startMonitors();
+    // The fleet authority is a startup check: no lease, no gate (a killed scope fails it too).
+    const fleet = this.fleet;
+    if (fleet !== null && !this.adapters.some((a) => a.name === 'fleet-authority')) {
+      this.adapters = [...this.adapters, { name: 'fleet-authority', ping: () => fleet.ping() }];
+    }
     // A restart into stale inputs (or a SHUTDOWN disarmed deadline) never opens the gate:
     // re-arm detection and evaluate the fail-safe first.
     this.failSafe.arm();
@@ -672,6 +698,27 @@ export class GovernanceSystem {
   getModes(): { desired: Mode; configured: Mode } {
     const context = this.lifecycle.context;
     return { desired: context.desiredMode, configured: context.configuredMode };
+  }
+
+  /**
+   * The fleet authority lease (null without the `authority` option): its status, end and
+   * epochs. What a venue's dead man's switch renewal asks: renew only while `status` is 'held'.
+   */
+  authorityLease(): LeaseView | null {
+    return this.fleet?.lease.view() ?? null;
+  }
+
+  /**
+   * Registers a listener told of each change of the fleet lease (granted, fenced by a kill,
+   * lost, regained); returns its remover. The lease's end passes without a call: compare
+   * `leaseEndsAtMs` with the monotonic clock, or ask `authorityLease()`.
+   */
+  onAuthorityLease(listener: (view: LeaseView) => void): () => void {
+    if (typeof listener !== 'function') {
+      throw new GovernorError('GOV_INVALID_ARGUMENT', 'onAuthorityLease: expected a function');
+    }
+    this.leaseListeners.add(listener);
+    return () => this.leaseListeners.delete(listener);
   }
 
   heartbeatAgeMs(): number {
@@ -1013,6 +1060,7 @@ export class GovernanceSystem {
     this.gate.setOpen(false);
     this.watcher.stop();
     this.heartbeat.stop();
+    this.fleet?.lease.stop();
     this.failSafe.stop();
     this.scrubber.stop();
     this.verifications.abort();
@@ -1112,7 +1160,7 @@ export class GovernanceSystem {
       | { type: 'lifecycle.start' }
       | { type: 'operator.shutdown' | 'operator.observe'; operator: string; reason: string }
       | { type: 'failsafe.triggered'; trigger: ShutdownTrigger; reason: string }
-      | { type: 'heartbeat.lost' | 'integrity.violated'; reason: string },
+      | { type: 'heartbeat.lost' | 'integrity.violated' | 'authority.lost'; reason: string },
   ): void {
     // A reason from the engine or an exception has no bound of its own; a shutdown still lands
     // whatever its length. The state's reason is cut so that, with what the machine prefixes
@@ -1199,6 +1247,10 @@ export class GovernanceSystem {
 
   private deadlineReason(): string {
     const now = this.clock.monotonicNow();
+    const leaseEnd = this.fleet?.lease.leaseEndsAtMs ?? Number.POSITIVE_INFINITY;
+    if (now >= leaseEnd) {
+      return `fleet authority lease ended ${formatDuration(now - leaseEnd)} ago: no capital until a renewal is granted`;
+    }
     const lease = this.heartbeat.leaseExpiresAtMs;
     if (now >= lease) {
       return `heartbeat lease expired ${formatDuration(now - lease)} ago: no capital until a heartbeat succeeds and the machine decides`;
@@ -1217,16 +1269,24 @@ export class GovernanceSystem {
         this.heartbeat.leaseExpiresAtMs,
         nextStalenessDeadlineMs(this.health, this.thresholds),
         this.venues.switchDeadlineMs(),
+        this.fleet?.lease.leaseEndsAtMs ?? Number.POSITIVE_INFINITY,
       ),
     );
   }
 
-  /** The switches are renewed while the gate may open (or soon may) and the heartbeat is healthy. */
+  /**
+   * The switches are renewed while the gate may open (or soon may), the heartbeat is healthy and,
+   * in a fleet, the authority's lease is held.
+   */
   private mayRenewSwitches(): boolean {
     if (this.closed) return false;
     const state = this.lifecycle.state;
     if (state !== 'CHECKING' && state !== 'AGGRESSIVE' && state !== 'OBSERVE_ONLY') return false;
-    return !this.heartbeat.isLost() && this.clock.monotonicNow() < this.heartbeat.leaseExpiresAtMs;
+    // Orders follow the fleet lease: a host that lost the authority stops renewing at once, so the
+    // venues' own countdowns cancel its orders.
+    const now = this.clock.monotonicNow();
+    if (this.fleet !== null && now >= this.fleet.lease.leaseEndsAtMs) return false;
+    return !this.heartbeat.isLost() && now < this.heartbeat.leaseExpiresAtMs;
   }
 
   /** Each registered venue: flat or not, open orders, last cancel latency, switch expiry (live). */
@@ -1241,6 +1301,7 @@ export class GovernanceSystem {
     if (this.monitorsStarted) return;
     this.monitorsStarted = true;
     this.heartbeat.start();
+    this.fleet?.lease.start();
     this.failSafe.start();
     this.scheduleIntegrityCheck();
     this.scrubber.start();
@@ -1307,6 +1368,59 @@ export class GovernanceSystem {
       heartbeatFailed: (error: unknown): void => {
         this.logger.error({ err: error }, 'heartbeat could not be written');
         this.health.recordError();
+      },
+    };
+  }
+
+  /** What the fleet link needs of this governor (fleet-link.ts). */
+  private fleetHost() {
+    return {
+      state: (): LifecycleState => this.getState(),
+      gateOpen: (): boolean => this.canDeployCapital(),
+      restartRefusal: (): string | null => {
+        if (this.closed) return 'governor is closed';
+        const report = this.preflightRestart();
+        return report.ok ? null : report.trips.map((t) => `${t.trigger}: ${t.reason}`).join('; ');
+      },
+      refreshDeadline: (): void => this.refreshGateDeadline(),
+      kill: (kill: { scope: string; epoch: number; changedBy: string; reason: string }): void => {
+        if (this.closed || this.lifecycle.state === 'SHUTDOWN') return;
+        this.logger.fatal(kill, 'fleet kill: this host is in a killed scope');
+        const reason = `fleet kill of scope ${kill.scope} (epoch ${kill.epoch}): ${kill.reason}`;
+        try {
+          this.operatorShutdown({ operator: kill.changedBy, reason });
+        } catch (error) {
+          // An operator name the local checks refuse still shuts down (its audit aside).
+          this.logger.error(
+            { err: error },
+            'fleet kill could not be audited as an operator action',
+          );
+          this.requestShutdown({
+            trigger: 'OPERATOR_KILL',
+            reason: `${kill.changedBy}: ${reason}`,
+          });
+        }
+      },
+      lost: (reason: string, sinceMs: number): void => {
+        if (this.closed) return;
+        const state = this.lifecycle.state;
+        if (state === 'SHUTDOWN') return;
+        if (state === 'CHECKING' || state === 'AGGRESSIVE') {
+          this.send({ type: 'authority.lost', reason });
+        }
+        this.incidents.authorityLoss(reason, this.getLifecycleId(), { sinceMs, state });
+      },
+      queueUsageHigh: (usage: number): void => {
+        if (!this.closed) this.incidents.authorityQueue(usage, this.getLifecycleId());
+      },
+      leaseChanged: (view: LeaseView): void => {
+        for (const listener of this.leaseListeners) {
+          try {
+            listener(view);
+          } catch (error) {
+            this.logger.error({ err: error }, 'an authority lease listener threw');
+          }
+        }
       },
     };
   }

@@ -6,6 +6,8 @@
 import type { ShutdownLatch, StartupReport } from '../../machines/types.js';
 import type { AlertManager } from '../alerts/alert-manager.js';
 import {
+  AUTHORITY_LOSS_ALERT,
+  AUTHORITY_QUEUE_ALERT,
   HEARTBEAT_LOSS_ALERT,
   INTEGRITY_ALERT,
   SHUTDOWN_ALERTS,
@@ -20,7 +22,8 @@ export type Incident =
   | { readonly kind: 'INTEGRITY_VIOLATION'; readonly lifecycleId: string }
   | { readonly kind: 'STARTUP_FAILURE'; readonly lifecycleId: string; readonly visit: number }
   | { readonly kind: 'LATCH_DISCREPANCY'; readonly latch: ShutdownLatch }
-  | { readonly kind: 'VENUE_NOT_FLAT'; readonly latch: ShutdownLatch; readonly venue: string };
+  | { readonly kind: 'VENUE_NOT_FLAT'; readonly latch: ShutdownLatch; readonly venue: string }
+  | { readonly kind: 'AUTHORITY_LOSS' | 'AUTHORITY_QUEUE'; readonly lifecycleId: string };
 
 /** The dedup key of an incident: stable (no timestamps but the latch's own), unique per incident. */
 export function incidentKey(incident: Incident): string {
@@ -37,6 +40,10 @@ export function incidentKey(incident: Incident): string {
       return `latch-discrepancy:${incident.latch.at}:${incident.latch.trigger}`;
     case 'VENUE_NOT_FLAT':
       return `venue-not-flat:${incident.latch.at}:${incident.venue}`;
+    case 'AUTHORITY_LOSS':
+      return `authority-loss:${incident.lifecycleId}`;
+    case 'AUTHORITY_QUEUE':
+      return `authority-queue:${incident.lifecycleId}`;
   }
 }
 
@@ -45,6 +52,7 @@ export const SAFE_MODE_ALERT_KINDS: readonly AlertKind[] = [
   'STARTUP_FAILURE',
   'HEARTBEAT_LOSS',
   'INTEGRITY_VIOLATION',
+  'AUTHORITY_LOSS',
 ];
 
 export interface IntegrityFinding {
@@ -119,6 +127,32 @@ export class Incidents {
       rootCause: HEARTBEAT_LOSS_ALERT.rootCause,
       recommendedAction: HEARTBEAT_LOSS_ALERT.recommendedAction,
       metadata: { lifecycleId, ...details },
+    });
+  }
+
+  authorityLoss(reason: string, lifecycleId: string, details: Record<string, unknown>): void {
+    this.alerts.raise({
+      kind: 'AUTHORITY_LOSS',
+      dedupKey: incidentKey({ kind: 'AUTHORITY_LOSS', lifecycleId }),
+      severity: 'CRITICAL',
+      title: AUTHORITY_LOSS_ALERT.title,
+      message: reason,
+      rootCause: AUTHORITY_LOSS_ALERT.rootCause,
+      recommendedAction: AUTHORITY_LOSS_ALERT.recommendedAction,
+      metadata: { lifecycleId, ...details },
+    });
+  }
+
+  authorityQueue(usage: number, lifecycleId: string): void {
+    this.alerts.raise({
+      kind: 'AUTHORITY_QUEUE',
+      dedupKey: incidentKey({ kind: 'AUTHORITY_QUEUE', lifecycleId }),
+      severity: 'WARNING',
+      title: AUTHORITY_QUEUE_ALERT.title,
+      message: `pg_notification_queue_usage() = ${usage.toFixed(3)}`,
+      rootCause: AUTHORITY_QUEUE_ALERT.rootCause,
+      recommendedAction: AUTHORITY_QUEUE_ALERT.recommendedAction,
+      metadata: { lifecycleId, usage },
     });
   }
 

@@ -55,6 +55,16 @@ const PROBES: ReadonlyArray<readonly [rule: string, path: string, source: string
     "import { GovernanceSystem } from '../governor/governance-system.js';\nexport const probe = GovernanceSystem;\n",
   ],
   [
+    'fleet-is-a-component',
+    'services/fleet/probe.ts',
+    "import { GovernanceSystem } from '../governor/governance-system.js';\nexport const probe = GovernanceSystem;\n",
+  ],
+  [
+    'postgres-only-in-persistence-fleet',
+    'services/governor/probe-pg.ts',
+    "import pg from 'pg';\nexport const probe = pg;\n",
+  ],
+  [
     'governor-never-imports-the-shell',
     'services/governor/probe.ts',
     "import { startApiServer } from '../api/server.js';\nexport const probe = startApiServer;\n",
@@ -127,7 +137,7 @@ describe('the layering rules (.dependency-cruiser.cjs)', () => {
       cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
     }
     mkdirSync(join(copy, 'node_modules'));
-    for (const name of ['better-sqlite3', 'xstate']) {
+    for (const name of ['better-sqlite3', 'xstate', 'pg']) {
       cpSync(join(ROOT, 'node_modules', name), join(copy, 'node_modules', name), {
         recursive: true,
         dereference: true,

@@ -210,6 +210,10 @@ export function alphabetFor(machine: AnyStateMachine, context: GovernorContext):
       label: 'integrity.violated',
       event: { type: 'integrity.violated', reason: 'duplicate event id', at: AT },
     },
+    {
+      label: 'authority.lost',
+      event: { type: 'authority.lost', reason: 'no lease renewal for 120 s', at: AT },
+    },
     { label: 'operator.observe', event: { type: 'operator.observe', ...OPERATOR } },
     { label: 'operator.resume', event: { type: 'operator.resume', ...OPERATOR } },
     { label: 'operator.shutdown', event: { type: 'operator.shutdown', ...OPERATOR } },

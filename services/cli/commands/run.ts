@@ -9,6 +9,7 @@
 import type { AlertSink, GovernorAlert } from '../../alerts/types.js';
 import { SystemClock } from '../../clock.js';
 import { displayText } from '../../display-text.js';
+import { type AuthorityOptions, checkAuthorityOptions } from '../../governor/fleet-link.js';
 import { GovernanceSystem, type ModeChange } from '../../governor/governance-system.js';
 import { createLogger, type Logger } from '../../logger.js';
 import { createAlertSinks, TERMINAL_SINK_NAME } from '../alerts-config.js';
@@ -102,6 +103,39 @@ async function startApiOrRefuse(
   }
 }
 
+function msFlag(context: CommandContext, name: string): number | undefined {
+  const raw = stringFlag(context, name);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new CliError(EXIT.USAGE, `--${name}: expected a positive integer of ms`);
+  }
+  return value;
+}
+
+/** The fleet authority from --authority/--scope (GOVERNOR_AUTHORITY too), or null: none. */
+function authorityFromFlags(context: CommandContext): AuthorityOptions | null {
+  const url = stringFlag(context, 'authority') ?? context.env.GOVERNOR_AUTHORITY;
+  const raw = context.values.scope;
+  const scopes = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : [];
+  if (url === undefined && scopes.length === 0) return null;
+  if (url === undefined || scopes.length === 0) {
+    throw new CliError(EXIT.USAGE, 'governor run: --authority URL and --scope S go together');
+  }
+  const host = stringFlag(context, 'fleet-host');
+  const leaseMs = msFlag(context, 'lease-ms');
+  const authorityLossMs = msFlag(context, 'authority-loss-ms');
+  const options: AuthorityOptions = {
+    ...(url === '' ? {} : { url }),
+    scopes,
+    ...(host === undefined ? {} : { host }),
+    ...(leaseMs === undefined ? {} : { leaseMs }),
+    ...(authorityLossMs === undefined ? {} : { authorityLossMs }),
+  };
+  checkAuthorityOptions(options);
+  return options;
+}
+
 export async function runCommand(context: CommandContext): Promise<ExitCode> {
   const demoFault = stringFlag(context, 'demo-fault');
   const demoWanted = booleanFlag(context, 'demo') || demoFault !== undefined;
@@ -126,6 +160,7 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
       out.error(`systemd notification failed: ${displayText(error.message)}`);
     },
   });
+  const authority = authorityFromFlags(context);
   const clock = new SystemClock();
   // One owner per database: a second one is refused here (GOV_DATABASE_OWNED, exit 2), naming it.
   const governance = new GovernanceSystem({
@@ -136,6 +171,7 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
     logger,
     alertSinks: [terminalSink(out, location), ...configuredSinks],
     handleProcessErrors: true,
+    ...(authority === null ? {} : { authority }),
   });
   let demo: Demo | null = null;
   let ready = false;

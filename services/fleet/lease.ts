@@ -1,0 +1,553 @@
+/**
+ * A host's lease from the fleet authority. A renewal is one round trip that writes the host's row
+ * and reads its scopes' epochs; a renewal whose answer shows the same epochs as the baseline (set
+ * when the lifecycle's checks ran) extends the lease to the renewal's SEND time plus `leaseMs`,
+ * on the monotonic clock (lease ends only move forward). A killed scope, or an epoch that rose
+ * while this host was away, grants nothing and fences the host until its checks run again. The
+ * gate's deadline includes the lease's end, so a host that cannot renew closes by itself.
+ */
+import type { Clock, TimerHandle } from '../clock.js';
+import { describeError, GovernorError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { obeyedScopes } from './scopes.js';
+
+export type ScopeState = 'open' | 'killed';
+
+export interface ScopeRow {
+  readonly scope: string;
+  readonly state: ScopeState;
+  readonly epoch: number;
+  readonly changedBy: string;
+  readonly reason: string;
+}
+
+export interface LeaseReport {
+  readonly state: string;
+  readonly gateOpen: boolean;
+  readonly epochs: Readonly<Record<string, number>>;
+  readonly restartCheck: string | null;
+}
+
+export interface LeaseAnswer {
+  readonly scopes: readonly ScopeRow[];
+  readonly hostRowWritten: boolean;
+  readonly notificationQueueUsage: number;
+}
+
+/** One connection to the authority: a renewal, a confirmation, and an immediate close. */
+export interface AuthorityConnection {
+  renew(report: LeaseReport): Promise<LeaseAnswer>;
+  confirm(scope: string, epoch: number, state: string): Promise<void>;
+  close(): void;
+}
+
+/**
+ * How a lease reaches the authority. `connect` connects, registers the host's row and LISTENs;
+ * `onNotify` wakes a renewal (a hint, never the record); `onClosed` reports a broken connection.
+ */
+export interface AuthorityTransport {
+  connect(handlers: {
+    onNotify(): void;
+    onClosed(error: unknown): void;
+  }): Promise<AuthorityConnection>;
+}
+
+/** A kill this host must obey: a killed scope, or an epoch that rose while it was away. */
+export interface FleetKill {
+  readonly scope: string;
+  readonly epoch: number;
+  readonly changedBy: string;
+  readonly reason: string;
+}
+
+/** What the lease asks of, and tells, the governor that holds it. */
+export interface LeaseHolder {
+  report(): { state: string; gateOpen: boolean; restartCheck: string | null };
+  leaseChanged(): void;
+  killed(kill: FleetKill): void;
+  lost(sinceMs: number): void;
+  regained(): void;
+  queueUsageHigh(usage: number): void;
+  /** The epochs the checks just established: kept, so a restarted process remembers them. */
+  epochsEstablished(epochs: Readonly<Record<string, number>>): void;
+}
+
+export type LeaseStatus = 'none' | 'held' | 'expired' | 'lost' | 'fenced';
+
+export interface LeaseView {
+  readonly status: LeaseStatus;
+  /** Monotonic ms at which the lease ends (-Infinity before the first grant). */
+  readonly leaseEndsAtMs: number;
+  readonly leaseRemainingMs: number;
+  /** How long since the last granted renewal was sent (or since start), when lost; else null. */
+  readonly lostForMs: number | null;
+  readonly epochs: Readonly<Record<string, number>>;
+  readonly fencedBy: FleetKill | null;
+  readonly notificationQueueUsage: number;
+  readonly renewalsGranted: number;
+  readonly renewalsFailed: number;
+}
+
+export interface FleetLeaseOptions {
+  readonly transport: AuthorityTransport;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly scopes: readonly string[];
+  readonly leaseMs: number;
+  readonly authorityLossMs: number;
+  readonly holder: LeaseHolder;
+  /** The epochs an earlier process of this host established (its side file), or null. */
+  readonly rememberedEpochs?: Readonly<Record<string, number>> | null;
+}
+
+/** How long the startup check keeps trying round trips (each bounded) before it fails. */
+const ESTABLISH_WINDOW_MS = 4_000;
+
+/** NOTIFY queue use (0..1) from which a host alerts. */
+export const QUEUE_USAGE_ALERT = 0.5;
+
+export class FleetLease {
+  private leaseEndMs = Number.NEGATIVE_INFINITY;
+  private baseline: Map<string, number> | null = null;
+  private readonly remembered: Map<string, number> | null;
+  private fence: FleetKill | null = null;
+  private reportedKillEpoch = new Map<string, number>();
+  private lastEpochs: Record<string, number> = {};
+  private lastKilled: ScopeRow | null = null;
+  private connection: AuthorityConnection | null = null;
+  private running: Promise<void> | null = null;
+  private wakeAgain = false;
+  private stopped = true;
+  private tickTimer: TimerHandle | undefined;
+  private lossTimer: TimerHandle | undefined;
+  private grantBaseMs = 0;
+  private isLost = false;
+  private queueUsage = 0;
+  private queueAlerted = false;
+  private granted = 0;
+  private runningSinceMs = 0;
+  private flushing = false;
+  private failed = 0;
+  private readonly pendingConfirmations = new Map<string, { epoch: number; state: string }>();
+  private readonly obeyed: readonly string[];
+  private readonly intervalMs: number;
+
+  constructor(private readonly options: FleetLeaseOptions) {
+    this.obeyed = obeyedScopes(options.scopes);
+    const remembered = options.rememberedEpochs ?? null;
+    this.remembered = remembered === null ? null : new Map(Object.entries(remembered));
+    this.intervalMs = Math.max(1, Math.floor(options.leaseMs / 3));
+  }
+
+  /** Monotonic ms at which the lease ends: part of the gate's deadline (-Infinity when fenced). */
+  get leaseEndsAtMs(): number {
+    return this.fence === null ? this.leaseEndMs : Number.NEGATIVE_INFINITY;
+  }
+
+  /** True while the lease runs (what a venue's dead man's switch renewal asks). */
+  held(): boolean {
+    return this.fence === null && this.options.clock.monotonicNow() < this.leaseEndMs;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.grantBaseMs = this.options.clock.monotonicNow();
+    this.scheduleLossCheck();
+    this.wake();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.options.clock.clearTimeout(this.tickTimer);
+    this.options.clock.clearTimeout(this.lossTimer);
+    this.connection?.close();
+    this.connection = null;
+  }
+
+  /**
+   * The startup check: a round trip whose epochs become the baseline (clearing a fence). Throws
+   * GOV_SCOPE_KILLED when a scope this host obeys is killed, GOV_AUTHORITY_UNREACHABLE when the
+   * authority does not answer within the renewal bound.
+   */
+  async establish(): Promise<true> {
+    this.start();
+    while (this.running !== null) await this.running;
+    let outcome: { answer: LeaseAnswer; sentAtMs: number } | null = null;
+    const run = (async () => {
+      // A connection that could not be made in time (a busy host at start) is tried again.
+      const giveUpAtMs = this.options.clock.monotonicNow() + ESTABLISH_WINDOW_MS;
+      for (;;) {
+        try {
+          outcome = await this.roundTrip();
+          return;
+        } catch (error) {
+          if (this.options.clock.monotonicNow() >= giveUpAtMs) throw error;
+        }
+      }
+    })();
+    this.running = run.catch(() => {});
+    this.runningSinceMs = this.options.clock.monotonicNow();
+    try {
+      await run;
+    } finally {
+      this.running = null;
+      if (this.wakeAgain) {
+        this.wakeAgain = false;
+        this.wake();
+      }
+    }
+    const { answer, sentAtMs } = outcome as unknown as { answer: LeaseAnswer; sentAtMs: number };
+    const epochs = this.epochsOf(answer);
+    const killed = this.killedRow(answer);
+    // A host obeying a kill (fenced) is restarted by its operator: what rose since is accepted.
+    const risen = killed === null && this.fence === null ? this.unseenRise(answer, epochs) : null;
+    if (risen !== null) {
+      this.fenceWith(risen);
+      throw new GovernorError('GOV_SCOPE_KILLED', `fleet scope ${risen.scope}: ${risen.reason}`);
+    }
+    if (killed !== null) {
+      throw new GovernorError(
+        'GOV_SCOPE_KILLED',
+        `fleet scope ${killed.scope} is killed (epoch ${killed.epoch}) by ${killed.changedBy}: ${killed.reason}`,
+      );
+    }
+    if (!answer.hostRowWritten) {
+      throw new GovernorError(
+        'GOV_AUTHORITY_DENIED',
+        'this host row could not be written (another role owns it, or it was removed)',
+      );
+    }
+    this.baseline = new Map(Object.entries(epochs));
+    this.fence = null;
+    this.options.holder.epochsEstablished(epochs);
+    this.grant(sentAtMs);
+    return true;
+  }
+
+  /** Renews now (a NOTIFY arrived, or the interval passed); a renewal under way runs again after. */
+  wake(): void {
+    if (this.stopped) return;
+    const now = this.options.clock.monotonicNow();
+    if (this.running !== null && now - this.runningSinceMs > 2 * this.options.leaseMs) {
+      // A renewal that never settled (every step is bounded; this is the bound of last resort):
+      // abandon it and its connection, so the lease keeps trying.
+      this.options.logger.error('fleet lease renewal stuck: abandoned, reconnecting');
+      if (this.connection !== null) this.dropConnection(this.connection);
+      this.running = null;
+    }
+    if (this.running !== null) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.options.clock.clearTimeout(this.tickTimer);
+    // The tick of last resort: a renewal that never settles is abandoned by the next wake.
+    this.tickTimer = this.options.clock.setTimeout(() => this.wake(), 2 * this.options.leaseMs + 1);
+    this.runningSinceMs = now;
+    const running: Promise<void> = this.renewOnce().finally(() => {
+      if (this.running !== running) return;
+      this.running = null;
+      if (this.stopped) return;
+      if (this.wakeAgain) {
+        this.wakeAgain = false;
+        this.wake();
+      }
+    });
+    this.running = running;
+  }
+
+  /** Records that this host obeyed a kill (its state now); written at once and retried. */
+  confirm(kill: FleetKill, state: string): void {
+    this.pendingConfirmations.set(kill.scope, { epoch: kill.epoch, state });
+    void this.flushConfirmations();
+  }
+
+  view(): LeaseView {
+    const now = this.options.clock.monotonicNow();
+    const status: LeaseStatus =
+      this.fence !== null
+        ? 'fenced'
+        : this.isLost
+          ? 'lost'
+          : this.leaseEndMs === Number.NEGATIVE_INFINITY
+            ? 'none'
+            : now < this.leaseEndMs
+              ? 'held'
+              : 'expired';
+    return {
+      status,
+      leaseEndsAtMs: this.leaseEndMs,
+      leaseRemainingMs: Math.max(0, this.leaseEndMs - now),
+      lostForMs: this.isLost ? now - this.grantBaseMs : null,
+      epochs: { ...this.lastEpochs },
+      fencedBy: this.fence,
+      notificationQueueUsage: this.queueUsage,
+      renewalsGranted: this.granted,
+      renewalsFailed: this.failed,
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  private async renewOnce(): Promise<void> {
+    const startedMs = this.options.clock.monotonicNow();
+    try {
+      const { answer, sentAtMs } = await this.roundTrip();
+      this.apply(answer, sentAtMs);
+      await this.flushConfirmations();
+    } catch (error) {
+      this.failed += 1;
+      this.options.logger.warn({ err: error }, 'fleet lease renewal failed');
+    }
+    if (this.stopped) return;
+    const elapsed = this.options.clock.monotonicNow() - startedMs;
+    this.options.clock.clearTimeout(this.tickTimer);
+    this.tickTimer = this.options.clock.setTimeout(
+      () => this.wake(),
+      Math.max(0, this.intervalMs - elapsed),
+    );
+  }
+
+  /** One bounded round trip; the send time is taken before anything is sent (or connected). */
+  private async roundTrip(): Promise<{ answer: LeaseAnswer; sentAtMs: number }> {
+    const sentAtMs = this.options.clock.monotonicNow();
+    // Connecting may take longer than a renewal (TLS, authentication), up to a lease: the lease
+    // still counts from before it, so a slow connect only shortens what the renewal grants.
+    const connection = await this.bounded(
+      this.ensureConnection(),
+      sentAtMs + this.options.leaseMs,
+      'connect',
+    );
+    const deadlineMs = this.options.clock.monotonicNow() + this.intervalMs;
+    const holder = this.options.holder.report();
+    const restartCheck =
+      this.lastKilled !== null
+        ? `refused: fleet scope ${this.lastKilled.scope} is killed (epoch ${this.lastKilled.epoch})`
+        : holder.restartCheck;
+    const answer = await this.bounded(
+      connection.renew({ ...holder, restartCheck, epochs: this.lastEpochs }),
+      deadlineMs,
+      'renew',
+    ).catch((error: unknown) => {
+      // A renewal that did not answer in time leaves its connection in doubt: drop it.
+      this.dropConnection(connection);
+      throw error;
+    });
+    return { answer, sentAtMs };
+  }
+
+  private apply(answer: LeaseAnswer, sentAtMs: number): void {
+    this.trackQueueUsage(answer.notificationQueueUsage);
+    const epochs = this.epochsOf(answer);
+    this.lastEpochs = epochs;
+    const killed = this.killedRow(answer);
+    this.lastKilled = killed;
+    if (killed !== null) {
+      // Every killed scope is obeyed (and confirmed), the widest first.
+      for (const scope of this.obeyed) {
+        const row = answer.scopes.find((s) => s.scope === scope);
+        if (row?.state !== 'killed') continue;
+        this.fenceWith({
+          scope: row.scope,
+          epoch: row.epoch,
+          changedBy: row.changedBy,
+          reason: row.reason,
+        });
+      }
+      return;
+    }
+    // Fenced already (a kill obeyed): a release seen now grants nothing until the checks run;
+    // the epochs it raised were seen here, so the checks accept them.
+    if (this.fence !== null) {
+      for (const scope of this.obeyed) {
+        const now = epochs[scope] ?? 0;
+        if (now > (this.reportedKillEpoch.get(scope) ?? 0)) this.reportedKillEpoch.set(scope, now);
+      }
+      return;
+    }
+    if (!answer.hostRowWritten) return;
+    const risen = this.unseenRise(answer, epochs);
+    if (risen !== null) {
+      this.fenceWith(risen);
+      return;
+    }
+    if (this.baseline !== null) this.grant(sentAtMs);
+  }
+
+  /**
+   * An epoch above the one this host knows (its baseline, else what an earlier process of it
+   * remembered) that it has not obeyed yet: a kill and a release while it could not see them.
+   */
+  private unseenRise(answer: LeaseAnswer, epochs: Record<string, number>): FleetKill | null {
+    const known = this.baseline ?? this.remembered;
+    if (known === null) return null;
+    for (const scope of this.obeyed) {
+      const before = known.get(scope) ?? 0;
+      const now = epochs[scope] ?? 0;
+      if (now <= before || (this.reportedKillEpoch.get(scope) ?? 0) >= now) continue;
+      const row = answer.scopes.find((s) => s.scope === scope);
+      return {
+        scope,
+        epoch: now,
+        changedBy: row?.changedBy ?? 'unknown',
+        reason: `the epoch of ${scope} rose from ${before} to ${now} while this host could not see it (a kill, then ${row?.reason ?? 'a release'})`,
+      };
+    }
+    return null;
+  }
+
+  private grant(sentAtMs: number): void {
+    this.granted += 1;
+    const end = sentAtMs + this.options.leaseMs;
+    if (end > this.leaseEndMs) this.leaseEndMs = end;
+    if (sentAtMs > this.grantBaseMs) this.grantBaseMs = sentAtMs;
+    this.scheduleLossCheck();
+    if (this.isLost) {
+      this.isLost = false;
+      this.options.holder.regained();
+    }
+    this.options.holder.leaseChanged();
+  }
+
+  /**
+   * Fences the lease: the gate closes at once (its deadline is told now, an O(1) step); the
+   * kill itself (the machine's SHUTDOWN, heavier: fsync, alert) follows on the next timer turn,
+   * so the other work already received (another connection's kill) is not held behind it.
+   */
+  private fenceWith(kill: FleetKill): void {
+    if (this.fence === null) {
+      this.fence = kill;
+      this.options.holder.leaseChanged();
+    }
+    if ((this.reportedKillEpoch.get(kill.scope) ?? 0) >= kill.epoch) return;
+    this.reportedKillEpoch.set(kill.scope, kill.epoch);
+    this.options.clock.setTimeout(() => this.options.holder.killed(kill), 0);
+  }
+
+  private scheduleLossCheck(): void {
+    if (this.stopped) return;
+    this.options.clock.clearTimeout(this.lossTimer);
+    const dueMs = this.grantBaseMs + this.options.authorityLossMs;
+    this.lossTimer = this.options.clock.setTimeout(
+      () => {
+        if (this.stopped || this.isLost) return;
+        const now = this.options.clock.monotonicNow();
+        if (now < this.grantBaseMs + this.options.authorityLossMs) {
+          this.scheduleLossCheck();
+          return;
+        }
+        this.isLost = true;
+        this.options.holder.lost(now - this.grantBaseMs);
+      },
+      Math.max(0, dueMs - this.options.clock.monotonicNow()),
+    );
+  }
+
+  private trackQueueUsage(usage: number): void {
+    this.queueUsage = usage;
+    if (usage >= QUEUE_USAGE_ALERT && !this.queueAlerted) {
+      this.queueAlerted = true;
+      this.options.holder.queueUsageHigh(usage);
+    } else if (usage < QUEUE_USAGE_ALERT / 2) {
+      this.queueAlerted = false;
+    }
+  }
+
+  private epochsOf(answer: LeaseAnswer): Record<string, number> {
+    const epochs: Record<string, number> = {};
+    for (const scope of this.obeyed) {
+      epochs[scope] = answer.scopes.find((row) => row.scope === scope)?.epoch ?? 0;
+    }
+    return epochs;
+  }
+
+  /** The widest killed scope this host obeys, or null. */
+  private killedRow(answer: LeaseAnswer): ScopeRow | null {
+    for (const scope of this.obeyed) {
+      const row = answer.scopes.find((s) => s.scope === scope);
+      if (row?.state === 'killed') return row;
+    }
+    return null;
+  }
+
+  private async ensureConnection(): Promise<AuthorityConnection> {
+    if (this.connection !== null) return this.connection;
+    let opened: AuthorityConnection | null = null;
+    const connection = await this.options.transport.connect({
+      onNotify: () => this.wake(),
+      onClosed: (error) => {
+        this.options.logger.warn({ err: error }, 'fleet authority connection closed');
+        if (opened !== null) this.dropConnection(opened);
+        this.wake();
+      },
+    });
+    opened = connection;
+    if (this.stopped) {
+      connection.close();
+      throw new GovernorError('GOV_CLOSED', 'the fleet lease was stopped');
+    }
+    this.connection = connection;
+    return connection;
+  }
+
+  private dropConnection(connection: AuthorityConnection): void {
+    if (this.connection === connection) this.connection = null;
+    connection.close();
+  }
+
+  private async flushConfirmations(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      // A confirmation added while a write was under way is written in the next pass (bounded).
+      for (let pass = 0; pass < 3 && this.pendingConfirmations.size > 0; pass++) {
+        if (!(await this.writeConfirmations())) break;
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Writes the pending confirmations; false when one could not be written. */
+  private async writeConfirmations(): Promise<boolean> {
+    const connection = this.connection;
+    if (connection === null) return false;
+    for (const [scope, { epoch, state }] of [...this.pendingConfirmations]) {
+      try {
+        await this.bounded(
+          connection.confirm(scope, epoch, state),
+          this.options.clock.monotonicNow() + this.intervalMs,
+          'confirm',
+        );
+        const pending = this.pendingConfirmations.get(scope);
+        if (pending?.epoch === epoch) this.pendingConfirmations.delete(scope);
+      } catch (error) {
+        this.options.logger.warn(
+          { err: error, scope, epoch },
+          `fleet confirmation not written yet: ${describeError(error)}`,
+        );
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private bounded<T>(promise: Promise<T>, deadlineMs: number, what: string): Promise<T> {
+    const clock = this.options.clock;
+    let timer: TimerHandle | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = clock.setTimeout(
+        () =>
+          reject(
+            new GovernorError(
+              'GOV_AUTHORITY_UNREACHABLE',
+              `fleet authority: ${what} did not answer in time`,
+            ),
+          ),
+        Math.max(0, deadlineMs - clock.monotonicNow()),
+      );
+    });
+    promise.catch(() => {});
+    return Promise.race([promise, timeout]).finally(() => clock.clearTimeout(timer));
+  }
+}

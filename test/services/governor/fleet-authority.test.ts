@@ -1,0 +1,160 @@
+/**
+ * A governor with the `authority` option, in simulated time against an in-memory authority: the
+ * gate closes at the lease's end with no message (heartbeat still fine), a fleet kill becomes an
+ * OPERATOR_KILL shutdown through the machine (local latch, confirmation written), a loss past
+ * authorityLossMs is OBSERVE_ONLY (AUTHORITY_LOST) with its alert, a start without the authority
+ * or in a killed scope stays closed, and a fenced host is not reopened by the release alone.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { GovernanceSystem } from '../../../services/governor/governance-system.js';
+import { advanceBy, FakeAuthority, settleOn } from '../../support/fleet-fake.js';
+import { eventsOf, type Harness, makeHarness } from '../../support/harness.js';
+
+const LEASE_MS = 900;
+let h: Harness;
+afterEach(() => h?.cleanup());
+
+function fleetGovernor(options: { authorityLossMs?: number } = {}): {
+  gov: GovernanceSystem;
+  authority: FakeAuthority;
+} {
+  h = makeHarness();
+  h.gov.close();
+  const authority = new FakeAuthority(h.clock);
+  const gov = h.reopen({
+    authority: {
+      host: 'host-1',
+      scopes: ['firm/desk-a/strategy-x'],
+      leaseMs: LEASE_MS,
+      authorityLossMs: options.authorityLossMs ?? 5_000,
+      transport: authority,
+    },
+  });
+  return { gov, authority };
+}
+
+async function start(gov: GovernanceSystem): Promise<boolean> {
+  return settleOn(h.clock, gov.runStartupChecks());
+}
+
+describe('a governor under the fleet authority', () => {
+  it('opens only with a lease, and the gate closes by itself when the lease ends', async () => {
+    const { gov, authority } = fleetGovernor();
+    expect(await start(gov)).toBe(true);
+    expect(gov.canDeployCapital()).toBe(true);
+    expect(gov.authorityLease()?.status).toBe('held');
+    authority.unreachable = true;
+    const leaseEnd = gov.authorityLease()?.leaseEndsAtMs ?? 0;
+    // No timer runs (a frozen event loop): the gate closes at the lease's end all the same.
+    h.clock.skip(leaseEnd - h.clock.monotonicNow() - 1);
+    expect(gov.canDeployCapital()).toBe(true);
+    h.clock.skip(1);
+    expect(gov.canDeployCapital()).toBe(false);
+    expect(gov.getState()).toBe('AGGRESSIVE');
+    expect(gov.authorize().reason).toMatch(/fleet authority lease ended/);
+  });
+
+  it('a kill of a wider scope shuts down through the machine (OPERATOR_KILL naming scope and epoch) and is confirmed', async () => {
+    const { gov, authority } = fleetGovernor();
+    await start(gov);
+    const epoch = authority.kill('firm/desk-a', 'alice', 'INC-7 drill');
+    await advanceBy(h.clock, 20, 1);
+    expect(gov.canDeployCapital()).toBe(false);
+    expect(gov.getState()).toBe('SHUTDOWN');
+    expect(gov.getLatch()).toMatchObject({ trigger: 'OPERATOR_KILL' });
+    expect(gov.getLatch()?.reason).toMatch(
+      new RegExp(`alice: fleet kill of scope firm/desk-a \\(epoch ${epoch}\\): INC-7 drill`),
+    );
+    expect(authority.confirmations).toEqual([{ scope: 'firm/desk-a', epoch, state: 'SHUTDOWN' }]);
+    // The local chain records it: the latch holds for the next start too.
+    const shutdowns = eventsOf(h.reader()).filter((e) => e.eventType === 'SYSTEM_SHUTDOWN');
+    expect(shutdowns).toHaveLength(1);
+    // A release alone reopens nothing.
+    authority.release('firm/desk-a');
+    await advanceBy(h.clock, 2_000);
+    expect(gov.getState()).toBe('SHUTDOWN');
+    expect(gov.canDeployCapital()).toBe(false);
+    // The host reports what its local restart would do.
+    expect(authority.reports.at(-1)?.restartCheck).toBe('ready');
+  });
+
+  it('lost past authorityLossMs: OBSERVE_ONLY (AUTHORITY_LOST) with its alert, once', async () => {
+    const { gov, authority } = fleetGovernor({ authorityLossMs: 3_000 });
+    await start(gov);
+    authority.unreachable = true;
+    await advanceBy(h.clock, 2_500, 50);
+    expect(gov.canDeployCapital()).toBe(false);
+    expect(gov.getState()).toBe('AGGRESSIVE');
+    await advanceBy(h.clock, 1_000, 50);
+    expect(gov.getState()).toBe('OBSERVE_ONLY');
+    expect(gov.getCause().cause).toBe('AUTHORITY_LOST');
+    const alerts = gov.alertManager
+      .getUnacknowledgedAlerts()
+      .filter((a) => a.kind === 'AUTHORITY_LOSS');
+    expect(alerts).toHaveLength(1);
+    // Back: nothing reopens by itself; an operator's resume runs the checks (and the lease) again.
+    authority.unreachable = false;
+    await advanceBy(h.clock, 2_000, 50);
+    expect(gov.getState()).toBe('OBSERVE_ONLY');
+    expect(
+      await settleOn(h.clock, gov.operatorResume({ operator: 'bob', reason: 'PG back' })),
+    ).toBe(true);
+    expect(gov.canDeployCapital()).toBe(true);
+  });
+
+  it('a start without the authority stays closed (its startup check fails)', async () => {
+    const { gov, authority } = fleetGovernor({ authorityLossMs: 60_000 });
+    authority.unreachable = true;
+    expect(await start(gov)).toBe(false);
+    expect(gov.getState()).toBe('OBSERVE_ONLY');
+    expect(
+      gov.getLastStartupReport()?.results.find((r) => r.name === 'adapters_reachable'),
+    ).toMatchObject({ passed: false });
+    expect(gov.canDeployCapital()).toBe(false);
+  });
+
+  it('a start inside a killed scope obeys the kill: SHUTDOWN, named, confirmed', async () => {
+    const { gov, authority } = fleetGovernor();
+    authority.kill('firm', 'carol', 'desk-wide incident');
+    expect(await start(gov)).toBe(false);
+    expect(gov.getState()).toBe('SHUTDOWN');
+    expect(gov.getLatch()?.reason).toMatch(/fleet kill of scope firm \(epoch 1\)/);
+    expect(gov.canDeployCapital()).toBe(false);
+    await advanceBy(h.clock, 20, 1);
+    expect(authority.confirmations).toEqual([{ scope: 'firm', epoch: 1, state: 'SHUTDOWN' }]);
+  });
+
+  it('a process started again after a kill and a release it never saw obeys the kill (remembered epochs)', async () => {
+    const { gov, authority } = fleetGovernor();
+    await start(gov);
+    gov.close();
+    authority.kill('firm/desk-a');
+    authority.release('firm/desk-a');
+    const again = h.reopen({
+      authority: {
+        host: 'host-1',
+        scopes: ['firm/desk-a/strategy-x'],
+        leaseMs: LEASE_MS,
+        transport: authority,
+      },
+    });
+    expect(await start(again)).toBe(false);
+    expect(again.getState()).toBe('SHUTDOWN');
+    expect(again.getLatch()?.reason).toMatch(/rose from 0 to 2/);
+    expect(again.canDeployCapital()).toBe(false);
+  });
+
+  it('after a release, only a local restart (pre-flight and checks) opens the gate again', async () => {
+    const { gov, authority } = fleetGovernor();
+    await start(gov);
+    authority.kill('firm/desk-a');
+    await advanceBy(h.clock, 20, 1);
+    expect(gov.getState()).toBe('SHUTDOWN');
+    authority.release('firm/desk-a');
+    gov.operatorRestart({ operator: 'dave', reason: 'released' });
+    expect(await start(gov)).toBe(true);
+    expect(gov.canDeployCapital()).toBe(true);
+    await advanceBy(h.clock, 2_000);
+    expect(gov.canDeployCapital()).toBe(true);
+  });
+});
