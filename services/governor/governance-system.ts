@@ -845,13 +845,22 @@ export class GovernanceSystem {
     });
   }
 
+  /**
+   * Starts the input ages from the record (aged by the wall time since), and records them at
+   * once: a process that dies before its first heartbeat leaves the next one these ages, not
+   * the older record's, which a wall clock set back could make look fresher.
+   */
   private restoreInputAges(authority: AuthorityRecord): void {
     restoreInputAges(this.health, authority.inputsText, {
       latestSnapshotAt: () => this.store.snapshots.latest()?.writtenAt ?? null,
       wallNowMs: this.clock.wallNow(),
-      heartbeatIntervalMs: this.thresholds.heartbeatIntervalMs,
       logger: this.logger,
     });
+    try {
+      this.journal.recordInputs(this.inputsText(false));
+    } catch (error) {
+      this.logger.warn({ err: error }, 'the restored input ages could not be recorded');
+    }
   }
 
   private inputsText(closed: boolean): string {

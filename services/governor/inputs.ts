@@ -1,11 +1,10 @@
 /**
  * Input ages that survive a restart. With each heartbeat (and at close) the owner persists how
- * old each monitored input is; a new process starts every age from there, so a crash loop on a
- * dead feed still reaches the spec's thresholds. Ages count running time: downtime after a clean
- * close is not counted; after a crash, the time the process may have lived after its last
- * persist is added (the wall time since, at most one heartbeat interval; a whole interval when
- * the wall clock stepped back). With nothing persisted (a database from before this record), the
- * snapshot age is the wall age of the latest snapshot in the database.
+ * old each monitored input is; a new process starts each age at the recorded age plus the wall
+ * time since it was recorded (downtime counts, whether the last process closed or crashed; a wall
+ * clock stepped back counts as no time), so a restart never makes data look fresher than it was.
+ * With nothing persisted (a database from before this record), the snapshot age is the wall age
+ * of the latest snapshot in the database.
  */
 import type { ErrorWindowState } from '../health/error-window.js';
 import type { HealthMonitor, InputAges } from '../health/health-monitor.js';
@@ -15,7 +14,7 @@ export interface PersistedInputs {
   readonly version: 1;
   /** ISO-8601 wall time of the persist. */
   readonly at: string;
-  /** True when written by a clean close (no running time after it). */
+  /** True when written by a clean close (for the record: a restart ages the inputs either way). */
   readonly closed: boolean;
   readonly marketDataAgeMs: number;
   readonly eventLogWriteAgeMs: number;
@@ -84,42 +83,43 @@ export function parseInputs(text: string | null): PersistedInputs | null {
 }
 
 /**
- * The ages a new process starts from: the persisted ages plus the running time after the persist
- * (none after a clean close; after a crash, the wall time since, at most one heartbeat interval).
- * The snapshot age is at least the wall age of the latest snapshot in the database.
+ * The wall time from a persist to now: what a restart adds to every recorded age. A wall clock
+ * set back (now before the persist) counts as no time, never as negative time.
+ */
+export function wallTimeSinceMs(persistedAtIso: string, wallNowMs: number): number {
+  return Math.max(0, wallNowMs - Date.parse(persistedAtIso));
+}
+
+/**
+ * The ages a new process starts from: each recorded age plus the wall time since it was recorded
+ * (the downtime, and whatever the last process lived after its last persist). With nothing
+ * recorded, the snapshot age is the wall age of the latest snapshot in the database.
  */
 export function restoredAges(
   persisted: PersistedInputs | null,
   options: {
     readonly wallNowMs: number;
-    readonly heartbeatIntervalMs: number;
     readonly latestSnapshotWallMs: number | null;
   },
 ): InputAges | null {
-  const snapshotWallAge =
-    options.latestSnapshotWallMs === null
-      ? null
-      : Math.max(0, options.wallNowMs - options.latestSnapshotWallMs);
   if (persisted === null) {
-    return snapshotWallAge === null
+    return options.latestSnapshotWallMs === null
       ? null
-      : { marketDataAgeMs: 0, eventLogWriteAgeMs: 0, snapshotWriteAgeMs: snapshotWallAge };
+      : {
+          marketDataAgeMs: 0,
+          eventLogWriteAgeMs: 0,
+          snapshotWriteAgeMs: Math.max(0, options.wallNowMs - options.latestSnapshotWallMs),
+        };
   }
-  const sinceMs = options.wallNowMs - Date.parse(persisted.at);
-  // A wall clock set back (negative) or forward beyond an interval: assume the whole interval.
-  const lived = persisted.closed
-    ? 0
-    : sinceMs >= 0 && sinceMs <= options.heartbeatIntervalMs
-      ? sinceMs
-      : options.heartbeatIntervalMs;
+  const sinceMs = wallTimeSinceMs(persisted.at, options.wallNowMs);
   return {
-    marketDataAgeMs: persisted.marketDataAgeMs + lived,
-    eventLogWriteAgeMs: persisted.eventLogWriteAgeMs + lived,
-    snapshotWriteAgeMs: persisted.snapshotWriteAgeMs + lived,
+    marketDataAgeMs: persisted.marketDataAgeMs + sinceMs,
+    eventLogWriteAgeMs: persisted.eventLogWriteAgeMs + sinceMs,
+    snapshotWriteAgeMs: persisted.snapshotWriteAgeMs + sinceMs,
   };
 }
 
-/** What the owner persists now: each input's age in running time, and the error window. */
+/** What the owner persists now: each input's age, and the error window. */
 export function inputsText(health: HealthMonitor, atIso: string, closed: boolean): string {
   const ages = health.ages();
   return serialiseInputs({
@@ -136,7 +136,7 @@ export function inputsText(health: HealthMonitor, atIso: string, closed: boolean
 
 /**
  * Seeds a new process's health monitor from what the last owner persisted (and the latest
- * snapshot's wall time): the ages, and the error window aged by the same running time.
+ * snapshot's wall time): the ages, and the error window aged by the same wall time.
  */
 export function restoreInputAges(
   health: HealthMonitor,
@@ -144,7 +144,6 @@ export function restoreInputAges(
   context: {
     readonly latestSnapshotAt: () => string | null;
     readonly wallNowMs: number;
-    readonly heartbeatIntervalMs: number;
     readonly logger: Logger;
   },
 ): void {
@@ -156,16 +155,12 @@ export function restoreInputAges(
     context.logger.warn({ err: error }, 'latest snapshot could not be read');
   }
   const persisted = parseInputs(persistedText);
-  const ages = restoredAges(persisted, {
-    wallNowMs: context.wallNowMs,
-    heartbeatIntervalMs: context.heartbeatIntervalMs,
-    latestSnapshotWallMs,
-  });
-  if (persisted?.errors !== undefined && ages !== null) {
+  const ages = restoredAges(persisted, { wallNowMs: context.wallNowMs, latestSnapshotWallMs });
+  if (persisted?.errors !== undefined) {
     try {
-      // The errors age by the same running time as the inputs (none after a clean close).
-      const lived = ages.marketDataAgeMs - persisted.marketDataAgeMs;
-      health.restoreErrorWindow(persisted.errors as ErrorWindowState, lived);
+      // The errors age by the same wall time as the inputs.
+      const sinceMs = wallTimeSinceMs(persisted.at, context.wallNowMs);
+      health.restoreErrorWindow(persisted.errors as ErrorWindowState, sinceMs);
     } catch (error) {
       context.logger.warn({ err: error }, 'the persisted error window could not be restored');
     }
