@@ -35,7 +35,7 @@ import type { DeliveryPolicy } from '../alerts/delivery-policy.js';
 import { governorInstance } from '../alerts/instance.js';
 import { createStoreAlertRepository } from '../alerts/store-repository.js';
 import type { AlertSink, GovernorAlert } from '../alerts/types.js';
-import { type Clock, formatDuration, SystemClock } from '../clock.js';
+import { type Clock, SystemClock } from '../clock.js';
 import { parseMode, resolveThresholds, type Thresholds } from '../config.js';
 import { clipBytes } from '../display-text.js';
 import { AssertionError, describeError, GovernorError, isGovernorError } from '../errors.js';
@@ -49,10 +49,12 @@ import {
   FailSafeManager,
   type FailSafeState,
   nextStalenessDeadlineMs,
+  staleRuleReasons,
   type TriggerDecision,
 } from '../health/fail-safe-manager.js';
 import { HealthMonitor, type SystemHealth } from '../health/health-monitor.js';
 import { HeartbeatMonitor } from '../health/heartbeat-monitor.js';
+import { exactDuration, isStale } from '../health/staleness.js';
 import {
   type AdaptersArgument,
   type NamedAdapter,
@@ -375,7 +377,9 @@ export class GovernanceSystem {
 
   /** The gate's decision with its reason. */
   authorize(): Authorization {
-    if (this.canDeployCapital()) return ALLOWED;
+    // One clock read: the decision and its reason judge the same instant.
+    const nowMs = this.clock.monotonicNow();
+    if (this.gate.canDeployCapitalAt(nowMs)) return ALLOWED;
     if (this.closed)
       return { allowed: false, state: this.getState(), reason: 'governor is closed' };
     const state = this.lifecycle.state;
@@ -399,7 +403,7 @@ export class GovernanceSystem {
     if (state !== 'AGGRESSIVE') {
       return { allowed: false, state, reason: `${state}: not yet AGGRESSIVE` };
     }
-    return { allowed: false, state, reason: this.deadlineReason() };
+    return { allowed: false, state, reason: this.deadlineReason(nowMs) };
   }
 
   // ---------------------------------------------------------------------------------------
@@ -970,14 +974,25 @@ export class GovernanceSystem {
     }
   }
 
-  private deadlineReason(): string {
-    const now = this.clock.monotonicNow();
-    const lease = this.heartbeat.leaseExpiresAtMs;
-    if (now >= lease) {
-      return `heartbeat lease expired ${formatDuration(now - lease)} ago: no capital until a heartbeat succeeds and the machine decides`;
+  /**
+   * Why the gate closed by its deadline in AGGRESSIVE (before the machine reacted): each rule
+   * past its limit at `nowMs`, judged by the comparison the deadline was computed with.
+   */
+  private deadlineReason(nowMs: number): string {
+    const lossMs = this.thresholds.heartbeatLossMs;
+    const lastBeatMs = this.heartbeat.lastSuccessMonotonicMs();
+    if (isStale(nowMs, lastBeatMs, lossMs)) {
+      const since =
+        lastBeatMs === Number.NEGATIVE_INFINITY
+          ? 'no successful heartbeat yet in this process'
+          : `no successful heartbeat for ${exactDuration(nowMs - lastBeatMs)} (threshold ${exactDuration(lossMs)})`;
+      return `heartbeat lease expired (${since}): no capital until a heartbeat succeeds and the machine decides`;
     }
-    const reasons = this.health.unhealthyReasons();
-    return `an input went stale (${reasons.join('; ') || 'snapshot overdue'}): no capital until the machine decides`;
+    const reasons = staleRuleReasons(this.health, this.thresholds, nowMs);
+    // Unreachable while the deadline is the earliest freshThroughMs of these same rules.
+    if (reasons.length === 0)
+      throw new AssertionError('the gate deadline passed with no rule broken');
+    return `an input went stale (${reasons.join('; ')}): no capital until the machine decides`;
   }
 
   private refreshGateDeadline(): void {
@@ -1080,7 +1095,7 @@ export class GovernanceSystem {
     if (this.closed) return;
     const state = this.lifecycle.state;
     if (state === 'SHUTDOWN') return;
-    const reason = `no successful heartbeat for ${formatDuration(sinceMs)} (threshold ${formatDuration(this.thresholds.heartbeatLossMs)})`;
+    const reason = `no successful heartbeat for ${exactDuration(sinceMs)} (threshold ${exactDuration(this.thresholds.heartbeatLossMs)})`;
     if (state === 'CHECKING' || state === 'AGGRESSIVE') {
       this.send({ type: 'heartbeat.lost', reason });
       return;

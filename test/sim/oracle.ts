@@ -438,7 +438,8 @@ export class Oracle {
     if (gate && mode !== 'AGGRESSIVE') {
       this.violate('gate-open-only-in-aggressive', `gate open in ${mode} (${where})`);
     }
-    if (gate && nowMs >= this.lastWritableLoopMs + t.heartbeatLossMs) {
+    // The lease holds through heartbeatLossMs after the last success (stale only when older).
+    if (gate && nowMs > this.lastWritableLoopMs + t.heartbeatLossMs) {
       this.violate(
         'gate-open-only-with-fresh-lease',
         `gate open ${nowMs - this.lastWritableLoopMs} ms after the last instant a heartbeat could succeed (${where})`,
