@@ -856,7 +856,7 @@ export class GovernanceSystem {
    */
   private restoreInputAges(authority: AuthorityRecord): void {
     restoreInputAges(this.health, authority.inputsText, {
-      latestSnapshotAt: () => this.store.snapshots.latest()?.writtenAt ?? null,
+      latestSnapshot: () => this.store.snapshots.latest(),
       wallNowMs: this.clock.wallNow(),
       logger: this.logger,
     });
@@ -868,7 +868,14 @@ export class GovernanceSystem {
   }
 
   private inputsText(closed: boolean): string {
-    return inputsText(this.health, this.nowIso(), closed);
+    let latestSnapshotDate: string | null = null;
+    try {
+      latestSnapshotDate = this.store.snapshots.latest()?.date ?? null;
+    } catch (error) {
+      // Unknown: the next start then takes the snapshot's age from the database.
+      this.logger.warn({ err: error }, 'latest snapshot could not be read');
+    }
+    return inputsText(this.health, this.nowIso(), closed, latestSnapshotDate);
   }
 
   // ---------------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
  * old each monitored input is; a new process starts each age at the recorded age plus the wall
  * time since it was recorded (downtime counts, whether the last process closed or crashed; a wall
  * clock stepped back counts as no time), so a restart never makes data look fresher than it was.
- * With nothing persisted (a database from before this record), the snapshot age is the wall age
- * of the latest snapshot in the database.
+ * The snapshot's age comes from the database when it holds a snapshot the record does not name
+ * (committed after the last persist, before a crash): the wall time since that snapshot was
+ * written. With nothing persisted (a database from before this record), likewise.
  */
 import type { ErrorWindowState } from '../health/error-window.js';
 import type { HealthMonitor, InputAges } from '../health/health-monitor.js';
@@ -19,6 +20,8 @@ export interface PersistedInputs {
   readonly marketDataAgeMs: number;
   readonly eventLogWriteAgeMs: number;
   readonly snapshotWriteAgeMs: number;
+  /** The date of the latest snapshot in the database when recorded (null: none, or unknown). */
+  readonly latestSnapshotDate: string | null;
   /** Wall times of the last updates (ms since the epoch), for display; null before the first. */
   readonly lastWallMs: {
     readonly marketData: number | null;
@@ -73,6 +76,8 @@ export function parseInputs(text: string | null): PersistedInputs | null {
     marketDataAgeMs,
     eventLogWriteAgeMs,
     snapshotWriteAgeMs,
+    latestSnapshotDate:
+      typeof record.latestSnapshotDate === 'string' ? record.latestSnapshotDate : null,
     lastWallMs: {
       marketData: wallOrNull(wall.marketData),
       eventLogWrite: wallOrNull(wall.eventLogWrite),
@@ -90,37 +95,53 @@ export function wallTimeSinceMs(persistedAtIso: string, wallNowMs: number): numb
   return Math.max(0, wallNowMs - Date.parse(persistedAtIso));
 }
 
+/** The latest snapshot in the database: its date and the wall time it was written. */
+export interface LatestSnapshot {
+  readonly date: string;
+  readonly writtenAtWallMs: number;
+}
+
 /**
  * The ages a new process starts from: each recorded age plus the wall time since it was recorded
- * (the downtime, and whatever the last process lived after its last persist). With nothing
- * recorded, the snapshot age is the wall age of the latest snapshot in the database.
+ * (the downtime, and whatever the last process lived after its last persist). A snapshot in the
+ * database that the record does not name was written after it: its age is the wall time since
+ * it was written (none when the wall clock went back). With nothing recorded, likewise.
  */
 export function restoredAges(
   persisted: PersistedInputs | null,
   options: {
     readonly wallNowMs: number;
-    readonly latestSnapshotWallMs: number | null;
+    readonly latestSnapshot: LatestSnapshot | null;
   },
 ): InputAges | null {
+  const latest = options.latestSnapshot;
+  const latestAgeMs =
+    latest === null ? null : Math.max(0, options.wallNowMs - latest.writtenAtWallMs);
   if (persisted === null) {
-    return options.latestSnapshotWallMs === null
+    return latestAgeMs === null
       ? null
-      : {
-          marketDataAgeMs: 0,
-          eventLogWriteAgeMs: 0,
-          snapshotWriteAgeMs: Math.max(0, options.wallNowMs - options.latestSnapshotWallMs),
-        };
+      : { marketDataAgeMs: 0, eventLogWriteAgeMs: 0, snapshotWriteAgeMs: latestAgeMs };
   }
   const sinceMs = wallTimeSinceMs(persisted.at, options.wallNowMs);
+  const newerSnapshot = latest !== null && latest.date !== persisted.latestSnapshotDate;
   return {
     marketDataAgeMs: persisted.marketDataAgeMs + sinceMs,
     eventLogWriteAgeMs: persisted.eventLogWriteAgeMs + sinceMs,
-    snapshotWriteAgeMs: persisted.snapshotWriteAgeMs + sinceMs,
+    snapshotWriteAgeMs:
+      newerSnapshot && latestAgeMs !== null ? latestAgeMs : persisted.snapshotWriteAgeMs + sinceMs,
   };
 }
 
-/** What the owner persists now: each input's age, and the error window. */
-export function inputsText(health: HealthMonitor, atIso: string, closed: boolean): string {
+/**
+ * What the owner persists now: each input's age, the latest snapshot's date (a later one found
+ * at the next start was written after this record), and the error window.
+ */
+export function inputsText(
+  health: HealthMonitor,
+  atIso: string,
+  closed: boolean,
+  latestSnapshotDate: string | null,
+): string {
   const ages = health.ages();
   return serialiseInputs({
     version: 1,
@@ -129,6 +150,7 @@ export function inputsText(health: HealthMonitor, atIso: string, closed: boolean
     marketDataAgeMs: Math.round(ages.marketDataAgeMs),
     eventLogWriteAgeMs: Math.round(ages.eventLogWriteAgeMs),
     snapshotWriteAgeMs: Math.round(ages.snapshotWriteAgeMs),
+    latestSnapshotDate,
     lastWallMs: health.lastUpdateWallMs(),
     errors: health.exportErrorWindow(),
   });
@@ -142,20 +164,24 @@ export function restoreInputAges(
   health: HealthMonitor,
   persistedText: string | null,
   context: {
-    readonly latestSnapshotAt: () => string | null;
+    readonly latestSnapshot: () => { readonly date: string; readonly writtenAt: string } | null;
     readonly wallNowMs: number;
     readonly logger: Logger;
   },
 ): void {
-  let latestSnapshotWallMs: number | null = null;
+  let latestSnapshot: LatestSnapshot | null = null;
   try {
-    const latest = context.latestSnapshotAt();
-    latestSnapshotWallMs = latest === null ? null : Date.parse(latest);
+    const latest = context.latestSnapshot();
+    const writtenAtWallMs = latest === null ? Number.NaN : Date.parse(latest.writtenAt);
+    if (latest !== null && Number.isFinite(writtenAtWallMs)) {
+      latestSnapshot = { date: latest.date, writtenAtWallMs };
+    }
   } catch (error) {
     context.logger.warn({ err: error }, 'latest snapshot could not be read');
   }
+  const latestSnapshotWallMs = latestSnapshot?.writtenAtWallMs ?? null;
   const persisted = parseInputs(persistedText);
-  const ages = restoredAges(persisted, { wallNowMs: context.wallNowMs, latestSnapshotWallMs });
+  const ages = restoredAges(persisted, { wallNowMs: context.wallNowMs, latestSnapshot });
   if (persisted?.errors !== undefined) {
     try {
       // The errors age by the same wall time as the inputs.
