@@ -1,6 +1,6 @@
 /**
- * Input ages that survive a restart. With each heartbeat (and at close) the owner persists how
- * old each monitored input is; a new process starts each age at the recorded age plus the wall
+ * Input ages that survive a restart. With each heartbeat, at close and when it starts, the owner
+ * persists how old each monitored input is; a new process starts each age at the recorded age plus the wall
  * time since it was recorded (downtime counts, whether the last process closed or crashed; a wall
  * clock stepped back counts as no time), so a restart never makes data look fresher than it was.
  * The snapshot's age comes from the database when it holds a snapshot the record does not name
