@@ -631,11 +631,18 @@ export class GovernanceSystem {
     }
     if (options.force !== true) {
       const report = this.preflightRestart();
-      if (!report.ok) {
+      // No lifecycle was asked to run in this process (the command carrying a restart out with
+      // no owner running): nothing restarts now, and the inputs nothing reports are stale by
+      // the downtime. The next start judges the inputs its engine reports; capital stays wrong.
+      const trips =
+        this.adapters === null
+          ? report.trips.filter((trip) => trip.trigger === 'CAPITAL_INCONSISTENT')
+          : report.trips;
+      if (trips.length > 0) {
         throw new GovernorError(
           'GOV_RESTART_WOULD_TRIP',
-          `restart refused, nothing was changed: it would shut down again at once: ${report.trips.map((t) => `${t.trigger}: ${t.reason}`).join('; ')}. Fix that first, or restart with --force`,
-          { preflight: report },
+          `restart refused, nothing was changed: it would shut down again at once: ${trips.map((t) => `${t.trigger}: ${t.reason}`).join('; ')}. Fix that first, or restart with --force`,
+          { preflight: { ...report, ok: false, trips } },
         );
       }
     }
