@@ -9,14 +9,23 @@ import type { Clock } from '../clock.js';
 
 export class Gate {
   private open = false;
-  /** Monotonic ms: the gate closes by itself at this instant, even if nothing else runs. */
+  /**
+   * Monotonic ms: the last instant the gate may be open (every input fresh through it, as
+   * services/health/staleness.ts judges: stale only when older than its limit). Past it, the gate
+   * is closed by itself, even if nothing else runs.
+   */
   private deadlineMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly clock: Pick<Clock, 'monotonicNow'>) {}
 
-  /** True only while open and before the deadline. O(1), allocation-free. */
+  /** True only while open and not past the deadline. O(1), allocation-free. */
   canDeployCapital(): boolean {
-    return this.open && this.clock.monotonicNow() < this.deadlineMs;
+    return this.canDeployCapitalAt(this.clock.monotonicNow());
+  }
+
+  /** The same answer at a monotonic instant the caller read (one clock read for a decision). */
+  canDeployCapitalAt(nowMs: number): boolean {
+    return this.open && nowMs <= this.deadlineMs;
   }
 
   /** Called only by the machine's AGGRESSIVE entry (openGate) and exit (closeGate) actions. */

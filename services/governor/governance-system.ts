@@ -42,7 +42,7 @@ import type { DeliveryPolicy } from '../alerts/delivery-policy.js';
 import { governorInstance } from '../alerts/instance.js';
 import { createStoreAlertRepository } from '../alerts/store-repository.js';
 import type { AlertSink, GovernorAlert } from '../alerts/types.js';
-import { type Clock, formatDuration, SystemClock } from '../clock.js';
+import { type Clock, SystemClock } from '../clock.js';
 import { parseMode, resolveThresholds, type Thresholds } from '../config.js';
 import { clipBytes } from '../display-text.js';
 import { AssertionError, describeError, GovernorError, isGovernorError } from '../errors.js';
@@ -57,10 +57,12 @@ import {
   FailSafeManager,
   type FailSafeState,
   nextStalenessDeadlineMs,
+  staleRuleReasons,
   type TriggerDecision,
 } from '../health/fail-safe-manager.js';
 import { HealthMonitor, type SystemHealth } from '../health/health-monitor.js';
 import { HeartbeatMonitor } from '../health/heartbeat-monitor.js';
+import { exactDuration, isStale } from '../health/staleness.js';
 import {
   type AdaptersArgument,
   type NamedAdapter,
@@ -565,7 +567,9 @@ export class GovernanceSystem {
    * `allowRiskReducingInShutdown`.
    */
   authorize(options?: AuthorizeOptions): Authorization {
-    if (this.canDeployCapital()) return ALLOWED;
+    // One clock read: the decision and its reason judge the same instant.
+    const nowMs = this.clock.monotonicNow();
+    if (this.gate.canDeployCapitalAt(nowMs)) return ALLOWED;
     if (this.closed)
       return { allowed: false, state: this.getState(), reason: 'governor is closed' };
     const state = this.lifecycle.state;
@@ -589,7 +593,7 @@ export class GovernanceSystem {
     if (state !== 'AGGRESSIVE') {
       return { allowed: false, state, reason: `${state}: not yet AGGRESSIVE` };
     }
-    return { allowed: false, state, reason: this.deadlineReason() };
+    return { allowed: false, state, reason: this.deadlineReason(nowMs) };
   }
 
   // ---------------------------------------------------------------------------------------
@@ -893,13 +897,22 @@ export class GovernanceSystem {
       );
     }
     const force = readFields('options', options, ['force']).force === true;
-    const report = force ? null : this.preflightRestart();
-    if (report !== null && !report.ok) {
-      throw new GovernorError(
-        'GOV_RESTART_WOULD_TRIP',
-        `restart refused, nothing was changed: it would shut down again at once: ${report.trips.map((t) => `${t.trigger}: ${t.reason}`).join('; ')}. Fix that first, or restart with --force`,
-        { preflight: report },
-      );
+    if (!force) {
+      const report = this.preflightRestart();
+      // No lifecycle was asked to run in this process (the command carrying a restart out with
+      // no owner running): nothing restarts now, and the inputs nothing reports are stale by
+      // the downtime. The next start judges the inputs its engine reports; capital stays wrong.
+      const trips =
+        this.adapters === null
+          ? report.trips.filter((trip) => trip.trigger === 'CAPITAL_INCONSISTENT')
+          : report.trips;
+      if (trips.length > 0) {
+        throw new GovernorError(
+          'GOV_RESTART_WOULD_TRIP',
+          `restart refused, nothing was changed: it would shut down again at once: ${trips.map((t) => `${t.trigger}: ${t.reason}`).join('; ')}. Fix that first, or restart with --force`,
+          { preflight: { ...report, ok: false, trips } },
+        );
+      }
     }
     const at = this.nowIso();
     const lifecycleId = randomUUID();
@@ -912,9 +925,7 @@ export class GovernanceSystem {
     this.venues.onRestart();
     this.incidents.resolveAll();
     // The chart leaves the latch: halted → a new lifecycle, from the authority recorded now.
-    this.restartLifecycle(
-      restartEvent(checked, { at, lifecycleId, passed: report?.ok === true, force }),
-    );
+    this.restartLifecycle(restartEvent(checked, { at, lifecycleId, passed: !force, force }));
   }
 
   /**
@@ -1139,17 +1150,33 @@ export class GovernanceSystem {
     });
   }
 
+  /**
+   * Starts the input ages from the record (aged by the wall time since), and records them at
+   * once: a process that dies before its first heartbeat leaves the next one these ages, not
+   * the older record's, which a wall clock set back could make look fresher.
+   */
   private restoreInputAges(authority: AuthorityRecord): void {
     restoreInputAges(this.health, authority.inputsText, {
-      latestSnapshotAt: () => this.store.snapshots.latest()?.writtenAt ?? null,
+      latestSnapshot: () => this.store.snapshots.latest(),
       wallNowMs: this.clock.wallNow(),
-      heartbeatIntervalMs: this.thresholds.heartbeatIntervalMs,
       logger: this.logger,
     });
+    try {
+      this.journal.recordInputs(this.inputsText(false));
+    } catch (error) {
+      this.logger.warn({ err: error }, 'the restored input ages could not be recorded');
+    }
   }
 
   private inputsText(closed: boolean): string {
-    return inputsText(this.health, this.nowIso(), closed);
+    let latestSnapshotDate: string | null = null;
+    try {
+      latestSnapshotDate = this.store.snapshots.latest()?.date ?? null;
+    } catch (error) {
+      // Unknown: the next start then takes the snapshot's age from the database.
+      this.logger.warn({ err: error }, 'latest snapshot could not be read');
+    }
+    return inputsText(this.health, this.nowIso(), closed, latestSnapshotDate);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1245,22 +1272,33 @@ export class GovernanceSystem {
     this.send({ type: 'failsafe.triggered', trigger: decision.trigger, reason: decision.reason });
   }
 
-  private deadlineReason(): string {
-    const now = this.clock.monotonicNow();
+  /**
+   * Why the gate closed by its deadline in AGGRESSIVE (before the machine reacted): each rule
+   * past its limit at `nowMs`, judged by the comparison the deadline was computed with.
+   */
+  private deadlineReason(nowMs: number): string {
     const leaseEnd = this.fleet?.lease.leaseEndsAtMs ?? Number.POSITIVE_INFINITY;
-    if (now >= leaseEnd) {
-      return `fleet authority lease ended ${formatDuration(now - leaseEnd)} ago: no capital until a renewal is granted`;
+    if (nowMs >= leaseEnd) {
+      return `fleet authority lease ended ${exactDuration(nowMs - leaseEnd)} ago: no capital until a renewal is granted`;
     }
-    const lease = this.heartbeat.leaseExpiresAtMs;
-    if (now >= lease) {
-      return `heartbeat lease expired ${formatDuration(now - lease)} ago: no capital until a heartbeat succeeds and the machine decides`;
+    const lossMs = this.thresholds.heartbeatLossMs;
+    const lastBeatMs = this.heartbeat.lastSuccessMonotonicMs();
+    if (isStale(nowMs, lastBeatMs, lossMs)) {
+      const since =
+        lastBeatMs === Number.NEGATIVE_INFINITY
+          ? 'no successful heartbeat yet in this process'
+          : `no successful heartbeat for ${exactDuration(nowMs - lastBeatMs)} (threshold ${exactDuration(lossMs)})`;
+      return `heartbeat lease expired (${since}): no capital until a heartbeat succeeds and the machine decides`;
     }
     const lapsed = this.venues.lapsedSwitch();
     if (lapsed !== null) {
-      return `${lapsed}: dead man's switch not renewed within ${formatDuration(this.thresholds.deadMansSwitchTimeoutMs)}: no capital, the venue may have cancelled every order`;
+      return `${lapsed}: dead man's switch not renewed within ${exactDuration(this.thresholds.deadMansSwitchTimeoutMs)}: no capital, the venue may have cancelled every order`;
     }
-    const reasons = this.health.unhealthyReasons();
-    return `an input went stale (${reasons.join('; ') || 'snapshot overdue'}): no capital until the machine decides`;
+    const reasons = staleRuleReasons(this.health, this.thresholds, nowMs);
+    // Unreachable while the deadline is the earliest of these same rules.
+    if (reasons.length === 0)
+      throw new AssertionError('the gate deadline passed with no rule broken');
+    return `an input went stale (${reasons.join('; ')}): no capital until the machine decides`;
   }
 
   private refreshGateDeadline(): void {
@@ -1440,7 +1478,7 @@ export class GovernanceSystem {
     if (this.closed) return;
     const state = this.lifecycle.state;
     if (state === 'SHUTDOWN') return;
-    const reason = `no successful heartbeat for ${formatDuration(sinceMs)} (threshold ${formatDuration(this.thresholds.heartbeatLossMs)})`;
+    const reason = `no successful heartbeat for ${exactDuration(sinceMs)} (threshold ${exactDuration(this.thresholds.heartbeatLossMs)})`;
     if (state === 'CHECKING' || state === 'AGGRESSIVE') {
       this.send({ type: 'heartbeat.lost', reason });
       return;

@@ -1,11 +1,11 @@
 /**
- * Input ages that survive a restart. With each heartbeat (and at close) the owner persists how
- * old each monitored input is; a new process starts every age from there, so a crash loop on a
- * dead feed still reaches the spec's thresholds. Ages count running time: downtime after a clean
- * close is not counted; after a crash, the time the process may have lived after its last
- * persist is added (the wall time since, at most one heartbeat interval; a whole interval when
- * the wall clock stepped back). With nothing persisted (a database from before this record), the
- * snapshot age is the wall age of the latest snapshot in the database.
+ * Input ages that survive a restart. With each heartbeat, at close and when it starts, the owner
+ * persists how old each monitored input is; a new process starts each age at the recorded age plus the wall
+ * time since it was recorded (downtime counts, whether the last process closed or crashed; a wall
+ * clock stepped back counts as no time), so a restart never makes data look fresher than it was.
+ * The snapshot's age comes from the database when it holds a snapshot the record does not name
+ * (committed after the last persist, before a crash): the wall time since that snapshot was
+ * written. With nothing persisted (a database from before this record), likewise.
  */
 import type { ErrorWindowState } from '../health/error-window.js';
 import type { HealthMonitor, InputAges } from '../health/health-monitor.js';
@@ -15,11 +15,13 @@ export interface PersistedInputs {
   readonly version: 1;
   /** ISO-8601 wall time of the persist. */
   readonly at: string;
-  /** True when written by a clean close (no running time after it). */
+  /** True when written by a clean close (for the record: a restart ages the inputs either way). */
   readonly closed: boolean;
   readonly marketDataAgeMs: number;
   readonly eventLogWriteAgeMs: number;
   readonly snapshotWriteAgeMs: number;
+  /** The date of the latest snapshot in the database when recorded (null: none, or unknown). */
+  readonly latestSnapshotDate: string | null;
   /** Wall times of the last updates (ms since the epoch), for display; null before the first. */
   readonly lastWallMs: {
     readonly marketData: number | null;
@@ -74,6 +76,8 @@ export function parseInputs(text: string | null): PersistedInputs | null {
     marketDataAgeMs,
     eventLogWriteAgeMs,
     snapshotWriteAgeMs,
+    latestSnapshotDate:
+      typeof record.latestSnapshotDate === 'string' ? record.latestSnapshotDate : null,
     lastWallMs: {
       marketData: wallOrNull(wall.marketData),
       eventLogWrite: wallOrNull(wall.eventLogWrite),
@@ -84,43 +88,60 @@ export function parseInputs(text: string | null): PersistedInputs | null {
 }
 
 /**
- * The ages a new process starts from: the persisted ages plus the running time after the persist
- * (none after a clean close; after a crash, the wall time since, at most one heartbeat interval).
- * The snapshot age is at least the wall age of the latest snapshot in the database.
+ * The wall time from a persist to now: what a restart adds to every recorded age. A wall clock
+ * set back (now before the persist) counts as no time, never as negative time.
+ */
+export function wallTimeSinceMs(persistedAtIso: string, wallNowMs: number): number {
+  return Math.max(0, wallNowMs - Date.parse(persistedAtIso));
+}
+
+/** The latest snapshot in the database: its date and the wall time it was written. */
+export interface LatestSnapshot {
+  readonly date: string;
+  readonly writtenAtWallMs: number;
+}
+
+/**
+ * The ages a new process starts from: each recorded age plus the wall time since it was recorded
+ * (the downtime, and whatever the last process lived after its last persist). A snapshot in the
+ * database that the record does not name was written after it: its age is the wall time since
+ * it was written (none when the wall clock went back). With nothing recorded, likewise.
  */
 export function restoredAges(
   persisted: PersistedInputs | null,
   options: {
     readonly wallNowMs: number;
-    readonly heartbeatIntervalMs: number;
-    readonly latestSnapshotWallMs: number | null;
+    readonly latestSnapshot: LatestSnapshot | null;
   },
 ): InputAges | null {
-  const snapshotWallAge =
-    options.latestSnapshotWallMs === null
-      ? null
-      : Math.max(0, options.wallNowMs - options.latestSnapshotWallMs);
+  const latest = options.latestSnapshot;
+  const latestAgeMs =
+    latest === null ? null : Math.max(0, options.wallNowMs - latest.writtenAtWallMs);
   if (persisted === null) {
-    return snapshotWallAge === null
+    return latestAgeMs === null
       ? null
-      : { marketDataAgeMs: 0, eventLogWriteAgeMs: 0, snapshotWriteAgeMs: snapshotWallAge };
+      : { marketDataAgeMs: 0, eventLogWriteAgeMs: 0, snapshotWriteAgeMs: latestAgeMs };
   }
-  const sinceMs = options.wallNowMs - Date.parse(persisted.at);
-  // A wall clock set back (negative) or forward beyond an interval: assume the whole interval.
-  const lived = persisted.closed
-    ? 0
-    : sinceMs >= 0 && sinceMs <= options.heartbeatIntervalMs
-      ? sinceMs
-      : options.heartbeatIntervalMs;
+  const sinceMs = wallTimeSinceMs(persisted.at, options.wallNowMs);
+  const newerSnapshot = latest !== null && latest.date !== persisted.latestSnapshotDate;
   return {
-    marketDataAgeMs: persisted.marketDataAgeMs + lived,
-    eventLogWriteAgeMs: persisted.eventLogWriteAgeMs + lived,
-    snapshotWriteAgeMs: persisted.snapshotWriteAgeMs + lived,
+    marketDataAgeMs: persisted.marketDataAgeMs + sinceMs,
+    eventLogWriteAgeMs: persisted.eventLogWriteAgeMs + sinceMs,
+    snapshotWriteAgeMs:
+      newerSnapshot && latestAgeMs !== null ? latestAgeMs : persisted.snapshotWriteAgeMs + sinceMs,
   };
 }
 
-/** What the owner persists now: each input's age in running time, and the error window. */
-export function inputsText(health: HealthMonitor, atIso: string, closed: boolean): string {
+/**
+ * What the owner persists now: each input's age, the latest snapshot's date (a later one found
+ * at the next start was written after this record), and the error window.
+ */
+export function inputsText(
+  health: HealthMonitor,
+  atIso: string,
+  closed: boolean,
+  latestSnapshotDate: string | null,
+): string {
   const ages = health.ages();
   return serialiseInputs({
     version: 1,
@@ -129,6 +150,7 @@ export function inputsText(health: HealthMonitor, atIso: string, closed: boolean
     marketDataAgeMs: Math.round(ages.marketDataAgeMs),
     eventLogWriteAgeMs: Math.round(ages.eventLogWriteAgeMs),
     snapshotWriteAgeMs: Math.round(ages.snapshotWriteAgeMs),
+    latestSnapshotDate,
     lastWallMs: health.lastUpdateWallMs(),
     errors: health.exportErrorWindow(),
   });
@@ -136,36 +158,35 @@ export function inputsText(health: HealthMonitor, atIso: string, closed: boolean
 
 /**
  * Seeds a new process's health monitor from what the last owner persisted (and the latest
- * snapshot's wall time): the ages, and the error window aged by the same running time.
+ * snapshot's wall time): the ages, and the error window aged by the same wall time.
  */
 export function restoreInputAges(
   health: HealthMonitor,
   persistedText: string | null,
   context: {
-    readonly latestSnapshotAt: () => string | null;
+    readonly latestSnapshot: () => { readonly date: string; readonly writtenAt: string } | null;
     readonly wallNowMs: number;
-    readonly heartbeatIntervalMs: number;
     readonly logger: Logger;
   },
 ): void {
-  let latestSnapshotWallMs: number | null = null;
+  let latestSnapshot: LatestSnapshot | null = null;
   try {
-    const latest = context.latestSnapshotAt();
-    latestSnapshotWallMs = latest === null ? null : Date.parse(latest);
+    const latest = context.latestSnapshot();
+    const writtenAtWallMs = latest === null ? Number.NaN : Date.parse(latest.writtenAt);
+    if (latest !== null && Number.isFinite(writtenAtWallMs)) {
+      latestSnapshot = { date: latest.date, writtenAtWallMs };
+    }
   } catch (error) {
     context.logger.warn({ err: error }, 'latest snapshot could not be read');
   }
+  const latestSnapshotWallMs = latestSnapshot?.writtenAtWallMs ?? null;
   const persisted = parseInputs(persistedText);
-  const ages = restoredAges(persisted, {
-    wallNowMs: context.wallNowMs,
-    heartbeatIntervalMs: context.heartbeatIntervalMs,
-    latestSnapshotWallMs,
-  });
-  if (persisted?.errors !== undefined && ages !== null) {
+  const ages = restoredAges(persisted, { wallNowMs: context.wallNowMs, latestSnapshot });
+  if (persisted?.errors !== undefined) {
     try {
-      // The errors age by the same running time as the inputs (none after a clean close).
-      const lived = ages.marketDataAgeMs - persisted.marketDataAgeMs;
-      health.restoreErrorWindow(persisted.errors as ErrorWindowState, lived);
+      // The errors age by the same wall time as the inputs.
+      const sinceMs = wallTimeSinceMs(persisted.at, context.wallNowMs);
+      health.restoreErrorWindow(persisted.errors as ErrorWindowState, sinceMs);
     } catch (error) {
       context.logger.warn({ err: error }, 'the persisted error window could not be restored');
     }

@@ -280,7 +280,6 @@ export class RequestWatcher {
         command: request.command,
         operator: request.operator,
         status,
-        latencyMs: handledAtMs - request.requestedAtMs,
       },
       'operator request from another process carried out',
     );
@@ -289,7 +288,8 @@ export class RequestWatcher {
         status,
         handledAtMs,
         handledBy,
-        result: { ...(result as object), latencyMs: handledAtMs - request.requestedAtMs },
+        // No latency here: the requester's clock and this one may differ; it measures its own.
+        result,
       });
     } catch (error) {
       logger.error(

@@ -43,6 +43,10 @@ export type RequestOutcome =
   | {
       readonly kind: 'confirmed' | 'refused' | 'failed';
       readonly request: OperatorRequestRecord;
+      /**
+       * On this process's monotonic clock, from just before the request was committed to when
+       * this process saw the outcome: never the owner's clock, which may be another one.
+       */
       readonly waitedMs: number;
     }
   /** No owner was running: this process carried it out as a temporary owner. */
@@ -96,7 +100,8 @@ export async function sendOwnerRequest(
 ): Promise<RequestOutcome> {
   const store = openWriter(config.dbPath);
   try {
-    const startedMs = Date.now();
+    // The wait is measured on this process's monotonic clock; the wall time only dates the row.
+    const startedMs = performance.now();
     const recorded = store.operatorRequests.record(
       {
         command: request.command,
@@ -106,12 +111,12 @@ export async function sendOwnerRequest(
         ...(request.options === undefined ? {} : { options: request.options }),
         requestedBy: processSignature('cli'),
       },
-      startedMs,
+      Date.now(),
     );
-    let lastOwnerCheckMs = 0;
+    let lastOwnerCheckMs: number | null = null;
     for (;;) {
       const row = store.operatorRequests.get(recorded.id) ?? recorded;
-      const waitedMs = Date.now() - startedMs;
+      const waitedMs = Math.round(performance.now() - startedMs);
       if (row.status !== 'pending') {
         return {
           kind: row.status === 'done' ? 'confirmed' : row.status,
@@ -119,8 +124,8 @@ export async function sendOwnerRequest(
           waitedMs,
         };
       }
-      if (Date.now() - lastOwnerCheckMs >= OWNER_CHECK_MS || lastOwnerCheckMs === 0) {
-        lastOwnerCheckMs = Date.now();
+      if (lastOwnerCheckMs === null || performance.now() - lastOwnerCheckMs >= OWNER_CHECK_MS) {
+        lastOwnerCheckMs = performance.now();
         if (!ownerAlive(config.dbPath)) {
           const acted = await actAsOwner(config);
           if (acted) {

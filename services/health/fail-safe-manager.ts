@@ -10,10 +10,11 @@ import {
   SHUTDOWN_TRIGGERS,
   type ShutdownTrigger,
 } from '../../machines/types.js';
-import { type Clock, formatDuration, type TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import { describeValue, type Thresholds } from '../config.js';
 import { GovernorError } from '../errors.js';
 import type { HealthMonitor } from './health-monitor.js';
+import { exactDuration, freshThroughMs, isStale } from './staleness.js';
 
 export interface TriggerDecision {
   readonly trigger: ShutdownTrigger;
@@ -42,47 +43,93 @@ export interface FailSafeHost {
   capitalMismatch(): string | null;
 }
 
-/** The staleness triggers, most specific first; HEALTH_CHECK_FAILED comes after them. */
+/** A rule that time alone can break: which input, its limit, and how its reason reads. */
+interface TimeRule {
+  readonly input: 'marketData' | 'eventLogWrite' | 'snapshotWrite';
+  readonly limitMs: number;
+  readonly trigger: 'MARKET_DATA_STALL' | 'EVENT_LOG_WRITE_FAILURE' | 'SNAPSHOT_WRITE_FAILURE';
+  readonly describe: (age: string, limit: string) => string;
+}
+
+/** The staleness triggers, most specific first (HEALTH_CHECK_FAILED's rules are the health monitor's). */
+function shutdownRules(thresholds: Thresholds): readonly TimeRule[] {
+  return [
+    {
+      input: 'marketData',
+      limitMs: thresholds.marketDataShutdownAfterMs,
+      trigger: 'MARKET_DATA_STALL',
+      describe: (age, limit) => `no market data for ${age} (threshold ${limit})`,
+    },
+    {
+      input: 'eventLogWrite',
+      limitMs: thresholds.eventLogShutdownAfterMs,
+      trigger: 'EVENT_LOG_WRITE_FAILURE',
+      describe: (age, limit) => `no successful event-log write for ${age} (threshold ${limit})`,
+    },
+    {
+      input: 'snapshotWrite',
+      limitMs: thresholds.snapshotShutdownAfterMs,
+      trigger: 'SNAPSHOT_WRITE_FAILURE',
+      describe: (age, limit) => `no successful snapshot write for ${age} (threshold ${limit})`,
+    },
+  ];
+}
+
+/**
+ * The staleness triggers at `nowMs` (monotonic; default now), most specific first;
+ * HEALTH_CHECK_FAILED comes after them. One clock read: a check on a boundary judges once, by
+ * `isStale`, as the gate does.
+ */
 export function detectStalenessTrigger(
   health: HealthMonitor,
   thresholds: Thresholds,
+  nowMs: number = health.monotonicNow(),
 ): TriggerDecision | null {
-  const ages = health.ages();
-  if (ages.marketDataAgeMs > thresholds.marketDataShutdownAfterMs) {
-    return {
-      trigger: 'MARKET_DATA_STALL',
-      reason: `no market data for ${formatDuration(ages.marketDataAgeMs)} (threshold ${formatDuration(thresholds.marketDataShutdownAfterMs)})`,
-    };
+  const last = health.lastUpdateMonotonicMs();
+  for (const rule of shutdownRules(thresholds)) {
+    const lastMs = last[rule.input];
+    if (isStale(nowMs, lastMs, rule.limitMs)) {
+      return {
+        trigger: rule.trigger,
+        reason: rule.describe(exactDuration(nowMs - lastMs), exactDuration(rule.limitMs)),
+      };
+    }
   }
-  if (ages.eventLogWriteAgeMs > thresholds.eventLogShutdownAfterMs) {
-    return {
-      trigger: 'EVENT_LOG_WRITE_FAILURE',
-      reason: `no successful event-log write for ${formatDuration(ages.eventLogWriteAgeMs)} (threshold ${formatDuration(thresholds.eventLogShutdownAfterMs)})`,
-    };
-  }
-  if (ages.snapshotWriteAgeMs > thresholds.snapshotShutdownAfterMs) {
-    return {
-      trigger: 'SNAPSHOT_WRITE_FAILURE',
-      reason: `no successful snapshot write for ${formatDuration(ages.snapshotWriteAgeMs)} (threshold ${formatDuration(thresholds.snapshotShutdownAfterMs)})`,
-    };
-  }
-  // The same ages as the rules above (one clock read): a check on a boundary judges once.
-  const reasons = health.unhealthyReasons(ages);
+  const reasons = health.unhealthyReasons(nowMs);
   if (reasons.length > 0) {
     return { trigger: 'HEALTH_CHECK_FAILED', reason: `system unhealthy: ${reasons.join('; ')}` };
   }
   return null;
 }
 
-/** The monotonic instant at which the next staleness threshold is crossed. */
+/**
+ * Every staleness rule (the triggers' and health's) broken at `nowMs`, one line each with exact
+ * figures: what closed the gate when its deadline passed.
+ */
+export function staleRuleReasons(
+  health: HealthMonitor,
+  thresholds: Thresholds,
+  nowMs: number,
+): string[] {
+  const last = health.lastUpdateMonotonicMs();
+  const reasons: string[] = [];
+  for (const rule of shutdownRules(thresholds)) {
+    const lastMs = last[rule.input];
+    if (isStale(nowMs, lastMs, rule.limitMs)) {
+      reasons.push(rule.describe(exactDuration(nowMs - lastMs), exactDuration(rule.limitMs)));
+    }
+  }
+  return [...health.unhealthyReasons(nowMs), ...reasons];
+}
+
+/** The last monotonic instant before a staleness rule (health or trigger) breaks. */
 export function nextStalenessDeadlineMs(health: HealthMonitor, thresholds: Thresholds): number {
   const last = health.lastUpdateMonotonicMs();
-  return Math.min(
-    health.nextHealthDeadlineMs(),
-    last.marketData + thresholds.marketDataShutdownAfterMs,
-    last.eventLogWrite + thresholds.eventLogShutdownAfterMs,
-    last.snapshotWrite + thresholds.snapshotShutdownAfterMs,
-  );
+  let deadlineMs = health.nextHealthDeadlineMs();
+  for (const rule of shutdownRules(thresholds)) {
+    deadlineMs = Math.min(deadlineMs, freshThroughMs(last[rule.input], rule.limitMs));
+  }
+  return deadlineMs;
 }
 
 const SHUTDOWN_TRIGGER_LIST = SHUTDOWN_TRIGGERS.join(', ');
@@ -179,7 +226,7 @@ export class FailSafeManager {
     if (this.deadlineTimer !== undefined && this.deadlineAtMs <= deadlineMs) return;
     this.clock.clearTimeout(this.deadlineTimer);
     this.deadlineAtMs = deadlineMs;
-    // +1 ms: staleness is "older than", so the first instant past the threshold.
+    // +1 ms: the deadline is the last fresh instant (isStale is "older than"); past it, stale.
     const delayMs = Math.max(0, deadlineMs - this.clock.monotonicNow()) + 1;
     this.deadlineTimer = this.clock.setTimeout(() => this.onDeadline(), delayMs);
   }

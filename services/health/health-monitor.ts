@@ -7,6 +7,7 @@ import { type Clock, formatDuration } from '../clock.js';
 import { THRESHOLD_RANGES, type Thresholds } from '../config.js';
 import { assert, GovernorError } from '../errors.js';
 import { ErrorWindow, type ErrorWindowState } from './error-window.js';
+import { exactDuration, freshThroughMs, isStale } from './staleness.js';
 
 export const EXECUTION_QUEUE_STATUSES = ['IDLE', 'PROCESSING', 'STALLED'] as const;
 export type ExecutionQueueStatus = (typeof EXECUTION_QUEUE_STATUSES)[number];
@@ -135,6 +136,11 @@ export class HealthMonitor {
     return this.queueStatus;
   }
 
+  /** The monotonic clock this monitor reads (one read for a judgment made at once). */
+  monotonicNow(): number {
+    return this.clock.monotonicNow();
+  }
+
   uptimeMs(): number {
     return this.clock.monotonicNow() - this.startedAtMonotonicMs;
   }
@@ -213,34 +219,40 @@ export class HealthMonitor {
     return (this.errorsInWindow() * 60_000) / this.thresholds.errorWindowMs;
   }
 
-  /** The spec's four rules; each broken rule gives one line. Pure: reads, never writes. */
-  unhealthyReasons(ages: InputAges = this.ages()): string[] {
+  /**
+   * The spec's four rules at `nowMs` (monotonic; default now); each broken rule gives one line
+   * with exact figures. Staleness is judged by `isStale`, as the gate and the fail-safe judge it.
+   * Pure: reads, never writes.
+   */
+  unhealthyReasons(nowMs: number = this.clock.monotonicNow()): string[] {
     const t = this.thresholds;
     const reasons: string[] = [];
     const rate = this.errorRatePerMinute();
     if (rate > t.errorRatePerMinuteMax) {
       reasons.push(`error rate ${rate.toFixed(1)}/min is above ${t.errorRatePerMinuteMax}/min`);
     }
-    if (ages.marketDataAgeMs > t.marketDataUnhealthyAfterMs) {
+    const market = this.marketData.monotonicMs;
+    if (isStale(nowMs, market, t.marketDataUnhealthyAfterMs)) {
       reasons.push(
-        `market data is ${formatDuration(ages.marketDataAgeMs)} old (limit ${formatDuration(t.marketDataUnhealthyAfterMs)})`,
+        `market data is ${exactDuration(nowMs - market)} old (limit ${exactDuration(t.marketDataUnhealthyAfterMs)})`,
       );
     }
-    if (ages.eventLogWriteAgeMs > t.eventLogUnhealthyAfterMs) {
+    const eventLog = this.eventLogWrite.monotonicMs;
+    if (isStale(nowMs, eventLog, t.eventLogUnhealthyAfterMs)) {
       reasons.push(
-        `last event-log write was ${formatDuration(ages.eventLogWriteAgeMs)} ago (limit ${formatDuration(t.eventLogUnhealthyAfterMs)})`,
+        `last event-log write was ${exactDuration(nowMs - eventLog)} ago (limit ${exactDuration(t.eventLogUnhealthyAfterMs)})`,
       );
     }
     if (this.queueStatus === 'STALLED') reasons.push('execution queue is STALLED');
     return reasons;
   }
 
-  /** The monotonic instant at which the next health rule can break through time alone. */
+  /** The last monotonic instant at which every health rule that time alone can break holds. */
   nextHealthDeadlineMs(): number {
     const t = this.thresholds;
     return Math.min(
-      this.marketData.monotonicMs + t.marketDataUnhealthyAfterMs,
-      this.eventLogWrite.monotonicMs + t.eventLogUnhealthyAfterMs,
+      freshThroughMs(this.marketData.monotonicMs, t.marketDataUnhealthyAfterMs),
+      freshThroughMs(this.eventLogWrite.monotonicMs, t.eventLogUnhealthyAfterMs),
     );
   }
 

@@ -6,6 +6,7 @@
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Thresholds } from '../config.js';
+import { freshThroughMs, isStale } from './staleness.js';
 
 export interface HeartbeatHost {
   /** Appends the heartbeat event; throws when the event log cannot be written. */
@@ -24,7 +25,7 @@ export class HeartbeatMonitor {
   private tickTimer: TimerHandle | undefined;
   private lossTimer: TimerHandle | undefined;
   private lastSuccessMs = Number.NEGATIVE_INFINITY;
-  /** Read by the gate on every call: now < this keeps the gate's lease fresh. */
+  /** The last instant the lease holds (the gate's deadline reads it): `freshThroughMs`. */
   leaseExpiresAtMs = Number.NEGATIVE_INFINITY;
   /** The last success, or the start before the first: a loss is counted from here. */
   private lossReferenceMs = Number.NEGATIVE_INFINITY;
@@ -58,6 +59,11 @@ export class HeartbeatMonitor {
     return this.lost;
   }
 
+  /** The monotonic instant of the last successful heartbeat (-Infinity before the first). */
+  lastSuccessMonotonicMs(): number {
+    return this.lastSuccessMs;
+  }
+
   /** ms since the last successful heartbeat (Infinity before the first). */
   ageMs(): number {
     return this.clock.monotonicNow() - this.lastSuccessMs;
@@ -87,7 +93,7 @@ export class HeartbeatMonitor {
     const now = this.clock.monotonicNow();
     this.lastSuccessMs = now;
     this.lossReferenceMs = now;
-    this.leaseExpiresAtMs = now + this.thresholds.heartbeatLossMs;
+    this.leaseExpiresAtMs = freshThroughMs(now, this.thresholds.heartbeatLossMs);
     this.host.heartbeatSucceeded?.();
     if (this.lost) {
       this.lost = false;
@@ -98,18 +104,19 @@ export class HeartbeatMonitor {
 
   private armLossTimer(): void {
     this.clock.clearTimeout(this.lossTimer);
+    // +1 ms: lost means older than the threshold (isStale), the first instant past it.
     this.lossTimer = this.clock.setTimeout(() => {
       this.lossTimer = undefined;
       this.checkLease();
-    }, this.thresholds.heartbeatLossMs);
+    }, this.thresholds.heartbeatLossMs + 1);
   }
 
   private checkLease(): void {
     if (!this.running || this.lost) return;
-    const sinceMs = this.clock.monotonicNow() - this.lossReferenceMs;
-    if (sinceMs >= this.thresholds.heartbeatLossMs) {
+    const now = this.clock.monotonicNow();
+    if (isStale(now, this.lossReferenceMs, this.thresholds.heartbeatLossMs)) {
       this.lost = true;
-      this.host.heartbeatLost(sinceMs);
+      this.host.heartbeatLost(now - this.lossReferenceMs);
     }
   }
 }

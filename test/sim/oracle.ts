@@ -54,19 +54,32 @@ const HELD: ReadonlySet<ObserveCause> = new Set([
 export class Oracle {
   private processStartMs = 0;
   /**
-   * From when governor must count input ages at the latest: the first start, carried across a
-   * crash (ages persisted with each heartbeat survive it), or the restart when the last
-   * heartbeat before the crash may not have been persisted (writes failing, a wall step).
+   * From when the capital and queue rules count at the latest: the first start, carried across a
+   * crash, or the restart when the last heartbeat before the crash may not have been persisted.
    */
   private agesFromMs = 0;
   private agesCarry = true;
-  /** How much older than the truth governor may judge an input after such a restart. */
-  private ageSkewMs = 0;
-  private lastWallJumpMs = Number.NEGATIVE_INFINITY;
+  /**
+   * The instant (simulated monotonic) governor must judge market data from: the last tick, or at
+   * a restart the instant its restored age points to (see `restarting`: a restart forgets
+   * nothing, downtime included).
+   */
+  private marketViewMs = 0;
+  /**
+   * The latest instant governor may judge the last snapshot from (its detection deadline counts
+   * from here): the last write, or at a restart the freshest the rule allows.
+   */
+  private snapshotViewMs = 0;
+  /** The wall time of the last successful snapshot write (its `written_at`), or null. */
+  private lastSnapshotOkWallMs: number | null = null;
+  /**
+   * Wall-clock steps forward since the last successful snapshot: a restart counts wall time, so
+   * governor may judge the snapshot older than it is by at most these (no-false-trigger).
+   */
+  private forwardJumpsSinceSnapshotMs = 0;
   private started = false;
   /** OBSERVE_ONLY for a failure, not yet resumed by an operator: no process may trade. */
   private held = false;
-  private lastMarketMs = Number.NEGATIVE_INFINITY;
   private marketGapUntilMs = Number.NEGATIVE_INFINITY;
   lastSnapshotOkMs = Number.NEGATIVE_INFINITY;
   private globalFault: StandingFault | null = null;
@@ -100,6 +113,11 @@ export class Oracle {
   processStarted(nowMs: number, gov: GovernanceSystem): void {
     this.processStartMs = nowMs;
     if (!this.started || !this.agesCarry) this.agesFromMs = nowMs;
+    if (!this.started) {
+      // A new database: nothing recorded, no snapshot; every age counts from this start.
+      this.marketViewMs = nowMs;
+      this.snapshotViewMs = nowMs;
+    }
     this.started = true;
     this.agesCarry = true;
     this.epoch = freshEpoch();
@@ -123,22 +141,43 @@ export class Oracle {
     this.newEpoch();
   }
 
-  wallJumped(nowMs: number): void {
-    this.lastWallJumpMs = nowMs;
+  wallJumped(jumpMs: number): void {
+    if (jumpMs > 0) this.forwardJumpsSinceSnapshotMs += jumpMs;
   }
 
   /**
-   * The process died. Its ages carry on when its last heartbeat could be persisted: no write
-   * trouble within two heartbeat intervals. A wall step within an interval lets governor count
-   * up to one interval too many (it cannot tell how long the process lived after its persist).
+   * The process died. The capital and queue rules carry on when its last heartbeat could be
+   * persisted: no write trouble within two heartbeat intervals.
    */
   crashed(nowMs: number): void {
     const t = this.thresholds;
     this.agesCarry =
       this.globalFault === null && nowMs - this.lastWriteTroubleMs > 2 * t.heartbeatIntervalMs;
-    if (nowMs - this.lastWallJumpMs <= t.heartbeatIntervalMs) {
-      this.ageSkewMs = Math.max(this.ageSkewMs, t.heartbeatIntervalMs);
+  }
+
+  /**
+   * A new process is about to start on the file: the ages it must start from, by the rule a
+   * restart follows (a restart forgets nothing): each input's age as last recorded plus the
+   * wall time since it was recorded, none when the wall clock went back; a snapshot written after
+   * the record, by the wall time since it was written. With no record, the latest snapshot's wall
+   * age, and market data from the restart.
+   */
+  restarting(nowMs: number, wallNowMs: number, inputsText: string | null): void {
+    const record = parseRecord(inputsText);
+    // The last snapshot the simulator wrote, aged by the wall time since it was written.
+    const written =
+      this.lastSnapshotOkWallMs === null
+        ? Number.NEGATIVE_INFINITY
+        : nowMs - Math.max(0, wallNowMs - this.lastSnapshotOkWallMs);
+    if (record === null) {
+      this.marketViewMs = nowMs;
+      this.snapshotViewMs = this.lastSnapshotOkWallMs === null ? nowMs : written;
+      return;
     }
+    const downMs = Math.max(0, wallNowMs - Date.parse(record.at));
+    this.marketViewMs = nowMs - (record.marketDataAgeMs + downMs);
+    // From the record, or from the snapshot itself when it was written after the record.
+    this.snapshotViewMs = Math.max(nowMs - (record.snapshotWriteAgeMs + downMs), written);
   }
 
   operatorKill(requested: boolean): void {
@@ -159,12 +198,14 @@ export class Oracle {
   }
 
   marketData(nowMs: number): void {
-    this.lastMarketMs = nowMs;
-    this.ageSkewMs = 0;
+    this.marketViewMs = nowMs;
   }
 
-  snapshotWritten(nowMs: number): void {
+  snapshotWritten(nowMs: number, wallNowMs: number): void {
     this.lastSnapshotOkMs = nowMs;
+    this.snapshotViewMs = nowMs;
+    this.lastSnapshotOkWallMs = wallNowMs;
+    this.forwardJumpsSinceSnapshotMs = 0;
   }
 
   errorRecorded(nowMs: number): void {
@@ -357,9 +398,9 @@ export class Oracle {
     return count;
   }
 
-  /** The most age governor may judge market data to have (false-trigger checks use it). */
+  /** The age governor must judge market data to have (false-trigger checks use it). */
   private marketAgeMaxMs(nowMs: number): number {
-    return nowMs - Math.max(this.lastMarketMs, 0) + this.ageSkewMs;
+    return nowMs - this.marketViewMs;
   }
 
   /** A shutdown must have a cause the simulator injected: no false trigger. */
@@ -374,8 +415,10 @@ export class Oracle {
       OPERATOR_KILL: this.killRequested,
       CAPITAL_INCONSISTENT: this.drift !== null,
       MARKET_DATA_STALL: this.marketAgeMaxMs(nowMs) > t.marketDataShutdownAfterMs,
+      // The truth (the last write the simulator saw succeed), older at most by forward steps.
       SNAPSHOT_WRITE_FAILURE:
-        nowMs - Math.max(this.lastSnapshotOkMs, 0) + this.ageSkewMs > t.snapshotShutdownAfterMs,
+        nowMs - Math.max(this.lastSnapshotOkMs, 0) + this.forwardJumpsSinceSnapshotMs >
+        t.snapshotShutdownAfterMs,
       EVENT_LOG_WRITE_FAILURE: unhealthy,
       HEALTH_CHECK_FAILED: unhealthy,
       UNRECOVERABLE_EXCEPTION: false,
@@ -395,14 +438,14 @@ export class Oracle {
     const t = this.thresholds;
     const start = this.agesFromMs;
     let best: Deadline = {
-      atMs: Math.max(this.lastMarketMs, start) + t.marketDataUnhealthyAfterMs + 1,
+      atMs: this.marketViewMs + t.marketDataUnhealthyAfterMs + 1,
       rule: 'market data older than marketDataUnhealthyAfterMs (HEALTH_CHECK_FAILED)',
     };
     const consider = (atMs: number, rule: string): void => {
       if (atMs < best.atMs) best = { atMs, rule };
     };
     consider(
-      Math.max(this.lastSnapshotOkMs, start) + t.snapshotShutdownAfterMs + 1,
+      this.snapshotViewMs + t.snapshotShutdownAfterMs + 1,
       'no snapshot written for snapshotShutdownAfterMs',
     );
     if (this.globalFault !== null) {
@@ -442,7 +485,8 @@ export class Oracle {
     if (gate && mode !== 'AGGRESSIVE') {
       this.violate('gate-open-only-in-aggressive', `gate open in ${mode} (${where})`);
     }
-    if (gate && nowMs >= this.lastWritableLoopMs + t.heartbeatLossMs) {
+    // The lease holds through heartbeatLossMs after the last success (stale only when older).
+    if (gate && nowMs > this.lastWritableLoopMs + t.heartbeatLossMs) {
       this.violate(
         'gate-open-only-with-fresh-lease',
         `gate open ${nowMs - this.lastWritableLoopMs} ms after the last instant a heartbeat could succeed (${where})`,
@@ -501,5 +545,23 @@ export class Oracle {
         `heartbeat or integrity incident without an alert (${where})`,
       );
     }
+  }
+}
+
+/** The recorded input ages as governor writes them (services/governor/inputs.ts), or null. */
+function parseRecord(text: string | null): {
+  at: string;
+  marketDataAgeMs: number;
+  snapshotWriteAgeMs: number;
+} | null {
+  if (text === null) return null;
+  try {
+    const value = JSON.parse(text) as Record<string, unknown>;
+    const { at, marketDataAgeMs, snapshotWriteAgeMs } = value;
+    if (typeof at !== 'string' || typeof marketDataAgeMs !== 'number') return null;
+    if (typeof snapshotWriteAgeMs !== 'number') return null;
+    return { at, marketDataAgeMs, snapshotWriteAgeMs };
+  } catch {
+    return null;
   }
 }

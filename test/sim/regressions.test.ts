@@ -4,8 +4,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_THRESHOLDS } from '../../services/config.js';
+import { simulateCrash } from '../../testing.js';
 import { makeFaultRig } from '../faults/support.js';
 import { type Harness, makeHarness, settle } from '../support/harness.js';
+import type { Action } from './schedule.js';
+import { runSeed } from './simulator.js';
 
 const OPERATOR = { operator: 'ops', reason: 'regression test' };
 let h: Harness;
@@ -94,5 +97,35 @@ describe('alert-for-every-critical-incident after an operator restart (sim seed 
     } finally {
       rig.cleanup();
     }
+  });
+});
+
+describe('no-false-trigger: a snapshot written after the last record was forgotten by a crash (sim seed 1, 30 days)', () => {
+  // Seed 1 shut down with SNAPSHOT_WRITE_FAILURE 7.5 h early on day 9: a snapshot written (after
+  // a 1.5 h snapshot fault) between a heartbeat's record of the input ages and a crash was not
+  // counted; the restart took the snapshot's age from the record, 7.5 h older. The essence:
+  // the snapshot at 06:00:10, the record at 06:00:00, the crash at 06:00:15, snapshots failing.
+  const SCHEDULE: Action[] = [
+    { atMs: 21_615_000, kind: 'crash' },
+    { atMs: 21_616_000, kind: 'snapshotFault', mode: 'LOCKED', durationMs: 24 * 3_600_000 },
+  ];
+
+  it('the simulator replays the trace with no invariant violated', async () => {
+    const result = await runSeed({ seed: 1, days: 2, schedule: SCHEDULE });
+    expect(result.violations).toEqual([]);
+    expect(result.stats.crashes).toBe(1);
+  });
+
+  it('a restart takes the age of a snapshot the record does not name from the snapshot itself', async () => {
+    h = makeHarness();
+    expect(await h.gov.runStartupChecks()).toBe(true);
+    h.gov.engine.snapshots.write({ date: '2026-01-01', data: {} });
+    h.clock.advance(6 * 3_600_000); // heartbeats record the ages; the last one now
+    h.gov.healthMonitor.updateMarketDataTimestamp();
+    h.gov.engine.snapshots.write({ date: '2026-01-02', data: {} }); // after that record
+    h.clock.advance(5_000);
+    simulateCrash(h.gov);
+    h = { ...h, gov: h.reopen() };
+    expect(h.gov.healthMonitor.ages().snapshotWriteAgeMs).toBe(5_000);
   });
 });

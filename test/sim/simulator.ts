@@ -291,6 +291,11 @@ export class Simulation {
     this.pending = null;
     this.oracle.crashed(this.now);
     this.record(`crash (head seq ${head?.seq ?? 0})`);
+    this.oracle.restarting(
+      this.now,
+      this.world.wallNow(),
+      this.reader().systemState.get().inputsText,
+    );
     try {
       this.startProcess();
     } catch (error) {
@@ -527,7 +532,7 @@ export class Simulation {
     });
     if (!ok) return;
     this.snapshotCount++;
-    this.oracle.snapshotWritten(this.now);
+    this.oracle.snapshotWritten(this.now, this.world.wallNow());
   }
 
   // ---------------------------------------------------------------------------------------
@@ -552,7 +557,7 @@ export class Simulation {
         break;
       case 'wallJump':
         this.world.jumpWall(action.jumpMs);
-        this.oracle.wallJumped(this.now);
+        this.oracle.wallJumped(action.jumpMs);
         break;
       case 'errorBurst':
         for (let i = 0; i < action.count; i++) {

@@ -162,7 +162,6 @@ interface AppliedResult {
   readonly state?: string;
   readonly trigger?: string | null;
   readonly handledBy?: string;
-  readonly latencyMs?: number;
   readonly correction?: {
     readonly after?: { readonly totalMinor?: string; readonly accountsSumMinor?: string };
     readonly reconciled?: boolean;
@@ -178,7 +177,7 @@ function appliedLines(
   const after = result.correction?.after;
   const by =
     outcome.kind === 'confirmed'
-      ? `confirmed by ${result.handledBy ?? 'the owner'}, ${result.latencyMs ?? 0} ms after the request`
+      ? `confirmed by ${result.handledBy ?? 'the owner'}, ${outcome.waitedMs} ms after the request`
       : 'no owner running: carried out by this command';
   const lines = [
     `capital adjust by ${operator}: applied; pool now total ${after?.totalMinor ?? '?'}, accounts sum to ${after?.accountsSumMinor ?? '?'} (${result.correction?.reconciled === true ? 'reconciled' : 'NOT reconciled'}) (${by})`,

@@ -56,7 +56,6 @@ export function requireOperatorFlags(context: CommandContext, action: string): O
 interface Reported {
   readonly state?: string;
   readonly handledBy?: string;
-  readonly latencyMs?: number;
   readonly message?: string;
   readonly code?: string;
   readonly settling?: boolean;
@@ -167,7 +166,8 @@ export function describeOutcome(
   const result = (outcome.request.result ?? {}) as Reported;
   switch (outcome.kind) {
     case 'confirmed': {
-      const by = `(confirmed by ${result.handledBy ?? 'the owner'}, ${result.latencyMs ?? outcome.waitedMs} ms after the request)`;
+      // Measured on this command's own clock: the owner's may be another (a simulated one).
+      const by = `(confirmed by ${result.handledBy ?? 'the owner'}, ${outcome.waitedMs} ms after the request)`;
       if (action === 'restart' && result.state === 'SHUTDOWN') {
         const why = `${result.trigger ?? 'latched'}: ${result.reason ?? ''}`;
         return {

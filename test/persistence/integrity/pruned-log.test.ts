@@ -24,7 +24,17 @@ import { isGovernorError } from '../../../services/errors.js';
 import { pruneEventLogOffline } from '../../../services/governor/event-log-prune.js';
 import { verifyDatabase } from '../../../services/health/verify-database.js';
 import { copyDatabase, openRaw } from '../../support/corrupt.js';
-import { buildFixture, type Fixture, reopen } from './fixture.js';
+import { buildFixture, type Fixture, type Reopened, reopen } from './fixture.js';
+
+/**
+ * Reopened at today's wall time, the fixture's inputs are months old (a restart counts its
+ * downtime): the engine reports market data and writes its snapshot before the checks.
+ */
+function reportFreshInputs({ gov }: Reopened): Reopened['gov'] {
+  gov.healthMonitor.updateMarketDataTimestamp();
+  gov.engine.snapshots.write({ date: '2026-01-01', data: {} });
+  return gov;
+}
 
 const DAY_MS = 24 * 3_600_000;
 let fixture: Fixture;
@@ -141,7 +151,7 @@ describe('a legitimately pruned event log', () => {
     expect(await sliced.verifyAsync({ full: true })).toEqual([]);
     expect(byScrub(path, () => {})).toEqual([]);
 
-    const { gov } = reopen(path, { ...fixture, endWallMs: Date.now() });
+    const gov = reportFreshInputs(reopen(path, { ...fixture, endWallMs: Date.now() }));
     open.push(gov);
     expect(await gov.runStartupChecks()).toBe(true);
   });
@@ -321,7 +331,7 @@ describe('a prune that is refused writes nothing', () => {
 
   it('regression: a prune through the SYSTEM_SHUTDOWN that justifies the latch in force is refused; the latch cross-check still finds it after a prune before it', async () => {
     const path = copy();
-    const { gov } = reopen(path, { ...fixture, endWallMs: Date.now() });
+    const gov = reportFreshInputs(reopen(path, { ...fixture, endWallMs: Date.now() }));
     expect(await gov.runStartupChecks()).toBe(true);
     gov.operatorShutdown({ operator: 'olga', reason: 'INC-8' });
     gov.close();

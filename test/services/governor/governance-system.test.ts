@@ -49,10 +49,10 @@ describe('startup and the gate', () => {
     expect(h.gov.canDeployCapital()).toBe(false);
   });
 
-  it('closes the gate the moment the heartbeat lease expires, before any timer runs', async () => {
+  it('closes the gate the moment the heartbeat lease expires (1 ms past its threshold), before any timer runs', async () => {
     h = makeHarness();
     await h.gov.runStartupChecks();
-    h.clock.skip(DEFAULT_THRESHOLDS.heartbeatLossMs - 1);
+    h.clock.skip(DEFAULT_THRESHOLDS.heartbeatLossMs); // at the threshold exactly: still fresh
     expect(h.gov.canDeployCapital()).toBe(true);
     h.clock.skip(1);
     expect(h.gov.getState()).toBe('AGGRESSIVE'); // nothing has run yet...

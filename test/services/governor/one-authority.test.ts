@@ -323,18 +323,83 @@ describe('6. input ages continue across restarts', () => {
     expect(h.gov.getState()).toBe('SHUTDOWN');
     // The feed died at the start: HEALTH_CHECK_FAILED at its 5-minute threshold, not 40 minutes.
     expect(h.gov.getLatch()?.trigger).toBe('HEALTH_CHECK_FAILED');
-    expect(tradedMs).toBeLessThanOrEqual(DEFAULT_THRESHOLDS.marketDataUnhealthyAfterMs);
+    // Sampled every second: the sample at the limit exactly (still fresh) counts a whole second.
+    expect(tradedMs).toBeLessThanOrEqual(DEFAULT_THRESHOLDS.marketDataUnhealthyAfterMs + 1_000);
   });
 
-  it('a planned stop does not age the inputs: a clean restart after a weekend does not trip', async () => {
+  it('regression: a restart forgot 3 h of downtime: a snapshot 27 h old came back 24 h old and the gate opened', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    h.gov.engine.snapshots.write({ date: '2026-01-01', data: {} });
+    runEngine(h, 24 * HOUR_MS);
+    expect(h.gov.getState()).toBe('AGGRESSIVE');
+    h.gov.close();
+    h.clock.skip(3 * HOUR_MS); // down 3 h
+    h = { ...h, gov: h.reopen() };
+    expect(h.gov.healthMonitor.ages().snapshotWriteAgeMs).toBe(27 * HOUR_MS);
+    let opened = false;
+    const stopWatching = h.gov.onModeChange(() => {
+      opened ||= h.gov.canDeployCapital();
+    });
+    h.gov.healthMonitor.updateMarketDataTimestamp(); // the feed is live: only the snapshot is old
+    await h.gov.runStartupChecks();
+    stopWatching();
+    expect(h.gov.getState()).toBe('SHUTDOWN');
+    expect(h.gov.getLatch()?.trigger).toBe('SNAPSHOT_WRITE_FAILURE');
+    expect(opened).toBe(false);
+  });
+
+  it('regression: after 1 h down, market data an hour old came back 60 s old and the gate opened for 4 minutes', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    h.gov.engine.snapshots.write({ date: '2026-01-01', data: {} });
+    runEngine(h, 2 * MINUTE_MS); // the last market data 10 s before the close
+    h.gov.close();
+    h.clock.skip(HOUR_MS);
+    h = { ...h, gov: h.reopen() };
+    expect(h.gov.healthMonitor.ages().marketDataAgeMs).toBe(HOUR_MS + 10_000);
+    await h.gov.runStartupChecks();
+    expect(h.gov.getState()).toBe('SHUTDOWN');
+    expect(h.gov.getLatch()?.trigger).toBe('MARKET_DATA_STALL');
+    expect(h.gov.canDeployCapital()).toBe(false);
+  });
+
+  it('after a crash, the ages come back older by the wall time down; a wall clock set back counts as no time, never as fresher data', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    h.gov.engine.snapshots.write({ date: '2026-01-01', data: {} });
+    runEngine(h, 2 * MINUTE_MS + 5_000); // market data 5 s old at the crash
+    simulateCrash(h.gov);
+    h.clock.skip(20 * MINUTE_MS);
+    h = { ...h, gov: h.reopen() };
+    // Its age at the last persist (a heartbeat at most 30 s before the crash) plus the wall time
+    // since: never younger than the truth, 20 min 5 s.
+    const restoredMs = h.gov.healthMonitor.ages().marketDataAgeMs;
+    expect(restoredMs).toBeGreaterThanOrEqual(20 * MINUTE_MS + 5_000);
+    expect(restoredMs).toBeLessThanOrEqual(20 * MINUTE_MS + 5_000 + 30_000);
+    simulateCrash(h.gov); // nothing persisted by this process
+    h.clock.jumpWall(-HOUR_MS); // the wall clock is set back an hour while the process is down
+    h.clock.skip(10 * MINUTE_MS);
+    h = { ...h, gov: h.reopen() };
+    // The wall clock went back 50 min in all: no time counted, and not 50 min fresher either.
+    expect(h.gov.healthMonitor.ages().marketDataAgeMs).toBe(restoredMs);
+    await h.gov.runStartupChecks();
+    expect(h.gov.getLatch()?.trigger).toBe('MARKET_DATA_STALL');
+  });
+
+  it('a planned restart does not trip when the engine reports market data and writes its snapshot before the checks', async () => {
     h = makeHarness();
     await h.gov.runStartupChecks();
     h.gov.engine.snapshots.write({ date: '2026-01-01', data: {} });
     runEngine(h, MINUTE_MS);
     h.gov.close();
-    h.clock.skip(60 * HOUR_MS);
+    h.clock.skip(60 * HOUR_MS); // a weekend down
     h = { ...h, gov: h.reopen() };
+    expect(h.gov.preflightRestart().trips.map((t) => t.trigger)).toContain('MARKET_DATA_STALL');
+    h.gov.healthMonitor.updateMarketDataTimestamp();
+    h.gov.engine.snapshots.write({ date: '2026-01-04', data: {} });
     expect(await h.gov.runStartupChecks()).toBe(true);
+    expect(h.gov.canDeployCapital()).toBe(true);
   });
 });
 
