@@ -1166,7 +1166,7 @@ export class GovernanceSystem {
     }
     const lapsed = this.venues.lapsedSwitch();
     if (lapsed !== null) {
-      return `${lapsed}: dead man's switch not renewed within ${formatDuration(this.thresholds.deadMansSwitchTimeoutMs)}: no capital, the venue may have cancelled every order`;
+      return `${lapsed.venue}: dead man's switch not renewed within ${formatDuration(lapsed.timeoutMs)}: no capital, the venue may have cancelled every order`;
     }
     const reasons = this.health.unhealthyReasons();
     return `an input went stale (${reasons.join('; ') || 'snapshot overdue'}): no capital until the machine decides`;
