@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeError } from '../errors.js';
-import { type CcxtExchange, ccxtVenue } from '../venues/ccxt-venue.js';
+import { type CcxtExchange, type CcxtVenue, ccxtVenue } from '../venues/ccxt-venue.js';
 import type { Venue } from '../venues/venue.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { type VenueConfig, venueCredentials } from './venues-config.js';
@@ -25,9 +25,7 @@ export interface UnbuiltVenue {
 interface ExchangeClient extends CcxtExchange {
   urls: { api: unknown };
   /** ccxt's shared keep-alive connection pool (an undici dispatcher), once it made a request. */
-  readonly fetchDispatcher?:
-    | { close?: () => Promise<void> | void; destroy?: () => Promise<void> | void }
-    | undefined;
+  readonly fetchDispatcher?: { destroy?: () => Promise<void> | void } | undefined;
 }
 
 type ExchangeClass = new (config: Record<string, unknown>) => ExchangeClient;
@@ -71,7 +69,10 @@ export interface BuildVenuesOptions {
   readonly deadMansSwitch?: boolean;
 }
 
-/** Releases the clients' connections; `graceMs` lets requests in flight finish first (bounded). */
+/**
+ * Releases the clients' connections; `graceMs` lets the calls sent or queued so far (a planned
+ * stop's disarms) finish first, for at most that long.
+ */
 export type ReleaseVenues = (graceMs?: number) => Promise<void>;
 
 /**
@@ -84,7 +85,7 @@ export async function buildConfiguredVenues(
   env: NodeJS.ProcessEnv,
   options: BuildVenuesOptions = {},
 ): Promise<{ venues: Venue[]; unbuilt: UnbuiltVenue[]; release: ReleaseVenues }> {
-  const venues: Venue[] = [];
+  const venues: CcxtVenue[] = [];
   const unbuilt: UnbuiltVenue[] = [];
   const clients: ExchangeClient[] = [];
   const release: ReleaseVenues = async (graceMs = 0) => {
@@ -93,10 +94,7 @@ export async function buildConfiguredVenues(
       const grace = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, graceMs);
       });
-      await Promise.race([
-        Promise.allSettled(clients.map(async (client) => client.fetchDispatcher?.close?.())),
-        grace,
-      ]);
+      await Promise.race([Promise.allSettled(venues.map((venue) => venue.whenIdle())), grace]);
       clearTimeout(timer);
     }
     await Promise.allSettled(clients.map(async (client) => client.fetchDispatcher?.destroy?.()));

@@ -188,6 +188,25 @@ describe('kill to flat at a local Kraken exchange', () => {
     expect(await box.stopDaemon(daemon)).toBe(0);
   });
 
+  it("governor run with a venues section: a planned stop (SIGTERM) disarms the venue's countdown", async () => {
+    const box = sandbox();
+    const exchange = await exchangeFor(box);
+    exchange.placeRestingOrders(4);
+    box.writeConfig(
+      `${E2E_CONFIG_YAML}venues:\n  - name: kraken\n    exchange: kraken\n    apiUrl: ${exchange.url}\n    apiKeyEnv: KRAKEN_DAEMON_KEY\n    secretEnv: KRAKEN_DAEMON_SECRET\n`,
+    );
+    const daemon = box.startDaemon([], {
+      env: {
+        KRAKEN_DAEMON_KEY: exchange.credentials.apiKey,
+        KRAKEN_DAEMON_SECRET: exchange.credentials.secret,
+      },
+    });
+    await waitUntil('the countdown armed', () => exchange.countdownTriggerAtMs() !== undefined);
+    expect(await box.stopDaemon(daemon)).toBe(0);
+    expect(exchange.countdownTriggerAtMs(), daemon.output()).toBeUndefined();
+    expect(exchange.countOpenOrders()).toBe(4);
+  });
+
   it.each([
     ['refuses', { kind: 'refuse' } as const],
     ['hangs', { kind: 'hang' } as const],
