@@ -1,16 +1,17 @@
 /**
  * Builds the configured venues for the command line: a ccxt client per venue (credentials from
  * the environment variables the config names, the API URL overridden when it says so) made a
- * Venue by the ccxt adapter, without a dead man's switch (the command only cancels). ccxt is
- * loaded here, lazily: one exchange's module when its file is where ccxt 4 keeps it (a third of
- * the time of loading all of ccxt), all of ccxt otherwise.
+ * Venue by the ccxt adapter; without a dead man's switch for the commands that only cancel, with
+ * the adapter's default one for the daemon, which renews it. ccxt is loaded here, lazily: one
+ * exchange's module when its file is where ccxt 4 keeps it (a third of the time of loading all
+ * of ccxt), all of ccxt otherwise.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeError } from '../errors.js';
-import { type CcxtExchange, ccxtVenue } from '../venues/ccxt-venue.js';
+import { type CcxtExchange, type CcxtVenue, ccxtVenue } from '../venues/ccxt-venue.js';
 import type { Venue } from '../venues/venue.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { type VenueConfig, venueCredentials } from './venues-config.js';
@@ -60,6 +61,20 @@ function overrideApiUrl(client: ExchangeClient, url: string): void {
       : url;
 }
 
+export interface BuildVenuesOptions {
+  /**
+   * Build each venue with the adapter's default dead man's switch (the venue's recommended
+   * countdown where the adapter knows one), for an owner that renews it. Default false: none.
+   */
+  readonly deadMansSwitch?: boolean;
+}
+
+/**
+ * Releases the clients' connections; `graceMs` lets the calls sent or queued so far (a planned
+ * stop's disarms) finish first, for at most that long.
+ */
+export type ReleaseVenues = (graceMs?: number) => Promise<void>;
+
 /**
  * The venues of `configs` that have credentials, built; the others with the reason; and
  * `release`, which drops the clients' kept-alive connections (ccxt keeps idle sockets open up to
@@ -68,11 +83,20 @@ function overrideApiUrl(client: ExchangeClient, url: string): void {
 export async function buildConfiguredVenues(
   configs: readonly VenueConfig[],
   env: NodeJS.ProcessEnv,
-): Promise<{ venues: Venue[]; unbuilt: UnbuiltVenue[]; release: () => Promise<void> }> {
-  const venues: Venue[] = [];
+  options: BuildVenuesOptions = {},
+): Promise<{ venues: Venue[]; unbuilt: UnbuiltVenue[]; release: ReleaseVenues }> {
+  const venues: CcxtVenue[] = [];
   const unbuilt: UnbuiltVenue[] = [];
   const clients: ExchangeClient[] = [];
-  const release = async (): Promise<void> => {
+  const release: ReleaseVenues = async (graceMs = 0) => {
+    if (graceMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      });
+      await Promise.race([Promise.allSettled(venues.map((venue) => venue.whenIdle())), grace]);
+      clearTimeout(timer);
+    }
     await Promise.allSettled(clients.map(async (client) => client.fetchDispatcher?.destroy?.()));
   };
   for (const config of configs) {
@@ -103,7 +127,7 @@ export async function buildConfiguredVenues(
       venues.push(
         ccxtVenue(client, {
           name: config.name,
-          deadMansSwitch: false,
+          ...(options.deadMansSwitch === true ? {} : { deadMansSwitch: false }),
           keepReduceOnly: config.keepReduceOnly,
           ...(config.symbols === null ? {} : { symbols: config.symbols }),
         }),
@@ -113,4 +137,31 @@ export async function buildConfiguredVenues(
     }
   }
   return { venues, unbuilt, release };
+}
+
+/**
+ * The daemon's venues: every configured venue built with its dead man's switch, or a refusal
+ * (exit 2) naming the venue and what is missing. Credentials are checked before ccxt is loaded.
+ */
+export async function buildDaemonVenues(
+  configs: readonly VenueConfig[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ venues: Venue[]; release: ReleaseVenues }> {
+  if (configs.length === 0) return { venues: [], release: async () => {} };
+  for (const config of configs) {
+    const credentials = venueCredentials(config, env);
+    if ('missing' in credentials) {
+      throw new CliError(
+        EXIT.REFUSED,
+        `venue ${config.name}: no credentials: ${credentials.missing.join(', ')} not set; the daemon cancels at every configured venue on SHUTDOWN, so it does not start without them`,
+      );
+    }
+  }
+  const built = await buildConfiguredVenues(configs, env, { deadMansSwitch: true });
+  const unbuilt = built.unbuilt[0];
+  if (unbuilt !== undefined) {
+    await built.release();
+    throw new CliError(EXIT.REFUSED, `venue ${unbuilt.name}: ${unbuilt.reason}`);
+  }
+  return { venues: built.venues, release: built.release };
 }

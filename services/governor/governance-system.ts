@@ -1292,7 +1292,7 @@ export class GovernanceSystem {
     }
     const lapsed = this.venues.lapsedSwitch();
     if (lapsed !== null) {
-      return `${lapsed}: dead man's switch not renewed within ${exactDuration(this.thresholds.deadMansSwitchTimeoutMs)}: no capital, the venue may have cancelled every order`;
+      return `${lapsed.venue}: dead man's switch not renewed within ${exactDuration(lapsed.timeoutMs)}: no capital, the venue may have cancelled every order`;
     }
     const reasons = staleRuleReasons(this.health, this.thresholds, nowMs);
     // Unreachable while the deadline is the earliest of these same rules.

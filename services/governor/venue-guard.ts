@@ -20,6 +20,24 @@ import type { Incidents } from './incidents.js';
 /** At most this many venues may be registered with one governor. */
 export const VENUES_MAX = 64;
 
+/** The longest dead man's switch timeout a venue may give for itself. */
+const SWITCH_TIMEOUT_MS_MAX = 24 * 60 * 60 * 1000;
+
+/** A venue's countdown as governor arms and renews it. */
+export interface SwitchSettings {
+  readonly timeoutMs: number;
+  readonly renewEveryMs: number;
+}
+
+/**
+ * A registered venue with its dead man's switch settings read once: its own, or undefined for
+ * governor's thresholds; false when the venue has no switch or asked for none.
+ */
+export interface CheckedVenue {
+  readonly venue: Venue;
+  readonly deadMansSwitch: SwitchSettings | false | undefined;
+}
+
 /** One venue as `status()` shows it. */
 export interface VenueStatus {
   readonly name: string;
@@ -41,7 +59,7 @@ export interface VenueStatus {
  * Checks and copies the engine's venues (GOV_INVALID_CONFIG naming the bad one). The copy is
  * frozen: a list the engine changes later does not change what governor cancels.
  */
-export function checkVenues(venues: unknown): readonly Venue[] {
+export function checkVenues(venues: unknown): readonly CheckedVenue[] {
   if (venues === undefined) return Object.freeze([]);
   if (!Array.isArray(venues) || venues.length > VENUES_MAX) {
     throw new GovernorError(
@@ -51,7 +69,7 @@ export function checkVenues(venues: unknown): readonly Venue[] {
     );
   }
   const names = new Set<string>();
-  const checked = venues.map((venue: unknown, index): Venue => {
+  const checked = venues.map((venue: unknown, index): CheckedVenue => {
     const key = `venues[${index}]`;
     if (typeof venue !== 'object' || venue === null) {
       throw new GovernorError('GOV_INVALID_CONFIG', `${key}: expected a venue object`, { key });
@@ -102,8 +120,56 @@ export function checkVenues(venues: unknown): readonly Venue[] {
         { key },
       );
     }
-    return venue as Venue;
+    const deadMansSwitch = checkSwitchSettings(
+      name,
+      key,
+      candidate.deadMansSwitch,
+      typeof arm === 'function',
+    );
+    return Object.freeze({ venue: venue as Venue, deadMansSwitch });
   });
+  return Object.freeze(checked);
+}
+
+/** A venue's own switch settings, checked and copied (read once: a getter is not read again). */
+function checkSwitchSettings(
+  name: string,
+  key: string,
+  settings: unknown,
+  canArm: boolean,
+): SwitchSettings | false | undefined {
+  if (settings === undefined) return canArm ? undefined : false;
+  if (settings === false) return false;
+  const refuse = (why: string): never => {
+    throw new GovernorError('GOV_INVALID_CONFIG', `${key}.deadMansSwitch (venue ${name}): ${why}`, {
+      key: `${key}.deadMansSwitch`,
+      venue: name,
+    });
+  };
+  if (typeof settings !== 'object' || settings === null) {
+    return refuse('expected { timeoutMs, renewEveryMs } or false');
+  }
+  const { timeoutMs, renewEveryMs } = settings as Record<string, unknown>;
+  for (const [field, value] of [
+    ['timeoutMs', timeoutMs],
+    ['renewEveryMs', renewEveryMs],
+  ] as const) {
+    if (
+      typeof value !== 'number' ||
+      !Number.isSafeInteger(value) ||
+      value <= 0 ||
+      value > SWITCH_TIMEOUT_MS_MAX
+    ) {
+      refuse(`${field}: expected a positive whole number of ms, at most ${SWITCH_TIMEOUT_MS_MAX}`);
+    }
+  }
+  const checked = { timeoutMs: timeoutMs as number, renewEveryMs: renewEveryMs as number };
+  if (checked.renewEveryMs >= checked.timeoutMs) {
+    refuse(
+      `renewEveryMs (${checked.renewEveryMs}) must be shorter than timeoutMs (${checked.timeoutMs}), or the switch fires between renewals`,
+    );
+  }
+  if (!canArm) refuse('settings given, but the venue has no armDeadMansSwitch');
   return Object.freeze(checked);
 }
 
@@ -127,6 +193,9 @@ export interface VenueGuardDependencies {
 
 interface VenueState {
   readonly venue: Venue;
+  /** The countdown armed and renewed at this venue; null: none. */
+  readonly switch: SwitchSettings | null;
+  renewTimer: TimerHandle | undefined;
   flat: boolean | null;
   openOrders: number | null;
   lastCancelLatencyMs: number | null;
@@ -141,18 +210,27 @@ interface VenueState {
 
 export class VenueGuard {
   private readonly states: readonly VenueState[];
-  private renewTimer: TimerHandle | undefined;
+  private renewing = false;
   private closed = false;
   private latch: ShutdownLatch | null = null;
   /** How many SHUTDOWNs this guard saw: an arm begun before the last one is not recorded. */
   private shutdowns = 0;
 
   constructor(
-    venues: readonly Venue[],
+    venues: readonly CheckedVenue[],
     private readonly deps: VenueGuardDependencies,
   ) {
-    this.states = venues.map((venue) => ({
+    const global: SwitchSettings = {
+      timeoutMs: deps.thresholds.deadMansSwitchTimeoutMs,
+      renewEveryMs: deps.thresholds.deadMansSwitchRenewEveryMs,
+    };
+    this.states = venues.map(({ venue, deadMansSwitch }) => ({
       venue,
+      switch:
+        venue.armDeadMansSwitch === undefined || deadMansSwitch === false
+          ? null
+          : (deadMansSwitch ?? global),
+      renewTimer: undefined,
       flat: null,
       openOrders: null,
       lastCancelLatencyMs: null,
@@ -163,7 +241,9 @@ export class VenueGuard {
       armInFlight: false,
     }));
     if (venues.length > 0) {
-      this.persist('register', () => deps.store.venues.register(venues.map((v) => v.name)));
+      this.persist('register', () =>
+        deps.store.venues.register(venues.map((checked) => checked.venue.name)),
+      );
     }
   }
 
@@ -178,20 +258,22 @@ export class VenueGuard {
   switchDeadlineMs(): number {
     let earliest = Number.POSITIVE_INFINITY;
     for (const state of this.states) {
-      if (state.armedAtMs === undefined) continue;
-      earliest = Math.min(earliest, state.armedAtMs + this.deps.thresholds.deadMansSwitchTimeoutMs);
+      if (state.armedAtMs === undefined || state.switch === null) continue;
+      earliest = Math.min(earliest, state.armedAtMs + state.switch.timeoutMs);
     }
     return earliest;
   }
 
-  /** The venue whose switch lapses first, for the gate's reason. */
-  lapsedSwitch(): string | null {
+  /** A venue whose switch has lapsed, with its timeout, for the gate's reason. */
+  lapsedSwitch(): { readonly venue: string; readonly timeoutMs: number } | null {
     const now = this.deps.clock.monotonicNow();
-    const timeoutMs = this.deps.thresholds.deadMansSwitchTimeoutMs;
-    const lapsed = this.states.find(
-      (state) => state.armedAtMs !== undefined && now >= state.armedAtMs + timeoutMs,
-    );
-    return lapsed?.venue.name ?? null;
+    for (const state of this.states) {
+      if (state.armedAtMs === undefined || state.switch === null) continue;
+      if (now >= state.armedAtMs + state.switch.timeoutMs) {
+        return { venue: state.venue.name, timeoutMs: state.switch.timeoutMs };
+      }
+    }
+    return null;
   }
 
   status(): VenueStatus[] {
@@ -201,7 +283,7 @@ export class VenueGuard {
       openOrders: state.openOrders,
       lastCancelLatencyMs: state.lastCancelLatencyMs,
       cancelling: state.flattening !== null,
-      deadMansSwitch: state.venue.armDeadMansSwitch !== undefined,
+      deadMansSwitch: state.switch !== null,
       deadMansSwitchExpiresAt:
         state.expiresAtWallMs === null ? null : new Date(state.expiresAtWallMs).toISOString(),
     }));
@@ -372,38 +454,38 @@ export class VenueGuard {
   // ---------------------------------------------------------------------------------------
   // Dead man's switch
 
-  /** Starts the renewal timer (every deadMansSwitchRenewEveryMs). Idempotent. */
+  /** Starts each venue's renewal timer (every its renewEveryMs). Idempotent. */
   startRenewing(): void {
-    if (this.closed || this.renewTimer !== undefined || !this.states.some(hasSwitch)) return;
-    this.scheduleRenewal();
+    if (this.closed || this.renewing) return;
+    this.renewing = true;
+    for (const state of this.states) {
+      if (state.switch !== null) this.scheduleRenewal(state, state.switch);
+    }
   }
 
-  private scheduleRenewal(): void {
-    this.renewTimer = this.deps.clock.setTimeout(() => {
-      this.renewTimer = undefined;
+  private scheduleRenewal(state: VenueState, settings: SwitchSettings): void {
+    state.renewTimer = this.deps.clock.setTimeout(() => {
+      state.renewTimer = undefined;
       if (this.closed) return;
-      this.renewAll();
-      this.scheduleRenewal();
-    }, this.deps.thresholds.deadMansSwitchRenewEveryMs);
+      this.renew(state);
+      this.scheduleRenewal(state, settings);
+    }, settings.renewEveryMs);
   }
 
-  /** One renewal round: a switch found lapsed is a shutdown; the others are renewed. */
-  renewAll(): void {
-    if (this.closed) return;
+  /** One renewal of one venue: a switch found lapsed is a shutdown; else it is renewed. */
+  private renew(state: VenueState): void {
+    if (this.closed || state.switch === null) return;
     // A lapse is looked for whatever the state: a heartbeat that failed stops the renewals, and
     // the switch that then fires is found here.
-    for (const state of this.states) {
-      if (hasSwitch(state) && this.lapsed(state, this.deps.clock.monotonicNow())) return;
-    }
+    if (this.lapsed(state, this.deps.clock.monotonicNow())) return;
     if (!this.deps.host.mayRenew()) return;
-    for (const state of this.states) {
-      if (hasSwitch(state) && !state.armInFlight) void this.arm(state);
-    }
+    if (!state.armInFlight) void this.arm(state);
   }
 
   /** True (and the shutdown requested) when the switch was not renewed within its timeout. */
   private lapsed(state: VenueState, nowMs: number): boolean {
-    const timeoutMs = this.deps.thresholds.deadMansSwitchTimeoutMs;
+    if (state.switch === null) return false;
+    const timeoutMs = state.switch.timeoutMs;
     if (state.armedAtMs === undefined || nowMs <= state.armedAtMs + timeoutMs) return false;
     const sinceMs = Math.round(nowMs - state.armedAtMs);
     state.armedAtMs = undefined;
@@ -420,7 +502,8 @@ export class VenueGuard {
    */
   private async arm(state: VenueState): Promise<boolean> {
     const arm = state.venue.armDeadMansSwitch;
-    if (arm === undefined) return true;
+    if (arm === undefined || state.switch === null) return true;
+    const { timeoutMs } = state.switch;
     const { clock, thresholds } = this.deps;
     const startMs = clock.monotonicNow();
     const generation = this.shutdowns;
@@ -428,7 +511,7 @@ export class VenueGuard {
     let outcome: 'ok' | string;
     try {
       outcome = await withTimeout(
-        () => arm.call(state.venue, thresholds.deadMansSwitchTimeoutMs),
+        () => arm.call(state.venue, timeoutMs),
         clock,
         thresholds.adapterPingTimeoutMs,
       );
@@ -448,12 +531,12 @@ export class VenueGuard {
     if (this.lapsed(state, clock.monotonicNow())) return false;
     state.armedAtMs = startMs;
     const armedAtWallMs = clock.wallNow();
-    state.expiresAtWallMs = armedAtWallMs + thresholds.deadMansSwitchTimeoutMs;
+    state.expiresAtWallMs = armedAtWallMs + timeoutMs;
     const expiresAtWallMs = state.expiresAtWallMs;
     this.persist('recordSwitchArmed', () =>
       this.deps.store.venues.recordSwitchArmed(
         state.venue.name,
-        thresholds.deadMansSwitchTimeoutMs,
+        timeoutMs,
         armedAtWallMs,
         expiresAtWallMs,
       ),
@@ -491,8 +574,10 @@ export class VenueGuard {
   close(planned: boolean): void {
     if (this.closed) return;
     this.closed = true;
-    this.deps.clock.clearTimeout(this.renewTimer);
-    this.renewTimer = undefined;
+    for (const state of this.states) {
+      this.deps.clock.clearTimeout(state.renewTimer);
+      state.renewTimer = undefined;
+    }
     for (const state of this.states) {
       state.flattening?.abort('governor closed');
       state.flattening = null;
@@ -540,7 +625,7 @@ export class VenueGuard {
 }
 
 function hasSwitch(state: VenueState): boolean {
-  return state.venue.armDeadMansSwitch !== undefined;
+  return state.switch !== null;
 }
 
 /** Runs `call` raced against `timeoutMs` on `clock`: 'ok', or what went wrong. */

@@ -59,6 +59,8 @@ export interface CcxtVenue extends Venue {
   readonly deadMansSwitch: DeadMansSwitchSettings | false;
   readonly keepReduceOnly: boolean;
   readonly symbols: readonly string[] | undefined;
+  /** Resolves once every call sent or queued so far has answered (or failed). */
+  whenIdle(): Promise<void>;
 }
 
 /** Calls waiting for the exchange beyond the one in flight; more are refused at once. */
@@ -130,6 +132,7 @@ export function ccxtVenue(exchange: CcxtExchange, options: CcxtVenueOptions = {}
     deadMansSwitch,
     keepReduceOnly,
     symbols,
+    whenIdle: () => calls.whenIdle(),
     async cancelAllOrders(): Promise<void> {
       const bulk =
         !keepReduceOnly &&
@@ -205,6 +208,11 @@ class SerialCalls {
       () => this.settle(),
     );
     return result;
+  }
+
+  /** Resolves once every call run so far has settled. */
+  whenIdle(): Promise<void> {
+    return this.tail;
   }
 
   private settle(): void {

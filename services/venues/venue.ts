@@ -14,6 +14,13 @@ export interface Venue {
   cancelAllOrders(): Promise<number | void>;
   /** How many orders of this account are open at the venue now: the confirmation of flat. */
   countOpenOrders(): Promise<number>;
+  /**
+   * This venue's own dead man's switch settings, read once when governor registers the venue:
+   * armed with `timeoutMs` and renewed every `renewEveryMs` (shorter than `timeoutMs`); false:
+   * never armed. Left out: governor's thresholds deadMansSwitchTimeoutMs and
+   * deadMansSwitchRenewEveryMs.
+   */
+  readonly deadMansSwitch?: { readonly timeoutMs: number; readonly renewEveryMs: number } | false;
   /** Arm (or renew) the venue's own countdown: it cancels all orders unless renewed within `timeoutMs`. */
   armDeadMansSwitch?(timeoutMs: number): Promise<void>;
   /** Stop the venue's countdown (a planned stop). */

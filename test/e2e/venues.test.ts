@@ -8,7 +8,10 @@
  * - the engine frozen (SIGSTOP): `governor venues flat` with its own credentials flattens, and so
  *   does `governor shutdown` with them (the owner does not confirm: its fallback cancels);
  * - a venue that refuses, or hangs, on cancel: the VENUE_NOT_FLAT alert, then flat once it
- *   answers again.
+ *   answers again;
+ * - `governor run --config FILE` with a venues section registers them: it arms their switches,
+ *   and `governor shutdown` from another process (without the keys, so no fallback) leaves the
+ *   exchange with no open order.
  * Latencies are written to test-artifacts/e2e/venues.json, never asserted.
  */
 import { describe, expect, it } from 'vitest';
@@ -153,6 +156,55 @@ describe('kill to flat at a local Kraken exchange', () => {
     expect(`${result.stdout}${result.stderr}`).toMatch(/FLAT +kraken: 0 open orders/);
     expect(exchange.countOpenOrders()).toBe(0);
     figures.frozenEngineShutdownFallbackMs = performance.timeOrigin + performance.now() - startedMs;
+  });
+
+  it('governor run with a venues section: the daemon arms the switch, and governor shutdown flattens the venue', async () => {
+    const box = sandbox();
+    const exchange = await exchangeFor(box);
+    exchange.placeRestingOrders(12);
+    box.writeConfig(
+      `${E2E_CONFIG_YAML}venues:\n  - name: kraken\n    exchange: kraken\n    apiUrl: ${exchange.url}\n    apiKeyEnv: KRAKEN_DAEMON_KEY\n    secretEnv: KRAKEN_DAEMON_SECRET\n`,
+    );
+    const daemon = box.startDaemon([], {
+      env: {
+        KRAKEN_DAEMON_KEY: exchange.credentials.apiKey,
+        KRAKEN_DAEMON_SECRET: exchange.credentials.secret,
+      },
+    });
+    await box.waitForOutput(daemon, /startup checks (passed|did not pass)/);
+    await waitUntil('the countdown armed', () => exchange.countdownTriggerAtMs() !== undefined);
+    expect(exchange.countOpenOrders()).toBe(12);
+    const startedMs = performance.timeOrigin + performance.now();
+    // No keys for this command: only the daemon can have cancelled.
+    const result = await box.run(['shutdown', '--operator', 'dana', '--reason', 'daemon venues']);
+    expect(result.code, `${result.stdout}${result.stderr}\n${daemon.output()}`).toBe(0);
+    expect(result.stdout).toMatch(
+      /: (12 orders|orders) cancelled, flat \d+ ms after the request$/m,
+    );
+    const flatMs = await exchange.waitForOpenOrdersAtMost(0, WAIT_MS_MAX);
+    expect(exchange.countOpenOrders()).toBe(0);
+    expect(exchange.countdownFirings).toHaveLength(0);
+    figures.daemonShutdownCommandToFlatMs = flatMs - startedMs;
+    expect(await box.stopDaemon(daemon)).toBe(0);
+  });
+
+  it("governor run with a venues section: a planned stop (SIGTERM) disarms the venue's countdown", async () => {
+    const box = sandbox();
+    const exchange = await exchangeFor(box);
+    exchange.placeRestingOrders(4);
+    box.writeConfig(
+      `${E2E_CONFIG_YAML}venues:\n  - name: kraken\n    exchange: kraken\n    apiUrl: ${exchange.url}\n    apiKeyEnv: KRAKEN_DAEMON_KEY\n    secretEnv: KRAKEN_DAEMON_SECRET\n`,
+    );
+    const daemon = box.startDaemon([], {
+      env: {
+        KRAKEN_DAEMON_KEY: exchange.credentials.apiKey,
+        KRAKEN_DAEMON_SECRET: exchange.credentials.secret,
+      },
+    });
+    await waitUntil('the countdown armed', () => exchange.countdownTriggerAtMs() !== undefined);
+    expect(await box.stopDaemon(daemon)).toBe(0);
+    expect(exchange.countdownTriggerAtMs(), daemon.output()).toBeUndefined();
+    expect(exchange.countOpenOrders()).toBe(4);
   });
 
   it.each([

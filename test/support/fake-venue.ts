@@ -28,10 +28,13 @@ export interface FakeVenueOptions {
   readonly withoutDeadMansSwitch?: boolean;
   /** Whether cancelAllOrders resolves with the number of orders cancelled (default true). */
   readonly reportsCancelledCount?: boolean;
+  /** The venue's own switch settings (Venue.deadMansSwitch); left out: governor's thresholds. */
+  readonly deadMansSwitch?: NonNullable<Venue['deadMansSwitch']>;
 }
 
 export class FakeVenue implements Venue {
   readonly name: string;
+  readonly deadMansSwitch?: NonNullable<Venue['deadMansSwitch']>;
   openOrders: number;
   latencyMs: number;
   cancelBehaviour: FakeVenueBehaviour = 'answer';
@@ -55,6 +58,7 @@ export class FakeVenue implements Venue {
 
   constructor(options: FakeVenueOptions) {
     this.name = options.name;
+    if (options.deadMansSwitch !== undefined) this.deadMansSwitch = options.deadMansSwitch;
     this.clock = options.clock;
     this.openOrders = options.openOrders ?? 0;
     this.latencyMs = options.latencyMs ?? 0;

@@ -36,6 +36,7 @@ import {
   OPERATOR_NAME,
 } from '../printed-command.js';
 import { systemdNotifier } from '../systemd-notify.js';
+import { buildDaemonVenues } from '../venue-clients.js';
 
 /** How often the demo prints its order counts. */
 const DEMO_SUMMARY_INTERVAL_MS = 5_000;
@@ -149,6 +150,9 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
   checkDaemonPaths(config);
   const configuredSinks = createAlertSinks(config.alerts);
   await checkApiPortFree(config);
+  // The config's venues (ccxt loaded only when there are some): a venue without its credentials
+  // stops the daemon here, exit 2, before anything is opened.
+  const { venues, release: releaseVenues } = await buildDaemonVenues(config.venues, context.env);
   const socketPath = socketPathFor(config);
   const location = commandLocation(config);
   const { out } = context;
@@ -172,6 +176,7 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
     alertSinks: [terminalSink(out, location), ...configuredSinks],
     handleProcessErrors: true,
     ...(authority === null ? {} : { authority }),
+    venues,
   });
   let demo: Demo | null = null;
   let ready = false;
@@ -196,6 +201,8 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
       demo?.stop();
       await Promise.allSettled([control?.close(), api?.close()]);
       governance.close();
+      // A planned stop disarms the venues' switches: those requests may finish first.
+      await releaseVenues(config.thresholds.adapterPingTimeoutMs);
       await notifier.close();
     })();
     return stopping;

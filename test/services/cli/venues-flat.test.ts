@@ -5,7 +5,7 @@
  * answer; and the config's venues section refuses a credential written into the file and a plain
  * http URL to another host. Local Kraken exchanges stand in for the venues.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -145,5 +145,22 @@ describe('governor venues flat', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('"apiKeyEnv":"A_KEY"');
     expect(run.stdout).not.toContain(exchange.credentials.secret);
+  });
+});
+
+describe('governor run with a venues section', () => {
+  it('refuses to start (exit 2) when a venue has no credentials, naming the venue and the variable, before opening the database', async () => {
+    const exchange = await localExchange();
+    const config = configFile([krakenVenue('kraken-main', exchange, 'MAIN')]);
+    const dir = mkdtempSync(join(tmpdir(), 'governor-run-venues-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const dbPath = join(dir, 'governor.db');
+    const run = await runCliInProcess(['run', '--no-api', '--config', config, '--db', dbPath], {
+      NO_COLOR: '1',
+      MAIN_KEY: exchange.credentials.apiKey,
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/venue kraken-main: no credentials: MAIN_SECRET not set/);
+    expect(existsSync(dbPath)).toBe(false);
   });
 });

@@ -331,6 +331,95 @@ describe("dead man's switch", () => {
   });
 });
 
+describe("a venue's own dead man's switch settings", () => {
+  it('a venue with its own 3 s / 1 s switch is armed with 3 s and renewed every 1 s; another uses the thresholds', async () => {
+    let own!: FakeVenue;
+    let global!: FakeVenue;
+    ({ h } = withVenues((clock) => {
+      own = new FakeVenue({
+        name: 'kraken',
+        clock,
+        deadMansSwitch: { timeoutMs: 3_000, renewEveryMs: 1_000 },
+      });
+      global = new FakeVenue({ name: 'bitmex', clock });
+      return [own, global];
+    }));
+    expect(await h.gov.runStartupChecks()).toBe(true);
+    for (let i = 0; i < 20; i++) {
+      h.gov.healthMonitor.updateMarketDataTimestamp();
+      h.clock.advance(1_000);
+      await settle();
+    }
+    const ownArms = own.callsOf('armDeadMansSwitch');
+    expect(ownArms.every((call) => call.timeoutMs === 3_000)).toBe(true);
+    expect(ownArms).toHaveLength(21);
+    const globalArms = global.callsOf('armDeadMansSwitch');
+    expect(globalArms.every((call) => call.timeoutMs === 60_000)).toBe(true);
+    expect(globalArms).toHaveLength(2);
+    const [kraken, bitmex] = h.gov.venueStatus();
+    expect(Date.parse(kraken?.deadMansSwitchExpiresAt ?? '')).toBe(h.clock.wallNow() + 3_000);
+    expect(Date.parse(bitmex?.deadMansSwitchExpiresAt ?? '')).toBe(h.clock.wallNow() + 60_000);
+    expect(own.switchFiredCount).toBe(0);
+  });
+
+  it('false: the switch is never armed, nor disarmed', async () => {
+    let venue!: FakeVenue;
+    ({ h } = withVenues((clock) => {
+      venue = new FakeVenue({ name: 'kraken', clock, deadMansSwitch: false });
+      return [venue];
+    }));
+    expect(await h.gov.runStartupChecks()).toBe(true);
+    h.gov.healthMonitor.updateMarketDataTimestamp();
+    h.clock.advance(100_000);
+    await settle();
+    expect(venue.callsOf('armDeadMansSwitch')).toHaveLength(0);
+    expect(h.gov.venueStatus()[0]?.deadMansSwitch).toBe(false);
+    h.gov.close();
+    expect(venue.callsOf('disarmDeadMansSwitch')).toHaveLength(0);
+  });
+
+  it("the gate's deadline is each venue's own timeout", async () => {
+    ({ h } = withVenues((clock) => [
+      new FakeVenue({
+        name: 'kraken',
+        clock,
+        deadMansSwitch: { timeoutMs: 3_000, renewEveryMs: 1_000 },
+      }),
+      new FakeVenue({ name: 'bitmex', clock }),
+    ]));
+    await h.gov.runStartupChecks();
+    h.clock.skip(2_999); // the event loop froze: no timer ran
+    expect(h.gov.canDeployCapital()).toBe(true);
+    h.clock.skip(2);
+    expect(h.gov.canDeployCapital()).toBe(false);
+    expect(h.gov.authorize().reason).toMatch(/^kraken: dead man's switch not renewed within 3/);
+  });
+
+  it('refuses settings the switch cannot keep, naming the venue', () => {
+    const clock = new SimulatedClock();
+    const venueWith = (deadMansSwitch: unknown) =>
+      Object.assign(new FakeVenue({ name: 'kraken', clock }), { deadMansSwitch }) as FakeVenue;
+    for (const [settings, why] of [
+      [{ timeoutMs: 1_000, renewEveryMs: 1_000 }, /renewEveryMs \(1000\) must be shorter/],
+      [{ timeoutMs: 0, renewEveryMs: 1_000 }, /timeoutMs: expected a positive whole/],
+      [{ timeoutMs: 3_000, renewEveryMs: 0.5 }, /renewEveryMs: expected a positive whole/],
+      [{ timeoutMs: '3000', renewEveryMs: 1_000 }, /timeoutMs: expected a positive whole/],
+      [true, /expected \{ timeoutMs, renewEveryMs \} or false/],
+    ] as const) {
+      expect(() => makeHarness({ clock, system: { venues: [venueWith(settings)] } })).toThrow(
+        new RegExp(`GOV_INVALID_CONFIG.*venue kraken.*${why.source}`),
+      );
+    }
+    const withoutSwitch = Object.assign(
+      new FakeVenue({ name: 'kraken', clock, withoutDeadMansSwitch: true }),
+      { deadMansSwitch: { timeoutMs: 3_000, renewEveryMs: 1_000 } },
+    );
+    expect(() => makeHarness({ clock, system: { venues: [withoutSwitch] } })).toThrow(
+      /GOV_INVALID_CONFIG.*venue kraken.*no armDeadMansSwitch/,
+    );
+  });
+});
+
 describe('the startup check asks the venues', () => {
   it('a venue that does not answer keeps the gate shut, named in the report', async () => {
     ({ h } = withVenues((clock) => {
