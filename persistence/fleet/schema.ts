@@ -1,6 +1,6 @@
 /**
- * The fleet authority's schema in PostgreSQL, as versioned migrations applied by `governor fleet
- * init`: the scopes (state and an epoch that only grows), the audit of kills and releases, the
+ * The fleet authority's schema in PostgreSQL, as versioned migrations applied by
+ * `governor fleet init`: the scopes (state and an epoch that only grows), the audit of kills and releases, the
  * hosts (row-level security: a host writes only its own row), the two group roles and their
  * grants, and the operator's kill and release functions (SECURITY DEFINER, the only way to
  * change a scope).

@@ -107,6 +107,7 @@ export const COMMAND_GROUP_WORDS: ReadonlySet<string> = new Set([
   'capital',
   'config',
   'events',
+  'fleet',
   'venues',
 ]);
 const COMMAND_WORD = /^[a-z]+$/;

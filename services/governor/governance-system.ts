@@ -326,6 +326,8 @@ export class GovernanceSystem {
   private readonly signature: string;
   private readonly venues: VenueGuard;
   private readonly allowRiskReducingInShutdown: boolean;
+  /** The command line acting as the owner for a moment (no engine runs here): see the option. */
+  private readonly actingOwner: boolean;
   private adapters: NamedAdapter[] | null = null;
   private closed = false;
   private monitorsStarted = false;
@@ -406,7 +408,8 @@ export class GovernanceSystem {
       this.ownerLock?.release();
       throw error;
     }
-    const effective = this.effectiveThresholds(configuredThresholds, options.actingOwner === true);
+    this.actingOwner = options.actingOwner === true;
+    const effective = this.effectiveThresholds(configuredThresholds, this.actingOwner);
     this.thresholds = effective.thresholds;
     this.thresholdsOrigin = effective.origin;
     this.health = new HealthMonitor(this.clock, this.thresholds);
@@ -899,11 +902,11 @@ export class GovernanceSystem {
     const force = readFields('options', options, ['force']).force === true;
     if (!force) {
       const report = this.preflightRestart();
-      // No lifecycle was asked to run in this process (the command carrying a restart out with
-      // no owner running): nothing restarts now, and the inputs nothing reports are stale by
-      // the downtime. The next start judges the inputs its engine reports; capital stays wrong.
+      // The command carrying a restart out with no owner running: nothing restarts now, and the
+      // inputs nothing reports are stale by the downtime. The next start judges the inputs its
+      // engine reports; capital stays wrong.
       const trips =
-        this.adapters === null
+        this.actingOwner
           ? report.trips.filter((trip) => trip.trigger === 'CAPITAL_INCONSISTENT')
           : report.trips;
       if (trips.length > 0) {
@@ -1302,12 +1305,14 @@ export class GovernanceSystem {
   }
 
   private refreshGateDeadline(): void {
+    // The gate's deadline is the last instant it may be open; a venue's switch and the fleet
+    // lease end at an instant, when the gate must already be closed: 1 ms before each.
     this.gate.setDeadline(
       Math.min(
         this.heartbeat.leaseExpiresAtMs,
         nextStalenessDeadlineMs(this.health, this.thresholds),
-        this.venues.switchDeadlineMs(),
-        this.fleet?.lease.leaseEndsAtMs ?? Number.POSITIVE_INFINITY,
+        this.venues.switchDeadlineMs() - 1,
+        (this.fleet?.lease.leaseEndsAtMs ?? Number.POSITIVE_INFINITY) - 1,
       ),
     );
   }

@@ -52,7 +52,7 @@ describe('printed commands', () => {
     for (const text of quoted) {
       const located = locateCommands(text, LOCATION);
       const match =
-        /^`governor ((?:capital adjust|events prune|config check|venues flat)|[a-z]+) (.*)`$/.exec(
+        /^`governor ((?:capital adjust|events prune|config check|venues flat|fleet [a-z]+)|[a-z]+) (.*)`$/.exec(
           located,
         );
       expect(match, located).not.toBeNull();

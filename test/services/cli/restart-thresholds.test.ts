@@ -63,10 +63,11 @@ describe('restart with no owner running', () => {
     const db = new Database(dbPath);
     db.prepare('UPDATE system_state SET owner_thresholds = NULL WHERE id = 1').run();
     db.close();
-    const refused = await restart(dbPath, STRICT_SHELL);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('MARKET_DATA_STALL');
-    expect(refused.stderr).toContain(
+    // With no owner running only capital can refuse (the inputs are stale by the downtime and
+    // the next start judges what its engine reports), so the strict shell is accepted too.
+    const accepted = await restart(dbPath, STRICT_SHELL);
+    expect(accepted.code).toBe(0);
+    expect(accepted.stdout).toContain(
       "pre-flight with this command's thresholds: no owner ever recorded any",
     );
     // The command is not an owner: it recorded no thresholds of its own.
@@ -80,19 +81,24 @@ describe('restart with no owner running', () => {
 
   it('says when the recorded thresholds cannot be used, and shows what the file holds escaped', async () => {
     const dbPath = latchedDatabase();
-    const write = (text: string): void => {
-      const db = new Database(dbPath);
+    const write = (path: string, text: string): void => {
+      const db = new Database(path);
       db.prepare('UPDATE system_state SET owner_thresholds = ? WHERE id = 1').run(text);
       db.close();
     };
-    write(JSON.stringify({ pid: 1, host: 'h', recordedAt: 'x', thresholds: { nope: 5 } }));
+    write(dbPath, JSON.stringify({ pid: 1, host: 'h', recordedAt: 'x', thresholds: { nope: 5 } }));
     const unusable = await restart(dbPath, STRICT_SHELL);
-    expect(unusable.code).toBe(2);
-    expect(unusable.stderr).toContain(
+    expect(unusable.code).toBe(0);
+    expect(unusable.stdout).toContain(
       "pre-flight with this command's thresholds: the ones the owner recorded cannot be used",
     );
-    write(JSON.stringify({ pid: 1, host: 'h', recordedAt: '\u001b[32mnow', thresholds: {} }));
-    const forged = await restart(dbPath, { NO_COLOR: '1' });
+    // That restart cleared the latch: the forged record goes into another latched database.
+    const second = latchedDatabase();
+    write(
+      second,
+      JSON.stringify({ pid: 1, host: 'h', recordedAt: '\u001b[32mnow', thresholds: {} }),
+    );
+    const forged = await restart(second, { NO_COLOR: '1' });
     expect(forged.code).toBe(0);
     expect(forged.stdout).not.toContain('\u001b');
     expect(forged.stdout).toContain('recorded at \\x1b[32mnow');
