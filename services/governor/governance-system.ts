@@ -905,10 +905,9 @@ export class GovernanceSystem {
       // The command carrying a restart out with no owner running: nothing restarts now, and the
       // inputs nothing reports are stale by the downtime. The next start judges the inputs its
       // engine reports; capital stays wrong.
-      const trips =
-        this.actingOwner
-          ? report.trips.filter((trip) => trip.trigger === 'CAPITAL_INCONSISTENT')
-          : report.trips;
+      const trips = this.actingOwner
+        ? report.trips.filter((trip) => trip.trigger === 'CAPITAL_INCONSISTENT')
+        : report.trips;
       if (trips.length > 0) {
         throw new GovernorError(
           'GOV_RESTART_WOULD_TRIP',
