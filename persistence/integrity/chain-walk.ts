@@ -175,7 +175,7 @@ export class SegmentWalker {
 
   constructor(
     start: ChainState,
-    private readonly rules: ChainRules,
+    private rules: ChainRules,
   ) {
     this.expectedSeq = start.expectedSeq;
     this.previousHash = start.previousHash;
@@ -186,6 +186,15 @@ export class SegmentWalker {
 
   get rowsChecked(): number {
     return this.checked;
+  }
+
+  /**
+   * A walk that follows a growing log (the background scrub) judges rows appended after it
+   * began against a future limit read later: it only moves forward.
+   */
+  raiseFutureLimit(limitIso: string): void {
+    if (limitIso > this.rules.futureLimitIso)
+      this.rules = { ...this.rules, futureLimitIso: limitIso };
   }
 
   /** Findings kept so far (no pending check arises from a known start). */

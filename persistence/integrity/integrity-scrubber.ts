@@ -256,7 +256,10 @@ export class IntegrityScrubber {
     } catch {
       return;
     }
-    pass.toSeq = Math.max(pass.toSeq, headSeq);
+    if (headSeq <= pass.toSeq) return;
+    pass.toSeq = headSeq;
+    // Rows written since the pass began are judged against the clock of now, not of then.
+    pass.walker.raiseFutureLimit(this.verifier.chainRules().futureLimitIso);
   }
 
   private schedule(callback: () => void, delayMs: number): void {

@@ -129,3 +129,13 @@ describe('no-false-trigger: a snapshot written after the last record was forgott
     expect(h.gov.healthMonitor.ages().snapshotWriteAgeMs).toBe(5_000);
   });
 });
+
+describe('no-false-trigger after a forward wall jump (sim seed 4, 4 days)', () => {
+  it('regression: the scrub judged events written after its pass began against the future limit read when it began', async () => {
+    // A day's forward step; the scrub pass that follows the head then met events stamped after
+    // its limit and raised INTEGRITY_VIOLATION with no drift behind it.
+    const schedule: Action[] = [{ atMs: 276_129_676, kind: 'wallJump', jumpMs: 86_400_000 }];
+    const result = await runSeed({ seed: 4, days: 4, schedule });
+    expect(result.violations).toEqual([]);
+  });
+});
