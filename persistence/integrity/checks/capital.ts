@@ -3,6 +3,7 @@
  * `reconcile()`); no account of a missing pool; every amount a non-negative integer of minor
  * units. Small tables: checked whole on every run.
  */
+import { checkTimestamp } from '../../validation.js';
 import { Findings, type IntegrityViolation } from '../violation.js';
 import type { CheckRun, TableCheck } from './check.js';
 
@@ -22,7 +23,7 @@ function mismatches(run: CheckRun): IntegrityViolation[] {
 }
 
 function structureViolation(
-  kind: 'ORPHAN_ACCOUNT' | 'INVALID_AMOUNT',
+  kind: 'ORPHAN_ACCOUNT' | 'INVALID_AMOUNT' | 'DAMAGED_RECORD',
   poolId: string,
   accountId: string | null,
   detail: string,
@@ -80,8 +81,62 @@ function structure(run: CheckRun): IntegrityViolation[] {
         ),
       );
     }
+    // A record whose fields no governor write could have produced (bytes changed on disk): the
+    // balances may be fine, but the row is not what governor wrote, so capital is not trusted.
+    const records = db
+      .prepare<[], { poolId: unknown; accountId: unknown; currency: unknown; createdAt: unknown }>(
+        `SELECT pool_id AS poolId, NULL AS accountId, currency, created_at AS createdAt
+           FROM capital_pools
+         UNION ALL
+         SELECT pool_id, account_id, NULL, created_at FROM capital_accounts`,
+      )
+      .all();
+    for (const r of records) {
+      const damage = damagedField(r);
+      if (damage === null) continue;
+      const poolId = String(r.poolId);
+      const accountId = r.accountId === null ? null : String(r.accountId);
+      const subject = accountId === null ? `pool ${poolId}` : `account ${accountId}`;
+      findings.add(
+        structureViolation('DAMAGED_RECORD', poolId, accountId, `${subject}: ${damage}`),
+      );
+    }
     return findings.items;
   });
+}
+
+/** Control characters never pass governor's identifier and text checks. */
+function hasControlCharacter(text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/** Why a capital row's text fields cannot be governor's writing, or null when they can. */
+function damagedField(record: {
+  poolId: unknown;
+  accountId: unknown;
+  currency: unknown;
+  createdAt: unknown;
+}): string | null {
+  for (const [name, value] of [
+    ['pool id', record.poolId],
+    ['account id', record.accountId],
+    ['currency', record.currency],
+  ] as const) {
+    if (value === null && name !== 'pool id') continue;
+    if (typeof value !== 'string' || value.length === 0 || hasControlCharacter(value)) {
+      return `${name} is not text governor could have written`;
+    }
+  }
+  try {
+    checkTimestamp('created_at', record.createdAt);
+  } catch {
+    return 'created_at is not an ISO-8601 timestamp';
+  }
+  return null;
 }
 
 export const capitalCheck: TableCheck = {

@@ -154,6 +154,22 @@ describe('a physically damaged database file', () => {
     await damagedAt(11, 3855, Array(16).fill(0));
   });
 
+  it("regression: NUL bytes over a capital account's created_at (page of capital_accounts) started AGGRESSIVE", async () => {
+    // fast-check's counterexample [8, 3931, 16 zero bytes]: the balances still reconciled, so
+    // the damaged row passed every check. The capital check now refuses rows governor cannot
+    // have written.
+    const path = nextCopy();
+    const db = new Database(path);
+    db.prepare(
+      "UPDATE capital_accounts SET created_at = char(0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0) || ':10.000Z' WHERE rowid = (SELECT min(rowid) FROM capital_accounts)",
+    ).run();
+    db.close();
+    expect(logicalDump(path)).not.toBe(originalDump);
+    const outcome = await attempt(path);
+    expect(outcome).toMatchObject({ kind: 'started', canDeploy: false });
+    expect(outcome.kind === 'started' ? outcome.mode : null).not.toBe('AGGRESSIVE');
+  });
+
   it('invariant: bytes overwritten at random pages never crash and never trade on damaged data', async () => {
     await fc.assert(
       fc.asyncProperty(
