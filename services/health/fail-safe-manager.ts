@@ -14,7 +14,14 @@ import type { Clock, TimerHandle } from '../clock.js';
 import { describeValue, type Thresholds } from '../config.js';
 import { GovernorError } from '../errors.js';
 import type { HealthMonitor } from './health-monitor.js';
-import { exactDuration, freshThroughMs, isStale } from './staleness.js';
+import {
+  arrivalLatchFrom,
+  exactDuration,
+  FROM_LAST_UPDATE,
+  freshThroughMs,
+  isStale,
+  type LatchFrom,
+} from './staleness.js';
 
 export interface TriggerDecision {
   readonly trigger: ShutdownTrigger;
@@ -78,24 +85,25 @@ function shutdownRules(thresholds: Thresholds): readonly TimeRule[] {
 /**
  * The staleness triggers at `nowMs` (monotonic; default now), most specific first;
  * HEALTH_CHECK_FAILED comes after them. One clock read: a check on a boundary judges once, by
- * `isStale`, as the gate does.
+ * `isStale`, as the gate does, from the instant `from` gives; reasons quote true ages.
  */
 export function detectStalenessTrigger(
   health: HealthMonitor,
   thresholds: Thresholds,
   nowMs: number = health.monotonicNow(),
+  from: LatchFrom = FROM_LAST_UPDATE,
 ): TriggerDecision | null {
   const last = health.lastUpdateMonotonicMs();
   for (const rule of shutdownRules(thresholds)) {
     const lastMs = last[rule.input];
-    if (isStale(nowMs, lastMs, rule.limitMs)) {
+    if (isStale(nowMs, from(lastMs, rule.limitMs), rule.limitMs)) {
       return {
         trigger: rule.trigger,
         reason: rule.describe(exactDuration(nowMs - lastMs), exactDuration(rule.limitMs)),
       };
     }
   }
-  const reasons = health.unhealthyReasons(nowMs);
+  const reasons = health.unhealthyReasons(nowMs, from);
   if (reasons.length > 0) {
     return { trigger: 'HEALTH_CHECK_FAILED', reason: `system unhealthy: ${reasons.join('; ')}` };
   }
@@ -123,11 +131,16 @@ export function staleRuleReasons(
 }
 
 /** The last monotonic instant before a staleness rule (health or trigger) breaks. */
-export function nextStalenessDeadlineMs(health: HealthMonitor, thresholds: Thresholds): number {
+export function nextStalenessDeadlineMs(
+  health: HealthMonitor,
+  thresholds: Thresholds,
+  from: LatchFrom = FROM_LAST_UPDATE,
+): number {
   const last = health.lastUpdateMonotonicMs();
-  let deadlineMs = health.nextHealthDeadlineMs();
+  let deadlineMs = health.nextHealthDeadlineMs(from);
   for (const rule of shutdownRules(thresholds)) {
-    deadlineMs = Math.min(deadlineMs, freshThroughMs(last[rule.input], rule.limitMs));
+    const limitMs = rule.limitMs;
+    deadlineMs = Math.min(deadlineMs, freshThroughMs(from(last[rule.input], limitMs), limitMs));
   }
   return deadlineMs;
 }
@@ -139,13 +152,20 @@ export class FailSafeManager {
   private deadlineAtMs = Number.POSITIVE_INFINITY;
   private periodicTimer: TimerHandle | undefined;
   private running = false;
+  /**
+   * How a latch judges inputs: one stale on arrival latches only once the engine has had
+   * `startupChecksTimeoutMs` (or its limit, if shorter) since this process started to report.
+   */
+  private readonly latchFrom: LatchFrom;
 
   constructor(
     private readonly host: FailSafeHost,
     private readonly health: HealthMonitor,
     private readonly clock: Clock,
     private readonly thresholds: Thresholds,
-  ) {}
+  ) {
+    this.latchFrom = arrivalLatchFrom(health.startedAtMs(), thresholds.startupChecksTimeoutMs);
+  }
 
   /**
    * Evaluates every trigger now, capital included, and shuts down when one fired (the more
@@ -222,7 +242,7 @@ export class FailSafeManager {
    */
   arm(): void {
     if (!this.running || this.host.lifecycleState() === 'SHUTDOWN') return;
-    const deadlineMs = nextStalenessDeadlineMs(this.health, this.thresholds);
+    const deadlineMs = nextStalenessDeadlineMs(this.health, this.thresholds, this.latchFrom);
     if (this.deadlineTimer !== undefined && this.deadlineAtMs <= deadlineMs) return;
     this.clock.clearTimeout(this.deadlineTimer);
     this.deadlineAtMs = deadlineMs;
@@ -254,7 +274,8 @@ export class FailSafeManager {
   }
 
   private detect(includeCapital: boolean): TriggerDecision | null {
-    const staleness = detectStalenessTrigger(this.health, this.thresholds);
+    const nowMs = this.health.monotonicNow();
+    const staleness = detectStalenessTrigger(this.health, this.thresholds, nowMs, this.latchFrom);
     if (staleness !== null && staleness.trigger !== 'HEALTH_CHECK_FAILED') return staleness;
     if (includeCapital) {
       const mismatch = this.host.capitalMismatch();

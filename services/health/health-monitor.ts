@@ -7,7 +7,13 @@ import { type Clock, formatDuration } from '../clock.js';
 import { THRESHOLD_RANGES, type Thresholds } from '../config.js';
 import { assert, GovernorError } from '../errors.js';
 import { ErrorWindow, type ErrorWindowState } from './error-window.js';
-import { exactDuration, freshThroughMs, isStale } from './staleness.js';
+import {
+  exactDuration,
+  FROM_LAST_UPDATE,
+  freshThroughMs,
+  isStale,
+  type LatchFrom,
+} from './staleness.js';
 
 export const EXECUTION_QUEUE_STATUSES = ['IDLE', 'PROCESSING', 'STALLED'] as const;
 export type ExecutionQueueStatus = (typeof EXECUTION_QUEUE_STATUSES)[number];
@@ -137,6 +143,11 @@ export class HealthMonitor {
   }
 
   /** The monotonic clock this monitor reads (one read for a judgment made at once). */
+  /** The monotonic instant this process's monitor was made: the process's start, for ages. */
+  startedAtMs(): number {
+    return this.startedAtMonotonicMs;
+  }
+
   monotonicNow(): number {
     return this.clock.monotonicNow();
   }
@@ -221,10 +232,14 @@ export class HealthMonitor {
 
   /**
    * The spec's four rules at `nowMs` (monotonic; default now); each broken rule gives one line
-   * with exact figures. Staleness is judged by `isStale`, as the gate and the fail-safe judge it.
-   * Pure: reads, never writes.
+   * with exact figures (true ages). Staleness is judged by `isStale`, as the gate and the
+   * fail-safe judge it, from the instant `from` gives (the last update, unless the fail-safe
+   * judges an input stale on arrival). Pure: reads, never writes.
    */
-  unhealthyReasons(nowMs: number = this.clock.monotonicNow()): string[] {
+  unhealthyReasons(
+    nowMs: number = this.clock.monotonicNow(),
+    from: LatchFrom = FROM_LAST_UPDATE,
+  ): string[] {
     const t = this.thresholds;
     const reasons: string[] = [];
     const rate = this.errorRatePerMinute();
@@ -232,13 +247,13 @@ export class HealthMonitor {
       reasons.push(`error rate ${rate.toFixed(1)}/min is above ${t.errorRatePerMinuteMax}/min`);
     }
     const market = this.marketData.monotonicMs;
-    if (isStale(nowMs, market, t.marketDataUnhealthyAfterMs)) {
+    if (isStale(nowMs, from(market, t.marketDataUnhealthyAfterMs), t.marketDataUnhealthyAfterMs)) {
       reasons.push(
         `market data is ${exactDuration(nowMs - market)} old (limit ${exactDuration(t.marketDataUnhealthyAfterMs)})`,
       );
     }
     const eventLog = this.eventLogWrite.monotonicMs;
-    if (isStale(nowMs, eventLog, t.eventLogUnhealthyAfterMs)) {
+    if (isStale(nowMs, from(eventLog, t.eventLogUnhealthyAfterMs), t.eventLogUnhealthyAfterMs)) {
       reasons.push(
         `last event-log write was ${exactDuration(nowMs - eventLog)} ago (limit ${exactDuration(t.eventLogUnhealthyAfterMs)})`,
       );
@@ -248,11 +263,13 @@ export class HealthMonitor {
   }
 
   /** The last monotonic instant at which every health rule that time alone can break holds. */
-  nextHealthDeadlineMs(): number {
+  nextHealthDeadlineMs(from: LatchFrom = FROM_LAST_UPDATE): number {
     const t = this.thresholds;
+    const market = t.marketDataUnhealthyAfterMs;
+    const eventLog = t.eventLogUnhealthyAfterMs;
     return Math.min(
-      freshThroughMs(this.marketData.monotonicMs, t.marketDataUnhealthyAfterMs),
-      freshThroughMs(this.eventLogWrite.monotonicMs, t.eventLogUnhealthyAfterMs),
+      freshThroughMs(from(this.marketData.monotonicMs, market), market),
+      freshThroughMs(from(this.eventLogWrite.monotonicMs, eventLog), eventLog),
     );
   }
 

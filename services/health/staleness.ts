@@ -40,3 +40,23 @@ export function exactDuration(ms: number): string {
   const exact = Number.isInteger(ms) ? ms : Math.ceil(ms * 1_000) / 1_000;
   return `${short} (${exact} ms)`;
 }
+
+/**
+ * The instant a latch counts an input from, given when it was last updated and its limit. The
+ * gate always judges the true age; a latch may judge a later instant (see `arrivalLatchFrom`).
+ */
+export type LatchFrom = (lastMs: number, limitMs: number) => number;
+
+/** Every rule judges the true age. */
+export const FROM_LAST_UPDATE: LatchFrom = (lastMs) => lastMs;
+
+/**
+ * The fail-safe's rule for inputs stale on arrival. A new process restores each input's age
+ * (downtime included), so market data an hour old closes the gate from the first instant; but
+ * a latch needs an operator, and the engine has had no chance to report. Such an input latches
+ * `min(limit, graceMs)` after `startedAtMs` unless reported first: a restart never opens the
+ * gate on stale data, and never latches before the engine's first report could arrive.
+ */
+export function arrivalLatchFrom(startedAtMs: number, graceMs: number): LatchFrom {
+  return (lastMs, limitMs) => Math.max(lastMs, startedAtMs - Math.max(0, limitMs - graceMs));
+}

@@ -432,20 +432,32 @@ export class Oracle {
     }
   }
 
+  /**
+   * The first instant past an input's limit, counted from `viewMs`. An input stale on arrival
+   * (judged from before this process started) may latch no sooner than `min(limit, startup
+   * checks' timeout)` after the start: the engine's first report could not come sooner.
+   */
+  private latchAtMs(viewMs: number, limitMs: number): number {
+    const dueMs = viewMs + limitMs + 1;
+    if (viewMs >= this.processStartMs) return dueMs;
+    const graceMs = Math.min(limitMs, this.thresholds.startupChecksTimeoutMs);
+    return Math.max(dueMs, this.processStartMs + graceMs + 1);
+  }
+
   /** The first instant by which governor must be in SHUTDOWN, and the rule behind it. */
   deadline(nowMs: number, mode: LifecycleState): Deadline | null {
     if (mode === 'SHUTDOWN') return null;
     const t = this.thresholds;
     const start = this.agesFromMs;
     let best: Deadline = {
-      atMs: this.marketViewMs + t.marketDataUnhealthyAfterMs + 1,
+      atMs: this.latchAtMs(this.marketViewMs, t.marketDataUnhealthyAfterMs),
       rule: 'market data older than marketDataUnhealthyAfterMs (HEALTH_CHECK_FAILED)',
     };
     const consider = (atMs: number, rule: string): void => {
       if (atMs < best.atMs) best = { atMs, rule };
     };
     consider(
-      this.snapshotViewMs + t.snapshotShutdownAfterMs + 1,
+      this.latchAtMs(this.snapshotViewMs, t.snapshotShutdownAfterMs),
       'no snapshot written for snapshotShutdownAfterMs',
     );
     if (this.globalFault !== null) {

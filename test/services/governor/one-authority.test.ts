@@ -343,6 +343,13 @@ describe('6. input ages continue across restarts', () => {
     });
     h.gov.healthMonitor.updateMarketDataTimestamp(); // the feed is live: only the snapshot is old
     await h.gov.runStartupChecks();
+    expect(h.gov.canDeployCapital()).toBe(false);
+    // The engine had the startup checks' time to write its snapshot, and wrote none.
+    for (let t = 0; t <= DEFAULT_THRESHOLDS.startupChecksTimeoutMs; t += 1_000) {
+      h.gov.healthMonitor.updateMarketDataTimestamp();
+      opened ||= h.gov.canDeployCapital();
+      h.clock.advance(1_000);
+    }
     stopWatching();
     expect(h.gov.getState()).toBe('SHUTDOWN');
     expect(h.gov.getLatch()?.trigger).toBe('SNAPSHOT_WRITE_FAILURE');
@@ -359,9 +366,36 @@ describe('6. input ages continue across restarts', () => {
     h = { ...h, gov: h.reopen() };
     expect(h.gov.healthMonitor.ages().marketDataAgeMs).toBe(HOUR_MS + 10_000);
     await h.gov.runStartupChecks();
+    let openedMs = 0;
+    for (let t = 0; t <= DEFAULT_THRESHOLDS.startupChecksTimeoutMs; t += 100) {
+      if (h.gov.canDeployCapital()) openedMs += 100;
+      h.clock.advance(100);
+    }
+    expect(openedMs).toBe(0);
     expect(h.gov.getState()).toBe('SHUTDOWN');
     expect(h.gov.getLatch()?.trigger).toBe('MARKET_DATA_STALL');
+    expect(h.gov.getLatch()?.reason).toMatch(/^no market data for 1h/);
+  });
+
+  it('regression: a daemon restarted after its downtime latched MARKET_DATA_STALL before its engine could report (CI: governor run after an offline restart)', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    h.gov.engine.snapshots.write({ date: '2026-01-01', data: {} });
+    runEngine(h, 2 * MINUTE_MS);
+    h.gov.close();
+    h.clock.skip(HOUR_MS);
+    h = { ...h, gov: h.reopen() };
+    expect(await h.gov.runStartupChecks()).toBe(true);
+    // Stale on arrival: the gate stays shut, and the engine's first report is awaited.
+    expect(h.gov.getState()).toBe('AGGRESSIVE');
     expect(h.gov.canDeployCapital()).toBe(false);
+    expect(h.gov.authorize().reason).toMatch(/market data is 1h/);
+    h.clock.advance(DEFAULT_THRESHOLDS.startupChecksTimeoutMs - 1_000);
+    expect(h.gov.getState()).toBe('AGGRESSIVE');
+    h.gov.healthMonitor.updateMarketDataTimestamp();
+    expect(h.gov.canDeployCapital()).toBe(true);
+    runEngine(h, 10 * MINUTE_MS);
+    expect(h.gov.getState()).toBe('AGGRESSIVE');
   });
 
   it('after a crash, the ages come back older by the wall time down; a wall clock set back counts as no time, never as fresher data', async () => {
@@ -384,6 +418,8 @@ describe('6. input ages continue across restarts', () => {
     // The wall clock went back 50 min in all: no time counted, and not 50 min fresher either.
     expect(h.gov.healthMonitor.ages().marketDataAgeMs).toBe(restoredMs);
     await h.gov.runStartupChecks();
+    expect(h.gov.canDeployCapital()).toBe(false);
+    h.clock.advance(DEFAULT_THRESHOLDS.startupChecksTimeoutMs + 1);
     expect(h.gov.getLatch()?.trigger).toBe('MARKET_DATA_STALL');
   });
 
