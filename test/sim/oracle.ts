@@ -8,6 +8,10 @@
 import type Sqlite from 'better-sqlite3';
 import type { LifecycleState, ObserveCause, ShutdownTrigger } from '../../machines/types.js';
 import type { FaultInjector, FaultMode } from '../../persistence/faults.js';
+import {
+  CLOCK_STEP_TOLERANCE_MS_DEFAULT,
+  FUTURE_TOLERANCE_MS_DEFAULT,
+} from '../../persistence/integrity/index.js';
 import type { AlertKind } from '../../services/alerts/types.js';
 import type { Thresholds } from '../../services/config.js';
 import type { GovernanceSystem, ModeChange } from '../../services/governor/governance-system.js';
@@ -53,6 +57,17 @@ const HELD: ReadonlySet<ObserveCause> = new Set([
 
 export class Oracle {
   private processStartMs = 0;
+  /** The wall clock's offset from the simulated monotonic clock (the sum of its steps). */
+  private wallOffsetMs = 0;
+  /** The highest reading of the wall clock so far (as an offset instant: before a step). */
+  private wallHighMs = Number.NEGATIVE_INFINITY;
+  /**
+   * A verification may have found timestamps in the future (the wall clock was set back past
+   * its tolerance). Its findings are reported until a full verification passes, which clears
+   * this (a start's or an operator restart's visit that reaches AGGRESSIVE).
+   */
+  private futureFindingsPossible = false;
+  private fullVisit = true;
   /**
    * From when the capital and queue rules count at the latest: the first start, carried across a
    * crash, or the restart when the last heartbeat before the crash may not have been persisted.
@@ -111,6 +126,7 @@ export class Oracle {
   // What the simulator did
 
   processStarted(nowMs: number, gov: GovernanceSystem): void {
+    this.fullVisit = true;
     this.processStartMs = nowMs;
     if (!this.started || !this.agesCarry) this.agesFromMs = nowMs;
     if (!this.started) {
@@ -136,13 +152,31 @@ export class Oracle {
   }
 
   operatorRestarted(_nowMs: number): void {
+    this.fullVisit = true;
     this.latched = false;
     this.held = false;
     this.newEpoch();
   }
 
-  wallJumped(jumpMs: number): void {
+  wallJumped(jumpMs: number, nowMs: number): void {
     if (jumpMs > 0) this.forwardJumpsSinceSnapshotMs += jumpMs;
+    this.wallHighMs = Math.max(this.wallHighMs, nowMs + this.wallOffsetMs);
+    this.wallOffsetMs += jumpMs;
+    this.wallSetBackPastTolerance(nowMs);
+  }
+
+  /**
+   * Whether an event may carry a timestamp further ahead of the wall clock now than a full
+   * verification tolerates: the wall clock was set back, in all since its highest reading, by
+   * more than the future and clock-step tolerances (a day and five minutes, by default). The
+   * verifier cannot tell that from an edited timestamp, and says so (INTEGRITY_VIOLATION).
+   */
+  private wallSetBackPastTolerance(nowMs: number): boolean {
+    const behindMs = this.wallHighMs - (nowMs + this.wallOffsetMs);
+    if (behindMs > FUTURE_TOLERANCE_MS_DEFAULT + CLOCK_STEP_TOLERANCE_MS_DEFAULT) {
+      this.futureFindingsPossible = true;
+    }
+    return this.futureFindingsPossible;
   }
 
   /**
@@ -329,6 +363,7 @@ export class Oracle {
   // What governor did
 
   modeChanged(change: ModeChange, nowMs: number, gov: GovernanceSystem): void {
+    if (change.from === 'CHECKING' && change.to !== 'AGGRESSIVE') this.fullVisit = false;
     if (change.to === 'SHUTDOWN') {
       if (!this.latched) {
         this.shutdownIncidents++;
@@ -352,6 +387,11 @@ export class Oracle {
       if (report?.passed !== true || report.lifecycleId !== change.lifecycleId) {
         this.violate('aggressive-only-after-passing-checks', 'no passing report of this lifecycle');
       }
+      if (change.from === 'CHECKING' && this.fullVisit) {
+        this.futureFindingsPossible = false;
+        this.wallSetBackPastTolerance(nowMs);
+      }
+      this.fullVisit = false;
     } else if (change.to === 'OBSERVE_ONLY') {
       this.observed(change, nowMs);
     }
@@ -371,8 +411,12 @@ export class Oracle {
     }
     if (change.cause === 'INTEGRITY_VIOLATION') {
       this.epoch.integrityTransitions++;
-      if (this.drift === null)
-        this.violate('no-false-trigger', 'INTEGRITY_VIOLATION without drift');
+      if (this.drift === null && !this.wallSetBackPastTolerance(nowMs)) {
+        this.violate(
+          'no-false-trigger',
+          'INTEGRITY_VIOLATION without drift or a wall clock set back past its tolerance',
+        );
+      }
     }
   }
 
