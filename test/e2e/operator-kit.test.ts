@@ -49,6 +49,12 @@ describe('restart into a trip', () => {
       env: NEVER_RECOVERS,
     });
     await shutDownBy(box, daemon, 'MARKET_DATA_STALL');
+    // The paper exchange is one of governor's venues: its resting orders are cancelled, flat.
+    await box.waitForOutput(
+      daemon,
+      /^demo: paper-exchange: [1-9]\d* resting orders? cancelled, flat$/m,
+    );
+    await box.waitForOutput(daemon, /^demo: \d+ orders filled, .*; \d+ resting at the exchange$/m);
     const alertsBefore = shutdownAlerts(box);
 
     const refused = await restart(box, 'feed maybe back');
