@@ -2,7 +2,8 @@
  * A paper exchange adapter: fills market orders at the last price, keeps no real money, and
  * offers the read-only `ping` that governor's startup checks call. Each fill leaves one resting
  * take-profit order at the exchange (at most RESTING_ORDERS_MAX), and the exchange is a governor
- * `Venue`: on SHUTDOWN governor cancels them all and counts none open. `setFailing(true)` makes
+ * `Venue`: on SHUTDOWN governor cancels them all and counts none open. Its orders live in this
+ * process (`inProcess`): once the process is gone, nothing rests there. `setFailing(true)` makes
  * every new order throw, as an exchange in an outage does.
  */
 
@@ -45,6 +46,8 @@ export const TAKE_PROFIT_BASIS_POINTS = 100n;
 
 export class PaperExchange implements Venue {
   readonly name = 'paper-exchange';
+  /** Its resting orders live in this process and end with it. */
+  readonly inProcess = true;
   private nextOrderId = 1;
   private failing = false;
   private reachable = true;

@@ -71,6 +71,14 @@ describe('the demo exchange as a venue', () => {
     expect(again).toBe(demoFlatLine('paper-exchange', exchange.cancelledCount() - resting));
   });
 
+  it('is an in-process venue: recorded so, its orders end with the daemon', async () => {
+    const { governance, exchange } = await startVenueDemo();
+    expect(exchange.inProcess).toBe(true);
+    expect(governance.venueStatus()).toEqual([
+      expect.objectContaining({ name: 'paper-exchange', inProcess: true }),
+    ]);
+  });
+
   it('names one order in the singular', () => {
     expect(demoFlatLine('paper-exchange', 1)).toBe(
       'demo: paper-exchange: 1 resting order cancelled, flat',
