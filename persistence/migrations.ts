@@ -233,6 +233,12 @@ CREATE TABLE venues (
 );
 `;
 
+// Whether a venue's orders live in the process of the owner that registered it (a paper
+// exchange, a simulator): with no owner running, nothing rests there (see persistence/venues.ts).
+const SCHEMA_VENUES_IN_PROCESS = `
+ALTER TABLE venues ADD COLUMN in_process INTEGER NOT NULL DEFAULT 0 CHECK (in_process IN (0, 1));
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -294,6 +300,14 @@ export const MIGRATIONS: readonly Migration[] = [
       "venues: each registered venue's last count of open orders, flatness after a SHUTDOWN, last cancel latency and dead man's switch expiry",
     up(db) {
       db.exec(SCHEMA_VENUES);
+    },
+  },
+  {
+    version: 8,
+    description:
+      "venues.in_process: the venue's orders lived in its owner's process, so with no owner running nothing rests there",
+    up(db) {
+      db.exec(SCHEMA_VENUES_IN_PROCESS);
     },
   },
 ];

@@ -2,7 +2,8 @@
  * The `venues` table: one row per venue an owner registered, with what governor last learned of
  * it: its open orders, whether it was confirmed flat after the last SHUTDOWN, the latency of the
  * last cancel, and its dead man's switch (the expiry of the last successful arm or renewal, in
- * wall time). What `governor status` shows and what `governor shutdown` reads with no owner alive.
+ * wall time), and whether its orders live in the owner's process (`in_process`, migration 8).
+ * What `governor status` shows and what `governor shutdown` reads with no owner alive.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { GovernorError } from '../services/errors.js';
@@ -23,7 +24,18 @@ export interface VenueRecord {
   readonly switchArmedAt: string | null;
   /** ISO wall time by which the venue cancels everything unless renewed; null when disarmed. */
   readonly switchExpiresAt: string | null;
+  /**
+   * True when the owner that last registered the venue said its orders live in that owner's
+   * process (`Venue.inProcess`): with no owner running, nothing rests there.
+   */
+  readonly inProcess: boolean;
   readonly updatedAt: string;
+}
+
+/** A venue as an owner registers it: its name, and whether its orders live in the owner's process. */
+export interface VenueRegistration {
+  readonly name: string;
+  readonly inProcess: boolean;
 }
 
 interface VenueRow {
@@ -35,6 +47,7 @@ interface VenueRow {
   switch_timeout_ms: number | null;
   switch_armed_at: string | null;
   switch_expires_at: string | null;
+  in_process: number;
   updated_at: string;
 }
 
@@ -48,6 +61,7 @@ function toRecord(row: VenueRow): VenueRecord {
     switchTimeoutMs: row.switch_timeout_ms,
     switchArmedAt: row.switch_armed_at,
     switchExpiresAt: row.switch_expires_at,
+    inProcess: row.in_process === 1,
     updatedAt: row.updated_at,
   };
 }
@@ -73,7 +87,7 @@ function checkMs(field: string, value: number): number {
 /** The `venues` table. Obtain it as `store.venues`. */
 export class Venues {
   private readonly connection: Connection;
-  private readonly upsertName: BetterSqlite3.Statement<[string, string]>;
+  private readonly upsertName: BetterSqlite3.Statement<[string, number, string]>;
   private readonly selectAll: BetterSqlite3.Statement<[], VenueRow>;
   private readonly updateCancel: BetterSqlite3.Statement<[number, string, string, string]>;
   private readonly updateCount: BetterSqlite3.Statement<[number, number | null, string, string]>;
@@ -85,8 +99,10 @@ export class Venues {
   constructor(connection: Connection) {
     this.connection = connection;
     const db = connection.db;
+    // A known name keeps its record; only whether its orders live in the owner's process is
+    // what the registering owner says now.
     this.upsertName = db.prepare(
-      'INSERT INTO venues (name, updated_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING',
+      'INSERT INTO venues (name, in_process, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET in_process = excluded.in_process',
     );
     this.selectAll = db.prepare('SELECT * FROM venues ORDER BY name');
     this.updateCancel = db.prepare(
@@ -101,12 +117,19 @@ export class Venues {
     );
   }
 
-  /** Adds a row for each name not yet known (rows of venues no longer registered stay). */
-  register(names: readonly string[]): void {
-    const checked = names.map((name) => checkIdentifier('venue', name));
+  /**
+   * Adds a row for each name not yet known, and records for each whether its orders live in the
+   * owner's process (a plain name: they do not). Rows of venues no longer registered stay.
+   */
+  register(venues: readonly (string | VenueRegistration)[]): void {
+    const checked = venues.map((venue) =>
+      typeof venue === 'string'
+        ? { name: checkIdentifier('venue', venue), inProcess: false }
+        : { name: checkIdentifier('venue', venue.name), inProcess: venue.inProcess === true },
+    );
     this.connection.write('venues.register', () => {
       const at = this.connection.nowIso();
-      for (const name of checked) this.upsertName.run(name, at);
+      for (const { name, inProcess } of checked) this.upsertName.run(name, inProcess ? 1 : 0, at);
     });
   }
 

@@ -60,6 +60,21 @@ export function demoRecoveryMs(env: NodeJS.ProcessEnv): number | null {
   return ms === 0 ? null : ms;
 }
 
+/** After a SHUTDOWN the demo polls governor's venue status this often for the exchange's flat. */
+export const DEMO_FLAT_POLL_INTERVAL_MS = 100;
+/** ...and stops polling after this long, flat or not (governor goes on cancelling and alerting). */
+export const DEMO_FLAT_POLL_MAX_MS = 10_000;
+
+/** The exchange the demo trades at, created before governor so that it registers as a venue. */
+export function createDemoExchange(): PaperExchange {
+  return new PaperExchange();
+}
+
+/** The line the demo prints once governor reports the exchange flat after a SHUTDOWN. */
+export function demoFlatLine(exchangeName: string, cancelledCount: number): string {
+  return `demo: ${exchangeName}: ${cancelledCount} resting order${cancelledCount === 1 ? '' : 's'} cancelled, flat`;
+}
+
 /** Where each fault ends, and what the operator runs then (README and operations.md say the same). */
 export const DEMO_FAULT_OUTCOMES: Readonly<Record<DemoFault, 'SHUTDOWN' | 'OBSERVE_ONLY'>> = {
   'market-stall': 'SHUTDOWN',
@@ -75,6 +90,11 @@ export interface Demo {
   scheduleFault(fault: DemoFault, announce: (text: string) => void): void;
   /** Told of each mode change: after the fault's SHUTDOWN the world recovers, with advice. */
   onModeChange(to: string): void;
+  /**
+   * After a SHUTDOWN: prints `demoFlatLine` once governor reports the exchange flat (polled,
+   * for at most DEMO_FLAT_POLL_MAX_MS); nothing when the exchange is not one of governor's venues.
+   */
+  reportFlat(print: (text: string) => void): void;
   /** An operator restart: the simulated world recovers (the feed flows, the exchange answers). */
   clearFault(): void;
   stop(): void;
@@ -145,12 +165,17 @@ export function faultAnnouncement(fault: DemoFault, thresholds: Thresholds): str
 export function startDemo(
   governance: GovernanceSystem,
   clock: Clock,
-  options: { readonly recoveryMs?: number | null; readonly location?: CommandLocation } = {},
+  options: {
+    readonly recoveryMs?: number | null;
+    readonly location?: CommandLocation;
+    /** The exchange to trade at; given when the caller registered it as a venue with governor. */
+    readonly exchange?: PaperExchange;
+  } = {},
 ): Demo {
   const location =
     options.location ?? commandLocation({ dbPath: governance.dbPath, configPath: null });
   const recoveryMs = options.recoveryMs === undefined ? DEMO_RECOVERY_DELAY_MS : options.recoveryMs;
-  const exchange = new PaperExchange();
+  const exchange = options.exchange ?? new PaperExchange();
   const feed = new SimulatedMarketFeed({ clock, seed: 42 });
   const trader = new PaperTrader({ governance, feed, exchange, clock });
   trader.start();
@@ -179,9 +204,32 @@ export function startDemo(
     feed.resume();
     exchange.setFailing(false);
   };
+  // The exchange's cancelled count when the last flat was printed: each line counts its SHUTDOWN's.
+  let cancelledReported = exchange.cancelledCount();
+  let flatPoll: NodeJS.Timeout | undefined;
+  const reportFlat = (print: (text: string) => void): void => {
+    const registered = () => governance.venueStatus().find((venue) => venue.name === exchange.name);
+    if (registered() === undefined) return;
+    clearInterval(flatPoll);
+    let polls = Math.ceil(DEMO_FLAT_POLL_MAX_MS / DEMO_FLAT_POLL_INTERVAL_MS);
+    const poll = setInterval(() => {
+      const status = registered();
+      polls -= 1;
+      if (status?.flat === true && !status.cancelling) {
+        clearInterval(poll);
+        const cancelled = exchange.cancelledCount() - cancelledReported;
+        cancelledReported = exchange.cancelledCount();
+        print(demoFlatLine(exchange.name, cancelled));
+      } else if (polls <= 0) {
+        clearInterval(poll);
+      }
+    }, DEMO_FLAT_POLL_INTERVAL_MS);
+    flatPoll = poll;
+  };
   return {
     exchange,
     trader,
+    reportFlat,
     scheduleFault(fault, announce) {
       const poll = setInterval(() => {
         if (!governance.canDeployCapital()) return;
@@ -211,6 +259,7 @@ export function startDemo(
     clearFault,
     stop() {
       for (const timer of timers) clearTimeout(timer);
+      clearInterval(flatPoll);
       trader.stop();
     },
   };

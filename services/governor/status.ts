@@ -313,20 +313,27 @@ export function recordedStatus(
     unacknowledgedAlertsBySeverity: alerts.bySeverity,
     alerts: alerts.newest,
     eventLogHead: store.events.head(),
-    venues: recordedVenues(store),
+    venues: recordedVenues(store, running),
   };
 }
 
-/** The venues as the database recorded them (no owner is asked). */
-export function recordedVenues(store: Store): VenueStatus[] {
-  return store.venues.list().map((record) => ({
-    name: record.name,
-    flat: record.flat,
-    openOrders: record.openOrders,
-    lastCancelLatencyMs:
-      record.lastCancelLatencyMs === null ? null : Math.round(record.lastCancelLatencyMs),
-    cancelling: false,
-    deadMansSwitch: record.switchTimeoutMs !== null,
-    deadMansSwitchExpiresAt: record.switchExpiresAt,
-  }));
+/**
+ * The venues as the database recorded them (no owner is asked). With no owner running, a venue
+ * whose orders lived in its owner's process is flat with 0 open: that process is gone.
+ */
+export function recordedVenues(store: Store, ownerRunning = true): VenueStatus[] {
+  return store.venues.list().map((record) => {
+    const gone = record.inProcess && !ownerRunning;
+    return {
+      name: record.name,
+      flat: gone ? true : record.flat,
+      openOrders: gone ? 0 : record.openOrders,
+      lastCancelLatencyMs:
+        record.lastCancelLatencyMs === null ? null : Math.round(record.lastCancelLatencyMs),
+      cancelling: false,
+      deadMansSwitch: record.switchTimeoutMs !== null,
+      deadMansSwitchExpiresAt: record.switchExpiresAt,
+      inProcess: record.inProcess,
+    };
+  });
 }

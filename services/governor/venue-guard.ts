@@ -36,6 +36,8 @@ export interface SwitchSettings {
 export interface CheckedVenue {
   readonly venue: Venue;
   readonly deadMansSwitch: SwitchSettings | false | undefined;
+  /** `venue.inProcess`, read once: its orders live in the owner's process. */
+  readonly inProcess: boolean;
 }
 
 /** One venue as `status()` shows it. */
@@ -53,6 +55,11 @@ export interface VenueStatus {
   readonly deadMansSwitch: boolean;
   /** ISO wall time by which the venue cancels every order unless renewed; null when not armed. */
   readonly deadMansSwitchExpiresAt: string | null;
+  /**
+   * The venue's orders live in its owner's process (`Venue.inProcess`). With no owner running
+   * such a venue is shown flat with 0 open: nothing can rest there. Absent from older owners.
+   */
+  readonly inProcess?: boolean;
 }
 
 /**
@@ -126,7 +133,14 @@ export function checkVenues(venues: unknown): readonly CheckedVenue[] {
       candidate.deadMansSwitch,
       typeof arm === 'function',
     );
-    return Object.freeze({ venue: venue as Venue, deadMansSwitch });
+    const inProcess = candidate.inProcess;
+    if (inProcess !== undefined && typeof inProcess !== 'boolean') {
+      throw new GovernorError('GOV_INVALID_CONFIG', `${key}.inProcess: expected true or false`, {
+        key: `${key}.inProcess`,
+        venue: name,
+      });
+    }
+    return Object.freeze({ venue: venue as Venue, deadMansSwitch, inProcess: inProcess === true });
   });
   return Object.freeze(checked);
 }
@@ -193,6 +207,7 @@ export interface VenueGuardDependencies {
 
 interface VenueState {
   readonly venue: Venue;
+  readonly inProcess: boolean;
   /** The countdown armed and renewed at this venue; null: none. */
   readonly switch: SwitchSettings | null;
   renewTimer: TimerHandle | undefined;
@@ -224,8 +239,9 @@ export class VenueGuard {
       timeoutMs: deps.thresholds.deadMansSwitchTimeoutMs,
       renewEveryMs: deps.thresholds.deadMansSwitchRenewEveryMs,
     };
-    this.states = venues.map(({ venue, deadMansSwitch }) => ({
+    this.states = venues.map(({ venue, deadMansSwitch, inProcess }) => ({
       venue,
+      inProcess,
       switch:
         venue.armDeadMansSwitch === undefined || deadMansSwitch === false
           ? null
@@ -242,7 +258,9 @@ export class VenueGuard {
     }));
     if (venues.length > 0) {
       this.persist('register', () =>
-        deps.store.venues.register(venues.map((checked) => checked.venue.name)),
+        deps.store.venues.register(
+          venues.map((checked) => ({ name: checked.venue.name, inProcess: checked.inProcess })),
+        ),
       );
     }
   }
@@ -286,6 +304,7 @@ export class VenueGuard {
       deadMansSwitch: state.switch !== null,
       deadMansSwitchExpiresAt:
         state.expiresAtWallMs === null ? null : new Date(state.expiresAtWallMs).toISOString(),
+      inProcess: state.inProcess,
     }));
   }
 

@@ -2,7 +2,8 @@
  * What `governor shutdown` says about the venues: it reads, through a read-only connection, the
  * owner's VENUE_FLAT and VENUE_NOT_FLAT events written after the request (flat N ms after the
  * request, on the command's own monotonic clock), or, with no owner to cancel, when each venue's
- * dead man's switch will cancel its orders (the expiry on record).
+ * dead man's switch will cancel its orders (the expiry on record); a venue whose orders lived in
+ * the stopped owner's process is flat then (nothing can rest there).
  */
 import type { StoredEvent } from '../../persistence/index.js';
 import { ModeJournal } from '../../persistence/mode-journal.js';
@@ -45,6 +46,8 @@ export type VenueOutcome =
     }
   /** No owner to cancel and no switch armed on record: nothing cancels there. */
   | { readonly venue: string; readonly kind: 'no-switch' }
+  /** No owner running, and the venue's orders lived in its owner's process: nothing rests there. */
+  | { readonly venue: string; readonly kind: 'process-gone' }
   /** Already SHUTDOWN before the request (no new cancel): the venue as recorded. */
   | {
       readonly venue: string;
@@ -166,6 +169,8 @@ function outcomeOf(event: StoredEvent, afterRequestMs: number): VenueOutcome | n
 /**
  * With no owner running: each venue's dead man's switch as recorded (its last armed expiry, wall
  * time), re-read now. A venue disarmed (a planned stop) or never armed has nothing to cancel it.
+ * A venue whose orders lived in the owner's process (`inProcess` on record) is flat: that process
+ * is gone, and its orders with it.
  */
 export function switchOutcomes(dbPath: string, wallNowMs: number): VenueOutcome[] {
   let venues: readonly VenueRecord[];
@@ -180,6 +185,7 @@ export function switchOutcomes(dbPath: string, wallNowMs: number): VenueOutcome[
     throw new Error(`the venues on record could not be read: ${describeError(error)}`);
   }
   return venues.map((record): VenueOutcome => {
+    if (record.inProcess) return { venue: record.name, kind: 'process-gone' };
     const expiresAt = record.switchExpiresAt;
     const expiresAtMs = expiresAt === null ? Number.NaN : Date.parse(expiresAt);
     if (expiresAt === null || !Number.isFinite(expiresAtMs)) {

@@ -25,4 +25,11 @@ export interface Venue {
   armDeadMansSwitch?(timeoutMs: number): Promise<void>;
   /** Stop the venue's countdown (a planned stop). */
   disarmDeadMansSwitch?(): Promise<void>;
+  /**
+   * True when this venue's orders live in the process that registered it (a paper exchange, a
+   * simulator): they end with that process. governor cancels there on SHUTDOWN as at any venue
+   * while its owner runs; with no owner running (`governor shutdown`, `governor status`) the venue
+   * is flat, as nothing can rest there. Read once, recorded with the venue. Left out: false.
+   */
+  readonly inProcess?: boolean;
 }

@@ -49,6 +49,12 @@ describe('restart into a trip', () => {
       env: NEVER_RECOVERS,
     });
     await shutDownBy(box, daemon, 'MARKET_DATA_STALL');
+    // The paper exchange is one of governor's venues: its resting orders are cancelled, flat.
+    await box.waitForOutput(
+      daemon,
+      /^demo: paper-exchange: [1-9]\d* resting orders? cancelled, flat$/m,
+    );
+    await box.waitForOutput(daemon, /^demo: \d+ orders filled, .*; \d+ resting at the exchange$/m);
     const alertsBefore = shutdownAlerts(box);
 
     const refused = await restart(box, 'feed maybe back');
@@ -107,6 +113,12 @@ describe('a daemon that started latched', () => {
     await box.waitForStatus((s) => s.running && s.state === 'AGGRESSIVE', first);
     expect(await box.stopDaemon(first)).toBe(0);
     const kill = await box.run(['shutdown', '--operator', 'olga', '--reason', 'closed overnight']);
+    // Carried out; the demo's paper exchange is on record, but its orders lived in the stopped
+    // daemon: flat, and the kill exits 0.
+    expect(kill.stdout).toMatch(/governor is now SHUTDOWN \(no owner running/);
+    expect(kill.stdout).toMatch(
+      /^paper-exchange: its orders lived in the stopped process; nothing rests there$/m,
+    );
     expect(kill.code).toBe(EXIT.OK);
     const daemon = box.startDaemon(['--demo']);
     await box.waitForStatus((s) => s.running && s.state === 'SHUTDOWN', daemon);

@@ -30,11 +30,14 @@ export interface FakeVenueOptions {
   readonly reportsCancelledCount?: boolean;
   /** The venue's own switch settings (Venue.deadMansSwitch); left out: governor's thresholds. */
   readonly deadMansSwitch?: NonNullable<Venue['deadMansSwitch']>;
+  /** Venue.inProcess: its orders live in the owner's process. */
+  readonly inProcess?: boolean;
 }
 
 export class FakeVenue implements Venue {
   readonly name: string;
   readonly deadMansSwitch?: NonNullable<Venue['deadMansSwitch']>;
+  readonly inProcess?: boolean;
   openOrders: number;
   latencyMs: number;
   cancelBehaviour: FakeVenueBehaviour = 'answer';
@@ -59,6 +62,7 @@ export class FakeVenue implements Venue {
   constructor(options: FakeVenueOptions) {
     this.name = options.name;
     if (options.deadMansSwitch !== undefined) this.deadMansSwitch = options.deadMansSwitch;
+    if (options.inProcess !== undefined) this.inProcess = options.inProcess;
     this.clock = options.clock;
     this.openOrders = options.openOrders ?? 0;
     this.latencyMs = options.latencyMs ?? 0;

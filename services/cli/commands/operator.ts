@@ -403,5 +403,7 @@ function venueText(outcome: VenueOutcome, location: CommandLocation): string {
         : `${outcome.venue}: already SHUTDOWN before this request: NOT CONFIRMED FLAT on record, ${ordersText(outcome.openOrders, 'open')} at the last count (governor status)`;
     case 'no-switch':
       return `${outcome.venue}: NOT CONFIRMED FLAT: no owner running to cancel and no dead man's switch armed on record: cancel there now (${venuesFlatCommand(location)})`;
+    case 'process-gone':
+      return `${outcome.venue}: its orders lived in the stopped process; nothing rests there`;
   }
 }

@@ -24,7 +24,14 @@ import {
 import { type ControlServer, startControlServer } from '../control-channel.js';
 import { daemonControlHandler } from '../daemon-control.js';
 import { apiBindError, checkApiPortFree, checkDaemonPaths } from '../daemon-prerequisites.js';
-import { DEMO_FAULTS, type Demo, demoRecoveryMs, isDemoFault, startDemo } from '../demo.js';
+import {
+  createDemoExchange,
+  DEMO_FAULTS,
+  type Demo,
+  demoRecoveryMs,
+  isDemoFault,
+  startDemo,
+} from '../demo.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import { type RunningApi, startHealthApi } from '../health-api.js';
 import { type Output, stateColour } from '../output.js';
@@ -166,6 +173,8 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
   });
   const authority = authorityFromFlags(context);
   const clock = new SystemClock();
+  // The demo's exchange is one of governor's venues: on SHUTDOWN governor cancels its resting orders.
+  const demoExchange = demoWanted ? createDemoExchange() : null;
   // One owner per database: a second one is refused here (GOV_DATABASE_OWNED, exit 2), naming it.
   const governance = new GovernanceSystem({
     dbPath: config.dbPath,
@@ -176,7 +185,7 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
     alertSinks: [terminalSink(out, location), ...configuredSinks],
     handleProcessErrors: true,
     ...(authority === null ? {} : { authority }),
-    venues,
+    venues: demoExchange === null ? venues : [...venues, demoExchange],
   });
   let demo: Demo | null = null;
   let ready = false;
@@ -185,6 +194,7 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
     // An operator restart (by any way): the simulated world recovers.
     if (change.to === 'STARTING') demo?.clearFault();
     demo?.onModeChange(change.to);
+    if (change.to === 'SHUTDOWN') demo?.reportFlat((text) => out.line(text));
     if (ready) notifier.notify({ STATUS: statusText(governance) });
   });
   let control: ControlServer | null = null;
@@ -223,7 +233,9 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
     // Before the lifecycle: an API that cannot listen stops the daemon while the gate is shut.
     api = await startApiOrRefuse(governance, config, logger);
     out.line(api === null ? 'health API: off' : `health API: ${api.url}`);
-    if (demoWanted) demo = startDemo(governance, clock, { recoveryMs, location });
+    if (demoExchange !== null) {
+      demo = startDemo(governance, clock, { recoveryMs, location, exchange: demoExchange });
+    }
     const adapters = demo === null ? [] : [{ name: demo.exchange.name, ping: demo.exchange.ping }];
     const passed = await governance.runStartupChecks(adapters);
     const authorization = governance.authorize();
@@ -238,7 +250,7 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
       summary = setInterval(() => {
         const s = running.trader.stats();
         out.line(
-          `demo: ${s.placed} orders filled, ${s.blocked} blocked by the gate, ${s.failed} rejected by the exchange; ${s.errorsReported} errors reported to governor; cash ${s.cashMinor} cents`,
+          `demo: ${s.placed} orders filled, ${s.blocked} blocked by the gate, ${s.failed} rejected by the exchange; ${s.errorsReported} errors reported to governor; cash ${s.cashMinor} cents; ${running.exchange.restingOrders().length} resting at the exchange`,
         );
       }, DEMO_SUMMARY_INTERVAL_MS);
       if (demoFault !== undefined && isDemoFault(demoFault)) {

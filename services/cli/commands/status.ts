@@ -219,11 +219,19 @@ export function printStatus(
       : `head seq ${status.eventLogHead.seq} hash ${text(status.eventLogHead.hash)}`,
   );
   // An older daemon's status has no venues.
-  for (const venue of status.venues ?? []) row('venue', venueText(out, venue, status.time));
+  for (const venue of status.venues ?? []) {
+    row('venue', venueText(out, venue, status.time, status.running));
+  }
 }
 
-/** One venue: flat or not since the last SHUTDOWN, open orders, last cancel, switch expiry. */
-function venueText(out: Output, venue: VenueStatus, time: string): string {
+/**
+ * One venue: flat or not since the last SHUTDOWN, open orders, last cancel, switch expiry; with
+ * no owner running, a venue whose orders lived in the owner's process is flat, and says why.
+ */
+function venueText(out: Output, venue: VenueStatus, time: string, running: boolean): string {
+  if (venue.inProcess === true && !running) {
+    return `${text(venue.name)}: ${out.paint('green', 'flat')}: its orders lived in the stopped process; nothing rests there`;
+  }
   const flat =
     venue.flat === null
       ? 'no SHUTDOWN yet'

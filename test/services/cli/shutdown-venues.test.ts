@@ -2,7 +2,8 @@
  * Goal: `governor shutdown` reports flatness. With an owner running (here an engine in this
  * process with fake venues), it prints per venue the orders cancelled and when it was flat,
  * from the owner's events after the request, or NOT FLAT with the orders left (exit 9). With no
- * owner, it says when each venue's dead man's switch cancels (exit 9 when none is armed).
+ * owner, it says when each venue's dead man's switch cancels (exit 9 when none is armed); a venue
+ * whose orders lived in the stopped owner's process (`inProcess`) is flat then, and says why.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -88,5 +89,76 @@ describe('governor shutdown with venues', () => {
       /^kraken: no owner running to cancel; the venue's dead man's switch cancels every order at \S+ \(in \d+s\), unless renewed$/m,
     );
     expect(result.stderr).toMatch(/^binance: NOT CONFIRMED FLAT: no owner running to cancel/m);
+  });
+
+  it('an in-process venue: a live owner cancels there as anywhere', async () => {
+    const db = databasePath();
+    const clock = new SystemClock();
+    const paper = new FakeVenue({
+      name: 'paper-exchange',
+      clock,
+      openOrders: 7,
+      inProcess: true,
+      withoutDeadMansSwitch: true,
+    });
+    const owner = new GovernanceSystem({ dbPath: db, venues: [paper] });
+    systems.push(owner);
+    expect(await owner.runStartupChecks()).toBe(true);
+    expect(owner.venueStatus()[0]).toMatchObject({ name: 'paper-exchange', inProcess: true });
+    const result = await runCliInProcess(['shutdown', '--db', db, ...WHO]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /^paper-exchange: 7 orders cancelled, flat \d+ ms after the request$/m,
+    );
+    expect(paper.openOrders).toBe(0);
+  });
+
+  it('regression: an in-process venue on record named NOT CONFIRMED FLAT by an offline kill (exit 9); with no owner running it is flat, its orders gone with the process', async () => {
+    const db = databasePath();
+    const clock = new SystemClock();
+    const paper = new FakeVenue({
+      name: 'paper-exchange',
+      clock,
+      openOrders: 5,
+      inProcess: true,
+      withoutDeadMansSwitch: true,
+    });
+    const owner = new GovernanceSystem({ dbPath: db, venues: [paper] });
+    expect(await owner.runStartupChecks()).toBe(true);
+    owner.close();
+    const result = await runCliInProcess(['shutdown', '--db', db, ...WHO]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/governor is now SHUTDOWN \(no owner running/);
+    expect(result.stdout).toMatch(
+      /^paper-exchange: its orders lived in the stopped process; nothing rests there$/m,
+    );
+    const json = await runCliInProcess(['status', '--db', db, '--json']);
+    const status = JSON.parse(json.stdout) as { venues: Array<Record<string, unknown>> };
+    expect(status.venues).toEqual([
+      expect.objectContaining({
+        name: 'paper-exchange',
+        flat: true,
+        openOrders: 0,
+        inProcess: true,
+      }),
+    ]);
+    const text = await runCliInProcess(['status', '--db', db]);
+    expect(text.stdout).toMatch(
+      /paper-exchange: flat: its orders lived in the stopped process; nothing rests there/,
+    );
+  });
+
+  it('with no owner running, an in-process venue does not hide another venue left unconfirmed (exit 9)', async () => {
+    const db = databasePath();
+    const store = Store.open(db);
+    store.venues.register([{ name: 'paper-exchange', inProcess: true }, 'binance']);
+    store.close();
+    const result = await runCliInProcess(['shutdown', '--db', db, ...WHO, '--json']);
+    expect(result.code).toBe(9);
+    const printed = JSON.parse(result.stdout) as { venues: Array<Record<string, unknown>> };
+    expect(printed.venues).toEqual([
+      { venue: 'binance', kind: 'no-switch' },
+      { venue: 'paper-exchange', kind: 'process-gone' },
+    ]);
   });
 });

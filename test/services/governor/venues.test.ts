@@ -88,6 +88,36 @@ describe('venues registered', () => {
       expect(isGovernorError(error, 'GOV_INVALID_CONFIG')).toBe(true);
     }
   });
+
+  it('refuses an inProcess that is not true or false, naming the venue', () => {
+    const clock = new SimulatedClock();
+    const venue = Object.assign(new FakeVenue({ name: 'paper', clock }), { inProcess: 'yes' });
+    expect(() => makeHarness({ clock, system: { venues: [venue as never] } })).toThrow(
+      /GOV_INVALID_CONFIG.*venues\[0\]\.inProcess: expected true or false/,
+    );
+  });
+
+  it('records and shows whether each venue is in-process; a live owner cancels there as anywhere', async () => {
+    let fakes: FakeVenue[];
+    ({ h, venues: fakes } = withVenues((clock) => [
+      new FakeVenue({ name: 'paper', clock, openOrders: 4, inProcess: true }),
+      new FakeVenue({ name: 'kraken', clock, openOrders: 2 }),
+    ]));
+    expect(h.gov.venueStatus().map((v) => [v.name, v.inProcess])).toEqual([
+      ['paper', true],
+      ['kraken', false],
+    ]);
+    const reader = h.reader();
+    expect(reader.venues.list().map((v) => [v.name, v.inProcess])).toEqual([
+      ['kraken', false],
+      ['paper', true],
+    ]);
+    await h.gov.runStartupChecks();
+    h.gov.operatorShutdown(OPERATOR);
+    await runUntil(h.clock, () => h.gov.venueStatus().every((v) => v.flat === true));
+    expect(fakes.map((venue) => venue.openOrders)).toEqual([0, 0]);
+    expect(h.gov.venueStatus()[0]).toMatchObject({ name: 'paper', flat: true, inProcess: true });
+  });
 });
 
 describe('kill → flat', () => {
