@@ -91,6 +91,38 @@ const GRANT_FLAGS: Readonly<Record<string, FlagSpec>> = {
   },
 };
 
+/** The fleet authority's flags of `run` and `config check`: each overrides its key of the config file's `authority`. */
+const RUN_AUTHORITY_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  authority: {
+    ...AUTHORITY_FLAG,
+    description:
+      'the fleet authority, postgresql://... (authority.url; GOVERNOR_AUTHORITY; else the PG* variables); docs/fleet.md',
+  },
+  scope: {
+    type: 'string',
+    multiple: true,
+    value: 'S',
+    description:
+      'a fleet scope this host belongs to (repeatable; replaces authority.scopes): the fleet authority is on',
+  },
+  'fleet-host': {
+    type: 'string',
+    value: 'NAME',
+    description: "this host's name in the fleet (authority.host; default: the hostname)",
+  },
+  'lease-ms': {
+    type: 'string',
+    value: 'MS',
+    description: 'the fleet lease (authority.leaseMs; default 3000; renewed every lease / 3)',
+  },
+  'authority-loss-ms': {
+    type: 'string',
+    value: 'MS',
+    description:
+      'authority lost this long: OBSERVE_ONLY (AUTHORITY_LOST) (authority.authorityLossMs; default 120000)',
+  },
+};
+
 /** The flags that override the configuration (`run` and `config check`). */
 const CONFIG_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'api-host': {
@@ -160,28 +192,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: `inject a fault 5 s after the gate opens: ${DEMO_FAULT_NAMES.join(', ')}`,
       },
       ...CONFIG_FLAGS,
-      authority: AUTHORITY_FLAG,
-      scope: {
-        type: 'string',
-        multiple: true,
-        value: 'S',
-        description: 'a fleet scope this host belongs to (repeatable); needs --authority',
-      },
-      'fleet-host': {
-        type: 'string',
-        value: 'NAME',
-        description: "this host's name in the fleet (default: the hostname)",
-      },
-      'lease-ms': {
-        type: 'string',
-        value: 'MS',
-        description: 'the fleet lease (default 3000; renewed every lease / 3)',
-      },
-      'authority-loss-ms': {
-        type: 'string',
-        value: 'MS',
-        description: 'authority lost this long: OBSERVE_ONLY (AUTHORITY_LOST) (default 120000)',
-      },
+      ...RUN_AUTHORITY_FLAGS,
     },
     examples: [
       'governor run --config /etc/governor/governor.yaml',
@@ -521,6 +532,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'Merges defaults, the config file, GOVERNOR_* variables and flags exactly as `governor run` does, checks everything run would check before starting (thresholds, alert sinks, API host and token, control socket path, database directory), and prints the result with secrets masked. An invalid key exits 2 with its name.',
     flags: {
       ...CONFIG_FLAGS,
+      ...RUN_AUTHORITY_FLAGS,
       demo: { type: 'boolean', description: 'include the --demo profile (thresholds in seconds)' },
     },
     examples: [
