@@ -54,6 +54,8 @@ try {
   const admin = new pg.Client({ connectionString: cluster.superuserUrl });
   await admin.connect();
   await admin.query(`CREATE ROLE op LOGIN IN ROLE ${OPERATOR_ROLE}`);
+  await admin.query("SELECT governor_fleet.grant_operator_scope('op', 'firm')");
+  await admin.query("SELECT governor_fleet.grant_operator_scope('op', 'sim')");
   for (let i = 0; i < 5 + SIMULATED_HOSTS; i++) {
     await admin.query(`CREATE ROLE h${i} LOGIN IN ROLE ${HOST_ROLE}`);
   }

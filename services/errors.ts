@@ -68,7 +68,7 @@ export const ERROR_CATALOGUE = {
   GOV_AUTHORITY_SCHEMA:
     'The fleet authority database has no governor schema yet (run `governor fleet init`), or one newer than this governor.',
   GOV_AUTHORITY_DENIED:
-    'PostgreSQL refused the fleet action to this role (a host role may not kill or release, nor write another host row).',
+    'PostgreSQL refused the fleet action to this role (a host role may not kill or release, nor write another host row; an operator kills and releases only in the scopes granted to it).',
   GOV_SCOPE_KILLED:
     'A fleet scope this host belongs to (or a wider one) is killed: its gate stays closed until an operator releases it.',
   GOV_ALERT_DELIVERY_FAILED:

@@ -1,8 +1,9 @@
 /**
  * The fleet authority's statements over one PostgreSQL connection (npm `pg`): connect with
  * bounded timeouts, apply the migrations, register a host, renew its lease (one round trip that
- * writes its row and reads its scopes' epochs), confirm a kill, kill and release a scope, and
- * read every scope and host. Errors come back as the catalogue's GOV_AUTHORITY_* codes.
+ * writes its row and reads its scopes' epochs), confirm a kill, kill and release a scope, grant
+ * and revoke an operator's scopes, and read every scope, host and grant. Errors come back as the
+ * catalogue's GOV_AUTHORITY_* codes.
  */
 import pg from 'pg';
 import { GovernorError } from '../../services/errors.js';
@@ -96,7 +97,10 @@ export function destroyClient(client: pg.Client): void {
 export function authorityError(error: unknown, doing: string): GovernorError {
   if (error instanceof GovernorError) return error;
   const code = (error as { code?: unknown } | null)?.code;
-  const message = error instanceof Error ? error.message : String(error);
+  const hint = (error as { hint?: unknown } | null)?.hint;
+  const message =
+    (error instanceof Error ? error.message : String(error)) +
+    (typeof hint === 'string' && hint !== '' ? ` (${hint})` : '');
   if (code === '42501' || code === '23505') {
     return new GovernorError('GOV_AUTHORITY_DENIED', `${doing}: PostgreSQL refused: ${message}`);
   }
@@ -297,6 +301,83 @@ export async function releaseScope(
   } catch (error) {
     throw authorityError(error, 'fleet release');
   }
+}
+
+/**
+ * An operator grant: the role (and every role that is a member of it) may kill and release the
+ * scope and every scope under it.
+ */
+export interface OperatorGrant {
+  readonly roleName: string;
+  readonly scope: string;
+  readonly grantedBy: string;
+  readonly grantedAt: string;
+}
+
+/**
+ * Grants `role` the operator rights on `scope` (the schema owner's action: other roles are refused
+ * by PostgreSQL). Returns false when the grant was already there.
+ */
+export async function grantOperatorScope(
+  client: pg.Client,
+  role: string,
+  scope: string,
+): Promise<boolean> {
+  try {
+    const result = await client.query<{ granted: boolean }>(
+      `SELECT ${FLEET_SCHEMA}.grant_operator_scope($1, $2) AS granted`,
+      [role, scope],
+    );
+    return result.rows[0]?.granted === true;
+  } catch (error) {
+    throw authorityError(error, 'fleet grant');
+  }
+}
+
+/** Revokes one grant; false when there was none (a wider grant the role holds stays). */
+export async function revokeOperatorScope(
+  client: pg.Client,
+  role: string,
+  scope: string,
+): Promise<boolean> {
+  try {
+    const result = await client.query<{ revoked: boolean }>(
+      `SELECT ${FLEET_SCHEMA}.revoke_operator_scope($1, $2) AS revoked`,
+      [role, scope],
+    );
+    return result.rows[0]?.revoked === true;
+  } catch (error) {
+    throw authorityError(error, 'fleet revoke');
+  }
+}
+
+/** Every operator grant, by role then scope. */
+export async function readOperatorGrants(client: pg.Client): Promise<OperatorGrant[]> {
+  try {
+    const result = await client.query<{
+      role_name: string;
+      scope: string;
+      granted_by: string;
+      granted_at: Date;
+    }>(
+      `SELECT role_name, scope, granted_by, granted_at FROM ${FLEET_SCHEMA}.operator_scopes
+        ORDER BY role_name, scope`,
+    );
+    return result.rows.map((row) => ({
+      roleName: row.role_name,
+      scope: row.scope,
+      grantedBy: row.granted_by,
+      grantedAt: new Date(row.granted_at).toISOString(),
+    }));
+  } catch (error) {
+    throw authorityError(error, 'fleet grants');
+  }
+}
+
+/** The login role of this connection (the role a grant must cover). */
+export async function sessionRole(client: pg.Client): Promise<string> {
+  const result = await client.query<{ role: string }>('SELECT session_user AS role');
+  return String(result.rows[0]?.role);
 }
 
 export interface FleetSnapshot {

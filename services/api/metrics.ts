@@ -2,8 +2,9 @@
  * The Prometheus metrics of `GET /metrics`: governor's gauges, set at scrape time from one
  * status reading (the same projection the status page shows), its counters (transitions,
  * fail-safe triggers and alerts counted from the governor's events; deliveries, watchdog beats
- * and scrub passes from its counters since start), and the default process and Node.js metrics
- * from one registry shared by every server in the process.
+ * and scrub passes from its counters since start; the fleet authority's NOTIFY queue usage as
+ * the lease's last renewal read it), and the default process and Node.js metrics from one
+ * registry shared by every server in the process.
  */
 import { readFileSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
@@ -89,6 +90,9 @@ export const GOVERNOR_METRICS = {
     "Wall time at which the venue's dead man's switch cancels every order unless renewed (absent while not armed).",
     'venue',
   ),
+  governor_fleet_notification_queue_usage_ratio: gauge(
+    "pg_notification_queue_usage() of the fleet authority's PostgreSQL as this host's last renewal read it: 0 to 1 of the NOTIFY queue in use (absent without the authority option).",
+  ),
   governor_mode_transitions_total: counter(
     'Lifecycle state changes since the health API started, by from and to state.',
     'from',
@@ -145,6 +149,11 @@ export const GOVERNOR_METRICS = {
 } as const satisfies Record<string, MetricSpec>;
 
 export type GovernorMetricName = keyof typeof GOVERNOR_METRICS;
+
+/** The metrics only a governor with the `authority` option exposes. */
+export const FLEET_METRICS: readonly GovernorMetricName[] = [
+  'governor_fleet_notification_queue_usage_ratio',
+];
 
 /**
  * The lifecycle state changes governor reports: the statechart's edges between two states
@@ -297,6 +306,11 @@ export function createMetrics(governance: GovernanceSystem, reader: DatabaseRead
   const defaults = defaultMetricsRegistry();
   const m = register(registry);
   const version = governorVersion();
+  // Without the `authority` option (fixed for the governor's life) the fleet's metrics are
+  // absent altogether, not 0: a series without labels always has a sample once registered.
+  if (governance.authorityLease() === null) {
+    for (const name of FLEET_METRICS) registry.removeSingleMetric(name);
+  }
 
   const transitions = counterOf(m.governor_mode_transitions_total);
   const triggers = counterOf(m.governor_failsafe_triggers_total);
@@ -341,6 +355,7 @@ export function createMetrics(governance: GovernanceSystem, reader: DatabaseRead
     gaugeOf(m.governor_event_log_head_seq).set(status.eventLogHead?.seq ?? 0);
     gaugeOf(m.governor_uptime_seconds).set(seconds(health?.uptimeMs ?? null));
     updateVenues(m, status);
+    updateFleet(m, governance);
   };
 
   const updateDeliveries = (): void => {
@@ -409,6 +424,13 @@ export function createMetrics(governance: GovernanceSystem, reader: DatabaseRead
       for (const remove of unsubscribe) remove();
     },
   };
+}
+
+/** The fleet authority's gauges (registered only with the `authority` option). */
+function updateFleet(m: Gauges, governance: GovernanceSystem): void {
+  const lease = governance.authorityLease();
+  if (lease === null) return;
+  gaugeOf(m.governor_fleet_notification_queue_usage_ratio).set(lease.notificationQueueUsage);
 }
 
 /** The per-venue gauges: a venue's series exists only while governor knows its value. */

@@ -78,6 +78,51 @@ const FLEET_FLAGS: Readonly<Record<string, FlagSpec>> = {
   },
 };
 
+const GRANT_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  'operator-role': {
+    type: 'string',
+    value: 'ROLE',
+    description: "the operator's PostgreSQL role (a login role, or a group role for its members)",
+  },
+  scope: {
+    type: 'string',
+    value: 'S',
+    description: 'the scope; the grant covers every scope under it',
+  },
+};
+
+/** The fleet authority's flags of `run` and `config check`: each overrides its key of the config file's `authority`. */
+const RUN_AUTHORITY_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  authority: {
+    ...AUTHORITY_FLAG,
+    description:
+      'the fleet authority, postgresql://... (authority.url; GOVERNOR_AUTHORITY; else the PG* variables); docs/fleet.md',
+  },
+  scope: {
+    type: 'string',
+    multiple: true,
+    value: 'S',
+    description:
+      'a fleet scope this host belongs to (repeatable; replaces authority.scopes): the fleet authority is on',
+  },
+  'fleet-host': {
+    type: 'string',
+    value: 'NAME',
+    description: "this host's name in the fleet (authority.host; default: the hostname)",
+  },
+  'lease-ms': {
+    type: 'string',
+    value: 'MS',
+    description: 'the fleet lease (authority.leaseMs; default 3000; renewed every lease / 3)',
+  },
+  'authority-loss-ms': {
+    type: 'string',
+    value: 'MS',
+    description:
+      'authority lost this long: OBSERVE_ONLY (AUTHORITY_LOST) (authority.authorityLossMs; default 120000)',
+  },
+};
+
 /** The flags that override the configuration (`run` and `config check`). */
 const CONFIG_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'api-host': {
@@ -147,28 +192,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         description: `inject a fault 5 s after the gate opens: ${DEMO_FAULT_NAMES.join(', ')}`,
       },
       ...CONFIG_FLAGS,
-      authority: AUTHORITY_FLAG,
-      scope: {
-        type: 'string',
-        multiple: true,
-        value: 'S',
-        description: 'a fleet scope this host belongs to (repeatable); needs --authority',
-      },
-      'fleet-host': {
-        type: 'string',
-        value: 'NAME',
-        description: "this host's name in the fleet (default: the hostname)",
-      },
-      'lease-ms': {
-        type: 'string',
-        value: 'MS',
-        description: 'the fleet lease (default 3000; renewed every lease / 3)',
-      },
-      'authority-loss-ms': {
-        type: 'string',
-        value: 'MS',
-        description: 'authority lost this long: OBSERVE_ONLY (AUTHORITY_LOST) (default 120000)',
-      },
+      ...RUN_AUTHORITY_FLAGS,
     },
     examples: [
       'governor run --config /etc/governor/governor.yaml',
@@ -430,14 +454,50 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'fleet init',
-    usage: 'fleet init --authority URL [--json]',
+    usage: 'fleet init --authority URL [--scope S]... [--json]',
     summary: 'create or migrate the fleet authority schema, roles and grants in PostgreSQL',
     description:
-      'Applies the versioned migrations of the fleet schema (scopes, hosts, the audit of kills and releases), creates the group roles governor_fleet_host and governor_fleet_operator and their grants. Idempotent; refuses a schema newer than this governor. Connect as the database owner.',
-    flags: { authority: AUTHORITY_FLAG },
-    examples: ['governor fleet init --authority postgresql://admin@pg.internal/governor'],
+      'Applies the versioned migrations of the fleet schema (scopes, hosts, the audit of kills and releases, the operator grants per scope), creates the group roles governor_fleet_host and governor_fleet_operator and their grants. Idempotent; refuses a schema newer than this governor. Connect as the database owner. With --scope, grants the role running it the operator rights on each scope (the root scopes, e.g. firm): a kill or release needs a grant on the scope or a wider one.',
+    flags: {
+      authority: AUTHORITY_FLAG,
+      scope: {
+        type: 'string',
+        multiple: true,
+        value: 'S',
+        description: 'grant the role running the init the operator rights on S (repeatable)',
+      },
+    },
+    examples: [
+      'governor fleet init --authority postgresql://admin@pg.internal/governor --scope firm',
+    ],
     exits: [EXIT.OK, EXIT.REFUSED, EXIT.FAILURE],
     load: async () => (await import('./commands/fleet.js')).fleetInitCommand,
+  },
+  {
+    name: 'fleet grant',
+    usage: 'fleet grant --authority URL --operator-role ROLE --scope S [--json]',
+    summary: 'let a PostgreSQL role kill and release a fleet scope and every scope under it',
+    description:
+      "Records an operator grant in the fleet authority: the role, and every role that is a member of it, may kill and release S and every scope under it (firm/desk-a covers firm/desk-a/strategy-x, not firm or firm/desk-b). PostgreSQL checks it inside the kill and release functions against the connection's login role. The schema owner's action (operators and hosts are refused); idempotent; audited in operator_scope_changes.",
+    flags: { authority: AUTHORITY_FLAG, ...GRANT_FLAGS },
+    examples: [
+      'governor fleet grant --authority postgresql://admin@pg.internal/governor --operator-role alice --scope firm/desk-a',
+    ],
+    exits: [EXIT.OK, EXIT.REFUSED, EXIT.FAILURE],
+    load: async () => (await import('./commands/fleet.js')).fleetGrantCommand,
+  },
+  {
+    name: 'fleet revoke',
+    usage: 'fleet revoke --authority URL --operator-role ROLE --scope S [--json]',
+    summary: "withdraw one of a role's fleet operator grants",
+    description:
+      "Removes the grant of S to the role and prints the grants it still has (a wider grant, or one through a group role it is in, stays in force). The schema owner's action; audited. Refused (exit 2) when the role holds no grant of exactly S.",
+    flags: { authority: AUTHORITY_FLAG, ...GRANT_FLAGS },
+    examples: [
+      'governor fleet revoke --authority postgresql://admin@pg.internal/governor --operator-role alice --scope firm/desk-a',
+    ],
+    exits: [EXIT.OK, EXIT.REFUSED, EXIT.FAILURE],
+    load: async () => (await import('./commands/fleet.js')).fleetRevokeCommand,
   },
   {
     name: 'fleet status',
@@ -472,6 +532,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'Merges defaults, the config file, GOVERNOR_* variables and flags exactly as `governor run` does, checks everything run would check before starting (thresholds, alert sinks, API host and token, control socket path, database directory), and prints the result with secrets masked. An invalid key exits 2 with its name.',
     flags: {
       ...CONFIG_FLAGS,
+      ...RUN_AUTHORITY_FLAGS,
       demo: { type: 'boolean', description: 'include the --demo profile (thresholds in seconds)' },
     },
     examples: [

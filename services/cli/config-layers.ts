@@ -20,6 +20,14 @@ import {
 } from '../config.js';
 import { describeError, GovernorError } from '../errors.js';
 import {
+  AUTHORITY_LOSS_MS_DEFAULT,
+  checkHostName,
+  checkScope,
+  LEASE_MS_DEFAULT,
+  LEASE_MS_RANGE,
+  SCOPES_PER_HOST_MAX,
+} from '../fleet/scopes.js';
+import {
   type AlertsConfig,
   type AlertsLayer,
   alertsEnvLayer,
@@ -37,6 +45,17 @@ export interface ApiConfig {
   readonly bearerToken: string | null;
 }
 
+/** The fleet authority (docs/fleet.md): the `authority` option of the GovernanceSystem. */
+export interface AuthorityConfig {
+  /** postgresql://... ; null: the standard PG* variables. */
+  readonly url: string | null;
+  /** This host's name in the fleet; null: the machine's hostname. */
+  readonly host: string | null;
+  readonly scopes: readonly string[];
+  readonly leaseMs: number;
+  readonly authorityLossMs: number;
+}
+
 export interface DaemonConfig {
   readonly dbPath: string;
   readonly desiredMode: Mode;
@@ -49,6 +68,8 @@ export interface DaemonConfig {
   readonly alerts: AlertsConfig;
   /** The exchange accounts `governor venues flat` cancels at (the config file's `venues`). */
   readonly venues: readonly VenueConfig[];
+  /** The fleet authority, or null: none (the local database is the only authority). */
+  readonly authority: AuthorityConfig | null;
   /** The config file that was read, or null (none named, and no file at the default path). */
   readonly configPath: string | null;
 }
@@ -65,6 +86,12 @@ export interface ConfigFlags {
   readonly socket?: string | undefined;
   /** `name=ms` pairs from repeated `--threshold`. */
   readonly threshold?: readonly string[] | undefined;
+  /** The fleet authority's flags (`run`, `config check`). */
+  readonly authority?: string | undefined;
+  readonly scope?: readonly string[] | undefined;
+  readonly fleetHost?: string | undefined;
+  readonly leaseMs?: string | undefined;
+  readonly authorityLossMs?: string | undefined;
 }
 
 export { DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH } from './paths.js';
@@ -101,9 +128,21 @@ export const TOP_LEVEL_KEYS: readonly string[] = [
   'thresholds',
   'alerts',
   'venues',
+  'authority',
 ];
 /** The keys of its `api` section. */
 export const API_KEYS: readonly string[] = ['enabled', 'host', 'port', 'bearerToken'];
+/** The keys of its `authority` section (the GovernanceSystem's `authority` option). */
+export const AUTHORITY_KEYS: readonly string[] = [
+  'url',
+  'host',
+  'scopes',
+  'leaseMs',
+  'authorityLossMs',
+];
+
+/** One layer's authority settings, each checked on its own (their relation once merged). */
+type AuthorityLayer = Partial<{ -readonly [K in keyof AuthorityConfig]: AuthorityConfig[K] }>;
 
 interface Layer {
   db?: string;
@@ -114,6 +153,7 @@ interface Layer {
   thresholds?: Partial<Record<keyof Thresholds, number>>;
   alerts?: AlertsLayer;
   venues?: VenueConfig[];
+  authority?: AuthorityLayer;
 }
 
 /** The YAML parser, loaded on first use: a command without a YAML config never pays for it. */
@@ -251,6 +291,9 @@ function fileLayer(path: string, parsed: unknown): Layer {
   if (parsed.venues !== undefined && parsed.venues !== null) {
     layer.venues = parseVenuesSection(at('venues'), parsed.venues);
   }
+  if (parsed.authority !== undefined && parsed.authority !== null) {
+    layer.authority = authorityFileLayer(at('authority'), parsed.authority);
+  }
   if (parsed.thresholds !== undefined) {
     if (!isRecord(parsed.thresholds))
       invalid(at('thresholds'), 'expected a mapping of thresholds in ms');
@@ -261,6 +304,157 @@ function fileLayer(path: string, parsed: unknown): Layer {
     layer.thresholds = thresholds;
   }
   return layer;
+}
+
+/** A connection URL for the fleet authority: postgres:// or postgresql://, parsed. */
+function checkAuthorityUrl(key: string, value: unknown): string {
+  const text = checkString(key, value);
+  let protocol = '';
+  try {
+    protocol = new URL(text).protocol;
+  } catch {
+    // not a URL
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    invalid(
+      key,
+      'expected a postgresql://USER@HOST:PORT/DATABASE URL (leave it out for the PG* variables)',
+    );
+  }
+  return text;
+}
+
+/** A check's message without the key it named (the caller names the key where it came from). */
+function messageAfterKey(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/^(GOV_[A-Z_]+: )?[^:]*: /, '');
+}
+
+function checkAuthorityScopes(key: string, value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > SCOPES_PER_HOST_MAX) {
+    invalid(key, `expected a list of 1 to ${SCOPES_PER_HOST_MAX} scopes, e.g. [firm/desk-a]`);
+  }
+  return value.map((scope, index): string => {
+    try {
+      return checkScope(scope, `${key}[${index}]`);
+    } catch (error) {
+      return invalid(`${key}[${index}]`, messageAfterKey(error));
+    }
+  });
+}
+
+function checkAuthorityHost(key: string, value: unknown): string {
+  try {
+    return checkHostName(value);
+  } catch (error) {
+    return invalid(key, messageAfterKey(error));
+  }
+}
+
+function checkLeaseMs(key: string, value: unknown): number {
+  const [min, max] = LEASE_MS_RANGE;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    invalid(key, `expected an integer of ms from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function checkLossMs(key: string, value: unknown): number {
+  const max = 86_400_000;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    invalid(key, `expected an integer of ms from 1 to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function authorityFileLayer(key: string, value: unknown): AuthorityLayer {
+  if (!isRecord(value)) invalid(key, `expected a mapping of ${AUTHORITY_KEYS.join(', ')}`);
+  for (const name of Object.keys(value)) {
+    if (!AUTHORITY_KEYS.includes(name))
+      invalid(`${key}.${name}`, `unknown key; known: ${AUTHORITY_KEYS.join(', ')}`);
+  }
+  const layer: AuthorityLayer = {};
+  if (value.url !== undefined && value.url !== null)
+    layer.url = checkAuthorityUrl(`${key}.url`, value.url);
+  if (value.host !== undefined && value.host !== null)
+    layer.host = checkAuthorityHost(`${key}.host`, value.host);
+  if (value.scopes !== undefined)
+    layer.scopes = checkAuthorityScopes(`${key}.scopes`, value.scopes);
+  if (value.leaseMs !== undefined) layer.leaseMs = checkLeaseMs(`${key}.leaseMs`, value.leaseMs);
+  if (value.authorityLossMs !== undefined)
+    layer.authorityLossMs = checkLossMs(`${key}.authorityLossMs`, value.authorityLossMs);
+  return layer;
+}
+
+/** The flag that sets each key of the `authority` section. */
+const AUTHORITY_FLAG_OF: Readonly<Record<keyof AuthorityConfig, string>> = {
+  url: '--authority',
+  host: '--fleet-host',
+  scopes: '--scope',
+  leaseMs: '--lease-ms',
+  authorityLossMs: '--authority-loss-ms',
+};
+
+function authorityFlagLayer(flags: ConfigFlags): AuthorityLayer {
+  const layer: AuthorityLayer = {};
+  // An empty --authority '' means the PG* variables (the file's url does not apply either).
+  if (flags.authority !== undefined)
+    layer.url = flags.authority === '' ? null : checkAuthorityUrl('--authority', flags.authority);
+  if (flags.scope !== undefined && flags.scope.length > 0)
+    layer.scopes = checkAuthorityScopes('--scope', flags.scope);
+  if (flags.fleetHost !== undefined)
+    layer.host = checkAuthorityHost('--fleet-host', flags.fleetHost);
+  if (flags.leaseMs !== undefined)
+    layer.leaseMs = checkLeaseMs('--lease-ms', integerText('--lease-ms', flags.leaseMs));
+  if (flags.authorityLossMs !== undefined) {
+    layer.authorityLossMs = checkLossMs(
+      '--authority-loss-ms',
+      integerText('--authority-loss-ms', flags.authorityLossMs),
+    );
+  }
+  return layer;
+}
+
+/**
+ * The merged authority: on when the file's `authority.scopes` or --scope names its scopes; flags
+ * over the file key by key, and for the url: --authority, else GOVERNOR_AUTHORITY, else the
+ * file's. Settings without scopes are refused, naming the key, rather than ignored;
+ * GOVERNOR_AUTHORITY alone (the operator commands' default) turns nothing on.
+ */
+function resolveAuthority(
+  file: AuthorityLayer,
+  flags: AuthorityLayer,
+  envUrl: string | undefined,
+): AuthorityConfig | null {
+  const merged: AuthorityLayer = { ...file, ...flags };
+  if (merged.scopes === undefined) {
+    const given = Object.keys(merged);
+    if (given.length === 0) return null;
+    const name = given[0] as keyof AuthorityConfig;
+    const key = Object.hasOwn(flags, name) ? AUTHORITY_FLAG_OF[name] : `authority.${name}`;
+    invalid(
+      'authority.scopes',
+      `${key} is set but no scope: give authority.scopes in the config file or --scope S`,
+    );
+  }
+  if (!Object.hasOwn(flags, 'url') && envUrl !== undefined) {
+    merged.url = checkAuthorityUrl('GOVERNOR_AUTHORITY', envUrl);
+  }
+  const leaseMs = merged.leaseMs ?? LEASE_MS_DEFAULT;
+  const authorityLossMs = merged.authorityLossMs ?? Math.max(AUTHORITY_LOSS_MS_DEFAULT, leaseMs);
+  if (authorityLossMs < leaseMs) {
+    invalid(
+      'authority.authorityLossMs',
+      `${authorityLossMs} is shorter than leaseMs (${leaseMs}): expected at least the lease`,
+    );
+  }
+  return {
+    url: merged.url ?? null,
+    host: merged.host ?? null,
+    scopes: merged.scopes,
+    leaseMs,
+    authorityLossMs,
+  };
 }
 
 function apiLayer(key: string, value: unknown): NonNullable<Layer['api']> {
@@ -316,6 +510,7 @@ export function envLayer(env: NodeJS.ProcessEnv): Layer {
   if (Object.keys(api).length > 0) layer.api = api;
   const alerts = alertsEnvLayer(value);
   if (alerts !== null) layer.alerts = alerts;
+
   const byEnvName = new Map(
     [...Object.keys(THRESHOLD_RANGES), ...Object.keys(RENAMED_THRESHOLDS)].map((k) => [
       thresholdEnvName(k),
@@ -357,6 +552,8 @@ export function flagLayer(flags: ConfigFlags): Layer {
     setThreshold(thresholds, `--threshold ${name}`, name, integerText(`--threshold ${name}`, text));
   }
   if (Object.keys(thresholds).length > 0) layer.thresholds = thresholds;
+  const authority = authorityFlagLayer(flags);
+  if (Object.keys(authority).length > 0) layer.authority = authority;
   return layer;
 }
 
@@ -377,11 +574,13 @@ export function resolveConfigLayers(
 ): DaemonConfig {
   const env = options.env ?? process.env;
   const configPath = configPathOf(flags, env, options.defaultConfigPath ?? DEFAULT_CONFIG_PATH);
+  const file = configPath === null ? {} : readConfigFile(configPath);
+  const fromFlags = flagLayer(flags);
   const layers: Layer[] = [
     options.demo === true ? { thresholds: { ...DEMO_THRESHOLDS } } : {},
-    configPath === null ? {} : readConfigFile(configPath),
+    file,
     envLayer(env),
-    flagLayer(flags),
+    fromFlags,
   ];
   const pick = <K extends keyof Layer>(key: K): Layer[K] | undefined =>
     layers.reduce<Layer[K] | undefined>((found, layer) => layer[key] ?? found, undefined);
@@ -412,6 +611,11 @@ export function resolveConfigLayers(
     thresholds,
     alerts,
     venues: pick('venues') ?? [],
+    authority: resolveAuthority(
+      file.authority ?? {},
+      fromFlags.authority ?? {},
+      env.GOVERNOR_AUTHORITY === '' ? undefined : env.GOVERNOR_AUTHORITY,
+    ),
     configPath,
   };
 }

@@ -34,6 +34,7 @@ export function booleanFlag(context: CommandContext, name: string): boolean {
 /** The configuration flags every command shares. */
 export function configFlags(context: CommandContext): ConfigFlags {
   const threshold = context.values.threshold;
+  const scope = context.values.scope;
   return {
     config: stringFlag(context, 'config'),
     db: stringFlag(context, 'db'),
@@ -44,6 +45,11 @@ export function configFlags(context: CommandContext): ConfigFlags {
     noApi: booleanFlag(context, 'no-api'),
     socket: stringFlag(context, 'socket'),
     threshold: Array.isArray(threshold) ? threshold : undefined,
+    authority: stringFlag(context, 'authority'),
+    scope: Array.isArray(scope) ? scope : typeof scope === 'string' ? [scope] : undefined,
+    fleetHost: stringFlag(context, 'fleet-host'),
+    leaseMs: stringFlag(context, 'lease-ms'),
+    authorityLossMs: stringFlag(context, 'authority-loss-ms'),
   };
 }
 

@@ -1,5 +1,6 @@
 /**
- * The fleet's operator actions over PostgreSQL: init (migrations, roles, grants), kill (one
+ * The fleet's operator actions over PostgreSQL: init (migrations, roles, grants), the operator
+ * grants per scope (grant, revoke: which role may kill and release where), kill (one
  * committed transaction, then each host's confirmation as it arrives, and the hosts that did not
  * confirm by their lease's end), release (then each host's answer to "would a restart pass?")
  * and status (every scope and host). Lines for people go to `progress`; the results are returned.
@@ -10,11 +11,16 @@ import {
   createClient,
   destroyClient,
   type FleetSnapshot,
+  grantOperatorScope,
   type HostRecord,
   killScope,
   migrate,
+  type OperatorGrant,
   readFleet,
+  readOperatorGrants,
   releaseScope,
+  revokeOperatorScope,
+  sessionRole,
 } from '../../persistence/fleet/authority-db.js';
 import {
   CONFIRM_CHANNEL,
@@ -22,12 +28,14 @@ import {
   HOST_ROLE,
   OPERATOR_ROLE,
 } from '../../persistence/fleet/schema.js';
+import { GovernorError } from '../errors.js';
 import { checkOperatorRequest } from '../operator.js';
 import { checkScope, covers } from './scopes.js';
 
 export type {
   FleetSnapshot,
   HostRecord,
+  OperatorGrant,
   ScopeRecord,
 } from '../../persistence/fleet/authority-db.js';
 export { HOST_ROLE, OPERATOR_ROLE } from '../../persistence/fleet/schema.js';
@@ -73,24 +81,100 @@ export interface InitResult {
   readonly applied: readonly number[];
   readonly version: number;
   readonly roles: { readonly host: string; readonly operator: string };
+  /** The login role that ran the init, and the scopes it was granted now (`--scope`). */
+  readonly initRole: string;
+  readonly granted: readonly string[];
 }
 
-/** Creates or migrates the schema (versioned), the group roles and their grants. Idempotent. */
-export function fleetInit(target: AuthorityTarget): Promise<InitResult> {
+/**
+ * Creates or migrates the schema (versioned), the group roles and their grants. Idempotent. With
+ * `scopes`, grants the role running it the operator rights on each (the bootstrap: the root
+ * scopes, e.g. `firm`), so that role can kill and release and nobody else until it grants more.
+ */
+export function fleetInit(
+  target: AuthorityTarget & { readonly scopes?: readonly string[] },
+): Promise<InitResult> {
+  const scopes = (target.scopes ?? []).map((scope) => checkScope(scope));
   return withClient(target, 'init', async (client) => {
     const applied = await migrate(client);
+    const initRole = await sessionRole(client);
+    const granted: string[] = [];
+    for (const scope of scopes) {
+      if (await grantOperatorScope(client, initRole, scope)) granted.push(scope);
+    }
     return {
       applied,
       version: FLEET_SCHEMA_VERSION,
       roles: { host: HOST_ROLE, operator: OPERATOR_ROLE },
+      initRole,
+      granted,
     };
   });
 }
 
-export function fleetStatus(target: AuthorityTarget): Promise<FleetSnapshot> {
+export interface FleetStatus extends FleetSnapshot {
+  readonly grants: readonly OperatorGrant[];
+}
+
+export function fleetStatus(target: AuthorityTarget): Promise<FleetStatus> {
   return withClient(target, 'status', async (client) => {
     await checkSchema(client);
-    return readFleet(client);
+    const snapshot = await readFleet(client);
+    return { ...snapshot, grants: await readOperatorGrants(client) };
+  });
+}
+
+export interface GrantOptions extends AuthorityTarget {
+  /** The PostgreSQL role: a login role, or a group role whose members all hold the grant. */
+  readonly operatorRole: string;
+  readonly scope: string;
+}
+
+export interface GrantResult {
+  readonly operatorRole: string;
+  readonly scope: string;
+  /** False when there was nothing to change (already granted; nothing to revoke). */
+  readonly changed: boolean;
+  /** The role's grants after the change. */
+  readonly grants: readonly OperatorGrant[];
+}
+
+const ROLE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
+
+function checkRoleName(value: string): string {
+  if (!ROLE_NAME.test(value)) {
+    throw new GovernorError(
+      'GOV_INVALID_ARGUMENT',
+      `--operator-role: expected a PostgreSQL role name (letters, digits, '_', '$', '-'; at most 63), got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Grants a role the operator rights (kill and release) on a scope and every scope under it. The
+ * schema owner's action: PostgreSQL refuses it to the operator and host roles.
+ */
+export function fleetGrant(options: GrantOptions): Promise<GrantResult> {
+  const role = checkRoleName(options.operatorRole);
+  const scope = checkScope(options.scope);
+  return withClient(options, 'grant', async (client) => {
+    await checkSchema(client);
+    const changed = await grantOperatorScope(client, role, scope);
+    const grants = (await readOperatorGrants(client)).filter((g) => g.roleName === role);
+    return { operatorRole: role, scope, changed, grants };
+  });
+}
+
+/** Revokes one grant (the schema owner's action); a wider grant the role holds stays in force. */
+export function fleetRevoke(options: GrantOptions): Promise<GrantResult> {
+  const role = checkRoleName(options.operatorRole);
+  const scope = checkScope(options.scope);
+  return withClient(options, 'revoke', async (client) => {
+    await checkSchema(client);
+    const changed = await revokeOperatorScope(client, role, scope);
+    const grants = (await readOperatorGrants(client)).filter((g) => g.roleName === role);
+    return { operatorRole: role, scope, changed, grants };
   });
 }
 

@@ -8,6 +8,11 @@ const SCOPE = /^[A-Za-z0-9][A-Za-z0-9._:-]*(\/[A-Za-z0-9][A-Za-z0-9._:-]*)*$/;
 const HOST = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 export const SCOPE_BYTES_MAX = 200;
 export const SCOPES_PER_HOST_MAX = 64;
+/** The lease (ms): default and allowed range; renewed at least every leaseMs / 3. */
+export const LEASE_MS_DEFAULT = 3_000;
+export const LEASE_MS_RANGE = [150, 600_000] as const;
+/** Lost this long: OBSERVE_ONLY (AUTHORITY_LOST); at least the lease. */
+export const AUTHORITY_LOSS_MS_DEFAULT = 120_000;
 
 export function checkScope(value: unknown, what = 'scope'): string {
   if (

@@ -21,7 +21,14 @@ import {
   type LeaseView,
 } from '../fleet/lease.js';
 import type { PostgresTransportOptions } from '../fleet/pg-transport.js';
-import { checkHostName, checkScope, SCOPES_PER_HOST_MAX } from '../fleet/scopes.js';
+import {
+  AUTHORITY_LOSS_MS_DEFAULT,
+  checkHostName,
+  checkScope,
+  LEASE_MS_DEFAULT,
+  LEASE_MS_RANGE,
+  SCOPES_PER_HOST_MAX,
+} from '../fleet/scopes.js';
 import type { Logger } from '../logger.js';
 
 export interface AuthorityOptions {
@@ -39,9 +46,7 @@ export interface AuthorityOptions {
   readonly transport?: AuthorityTransport;
 }
 
-export const LEASE_MS_DEFAULT = 3_000;
-export const LEASE_MS_RANGE = [150, 600_000] as const;
-export const AUTHORITY_LOSS_MS_DEFAULT = 120_000;
+export { AUTHORITY_LOSS_MS_DEFAULT, LEASE_MS_DEFAULT, LEASE_MS_RANGE };
 
 /** What the link needs of the governor. */
 export interface FleetLinkHost {

@@ -1,15 +1,16 @@
 /**
  * The fleet authority against a real PostgreSQL started by the test: versioned migrations, the
  * roles' least privilege enforced by PostgreSQL (a host writes only its own row and may not kill;
- * only the operator role kills and releases; an epoch never falls, whoever tries), and the
- * commands: init, kill with each host's confirmation, release with each host's restart answer,
- * status.
+ * only the operator role kills and releases, and only in the scopes granted to its login role or
+ * a group it is in; an epoch never falls, whoever tries), and the commands: init, grant and
+ * revoke, kill with each host's confirmation, release with each host's restart answer, status.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SystemClock } from '../../services/clock.js';
 import { FleetLease } from '../../services/fleet/lease.js';
 import {
+  fleetGrant,
   fleetInit,
   fleetKill,
   fleetRelease,
@@ -41,6 +42,9 @@ beforeAll(async () => {
     await sql(cluster.superuserUrl, `CREATE ROLE ${host} LOGIN IN ROLE ${HOST_ROLE}`);
   }
   await sql(cluster.superuserUrl, `CREATE ROLE alice LOGIN IN ROLE ${OPERATOR_ROLE}`);
+  for (const scope of ['firm', 'wide']) {
+    await fleetGrant({ url: cluster.superuserUrl, operatorRole: 'alice', scope });
+  }
 });
 
 afterAll(() => cluster?.destroy());
@@ -104,7 +108,7 @@ describe('fleet init', () => {
       cluster.superuserUrl,
       'SELECT version FROM governor_fleet.migrations',
     );
-    expect(versions.rows.map((row) => row.version)).toEqual([1]);
+    expect(versions.rows.map((row) => row.version).sort()).toEqual([1, 2]);
   });
 
   it('governor fleet init and status through the command line', async () => {
@@ -289,5 +293,243 @@ describe('kill, confirmations, release', () => {
     const host = await hostLease('wide-1', ['wide/narrow/x']);
     await expect(host.lease.establish()).rejects.toMatchObject({ code: 'GOV_SCOPE_KILLED' });
     host.lease.stop();
+  });
+});
+
+describe('operator rights per scope, enforced by PostgreSQL', () => {
+  /** The scope's epoch and the number of audit rows about it: what a refused action must not change. */
+  async function written(scope: string): Promise<{ epoch: number | null; actions: number }> {
+    const epoch = await sql(
+      cluster.superuserUrl,
+      'SELECT epoch FROM governor_fleet.scopes WHERE scope = $1',
+      [scope],
+    );
+    const actions = await sql(
+      cluster.superuserUrl,
+      'SELECT count(*)::int AS n FROM governor_fleet.scope_actions WHERE scope = $1',
+      [scope],
+    );
+    return {
+      epoch: epoch.rows[0] === undefined ? null : Number(epoch.rows[0].epoch),
+      actions: Number(actions.rows[0]?.n),
+    };
+  }
+
+  beforeAll(async () => {
+    await sql(cluster.superuserUrl, `CREATE ROLE bob LOGIN IN ROLE ${OPERATOR_ROLE}`);
+    const granted = await runCliInProcess([
+      'fleet',
+      'grant',
+      '--authority',
+      cluster.superuserUrl,
+      '--operator-role',
+      'bob',
+      '--scope',
+      'firm/desk-a',
+    ]);
+    expect(granted.stderr).toBe('');
+    expect(granted.code).toBe(0);
+    expect(granted.stdout).toMatch(/granted bob the operator rights on firm\/desk-a/);
+    // Known scopes at known epochs, killed and released by alice (who holds firm).
+    const alice = { url: cluster.urlFor('alice'), operator: 'alice', reason: 'setup', waitMs: 0 };
+    for (const scope of ['firm/desk-b', 'firm']) {
+      await fleetKill({ ...alice, scope });
+      await fleetRelease({ ...alice, scope });
+    }
+  });
+
+  it('an operator granted firm/desk-a kills and releases firm/desk-a/strategy-x and firm/desk-a', async () => {
+    const bob = { url: cluster.urlFor('bob'), operator: 'bob', reason: 'INC-7', waitMs: 0 };
+    const narrow = await fleetKill({ ...bob, scope: 'firm/desk-a/strategy-x' });
+    expect(narrow.epoch).toBe(1);
+    const desk = await fleetKill({ ...bob, scope: 'firm/desk-a' });
+    expect(desk.epoch).toBe(1);
+    const released = await fleetRelease({ ...bob, scope: 'firm/desk-a' });
+    expect(released.released.map((r) => r.scope).sort()).toEqual([
+      'firm/desk-a',
+      'firm/desk-a/strategy-x',
+    ]);
+    const audit = await sql(
+      cluster.superuserUrl,
+      "SELECT action, role_name FROM governor_fleet.scope_actions WHERE scope = 'firm/desk-a' ORDER BY id",
+    );
+    expect(audit.rows).toEqual([
+      { action: 'KILL', role_name: 'bob' },
+      { action: 'RELEASE', role_name: 'bob' },
+    ]);
+  });
+
+  it('a grant covers the scope and its descendants by whole path segments', async () => {
+    const holds = await sql(
+      cluster.superuserUrl,
+      'SELECT s, governor_fleet.holds_scope($1, s) AS holds FROM unnest($2::text[]) AS s',
+      [
+        'bob',
+        ['firm/desk-a', 'firm/desk-a/strategy-x/leg-1', 'firm', 'firm/desk-b', 'firm/desk-ab'],
+      ],
+    );
+    expect(Object.fromEntries(holds.rows.map((row) => [row.s, row.holds]))).toEqual({
+      'firm/desk-a': true,
+      'firm/desk-a/strategy-x/leg-1': true,
+      firm: false,
+      'firm/desk-b': false,
+      'firm/desk-ab': false,
+    });
+  });
+
+  it('is refused on a sibling (firm/desk-b) and on the wider firm: a clear error, nothing written', async () => {
+    const before = { deskB: await written('firm/desk-b'), firm: await written('firm') };
+    expect(before.deskB.epoch).toBe(2);
+    expect(before.firm.epoch).toBe(2);
+    for (const scope of ['firm/desk-b', 'firm']) {
+      const killed = await runCliInProcess([
+        'shutdown',
+        '--authority',
+        cluster.urlFor('bob'),
+        '--scope',
+        scope,
+        '--operator',
+        'bob',
+        '--reason',
+        'not mine',
+      ]);
+      expect(killed.code).toBe(2);
+      expect(killed.stdout).toBe('');
+      expect(killed.stderr).toContain(
+        `role bob holds no operator grant on scope ${scope} or a wider one: the kill was refused, nothing changed`,
+      );
+      expect(killed.stderr).toContain(`--operator-role bob --scope ${scope}`);
+    }
+    // A killed scope bob does not hold is not his to release either.
+    await fleetKill({
+      url: cluster.urlFor('alice'),
+      operator: 'alice',
+      reason: 'r',
+      waitMs: 0,
+      scope: 'firm/desk-b',
+    });
+    await expect(
+      fleetRelease({
+        url: cluster.urlFor('bob'),
+        operator: 'bob',
+        reason: 'x',
+        scope: 'firm/desk-b',
+      }),
+    ).rejects.toMatchObject({
+      code: 'GOV_AUTHORITY_DENIED',
+      message: expect.stringMatching(/the release was refused, nothing changed/),
+    });
+    expect(await written('firm')).toEqual(before.firm);
+    expect(await written('firm/desk-b')).toEqual({
+      epoch: 3,
+      actions: before.deskB.actions + 1,
+    });
+    await fleetRelease({
+      url: cluster.urlFor('alice'),
+      operator: 'alice',
+      reason: 'r',
+      scope: 'firm/desk-b',
+    });
+  });
+
+  it('a grant to a group role covers its members; revoke withdraws it', async () => {
+    await sql(cluster.superuserUrl, 'CREATE ROLE desk_c_operators NOLOGIN');
+    await sql(
+      cluster.superuserUrl,
+      `CREATE ROLE carol LOGIN IN ROLE ${OPERATOR_ROLE}, desk_c_operators`,
+    );
+    await fleetGrant({
+      url: cluster.superuserUrl,
+      operatorRole: 'desk_c_operators',
+      scope: 'firm/desk-c',
+    });
+    const carol = { url: cluster.urlFor('carol'), operator: 'carol', reason: 'r', waitMs: 0 };
+    expect((await fleetKill({ ...carol, scope: 'firm/desk-c/x' })).epoch).toBe(1);
+    const revoked = await runCliInProcess([
+      'fleet',
+      'revoke',
+      '--authority',
+      cluster.superuserUrl,
+      '--operator-role',
+      'desk_c_operators',
+      '--scope',
+      'firm/desk-c',
+    ]);
+    expect(revoked.code).toBe(0);
+    await expect(fleetKill({ ...carol, scope: 'firm/desk-c/x' })).rejects.toMatchObject({
+      code: 'GOV_AUTHORITY_DENIED',
+    });
+    const again = await runCliInProcess([
+      'fleet',
+      'revoke',
+      '--authority',
+      cluster.superuserUrl,
+      '--operator-role',
+      'desk_c_operators',
+      '--scope',
+      'firm/desk-c',
+    ]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/holds no grant of firm\/desk-c/);
+  });
+
+  it('only the schema owner grants: an operator cannot grant itself a wider scope, nor a role that does not exist', async () => {
+    await expect(
+      fleetGrant({ url: cluster.urlFor('bob'), operatorRole: 'bob', scope: 'firm' }),
+    ).rejects.toMatchObject({ code: 'GOV_AUTHORITY_DENIED' });
+    await expect(
+      sql(
+        cluster.urlFor('bob'),
+        "INSERT INTO governor_fleet.operator_scopes (role_name, scope) VALUES ('bob', 'firm')",
+      ),
+    ).rejects.toMatchObject({ code: '42501' });
+    await expect(
+      fleetGrant({ url: cluster.superuserUrl, operatorRole: 'nobody_here', scope: 'firm' }),
+    ).rejects.toMatchObject({
+      code: 'GOV_INVALID_ARGUMENT',
+      message: expect.stringMatching(/no role nobody_here/),
+    });
+    const status = await fleetStatus({ url: cluster.urlFor('bob') });
+    expect(status.grants.filter((g) => g.roleName === 'bob').map((g) => g.scope)).toEqual([
+      'firm/desk-a',
+    ]);
+    const changes = await sql(
+      cluster.superuserUrl,
+      "SELECT action, scope, changed_by FROM governor_fleet.operator_scope_changes WHERE role_name = 'desk_c_operators' ORDER BY id",
+    );
+    expect(changes.rows).toEqual([
+      { action: 'GRANT', scope: 'firm/desk-c', changed_by: 'postgres' },
+      { action: 'REVOKE', scope: 'firm/desk-c', changed_by: 'postgres' },
+    ]);
+  });
+
+  it('fleet init --scope grants the role running it (the bootstrap); a superuser holds nothing by itself', async () => {
+    await expect(
+      fleetKill({
+        url: cluster.superuserUrl,
+        operator: 'root',
+        reason: 'r',
+        waitMs: 0,
+        scope: 'boot',
+      }),
+    ).rejects.toMatchObject({ code: 'GOV_AUTHORITY_DENIED' });
+    const init = await runCliInProcess([
+      'fleet',
+      'init',
+      '--authority',
+      cluster.superuserUrl,
+      '--scope',
+      'boot',
+    ]);
+    expect(init.code).toBe(0);
+    expect(init.stdout).toMatch(/operator grants of postgres: boot/);
+    const killed = await fleetKill({
+      url: cluster.superuserUrl,
+      operator: 'root',
+      reason: 'r',
+      waitMs: 0,
+      scope: 'boot/x',
+    });
+    expect(killed.epoch).toBe(1);
   });
 });

@@ -107,6 +107,7 @@ export async function runFleetFaults(options: FaultRunOptions): Promise<FaultRun
     const admin = new pg.Client({ connectionString: cluster.superuserUrl });
     await admin.connect();
     await admin.query(`CREATE ROLE fleet_operator LOGIN IN ROLE ${OPERATOR_ROLE}`);
+    await admin.query("SELECT governor_fleet.grant_operator_scope('fleet_operator', 'firm')");
     for (const { host } of HOSTS) {
       await admin.query(`CREATE ROLE "${host}" LOGIN IN ROLE ${HOST_ROLE}`);
     }

@@ -18,6 +18,8 @@ export class FakeAuthority implements AuthorityTransport {
   readonly reports: LeaseReport[] = [];
   /** True: every round trip (and connect) hangs, as behind a stalled partition. */
   unreachable = false;
+  /** What each renewal reads as pg_notification_queue_usage(). */
+  queueUsage = 0;
   /** Simulated ms each answer takes. */
   answerDelayMs = 0;
   connects = 0;
@@ -63,7 +65,7 @@ export class FakeAuthority implements AuthorityTransport {
             return {
               scopes: [...this.scopes.values()],
               hostRowWritten: true,
-              notificationQueueUsage: 0,
+              notificationQueueUsage: this.queueUsage,
             };
           }),
         confirm: (scope: string, epoch: number, state: string) =>

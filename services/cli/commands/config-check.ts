@@ -81,6 +81,14 @@ export function maskedConfig(config: DaemonConfig): Record<string, unknown> {
     alerts: maskAlerts(config.alerts),
     // Names of environment variables, never their values: the file holds no credential.
     ...(config.venues.length === 0 ? {} : { venues: config.venues.map((venue) => ({ ...venue })) }),
+    ...(config.authority === null
+      ? {}
+      : {
+          authority: {
+            ...config.authority,
+            url: config.authority.url === null ? null : maskUrl(config.authority.url),
+          },
+        }),
   };
 }
 

@@ -1,16 +1,20 @@
 /**
- * `governor fleet init | status | release` and `governor shutdown --authority URL --scope S`:
- * the fleet authority's operator commands (docs/fleet.md). The authority is `--authority URL`,
- * else GOVERNOR_AUTHORITY, else the standard PG* variables. A kill prints each host's
- * confirmation as it arrives and names the hosts that did not confirm by their lease's end.
+ * `governor fleet init | status | release | grant | revoke` and `governor shutdown --authority
+ * URL --scope S`: the fleet authority's operator commands (docs/fleet.md). The authority is
+ * `--authority URL`, else GOVERNOR_AUTHORITY, else the standard PG* variables. A kill prints each
+ * host's confirmation as it arrives and names the hosts that did not confirm by their lease's
+ * end. Grants are the schema owner's: which role may kill and release which scope.
  */
 import { displayText } from '../../display-text.js';
 import {
   type AuthorityTarget,
+  fleetGrant,
   fleetInit,
   fleetKill,
   fleetRelease,
+  fleetRevoke,
   fleetStatus,
+  type GrantResult,
   type HostOutcome,
 } from '../../fleet/operator.js';
 import { type CommandContext, stringFlag } from '../context.js';
@@ -60,7 +64,9 @@ function outcomeLine(outcome: HostOutcome): string {
 }
 
 export async function fleetInitCommand(context: CommandContext): Promise<ExitCode> {
-  const result = await fleetInit(authorityTarget(context));
+  const raw = context.values.scope;
+  const scopes = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : [];
+  const result = await fleetInit({ ...authorityTarget(context), scopes });
   if (context.json) {
     context.out.json(result);
     return EXIT.OK;
@@ -71,12 +77,72 @@ export async function fleetInitCommand(context: CommandContext): Promise<ExitCod
       : `fleet schema at version ${result.version} (applied: ${result.applied.join(', ')})`,
   );
   context.out.line(
-    `roles: ${result.roles.host} (hosts: read scopes, write their own row), ${result.roles.operator} (kill and release)`,
+    `roles: ${result.roles.host} (hosts: read scopes, write their own row), ${result.roles.operator} (kill and release the scopes granted to them)`,
   );
+  if (scopes.length > 0) {
+    context.out.line(
+      `operator grants of ${displayText(result.initRole)}: ${scopes.join(', ')}${result.granted.length < scopes.length ? ' (some already held)' : ''}`,
+    );
+  }
   context.out.line(
-    `next: CREATE ROLE host_1 LOGIN PASSWORD '...' IN ROLE ${result.roles.host}; and for each operator: CREATE ROLE alice LOGIN PASSWORD '...' IN ROLE ${result.roles.operator};`,
+    `next: CREATE ROLE host_1 LOGIN PASSWORD '...' IN ROLE ${result.roles.host}; and for each operator: CREATE ROLE alice LOGIN PASSWORD '...' IN ROLE ${result.roles.operator}; then governor fleet grant --operator-role alice --scope firm/desk-a`,
   );
   return EXIT.OK;
+}
+
+function requireOperatorRole(context: CommandContext, command: string): string {
+  const role = stringFlag(context, 'operator-role');
+  if (role === undefined) {
+    throw new CliError(
+      EXIT.REFUSED,
+      `refused: governor ${command} needs --operator-role ROLE (a PostgreSQL role); nothing was changed`,
+    );
+  }
+  return role;
+}
+
+function grantsLine(result: GrantResult): string {
+  const scopes = result.grants.map((g) => g.scope);
+  return `${displayText(result.operatorRole)} now holds: ${scopes.length === 0 ? 'no grant of its own' : scopes.join(', ')}`;
+}
+
+/** `governor fleet grant --operator-role ROLE --scope S`: the schema owner's grant. */
+export async function fleetGrantCommand(context: CommandContext): Promise<ExitCode> {
+  const operatorRole = requireOperatorRole(context, 'fleet grant');
+  const scope = requireScope(context, 'fleet grant');
+  const result = await fleetGrant({ ...authorityTarget(context), operatorRole, scope });
+  if (context.json) {
+    context.out.json(result);
+    return EXIT.OK;
+  }
+  context.out.line(
+    result.changed
+      ? `granted ${displayText(operatorRole)} the operator rights on ${scope} and every scope under it`
+      : `${displayText(operatorRole)} already held ${scope}: nothing changed`,
+  );
+  context.out.line(grantsLine(result));
+  return EXIT.OK;
+}
+
+/** `governor fleet revoke --operator-role ROLE --scope S`. */
+export async function fleetRevokeCommand(context: CommandContext): Promise<ExitCode> {
+  const operatorRole = requireOperatorRole(context, 'fleet revoke');
+  const scope = requireScope(context, 'fleet revoke');
+  const result = await fleetRevoke({ ...authorityTarget(context), operatorRole, scope });
+  const exitCode = result.changed ? EXIT.OK : EXIT.REFUSED;
+  if (context.json) {
+    context.out.json({ ...result, exitCode });
+    return exitCode;
+  }
+  if (result.changed) {
+    context.out.line(`revoked the grant of ${scope} to ${displayText(operatorRole)}`);
+    context.out.line(grantsLine(result));
+  } else {
+    context.out.error(
+      `refused: ${displayText(operatorRole)} holds no grant of ${scope}; nothing was changed (${grantsLine(result)})`,
+    );
+  }
+  return exitCode;
 }
 
 export async function fleetStatusCommand(context: CommandContext): Promise<ExitCode> {
@@ -114,6 +180,16 @@ export async function fleetStatusCommand(context: CommandContext): Promise<ExitC
       ];
     }),
     ['HOST', 'STATE', 'GATE', 'LEASE EXPIRES', 'LAST CONFIRMATION', 'SCOPES'],
+  );
+  out.line(`operator grants (${snapshot.grants.length}):`);
+  out.table(
+    snapshot.grants.map((g) => [
+      displayText(g.roleName),
+      g.scope,
+      displayText(g.grantedBy),
+      g.grantedAt,
+    ]),
+    ['ROLE', 'SCOPE (AND UNDER IT)', 'GRANTED BY', 'AT'],
   );
   out.line(`NOTIFY queue usage: ${snapshot.notificationQueueUsage}`);
   return EXIT.OK;

@@ -9,7 +9,7 @@
 import type { AlertSink, GovernorAlert } from '../../alerts/types.js';
 import { SystemClock } from '../../clock.js';
 import { displayText } from '../../display-text.js';
-import { type AuthorityOptions, checkAuthorityOptions } from '../../governor/fleet-link.js';
+import type { AuthorityOptions } from '../../governor/fleet-link.js';
 import { GovernanceSystem, type ModeChange } from '../../governor/governance-system.js';
 import { createLogger, type Logger } from '../../logger.js';
 import { createAlertSinks, TERMINAL_SINK_NAME } from '../alerts-config.js';
@@ -111,37 +111,26 @@ async function startApiOrRefuse(
   }
 }
 
-function msFlag(context: CommandContext, name: string): number | undefined {
-  const raw = stringFlag(context, name);
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new CliError(EXIT.USAGE, `--${name}: expected a positive integer of ms`);
+/** The GovernanceSystem's `authority` option from the configuration's (flags over the file). */
+function authorityOption(config: DaemonConfig, env: NodeJS.ProcessEnv): AuthorityOptions | null {
+  const authority = config.authority;
+  if (authority === null) {
+    // GOVERNOR_AUTHORITY alone: the host was meant to obey a fleet, but names no scope.
+    if (env.GOVERNOR_AUTHORITY !== undefined && env.GOVERNOR_AUTHORITY !== '') {
+      throw new CliError(
+        EXIT.REFUSED,
+        'refused: GOVERNOR_AUTHORITY is set but no fleet scope: give --scope S or authority.scopes in the config file (or unset it); nothing was started',
+      );
+    }
+    return null;
   }
-  return value;
-}
-
-/** The fleet authority from --authority/--scope (GOVERNOR_AUTHORITY too), or null: none. */
-function authorityFromFlags(context: CommandContext): AuthorityOptions | null {
-  const url = stringFlag(context, 'authority') ?? context.env.GOVERNOR_AUTHORITY;
-  const raw = context.values.scope;
-  const scopes = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : [];
-  if (url === undefined && scopes.length === 0) return null;
-  if (url === undefined || scopes.length === 0) {
-    throw new CliError(EXIT.USAGE, 'governor run: --authority URL and --scope S go together');
-  }
-  const host = stringFlag(context, 'fleet-host');
-  const leaseMs = msFlag(context, 'lease-ms');
-  const authorityLossMs = msFlag(context, 'authority-loss-ms');
-  const options: AuthorityOptions = {
-    ...(url === '' ? {} : { url }),
-    scopes,
-    ...(host === undefined ? {} : { host }),
-    ...(leaseMs === undefined ? {} : { leaseMs }),
-    ...(authorityLossMs === undefined ? {} : { authorityLossMs }),
+  return {
+    ...(authority.url === null ? {} : { url: authority.url }),
+    ...(authority.host === null ? {} : { host: authority.host }),
+    scopes: authority.scopes,
+    leaseMs: authority.leaseMs,
+    authorityLossMs: authority.authorityLossMs,
   };
-  checkAuthorityOptions(options);
-  return options;
 }
 
 export async function runCommand(context: CommandContext): Promise<ExitCode> {
@@ -153,6 +142,7 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
   // Everything the daemon needs is checked before the database is opened: a problem exits 2
   // with nothing started and nothing written.
   const config = await resolveConfig(context, demoWanted);
+  const authority = authorityOption(config, context.env);
   const recoveryMs = demoWanted ? demoRecoveryMs(context.env) : null;
   checkDaemonPaths(config);
   const configuredSinks = createAlertSinks(config.alerts);
@@ -171,7 +161,6 @@ export async function runCommand(context: CommandContext): Promise<ExitCode> {
       out.error(`systemd notification failed: ${displayText(error.message)}`);
     },
   });
-  const authority = authorityFromFlags(context);
   const clock = new SystemClock();
   // The demo's exchange is one of governor's venues: on SHUTDOWN governor cancels its resting orders.
   const demoExchange = demoWanted ? createDemoExchange() : null;

@@ -4,7 +4,8 @@
  * values at scrape time, and includes the default process metrics. Its counters, for alerting on
  * governor itself, start at 0 and count what happened: transitions by from and to, fail-safe
  * triggers by trigger, alerts raised by kind, delivery attempts by sink and outcome, watchdog
- * beats; the outbox depth is read by sink and status; the scrub's progress is there.
+ * beats; the outbox depth is read by sink and status; the scrub's progress is there; with the
+ * fleet authority, the NOTIFY queue usage its lease's last renewal read.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,13 +13,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { governorMachine } from '../../../machines/governor-machine.js';
-import { GOVERNOR_METRICS, MODE_TRANSITIONS } from '../../../services/api/metrics.js';
+import {
+  FLEET_METRICS,
+  GOVERNOR_METRICS,
+  type GovernorMetricName,
+  MODE_TRANSITIONS,
+} from '../../../services/api/metrics.js';
 import { startApiServer } from '../../../services/api/server.js';
 import { SystemClock } from '../../../services/clock.js';
 import { GovernanceSystem } from '../../../services/governor/governance-system.js';
 import { diagramOf } from '../../../visualizations/governor-diagram.js';
 import { FakeVenue } from '../../support/fake-venue.js';
-import { settle } from '../../support/harness.js';
+import { advanceBy, FakeAuthority, settleOn } from '../../support/fleet-fake.js';
+import { makeHarness, settle } from '../../support/harness.js';
 import { type ApiHarness, apiIn, apiWithSinks, request, type SinksHarness } from './api-support.js';
 
 const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
@@ -81,10 +88,15 @@ describe('/metrics', () => {
     const { text } = await request(api.url, '/metrics');
     const docs = readFileSync(join(process.cwd(), 'docs', 'http-api.md'), 'utf8');
     for (const [name, spec] of Object.entries(GOVERNOR_METRICS)) {
-      expect(text).toContain(`# HELP ${name} ${spec.help}\n`);
-      expect(text).toContain(`# TYPE ${name} ${spec.type}\n`);
-      // Per-venue series exist only with venues registered (the next test).
-      if (!name.startsWith('governor_venue_')) {
+      // The fleet's metrics need the authority option (their own test below).
+      if (FLEET_METRICS.includes(name as GovernorMetricName)) {
+        expect(text).not.toContain(`# TYPE ${name} `);
+      } else {
+        expect(text).toContain(`# HELP ${name} ${spec.help}\n`);
+        expect(text).toContain(`# TYPE ${name} ${spec.type}\n`);
+      }
+      // Per-venue series exist only with venues registered (a test below).
+      if (!name.startsWith('governor_venue_') && !name.startsWith('governor_fleet_')) {
         expect(text, `${name} has a sample`).toMatch(new RegExp(`^${name}[{ ]`, 'm'));
       }
       if (spec.type === 'counter') expect(name).toMatch(/_total$/);
@@ -235,6 +247,46 @@ describe('/metrics', () => {
     );
     edges.add('SHUTDOWN->STARTING');
     expect(new Set(MODE_TRANSITIONS.map(([from, to]) => `${from}->${to}`))).toEqual(edges);
+  });
+
+  it("shows the fleet authority's NOTIFY queue usage as the last renewal read it; absent without the authority", async () => {
+    const h = makeHarness();
+    h.gov.close();
+    const authority = new FakeAuthority(h.clock);
+    authority.queueUsage = 0.25;
+    const gov = h.reopen({
+      authority: { host: 'host-1', scopes: ['firm/desk-a'], leaseMs: 900, transport: authority },
+    });
+    const api = await startApiServer({ governance: gov });
+    try {
+      expect(await settleOn(h.clock, gov.runStartupChecks())).toBe(true);
+      const first = (await request(api.url, '/metrics')).text;
+      for (const name of FLEET_METRICS) {
+        expect(first).toContain(`# HELP ${name} ${GOVERNOR_METRICS[name].help}\n`);
+        expect(first).toContain(`# TYPE ${name} ${GOVERNOR_METRICS[name].type}\n`);
+      }
+      expect(sample(first, 'governor_fleet_notification_queue_usage_ratio')).toBe(0.25);
+      // The next renewal (every leaseMs / 3) reads the new figure.
+      authority.queueUsage = 0.625;
+      await advanceBy(h.clock, 400);
+      const second = (await request(api.url, '/metrics')).text;
+      expect(sample(second, 'governor_fleet_notification_queue_usage_ratio')).toBe(0.625);
+      expect(gov.authorityLease()?.notificationQueueUsage).toBe(0.625);
+      if (hasPromtool) {
+        const check = spawnSync('promtool', ['check', 'metrics'], {
+          input: second,
+          encoding: 'utf8',
+        });
+        expect(`${check.stdout}${check.stderr}`).toBe('');
+        expect(check.status).toBe(0);
+      }
+    } finally {
+      await api.close();
+      h.cleanup();
+    }
+    current = await apiIn('AGGRESSIVE');
+    const without = (await request(current.api.url, '/metrics')).text;
+    expect(without).not.toContain('governor_fleet_notification_queue_usage_ratio');
   });
 
   it('shows per venue the open orders, flatness, last cancel latency and dead man switch expiry', async () => {

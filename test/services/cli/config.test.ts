@@ -12,7 +12,12 @@ import { parse } from 'yaml';
 import * as apiOptions from '../../../services/api/options.js';
 import { ALERT_SECTION_KEYS } from '../../../services/cli/alerts-layers.js';
 import { MASK, maskedConfig, maskUrl } from '../../../services/cli/commands/config-check.js';
-import { API_KEYS, resolveDaemonConfig, TOP_LEVEL_KEYS } from '../../../services/cli/config.js';
+import {
+  API_KEYS,
+  AUTHORITY_KEYS,
+  resolveDaemonConfig,
+  TOP_LEVEL_KEYS,
+} from '../../../services/cli/config.js';
 import {
   BEARER_TOKEN_LENGTH_MAX,
   BEARER_TOKEN_LENGTH_MIN,
@@ -133,6 +138,7 @@ describe('the sample config, deploy/governor.example.yaml', () => {
     for (const key of [...TOP_LEVEL_KEYS, ...API_KEYS]) {
       expect(text).toMatch(new RegExp(`^\\s*(# )?${key}:`, 'm'));
     }
+    for (const key of AUTHORITY_KEYS) expect(text).toMatch(new RegExp(`^#\\s*${key}:`, 'm'));
     for (const [section, keys] of Object.entries(ALERT_SECTION_KEYS)) {
       expect(text).toMatch(new RegExp(`#\\s*(- )?${section}:`));
       for (const key of keys) expect(text).toMatch(new RegExp(`#\\s*(- )?${key}:`));
@@ -176,5 +182,151 @@ alerts:
       `https://user:${MASK}@am.example.com:9093/`,
     );
     expect(maskUrl('not a url')).toBe(MASK);
+  });
+});
+
+describe('the fleet authority in the config file (authority.*), flags over it', () => {
+  const resolveWith = (text: string, flags: Record<string, unknown> = {}, env = {}) =>
+    resolveDaemonConfig(
+      { config: file('fleet.yaml', text), ...flags },
+      { env, defaultConfigPath: NO_DEFAULT },
+    );
+  const FILE = `authority:
+  url: postgresql://host_1:pa55@pg.internal:5432/governor
+  scopes: [firm/desk-a/strategy-x, firm/desk-b]
+  host: host-1
+  leaseMs: 1500
+  authorityLossMs: 30000
+`;
+
+  it('reads every key; without the section there is no authority', () => {
+    expect(resolveWith(FILE).authority).toEqual({
+      url: 'postgresql://host_1:pa55@pg.internal:5432/governor',
+      scopes: ['firm/desk-a/strategy-x', 'firm/desk-b'],
+      host: 'host-1',
+      leaseMs: 1500,
+      authorityLossMs: 30000,
+    });
+    expect(resolveWith('db: ./x.db\n').authority).toBeNull();
+    // Defaults: the PG* variables, the hostname, a 3 s lease, 2 min to AUTHORITY_LOST.
+    expect(resolveWith('authority:\n  scopes: [firm]\n').authority).toEqual({
+      url: null,
+      host: null,
+      scopes: ['firm'],
+      leaseMs: 3000,
+      authorityLossMs: 120000,
+    });
+    // GOVERNOR_AUTHORITY alone (the operator commands' default) turns nothing on.
+    expect(
+      resolveWith('db: ./x.db\n', {}, { GOVERNOR_AUTHORITY: 'postgresql://a@b/c' }).authority,
+    ).toBeNull();
+  });
+
+  it('flags override the file key by key; GOVERNOR_AUTHORITY gives the url unless --authority does', () => {
+    const overridden = resolveWith(FILE, {
+      authority: 'postgresql://host_9@pg2.internal/governor',
+      scope: ['firm/desk-c'],
+      fleetHost: 'host-9',
+      leaseMs: '900',
+    });
+    expect(overridden.authority).toEqual({
+      url: 'postgresql://host_9@pg2.internal/governor',
+      scopes: ['firm/desk-c'],
+      host: 'host-9',
+      leaseMs: 900,
+      authorityLossMs: 30000,
+    });
+    const fromEnv = resolveWith(FILE, {}, { GOVERNOR_AUTHORITY: 'postgresql://env@pg3/governor' });
+    expect(fromEnv.authority?.url).toBe('postgresql://env@pg3/governor');
+    // --authority '' means the PG* variables, over the file's url.
+    expect(resolveWith(FILE, { authority: '' }).authority?.url).toBeNull();
+    // Flags alone turn it on too.
+    expect(
+      resolveDaemonConfig(
+        { scope: ['firm'], authorityLossMs: '5000' },
+        { env: {}, defaultConfigPath: NO_DEFAULT },
+      ).authority,
+    ).toEqual({ url: null, host: null, scopes: ['firm'], leaseMs: 3000, authorityLossMs: 5000 });
+  });
+
+  it('refuses a bad value with an error naming the key and where it came from', () => {
+    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+      [
+        'authority:\n  scopes: []\n',
+        {},
+        /fleet\.yaml: authority\.scopes: expected a list of 1 to 64 scopes/,
+      ],
+      ['authority:\n  scopes: firm\n', {}, /authority\.scopes: expected a list/],
+      [
+        'authority:\n  scopes: [firm, "firm//x"]\n',
+        {},
+        /authority\.scopes\[1\]: expected names of letters/,
+      ],
+      [
+        'authority:\n  scopes: [firm]\n  leaseMs: 100\n',
+        {},
+        /authority\.leaseMs: expected an integer of ms from 150 to 600000, got 100/,
+      ],
+      [
+        'authority:\n  scopes: [firm]\n  leaseMs: "3000"\n',
+        {},
+        /authority\.leaseMs: expected an integer/,
+      ],
+      [
+        'authority:\n  scopes: [firm]\n  authorityLossMs: 0\n',
+        {},
+        /authority\.authorityLossMs: expected an integer of ms from 1/,
+      ],
+      [
+        'authority:\n  scopes: [firm]\n  leaseMs: 5000\n  authorityLossMs: 4000\n',
+        {},
+        /authority\.authorityLossMs: 4000 is shorter than leaseMs \(5000\)/,
+      ],
+      [
+        'authority:\n  scopes: [firm]\n  url: mysql://x@y/z\n',
+        {},
+        /authority\.url: expected a postgresql:\/\/USER@HOST/,
+      ],
+      [
+        'authority:\n  scopes: [firm]\n  host: "bad host"\n',
+        {},
+        /authority\.host: expected a name of letters/,
+      ],
+      [
+        'authority:\n  scopes: [firm]\n  lease: 3000\n',
+        {},
+        /authority\.lease: unknown key; known: url, host, scopes, leaseMs, authorityLossMs/,
+      ],
+      ['authority: yes\n', {}, /fleet\.yaml: authority: expected a mapping/],
+      [
+        'authority:\n  url: postgresql://a@b/c\n',
+        {},
+        /authority\.scopes: authority\.url is set but no scope/,
+      ],
+      ['db: ./x.db\n', { leaseMs: '1000' }, /authority\.scopes: --lease-ms is set but no scope/],
+      [FILE, { leaseMs: '10' }, /--lease-ms: expected an integer of ms from 150/],
+      [FILE, { leaseMs: 'soon' }, /--lease-ms: expected an integer, got "soon"/],
+      [FILE, { scope: ['no spaces'] }, /--scope\[0\]: expected names/],
+      [FILE, { authority: 'pg.internal' }, /--authority: expected a postgresql:\/\//],
+    ];
+    for (const [text, flags, expected] of cases) {
+      const message = refusal(() => resolveWith(text, flags));
+      expect(message, `${text} ${JSON.stringify(flags)}`).toMatch(expected);
+    }
+    expect(
+      refusal(() => resolveWith('authority:\n  scopes: [firm]\n', {}, { GOVERNOR_AUTHORITY: 'x' })),
+    ).toMatch(/GOVERNOR_AUTHORITY: expected a postgresql/);
+  });
+
+  it('config check shows it with the url password masked', () => {
+    const shown = maskedConfig(resolveWith(FILE));
+    expect(shown.authority).toEqual({
+      url: `postgresql://host_1:${MASK}@pg.internal:5432/governor`,
+      scopes: ['firm/desk-a/strategy-x', 'firm/desk-b'],
+      host: 'host-1',
+      leaseMs: 1500,
+      authorityLossMs: 30000,
+    });
+    expect(JSON.stringify(shown)).not.toContain('pa55');
   });
 });

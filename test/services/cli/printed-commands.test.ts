@@ -92,8 +92,9 @@ describe('printed commands', () => {
       ...COMMANDS.flatMap((command) => command.examples),
     ];
     for (const text of texts) expect(text).not.toContain('$USER');
+    // The --operator flag (not --operator-role, a PostgreSQL role, of fleet grant).
     const examples = COMMANDS.flatMap((command) => command.examples).filter((e) =>
-      e.includes('--operator'),
+      e.includes('--operator '),
     );
     expect(examples.length).toBeGreaterThan(5);
     for (const example of examples) expect(example).toContain('--operator "$(id -un)"');
