@@ -33,7 +33,6 @@ import {
   ModeJournal,
   type OwnerThresholds,
 } from '../../persistence/mode-journal.js';
-import type { OwnerLock } from '../../persistence/ownership.js';
 import { readFields } from '../../persistence/plain-copy.js';
 import { LIMITS } from '../../persistence/validation.js';
 import { AlertManager } from '../alerts/alert-manager.js';
@@ -92,7 +91,12 @@ import {
   REQUEST_POLL_MS_RANGE,
   RequestWatcher,
 } from './operator-commands.js';
-import { acquireOwnerLock, adoptSideFiles, claimOwnerRow } from './ownership.js';
+import {
+  acquireOwnerLock,
+  adoptSideFiles,
+  claimOwnerRow,
+  type OwnerLock,
+} from './ownership/take.js';
 import { type PreflightReport, preflight, type ThresholdsOrigin } from './preflight.js';
 import { type ExceptionOrigin, watchUncaughtExceptions } from './process-errors.js';
 import { announceRestart, restartEvent } from './restart.js';
