@@ -82,10 +82,7 @@ import { inputsText, restoreInputAges } from './inputs.js';
 import { forceInconsistency, type Inconsistency, InvariantGuard } from './invariants.js';
 import { Lifecycle } from './lifecycle.js';
 import {
-  type CommandResult,
   type CommandTarget,
-  executeCommand,
-  type OperatorCommand,
   processSignature,
   REQUEST_POLL_MS_DEFAULT,
   REQUEST_POLL_MS_RANGE,
@@ -982,15 +979,6 @@ export class GovernanceSystem {
     // A venue's not-flat alert acknowledged: governor stops cancelling there.
     this.venues.acknowledged(alertId, operator);
     return acknowledged;
-  }
-
-  /**
-   * Carries out an operator command (the control socket's way in); refusals throw.
-   * @internal
-   */
-  executeOperatorCommand(command: OperatorCommand): Promise<CommandResult> {
-    this.assertOpen();
-    return executeCommand(this.commandTarget(), command, processSignature('daemon'));
   }
 
   /**
