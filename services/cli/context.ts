@@ -1,7 +1,8 @@
 /**
  * What every command receives: the parsed flags, the output, and helpers to find the database
- * and the control socket (flags > env > config file > defaults) and open the database read-only
- * (the persistence layer, and SQLite with it, is loaded only then).
+ * and the control socket (flags > env > config file > defaults), open the database read-only
+ * (the persistence layer, and SQLite with it, is loaded only then) and name where an operator
+ * request goes.
  */
 import { existsSync, statSync } from 'node:fs';
 import type { Store } from '../../persistence/index.js';
