@@ -10,6 +10,7 @@
  *   persistence/fleet/ the only code that speaks to PostgreSQL (pg), like persistence/ for SQLite
  *   governor      services/governor: the facade and its modules; never the shell
  *   shell         services/api (read-only), services/cli, bin/
+ * Who owns a database file is one module (services/governor/ownership), reached through its index.
  * and examples/ embed governor through the package's public entry points only. The ccxt adapter
  * (services/venues/ccxt-venue.ts) is reached only through its own entry point ccxt.ts, and ccxt
  * itself (an optional peer dependency) is loaded only lazily, by a command that needs it.
@@ -92,6 +93,31 @@ module.exports = {
         'The command line reaches the database through the governor (services/governor: the request channel, the owner record, the read door), never by opening the store itself.',
       from: { path: '^services/cli/' },
       to: { path: '^persistence/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'ownership-in-one-module',
+      severity: 'error',
+      comment:
+        'Who owns a database is one module, services/governor/ownership: only it uses the owner lock (persistence/owner-lock.ts); the journal that writes the owner row takes its type.',
+      from: {
+        pathNot: [
+          '^services/governor/ownership/',
+          '^persistence/owner-lock\\.ts$',
+          '^persistence/mode-journal\\.ts$',
+        ],
+      },
+      to: { path: '^persistence/owner-lock\\.ts$' },
+    },
+    {
+      name: 'ownership-through-its-index',
+      severity: 'error',
+      comment:
+        'Outside the governor, the ownership module is reached through its index (services/governor/ownership/index.ts); inside, the GovernanceSystem takes its files directly (the index holds the request that starts a GovernanceSystem).',
+      from: { pathNot: ['^services/governor/'] },
+      to: {
+        path: '^services/governor/ownership/',
+        pathNot: '^services/governor/ownership/index\\.ts$',
+      },
     },
     {
       name: 'source-never-imports-tests',

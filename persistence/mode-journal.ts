@@ -16,7 +16,7 @@ import type {
 import { isShutdownTrigger } from '../machines/types.js';
 import { clipBytes } from '../services/display-text.js';
 import type { PoolBalance } from './capital.js';
-import type { OwnerInfo } from './ownership.js';
+import type { OwnerInfo } from './owner-lock.js';
 import type { Store } from './store.js';
 import { LIMITS } from './validation.js';
 

@@ -1,6 +1,6 @@
 /**
  * Operator requests recorded in the database by a process that is not the owner (the command
- * line with no control socket, or a socket that cannot serve): the owner watches for them, carries
+ * line: every operator command it sends goes this way): the owner watches for them, carries
  * each out through its machine exactly as if it had been called in process, and records the
  * outcome on the row, which the requester waits for. A request written while no owner runs is
  * carried out by the next one.

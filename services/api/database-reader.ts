@@ -28,7 +28,7 @@ export interface DatabaseReader {
 }
 
 /** Opens the reader; throws (GOV_STORAGE_FAILURE, GOV_SCHEMA_NEEDS_MIGRATION…) when it cannot. */
-export function openDatabaseReader(governance: GovernanceSystem): DatabaseReader {
+export function openHealthReader(governance: GovernanceSystem): DatabaseReader {
   const own = governance.openReadOnlyStore();
   if (own !== null) return storeReader(own);
   // `:memory:`: the engine port's readers and the alert manager's delivery list (they only read).

@@ -17,7 +17,7 @@ import {
   DEFAULT_CONNECTION_TIMEOUTS,
   DEFAULT_GUARD_LIMITS,
 } from './connection-guard.js';
-import { type DatabaseReader, openDatabaseReader } from './database-reader.js';
+import { type DatabaseReader, openHealthReader } from './database-reader.js';
 import {
   gateDocument,
   healthDocument,
@@ -261,7 +261,7 @@ export async function startApiServerWithTimeouts(
   const checked = checkApiOptions(options);
   const { governance } = checked;
   const logger = componentLogger(options.logger ?? silentLogger(), 'api');
-  const reader = openDatabaseReader(governance);
+  const reader = openHealthReader(governance);
   const stream = new StatusStream(
     () => displayView(pageView(governance.status())),
     (error) => logger.error({ err: error }, 'status stream view failed'),

@@ -1,11 +1,13 @@
 /**
  * What every command receives: the parsed flags, the output, and helpers to find the database
- * and the control socket (flags > env > config file > defaults) and open the database read-only
- * (the persistence layer, and SQLite with it, is loaded only then).
+ * and the control socket (flags > env > config file > defaults), open the database read-only
+ * (the persistence layer, and SQLite with it, is loaded only then) and name where an operator
+ * request goes.
  */
 import { existsSync, statSync } from 'node:fs';
 import type { Store } from '../../persistence/index.js';
 import { formatDuration } from '../clock.js';
+import type { TemporaryOwnerConfig } from '../governor/ownership/index.js';
 import { hasAlertSinks } from './alerts-layers.js';
 import { type ConfigFlags, type DaemonConfig, resolveConfigLayers } from './config-layers.js';
 import { defaultSocketPath } from './control-channel.js';
@@ -103,13 +105,29 @@ export function requireDatabase(dbPath: string): void {
 }
 
 /**
+ * Where the command line sends an operator request (`sendOwnerRequest`): the configured
+ * database, NOT_FOUND when there is no file, and the configured alert sinks, loaded only when
+ * this command must act as the owner itself.
+ */
+export function ownerRequestTarget(config: DaemonConfig): TemporaryOwnerConfig {
+  requireDatabase(config.dbPath);
+  return {
+    dbPath: config.dbPath,
+    thresholds: config.thresholds,
+    desiredMode: config.desiredMode,
+    createAlertSinks: async () =>
+      (await import('./alerts-config.js')).createAlertSinks(config.alerts),
+  };
+}
+
+/**
  * Opens the database read-only; NOT_FOUND when there is no file. When this user may read the
  * file but not write beside it, the store reads a private copy, and the command says so on
  * stderr (`store.readNote`: what the copy may lack).
  */
 export async function openReadOnly(dbPath: string, context?: CommandContext): Promise<Store> {
   requireDatabase(dbPath);
-  const { openDatabaseReader } = await import('../governor/reader.js');
+  const { openDatabaseReader } = await import('../governor/ownership/index.js');
   const store = openDatabaseReader(dbPath);
   if (context !== undefined && store.readNote !== null) tellReadNote(context, store.readNote);
   return store;

@@ -9,6 +9,7 @@
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
+import { clip, displayText } from '../display-text.js';
 import { describeError } from '../errors.js';
 import { canonicalDatabasePath } from '../governor/database-path.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -25,25 +26,21 @@ export const CONTROL_IDLE_TIMEOUT_MS = 5_000;
  * complete request yet) that connected first; only when every one is busy is the newcomer closed.
  */
 export const CONTROL_CONNECTIONS_MAX = 16;
+/** How much of an unknown command a refusal repeats. */
+const COMMAND_ECHO_CHARS_MAX = 32;
 /** Linux allows 107 bytes in a socket path, macOS 103: stay under both. */
 export const SOCKET_PATH_BYTES_MAX = 103;
 
-export const CONTROL_COMMANDS = [
-  'ping',
-  'status',
-  'shutdown',
-  'observe',
-  'resume',
-  'restart',
-  'ack',
-] as const;
+/**
+ * What the socket answers: `ping` (is a daemon here) and `status` (its live state). Operator
+ * commands never travel over it: the command line records them in the database, where the owner,
+ * whoever it is, picks them up (services/governor/ownership/request.ts).
+ */
+export const CONTROL_COMMANDS = ['ping', 'status'] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 
 export interface ControlRequest {
   readonly command: ControlCommand;
-  readonly operator?: string;
-  readonly reason?: string;
-  readonly alertId?: string;
 }
 
 export type ControlResponse =
@@ -216,13 +213,17 @@ function parseRequest(line: string): ControlRequest | string {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return 'request is not an object';
-  const record = value as Record<string, unknown>;
-  if (!(CONTROL_COMMANDS as readonly unknown[]).includes(record.command)) return 'unknown command';
-  for (const key of ['operator', 'reason', 'alertId'] as const) {
-    if (record[key] !== undefined && typeof record[key] !== 'string')
-      return `${key} must be a string`;
-  }
-  return record as unknown as ControlRequest;
+  const command = (value as Record<string, unknown>).command;
+  const known = CONTROL_COMMANDS.find((each) => each === command);
+  if (known === undefined) return unknownCommand(command);
+  return { command: known };
+}
+
+/** The refusal of a command the socket does not answer, naming the ones it does. */
+function unknownCommand(command: unknown): string {
+  const named =
+    typeof command === 'string' ? ` "${displayText(clip(command, COMMAND_ECHO_CHARS_MAX))}"` : '';
+  return `unknown command${named}: the control socket answers ${CONTROL_COMMANDS.join(' and ')} only; operator commands (governor shutdown|observe|resume|restart|ack) are recorded in the database and carried out by its owner`;
 }
 
 /** The connections a server holds; a newcomer beyond the limit evicts the oldest idle one. */

@@ -22,7 +22,7 @@ import { GovernorError } from '../errors.js';
 import { verifyDatabase } from '../health/verify-database.js';
 import { silentLogger } from '../logger.js';
 import { checkOperatorRequest } from '../operator.js';
-import { acquireOwnerLock, claimOwnerRow } from './ownership.js';
+import { acquireOwnerLock, claimOwnerRow } from './ownership/index.js';
 
 export interface PruneOptions {
   readonly dbPath: string;

@@ -33,7 +33,6 @@ import {
   ModeJournal,
   type OwnerThresholds,
 } from '../../persistence/mode-journal.js';
-import type { OwnerLock } from '../../persistence/ownership.js';
 import { readFields } from '../../persistence/plain-copy.js';
 import { LIMITS } from '../../persistence/validation.js';
 import { AlertManager } from '../alerts/alert-manager.js';
@@ -83,16 +82,18 @@ import { inputsText, restoreInputAges } from './inputs.js';
 import { forceInconsistency, type Inconsistency, InvariantGuard } from './invariants.js';
 import { Lifecycle } from './lifecycle.js';
 import {
-  type CommandResult,
   type CommandTarget,
-  executeCommand,
-  type OperatorCommand,
   processSignature,
   REQUEST_POLL_MS_DEFAULT,
   REQUEST_POLL_MS_RANGE,
   RequestWatcher,
 } from './operator-commands.js';
-import { acquireOwnerLock, adoptSideFiles, claimOwnerRow } from './ownership.js';
+import {
+  acquireOwnerLock,
+  adoptSideFiles,
+  claimOwnerRow,
+  type OwnerLock,
+} from './ownership/take.js';
 import { type PreflightReport, preflight, type ThresholdsOrigin } from './preflight.js';
 import { type ExceptionOrigin, watchUncaughtExceptions } from './process-errors.js';
 import { announceRestart, restartEvent } from './restart.js';
@@ -978,15 +979,6 @@ export class GovernanceSystem {
     // A venue's not-flat alert acknowledged: governor stops cancelling there.
     this.venues.acknowledged(alertId, operator);
     return acknowledged;
-  }
-
-  /**
-   * Carries out an operator command (the control socket's way in); refusals throw.
-   * @internal
-   */
-  executeOperatorCommand(command: OperatorCommand): Promise<CommandResult> {
-    this.assertOpen();
-    return executeCommand(this.commandTarget(), command, processSignature('daemon'));
   }
 
   /**

@@ -1,10 +1,10 @@
 /**
- * Operator commands, whichever way they come: called in process, sent over the daemon's control
- * socket, or recorded in the database by another process (the command line). Each transport
- * hands the command to `executeCommand`, which carries it out through the GovernanceSystem's
- * audited calls (so through the machine) and reports the state reached. The request watcher
- * picks up requests other processes recorded: it polls `PRAGMA data_version` (which changes only
- * when another connection commits) on an unref'd timer, off the gate's path.
+ * Operator commands recorded in the database by another process (the command line; an engine
+ * calls the GovernanceSystem's operator methods in process). The request watcher hands each to
+ * `executeCommand`, which carries it out through the GovernanceSystem's audited calls (so
+ * through the machine) and reports the state reached, recorded on the request row. The watcher
+ * polls `PRAGMA data_version` (which changes only when another connection commits) on an unref'd
+ * timer, off the gate's path.
  */
 import { hostname } from 'node:os';
 import type { LifecycleState, ShutdownTrigger } from '../../machines/types.js';
@@ -121,7 +121,7 @@ export async function executeCommand(
       break;
     case 'ack':
       // As JSON (dates as ISO-8601 text): the outcome is recorded on the request row, which
-      // refuses a Date, and sent over the control socket, which turns it into text anyway.
+      // refuses a Date.
       alert = JSON.parse(
         JSON.stringify(target.acknowledgeAlert(command.alertId ?? '', command.operator) ?? null),
       );

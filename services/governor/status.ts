@@ -15,7 +15,6 @@ import type {
 } from '../../machines/types.js';
 import type { Store } from '../../persistence/index.js';
 import { ModeJournal } from '../../persistence/mode-journal.js';
-import type { OwnerInfo } from '../../persistence/ownership.js';
 import type { GovernorAlert } from '../alerts/types.js';
 import type { Thresholds } from '../config.js';
 import { clip } from '../display-text.js';
@@ -23,6 +22,7 @@ import { fallbackPathFor, readFallbackRecord } from '../fallback-file.js';
 import type { ExecutionQueueStatus, SystemHealth } from '../health/health-monitor.js';
 import { type Authorization, authorityInForce, type Cause, type LatchSource } from './authority.js';
 import type { EnginePort } from './engine-port.js';
+import type { OwnerInfo } from './ownership/find-owner.js';
 import type { VenueStatus } from './venue-guard.js';
 import type { AlertManagerView, FailSafeManagerView, HealthMonitorView } from './views.js';
 

@@ -9,7 +9,7 @@ import type { StoredEvent } from '../../persistence/index.js';
 import { ModeJournal } from '../../persistence/mode-journal.js';
 import type { VenueRecord } from '../../persistence/venues.js';
 import { describeError } from '../errors.js';
-import { openDatabaseReader } from './reader.js';
+import { openDatabaseReader } from './ownership/index.js';
 
 /** What the command reads before its request: where the log ends, and the venues on record. */
 export interface VenueBaseline {

@@ -75,6 +75,16 @@ const PROBES: ReadonlyArray<readonly [rule: string, path: string, source: string
     "import { Store } from '../../persistence/store.js';\nexport const probe = Store;\n",
   ],
   [
+    'ownership-in-one-module',
+    'services/governor/probe-owner-lock.ts',
+    "import { OwnerLock } from '../../persistence/owner-lock.js';\nexport const probe = OwnerLock;\n",
+  ],
+  [
+    'ownership-through-its-index',
+    'services/cli/probe-ownership.ts',
+    "import { acquireOwnerLock } from '../governor/ownership/take.js';\nexport const probe = acquireOwnerLock;\n",
+  ],
+  [
     'source-never-imports-tests',
     'services/governor/probe-tests.ts',
     "import { makeHarness } from '../../test/support/harness.js';\nexport const probe = makeHarness;\n",

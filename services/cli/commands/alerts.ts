@@ -6,17 +6,18 @@
 import type { StoredAlert } from '../../../persistence/index.js';
 import { type AlertDeliveryStatus, readAlertDeliveryStatus } from '../../alerts/delivery-status.js';
 import { displayText } from '../../display-text.js';
+import { sendOwnerRequest } from '../../governor/ownership/index.js';
 import { checkOperatorRequest } from '../../operator.js';
 import {
   booleanFlag,
   type CommandContext,
   openReadOnly,
+  ownerRequestTarget,
   resolveConfig,
   stringFlag,
 } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { sendOwnerRequest } from '../owner-client.js';
 import { type CommandLocation, commandLocation, locateCommands } from '../printed-command.js';
 import { describeOutcome } from './operator.js';
 
@@ -115,7 +116,7 @@ export async function ackCommand(context: CommandContext): Promise<ExitCode> {
     'ack',
   );
   const config = await resolveConfig(context);
-  const outcome = await sendOwnerRequest(config, {
+  const outcome = await sendOwnerRequest(ownerRequestTarget(config), {
     command: 'ack',
     operator,
     reason: `acknowledge alert ${alertId}`,

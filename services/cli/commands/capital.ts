@@ -8,15 +8,16 @@
  */
 import type { PoolBalance } from '../../../persistence/capital.js';
 import { displayText } from '../../display-text.js';
+import { sendOwnerRequest } from '../../governor/ownership/index.js';
 import {
   booleanFlag,
   type CommandContext,
   openReadOnly,
+  ownerRequestTarget,
   resolveConfig,
   stringFlag,
 } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
-import { sendOwnerRequest } from '../owner-client.js';
 import { type CommandLocation, commandLocation, nextCommands } from '../printed-command.js';
 import { describeOutcome, requireOperatorFlags } from './operator.js';
 
@@ -132,7 +133,7 @@ export async function capitalAdjustCommand(context: CommandContext): Promise<Exi
       `refused: this correction leaves pool ${poolId} unreconciled (difference ${plan.after.differenceMinor}); a running governor shuts down on a mismatch (CAPITAL_INCONSISTENT). Choose the amount that reconciles it, or add --force when this is one of several corrections; nothing was changed`,
     );
   }
-  const outcome = await sendOwnerRequest(config, {
+  const outcome = await sendOwnerRequest(ownerRequestTarget(config), {
     command: 'adjust',
     ...request,
     options: {

@@ -9,6 +9,7 @@
  */
 import { formatDuration } from '../../clock.js';
 import { displayText } from '../../display-text.js';
+import { type RequestOutcome, sendOwnerRequest } from '../../governor/ownership/index.js';
 import {
   awaitVenueOutcomes,
   leavesOrders,
@@ -20,9 +21,14 @@ import {
 } from '../../governor/venue-report.js';
 import { checkOperatorRequest, type OperatorRequest } from '../../operator.js';
 import type { DaemonConfig } from '../config.js';
-import { booleanFlag, type CommandContext, resolveConfig, stringFlag } from '../context.js';
+import {
+  booleanFlag,
+  type CommandContext,
+  ownerRequestTarget,
+  resolveConfig,
+  stringFlag,
+} from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
-import { type RequestOutcome, sendOwnerRequest } from '../owner-client.js';
 import {
   type CommandLocation,
   commandLocation,
@@ -275,7 +281,7 @@ export async function operatorCommand(
   // The kill switch reports flatness: the venues on record and where the log ended, read first.
   const baseline = action === 'shutdown' ? readVenueBaseline(config.dbPath) : null;
   const requestedAtMs = performance.now();
-  const outcome = await sendOwnerRequest(config, {
+  const outcome = await sendOwnerRequest(ownerRequestTarget(config), {
     command: action,
     ...request,
     ...(force ? { options: { force: true } } : {}),

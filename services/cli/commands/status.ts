@@ -98,7 +98,7 @@ async function fetchStatus(context: CommandContext): Promise<Fetched> {
   const [store, { recordedStatus }, { ownerAlive, ownerOnRecord }] = await Promise.all([
     openReadOnly(config.dbPath, context),
     import('../../governor/status.js'),
-    import('../../governor/owner-record.js'),
+    import('../../governor/ownership/index.js'),
   ]);
   try {
     const owner = ownerAlive(config.dbPath) ? ownerOnRecord(store) : null;

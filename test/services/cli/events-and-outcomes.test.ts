@@ -22,7 +22,7 @@ import { describeOutcome } from '../../../services/cli/commands/operator.js';
 import { CliError, EXIT, plainMessage } from '../../../services/cli/exit-codes.js';
 import { SimulatedClock } from '../../../services/clock.js';
 import { GovernorError } from '../../../services/errors.js';
-import type { RequestOutcome } from '../../../services/governor/owner-client.js';
+import type { RequestOutcome } from '../../../services/governor/ownership/index.js';
 
 const NOW_MS = Date.parse('2026-03-02T12:00:00.000Z');
 const directories: string[] = [];

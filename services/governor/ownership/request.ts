@@ -1,24 +1,24 @@
 /**
- * How an operator command reaches the owner of a database, whatever it is (a daemon, an engine that
- * embeds governor, or nobody): it records the operator request in the database, and waits until
+ * Sending a request to the owner of a database, whatever it is (a daemon, an engine that embeds
+ * governor, or nobody): the operator command is recorded in the database, and this waits until
  * the owner confirms it (the owner sees the request within its poll interval and carries it out
  * through its machine). When no owner is alive, the command line becomes the owner for a moment
  * and carries the request out itself, through the same code; the next start then honours it.
  * When an owner is alive but does not confirm in time, it says exactly that.
  */
-import type { Mode } from '../../machines/types.js';
+import type { Mode } from '../../../machines/types.js';
 import type {
   OperatorRequestCommand,
   OperatorRequestRecord,
-} from '../../persistence/operator-requests.js';
-import type { OwnerInfo } from '../../persistence/ownership.js';
-import { Store } from '../../persistence/store.js';
-import type { AlertSink } from '../alerts/types.js';
-import type { Thresholds } from '../config.js';
-import { isGovernorError } from '../errors.js';
-import type { GovernanceSystem } from './governance-system.js';
-import { processSignature } from './operator-commands.js';
-import { ownerAlive, ownerOnRecord } from './owner-record.js';
+} from '../../../persistence/operator-requests.js';
+import type { OwnerInfo } from '../../../persistence/owner-lock.js';
+import { Store } from '../../../persistence/store.js';
+import type { AlertSink } from '../../alerts/types.js';
+import type { Thresholds } from '../../config.js';
+import { isGovernorError } from '../../errors.js';
+import type { GovernanceSystem } from '../governance-system.js';
+import { processSignature } from '../operator-commands.js';
+import { ownerAlive, ownerOnRecord } from './find-owner.js';
 
 /** What a temporary owner needs, when none runs: the database, its settings and alert sinks. */
 export interface TemporaryOwnerConfig {
@@ -34,7 +34,7 @@ export interface OwnerRequest {
   readonly operator: string;
   readonly reason: string;
   readonly alertId?: string;
-  /** `restart`: `{ force: true }`; `adjust`: `{ poolId, accountId, amountMinor }` (see operator-commands.ts). */
+  /** `restart`: `{ force: true }`; `adjust`: `{ poolId, accountId, amountMinor }` (see ../operator-commands.ts). */
   readonly options?: Readonly<Record<string, unknown>>;
 }
 
@@ -168,7 +168,7 @@ function withdraw(store: Store, id: number): boolean {
  */
 async function actAsOwner(config: TemporaryOwnerConfig): Promise<boolean> {
   // Loaded only here: the statechart, the logger and the alert machinery are an owner's.
-  const { GovernanceSystem } = await import('./governance-system.js');
+  const { GovernanceSystem } = await import('../governance-system.js');
   const sinks = await config.createAlertSinks();
   let governance: GovernanceSystem;
   try {

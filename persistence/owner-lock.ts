@@ -1,15 +1,14 @@
 /**
- * One owner per database file. The owner holds an exclusive SQLite lock on a lock file beside
- * the database's real path (`<realpath>.owner`, symlinks resolved), taken with a zero busy
- * timeout and held for the life of the process: the operating system frees it when the process
- * dies, even by kill -9. The owner also records itself in the database (`owner` row: pid, host,
- * since, lock file and its inode), which names it to anyone refused and lets a process that came
- * through another name (a hard link, a bind mount) find the lock actually held.
+ * The storage side of one owner per database file (the rest is services/governor/ownership,
+ * the only module that uses this one). The owner holds an exclusive SQLite lock on a lock file
+ * beside the database's real path (`<realpath>.owner`, symlinks resolved), held for the life of
+ * the process: the operating system frees it when the process dies, even by kill -9. `OwnerInfo`
+ * is the shape of the `owner` row (pid, host, since, lock file and its inode) the owner records.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
-import { GovernorError } from '../services/errors.js';
+import { wrapStorageError } from './connection.js';
 import { sideFilePath } from './side-files.js';
 import { nativeBindingOption } from './sqlite-addon.js';
 
@@ -43,19 +42,6 @@ export function processStartOf(pid: number): string | null {
   }
 }
 
-/** True when a process that matches `owner` still runs on this host (false when unsure: other host). */
-export function ownerProcessAlive(owner: OwnerInfo): boolean {
-  if (owner.host !== hostname()) return false;
-  try {
-    process.kill(owner.pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  if (owner.processStart === null) return true;
-  const start = processStartOf(owner.pid);
-  return start === null || start === owner.processStart;
-}
-
 /**
  * How long taking the lock waits out a holder that is only looking: `isLockHeld` (run by
  * `governor status` and the command line) holds a shared lock for a moment to learn that nobody
@@ -64,16 +50,18 @@ export function ownerProcessAlive(owner: OwnerInfo): boolean {
  */
 export const LOCK_ACQUIRE_WAIT_MS = 250;
 
-function lockConnection(lockPath: string, waitMs = 0): Database.Database | null {
-  const db = new Database(lockPath, { timeout: waitMs, ...nativeBindingOption() });
+/** The lock connection, or null when another holds the lock; GOV_STORAGE_FAILURE when SQLite fails. */
+function lockConnection(lockPath: string, waitMs: number): Database.Database | null {
+  let db: Database.Database | null = null;
   try {
+    db = new Database(lockPath, { timeout: waitMs, ...nativeBindingOption() });
     db.pragma('locking_mode = EXCLUSIVE');
     db.exec('BEGIN EXCLUSIVE');
     return db;
   } catch (error) {
-    db.close();
+    db?.close();
     if ((error as { code?: string }).code?.startsWith('SQLITE_BUSY')) return null;
-    throw error;
+    throw wrapStorageError(error, 'ownership.lock');
   }
 }
 
@@ -117,7 +105,8 @@ export class OwnerLock {
 
   /**
    * Takes the lock of `dbPath` or refuses: null when another process (or another
-   * GovernanceSystem in this process) holds it, within LOCK_ACQUIRE_WAIT_MS.
+   * GovernanceSystem in this process) holds it, within LOCK_ACQUIRE_WAIT_MS; GOV_STORAGE_FAILURE
+   * when SQLite cannot open or lock the lock file (a directory this user may not write).
    */
   static tryAcquire(dbPath: string, nowIso: string): OwnerLock | null {
     const lockPath = lockPathFor(dbPath);
@@ -157,22 +146,4 @@ export class OwnerLock {
       // closing frees the lock whatever SQLite says; nothing else to do
     }
   }
-}
-
-/** GOV_DATABASE_OWNED, naming the owner when it is known. */
-export function ownedError(dbPath: string, owner: OwnerInfo | null): GovernorError {
-  const who =
-    owner === null
-      ? 'another process'
-      : `pid ${owner.pid} on ${owner.host} (owner since ${owner.since})`;
-  return new GovernorError(
-    'GOV_DATABASE_OWNED',
-    `${dbPath} is owned by ${who}; one process owns a database at a time. Stop it first, or send it operator commands (governor shutdown|observe|resume|restart reach the owner)`,
-    {
-      path: dbPath,
-      ...(owner === null
-        ? {}
-        : { ownerPid: owner.pid, ownerHost: owner.host, ownerSince: owner.since }),
-    },
-  );
 }

@@ -1,26 +1,27 @@
 /**
- * Who owns a database, as a command sees it without taking anything: whether some process holds
- * the owner lock, and the owner the database recorded (pid, host, since); and the checks every
- * process that takes the lock makes (one name per file, the owner on record still alive).
+ * Finding the owner of a database without taking anything: whether some process holds the owner
+ * lock, the owner the database recorded (pid, host, since), and whether that owner is still
+ * alive although a lock was taken (the check every process that takes the lock makes).
  */
-import { statSync } from 'node:fs';
-import { ModeJournal } from '../../persistence/mode-journal.js';
+import { hostname } from 'node:os';
+import { ModeJournal } from '../../../persistence/mode-journal.js';
 import {
   isLockHeld,
   lockPathFor,
   type OwnerInfo,
   type OwnerLock,
-  ownerProcessAlive,
-} from '../../persistence/ownership.js';
-import { Store } from '../../persistence/store.js';
-import { GovernorError } from '../errors.js';
+  processStartOf,
+} from '../../../persistence/owner-lock.js';
+import { Store } from '../../../persistence/store.js';
+
+export type { OwnerInfo };
 
 /** True when some process holds the database's owner lock. */
 export function ownerAlive(dbPath: string): boolean {
   return isLockHeld(lockPathFor(dbPath));
 }
 
-/** The owner on record (when one runs), read without taking anything. */
+/** The owner on record in an open store; null when none is, or the row cannot be read. */
 export function ownerOnRecord(store: Store): OwnerInfo | null {
   try {
     return new ModeJournal(store).readOwner();
@@ -42,24 +43,17 @@ export function readOwnerQuietly(dbPath: string): OwnerInfo | null {
   }
 }
 
-/**
- * Refuses a database file with more than one hard link: SQLite keys its journal and locks on
- * the name, so a second name corrupts it (and would let a second owner in).
- */
-export function refuseExtraNames(dbPath: string): void {
-  let links = 1;
+/** True when a process that matches `owner` still runs on this host (false when unsure: other host). */
+export function ownerProcessAlive(owner: OwnerInfo): boolean {
+  if (owner.host !== hostname()) return false;
   try {
-    links = statSync(dbPath).nlink;
-  } catch {
-    return; // a new database
+    process.kill(owner.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  if (links > 1) {
-    throw new GovernorError(
-      'GOV_INVALID_ARGUMENT',
-      `${dbPath} has ${links} hard links; a database must have a single name (SQLite keys its journal and locks on the name, so a second name corrupts it): remove the extra links`,
-      { path: dbPath, links },
-    );
-  }
+  if (owner.processStart === null) return true;
+  const start = processStartOf(owner.pid);
+  return start === null || start === owner.processStart;
 }
 
 /**
