@@ -1170,7 +1170,7 @@ export class GovernanceSystem {
       // Unknown: the next start then takes the snapshot's age from the database.
       this.logger.warn({ err: error }, 'latest snapshot could not be read');
     }
-    return inputsText(this.health, this.nowIso(), closed, latestSnapshotDate);
+    return inputsText(this.health, this.clock.wallNow(), closed, latestSnapshotDate);
   }
 
   // ---------------------------------------------------------------------------------------

@@ -138,18 +138,24 @@ export function restoredAges(
  */
 export function inputsText(
   health: HealthMonitor,
-  atIso: string,
+  wallNowMs: number,
   closed: boolean,
   latestSnapshotDate: string | null,
 ): string {
   const ages = health.ages();
+  // Exact ages as of `at` (whole milliseconds of wall time): a rounded age, or one as of an
+  // instant up to 1 ms later than `at` says, grew by up to 1 ms per restart, and a crash loop
+  // latched a trigger early (sim seed 20: SNAPSHOT_WRITE_FAILURE 5 ms early after 6 crashes).
+  const at = new Date(wallNowMs);
+  const sinceAtMs = Math.max(0, wallNowMs - at.getTime());
+  const asOfAt = (ageMs: number): number => Math.max(0, ageMs - sinceAtMs);
   return serialiseInputs({
     version: 1,
-    at: atIso,
+    at: at.toISOString(),
     closed,
-    marketDataAgeMs: Math.round(ages.marketDataAgeMs),
-    eventLogWriteAgeMs: Math.round(ages.eventLogWriteAgeMs),
-    snapshotWriteAgeMs: Math.round(ages.snapshotWriteAgeMs),
+    marketDataAgeMs: asOfAt(ages.marketDataAgeMs),
+    eventLogWriteAgeMs: asOfAt(ages.eventLogWriteAgeMs),
+    snapshotWriteAgeMs: asOfAt(ages.snapshotWriteAgeMs),
     latestSnapshotDate,
     lastWallMs: health.lastUpdateWallMs(),
     errors: health.exportErrorWindow(),
