@@ -208,7 +208,8 @@ export class Effects {
     }
     this.lastPersistedTo = persistedTo;
     if (!alerted) {
-      // The latch is durable (database or fallback file) before the alert is delivered.
+      // The latch is durable (in the database or the fallback file, if either took it) before
+      // the alert is logged, delivered or told.
       if (alert.staged !== null) alert.staged.release();
       else if (!withLatch || alert.failed) {
         this.deps.incidents.shutdown(latch, { ...details, persistedTo });
