@@ -174,14 +174,20 @@ export class Effects {
       ...(alerted ? { alertRaised: true } : {}),
     };
     const details = { from, lifecycleId: context.lifecycleId };
+    const record = { from, latch, lifecycleId: context.lifecycleId, finalState, latchedRestart };
     const withLatch = !alerted && !this.alertInItsOwnTransaction;
-    const alert: { staged: StagedAlert | null; failed: boolean } = { staged: null, failed: false };
+    const alert: { staged: StagedAlert | null; tried: boolean; failed: boolean } = {
+      staged: null,
+      tried: false,
+      failed: false,
+    };
     let persistedTo: PersistedTo;
     try {
       this.deps.journal.recordShutdown(
-        { from, latch, lifecycleId: context.lifecycleId, finalState, latchedRestart },
+        record,
         withLatch
           ? () => {
+              alert.tried = true;
               // An alert that cannot be written never rolls the latch back: its row's savepoint
               // fails alone, the latch commits, and the alert goes out from memory (and the spill).
               try {
@@ -200,11 +206,7 @@ export class Effects {
     } catch (error) {
       alert.staged = null; // its row was rolled back with the latch: raised again below
       alert.failed = true;
-      this.deps.logger.error(
-        { err: error },
-        'shutdown could not be written to the database; using the fallback file',
-      );
-      persistedTo = this.writeFallback(latch, context.lifecycleId, finalState);
+      persistedTo = this.persistLatchAlone(record, error, alert.tried);
     }
     this.lastPersistedTo = persistedTo;
     if (!alerted) {
@@ -221,6 +223,32 @@ export class Effects {
     }
     // The head anchor covers the shutdown's events (after the alert: the page goes out first).
     if (persistedTo === 'database') this.anchor();
+  }
+
+  /**
+   * The shutdown's transaction failed. When it failed at or after the alert's rows (SQLite may
+   * end the whole transaction on a full disk), the latch is written once more without them, so
+   * an alert's failure never costs the latch its record; else, or then, the fallback file.
+   */
+  private persistLatchAlone(
+    record: Parameters<ModeJournal['recordShutdown']>[0],
+    error: unknown,
+    alertTried: boolean,
+  ): PersistedTo {
+    if (alertTried) {
+      try {
+        this.deps.journal.recordShutdown(record);
+        this.deps.logger.error({ err: error }, 'shutdown written without its alert');
+        return 'database';
+      } catch (again) {
+        error = again;
+      }
+    }
+    this.deps.logger.error(
+      { err: error },
+      'shutdown could not be written to the database; using the fallback file',
+    );
+    return this.writeFallback(record.latch, record.lifecycleId, record.finalState);
   }
 
   private latchOf(context: GovernorContext): ShutdownLatch {

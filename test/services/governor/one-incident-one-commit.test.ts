@@ -151,6 +151,29 @@ describe('one incident, one commit', () => {
     },
   );
 
+  it('an alert row whose failure ends the whole transaction (as SQLite may on a full disk): the latch is written again without it', async () => {
+    const { probe, delivered, told } = setUp();
+    expect(await h.gov.runStartupChecks()).toBe(true);
+    const reader = probe.reader as Store;
+    const eventsBefore = reader.events.count();
+    // RAISE(ROLLBACK) ends the enclosing transaction, not only the statement or its savepoint.
+    h.tamper().exec(
+      "CREATE TRIGGER refuse_alert BEFORE INSERT ON alerts BEGIN SELECT RAISE(ROLLBACK, 'refused'); END",
+    );
+
+    h.gov.failSafeManager.triggerShutdown('UNRECOVERABLE_EXCEPTION', 'engine crashed');
+
+    expect(h.gov.canDeployCapital()).toBe(false);
+    expect(h.gov.failSafeManager.getFailSafeState().persistedTo).toBe('database');
+    expect(reader.systemState.get().latch?.trigger).toBe('UNRECOVERABLE_EXCEPTION');
+    const flow = [...reader.events.iterate(1)].slice(eventsBefore).map((e) => e.eventType);
+    expect(flow).toEqual(['SYSTEM_SHUTDOWN', 'SYSTEM_MODE_CHANGE', 'FINAL_STATE_PERSISTED']);
+    expect(reader.alerts.list()).toEqual([]);
+    expect(told.map((t) => [t.alert.severity, t.latchDurable])).toEqual([['CRITICAL', true]]);
+    await settle();
+    expect(delivered.map((d) => [d.alert.kind, d.latchDurable])).toEqual([['SHUTDOWN', true]]);
+  });
+
   it('a database that takes nothing: the latch goes to the fallback file, the alert out from memory', async () => {
     const { probe, delivered, told } = setUp();
     expect(await h.gov.runStartupChecks()).toBe(true);
