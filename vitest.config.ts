@@ -26,6 +26,7 @@ const E2E = [
   'test/persistence/integrity/workers.test.ts',
   'test/persistence/crash.test.ts',
   'test/persistence/prune-crash.test.ts',
+  'test/services/governor/incident-crash.test.ts',
   'examples/embedding/engine.test.ts',
   'test/fleet/**/*.test.ts',
 ];

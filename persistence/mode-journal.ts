@@ -243,9 +243,12 @@ export class ModeJournal {
    * The spec's shutdown persistence in one transaction: the shutdown event, the mode change, the
    * lifecycle and the latch, and the final state. The latch is always justified by a
    * SYSTEM_SHUTDOWN in the log (a latch recovered from the fallback file gets its event now).
-   * Throws when the database cannot be written (the caller then uses the fallback file).
+   * `alongside`, when given, runs last inside the same transaction, so that what it writes (the
+   * incident's alert) commits with the latch: one commit, one fsync. It must not throw (what it
+   * throws rolls the latch back). Throws when the database cannot be written (the caller then
+   * uses the fallback file).
    */
-  recordShutdown(record: ShutdownRecord): void {
+  recordShutdown(record: ShutdownRecord, alongside?: () => void): void {
     const { latch, from } = record;
     this.store.transaction(() => {
       const events = this.store.events;
@@ -282,6 +285,7 @@ export class ModeJournal {
           metadata: record.finalState,
         });
       }
+      alongside?.();
     });
   }
 

@@ -3,16 +3,21 @@
  * It keeps a pool of governors for the whole run. A round brings each back to AGGRESSIVE (an
  * operator restart after the previous round's SHUTDOWN) while no deadline is pending, then lets
  * their market data go stale one after another, SPACING_MS apart, and times each fail-safe:
- * from the deadline to the gate latched shut, and to the CRITICAL alert persisted.
+ * from the deadline to the gate latched shut, to the CRITICAL alert persisted, and to the
+ * mode-change listeners told. Each round writes its incidents along the path the parent names:
+ * the shipped one-commit path, or the former two-commit one (an internal switch of governor's,
+ * not exported by the package).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GovernanceSystem } from '../../index.js';
+import { ALERT_IN_ITS_OWN_TRANSACTION } from '../../services/governor/governance-system.js';
 import {
   type ChildRequest,
   type GovernorRound,
   type GovernorSample,
+  type IncidentPath,
   SPACING_MS,
   scheduleStarts,
   THRESHOLD_MS,
@@ -32,6 +37,8 @@ interface Subject {
   deadlineMs: number;
   triggeredAtMs: number;
   persistedAtMs: number;
+  toldAtMs: number;
+  alertId: string;
   trigger: string;
   settle: (error?: Error) => void;
   done: Promise<void>;
@@ -58,12 +65,21 @@ function createSubject(dbPath: string): Subject {
     deadlineMs: Number.NaN,
     triggeredAtMs: Number.NaN,
     persistedAtMs: Number.NaN,
+    toldAtMs: Number.NaN,
+    alertId: '',
     trigger: '',
     settle: () => {},
     done: Promise.resolve(),
   };
+  governance.onAlert((alert) => {
+    // Told synchronously once the alert is stored: its commit (one path or the other) returned.
+    if (alert.kind !== 'SHUTDOWN' || !subject.released || subject.alertId !== '') return;
+    subject.persistedAtMs = performance.now();
+    subject.alertId = alert.alertId;
+  });
   governance.onModeChange((change) => {
     if (change.to !== 'SHUTDOWN') return;
+    subject.toldAtMs = performance.now();
     // Both rules see the same stale market data (stale and stall thresholds are equal here).
     const staleMarketData =
       change.trigger === 'MARKET_DATA_STALL' ||
@@ -75,11 +91,12 @@ function createSubject(dbPath: string): Subject {
       return;
     }
     subject.trigger = change.trigger ?? '';
+    // Read back from the database: the alert its listener saw is the new CRITICAL one.
     const alert = governance.alertManager.getAlerts(1)[0];
-    subject.persistedAtMs = performance.now();
     if (
       alert === undefined ||
       alert.severity !== 'CRITICAL' ||
+      alert.alertId !== subject.alertId ||
       subject.alertIdsSeen.has(alert.alertId)
     ) {
       subject.settle(new Error('no new CRITICAL alert persisted'));
@@ -92,12 +109,15 @@ function createSubject(dbPath: string): Subject {
 }
 
 /** Back to AGGRESSIVE with fresh inputs, and a new trial armed (not yet released). */
-async function prepare(subject: Subject): Promise<void> {
+async function prepare(subject: Subject, path: IncidentPath): Promise<void> {
   const { governance } = subject;
   governance.healthMonitor.updateMarketDataTimestamp();
   if (governance.getState() === 'SHUTDOWN') governance.operatorRestart(OPERATOR);
+  governance[ALERT_IN_ITS_OWN_TRANSACTION](path === 'before');
   subject.released = false;
   subject.deadlineMs = subject.triggeredAtMs = subject.persistedAtMs = Number.NaN;
+  subject.toldAtMs = Number.NaN;
+  subject.alertId = '';
   subject.done = new Promise<void>((resolve, reject) => {
     subject.settle = (error) => (error === undefined ? resolve() : reject(error));
   });
@@ -139,13 +159,14 @@ function samples(subjects: readonly Subject[]): GovernorSample[] {
   return subjects.map((subject) => ({
     gateLatchedMs: subject.triggeredAtMs - subject.deadlineMs,
     alertPersistedMs: subject.persistedAtMs - subject.deadlineMs,
+    toldMs: subject.toldAtMs - subject.deadlineMs,
     trigger: subject.trigger,
     // Another governor's shutdown ran between this deadline and its detection, delaying it.
     overlapped: subjects.some(
       (other) =>
         other !== subject &&
         other.triggeredAtMs < subject.triggeredAtMs &&
-        other.persistedAtMs > subject.deadlineMs,
+        other.toldAtMs > subject.deadlineMs,
     ),
   }));
 }
@@ -153,16 +174,16 @@ function samples(subjects: readonly Subject[]): GovernorSample[] {
 const dir = mkdtempSync(join(tmpdir(), 'governor-bench-detection-'));
 const pool: Subject[] = [];
 
-async function round(count: number): Promise<GovernorRound> {
+async function round(count: number, path: IncidentPath): Promise<GovernorRound> {
   while (pool.length < count) pool.push(createSubject(join(dir, `governor-${pool.length}.db`)));
   const subjects = pool.slice(0, count);
   for (const subject of subjects) {
-    await prepare(subject);
+    await prepare(subject, path);
     // Preparing takes tens of ms per governor: keep the ones prepared before fresh meanwhile.
     for (const other of subjects) other.governance.healthMonitor.updateMarketDataTimestamp();
   }
   await release(subjects);
-  return { kind: 'governor', samples: samples(subjects) };
+  return { kind: 'governor', path, samples: samples(subjects) };
 }
 
 function end(code: number): never {
@@ -175,7 +196,7 @@ const send = process.send?.bind(process);
 if (send === undefined) throw new Error('detection-governor-child runs under bench/detection.ts');
 process.on('message', (message: ChildRequest) => {
   if (message.kind === 'end') end(0);
-  round(message.trials).then(
+  round(message.trials, message.path ?? 'after').then(
     (result) => send(result),
     (error: unknown) => {
       console.error(error);

@@ -8,16 +8,25 @@ export const THRESHOLD_MS = 1_000;
 /** Within a round, trial k starts (its last market data, or its bare timer) at k × this. */
 export const SPACING_MS = 60;
 
-/** Run a round of this many trials; or end: clean up and exit. */
+/**
+ * How the governor child writes an incident: `after`, the shipped path (the shutdown's events,
+ * the latch and the CRITICAL alert's row in one commit); `before`, the former path kept behind
+ * an internal switch (the alert's row in a second commit of its own, after the latch's).
+ */
+export type IncidentPath = 'before' | 'after';
+
+/** Run a round of this many trials (the governor child: along `path`); or end: clean up and exit. */
 export type ChildRequest =
-  | { readonly kind: 'round'; readonly trials: number }
+  | { readonly kind: 'round'; readonly trials: number; readonly path?: IncidentPath }
   | { readonly kind: 'end' };
 
 export interface GovernorSample {
   /** From the deadline to the machine receiving the fail-safe trigger (the gate latched shut). */
   readonly gateLatchedMs: number;
-  /** From the deadline to the CRITICAL alert read back from the database. */
+  /** From the deadline to the CRITICAL alert stored: its listener, told once its commit returned. */
   readonly alertPersistedMs: number;
+  /** From the deadline to the mode-change listeners told (after the head anchor's synced write). */
+  readonly toldMs: number;
   /** Whether another governor of the round wrote its shutdown between this deadline and its detection. */
   readonly overlapped: boolean;
   /** MARKET_DATA_STALL, or HEALTH_CHECK_FAILED when the check found stale market data first. */
@@ -26,6 +35,7 @@ export interface GovernorSample {
 
 export interface GovernorRound {
   readonly kind: 'governor';
+  readonly path: IncidentPath;
   readonly samples: readonly GovernorSample[];
 }
 

@@ -54,6 +54,21 @@ export interface OutboxRowRef {
   readonly outboxId: number;
 }
 
+/** An alert written inside a caller's transaction, not yet logged, delivered or told (`stage`). */
+export interface StagedAlert {
+  readonly alert: GovernorAlert;
+  /** The caller's transaction committed: log the alert, deliver it, tell the listeners. Once. */
+  release(): void;
+}
+
+/** An alert built for raising, with the sinks that fit in the delivery queue. */
+interface BuiltAlert {
+  readonly alert: GovernorAlert;
+  readonly sinks: readonly AlertSink[];
+  /** Sinks left out because the queue is full (counted and logged when the alert goes out). */
+  readonly dropped: number;
+}
+
 /** Where alerts are kept. The GovernanceSystem backs it with the SQLite store. */
 export interface AlertRepository {
   /**
@@ -239,6 +254,44 @@ export class AlertManager {
    * Never throws for a storage failure: the alert is still logged and delivered.
    */
   raise(input: RaiseAlertInput): GovernorAlert | null {
+    const built = this.build(input);
+    if (built === null) return null;
+    this.countDropped(built);
+    this.logAlert(built.alert);
+    const rows = this.persist(built);
+    if (rows === null) this.keepUnpersisted(built.alert);
+    this.finish(built, rows);
+    return built.alert;
+  }
+
+  /**
+   * Raises an alert as `raise` does, but writes it inside the caller's open write transaction
+   * (a savepoint of it: a failed alert write is rolled back alone, and the caller's writes stay)
+   * and holds back its log line, its delivery and the listeners until the caller, once its
+   * transaction has committed, calls `release`. When that transaction rolls back instead, the
+   * caller drops the staged alert (its row went with the transaction) and raises it again.
+   * Returns null when deduplicated. Never throws for a storage failure.
+   */
+  stage(input: RaiseAlertInput): StagedAlert | null {
+    const built = this.build(input);
+    if (built === null) return null;
+    const rows = this.persist(built);
+    let released = false;
+    return {
+      alert: built.alert,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.countDropped(built);
+        this.logAlert(built.alert);
+        if (rows === null) this.keepUnpersisted(built.alert);
+        this.finish(built, rows);
+      },
+    };
+  }
+
+  /** The alert of `input` and the sinks it fits in the delivery queue for; null when deduplicated. */
+  private build(input: RaiseAlertInput): BuiltAlert | null {
     if (!(ALERT_KINDS as readonly string[]).includes(input.kind)) {
       throw new GovernorError(
         'GOV_INVALID_ARGUMENT',
@@ -268,27 +321,44 @@ export class AlertManager {
       acknowledgedAt: null,
       resolvedAt: null,
     };
-    const sinks = this.admit(this.sinks, alert);
-    this.logAlert(alert);
-    let rows: OutboxRowRef[] | null = null;
+    const capacity = this.stopped ? 0 : this.dispatcher.capacity();
+    return {
+      alert,
+      sinks: this.sinks.slice(0, capacity),
+      dropped: this.stopped ? 0 : Math.max(0, this.sinks.length - capacity),
+    };
+  }
+
+  /** Writes the alert and its outbox rows; null (logged) when the repository refused them. */
+  private persist(built: BuiltAlert): OutboxRowRef[] | null {
     try {
-      rows = this.repository.insert(
-        alert,
-        sinks.map((sink) => sink.name),
+      return this.repository.insert(
+        built.alert,
+        built.sinks.map((sink) => sink.name),
       );
     } catch (error) {
-      this.keepUnpersisted(alert);
-      this.logger.error({ err: error, alertId: alert.alertId }, 'alert could not be persisted');
+      this.logger.error(
+        { err: error, alertId: built.alert.alertId },
+        'alert could not be persisted',
+      );
+      return null;
     }
-    this.dispatch(alert, sinks, 'deliver', rows);
+  }
+
+  private countDropped(built: BuiltAlert): void {
+    if (built.dropped > 0) this.dispatcher.countDropped(built.dropped, built.alert.alertId);
+  }
+
+  /** Queues the deliveries (from the outbox rows, or memory only) and tells the listeners. */
+  private finish(built: BuiltAlert, rows: OutboxRowRef[] | null): void {
+    this.dispatch(built.alert, built.sinks, 'deliver', rows);
     for (const listener of this.raiseListeners) {
       try {
-        listener(alert);
+        listener(built.alert);
       } catch (error) {
         this.logger.error({ err: error }, 'an alert listener threw; ignored');
       }
     }
-    return alert;
   }
 
   /** Registers a listener told, synchronously, of each alert raised; returns its remover. */

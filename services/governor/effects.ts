@@ -1,8 +1,9 @@
 /**
  * What the machine's entry actions do: persist each mode change through the mode journal (a
  * failure's OBSERVE_ONLY with its hold), carry out the spec's shutdown sequence (the gate is
- * already closed; events and latch in one transaction, or the fallback file; the head anchor
- * after them; one CRITICAL alert), raise the incident of a failure, and tell the listeners.
+ * already closed; events, latch and the one CRITICAL alert in one transaction, or the fallback
+ * file; the alert delivered after the commit; the head anchor after it), raise the incident of
+ * a failure, and tell the listeners.
  * Effects never throw into the machine: a failed write is logged and counted as an error.
  */
 import type {
@@ -13,6 +14,7 @@ import type {
 } from '../../machines/types.js';
 import { isHeldCause } from '../../machines/types.js';
 import type { ModeJournal } from '../../persistence/mode-journal.js';
+import type { StagedAlert } from '../alerts/alert-manager.js';
 import type { Clock } from '../clock.js';
 import { type FallbackRecord, readFallbackRecord, writeFallbackRecord } from '../fallback-file.js';
 import type { HealthMonitor } from '../health/health-monitor.js';
@@ -55,6 +57,11 @@ export class Effects {
   /** Changes entered but not yet told: listeners hear of them once the machine has settled. */
   private readonly untold: ModeChange[] = [];
   private lastPersistedTo: PersistedTo = null;
+  /**
+   * The shutdown's CRITICAL alert in a transaction of its own, after the latch's: the former
+   * path, two commits. For bench/detection.ts only, which times both paths in one run.
+   */
+  alertInItsOwnTransaction = false;
 
   constructor(private readonly deps: EffectsDependencies) {}
 
@@ -152,8 +159,9 @@ export class Effects {
   }
 
   /**
-   * The spec's fail-safe flow after the gate closed: shutdown event logged, mode change, state
-   * and latch persisted in one transaction (or the fallback file), head anchored, CRITICAL alert.
+   * The spec's fail-safe flow after the gate closed: shutdown event logged, mode change, state,
+   * latch and the CRITICAL alert persisted in one transaction (one fsync), or the fallback file;
+   * then the alert goes out (logged, delivered, told) and the head is anchored.
    */
   private shutdownSequence(from: LifecycleState, context: GovernorContext): void {
     const latch = this.latchOf(context);
@@ -165,30 +173,49 @@ export class Effects {
       ...this.finalState(from, latch, context),
       ...(alerted ? { alertRaised: true } : {}),
     };
+    const details = { from, lifecycleId: context.lifecycleId };
+    const record = { from, latch, lifecycleId: context.lifecycleId, finalState, latchedRestart };
+    const withLatch = !alerted && !this.alertInItsOwnTransaction;
+    const alert: { staged: StagedAlert | null; tried: boolean; failed: boolean } = {
+      staged: null,
+      tried: false,
+      failed: false,
+    };
     let persistedTo: PersistedTo;
     try {
-      this.deps.journal.recordShutdown({
-        from,
-        latch,
-        lifecycleId: context.lifecycleId,
-        finalState,
-        latchedRestart,
-      });
+      this.deps.journal.recordShutdown(
+        record,
+        withLatch
+          ? () => {
+              alert.tried = true;
+              // An alert that cannot be written never rolls the latch back: its row's savepoint
+              // fails alone, the latch commits, and the alert goes out from memory (and the spill).
+              try {
+                alert.staged = this.deps.incidents.stageShutdown(latch, {
+                  ...details,
+                  persistedTo: 'database',
+                });
+              } catch (error) {
+                alert.failed = true;
+                this.deps.logger.error({ err: error }, 'shutdown alert not written with the latch');
+              }
+            }
+          : undefined,
+      );
       persistedTo = 'database';
     } catch (error) {
-      this.deps.logger.error(
-        { err: error },
-        'shutdown could not be written to the database; using the fallback file',
-      );
-      persistedTo = this.writeFallback(latch, context.lifecycleId, finalState);
+      alert.staged = null; // its row was rolled back with the latch: raised again below
+      alert.failed = true;
+      persistedTo = this.persistLatchAlone(record, error, alert.tried);
     }
     this.lastPersistedTo = persistedTo;
     if (!alerted) {
-      this.deps.incidents.shutdown(latch, {
-        from,
-        lifecycleId: context.lifecycleId,
-        persistedTo,
-      });
+      // The latch is durable (in the database or the fallback file, if either took it) before
+      // the alert is logged, delivered or told.
+      if (alert.staged !== null) alert.staged.release();
+      else if (!withLatch || alert.failed) {
+        this.deps.incidents.shutdown(latch, { ...details, persistedTo });
+      }
       // Where the alert could not be stored with the latch, the fallback file remembers it.
       if (persistedTo === 'fallback-file' || !this.deps.incidents.shutdownAlertOpen(latch)) {
         this.writeFallback(latch, context.lifecycleId, { ...finalState, alertRaised: true });
@@ -196,6 +223,32 @@ export class Effects {
     }
     // The head anchor covers the shutdown's events (after the alert: the page goes out first).
     if (persistedTo === 'database') this.anchor();
+  }
+
+  /**
+   * The shutdown's transaction failed. When it failed at or after the alert's rows (SQLite may
+   * end the whole transaction on a full disk), the latch is written once more without them, so
+   * an alert's failure never costs the latch its record; else, or then, the fallback file.
+   */
+  private persistLatchAlone(
+    record: Parameters<ModeJournal['recordShutdown']>[0],
+    error: unknown,
+    alertTried: boolean,
+  ): PersistedTo {
+    if (alertTried) {
+      try {
+        this.deps.journal.recordShutdown(record);
+        this.deps.logger.error({ err: error }, 'shutdown written without its alert');
+        return 'database';
+      } catch (again) {
+        error = again;
+      }
+    }
+    this.deps.logger.error(
+      { err: error },
+      'shutdown could not be written to the database; using the fallback file',
+    );
+    return this.writeFallback(record.latch, record.lifecycleId, record.finalState);
   }
 
   private latchOf(context: GovernorContext): ShutdownLatch {

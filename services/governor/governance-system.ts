@@ -212,6 +212,15 @@ export const RAW_CONNECTION: unique symbol = Symbol('governor.rawConnection');
  */
 export const FORCE_INCONSISTENCY: unique symbol = Symbol('governor.forceInconsistency');
 
+/**
+ * Puts the shutdown's CRITICAL alert back in a transaction of its own, after the latch's (the
+ * former two-commit path), or not: for bench/detection.ts only, which times both in one run.
+ * @internal
+ */
+export const ALERT_IN_ITS_OWN_TRANSACTION: unique symbol = Symbol(
+  'governor.alertInItsOwnTransaction',
+);
+
 /** The raw SQLite handle's type, as the store gives it (no import of SQLite here). */
 type RawDatabase = ReturnType<Store['rawHandleForFaultInjection']>;
 
@@ -1044,6 +1053,14 @@ export class GovernanceSystem {
    */
   [FORCE_INCONSISTENCY](kind: Inconsistency): void {
     forceInconsistency(kind, { gate: this.gate, invariants: this.invariants });
+  }
+
+  /**
+   * The former two-commit incident path on (true) or off (bench/detection.ts only).
+   * @internal
+   */
+  [ALERT_IN_ITS_OWN_TRANSACTION](on: boolean): void {
+    this.effects.alertInItsOwnTransaction = on;
   }
 
   /**

@@ -4,7 +4,7 @@
  * catalogue; the rest of governor names an incident and lets this module raise or resolve it.
  */
 import type { ShutdownLatch, StartupReport } from '../../machines/types.js';
-import type { AlertManager } from '../alerts/alert-manager.js';
+import type { AlertManager, RaiseAlertInput, StagedAlert } from '../alerts/alert-manager.js';
 import {
   AUTHORITY_LOSS_ALERT,
   AUTHORITY_QUEUE_ALERT,
@@ -63,30 +63,44 @@ export interface IntegrityFinding {
   readonly location: Readonly<Record<string, string | number>>;
 }
 
+export interface ShutdownAlertDetails {
+  readonly from: string;
+  readonly lifecycleId: string;
+  readonly persistedTo: string | null;
+}
+
+function shutdownAlert(latch: ShutdownLatch, details: ShutdownAlertDetails): RaiseAlertInput {
+  const text = SHUTDOWN_ALERTS[latch.trigger];
+  return {
+    kind: 'SHUTDOWN',
+    dedupKey: incidentKey({ kind: 'SHUTDOWN', latch }),
+    severity: 'CRITICAL',
+    title: text.title,
+    message: `${details.from} -> SHUTDOWN: ${latch.reason}`,
+    rootCause: `${latch.trigger}: ${text.rootCause}`,
+    recommendedAction: text.recommendedAction,
+    metadata: {
+      trigger: latch.trigger,
+      lifecycleId: details.lifecycleId,
+      persistedTo: details.persistedTo,
+    },
+  };
+}
+
 export class Incidents {
   constructor(private readonly alerts: AlertManager) {}
 
   /** The CRITICAL alert of a SHUTDOWN (one per latch). */
-  shutdown(
-    latch: ShutdownLatch,
-    details: { from: string; lifecycleId: string; persistedTo: string | null },
-  ): boolean {
-    const text = SHUTDOWN_ALERTS[latch.trigger];
-    const raised = this.alerts.raise({
-      kind: 'SHUTDOWN',
-      dedupKey: incidentKey({ kind: 'SHUTDOWN', latch }),
-      severity: 'CRITICAL',
-      title: text.title,
-      message: `${details.from} -> SHUTDOWN: ${latch.reason}`,
-      rootCause: `${latch.trigger}: ${text.rootCause}`,
-      recommendedAction: text.recommendedAction,
-      metadata: {
-        trigger: latch.trigger,
-        lifecycleId: details.lifecycleId,
-        persistedTo: details.persistedTo,
-      },
-    });
-    return raised !== null;
+  shutdown(latch: ShutdownLatch, details: ShutdownAlertDetails): boolean {
+    return this.alerts.raise(shutdownAlert(latch, details)) !== null;
+  }
+
+  /**
+   * The CRITICAL alert of a SHUTDOWN written inside the caller's transaction (the latch's), held
+   * back until the caller releases it after the commit; null when it is already open.
+   */
+  stageShutdown(latch: ShutdownLatch, details: ShutdownAlertDetails): StagedAlert | null {
+    return this.alerts.stage(shutdownAlert(latch, details));
   }
 
   /** True while the SHUTDOWN alert of this latch is stored and unresolved. */

@@ -85,4 +85,49 @@ describe('AlertManager', () => {
     expect(delivered).toHaveLength(1);
     expect(alerts.getAlerts()).toHaveLength(1);
   });
+
+  it("a staged alert is written in the caller's transaction and goes out only when released", async () => {
+    const delivered: GovernorAlert[] = [];
+    const told: GovernorAlert[] = [];
+    const { alerts, store } = manager([
+      { name: 'records', deliver: (a) => void delivered.push(a) },
+    ]);
+    alerts.onRaise((a) => told.push(a));
+    const staged = store.transaction(() => {
+      store.events.append({ eventType: 'SYSTEM_SHUTDOWN', reason: "the caller's own write" });
+      return alerts.stage(input('k'));
+    });
+    expect(store.alerts.get(staged?.alert.alertId ?? '')?.dedupKey).toBe('k');
+    await settle();
+    expect([delivered, told]).toEqual([[], []]); // held back until released
+    staged?.release();
+    staged?.release(); // once
+    await settle();
+    expect(delivered.map((a) => a.alertId)).toEqual([staged?.alert.alertId]);
+    expect(told).toHaveLength(1);
+    expect(alerts.stage(input('k'))).toBeNull(); // one incident, one alert
+  });
+
+  it('a staged alert the database refuses rolls back alone; released, it goes out from memory', async () => {
+    const delivered: GovernorAlert[] = [];
+    const { alerts, store } = manager([
+      { name: 'records', deliver: (a) => void delivered.push(a) },
+    ]);
+    const refuse = store
+      .rawHandleForFaultInjection()
+      .prepare(
+        "CREATE TEMP TRIGGER refuse BEFORE INSERT ON alerts BEGIN SELECT RAISE(ABORT, 'refused'); END",
+      );
+    refuse.run();
+    const staged = store.transaction(() => {
+      store.events.append({ eventType: 'SYSTEM_SHUTDOWN', reason: 'kept' });
+      return alerts.stage(input('k'));
+    });
+    expect([...store.events.iterate(1)].map((e) => e.eventType)).toEqual(['SYSTEM_SHUTDOWN']);
+    expect(store.alerts.list()).toEqual([]);
+    staged?.release();
+    await settle();
+    expect(delivered.map((a) => a.alertId)).toEqual([staged?.alert.alertId]);
+    expect(alerts.getAlerts().map((a) => a.alertId)).toEqual([staged?.alert.alertId]);
+  });
 });
