@@ -3,35 +3,30 @@
  * unless the caller gives one), and a SHA-256 hash chain (`hash` covers the row and `prev_hash`).
  * Readers stream in pages and never load the whole log; the integrity module
  * (persistence/integrity/) recomputes every hash. The encoding is public: docs/schema.md,
- * "Event ids" and "Hash chain".
+ * "Event ids" and "Hash chain". The hash encoding lives in event-hash.ts; a caller's event is
+ * read and validated by event-input.ts.
  */
 
-import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { AssertionError, GovernorError, isGovernorError } from '../services/errors.js';
 import type { Connection } from './connection.js';
-import { nextEventId } from './event-id.js';
-import { readArray, readFields } from './plain-copy.js';
+import { GENESIS_HASH, jsonString, sha256Hex } from './event-hash.js';
 import {
-  checkIdentifier,
-  checkLimit,
-  checkText,
-  LIMITS,
-  parseStoredJson,
-  serialiseJson,
-} from './validation.js';
+  EVENT_BATCH_SIZE_MAX,
+  type EventInput,
+  type PreparedEvent,
+  prepareInput,
+  readEventInput,
+  readEventInputs,
+} from './event-input.js';
+import { checkLimit, parseStoredJson } from './validation.js';
 
-/** `prev_hash` of the first event: 64 zeros. */
-export const GENESIS_HASH = '0'.repeat(64);
-
-export interface EventInput {
-  readonly eventType: string;
-  readonly reason: string;
-  /** Any plain JSON value; stored as JSON text. Default `{}`. */
-  readonly metadata?: unknown;
-  /** Any identifier up to 256 bytes. Default: a time-ordered UUIDv7 (persistence/event-id.ts). */
-  readonly eventId?: string;
-}
+export {
+  computeEventHash,
+  GENESIS_HASH,
+  type HashedEventFields,
+} from './event-hash.js';
+export { type EventInput, readEventInput, readEventInputs } from './event-input.js';
 
 export interface AppendedEvent {
   readonly seq: number;
@@ -51,73 +46,9 @@ export interface StoredEvent {
   readonly hash: string;
 }
 
-/** The columns the hash covers, with metadata as its stored JSON text. */
-export interface HashedEventFields {
-  readonly seq: number;
-  readonly eventId: string;
-  readonly timestamp: string;
-  readonly eventType: string;
-  readonly reason: string;
-  readonly metadataText: string;
-  readonly prevHash: string;
-}
-
 export interface ChainHead {
   readonly seq: number;
   readonly hash: string;
-}
-
-type Sha256Hex = (text: string) => string;
-
-const requireBuiltin = createRequire(import.meta.url);
-
-/** The hash function, built on node:crypto when first needed. */
-function loadSha256Hex(): Sha256Hex {
-  const crypto = requireBuiltin('node:crypto') as typeof import('node:crypto');
-  // crypto.hash (Node ≥ 20.12) hashes in one call without building a Hash object.
-  const oneShotHash = (
-    crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }
-  ).hash;
-  return oneShotHash === undefined
-    ? (text) => crypto.createHash('sha256').update(text, 'utf8').digest('hex')
-    : (text) => oneShotHash('sha256', text, 'hex');
-}
-
-let sha256HexLoaded: Sha256Hex | null = null;
-
-/**
- * SHA-256 in lower-case hex. node:crypto (some 20 modules of Node's own, the largest part of a
- * read's start-up) is loaded at the first hash, not at import: `governor status` never hashes.
- */
-function sha256Hex(text: string): string {
-  sha256HexLoaded ??= loadSha256Hex();
-  return sha256HexLoaded(text);
-}
-
-/**
- * SHA-256 (lower-case hex) of the UTF-8 bytes of the JSON array
- * `[seq, event_id, timestamp, event_type, reason, metadata, prev_hash]`, written by
- * JSON.stringify (no spaces; metadata is the stored JSON *text*, so it is a JSON string here).
- */
-export function computeEventHash(fields: HashedEventFields): string {
-  const middleJson = middleFragment(fields.eventType, fields.reason, fields.metadataText);
-  return sha256Hex(
-    `[${fields.seq},${jsonString(fields.eventId)},${jsonString(fields.timestamp)}${middleJson},${jsonString(fields.prevHash)}]`,
-  );
-}
-
-/** `,"event_type","reason","metadata"`: the part of the encoding fixed before the insert. */
-function middleFragment(eventType: string, reason: string, metadataText: string): string {
-  return `,${jsonString(eventType)},${jsonString(reason)},${JSON.stringify(metadataText)}`;
-}
-
-// Characters JSON.stringify escapes in a string (plus lone surrogates, which it writes as \uXXXX).
-// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON.stringify escapes exactly these.
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/** JSON.stringify(text), skipping the call for the common text that needs no escaping. */
-function jsonString(text: string): string {
-  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
 }
 
 interface EventRow {
@@ -131,17 +62,6 @@ interface EventRow {
   hash: string;
 }
 
-interface PreparedEvent {
-  readonly eventId: string;
-  readonly eventType: string;
-  readonly reason: string;
-  readonly metadataText: string;
-  /** The event id as a JSON string. */
-  readonly eventIdJson: string;
-  /** The hash encoding's fragment that does not depend on the position in the chain. */
-  readonly middleJson: string;
-}
-
 const PAGE_SIZE = 512;
 const PAGE_LIMIT_MAX = 10_000;
 /** Rows per multi-row INSERT in a batch: one statement runs where 32 would (SQLite's cap is 500). */
@@ -149,40 +69,6 @@ const INSERT_ROWS_PER_STATEMENT = 32;
 const INSERT_COLUMNS = 8;
 const INSERT_SQL = `INSERT INTO events (seq, event_id, timestamp, event_type, reason, metadata, prev_hash, hash) VALUES `;
 const INSERT_ROW_SQL = '(?, ?, ?, ?, ?, ?, ?, ?)';
-
-/**
- * The caller's event read once into a plain copy (persistence/plain-copy.ts): its four fields,
- * each read once; metadata is copied when it is serialised. Check and store only the copy.
- */
-export function readEventInput(value: unknown): EventInput {
-  if (typeof value !== 'object' || value === null) {
-    throw new GovernorError('GOV_INVALID_ARGUMENT', 'Expected an event object', { field: 'event' });
-  }
-  return readFields('event', value, EVENT_INPUT_KEYS) as EventInput;
-}
-
-/** The caller's batch read once: its length (at most BATCH_SIZE_MAX), then each event once. */
-export function readEventInputs(value: unknown): EventInput[] {
-  return readArray('inputs', value, EventLog.BATCH_SIZE_MAX).map(readEventInput);
-}
-
-const EVENT_INPUT_KEYS = ['eventType', 'reason', 'metadata', 'eventId'] as const;
-
-/** Validates a plain copy (`readEventInput`'s) into the row fields; metadata is copied once here. */
-function prepareInput(input: EventInput): PreparedEvent {
-  const eventType = checkText('eventType', input.eventType, LIMITS.eventTypeBytesMax);
-  const reason = checkText('reason', input.reason, LIMITS.reasonBytesMax);
-  const metadataText =
-    input.metadata === undefined
-      ? '{}'
-      : serialiseJson('metadata', input.metadata, LIMITS.metadataBytesMax);
-  // A generated UUID needs no JSON escaping; a caller's id is checked.
-  const eventId =
-    input.eventId === undefined ? nextEventId() : checkIdentifier('eventId', input.eventId);
-  const eventIdJson = input.eventId === undefined ? `"${eventId}"` : jsonString(eventId);
-  const middleJson = middleFragment(eventType, reason, metadataText);
-  return { eventId, eventType, reason, metadataText, eventIdJson, middleJson };
-}
 
 function toStoredEvent(row: EventRow): StoredEvent {
   return {
@@ -210,7 +96,7 @@ function checkSeq(field: string, value: unknown): number {
 /** The `events` table. Obtain it as `store.events`. */
 export class EventLog {
   /** The most a batch may hold; a larger one is refused before anything is written. */
-  static readonly BATCH_SIZE_MAX = 10_000;
+  static readonly BATCH_SIZE_MAX = EVENT_BATCH_SIZE_MAX;
 
   private readonly connection: Connection;
   private readonly insertRow: BetterSqlite3.Statement;

@@ -3,9 +3,10 @@
  * timestamps, seq continuity, hash chain, head anchor) and the table checks, in one read
  * snapshot. Full at startup, incremental afterwards; `verifyAsync` walks the chain off the event
  * loop (worker threads, or short slices). Every finding is a violation saying where, why and
- * what to do.
+ * what to do. Its options and their defaults are verifier-options.ts; a run's plan, what it read
+ * and the order its violations are reported in, verification-run.ts; this file keeps what carries
+ * from one run to the next (positions, carried damage, the anchor).
  */
-import type { Clock } from '../../services/clock.js';
 import { AssertionError } from '../../services/errors.js';
 import type { Store } from '../store.js';
 import {
@@ -20,156 +21,49 @@ import { type BaseReading, readBase } from './checks/chain-base.js';
 import {
   anchorUnreadable,
   eventLogChecksBeforeWalk,
-  fromEventFinding,
   rowCountViolations,
 } from './checks/event-log.js';
 import { TABLE_CHECKS } from './checks/index.js';
 import { structureViolations } from './checks/structure.js';
+import { type HeadAnchor, readHeadAnchor, writeHeadAnchor } from './head-anchor.js';
 import {
-  type HeadAnchor,
-  headAnchorPathFor,
-  readHeadAnchor,
-  writeHeadAnchor,
-} from './head-anchor.js';
-import { integerOption } from './options.js';
+  assembleViolations,
+  type RunPlan,
+  type SnapshotScan,
+  type VerificationRun,
+  type VerifiedHead,
+} from './verification-run.js';
 import {
-  capViolations,
+  type DataIntegrityVerifierOptions,
+  resolveVerifierOptions,
+  type VerifierSettings,
+  type VerifyAsyncOptions,
+  type VerifyRunOptions,
+} from './verifier-options.js';
+import {
   type IntegrityCheckName,
   type IntegrityViolation,
   violationKey,
   withoutRepeats,
 } from './violation.js';
 
-/** The event-log head the last clean verification reached (and anchored). */
-export interface VerifiedHead {
-  readonly seq: number;
-  readonly hash: string;
-  /** ISO-8601 wall time of that verification. */
-  readonly at: string;
-}
-
-export interface DataIntegrityVerifierOptions {
-  /** Wall time for the future-timestamp bound and the anchor's `at`. Default `Date.now`. */
-  readonly clock?: Pick<Clock, 'wallNow'>;
-  /** Where the head anchor lives; default `<db>.head.json` (null: no anchor, e.g. `:memory:`). */
-  readonly anchorPath?: string | null;
-  /** Write the anchor after a clean verification. Default true. */
-  readonly writeAnchor?: boolean;
-  /**
-   * A full verification (startup, `governor verify`) finds an event timestamp more than this
-   * ahead of the wall clock implausible. Default 5 min.
-   */
-  readonly futureToleranceMs?: number;
-  /**
-   * How far a wall clock may step (NTP, an operator) without its timestamps being a violation:
-   * an event may be this much older than its predecessor, and this much further ahead of the
-   * clock than `futureToleranceMs` allows. Default 24 h.
-   */
-  readonly clockStepToleranceMs?: number;
-  /** The most violations kept per check (the rest are counted in one more violation). Default 20. */
-  readonly violationsPerCheckMax?: number;
-  /**
-   * Without `full`, a first verification starts after the anchored head (trusting the prefix an
-   * earlier verification anchored) instead of at seq 1. Default false: the first run is full.
-   */
-  readonly resumeFromAnchor?: boolean;
-  /**
-   * SQLite's structural check in full runs: `except-events` (default: every table but the event
-   * log, whose rows the chain walk reads), `all` (what `governor verify --full` uses), or `none`.
-   */
-  readonly structureCheck?: 'all' | 'except-events' | 'none';
-  /**
-   * `verifyAsync`: the most worker threads the chain walk uses; it uses
-   * min(os.availableParallelism(), workersMax), and none below 2 (0: never). Default 4.
-   */
-  readonly workersMax?: number;
-  /**
-   * `verifyAsync`: a walk of fewer events than this runs on the calling thread, a page at a
-   * time, instead of starting workers. Default 50,000.
-   */
-  readonly parallelEventsMin?: number;
-}
-
-/** What one `verify` call may ask for. */
-export interface VerifyRunOptions {
-  /** Walk the whole log (and run the structure check), not only what is new. */
-  readonly full?: boolean;
-  /**
-   * Called as the chain walk advances: once per page (1,024 events) in `verify`, about every
-   * 16 pages per worker in `verifyAsync`. For a progress bar; must not throw.
-   */
-  readonly onProgress?: ChainProgress | undefined;
-}
-
-export interface VerifyAsyncOptions extends VerifyRunOptions {
-  /** Aborting stops the walk (workers are terminated); the promise rejects with the reason. */
-  readonly signal?: AbortSignal | undefined;
-}
-
-export const FUTURE_TOLERANCE_MS_DEFAULT = 5 * 60 * 1000;
-export const FUTURE_TOLERANCE_MS_MAX = 7 * 24 * 60 * 60 * 1000;
-export const CLOCK_STEP_TOLERANCE_MS_DEFAULT = 24 * 60 * 60 * 1000;
-export const VIOLATIONS_PER_CHECK_MAX_DEFAULT = 20;
-const VIOLATIONS_PER_CHECK_MAX_MAX = 1000;
-export const WORKERS_MAX_DEFAULT = 4;
-const WORKERS_MAX_MAX = 64;
-export const PARALLEL_EVENTS_MIN_DEFAULT = 50_000;
-
-export interface VerificationRun {
-  readonly full: boolean;
-  readonly eventsChecked: number;
-  /** First seq examined by the walk (null when nothing was new). */
-  readonly fromSeq: number | null;
-  readonly anchor: HeadAnchor | null;
-  readonly anchorWritten: boolean;
-  /** Worker threads the chain walk used (0: the calling thread). */
-  readonly workers: number;
-}
-
-/** One run, decided before anything is read. */
-interface RunPlan {
-  readonly full: boolean;
-  readonly start: ScanPosition | null;
-  readonly anchor: HeadAnchor | null;
-  readonly at: string;
-  readonly rules: ChainRules;
-  /** Violations found before the scan (an unreadable anchor). */
-  readonly early: readonly IntegrityViolation[];
-  /** Chain damage of earlier runs, still reported (none in a full run). */
-  readonly carriedChain: readonly IntegrityViolation[];
-  /** Table violations adopted from the scrub, still reported (none in a full run). */
-  readonly adopted: readonly IntegrityViolation[];
-  /** The verifier's generation when the run began: another run completing meanwhile changes it. */
-  readonly generation: number;
-}
-
-/** What the run read inside its snapshot, apart from the chain walk. */
-interface SnapshotScan {
-  /** Where the walk starts: the run's start, or in a full run the chain base (null: seq 1). */
-  readonly start: ScanPosition | null;
-  readonly structure: readonly IntegrityViolation[];
-  readonly beforeWalk: readonly IntegrityViolation[];
-  readonly tables: ReadonlyArray<{
-    readonly name: IntegrityCheckName;
-    readonly violations: readonly IntegrityViolation[];
-    readonly dropped: number;
-    readonly resumeAt: number;
-  }>;
-}
+export type { VerificationRun, VerifiedHead } from './verification-run.js';
+export {
+  CLOCK_STEP_TOLERANCE_MS_DEFAULT,
+  type DataIntegrityVerifierOptions,
+  FUTURE_TOLERANCE_MS_DEFAULT,
+  FUTURE_TOLERANCE_MS_MAX,
+  PARALLEL_EVENTS_MIN_DEFAULT,
+  type VerifyAsyncOptions,
+  type VerifyRunOptions,
+  VIOLATIONS_PER_CHECK_MAX_DEFAULT,
+  WORKERS_MAX_DEFAULT,
+} from './verifier-options.js';
 
 export class DataIntegrityVerifier {
   /** The store this verifier reads (the scrub reads it too). */
   readonly store: Store;
-  private readonly clock: Pick<Clock, 'wallNow'>;
-  private readonly anchorPath: string | null;
-  private readonly writeAnchor: boolean;
-  private readonly resumeFromAnchor: boolean;
-  private readonly structureCheck: 'all' | 'except-events' | 'none';
-  private readonly futureToleranceMs: number;
-  private readonly clockStepToleranceMs: number;
-  private readonly perCheckMax: number;
-  private readonly workersMax: number;
-  private readonly parallelEventsMin: number;
+  private readonly settings: VerifierSettings;
   /** The last event row the walk read (clean or not): the next incremental run starts after it. */
   private position: ScanPosition | null = null;
   /** Where each table check's next incremental scan resumes. */
@@ -185,48 +79,8 @@ export class DataIntegrityVerifier {
   private generation = 0;
 
   constructor(store: Store, options: DataIntegrityVerifierOptions = {}) {
-    this.clockStepToleranceMs = integerOption(
-      'clockStepToleranceMs',
-      options.clockStepToleranceMs,
-      CLOCK_STEP_TOLERANCE_MS_DEFAULT,
-      0,
-      FUTURE_TOLERANCE_MS_MAX,
-    );
-    this.futureToleranceMs = integerOption(
-      'futureToleranceMs',
-      options.futureToleranceMs,
-      FUTURE_TOLERANCE_MS_DEFAULT,
-      0,
-      FUTURE_TOLERANCE_MS_MAX,
-    );
-    this.perCheckMax = integerOption(
-      'violationsPerCheckMax',
-      options.violationsPerCheckMax,
-      VIOLATIONS_PER_CHECK_MAX_DEFAULT,
-      1,
-      VIOLATIONS_PER_CHECK_MAX_MAX,
-    );
-    this.workersMax = integerOption(
-      'workersMax',
-      options.workersMax,
-      WORKERS_MAX_DEFAULT,
-      0,
-      WORKERS_MAX_MAX,
-    );
-    this.parallelEventsMin = integerOption(
-      'parallelEventsMin',
-      options.parallelEventsMin,
-      PARALLEL_EVENTS_MIN_DEFAULT,
-      0,
-      Number.MAX_SAFE_INTEGER,
-    );
+    this.settings = resolveVerifierOptions(store.path, options);
     this.store = store;
-    this.clock = options.clock ?? { wallNow: () => Date.now() };
-    this.anchorPath =
-      options.anchorPath === undefined ? headAnchorPathFor(store.path) : options.anchorPath;
-    this.writeAnchor = options.writeAnchor ?? true;
-    this.resumeFromAnchor = options.resumeFromAnchor ?? false;
-    this.structureCheck = options.structureCheck ?? 'except-events';
   }
 
   /**
@@ -325,10 +179,10 @@ export class DataIntegrityVerifier {
 
   /** Worker threads for a walk of `rows` events (0: walk on this thread). */
   private workersFor(rows: number): number {
-    const available = workerCount(this.workersMax);
+    const available = workerCount(this.settings.workersMax);
     const parallel =
       available >= 2 &&
-      rows >= Math.max(2, this.parallelEventsMin) &&
+      rows >= Math.max(2, this.settings.parallelEventsMin) &&
       this.store.integrityScan.path !== ':memory:';
     return parallel ? Math.min(available, rows) : 0;
   }
@@ -360,11 +214,11 @@ export class DataIntegrityVerifier {
     // The wall clock may have stepped back since the events were written (while running, or
     // before a restart): up to clockStepToleranceMs of that is no incident (a day
     // either way fires nothing). Order itself is proven by seq and the hash chain.
-    const aheadMs = this.futureToleranceMs + this.clockStepToleranceMs;
+    const aheadMs = this.settings.futureToleranceMs + this.settings.clockStepToleranceMs;
     return {
-      futureLimitIso: new Date(this.clock.wallNow() + aheadMs).toISOString(),
-      backwardsToleranceMs: this.clockStepToleranceMs,
-      findingsMax: this.perCheckMax,
+      futureLimitIso: new Date(this.settings.clock.wallNow() + aheadMs).toISOString(),
+      backwardsToleranceMs: this.settings.clockStepToleranceMs,
+      findingsMax: this.settings.perCheckMax,
     };
   }
 
@@ -390,17 +244,17 @@ export class DataIntegrityVerifier {
   }
 
   private plan(options: VerifyRunOptions): RunPlan {
-    const nowMs = this.clock.wallNow();
+    const nowMs = this.settings.clock.wallNow();
     const early: IntegrityViolation[] = [];
     let anchor: HeadAnchor | null = null;
     try {
-      anchor = readHeadAnchor(this.anchorPath);
+      anchor = readHeadAnchor(this.settings.anchorPath);
     } catch (error) {
-      early.push(anchorUnreadable(this.anchorPath, error as Error));
+      early.push(anchorUnreadable(this.settings.anchorPath, error as Error));
     }
     let full = options.full === true || this.position === null;
     let start: ScanPosition | null = full ? null : this.position;
-    if (full && options.full !== true && this.resumeFromAnchor && anchor !== null) {
+    if (full && options.full !== true && this.settings.resumeFromAnchor && anchor !== null) {
       const anchored = this.store.integrityScan.positionAt(anchor.seq);
       if (anchored !== null && anchored.hash === anchor.hash) {
         start = anchored;
@@ -437,11 +291,11 @@ export class DataIntegrityVerifier {
   private scanSnapshot(plan: RunPlan, base: BaseReading, countInWorker = false): SnapshotScan {
     const scan = this.store.integrityScan;
     const structure =
-      plan.full && this.structureCheck !== 'none'
+      plan.full && this.settings.structureCheck !== 'none'
         ? structureViolations(
             scan,
-            this.structureCheck === 'all' ? 'all' : 'except-events',
-            this.perCheckMax,
+            this.settings.structureCheck === 'all' ? 'all' : 'except-events',
+            this.settings.perCheckMax,
           )
         : [];
     const beforeWalk = eventLogChecksBeforeWalk(
@@ -449,7 +303,7 @@ export class DataIntegrityVerifier {
       plan.start,
       base,
       plan.anchor,
-      this.perCheckMax,
+      this.settings.perCheckMax,
       { countInWorker },
     );
     const tables = TABLE_CHECKS.map((check) => ({
@@ -457,7 +311,7 @@ export class DataIntegrityVerifier {
       ...check.scan({
         store: this.store,
         full: plan.full,
-        findingsMax: this.perCheckMax,
+        findingsMax: this.settings.perCheckMax,
         resumeAfter: plan.full ? 0 : (this.resumeAt.get(check.name) ?? 0),
       }),
     }));
@@ -471,23 +325,12 @@ export class DataIntegrityVerifier {
     walk: ChainWalk,
     workers: number,
   ): IntegrityViolation[] {
-    const max = this.perCheckMax;
-    const chain = capViolations(
-      'EVENT_LOG',
-      withoutRepeats(plan.carriedChain, [
-        ...snapshot.beforeWalk,
-        ...walk.findings.map(fromEventFinding),
-      ]),
-      walk.findingsDropped,
-      max,
+    const { chain, violations } = assembleViolations(
+      plan,
+      snapshot,
+      walk,
+      this.settings.perCheckMax,
     );
-    const violations: IntegrityViolation[] = [...plan.early, ...snapshot.structure, ...chain];
-    for (const table of snapshot.tables) {
-      const adopted = plan.adopted.filter((v) => v.check === table.name);
-      violations.push(
-        ...capViolations(table.name, withoutRepeats(adopted, table.violations), table.dropped, max),
-      );
-    }
     const concurrent = this.generation !== plan.generation;
     this.generation++;
     const anchorWritten = concurrent
@@ -550,9 +393,9 @@ export class DataIntegrityVerifier {
 
   private anchor(last: ScanPosition, at: string): boolean {
     this.verifiedHead = { seq: last.seq, hash: last.hash, at };
-    if (!this.writeAnchor || this.anchorPath === null) return false;
+    if (!this.settings.writeAnchor || this.settings.anchorPath === null) return false;
     try {
-      writeHeadAnchor(this.anchorPath, this.verifiedHead);
+      writeHeadAnchor(this.settings.anchorPath, this.verifiedHead);
       return true;
     } catch {
       return false; // the anchor is advisory: a failed write is not a violation

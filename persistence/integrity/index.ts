@@ -2,7 +2,8 @@
  * The integrity module: the verifier (startup, periodic, `governor verify`), the background
  * scrub, the head anchor, and the read access they share. Layout: chain-*.ts (the one chain
  * walker, its row pages, in-thread and worker drivers), checks/ (one file per table check, and
- * the event log's checks around the walk), data-integrity-verifier.ts, integrity-scrubber.ts, head-anchor.ts.
+ * the event log's checks around the walk), data-integrity-verifier.ts (with verifier-options.ts and
+ * verification-run.ts), integrity-scrubber.ts, head-anchor.ts.
  */
 export type { ChainProblem, ChainVerification } from './chain-in-thread.js';
 export type { EventFinding, EventFindingKind, ScanPosition } from './chain-walk.js';

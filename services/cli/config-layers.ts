@@ -3,30 +3,22 @@
  * then a config file (JSON or YAML; /etc/governor/governor.yaml when none is named and it
  * exists), then GOVERNOR_* environment variables, then flags; each layer validated with an error
  * that names the bad key, where it came from, and the allowed range. No alert sink is loaded here.
+ * The checks the layers share are config-values.ts; the `authority` section and its flags are
+ * authority-layers.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { Mode } from '../../machines/types.js';
 import {
-  checkThresholdValue,
   DEFAULT_THRESHOLDS,
   parseMode,
   RENAMED_THRESHOLDS,
   resolveThresholds,
   THRESHOLD_RANGES,
   type Thresholds,
-  thresholdNamed,
 } from '../config.js';
-import { describeError, GovernorError } from '../errors.js';
-import {
-  AUTHORITY_LOSS_MS_DEFAULT,
-  checkHostName,
-  checkScope,
-  LEASE_MS_DEFAULT,
-  LEASE_MS_RANGE,
-  SCOPES_PER_HOST_MAX,
-} from '../fleet/scopes.js';
+import { describeError } from '../errors.js';
 import {
   type AlertsConfig,
   type AlertsLayer,
@@ -34,8 +26,35 @@ import {
   alertsFileLayer,
   mergeAlertsLayers,
 } from './alerts-layers.js';
+import {
+  type AuthorityConfig,
+  type AuthorityFlags,
+  type AuthorityLayer,
+  authorityFileLayer,
+  authorityFlagLayer,
+  resolveAuthority,
+} from './authority-layers.js';
+import {
+  booleanText,
+  checkLogLevel,
+  checkPort,
+  checkString,
+  checkToken,
+  integerText,
+  invalid,
+  isRecord,
+  setThreshold,
+  thresholdEnvName,
+} from './config-values.js';
 import { DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH } from './paths.js';
 import { parseVenuesSection, type VenueConfig } from './venues-config.js';
+
+export { AUTHORITY_KEYS, type AuthorityConfig } from './authority-layers.js';
+export {
+  BEARER_TOKEN_LENGTH_MAX,
+  BEARER_TOKEN_LENGTH_MIN,
+  thresholdEnvName,
+} from './config-values.js';
 
 export interface ApiConfig {
   readonly enabled: boolean;
@@ -43,17 +62,6 @@ export interface ApiConfig {
   /** 0 picks a free port. */
   readonly port: number;
   readonly bearerToken: string | null;
-}
-
-/** The fleet authority (docs/fleet.md): the `authority` option of the GovernanceSystem. */
-export interface AuthorityConfig {
-  /** postgresql://... ; null: the standard PG* variables. */
-  readonly url: string | null;
-  /** This host's name in the fleet; null: the machine's hostname. */
-  readonly host: string | null;
-  readonly scopes: readonly string[];
-  readonly leaseMs: number;
-  readonly authorityLossMs: number;
 }
 
 export interface DaemonConfig {
@@ -75,7 +83,7 @@ export interface DaemonConfig {
 }
 
 /** What flags may set (the command line parses them; undefined means "not given"). */
-export interface ConfigFlags {
+export interface ConfigFlags extends AuthorityFlags {
   readonly config?: string | undefined;
   readonly db?: string | undefined;
   readonly desiredMode?: string | undefined;
@@ -86,12 +94,6 @@ export interface ConfigFlags {
   readonly socket?: string | undefined;
   /** `name=ms` pairs from repeated `--threshold`. */
   readonly threshold?: readonly string[] | undefined;
-  /** The fleet authority's flags (`run`, `config check`). */
-  readonly authority?: string | undefined;
-  readonly scope?: readonly string[] | undefined;
-  readonly fleetHost?: string | undefined;
-  readonly leaseMs?: string | undefined;
-  readonly authorityLossMs?: string | undefined;
 }
 
 export { DEFAULT_CONFIG_PATH, DEFAULT_DB_PATH } from './paths.js';
@@ -117,7 +119,6 @@ export const DEMO_THRESHOLDS: Partial<Thresholds> = Object.freeze({
   adapterPingTimeoutMs: 2_000,
 });
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 /** The keys a config file may hold at its top level. */
 export const TOP_LEVEL_KEYS: readonly string[] = [
   'db',
@@ -132,17 +133,6 @@ export const TOP_LEVEL_KEYS: readonly string[] = [
 ];
 /** The keys of its `api` section. */
 export const API_KEYS: readonly string[] = ['enabled', 'host', 'port', 'bearerToken'];
-/** The keys of its `authority` section (the GovernanceSystem's `authority` option). */
-export const AUTHORITY_KEYS: readonly string[] = [
-  'url',
-  'host',
-  'scopes',
-  'leaseMs',
-  'authorityLossMs',
-];
-
-/** One layer's authority settings, each checked on its own (their relation once merged). */
-type AuthorityLayer = Partial<{ -readonly [K in keyof AuthorityConfig]: AuthorityConfig[K] }>;
 
 interface Layer {
   db?: string;
@@ -160,87 +150,6 @@ interface Layer {
 function parseYaml(text: string): unknown {
   const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   return yaml.parse(text);
-}
-
-function invalid(key: string, message: string): never {
-  throw new GovernorError('GOV_INVALID_CONFIG', `${key}: ${message}`, { key });
-}
-
-/** GOVERNOR_THRESHOLDS_<NAME> for a threshold key: heartbeatIntervalMs → HEARTBEAT_INTERVAL_MS. */
-export function thresholdEnvName(key: string): string {
-  return `GOVERNOR_THRESHOLDS_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
-}
-
-/** Sets the threshold `name` means (old names included) to `value`, checked; `key` names where. */
-function setThreshold(
-  thresholds: Partial<Record<keyof Thresholds, number>>,
-  key: string,
-  name: string,
-  value: unknown,
-): void {
-  const threshold = thresholdNamed(name);
-  if (threshold === null) {
-    invalid(key, `unknown threshold; known: ${Object.keys(THRESHOLD_RANGES).join(', ')}`);
-  }
-  if (Object.hasOwn(thresholds, threshold)) {
-    invalid(key, `sets ${threshold} a second time (under its old name, or its new one)`);
-  }
-  thresholds[threshold] = checkThresholdValue(key, threshold, value);
-}
-
-function integerText(key: string, text: string): number {
-  if (!/^\d{1,12}$/.test(text.trim())) invalid(key, `expected an integer, got "${text}"`);
-  return Number(text.trim());
-}
-
-function checkString(key: string, value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '' || value.length > 4_096) {
-    invalid(key, 'expected a non-empty string of at most 4096 characters');
-  }
-  return value;
-}
-
-function checkPort(key: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65_535) {
-    invalid(key, `expected a port number in 0..65535 (0 picks a free one), got ${String(value)}`);
-  }
-  return value;
-}
-
-/**
- * The health API's token rule (services/api/options.ts; a test keeps them equal), repeated here
- * so that resolving a configuration does not load the API's modules.
- */
-export const BEARER_TOKEN_LENGTH_MIN = 16;
-export const BEARER_TOKEN_LENGTH_MAX = 1_024;
-const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
-
-/** The health API's bearer token, checked here so that `run` refuses it before anything starts. */
-function checkToken(key: string, value: unknown): string {
-  if (
-    typeof value !== 'string' ||
-    value.length < BEARER_TOKEN_LENGTH_MIN ||
-    value.length > BEARER_TOKEN_LENGTH_MAX ||
-    !TOKEN68.test(value)
-  ) {
-    const length = typeof value === 'string' ? `${value.length} characters` : typeof value;
-    invalid(
-      key,
-      `expected ${BEARER_TOKEN_LENGTH_MIN} to ${BEARER_TOKEN_LENGTH_MAX} token68 characters (letters, digits, -._~+/ then =), got ${length}`,
-    );
-  }
-  return value;
-}
-
-function checkLogLevel(key: string, value: unknown): string {
-  if (typeof value !== 'string' || !LOG_LEVELS.includes(value)) {
-    invalid(key, `expected one of ${LOG_LEVELS.join(', ')}`);
-  }
-  return value;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Reads and validates a config file; unknown keys are refused. */
@@ -306,157 +215,6 @@ function fileLayer(path: string, parsed: unknown): Layer {
   return layer;
 }
 
-/** A connection URL for the fleet authority: postgres:// or postgresql://, parsed. */
-function checkAuthorityUrl(key: string, value: unknown): string {
-  const text = checkString(key, value);
-  let protocol = '';
-  try {
-    protocol = new URL(text).protocol;
-  } catch {
-    // not a URL
-  }
-  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
-    invalid(
-      key,
-      'expected a postgresql://USER@HOST:PORT/DATABASE URL (leave it out for the PG* variables)',
-    );
-  }
-  return text;
-}
-
-/** A check's message without the key it named (the caller names the key where it came from). */
-function messageAfterKey(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/^(GOV_[A-Z_]+: )?[^:]*: /, '');
-}
-
-function checkAuthorityScopes(key: string, value: unknown): string[] {
-  if (!Array.isArray(value) || value.length === 0 || value.length > SCOPES_PER_HOST_MAX) {
-    invalid(key, `expected a list of 1 to ${SCOPES_PER_HOST_MAX} scopes, e.g. [firm/desk-a]`);
-  }
-  return value.map((scope, index): string => {
-    try {
-      return checkScope(scope, `${key}[${index}]`);
-    } catch (error) {
-      return invalid(`${key}[${index}]`, messageAfterKey(error));
-    }
-  });
-}
-
-function checkAuthorityHost(key: string, value: unknown): string {
-  try {
-    return checkHostName(value);
-  } catch (error) {
-    return invalid(key, messageAfterKey(error));
-  }
-}
-
-function checkLeaseMs(key: string, value: unknown): number {
-  const [min, max] = LEASE_MS_RANGE;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    invalid(key, `expected an integer of ms from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
-
-function checkLossMs(key: string, value: unknown): number {
-  const max = 86_400_000;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
-    invalid(key, `expected an integer of ms from 1 to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
-
-function authorityFileLayer(key: string, value: unknown): AuthorityLayer {
-  if (!isRecord(value)) invalid(key, `expected a mapping of ${AUTHORITY_KEYS.join(', ')}`);
-  for (const name of Object.keys(value)) {
-    if (!AUTHORITY_KEYS.includes(name))
-      invalid(`${key}.${name}`, `unknown key; known: ${AUTHORITY_KEYS.join(', ')}`);
-  }
-  const layer: AuthorityLayer = {};
-  if (value.url !== undefined && value.url !== null)
-    layer.url = checkAuthorityUrl(`${key}.url`, value.url);
-  if (value.host !== undefined && value.host !== null)
-    layer.host = checkAuthorityHost(`${key}.host`, value.host);
-  if (value.scopes !== undefined)
-    layer.scopes = checkAuthorityScopes(`${key}.scopes`, value.scopes);
-  if (value.leaseMs !== undefined) layer.leaseMs = checkLeaseMs(`${key}.leaseMs`, value.leaseMs);
-  if (value.authorityLossMs !== undefined)
-    layer.authorityLossMs = checkLossMs(`${key}.authorityLossMs`, value.authorityLossMs);
-  return layer;
-}
-
-/** The flag that sets each key of the `authority` section. */
-const AUTHORITY_FLAG_OF: Readonly<Record<keyof AuthorityConfig, string>> = {
-  url: '--authority',
-  host: '--fleet-host',
-  scopes: '--scope',
-  leaseMs: '--lease-ms',
-  authorityLossMs: '--authority-loss-ms',
-};
-
-function authorityFlagLayer(flags: ConfigFlags): AuthorityLayer {
-  const layer: AuthorityLayer = {};
-  // An empty --authority '' means the PG* variables (the file's url does not apply either).
-  if (flags.authority !== undefined)
-    layer.url = flags.authority === '' ? null : checkAuthorityUrl('--authority', flags.authority);
-  if (flags.scope !== undefined && flags.scope.length > 0)
-    layer.scopes = checkAuthorityScopes('--scope', flags.scope);
-  if (flags.fleetHost !== undefined)
-    layer.host = checkAuthorityHost('--fleet-host', flags.fleetHost);
-  if (flags.leaseMs !== undefined)
-    layer.leaseMs = checkLeaseMs('--lease-ms', integerText('--lease-ms', flags.leaseMs));
-  if (flags.authorityLossMs !== undefined) {
-    layer.authorityLossMs = checkLossMs(
-      '--authority-loss-ms',
-      integerText('--authority-loss-ms', flags.authorityLossMs),
-    );
-  }
-  return layer;
-}
-
-/**
- * The merged authority: on when the file's `authority.scopes` or --scope names its scopes; flags
- * over the file key by key, and for the url: --authority, else GOVERNOR_AUTHORITY, else the
- * file's. Settings without scopes are refused, naming the key, rather than ignored;
- * GOVERNOR_AUTHORITY alone (the operator commands' default) turns nothing on.
- */
-function resolveAuthority(
-  file: AuthorityLayer,
-  flags: AuthorityLayer,
-  envUrl: string | undefined,
-): AuthorityConfig | null {
-  const merged: AuthorityLayer = { ...file, ...flags };
-  if (merged.scopes === undefined) {
-    const given = Object.keys(merged);
-    if (given.length === 0) return null;
-    const name = given[0] as keyof AuthorityConfig;
-    const key = Object.hasOwn(flags, name) ? AUTHORITY_FLAG_OF[name] : `authority.${name}`;
-    invalid(
-      'authority.scopes',
-      `${key} is set but no scope: give authority.scopes in the config file or --scope S`,
-    );
-  }
-  if (!Object.hasOwn(flags, 'url') && envUrl !== undefined) {
-    merged.url = checkAuthorityUrl('GOVERNOR_AUTHORITY', envUrl);
-  }
-  const leaseMs = merged.leaseMs ?? LEASE_MS_DEFAULT;
-  const authorityLossMs = merged.authorityLossMs ?? Math.max(AUTHORITY_LOSS_MS_DEFAULT, leaseMs);
-  if (authorityLossMs < leaseMs) {
-    invalid(
-      'authority.authorityLossMs',
-      `${authorityLossMs} is shorter than leaseMs (${leaseMs}): expected at least the lease`,
-    );
-  }
-  return {
-    url: merged.url ?? null,
-    host: merged.host ?? null,
-    scopes: merged.scopes,
-    leaseMs,
-    authorityLossMs,
-  };
-}
-
 function apiLayer(key: string, value: unknown): NonNullable<Layer['api']> {
   if (!isRecord(value)) invalid(key, 'expected a mapping');
   const api: NonNullable<Layer['api']> = {};
@@ -473,13 +231,6 @@ function apiLayer(key: string, value: unknown): NonNullable<Layer['api']> {
   if (value.bearerToken !== undefined)
     api.bearerToken = checkToken(`${key}.bearerToken`, value.bearerToken);
   return api;
-}
-
-function booleanText(key: string, text: string): boolean {
-  const lower = text.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(lower)) return true;
-  if (['0', 'false', 'no', 'off'].includes(lower)) return false;
-  invalid(key, `expected true or false, got "${text}"`);
 }
 
 /** The GOVERNOR_* environment layer. An unknown GOVERNOR_THRESHOLDS_* variable is refused. */

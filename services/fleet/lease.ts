@@ -5,100 +5,38 @@
  * on the monotonic clock (lease ends only move forward). A killed scope, or an epoch that rose
  * while this host was away, grants nothing and fences the host until its checks run again. The
  * gate's deadline includes the lease's end, so a host that cannot renew closes by itself.
+ * The contract it speaks is lease-protocol.ts, the answer is read by lease-answer.ts, and the
+ * confirmations of obeyed kills are written by lease-confirmations.ts.
  */
-import type { Clock, TimerHandle } from '../clock.js';
-import { describeError, GovernorError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { TimerHandle } from '../clock.js';
+import { GovernorError } from '../errors.js';
+import { epochsOf, killedRow, unseenRise } from './lease-answer.js';
+import { LeaseConfirmations } from './lease-confirmations.js';
+import {
+  type AuthorityConnection,
+  boundedByDeadline,
+  type FleetKill,
+  type FleetLeaseOptions,
+  type LeaseAnswer,
+  type LeaseStatus,
+  type LeaseView,
+  type ScopeRow,
+} from './lease-protocol.js';
 import { obeyedScopes } from './scopes.js';
 
-export type ScopeState = 'open' | 'killed';
-
-export interface ScopeRow {
-  readonly scope: string;
-  readonly state: ScopeState;
-  readonly epoch: number;
-  readonly changedBy: string;
-  readonly reason: string;
-}
-
-export interface LeaseReport {
-  readonly state: string;
-  readonly gateOpen: boolean;
-  readonly epochs: Readonly<Record<string, number>>;
-  readonly restartCheck: string | null;
-}
-
-export interface LeaseAnswer {
-  readonly scopes: readonly ScopeRow[];
-  readonly hostRowWritten: boolean;
-  readonly notificationQueueUsage: number;
-}
-
-/** One connection to the authority: a renewal, a confirmation, and an immediate close. */
-export interface AuthorityConnection {
-  renew(report: LeaseReport): Promise<LeaseAnswer>;
-  confirm(scope: string, epoch: number, state: string): Promise<void>;
-  close(): void;
-}
-
-/**
- * How a lease reaches the authority. `connect` connects, registers the host's row and LISTENs;
- * `onNotify` wakes a renewal (a hint, never the record); `onClosed` reports a broken connection.
- */
-export interface AuthorityTransport {
-  connect(handlers: {
-    onNotify(): void;
-    onClosed(error: unknown): void;
-  }): Promise<AuthorityConnection>;
-}
-
-/** A kill this host must obey: a killed scope, or an epoch that rose while it was away. */
-export interface FleetKill {
-  readonly scope: string;
-  readonly epoch: number;
-  readonly changedBy: string;
-  readonly reason: string;
-}
-
-/** What the lease asks of, and tells, the governor that holds it. */
-export interface LeaseHolder {
-  report(): { state: string; gateOpen: boolean; restartCheck: string | null };
-  leaseChanged(): void;
-  killed(kill: FleetKill): void;
-  lost(sinceMs: number): void;
-  regained(): void;
-  queueUsageHigh(usage: number): void;
-  /** The epochs the checks just established: kept, so a restarted process remembers them. */
-  epochsEstablished(epochs: Readonly<Record<string, number>>): void;
-}
-
-export type LeaseStatus = 'none' | 'held' | 'expired' | 'lost' | 'fenced';
-
-export interface LeaseView {
-  readonly status: LeaseStatus;
-  /** Monotonic ms at which the lease ends (-Infinity before the first grant). */
-  readonly leaseEndsAtMs: number;
-  readonly leaseRemainingMs: number;
-  /** How long since the last granted renewal was sent (or since start), when lost; else null. */
-  readonly lostForMs: number | null;
-  readonly epochs: Readonly<Record<string, number>>;
-  readonly fencedBy: FleetKill | null;
-  readonly notificationQueueUsage: number;
-  readonly renewalsGranted: number;
-  readonly renewalsFailed: number;
-}
-
-export interface FleetLeaseOptions {
-  readonly transport: AuthorityTransport;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly scopes: readonly string[];
-  readonly leaseMs: number;
-  readonly authorityLossMs: number;
-  readonly holder: LeaseHolder;
-  /** The epochs an earlier process of this host established (its side file), or null. */
-  readonly rememberedEpochs?: Readonly<Record<string, number>> | null;
-}
+export type {
+  AuthorityConnection,
+  AuthorityTransport,
+  FleetKill,
+  FleetLeaseOptions,
+  LeaseAnswer,
+  LeaseHolder,
+  LeaseReport,
+  LeaseStatus,
+  LeaseView,
+  ScopeRow,
+  ScopeState,
+} from './lease-protocol.js';
 
 /** How long the startup check keeps trying round trips (each bounded) before it fails. */
 const ESTABLISH_WINDOW_MS = 4_000;
@@ -126,9 +64,8 @@ export class FleetLease {
   private queueAlerted = false;
   private granted = 0;
   private runningSinceMs = 0;
-  private flushing = false;
   private failed = 0;
-  private readonly pendingConfirmations = new Map<string, { epoch: number; state: string }>();
+  private readonly confirmations: LeaseConfirmations;
   private readonly obeyed: readonly string[];
   private readonly intervalMs: number;
 
@@ -137,6 +74,12 @@ export class FleetLease {
     const remembered = options.rememberedEpochs ?? null;
     this.remembered = remembered === null ? null : new Map(Object.entries(remembered));
     this.intervalMs = Math.max(1, Math.floor(options.leaseMs / 3));
+    this.confirmations = new LeaseConfirmations({
+      clock: options.clock,
+      logger: options.logger,
+      writeMs: this.intervalMs,
+      connection: () => this.connection,
+    });
   }
 
   /** Monotonic ms at which the lease ends: part of the gate's deadline (-Infinity when fenced). */
@@ -198,8 +141,8 @@ export class FleetLease {
       }
     }
     const { answer, sentAtMs } = outcome as unknown as { answer: LeaseAnswer; sentAtMs: number };
-    const epochs = this.epochsOf(answer);
-    const killed = this.killedRow(answer);
+    const epochs = epochsOf(answer, this.obeyed);
+    const killed = killedRow(answer, this.obeyed);
     // A host obeying a kill (fenced) is restarted by its operator: what rose since is accepted.
     const risen = killed === null && this.fence === null ? this.unseenRise(answer, epochs) : null;
     if (risen !== null) {
@@ -258,8 +201,8 @@ export class FleetLease {
 
   /** Records that this host obeyed a kill (its state now); written at once and retried. */
   confirm(kill: FleetKill, state: string): void {
-    this.pendingConfirmations.set(kill.scope, { epoch: kill.epoch, state });
-    void this.flushConfirmations();
+    this.confirmations.add(kill.scope, kill.epoch, state);
+    void this.confirmations.flush();
   }
 
   view(): LeaseView {
@@ -294,7 +237,7 @@ export class FleetLease {
     try {
       const { answer, sentAtMs } = await this.roundTrip();
       this.apply(answer, sentAtMs);
-      await this.flushConfirmations();
+      await this.confirmations.flush();
     } catch (error) {
       this.failed += 1;
       this.options.logger.warn({ err: error }, 'fleet lease renewal failed');
@@ -313,7 +256,8 @@ export class FleetLease {
     const sentAtMs = this.options.clock.monotonicNow();
     // Connecting may take longer than a renewal (TLS, authentication), up to a lease: the lease
     // still counts from before it, so a slow connect only shortens what the renewal grants.
-    const connection = await this.bounded(
+    const connection = await boundedByDeadline(
+      this.options.clock,
       this.ensureConnection(),
       sentAtMs + this.options.leaseMs,
       'connect',
@@ -324,7 +268,8 @@ export class FleetLease {
       this.lastKilled !== null
         ? `refused: fleet scope ${this.lastKilled.scope} is killed (epoch ${this.lastKilled.epoch})`
         : holder.restartCheck;
-    const answer = await this.bounded(
+    const answer = await boundedByDeadline(
+      this.options.clock,
       connection.renew({ ...holder, restartCheck, epochs: this.lastEpochs }),
       deadlineMs,
       'renew',
@@ -338,9 +283,9 @@ export class FleetLease {
 
   private apply(answer: LeaseAnswer, sentAtMs: number): void {
     this.trackQueueUsage(answer.notificationQueueUsage);
-    const epochs = this.epochsOf(answer);
+    const epochs = epochsOf(answer, this.obeyed);
     this.lastEpochs = epochs;
-    const killed = this.killedRow(answer);
+    const killed = killedRow(answer, this.obeyed);
     this.lastKilled = killed;
     if (killed !== null) {
       // Every killed scope is obeyed (and confirmed), the widest first.
@@ -374,26 +319,10 @@ export class FleetLease {
     if (this.baseline !== null) this.grant(sentAtMs);
   }
 
-  /**
-   * An epoch above the one this host knows (its baseline, else what an earlier process of it
-   * remembered) that it has not obeyed yet: a kill and a release while it could not see them.
-   */
+  /** A rise past the baseline (else the remembered epochs) this host has not obeyed yet. */
   private unseenRise(answer: LeaseAnswer, epochs: Record<string, number>): FleetKill | null {
     const known = this.baseline ?? this.remembered;
-    if (known === null) return null;
-    for (const scope of this.obeyed) {
-      const before = known.get(scope) ?? 0;
-      const now = epochs[scope] ?? 0;
-      if (now <= before || (this.reportedKillEpoch.get(scope) ?? 0) >= now) continue;
-      const row = answer.scopes.find((s) => s.scope === scope);
-      return {
-        scope,
-        epoch: now,
-        changedBy: row?.changedBy ?? 'unknown',
-        reason: `the epoch of ${scope} rose from ${before} to ${now} while this host could not see it (a kill, then ${row?.reason ?? 'a release'})`,
-      };
-    }
-    return null;
+    return unseenRise(answer, epochs, this.obeyed, known, this.reportedKillEpoch);
   }
 
   private grant(sentAtMs: number): void {
@@ -453,23 +382,6 @@ export class FleetLease {
     }
   }
 
-  private epochsOf(answer: LeaseAnswer): Record<string, number> {
-    const epochs: Record<string, number> = {};
-    for (const scope of this.obeyed) {
-      epochs[scope] = answer.scopes.find((row) => row.scope === scope)?.epoch ?? 0;
-    }
-    return epochs;
-  }
-
-  /** The widest killed scope this host obeys, or null. */
-  private killedRow(answer: LeaseAnswer): ScopeRow | null {
-    for (const scope of this.obeyed) {
-      const row = answer.scopes.find((s) => s.scope === scope);
-      if (row?.state === 'killed') return row;
-    }
-    return null;
-  }
-
   private async ensureConnection(): Promise<AuthorityConnection> {
     if (this.connection !== null) return this.connection;
     let opened: AuthorityConnection | null = null;
@@ -493,61 +405,5 @@ export class FleetLease {
   private dropConnection(connection: AuthorityConnection): void {
     if (this.connection === connection) this.connection = null;
     connection.close();
-  }
-
-  private async flushConfirmations(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      // A confirmation added while a write was under way is written in the next pass (bounded).
-      for (let pass = 0; pass < 3 && this.pendingConfirmations.size > 0; pass++) {
-        if (!(await this.writeConfirmations())) break;
-      }
-    } finally {
-      this.flushing = false;
-    }
-  }
-
-  /** Writes the pending confirmations; false when one could not be written. */
-  private async writeConfirmations(): Promise<boolean> {
-    const connection = this.connection;
-    if (connection === null) return false;
-    for (const [scope, { epoch, state }] of [...this.pendingConfirmations]) {
-      try {
-        await this.bounded(
-          connection.confirm(scope, epoch, state),
-          this.options.clock.monotonicNow() + this.intervalMs,
-          'confirm',
-        );
-        const pending = this.pendingConfirmations.get(scope);
-        if (pending?.epoch === epoch) this.pendingConfirmations.delete(scope);
-      } catch (error) {
-        this.options.logger.warn(
-          { err: error, scope, epoch },
-          `fleet confirmation not written yet: ${describeError(error)}`,
-        );
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private bounded<T>(promise: Promise<T>, deadlineMs: number, what: string): Promise<T> {
-    const clock = this.options.clock;
-    let timer: TimerHandle | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = clock.setTimeout(
-        () =>
-          reject(
-            new GovernorError(
-              'GOV_AUTHORITY_UNREACHABLE',
-              `fleet authority: ${what} did not answer in time`,
-            ),
-          ),
-        Math.max(0, deadlineMs - clock.monotonicNow()),
-      );
-    });
-    promise.catch(() => {});
-    return Promise.race([promise, timeout]).finally(() => clock.clearTimeout(timer));
   }
 }
