@@ -36,7 +36,7 @@ import {
   nextCommands,
 } from '../printed-command.js';
 import { anyVenueCredentials } from '../venues-config.js';
-import type { VenuesFlatResult } from './venues.js';
+import type { PreparedVenues, VenuesFlatResult } from './venues.js';
 
 export type OperatorAction = 'shutdown' | 'observe' | 'resume' | 'restart';
 
@@ -281,11 +281,17 @@ export async function operatorCommand(
   // The kill switch reports flatness: the venues on record and where the log ended, read first.
   const baseline = action === 'shutdown' ? readVenueBaseline(config.dbPath) : null;
   const requestedAtMs = performance.now();
-  const outcome = await sendOwnerRequest(ownerRequestTarget(config), {
-    command: action,
-    ...request,
-    ...(force ? { options: { force: true } } : {}),
-  });
+  const early = action === 'shutdown' ? prepareFallbackLate(config, context.env) : null;
+  let outcome: Awaited<ReturnType<typeof sendOwnerRequest>>;
+  try {
+    outcome = await sendOwnerRequest(ownerRequestTarget(config), {
+      command: action,
+      ...request,
+      ...(force ? { options: { force: true } } : {}),
+    });
+  } finally {
+    early?.stopWaiting();
+  }
   const described = describeOutcome(action, request.operator, outcome, commandLocation(config));
   const lines = [...described.lines];
   let exitCode = described.exitCode;
@@ -309,11 +315,13 @@ export async function operatorCommand(
       config,
       context.env,
       config.thresholds.venueFlatWithinMs,
+      early?.take() ?? undefined,
     );
     lines.push(...venuesFlatLines(context.out, fallback));
     if (!fallback.allFlat) exitCode = EXIT.NOT_FLAT;
     else if (exitCode === EXIT.NOT_FLAT) exitCode = described.exitCode;
   }
+  await early?.releaseUnused();
   if (context.json) {
     context.out.json({
       outcome: outcome.kind,
@@ -353,6 +361,43 @@ async function venueOutcomes(
     return switchOutcomes(config.dbPath, Date.now());
   }
   return null;
+}
+
+/**
+ * How long a kill waits for the owner before it builds the config's venue clients for its
+ * fallback: a live owner confirms in tens of milliseconds, and loading ccxt blocks this
+ * process's event loop (so it would slow every confirmation if done at once).
+ */
+const FALLBACK_PREPARE_AFTER_MS = 1_000;
+
+/**
+ * The fallback's venue clients, built while a late owner is still awaited: after
+ * FALLBACK_PREPARE_AFTER_MS with no answer, and only when the config names venues with
+ * credentials. `take` hands them to the fallback; `releaseUnused` closes them otherwise.
+ */
+function prepareFallbackLate(config: DaemonConfig, env: NodeJS.ProcessEnv) {
+  if (config.venues.length === 0 || !anyVenueCredentials(config.venues, env)) return null;
+  let prepared: Promise<PreparedVenues> | null = null;
+  let taken = false;
+  const timer = setTimeout(() => {
+    prepared = import('./venues.js').then((m) => m.prepareConfiguredVenues(config, env));
+    // Awaited by `take` or `releaseUnused`; never left to reject unobserved.
+    prepared.catch(() => {});
+  }, FALLBACK_PREPARE_AFTER_MS);
+  return {
+    stopWaiting: (): void => clearTimeout(timer),
+    take: (): Promise<PreparedVenues> | null => {
+      taken = true;
+      return prepared;
+    },
+    releaseUnused: async (): Promise<void> => {
+      if (taken || prepared === null) return;
+      await (prepared as Promise<PreparedVenues>).then(
+        (built) => built.release(),
+        () => {},
+      );
+    },
+  };
 }
 
 /**
