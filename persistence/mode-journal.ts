@@ -18,6 +18,7 @@ import { clipBytes } from '../services/display-text.js';
 import type { PoolBalance } from './capital.js';
 import type { OwnerInfo } from './ownership.js';
 import type { Store } from './store.js';
+import type { StoreCore } from './store-core.js';
 import { LIMITS } from './validation.js';
 
 /** The authority record as read at start (or by a reader). */
@@ -141,26 +142,79 @@ function describeLatch(latch: ShutdownLatch): string {
   return `${latch.trigger} at ${latch.at} ("${latch.reason}")`;
 }
 
+/**
+ * The whole authority record, read in one snapshot (a read needs only the core of a store).
+ * Throws GOV_STORAGE_FAILURE when unreadable.
+ */
+export function readAuthorityRecord(store: StoreCore): AuthorityRecord {
+  return store.readSnapshot(() => {
+    const state = store.systemState.get();
+    const loggedLatch = latchFromEventLog(store);
+    return {
+      desiredMode: state.desiredMode,
+      lifecycleState: state.lifecycleState,
+      lifecycleId: state.lifecycleId,
+      latch: state.latch,
+      loggedLatch,
+      discrepancy: discrepancyOf(state.latch, loggedLatch),
+      hold: state.hold,
+      inputsText: state.inputsText,
+      owner: readOwnerRecord(store),
+    };
+  });
+}
+
+/** The latch the event log justifies: its last SYSTEM_SHUTDOWN not followed by a restart. */
+function latchFromEventLog(store: StoreCore): ShutdownLatch | null {
+  const row = latchEvent(store);
+  return row === null ? null : latchOfEvent(row);
+}
+
+/** The last SYSTEM_SHUTDOWN not followed by an operator RESTART, or null. */
+function latchEvent(store: StoreCore): AuthorityEventRow | null {
+  let before = Number.MAX_SAFE_INTEGER;
+  for (;;) {
+    const rows = store.query<AuthorityEventRow>(
+      'journal.latchFromEventLog',
+      `SELECT seq, event_type, reason, metadata, timestamp FROM events
+       WHERE event_type IN ('SYSTEM_SHUTDOWN', 'OPERATOR_ACTION') AND seq < ?
+       ORDER BY seq DESC LIMIT ?`,
+      before,
+      AUTHORITY_PAGE,
+    );
+    for (const row of rows) {
+      if (row.event_type === 'SYSTEM_SHUTDOWN') return row;
+      if (parseObject(row.metadata).action === 'RESTART') return null;
+    }
+    const last = rows[rows.length - 1];
+    if (rows.length < AUTHORITY_PAGE || last === undefined) return null;
+    before = last.seq;
+  }
+}
+
+/** The owner on record (null once released). Throws GOV_STORAGE_FAILURE when unreadable. */
+export function readOwnerRecord(store: StoreCore): OwnerInfo | null {
+  const row = store.query<OwnerRow>(
+    'journal.readOwner',
+    'SELECT pid, host, since, lock_path, lock_inode, process_start, released_at FROM owner WHERE id = 1',
+  )[0];
+  if (row === undefined || row.released_at !== null) return null;
+  return {
+    pid: row.pid,
+    host: row.host,
+    since: row.since,
+    lockPath: row.lock_path,
+    lockInode: row.lock_inode,
+    processStart: row.process_start,
+  };
+}
+
 export class ModeJournal {
   constructor(private readonly store: Store) {}
 
   /** Reads the whole authority record in one snapshot. Throws GOV_STORAGE_FAILURE when unreadable. */
   read(): AuthorityRecord {
-    return this.store.readSnapshot(() => {
-      const state = this.store.systemState.get();
-      const loggedLatch = this.latchFromEventLog();
-      return {
-        desiredMode: state.desiredMode,
-        lifecycleState: state.lifecycleState,
-        lifecycleId: state.lifecycleId,
-        latch: state.latch,
-        loggedLatch,
-        discrepancy: discrepancyOf(state.latch, loggedLatch),
-        hold: state.hold,
-        inputsText: state.inputsText,
-        owner: this.readOwner(),
-      };
-    });
+    return readAuthorityRecord(this.store);
   }
 
   /** The latch `system_state` holds (a cheap read for the owner's watch). */
@@ -178,8 +232,7 @@ export class ModeJournal {
 
   /** The latch the event log justifies: its last SYSTEM_SHUTDOWN not followed by a restart. */
   latchFromEventLog(): ShutdownLatch | null {
-    const row = this.latchEvent();
-    return row === null ? null : latchOfEvent(row);
+    return latchFromEventLog(this.store);
   }
 
   /**
@@ -189,29 +242,7 @@ export class ModeJournal {
    * may go: the log then justifies no latch either way).
    */
   latchEventSeq(): number | null {
-    return this.latchEvent()?.seq ?? null;
-  }
-
-  /** The last SYSTEM_SHUTDOWN not followed by an operator RESTART, or null. */
-  private latchEvent(): AuthorityEventRow | null {
-    let before = Number.MAX_SAFE_INTEGER;
-    for (;;) {
-      const rows = this.store.query<AuthorityEventRow>(
-        'journal.latchFromEventLog',
-        `SELECT seq, event_type, reason, metadata, timestamp FROM events
-         WHERE event_type IN ('SYSTEM_SHUTDOWN', 'OPERATOR_ACTION') AND seq < ?
-         ORDER BY seq DESC LIMIT ?`,
-        before,
-        AUTHORITY_PAGE,
-      );
-      for (const row of rows) {
-        if (row.event_type === 'SYSTEM_SHUTDOWN') return row;
-        if (parseObject(row.metadata).action === 'RESTART') return null;
-      }
-      const last = rows[rows.length - 1];
-      if (rows.length < AUTHORITY_PAGE || last === undefined) return null;
-      before = last.seq;
-    }
+    return latchEvent(this.store)?.seq ?? null;
   }
 
   /** A mode change other than SHUTDOWN: its event and the lifecycle (and a hold) in one transaction. */
@@ -388,19 +419,7 @@ export class ModeJournal {
   }
 
   readOwner(): OwnerInfo | null {
-    const row = this.store.query<OwnerRow>(
-      'journal.readOwner',
-      'SELECT pid, host, since, lock_path, lock_inode, process_start, released_at FROM owner WHERE id = 1',
-    )[0];
-    if (row === undefined || row.released_at !== null) return null;
-    return {
-      pid: row.pid,
-      host: row.host,
-      since: row.since,
-      lockPath: row.lock_path,
-      lockInode: row.lock_inode,
-      processStart: row.process_start,
-    };
+    return readOwnerRecord(this.store);
   }
 
   private readonly writes: AuthorityWrites = {

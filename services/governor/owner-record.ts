@@ -4,7 +4,7 @@
  * process that takes the lock makes (one name per file, the owner on record still alive).
  */
 import { statSync } from 'node:fs';
-import { ModeJournal } from '../../persistence/mode-journal.js';
+import { readOwnerRecord } from '../../persistence/mode-journal.js';
 import {
   isLockHeld,
   lockPathFor,
@@ -12,7 +12,7 @@ import {
   type OwnerLock,
   ownerProcessAlive,
 } from '../../persistence/ownership.js';
-import { Store } from '../../persistence/store.js';
+import { StoreCore } from '../../persistence/store-core.js';
 import { GovernorError } from '../errors.js';
 
 /** True when some process holds the database's owner lock. */
@@ -21,9 +21,9 @@ export function ownerAlive(dbPath: string): boolean {
 }
 
 /** The owner on record (when one runs), read without taking anything. */
-export function ownerOnRecord(store: Store): OwnerInfo | null {
+export function ownerOnRecord(store: StoreCore): OwnerInfo | null {
   try {
-    return new ModeJournal(store).readOwner();
+    return readOwnerRecord(store);
   } catch {
     return null;
   }
@@ -31,10 +31,10 @@ export function ownerOnRecord(store: Store): OwnerInfo | null {
 
 /** The owner on record, read through a short read-only connection; null when unreadable. */
 export function readOwnerQuietly(dbPath: string): OwnerInfo | null {
-  let store: Store | null = null;
+  let store: StoreCore | null = null;
   try {
-    store = Store.open(dbPath, { readonly: true, busyTimeoutMs: 1_000 });
-    return new ModeJournal(store).readOwner();
+    store = StoreCore.open(dbPath, { readonly: true, busyTimeoutMs: 1_000 });
+    return readOwnerRecord(store);
   } catch {
     return null;
   } finally {

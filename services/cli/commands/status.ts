@@ -11,7 +11,7 @@ import type { GovernorStatus, VenueStatus } from '../../governor/status.js';
 import {
   type CommandContext,
   formatAge,
-  openReadOnly,
+  openRecordReadOnly,
   resolveConfig,
   socketPathFor,
 } from '../context.js';
@@ -96,7 +96,7 @@ async function fetchStatus(context: CommandContext): Promise<Fetched> {
   // who owns it and what it recorded.
   // Only now the record's readers (a daemon's answer needs none of them).
   const [store, { recordedStatus }, { ownerAlive, ownerOnRecord }] = await Promise.all([
-    openReadOnly(config.dbPath, context),
+    openRecordReadOnly(config.dbPath, context),
     import('../../governor/status.js'),
     import('../../governor/owner-record.js'),
   ]);
