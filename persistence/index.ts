@@ -64,7 +64,8 @@ export {
   StartupReports,
   type StoredStartupReport,
 } from './startup-reports.js';
-export { Store, type StoreOpenOptions } from './store.js';
+export { Store } from './store.js';
+export { StoreCore, type StoreOpenOptions } from './store-core.js';
 export {
   isStrategyTransitionAllowed,
   STRATEGY_INITIAL_STATES,

@@ -7,7 +7,7 @@
  */
 import type { ShutdownLatch, ShutdownTrigger } from '../machines/types.js';
 import { isShutdownTrigger } from '../machines/types.js';
-import type { Store } from './store.js';
+import type { StoreCore } from './store-core.js';
 
 /** A SYSTEM_SHUTDOWN or OPERATOR_ACTION event as the journal reads it back. */
 export interface AuthorityEventRow {
@@ -46,7 +46,7 @@ function describeLatch(latch: ShutdownLatch): string {
 }
 
 /** The last SYSTEM_SHUTDOWN not followed by an operator RESTART, or null. */
-export function lastLatchEvent(store: Store): AuthorityEventRow | null {
+export function lastLatchEvent(store: StoreCore): AuthorityEventRow | null {
   let before = Number.MAX_SAFE_INTEGER;
   for (;;) {
     const rows = store.query<AuthorityEventRow>(

@@ -21,6 +21,7 @@ import {
 } from './logged-latch.js';
 import type { OwnerInfo } from './owner-lock.js';
 import type { Store } from './store.js';
+import type { StoreCore } from './store-core.js';
 import { LIMITS } from './validation.js';
 
 export type { AuthorityWrites } from './authority-writes.js';
@@ -122,21 +123,7 @@ export class ModeJournal {
 
   /** Reads the whole authority record in one snapshot. Throws GOV_STORAGE_FAILURE when unreadable. */
   read(): AuthorityRecord {
-    return this.store.readSnapshot(() => {
-      const state = this.store.systemState.get();
-      const loggedLatch = this.latchFromEventLog();
-      return {
-        desiredMode: state.desiredMode,
-        lifecycleState: state.lifecycleState,
-        lifecycleId: state.lifecycleId,
-        latch: state.latch,
-        loggedLatch,
-        discrepancy: discrepancyOf(state.latch, loggedLatch),
-        hold: state.hold,
-        inputsText: state.inputsText,
-        owner: this.readOwner(),
-      };
-    });
+    return readAuthorityRecord(this.store);
   }
 
   /** The latch `system_state` holds (a cheap read for the owner's watch). */
@@ -351,18 +338,46 @@ export class ModeJournal {
   }
 
   readOwner(): OwnerInfo | null {
-    const row = this.store.query<OwnerRow>(
-      'journal.readOwner',
-      'SELECT pid, host, since, lock_path, lock_inode, process_start, released_at FROM owner WHERE id = 1',
-    )[0];
-    if (row === undefined || row.released_at !== null) return null;
-    return {
-      pid: row.pid,
-      host: row.host,
-      since: row.since,
-      lockPath: row.lock_path,
-      lockInode: row.lock_inode,
-      processStart: row.process_start,
-    };
+    return readOwnerRecord(this.store);
   }
+}
+
+/**
+ * The whole authority record, read in one snapshot (a read needs only the core of a store).
+ * Throws GOV_STORAGE_FAILURE when unreadable.
+ */
+export function readAuthorityRecord(store: StoreCore): AuthorityRecord {
+  return store.readSnapshot(() => {
+    const state = store.systemState.get();
+    const row = lastLatchEvent(store);
+    const loggedLatch = row === null ? null : latchOfEvent(row);
+    return {
+      desiredMode: state.desiredMode,
+      lifecycleState: state.lifecycleState,
+      lifecycleId: state.lifecycleId,
+      latch: state.latch,
+      loggedLatch,
+      discrepancy: discrepancyOf(state.latch, loggedLatch),
+      hold: state.hold,
+      inputsText: state.inputsText,
+      owner: readOwnerRecord(store),
+    };
+  });
+}
+
+/** The owner on record (null once released). Throws GOV_STORAGE_FAILURE when unreadable. */
+export function readOwnerRecord(store: StoreCore): OwnerInfo | null {
+  const row = store.query<OwnerRow>(
+    'journal.readOwner',
+    'SELECT pid, host, since, lock_path, lock_inode, process_start, released_at FROM owner WHERE id = 1',
+  )[0];
+  if (row === undefined || row.released_at !== null) return null;
+  return {
+    pid: row.pid,
+    host: row.host,
+    since: row.since,
+    lockPath: row.lock_path,
+    lockInode: row.lock_inode,
+    processStart: row.process_start,
+  };
 }

@@ -5,7 +5,7 @@
  * request goes.
  */
 import { existsSync, statSync } from 'node:fs';
-import type { Store } from '../../persistence/index.js';
+import type { Store, StoreCore } from '../../persistence/index.js';
 import { formatDuration } from '../clock.js';
 import type { TemporaryOwnerConfig } from '../governor/ownership/index.js';
 import { hasAlertSinks } from './alerts-layers.js';
@@ -128,7 +128,23 @@ export function ownerRequestTarget(config: DaemonConfig): TemporaryOwnerConfig {
 export async function openReadOnly(dbPath: string, context?: CommandContext): Promise<Store> {
   requireDatabase(dbPath);
   const { openDatabaseReader } = await import('../governor/ownership/index.js');
-  const store = openDatabaseReader(dbPath);
+  return withReadNote(openDatabaseReader(dbPath), context);
+}
+
+/**
+ * `openReadOnly` with the core repositories only (the event log, system state, alerts, venues):
+ * what `status` reads, without loading the modules of the others.
+ */
+export async function openRecordReadOnly(
+  dbPath: string,
+  context?: CommandContext,
+): Promise<StoreCore> {
+  requireDatabase(dbPath);
+  const { openRecordReader } = await import('../governor/record-reader.js');
+  return withReadNote(openRecordReader(dbPath), context);
+}
+
+function withReadNote<S extends StoreCore>(store: S, context: CommandContext | undefined): S {
   if (context !== undefined && store.readNote !== null) tellReadNote(context, store.readNote);
   return store;
 }

@@ -13,8 +13,8 @@ import type {
   ShutdownLatch,
   StartupReport,
 } from '../../machines/types.js';
-import type { Store } from '../../persistence/index.js';
-import { ModeJournal } from '../../persistence/mode-journal.js';
+import type { StoreCore } from '../../persistence/index.js';
+import { readAuthorityRecord } from '../../persistence/mode-journal.js';
 import type { GovernorAlert } from '../alerts/types.js';
 import type { Thresholds } from '../config.js';
 import { clip } from '../display-text.js';
@@ -262,12 +262,12 @@ export function liveStatus(governance: StatusSource): GovernorStatus {
  * owner when its lock is held (an embedded engine has no control socket), else null.
  */
 export function recordedStatus(
-  store: Store,
+  store: StoreCore,
   dbPath: string,
   owner: OwnerInfo | null,
   wallNowMs: number = Date.now(),
 ): GovernorStatus {
-  const record = new ModeJournal(store).read();
+  const record = readAuthorityRecord(store);
   const { latch, latchSource, hold } = authorityInForce(
     record,
     readFallbackRecord(fallbackPathFor(dbPath)),
@@ -321,7 +321,7 @@ export function recordedStatus(
  * The venues as the database recorded them (no owner is asked). With no owner running, a venue
  * whose orders lived in its owner's process is flat with 0 open: that process is gone.
  */
-export function recordedVenues(store: Store, ownerRunning = true): VenueStatus[] {
+export function recordedVenues(store: StoreCore, ownerRunning = true): VenueStatus[] {
   return store.venues.list().map((record) => {
     const gone = record.inProcess && !ownerRunning;
     return {

@@ -30,11 +30,14 @@ export default Recorded;
 `;
 
 const HOOKS = `
+import { appendFileSync } from 'node:fs';
 export async function resolve(specifier, context, next) {
   if (specifier === 'better-sqlite3') {
     return { url: new URL('./recorded-sqlite.mjs', import.meta.url).href, shortCircuit: true };
   }
-  return next(specifier, context);
+  const resolved = await next(specifier, context);
+  appendFileSync(process.env.MODULES_LOG, resolved.url + '\\n');
+  return resolved;
 }
 `;
 
@@ -60,6 +63,7 @@ function runStatus(dir: string, box: CliSandbox, preload: string[]): Promise<voi
           ...process.env,
           SQLITE_OPEN_LOG: join(dir, 'sqlite-open.log'),
           BUILTINS_LOG: join(dir, 'builtins.log'),
+          MODULES_LOG: join(dir, 'modules.log'),
           REPO_ROOT,
           NO_COLOR: '1',
         },
@@ -72,8 +76,13 @@ function runStatus(dir: string, box: CliSandbox, preload: string[]): Promise<voi
   });
 }
 
-/** The connections `governor status` opens, and Node's own modules it loads (two runs). */
-async function statusRecorded(box: CliSandbox): Promise<{ opens: unknown[]; builtins: string[] }> {
+/**
+ * The connections `governor status` opens, the modules of dist/ it loads, and Node's own modules
+ * it loads (two runs).
+ */
+async function statusRecorded(
+  box: CliSandbox,
+): Promise<{ opens: unknown[]; modules: string[]; builtins: string[] }> {
   const dir = join(box.dir, 'recorder');
   mkdirSync(dir);
   writeFileSync(join(dir, 'recorded-sqlite.mjs'), RECORDED_SQLITE);
@@ -81,27 +90,38 @@ async function statusRecorded(box: CliSandbox): Promise<{ opens: unknown[]; buil
   writeFileSync(join(dir, 'register.mjs'), REGISTER);
   writeFileSync(join(dir, 'builtins.cjs'), BUILTINS);
   writeFileSync(join(dir, 'sqlite-open.log'), '');
+  writeFileSync(join(dir, 'modules.log'), '');
   await runStatus(dir, box, ['--import', pathToFileURL(join(dir, 'register.mjs')).href]);
   await runStatus(dir, box, ['--require', join(dir, 'builtins.cjs')]);
   const opens = readFileSync(join(dir, 'sqlite-open.log'), 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as unknown);
-  return { opens, builtins: readFileSync(join(dir, 'builtins.log'), 'utf8').split('\n') };
+  const dist = pathToFileURL(join(REPO_ROOT, 'dist')).href;
+  const modules = readFileSync(join(dir, 'modules.log'), 'utf8')
+    .split('\n')
+    .filter((url) => url.startsWith(`${dist}/`))
+    .map((url) => url.slice(dist.length + 1));
+  return { opens, modules, builtins: readFileSync(join(dir, 'builtins.log'), 'utf8').split('\n') };
 }
 
 describe('governor status with nobody running', () => {
-  it('opens the database once, read-only, checks the owner read-only, and loads no node:crypto (it opened the database twice and loaded crypto)', async () => {
+  it('opens the database once, read-only, checks the owner read-only, loads no node:crypto and none of the repositories it does not read (it opened the database twice and loaded crypto and every repository)', async () => {
     const box = sandbox();
     const daemon = box.startDaemon();
     await box.waitForStatus((s) => s.state === 'AGGRESSIVE', daemon);
     await box.stopDaemon(daemon);
 
-    const { opens, builtins } = await statusRecorded(box);
+    const { opens, modules, builtins } = await statusRecorded(box);
     expect(opens).toEqual([
       { filename: box.dbPath, readonly: true },
       { filename: `${box.dbPath}.owner`, readonly: true },
     ]);
+    // The core of the store only: none of the repositories a status read does not use.
+    expect(modules).toContain('persistence/store-core.js');
+    expect(modules).not.toContain('persistence/store.js');
+    expect(modules).not.toContain('persistence/capital.js');
+    expect(modules.filter((path) => path.startsWith('persistence/integrity/'))).toEqual([]);
     expect(builtins).toContain('NativeModule net');
     expect(builtins).not.toContain('NativeModule crypto');
     expect(builtins).not.toContain('NativeModule perf_hooks');

@@ -11,7 +11,7 @@ import type { GovernorStatus, VenueStatus } from '../../governor/status.js';
 import {
   type CommandContext,
   formatAge,
-  openReadOnly,
+  openRecordReadOnly,
   resolveConfig,
   socketPathFor,
 } from '../context.js';
@@ -96,9 +96,10 @@ async function fetchStatus(context: CommandContext): Promise<Fetched> {
   // who owns it and what it recorded.
   // Only now the record's readers (a daemon's answer needs none of them).
   const [store, { recordedStatus }, { ownerAlive, ownerOnRecord }] = await Promise.all([
-    openReadOnly(config.dbPath, context),
+    openRecordReadOnly(config.dbPath, context),
     import('../../governor/status.js'),
-    import('../../governor/ownership/index.js'),
+    // The owner's read-only look only: the module's index would load the whole store.
+    import('../../governor/ownership/find-owner.js'),
   ]);
   try {
     const owner = ownerAlive(config.dbPath) ? ownerOnRecord(store) : null;

@@ -4,7 +4,7 @@
  * alive although a lock was taken (the check every process that takes the lock makes).
  */
 import { hostname } from 'node:os';
-import { ModeJournal } from '../../../persistence/mode-journal.js';
+import { readOwnerRecord } from '../../../persistence/mode-journal.js';
 import {
   isLockHeld,
   lockPathFor,
@@ -12,7 +12,7 @@ import {
   type OwnerLock,
   processStartOf,
 } from '../../../persistence/owner-lock.js';
-import { Store } from '../../../persistence/store.js';
+import { StoreCore } from '../../../persistence/store-core.js';
 
 export type { OwnerInfo };
 
@@ -22,9 +22,9 @@ export function ownerAlive(dbPath: string): boolean {
 }
 
 /** The owner on record in an open store; null when none is, or the row cannot be read. */
-export function ownerOnRecord(store: Store): OwnerInfo | null {
+export function ownerOnRecord(store: StoreCore): OwnerInfo | null {
   try {
-    return new ModeJournal(store).readOwner();
+    return readOwnerRecord(store);
   } catch {
     return null;
   }
@@ -32,10 +32,10 @@ export function ownerOnRecord(store: Store): OwnerInfo | null {
 
 /** The owner on record, read through a short read-only connection; null when unreadable. */
 export function readOwnerQuietly(dbPath: string): OwnerInfo | null {
-  let store: Store | null = null;
+  let store: StoreCore | null = null;
   try {
-    store = Store.open(dbPath, { readonly: true, busyTimeoutMs: 1_000 });
-    return new ModeJournal(store).readOwner();
+    store = StoreCore.open(dbPath, { readonly: true, busyTimeoutMs: 1_000 });
+    return readOwnerRecord(store);
   } catch {
     return null;
   } finally {
