@@ -1456,8 +1456,15 @@ export class GovernanceSystem {
         if (this.closed) return;
         const state = this.lifecycle.state;
         if (state === 'SHUTDOWN') return;
+        // A loss held from earlier (this process or one before a restart) is the same incident:
+        // its alert was raised then and stays until an operator resumes.
+        const alerted = this.lifecycle.context.hold?.cause === 'AUTHORITY_LOST';
         if (state === 'CHECKING' || state === 'AGGRESSIVE') {
           this.send({ type: 'authority.lost', reason });
+        }
+        if (alerted) {
+          this.logger.warn({ sinceMs, state }, 'fleet authority still lost (held, alerted before)');
+          return;
         }
         this.incidents.authorityLoss(reason, this.getLifecycleId(), { sinceMs, state });
       },

@@ -4,11 +4,14 @@
  * OPERATOR_KILL shutdown through the machine (local latch, confirmation written), a loss past
  * authorityLossMs is OBSERVE_ONLY (AUTHORITY_LOST) with its alert, a start without the authority
  * or in a killed scope stays closed, and a fenced host is not reopened by the release alone.
+ * AUTHORITY_LOST is held: it survives a close and a crash, the next start stays OBSERVE_ONLY
+ * (AUTHORITY_LOST) until an operator resumes, and its alert is raised once per incident.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GovernanceSystem } from '../../../services/governor/governance-system.js';
+import { simulateCrash } from '../../../testing.js';
 import { advanceBy, FakeAuthority, settleOn } from '../../support/fleet-fake.js';
-import { eventsOf, type Harness, makeHarness } from '../../support/harness.js';
+import { eventsOf, type Harness, makeHarness, settle } from '../../support/harness.js';
 
 const LEASE_MS = 900;
 let h: Harness;
@@ -21,7 +24,16 @@ function fleetGovernor(options: { authorityLossMs?: number } = {}): {
   h = makeHarness();
   h.gov.close();
   const authority = new FakeAuthority(h.clock);
-  const gov = h.reopen({
+  const gov = reopenUnder(authority, options);
+  return { gov, authority };
+}
+
+/** The next process on the same database and the same authority. */
+function reopenUnder(
+  authority: FakeAuthority,
+  options: { authorityLossMs?: number } = {},
+): GovernanceSystem {
+  return h.reopen({
     authority: {
       host: 'host-1',
       scopes: ['firm/desk-a/strategy-x'],
@@ -30,7 +42,16 @@ function fleetGovernor(options: { authorityLossMs?: number } = {}): {
       transport: authority,
     },
   });
-  return { gov, authority };
+}
+
+/** AUTHORITY_LOSS alerts delivered, and those stored unacknowledged and unresolved. */
+function authorityLossAlerts(gov: GovernanceSystem): { delivered: number; open: number } {
+  return {
+    delivered: h.delivered.filter((a) => a.kind === 'AUTHORITY_LOSS').length,
+    open: gov.alertManager
+      .getUnacknowledgedAlerts()
+      .filter((a) => a.kind === 'AUTHORITY_LOSS' && a.resolvedAt === null).length,
+  };
 }
 
 async function start(gov: GovernanceSystem): Promise<boolean> {
@@ -156,5 +177,62 @@ describe('a governor under the fleet authority', () => {
     expect(gov.canDeployCapital()).toBe(true);
     await advanceBy(h.clock, 2_000);
     expect(gov.canDeployCapital()).toBe(true);
+  });
+
+  it('regression: AUTHORITY_LOST was forgotten by a process restart (AGGRESSIVE again with no operator)', async () => {
+    const { gov, authority } = fleetGovernor({ authorityLossMs: 3_000 });
+    expect(await start(gov)).toBe(true);
+    authority.unreachable = true;
+    await advanceBy(h.clock, 3_500, 50);
+    expect(gov.getCause().cause).toBe('AUTHORITY_LOST');
+    expect(gov.getHold()?.cause).toBe('AUTHORITY_LOST');
+    // The authority is back: a new process's lease is granted, only the hold keeps it closed.
+    authority.unreachable = false;
+    let current = gov;
+    for (const end of ['close', 'crash'] as const) {
+      if (end === 'close') current.close();
+      else simulateCrash(current);
+      current = reopenUnder(authority, { authorityLossMs: 3_000 });
+      expect(await start(current)).toBe(false);
+      expect(current.getState()).toBe('OBSERVE_ONLY');
+      expect(current.getCause()).toMatchObject({ cause: 'AUTHORITY_LOST' });
+      expect(current.getHold()?.cause).toBe('AUTHORITY_LOST');
+      expect(current.authorityLease()?.status).toBe('held');
+      expect(current.canDeployCapital()).toBe(false);
+      await advanceBy(h.clock, 1_000, 50);
+      expect(current.getState()).toBe('OBSERVE_ONLY');
+    }
+    await settle();
+    // One incident, one alert: the restarts did not raise it again.
+    expect(authorityLossAlerts(current)).toEqual({ delivered: 1, open: 1 });
+    expect(
+      await settleOn(h.clock, current.operatorResume({ operator: 'bob', reason: 'PG back' })),
+    ).toBe(true);
+    expect(current.getState()).toBe('AGGRESSIVE');
+    expect(current.canDeployCapital()).toBe(true);
+    expect(authorityLossAlerts(current).open).toBe(0);
+    // The resume cleared the hold for good: the next process trades after its checks.
+    current.close();
+    const after = reopenUnder(authority);
+    expect(await start(after)).toBe(true);
+    expect(after.getHold()).toBeNull();
+  });
+
+  it('a restart while the authority is still lost keeps the hold and raises its loss alert no second time', async () => {
+    const { gov, authority } = fleetGovernor({ authorityLossMs: 3_000 });
+    await start(gov);
+    authority.unreachable = true;
+    await advanceBy(h.clock, 3_500, 50);
+    expect(gov.getHold()?.cause).toBe('AUTHORITY_LOST');
+    simulateCrash(gov);
+    const again = reopenUnder(authority, { authorityLossMs: 3_000 });
+    // Its startup check fails (no authority), and past authorityLossMs the lease is lost again.
+    expect(await start(again)).toBe(false);
+    await advanceBy(h.clock, 4_000, 50);
+    expect(again.authorityLease()?.status).toBe('lost');
+    expect(again.getState()).toBe('OBSERVE_ONLY');
+    expect(again.getHold()?.cause).toBe('AUTHORITY_LOST');
+    await settle();
+    expect(authorityLossAlerts(again)).toEqual({ delivered: 1, open: 1 });
   });
 });
