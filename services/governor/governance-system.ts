@@ -1082,7 +1082,7 @@ export class GovernanceSystem {
     this.gate.setOpen(false);
     this.watcher.stop();
     this.heartbeat.stop();
-    this.fleet?.lease.stop();
+    this.fleet?.stop();
     this.failSafe.stop();
     this.scrubber.stop();
     this.verifications.abort();
@@ -1470,6 +1470,20 @@ export class GovernanceSystem {
       },
       queueUsageHigh: (usage: number): void => {
         if (!this.closed) this.incidents.authorityQueue(usage, this.getLifecycleId());
+      },
+      leaseEnded: (reason: string): void => {
+        // Not in SHUTDOWN: it cancels at every venue already.
+        if (this.closed || this.lifecycle.state === 'SHUTDOWN') return;
+        if (this.venues.count > 0) {
+          this.logger.warn(
+            { reason },
+            'fleet lease ended: cancelling at the venues without a switch',
+          );
+        }
+        this.venues.onLeaseEnded(reason);
+      },
+      leaseHeld: (): void => {
+        if (!this.closed) this.venues.onLeaseHeld();
       },
       leaseChanged: (view: LeaseView): void => {
         for (const listener of this.leaseListeners) {

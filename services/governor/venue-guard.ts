@@ -2,7 +2,9 @@
  * The venues an engine registered, as governor acts on them: on entering SHUTDOWN it cancels
  * every order at every venue at once and confirms each flat (events, a CRITICAL alert per venue
  * not flat in time, retries until flat, acknowledged or closed); while the gate may open it
- * renews each venue's dead man's switch, and reports a switch that may have fired. All venue
+ * renews each venue's dead man's switch, and reports a switch that may have fired. In a fleet,
+ * when the authority's lease ends, it cancels the same way at every venue without a switch
+ * (those with one cancel by themselves once their countdown runs out unrenewed). All venue
  * I/O is asynchronous and bounded: nothing here blocks the gate or the machine.
  */
 import type { ShutdownLatch } from '../../machines/types.js';
@@ -15,7 +17,7 @@ import type { NamedAdapter } from '../health/startup-checks.js';
 import type { Logger } from '../logger.js';
 import { type FlattenEvent, flattenVenues } from '../venues/flatten.js';
 import type { Venue } from '../venues/venue.js';
-import type { Incidents } from './incidents.js';
+import type { Incidents, VenueCancelCause } from './incidents.js';
 
 /** At most this many venues may be registered with one governor. */
 export const VENUES_MAX = 64;
@@ -214,8 +216,10 @@ interface VenueState {
   flat: boolean | null;
   openOrders: number | null;
   lastCancelLatencyMs: number | null;
-  /** Aborts this venue's flatten (an acknowledgement, a restart, close). */
+  /** Aborts this venue's flatten (an acknowledgement, a restart, close, the lease granted again). */
   flattening: AbortController | null;
+  /** Why the flatten under way (or the last one) began. */
+  cancelCause: VenueCancelCause | null;
   notFlatAlertId: string | null;
   /** Monotonic start of the last successful arm; undefined when not armed in this lifecycle. */
   armedAtMs: number | undefined;
@@ -251,6 +255,7 @@ export class VenueGuard {
       openOrders: null,
       lastCancelLatencyMs: null,
       flattening: null,
+      cancelCause: null,
       notFlatAlertId: null,
       armedAtMs: undefined,
       expiresAtWallMs: null,
@@ -321,34 +326,74 @@ export class VenueGuard {
     this.latch = latch;
     this.shutdowns += 1;
     for (const state of this.states) {
-      state.flattening?.abort();
       state.armedAtMs = undefined;
-      state.notFlatAlertId = null;
-      state.flat = false;
-      const controller = new AbortController();
-      state.flattening = controller;
-      void flattenVenues([state.venue], {
-        clock: this.deps.clock,
-        callTimeoutMs: this.deps.thresholds.adapterPingTimeoutMs,
-        notFlatAfterMs: this.deps.thresholds.venueFlatWithinMs,
-        signal: controller.signal,
-        onEvent: (event) => {
-          if (state.flattening === controller) this.onFlattenEvent(state, latch, event);
-        },
-      }).then(
-        (report) => {
-          if (state.flattening !== controller) return;
-          state.flattening = null;
-          const result = report.venues[0];
-          if (result !== undefined && !result.flat) this.retriesEnded(state, result.attempts);
-        },
-        (error: unknown) => {
-          if (state.flattening === controller) state.flattening = null;
-          this.deps.logger.error({ err: error, venue: state.venue.name }, 'flatten failed');
-        },
-      );
+      this.flatten(state, { kind: 'shutdown', latch });
     }
     this.deps.host.switchDeadlineChanged();
+  }
+
+  /**
+   * The fleet authority's lease ended (expired unrenewed, or fenced by a kill): the gate is
+   * closed, and the switches are no longer renewed, so each venue with a switch cancels by itself
+   * when its countdown runs out. A venue without one would keep its orders: cancel there now, as
+   * a SHUTDOWN does (events, an alert when not flat in time, retries). Not in SHUTDOWN (every
+   * venue is being cancelled already); a venue already cancelling for this reason is left to it.
+   */
+  onLeaseEnded(reason: string): void {
+    if (this.closed || this.latch !== null) return;
+    const cause: VenueCancelCause = {
+      kind: 'lease-ended',
+      at: new Date(this.deps.clock.wallNow()).toISOString(),
+      reason,
+    };
+    for (const state of this.states) {
+      if (state.switch !== null) continue;
+      if (state.flattening !== null && state.cancelCause?.kind === 'lease-ended') continue;
+      this.flatten(state, cause);
+    }
+  }
+
+  /**
+   * The lease is held again (a renewal granted after its end, or the checks of a resume or a
+   * restart): the gate may reopen and the engine trade, so no cancel for the lease's end may go on.
+   */
+  onLeaseHeld(): void {
+    for (const state of this.states) {
+      if (state.flattening === null || state.cancelCause?.kind !== 'lease-ended') continue;
+      state.flattening.abort('the fleet lease was granted again');
+    }
+  }
+
+  /** Cancels at one venue and confirms it flat (its own flatten: an abort ends only its retries). */
+  private flatten(state: VenueState, cause: VenueCancelCause): void {
+    state.flattening?.abort();
+    state.notFlatAlertId = null;
+    state.flat = false;
+    state.cancelCause = cause;
+    const controller = new AbortController();
+    state.flattening = controller;
+    void flattenVenues([state.venue], {
+      clock: this.deps.clock,
+      callTimeoutMs: this.deps.thresholds.adapterPingTimeoutMs,
+      notFlatAfterMs: this.deps.thresholds.venueFlatWithinMs,
+      signal: controller.signal,
+      onEvent: (event) => {
+        if (state.flattening === controller) this.onFlattenEvent(state, cause, event);
+      },
+    }).then(
+      (report) => {
+        if (state.flattening !== controller) return;
+        state.flattening = null;
+        const result = report.venues[0];
+        if (result !== undefined && !result.flat) {
+          this.retriesEnded(state, result.attempts, cause, controller.signal.reason);
+        }
+      },
+      (error: unknown) => {
+        if (state.flattening === controller) state.flattening = null;
+        this.deps.logger.error({ err: error, venue: state.venue.name }, 'flatten failed');
+      },
+    );
   }
 
   /** An operator acknowledged an alert: if it is a venue's not-flat alert, its retries end. */
@@ -372,9 +417,11 @@ export class VenueGuard {
     this.latch = null;
   }
 
-  private onFlattenEvent(state: VenueState, latch: ShutdownLatch, event: FlattenEvent): void {
+  private onFlattenEvent(state: VenueState, cause: VenueCancelCause, event: FlattenEvent): void {
     if (this.closed) return;
     const name = state.venue.name;
+    const causeFields = causeMetadata(cause);
+    const after = cause.kind === 'shutdown' ? 'the SHUTDOWN' : 'the fleet lease ended';
     switch (event.type) {
       case 'cancel': {
         if (event.outcome === 'ok') state.lastCancelLatencyMs = event.latencyMs;
@@ -388,7 +435,7 @@ export class VenueGuard {
             latencyMs: Math.round(event.latencyMs),
             cancelledCount: event.cancelledCount ?? null,
             error: event.error ?? null,
-            trigger: latch.trigger,
+            ...causeFields,
           },
         );
         if (event.attempt === 1)
@@ -415,23 +462,23 @@ export class VenueGuard {
         state.openOrders = 0;
         this.appendEvent(
           'VENUE_FLAT',
-          `${name}: flat ${Math.round(event.afterMs)} ms after the SHUTDOWN`,
+          `${name}: flat ${Math.round(event.afterMs)} ms after ${after}`,
           {
             venue: name,
             attempts: event.attempts,
             afterMs: Math.round(event.afterMs),
             cancelledCount: event.cancelledCount ?? null,
-            trigger: latch.trigger,
+            ...causeFields,
           },
         );
-        if (state.notFlatAlertId !== null) this.deps.incidents.resolveVenueNotFlat(latch, name);
+        if (state.notFlatAlertId !== null) this.deps.incidents.resolveVenueNotFlat(cause, name);
         return;
       }
       case 'not-flat': {
         const afterMs = Math.round(event.afterMs);
         this.appendEvent(
           'VENUE_NOT_FLAT',
-          `${name}: not flat ${afterMs} ms after the SHUTDOWN: ${event.openOrders === undefined ? 'open orders unknown' : `${event.openOrders} orders open`}`,
+          `${name}: not flat ${afterMs} ms after ${after}: ${event.openOrders === undefined ? 'open orders unknown' : `${event.openOrders} orders open`}`,
           {
             venue: name,
             attempts: event.attempts,
@@ -439,10 +486,10 @@ export class VenueGuard {
             openOrders: event.openOrders ?? null,
             error: event.error ?? null,
             final: false,
-            trigger: latch.trigger,
+            ...causeFields,
           },
         );
-        state.notFlatAlertId = this.deps.incidents.venueNotFlat(latch, {
+        state.notFlatAlertId = this.deps.incidents.venueNotFlat(cause, {
           venue: name,
           openOrders: event.openOrders,
           afterMs,
@@ -454,18 +501,27 @@ export class VenueGuard {
     }
   }
 
-  /** A venue's retries ended without flat because its alert was acknowledged: on record. */
-  private retriesEnded(state: VenueState, attempts: number): void {
+  /**
+   * A venue's retries ended without flat because its alert was acknowledged, or (after the lease's
+   * end) because the lease was granted again: on record.
+   */
+  private retriesEnded(
+    state: VenueState,
+    attempts: number,
+    cause: VenueCancelCause,
+    why: unknown,
+  ): void {
     if (this.closed) return;
+    const because = cause.kind === 'lease-ended' && typeof why === 'string' ? ` (${why})` : '';
     this.appendEvent(
       'VENUE_NOT_FLAT',
-      `${state.venue.name}: governor stopped cancelling there, not flat: ${state.openOrders ?? 'unknown'} orders open at the last count`,
+      `${state.venue.name}: governor stopped cancelling there${because}, not flat: ${state.openOrders ?? 'unknown'} orders open at the last count`,
       {
         venue: state.venue.name,
         attempts,
         openOrders: state.openOrders,
         final: true,
-        trigger: this.latch?.trigger ?? null,
+        ...causeMetadata(cause),
       },
     );
   }
@@ -641,6 +697,16 @@ export class VenueGuard {
       this.deps.logger.error({ err: error, what }, 'venue record could not be written');
     }
   }
+}
+
+/**
+ * What the VENUE_* events say of their cause: a SHUTDOWN's trigger; or no trigger, the cause
+ * FLEET_LEASE_ENDED and when (the command line's wait for a SHUTDOWN's verdict skips these).
+ */
+function causeMetadata(cause: VenueCancelCause): Record<string, unknown> {
+  return cause.kind === 'shutdown'
+    ? { trigger: cause.latch.trigger }
+    : { trigger: null, cause: 'FLEET_LEASE_ENDED', leaseEndedAt: cause.at };
 }
 
 function hasSwitch(state: VenueState): boolean {
