@@ -20,6 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import ccxt from 'ccxt';
 import { ccxtVenue } from '../ccxt.js';
 import { LocalKrakenExchange, preciseNowMs } from '../examples/kraken-exchange/kraken-exchange.js';
@@ -27,6 +28,7 @@ import type { ApiKeyPair } from '../examples/kraken-exchange/kraken-signing.js';
 import { GovernanceSystem } from '../index.js';
 import { Store } from '../persistence/index.js';
 import type { OperatorRequestCommand } from '../persistence/operator-requests.js';
+import { CONFIRM_WAIT_MS } from '../services/governor/ownership/request.js';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 100);
 const KILL_TRIALS = Number(process.env.BENCH_KILL_TRIALS ?? 10);
@@ -305,6 +307,27 @@ interface CliResults {
   readonly bareNode: number[];
   /** `governor shutdown` with credentials, the owner frozen: spawn -> every exchange at 0. */
   readonly fallbackFlat: number[];
+  /** The same: the owner's confirmation deadline (request committed + its wait) -> all at 0. */
+  readonly fallbackAfterDeadline: number[];
+}
+
+/**
+ * The wall instant at which the last `governor shutdown` stopped waiting for the owner: its
+ * request's commit (the row's requested_at_ms) plus the command's confirmation wait.
+ */
+function confirmationDeadlineMs(dbPath: string): number {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    const last = db
+      .prepare(
+        "SELECT MAX(requested_at_ms) AS at FROM operator_requests WHERE command = 'shutdown'",
+      )
+      .get() as { at: number | null };
+    if (last.at === null) throw new Error('no shutdown request on record');
+    return last.at + CONFIRM_WAIT_MS.shutdown;
+  } finally {
+    db.close();
+  }
 }
 
 /** Spawns `argv` and resolves when it exited, with its code and output. */
@@ -354,7 +377,13 @@ async function measureCli(
   });
   const configPath = join(dir, 'venues.json');
   writeFileSync(configPath, JSON.stringify({ api: { enabled: false }, venues }));
-  const results: CliResults = { flat: [], exit: [], bareNode: [], fallbackFlat: [] };
+  const results: CliResults = {
+    flat: [],
+    exit: [],
+    bareNode: [],
+    fallbackFlat: [],
+    fallbackAfterDeadline: [],
+  };
   try {
     await owner.next(0, (e) => e.event === 'gate' && e.open === true);
     owner.process.kill('SIGSTOP');
@@ -406,6 +435,7 @@ async function measureCli(
       // 7: the frozen owner did not confirm; the fallback made every venue flat.
       if (code !== 7) throw new Error(`governor shutdown exited ${code}:\n${output}`);
       results.fallbackFlat.push(flatMs - spawnedMs);
+      results.fallbackAfterDeadline.push(flatMs - confirmationDeadlineMs(dbPath));
     }
   } finally {
     owner.process.kill('SIGCONT');
@@ -493,7 +523,14 @@ function report(
     figures.frozenCliToFlatMs = stats(cli.flat);
     figures.frozenCliExitMs = stats(cli.exit);
     figures.bareNodeMs = stats(cli.bareNode);
+    console.log(
+      row(
+        "the owner's confirmation deadline -> flat (target p99 < 1 s)",
+        cli.fallbackAfterDeadline,
+      ),
+    );
     figures.frozenShutdownFallbackToFlatMs = stats(cli.fallbackFlat);
+    figures.frozenShutdownAfterDeadlineMs = stats(cli.fallbackAfterDeadline);
   }
   const artifacts = join(ROOT, 'test-artifacts');
   mkdirSync(artifacts, { recursive: true });

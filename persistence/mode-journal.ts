@@ -5,20 +5,25 @@
  * the latch can be derived again from the event log and cross-checked (a latch cleared without
  * an operator restart on record is still in force). One interface, SQLite today: a distributed
  * implementation would keep the same calls.
+ *
+ * Its parts: logged-latch.ts (the latch the event log justifies, and the discrepancy with
+ * `system_state`) and authority-writes.ts (what an operator action may change in the record).
  */
-import type {
-  LifecycleState,
-  Mode,
-  SafeModeHold,
-  ShutdownLatch,
-  ShutdownTrigger,
-} from '../machines/types.js';
-import { isShutdownTrigger } from '../machines/types.js';
+import type { LifecycleState, Mode, SafeModeHold, ShutdownLatch } from '../machines/types.js';
 import { clipBytes } from '../services/display-text.js';
-import type { PoolBalance } from './capital.js';
+import { type AuthorityWrites, authorityWrites } from './authority-writes.js';
+import {
+  type AuthorityEventRow,
+  discrepancyOf,
+  lastLatchEvent,
+  latchOfEvent,
+  parseObject,
+} from './logged-latch.js';
 import type { OwnerInfo } from './owner-lock.js';
 import type { Store } from './store.js';
 import { LIMITS } from './validation.js';
+
+export type { AuthorityWrites } from './authority-writes.js';
 
 /** The authority record as read at start (or by a reader). */
 export interface AuthorityRecord {
@@ -98,14 +103,6 @@ export interface ShutdownRecord {
   readonly latchedRestart: boolean;
 }
 
-interface AuthorityEventRow {
-  seq: number;
-  event_type: string;
-  reason: string;
-  metadata: string;
-  timestamp: string;
-}
-
 interface OwnerRow {
   pid: number;
   host: string;
@@ -116,33 +113,12 @@ interface OwnerRow {
   released_at: string | null;
 }
 
-/** Rows read per page while looking back for the last shutdown or restart. */
-const AUTHORITY_PAGE = 256;
-
-function parseObject(text: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
-
-function latchOfEvent(row: AuthorityEventRow): ShutdownLatch {
-  const metadata = parseObject(row.metadata);
-  const trigger: ShutdownTrigger = isShutdownTrigger(metadata.trigger)
-    ? metadata.trigger
-    : 'UNRECOVERABLE_EXCEPTION';
-  const at = typeof metadata.at === 'string' ? metadata.at : row.timestamp;
-  return { trigger, reason: row.reason, at };
-}
-
-function describeLatch(latch: ShutdownLatch): string {
-  return `${latch.trigger} at ${latch.at} ("${latch.reason}")`;
-}
-
 export class ModeJournal {
-  constructor(private readonly store: Store) {}
+  private readonly writes: AuthorityWrites;
+
+  constructor(private readonly store: Store) {
+    this.writes = authorityWrites(store);
+  }
 
   /** Reads the whole authority record in one snapshot. Throws GOV_STORAGE_FAILURE when unreadable. */
   read(): AuthorityRecord {
@@ -194,24 +170,7 @@ export class ModeJournal {
 
   /** The last SYSTEM_SHUTDOWN not followed by an operator RESTART, or null. */
   private latchEvent(): AuthorityEventRow | null {
-    let before = Number.MAX_SAFE_INTEGER;
-    for (;;) {
-      const rows = this.store.query<AuthorityEventRow>(
-        'journal.latchFromEventLog',
-        `SELECT seq, event_type, reason, metadata, timestamp FROM events
-         WHERE event_type IN ('SYSTEM_SHUTDOWN', 'OPERATOR_ACTION') AND seq < ?
-         ORDER BY seq DESC LIMIT ?`,
-        before,
-        AUTHORITY_PAGE,
-      );
-      for (const row of rows) {
-        if (row.event_type === 'SYSTEM_SHUTDOWN') return row;
-        if (parseObject(row.metadata).action === 'RESTART') return null;
-      }
-      const last = rows[rows.length - 1];
-      if (rows.length < AUTHORITY_PAGE || last === undefined) return null;
-      before = last.seq;
-    }
+    return lastLatchEvent(this.store);
   }
 
   /** A mode change other than SHUTDOWN: its event and the lifecycle (and a hold) in one transaction. */
@@ -406,62 +365,4 @@ export class ModeJournal {
       processStart: row.process_start,
     };
   }
-
-  private readonly writes: AuthorityWrites = {
-    correctCapital: (poolId, accountId, deltaMinor) => {
-      const corrected = this.store.capital.correct(poolId, accountId, deltaMinor);
-      this.store.events.append({
-        eventType: 'CAPITAL_CORRECTED',
-        reason: `pool ${poolId}${accountId === null ? ' total' : `, account ${accountId}`}: ${deltaMinor > 0n ? '+' : ''}${deltaMinor} minor units`,
-        metadata: {
-          poolId,
-          accountId,
-          deltaMinor: deltaMinor.toString(),
-          before: balanceJson(corrected.before),
-          after: balanceJson(corrected.after),
-        },
-      });
-      return corrected;
-    },
-    setDesiredMode: (mode) => void this.store.systemState.setDesiredMode(mode),
-    clearHold: () => void this.store.systemState.clearHold(),
-    clearLatch: (clearance) => void this.store.systemState.clearLatch(clearance),
-    setLifecycle: (state, lifecycleId) =>
-      void this.store.systemState.setLifecycle(state, lifecycleId),
-  };
-}
-
-function balanceJson(balance: PoolBalance): Record<string, string> {
-  return {
-    totalMinor: balance.totalMinor.toString(),
-    accountsSumMinor: balance.accountsSumMinor.toString(),
-    differenceMinor: balance.differenceMinor.toString(),
-  };
-}
-
-/** What an operator action may change in the record, inside its audit transaction. */
-export interface AuthorityWrites {
-  /** Corrects a pool's records by a signed amount (an account's balance, or the total). */
-  correctCapital(
-    poolId: string,
-    accountId: string | null,
-    deltaMinor: bigint,
-  ): { before: PoolBalance; after: PoolBalance };
-  setDesiredMode(mode: Mode): void;
-  clearHold(): void;
-  clearLatch(clearance: { operator: string; reason: string; at: string }): void;
-  setLifecycle(state: LifecycleState, lifecycleId: string): void;
-}
-
-function discrepancyOf(
-  recorded: ShutdownLatch | null,
-  logged: ShutdownLatch | null,
-): string | null {
-  if (recorded === null && logged !== null) {
-    return `system_state shows no latch, but the event log's last shutdown, ${describeLatch(logged)}, was never cleared by an operator restart: the latch was removed outside governor and is still in force`;
-  }
-  if (recorded !== null && logged === null) {
-    return `system_state holds a latch, ${describeLatch(recorded)}, that no SYSTEM_SHUTDOWN in the event log justifies (events removed, or the latch written outside governor); it stays in force`;
-  }
-  return null;
 }

@@ -8,9 +8,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
-import { wrapStorageError } from './connection.js';
 import { sideFilePath } from './side-files.js';
 import { nativeBindingOption } from './sqlite-addon.js';
+import { wrapStorageError } from './storage-error.js';
 
 /** Who owns a database: written in its `owner` row by the process holding the lock. */
 export interface OwnerInfo {

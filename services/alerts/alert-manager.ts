@@ -2,25 +2,23 @@
  * The alert manager core (spec: Alerting). It raises alerts only for the listed kinds, keeps
  * one alert per incident (dedup key), persists each one with its outbox rows, logs it, and lets
  * the dispatcher deliver it to the sinks with bounded retries, off the gate's and machine's path.
+ *
+ * This file raises, stages, lists, acknowledges and resolves alerts; its parts:
+ * alert-repository.ts (where alerts are kept: the repository contract), sink-delivery.ts (the
+ * sinks and the bounded delivery to them, resumed at start, with its counters and status) and
+ * unpersisted-alerts.ts (the alerts the database could not take, kept in memory and the spill).
  */
 import { randomUUID } from 'node:crypto';
-import type { OutboxAttempt, OutboxEntry, OutboxOperation } from '../../persistence/index.js';
 import type { Clock } from '../clock.js';
-import { GovernorError, isGovernorError } from '../errors.js';
+import { GovernorError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { checkOperatorName } from '../operator.js';
+import type { AlertRepository, OutboxRowRef } from './alert-repository.js';
 import type { AlertSpill } from './alert-spill.js';
-import {
-  DeliveryDispatcher,
-  type DispatcherStats,
-  type SinkDeliveryStats,
-} from './delivery-dispatcher.js';
-import {
-  DEFAULT_DELIVERY_POLICY,
-  type DeliveryPolicy,
-  resolveDeliveryPolicy,
-} from './delivery-policy.js';
-import { type AlertDeliveryStatus, fromOutboxEntry } from './delivery-status.js';
+import type { DispatcherStats } from './delivery-dispatcher.js';
+import { DEFAULT_DELIVERY_POLICY, type DeliveryPolicy } from './delivery-policy.js';
+import type { AlertDeliveryStatus } from './delivery-status.js';
+import { SinkDelivery, type SinkStats } from './sink-delivery.js';
 import {
   ALERT_KINDS,
   ALERT_SEVERITIES,
@@ -28,14 +26,12 @@ import {
   type AlertSeverity,
   type AlertSink,
   type GovernorAlert,
-  type WatchdogStats,
 } from './types.js';
+import { UnpersistedAlerts } from './unpersisted-alerts.js';
 
-/** One configured sink's delivery counters since start, and its watchdog's beats (or null). */
-export interface SinkStats extends SinkDeliveryStats {
-  readonly sink: string;
-  readonly watchdog: WatchdogStats | null;
-}
+export type { AlertRepository, OutboxRowRef } from './alert-repository.js';
+export type { SinkStats } from './sink-delivery.js';
+export { UNPERSISTED_ALERTS_MAX } from './unpersisted-alerts.js';
 
 export interface RaiseAlertInput {
   kind: AlertKind;
@@ -46,12 +42,6 @@ export interface RaiseAlertInput {
   rootCause: string;
   recommendedAction: string;
   metadata?: Record<string, unknown>;
-}
-
-/** An outbox row written for one sink. */
-export interface OutboxRowRef {
-  readonly sink: string;
-  readonly outboxId: number;
 }
 
 /** An alert written inside a caller's transaction, not yet logged, delivered or told (`stage`). */
@@ -69,34 +59,6 @@ interface BuiltAlert {
   readonly dropped: number;
 }
 
-/** Where alerts are kept. The GovernanceSystem backs it with the SQLite store. */
-export interface AlertRepository {
-  /**
-   * Persists the alert, its ALERT_RAISED event and one pending outbox row per sink named, in one
-   * transaction; throws (having written nothing) when it cannot.
-   */
-  insert(alert: GovernorAlert, sinks: readonly string[]): OutboxRowRef[];
-  findOpenByDedupKey(dedupKey: string): GovernorAlert | undefined;
-  list(options: { unacknowledgedOnly: boolean; limit: number }): GovernorAlert[];
-  get(alertId: string): GovernorAlert | undefined;
-  acknowledge(alertId: string, operator: string, at: Date): void;
-  /**
-   * Marks every open alert of the incident resolved and writes a pending `resolve` outbox row
-   * per sink named, in one transaction; returns the alerts and their rows.
-   */
-  resolve(
-    dedupKey: string,
-    at: Date,
-    sinks: readonly string[],
-  ): Array<{ alert: GovernorAlert; deliveries: OutboxRowRef[] }>;
-  /** The dedup keys of unresolved alerts of these kinds. */
-  openIncidentKeys(kinds: readonly AlertKind[]): string[];
-  /** Pending outbox rows, oldest first, with their alerts. */
-  pendingDeliveries(limit: number): Array<{ alert: GovernorAlert; entry: OutboxEntry }>;
-  recordAttempt(outboxId: number, attempt: OutboxAttempt): void;
-  listDeliveries(options: { alertId?: string; limit: number }): OutboxEntry[];
-}
-
 export interface AlertManagerOptions {
   /** Bounds of delivery (attempts, backoff, timeout, concurrency, queue); defaults in docs/alerts.md. */
   readonly delivery?: Partial<DeliveryPolicy>;
@@ -110,21 +72,11 @@ export interface AlertManagerOptions {
 
 /** Deliveries waiting beyond this are dropped (and logged): the queue is bounded. */
 export const DELIVERY_QUEUE_MAX = DEFAULT_DELIVERY_POLICY.queueMax;
-/** Alerts kept in memory when the repository cannot be written. */
-export const UNPERSISTED_ALERTS_MAX = 100;
 
 export class AlertManager {
-  private readonly sinks: AlertSink[];
-  private readonly sinksByName = new Map<string, AlertSink>();
-  private readonly dispatcher: DeliveryDispatcher;
-  private readonly unpersisted: GovernorAlert[] = [];
-  /** Unstored alerts an earlier process kept: stored (and delivered) once the database takes them. */
-  private readonly inherited = new Set<string>();
-  /** For each unstored alert, the sinks that already delivered it (kept in the spill). */
-  private readonly deliveredTo = new Map<string, Set<string>>();
-  private readonly spill: AlertSpill | null;
+  private readonly delivery: SinkDelivery;
+  private readonly unpersisted: UnpersistedAlerts;
   private readonly raiseListeners = new Set<(alert: GovernorAlert) => void>();
-  private stopped = false;
 
   constructor(
     private readonly repository: AlertRepository,
@@ -133,52 +85,22 @@ export class AlertManager {
     sinks: readonly AlertSink[] = [],
     options: AlertManagerOptions = {},
   ) {
-    this.sinks = [...sinks];
-    for (const sink of this.sinks) {
-      if (typeof sink?.name !== 'string' || sink.name.trim() === '' || sink.name.length > 128) {
-        throw new GovernorError(
-          'GOV_INVALID_CONFIG',
-          'every alert sink needs a name of 1 to 128 characters',
-        );
-      }
-      if (this.sinksByName.has(sink.name)) {
-        throw new GovernorError(
-          'GOV_INVALID_CONFIG',
-          `two alert sinks are named ${sink.name}; names identify outbox rows and must be unique`,
-          { field: 'alertSinks', sink: sink.name },
-        );
-      }
-      this.sinksByName.set(sink.name, sink);
-    }
-    const policy = resolveDeliveryPolicy(options.delivery);
-    this.dispatcher = new DeliveryDispatcher(
+    // The dispatcher tells of a delivery on a later turn, when `unpersisted` is set.
+    this.delivery = new SinkDelivery(
+      repository,
       clock,
       logger,
-      policy,
-      {
-        recordAttempt: (id, attempt) => this.repository.recordAttempt(id, attempt),
-        deliveredInMemory: (alertId, sink, operation) => {
-          if (operation !== 'deliver' || !this.unpersisted.some((a) => a.alertId === alertId)) {
-            return;
-          }
-          const sinks = this.deliveredTo.get(alertId) ?? new Set<string>();
-          sinks.add(sink);
-          this.deliveredTo.set(alertId, sinks);
-          this.saveSpill();
-        },
-      },
-      options.random,
+      sinks,
+      options,
+      (alertId, sink, operation) => this.unpersisted.deliveredInMemory(alertId, sink, operation),
     );
-    this.spill = options.spill ?? null;
-    this.resumePendingDeliveries(policy);
-    for (const sink of this.sinks) {
-      sink.start?.({
-        clock,
-        logger: logger.child({ sink: sink.name }),
-        ...(options.instance === undefined ? {} : { instance: options.instance }),
-      });
-    }
-    this.inheritSpilled();
+    this.unpersisted = new UnpersistedAlerts(
+      repository,
+      this.delivery,
+      logger,
+      options.spill ?? null,
+    );
+    this.unpersisted.inherit();
   }
 
   /**
@@ -188,64 +110,7 @@ export class AlertManager {
    * Returns how many were stored.
    */
   storeUnpersisted(): number {
-    if (this.unpersisted.length === 0 || this.stopped) return 0;
-    let stored = 0;
-    for (const alert of [...this.unpersisted]) {
-      // Delivered by this process when raised; an earlier process's: to the sinks it missed.
-      const inherited = this.inherited.has(alert.alertId);
-      const done = this.deliveredTo.get(alert.alertId) ?? new Set<string>();
-      const missing = this.sinks.filter((sink) => !done.has(sink.name));
-      const sinks = inherited && alert.resolvedAt === null ? this.admit(missing, alert) : [];
-      let rows: OutboxRowRef[];
-      try {
-        rows = this.repository.insert(
-          alert,
-          sinks.map((sink) => sink.name),
-        );
-      } catch (error) {
-        if (isGovernorError(error, 'GOV_DUPLICATE_ALERT')) {
-          rows = []; // stored already (by an earlier attempt): nothing more to do
-        } else {
-          this.logger.warn({ err: error }, 'unstored alerts still cannot be stored');
-          break;
-        }
-      }
-      this.unpersisted.splice(this.unpersisted.indexOf(alert), 1);
-      this.inherited.delete(alert.alertId);
-      this.deliveredTo.delete(alert.alertId);
-      if (rows.length > 0) this.dispatch(alert, sinks, 'deliver', rows);
-      stored++;
-    }
-    this.saveSpill();
-    return stored;
-  }
-
-  /** Takes over what an earlier process could not store, and tries to store it now. */
-  private inheritSpilled(): void {
-    const spilled = this.spill?.load() ?? { alerts: [], deliveredTo: {} };
-    for (const alert of spilled.alerts) {
-      if (this.unpersisted.some((a) => a.alertId === alert.alertId)) continue;
-      this.unpersisted.push(alert);
-      this.inherited.add(alert.alertId);
-      this.deliveredTo.set(alert.alertId, new Set(spilled.deliveredTo[alert.alertId] ?? []));
-    }
-    if (spilled.alerts.length > 0) {
-      this.logger.warn(
-        { count: spilled.alerts.length },
-        'alerts an earlier process could not store',
-      );
-      this.storeUnpersisted();
-    }
-  }
-
-  private saveSpill(): void {
-    try {
-      const deliveredTo: Record<string, string[]> = {};
-      for (const [alertId, sinks] of this.deliveredTo) deliveredTo[alertId] = [...sinks];
-      this.spill?.save({ alerts: this.unpersisted, deliveredTo });
-    } catch (error) {
-      this.logger.error({ err: error }, 'unstored alerts could not be kept in the spill file');
-    }
+    return this.unpersisted.store();
   }
 
   /**
@@ -259,7 +124,7 @@ export class AlertManager {
     this.countDropped(built);
     this.logAlert(built.alert);
     const rows = this.persist(built);
-    if (rows === null) this.keepUnpersisted(built.alert);
+    if (rows === null) this.unpersisted.keep(built.alert);
     this.finish(built, rows);
     return built.alert;
   }
@@ -284,7 +149,7 @@ export class AlertManager {
         released = true;
         this.countDropped(built);
         this.logAlert(built.alert);
-        if (rows === null) this.keepUnpersisted(built.alert);
+        if (rows === null) this.unpersisted.keep(built.alert);
         this.finish(built, rows);
       },
     };
@@ -321,11 +186,11 @@ export class AlertManager {
       acknowledgedAt: null,
       resolvedAt: null,
     };
-    const capacity = this.stopped ? 0 : this.dispatcher.capacity();
+    const capacity = this.delivery.isStopped ? 0 : this.delivery.capacity();
     return {
       alert,
-      sinks: this.sinks.slice(0, capacity),
-      dropped: this.stopped ? 0 : Math.max(0, this.sinks.length - capacity),
+      sinks: this.delivery.sinks.slice(0, capacity),
+      dropped: this.delivery.isStopped ? 0 : Math.max(0, this.delivery.sinks.length - capacity),
     };
   }
 
@@ -346,12 +211,12 @@ export class AlertManager {
   }
 
   private countDropped(built: BuiltAlert): void {
-    if (built.dropped > 0) this.dispatcher.countDropped(built.dropped, built.alert.alertId);
+    if (built.dropped > 0) this.delivery.countDropped(built.dropped, built.alert.alertId);
   }
 
   /** Queues the deliveries (from the outbox rows, or memory only) and tells the listeners. */
   private finish(built: BuiltAlert, rows: OutboxRowRef[] | null): void {
-    this.dispatch(built.alert, built.sinks, 'deliver', rows);
+    this.delivery.dispatch(built.alert, built.sinks, 'deliver', rows);
     for (const listener of this.raiseListeners) {
       try {
         listener(built.alert);
@@ -380,7 +245,7 @@ export class AlertManager {
   acknowledge(alertId: string, operator: string): GovernorAlert {
     const name = checkOperatorName(operator, 'acknowledging an alert');
     const at = new Date(this.clock.wallNow());
-    const memory = this.unpersisted.find((a) => a.alertId === alertId);
+    const memory = this.unpersisted.alerts.find((a) => a.alertId === alertId);
     if (memory !== undefined) {
       Object.assign(memory, { acknowledged: true, acknowledgedBy: name, acknowledgedAt: at });
       return memory;
@@ -397,14 +262,14 @@ export class AlertManager {
    */
   resolveIncident(dedupKey: string): void {
     const at = new Date(this.clock.wallNow());
-    const resolvers = this.sinks.filter((sink) => sink.resolve !== undefined);
-    for (const alert of this.unpersisted) {
+    const resolvers = this.delivery.sinks.filter((sink) => sink.resolve !== undefined);
+    for (const alert of this.unpersisted.alerts) {
       if (alert.dedupKey !== dedupKey || alert.resolvedAt !== null) continue;
       alert.resolvedAt = at;
-      this.dispatch(alert, this.admit(resolvers, alert), 'resolve', null);
+      this.delivery.dispatch(alert, this.delivery.admit(resolvers, alert), 'resolve', null);
     }
     let resolved: Array<{ alert: GovernorAlert; deliveries: OutboxRowRef[] }> = [];
-    const admitted = this.admit(resolvers, null);
+    const admitted = this.delivery.admit(resolvers, null);
     try {
       resolved = this.repository.resolve(
         dedupKey,
@@ -415,7 +280,7 @@ export class AlertManager {
       this.logger.error({ err: error, dedupKey }, 'incident could not be marked resolved');
     }
     for (const { alert, deliveries } of resolved) {
-      this.dispatch(alert, admitted, 'resolve', deliveries);
+      this.delivery.dispatch(alert, admitted, 'resolve', deliveries);
     }
   }
 
@@ -427,14 +292,15 @@ export class AlertManager {
     } catch (error) {
       this.logger.error({ err: error }, 'open incidents could not be read');
     }
-    for (const alert of this.unpersisted) {
+    for (const alert of this.unpersisted.alerts) {
       if (alert.resolvedAt === null && kinds.includes(alert.kind)) keys.push(alert.dedupKey);
     }
     for (const key of new Set(keys)) this.resolveIncident(key);
   }
 
   isOpen(dedupKey: string): boolean {
-    if (this.unpersisted.some((a) => a.dedupKey === dedupKey && a.resolvedAt === null)) return true;
+    if (this.unpersisted.alerts.some((a) => a.dedupKey === dedupKey && a.resolvedAt === null))
+      return true;
     try {
       return this.repository.findOpenByDedupKey(dedupKey) !== undefined;
     } catch {
@@ -447,7 +313,7 @@ export class AlertManager {
    * abandoned after their last attempt or dropped because the queue was full, and how many wait.
    */
   deliveryStats(): DispatcherStats & { pending: number } {
-    return this.dispatcher.stats();
+    return this.delivery.deliveryStats();
   }
 
   /**
@@ -455,20 +321,7 @@ export class AlertManager {
    * in configuration order, with its watchdog's beats when it runs one.
    */
   sinkStats(): SinkStats[] {
-    const bySink = this.dispatcher.statsBySink();
-    return this.sinks.map((sink) => {
-      let watchdog: WatchdogStats | null = null;
-      try {
-        watchdog = sink.watchdogStats?.() ?? null;
-      } catch (error) {
-        this.logger.warn({ err: error, sink: sink.name }, 'sink watchdog stats could not be read');
-      }
-      return {
-        sink: sink.name,
-        ...(bySink.get(sink.name) ?? { delivered: 0, failed: 0, abandoned: 0 }),
-        watchdog,
-      };
-    });
+    return this.delivery.sinkStats();
   }
 
   /**
@@ -476,39 +329,12 @@ export class AlertManager {
    * the outbox rows (of one alert, or of all) plus deliveries of alerts that could not be persisted.
    */
   getDeliveryStatus(alertId?: string, limit = 100): AlertDeliveryStatus[] {
-    const memory = this.dispatcher
-      .queued()
-      .filter((job) => job.outboxId === null && (alertId === undefined || job.alertId === alertId))
-      .map(
-        (job): AlertDeliveryStatus => ({
-          outboxId: null,
-          alertId: job.alertId,
-          dedupKey: job.dedupKey,
-          sink: job.sink,
-          operation: job.operation,
-          status: 'pending',
-          attempts: job.attempts,
-          createdAt: null,
-          lastAttemptAt: null,
-          nextAttemptAt: null,
-          deliveredAt: null,
-          lastError: job.lastError,
-          persisted: false,
-        }),
-      );
-    let stored: AlertDeliveryStatus[] = [];
-    try {
-      const options = alertId === undefined ? { limit } : { alertId, limit };
-      stored = this.repository.listDeliveries(options).map(fromOutboxEntry);
-    } catch (error) {
-      this.logger.error({ err: error }, 'alert deliveries could not be read');
-    }
-    return [...memory, ...stored].slice(0, limit);
+    return this.delivery.getDeliveryStatus(alertId, limit);
   }
 
   /** Resolves when no delivery attempt is in flight or due (retries waiting on backoff excepted). */
   async flush(): Promise<void> {
-    await this.dispatcher.flush();
+    await this.delivery.flush();
   }
 
   /**
@@ -516,16 +342,7 @@ export class AlertManager {
    * outbox and are delivered by the next AlertManager over the same database. Idempotent.
    */
   stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.dispatcher.stop();
-    for (const sink of this.sinks) {
-      try {
-        sink.stop?.();
-      } catch (error) {
-        this.logger.warn({ err: error, sink: sink.name }, 'alert sink did not stop cleanly');
-      }
-    }
+    this.delivery.stop();
   }
 
   private logAlert(alert: GovernorAlert): void {
@@ -545,93 +362,6 @@ export class AlertManager {
     );
   }
 
-  /** The sinks that still fit in the delivery queue; the others are dropped and logged. */
-  private admit(sinks: readonly AlertSink[], alert: GovernorAlert | null): AlertSink[] {
-    if (this.stopped) return [];
-    const capacity = this.dispatcher.capacity();
-    if (sinks.length <= capacity) return [...sinks];
-    this.dispatcher.countDropped(sinks.length - capacity, alert?.alertId ?? 'resolution');
-    return sinks.slice(0, capacity);
-  }
-
-  /** Queues one delivery per sink; `rows` are the outbox rows written, or null (memory only). */
-  private dispatch(
-    alert: GovernorAlert,
-    sinks: readonly AlertSink[],
-    operation: OutboxOperation,
-    rows: readonly OutboxRowRef[] | null,
-  ): void {
-    for (const sink of sinks) {
-      const outboxId = rows?.find((row) => row.sink === sink.name)?.outboxId ?? null;
-      this.dispatcher.enqueue({ outboxId, alert, sink, operation, attempts: 0 });
-    }
-  }
-
-  /** After a restart (or a crash), picks up the outbox rows still pending. */
-  private resumePendingDeliveries(policy: DeliveryPolicy): void {
-    let pending: Array<{ alert: GovernorAlert; entry: OutboxEntry }>;
-    try {
-      pending = this.repository.pendingDeliveries(policy.queueMax);
-    } catch (error) {
-      this.logger.error({ err: error }, 'pending alert deliveries could not be read');
-      return;
-    }
-    let resumed = 0;
-    const unknownSinks = new Set<string>();
-    for (const { alert, entry } of pending) {
-      const sink = this.sinksByName.get(entry.sink);
-      if (sink === undefined) {
-        unknownSinks.add(entry.sink); // left pending for a process that has this sink
-        continue;
-      }
-      if (entry.operation === 'resolve' && sink.resolve === undefined) {
-        this.closeUnresolvable(entry);
-        continue;
-      }
-      this.dispatcher.enqueue({
-        outboxId: entry.id,
-        alert,
-        sink,
-        operation: entry.operation,
-        attempts: Math.min(entry.attempts, policy.attemptsMax - 1),
-      });
-      resumed++;
-    }
-    if (resumed > 0 || unknownSinks.size > 0) {
-      this.logger.info(
-        { resumed, sinksNotConfigured: [...unknownSinks] },
-        'resuming pending alert deliveries',
-      );
-    }
-  }
-
-  /** A resolution queued for a sink that has no resolve (a webhook, say): nothing to send. */
-  private closeUnresolvable(entry: OutboxEntry): void {
-    try {
-      this.repository.recordAttempt(entry.id, {
-        status: 'failed',
-        attempts: entry.attempts,
-        at: new Date(this.clock.wallNow()).toISOString(),
-        error: `sink ${entry.sink} cannot resolve an incident`,
-        nextAttemptAt: null,
-      });
-    } catch (error) {
-      this.logger.warn({ err: error, outboxId: entry.id }, 'outbox row could not be closed');
-    }
-  }
-
-  private keepUnpersisted(alert: GovernorAlert): void {
-    this.unpersisted.push(alert);
-    if (this.unpersisted.length > UNPERSISTED_ALERTS_MAX) {
-      const dropped = this.unpersisted.shift();
-      if (dropped !== undefined) {
-        this.inherited.delete(dropped.alertId);
-        this.deliveredTo.delete(dropped.alertId);
-      }
-    }
-    this.saveSpill();
-  }
-
   private safeList(unacknowledgedOnly: boolean, limit: number): GovernorAlert[] {
     try {
       return this.repository.list({ unacknowledgedOnly, limit });
@@ -642,8 +372,8 @@ export class AlertManager {
   }
 
   private merge(stored: GovernorAlert[], limit: number): GovernorAlert[] {
-    if (this.unpersisted.length === 0) return stored;
-    return [...this.unpersisted, ...stored]
+    if (this.unpersisted.alerts.length === 0) return stored;
+    return [...this.unpersisted.alerts, ...stored]
       .sort((a, b) => b.timestamp.getTime() - a.timestamp.getTime())
       .slice(0, limit);
   }

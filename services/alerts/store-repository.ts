@@ -4,7 +4,7 @@
  * acknowledgements are audited as operator actions.
  */
 import type { OutboxAttempt, Store, StoredAlert } from '../../persistence/index.js';
-import type { AlertRepository, OutboxRowRef } from './alert-manager.js';
+import type { AlertRepository, OutboxRowRef } from './alert-repository.js';
 import { ALERT_KINDS, type AlertKind, type GovernorAlert } from './types.js';
 
 function toDate(iso: string | null): Date | null {

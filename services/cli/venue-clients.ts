@@ -24,6 +24,7 @@ export interface UnbuiltVenue {
 
 interface ExchangeClient extends CcxtExchange {
   urls: { api: unknown };
+  loadMarkets?: () => Promise<unknown>;
   /** ccxt's shared keep-alive connection pool (an undici dispatcher), once it made a request. */
   readonly fetchDispatcher?: { destroy?: () => Promise<void> | void } | undefined;
 }
@@ -67,6 +68,11 @@ export interface BuildVenuesOptions {
    * countdown where the adapter knows one), for an owner that renews it. Default false: none.
    */
   readonly deadMansSwitch?: boolean;
+  /**
+   * Load each exchange's markets before returning (ccxt's cancel loads them first: two public
+   * calls), for a caller that builds ahead of need. Failures are left for the cancel to meet.
+   */
+  readonly loadMarkets?: boolean;
 }
 
 /**
@@ -135,6 +141,10 @@ export async function buildConfiguredVenues(
     } catch (error) {
       unbuilt.push({ name: config.name, reason: describeError(error) });
     }
+  }
+  if (options.loadMarkets === true) {
+    // Each bounded by the client's own request timeout.
+    await Promise.allSettled(clients.map(async (client) => client.loadMarkets?.()));
   }
   return { venues, unbuilt, release };
 }

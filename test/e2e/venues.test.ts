@@ -111,6 +111,41 @@ describe('kill to flat at a local Kraken exchange', () => {
     );
   });
 
+  it("the engine frozen (SIGSTOP): the exchange's countdown cancels everything within the timeout, and the thawed engine shuts down on the fired switch", async () => {
+    const box = sandbox();
+    const exchange = await exchangeFor(box);
+    const deadMansSwitch = { timeoutMs: 3_000, renewEveryMs: 1_000 };
+    const engine = await startTradingEngine(box, {
+      krakenVenues: [venueOf(exchange, deadMansSwitch)],
+      thresholds: {
+        deadMansSwitchTimeoutMs: deadMansSwitch.timeoutMs,
+        deadMansSwitchRenewEveryMs: deadMansSwitch.renewEveryMs,
+      },
+    });
+    await waitUntil('the countdown armed', () => exchange.countdownTriggerAtMs() !== undefined);
+    exchange.placeRestingOrders(15);
+    const mark = engine.mark();
+    const frozenAtWallMs = Date.now();
+    engine.child.kill('SIGSTOP');
+    box.onCleanup(async () => {
+      engine.child.kill('SIGCONT');
+    });
+    await exchange.waitForOpenOrdersAtMost(0, WAIT_MS_MAX);
+    expect(exchange.countdownFirings).toHaveLength(1);
+    expect(exchange.countdownFirings[0]?.cancelled).toBe(15);
+    const triggerAtMs = exchange.countdownFirings[0]?.triggerAtMs ?? Number.NaN;
+    expect(triggerAtMs - frozenAtWallMs).toBeLessThanOrEqual(deadMansSwitch.timeoutMs + 1_000);
+    // Thawed, the engine finds it renewed too late: its orders and stops are gone, so SHUTDOWN.
+    engine.child.kill('SIGCONT');
+    const shutdown = await engine.waitFor(
+      'SHUTDOWN after the fired switch',
+      (e) => e.event === 'mode' && e.to === 'SHUTDOWN',
+      mark,
+    );
+    expect(shutdown.trigger).toBe('VENUE_DEAD_MANS_SWITCH_FIRED');
+    expect(exchange.countOpenOrders()).toBe(0);
+  });
+
   it('the engine frozen (SIGSTOP): governor venues flat with its own credentials flattens', async () => {
     const box = sandbox();
     const exchange = await exchangeFor(box);

@@ -35,7 +35,7 @@ import {
   governorCommand,
   nextCommands,
 } from '../printed-command.js';
-import { anyVenueCredentials } from '../venues-config.js';
+import { needsVenueFallback, prepareFallbackLate } from './shutdown-fallback.js';
 import type { VenuesFlatResult } from './venues.js';
 
 export type OperatorAction = 'shutdown' | 'observe' | 'resume' | 'restart';
@@ -281,11 +281,17 @@ export async function operatorCommand(
   // The kill switch reports flatness: the venues on record and where the log ended, read first.
   const baseline = action === 'shutdown' ? readVenueBaseline(config.dbPath) : null;
   const requestedAtMs = performance.now();
-  const outcome = await sendOwnerRequest(ownerRequestTarget(config), {
-    command: action,
-    ...request,
-    ...(force ? { options: { force: true } } : {}),
-  });
+  const early = action === 'shutdown' ? prepareFallbackLate(config, context.env) : null;
+  let outcome: Awaited<ReturnType<typeof sendOwnerRequest>>;
+  try {
+    outcome = await sendOwnerRequest(ownerRequestTarget(config), {
+      command: action,
+      ...request,
+      ...(force ? { options: { force: true } } : {}),
+    });
+  } finally {
+    early?.stopWaiting();
+  }
   const described = describeOutcome(action, request.operator, outcome, commandLocation(config));
   const lines = [...described.lines];
   let exitCode = described.exitCode;
@@ -309,11 +315,13 @@ export async function operatorCommand(
       config,
       context.env,
       config.thresholds.venueFlatWithinMs,
+      early?.take() ?? undefined,
     );
     lines.push(...venuesFlatLines(context.out, fallback));
     if (!fallback.allFlat) exitCode = EXIT.NOT_FLAT;
     else if (exitCode === EXIT.NOT_FLAT) exitCode = described.exitCode;
   }
+  await early?.releaseUnused();
   if (context.json) {
     context.out.json({
       outcome: outcome.kind,
@@ -353,23 +361,6 @@ async function venueOutcomes(
     return switchOutcomes(config.dbPath, Date.now());
   }
   return null;
-}
-
-/**
- * Whether `governor shutdown` cancels at the config's venues itself: the config names venues
- * with credentials in the environment, and the owner did not confirm each of them flat (it did
- * not answer, failed, is not running, or reported a venue not flat or nothing about it).
- */
-function needsVenueFallback(
-  config: DaemonConfig,
-  outcome: Awaited<ReturnType<typeof sendOwnerRequest>>,
-  venues: readonly VenueOutcome[] | null,
-  env: NodeJS.ProcessEnv,
-): boolean {
-  if (config.venues.length === 0 || !anyVenueCredentials(config.venues, env)) return false;
-  if (outcome.kind === 'refused') return false;
-  const flat = new Set((venues ?? []).filter((v) => v.kind === 'flat').map((v) => v.venue));
-  return config.venues.some((venue) => !flat.has(venue.name));
 }
 
 /** How long past venueFlatWithinMs the command waits for the owner's word on each venue. */

@@ -36,15 +36,35 @@ export interface VenuesFlatResult {
   readonly elapsedMs: number;
 }
 
-/** Flattens the configured venues; a venue without credentials is reported not flat. */
+/** The configured venues' clients, built (ccxt loaded) and not yet asked anything. */
+export type PreparedVenues = Awaited<ReturnType<typeof buildConfiguredVenues>>;
+
+/**
+ * Builds the configured venues' clients ahead of need, markets loaded: loading ccxt and the
+ * markets takes seconds on a busy host, which `governor shutdown` spends while it waits for a
+ * frozen owner, not after.
+ */
+export function prepareConfiguredVenues(
+  config: DaemonConfig,
+  env: NodeJS.ProcessEnv,
+): Promise<PreparedVenues> {
+  return buildConfiguredVenues(config.venues, env, { loadMarkets: true });
+}
+
+/**
+ * Flattens the configured venues (with the clients `prepared` built, when given); a venue
+ * without credentials is reported not flat.
+ */
 export async function flattenConfiguredVenues(
   config: DaemonConfig,
   env: NodeJS.ProcessEnv,
   withinMs: number = DEFAULT_WITHIN_MS,
+  prepared?: Promise<PreparedVenues>,
 ): Promise<VenuesFlatResult> {
   const clock = new SystemClock();
   const startMs = clock.monotonicNow();
-  const { venues, unbuilt, release } = await buildConfiguredVenues(config.venues, env);
+  const { venues, unbuilt, release } = await (prepared ??
+    buildConfiguredVenues(config.venues, env));
   let report: FlattenReport | null = null;
   // SystemClock's timers are unref'd: without this the process could exit in a backoff wait.
   const keepAlive = setInterval(() => {}, 60_000);
