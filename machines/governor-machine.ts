@@ -97,9 +97,11 @@ function operatorReason(event: { readonly operator: string; readonly reason: str
   return `operator ${event.operator}: ${event.reason}`;
 }
 
-/** The reason an event gives for a failure (heartbeat lost, integrity violated). */
+/** The reason an event gives for a failure (heartbeat lost, integrity violated, authority lost). */
 function failureReason({ event }: { event: GovernorEvent }): string {
-  return event.type === 'heartbeat.lost' || event.type === 'integrity.violated'
+  return event.type === 'heartbeat.lost' ||
+    event.type === 'integrity.violated' ||
+    event.type === 'authority.lost'
     ? event.reason
     : `unexpected ${event.type}`;
 }
@@ -114,18 +116,6 @@ function failure(cause: HeldCause) {
     },
   } as const;
 }
-
-/** The fleet authority lost for too long: OBSERVE_ONLY (AUTHORITY_LOST) until an operator resumes. */
-const authorityLost = {
-  target: '#governor.OBSERVE_ONLY',
-  actions: {
-    type: 'recordObserveCause',
-    params: ({ event }: { event: GovernorEvent }) => ({
-      cause: 'AUTHORITY_LOST' as const,
-      reason: event.type === 'authority.lost' ? event.reason : `unexpected ${event.type}`,
-    }),
-  },
-} as const;
 
 /** An operator's observe (from CHECKING or AGGRESSIVE): OBSERVE_ONLY, and it stays desired. */
 const operatorObserve = {
@@ -393,7 +383,7 @@ export const governorMachine = setup({
       on: {
         'heartbeat.lost': failure('HEARTBEAT_LOST'),
         'integrity.violated': failure('INTEGRITY_VIOLATION'),
-        'authority.lost': authorityLost,
+        'authority.lost': failure('AUTHORITY_LOST'),
         'operator.observe': operatorObserve,
         ...killSwitches,
       },
@@ -404,7 +394,7 @@ export const governorMachine = setup({
       on: {
         'heartbeat.lost': failure('HEARTBEAT_LOST'),
         'integrity.violated': failure('INTEGRITY_VIOLATION'),
-        'authority.lost': authorityLost,
+        'authority.lost': failure('AUTHORITY_LOST'),
         'operator.observe': operatorObserve,
         ...killSwitches,
       },

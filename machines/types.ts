@@ -30,13 +30,15 @@ export type ObserveCause = (typeof OBSERVE_CAUSES)[number];
 
 /**
  * The observe causes that are failures: OBSERVE_ONLY entered for one of them is held (persisted)
- * across process restarts until an operator resumes. CONFIGURED and OPERATOR are modes, not holds;
- * AUTHORITY_LOST is not held either (a start without the fleet authority fails its checks anyway).
+ * across process restarts until an operator resumes. CONFIGURED and OPERATOR are modes, not holds.
+ * AUTHORITY_LOST is held too: a restart after the authority came back would otherwise pass its
+ * checks (the lease is granted again) and trade with no operator having looked.
  */
 export const HELD_CAUSES = [
   'STARTUP_CHECKS_FAILED',
   'HEARTBEAT_LOST',
   'INTEGRITY_VIOLATION',
+  'AUTHORITY_LOST',
 ] as const;
 export type HeldCause = (typeof HELD_CAUSES)[number];
 

@@ -21,7 +21,7 @@ export const GOVERNOR_EVENT_TYPES = {
     "An operator's audited correction of a pool's records (metadata: poolId, accountId, deltaMinor, before, after).",
   GOVERNOR_STOPPED: 'The GovernanceSystem was closed cleanly (metadata: state).',
   VENUE_CANCEL_ALL:
-    'A cancel-all sent to a venue after a SHUTDOWN, one per attempt (metadata: venue, attempt, outcome ok | error | timeout, latencyMs, cancelledCount, error).',
+    "A cancel-all sent to a venue after a SHUTDOWN, or after the fleet lease ended at a venue without a dead man's switch (cause FLEET_LEASE_ENDED), one per attempt (metadata: venue, attempt, outcome ok | error | timeout, latencyMs, cancelledCount, error).",
   VENUE_FLAT:
     'A venue confirmed flat after a SHUTDOWN: it counted 0 open orders (metadata: venue, attempts, afterMs, cancelledCount).',
   VENUE_NOT_FLAT:

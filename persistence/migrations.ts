@@ -239,6 +239,45 @@ const SCHEMA_VENUES_IN_PROCESS = `
 ALTER TABLE venues ADD COLUMN in_process INTEGER NOT NULL DEFAULT 0 CHECK (in_process IN (0, 1));
 `;
 
+// AUTHORITY_LOST becomes a held cause (a restart must not forget a lost fleet authority). SQLite
+// cannot change a column's CHECK, so system_state is rebuilt with the same columns in the same
+// order and its one row copied; nothing references the table (no foreign key, view or trigger).
+const SCHEMA_HOLD_AUTHORITY_LOST = `
+CREATE TABLE system_state_v9 (
+  id               INTEGER PRIMARY KEY CHECK (id = 1),
+  desired_mode     TEXT NOT NULL CHECK (desired_mode IN ('AGGRESSIVE', 'OBSERVE_ONLY')),
+  lifecycle_state  TEXT CHECK (lifecycle_state IN
+                     ('STARTING', 'CHECKING', 'AGGRESSIVE', 'OBSERVE_ONLY', 'SHUTDOWN')),
+  lifecycle_id     TEXT,
+  latch_trigger    TEXT,
+  latch_reason     TEXT,
+  latch_at         TEXT,
+  cleared_by       TEXT,
+  cleared_reason   TEXT,
+  cleared_at       TEXT,
+  updated_at       TEXT NOT NULL,
+  hold_cause       TEXT
+    CHECK (hold_cause IS NULL OR hold_cause IN
+      ('STARTUP_CHECKS_FAILED', 'HEARTBEAT_LOST', 'INTEGRITY_VIOLATION', 'AUTHORITY_LOST')),
+  hold_reason      TEXT,
+  hold_at          TEXT,
+  inputs           TEXT,
+  owner_thresholds TEXT
+);
+INSERT INTO system_state_v9 (
+  id, desired_mode, lifecycle_state, lifecycle_id, latch_trigger, latch_reason, latch_at,
+  cleared_by, cleared_reason, cleared_at, updated_at, hold_cause, hold_reason, hold_at, inputs,
+  owner_thresholds
+)
+SELECT
+  id, desired_mode, lifecycle_state, lifecycle_id, latch_trigger, latch_reason, latch_at,
+  cleared_by, cleared_reason, cleared_at, updated_at, hold_cause, hold_reason, hold_at, inputs,
+  owner_thresholds
+FROM system_state;
+DROP TABLE system_state;
+ALTER TABLE system_state_v9 RENAME TO system_state;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -308,6 +347,14 @@ export const MIGRATIONS: readonly Migration[] = [
       "venues.in_process: the venue's orders lived in its owner's process, so with no owner running nothing rests there",
     up(db) {
       db.exec(SCHEMA_VENUES_IN_PROCESS);
+    },
+  },
+  {
+    version: 9,
+    description:
+      'system_state.hold_cause may be AUTHORITY_LOST: a lost fleet authority is held across restarts (the table rebuilt, its row kept)',
+    up(db) {
+      db.exec(SCHEMA_HOLD_AUTHORITY_LOST);
     },
   },
 ];

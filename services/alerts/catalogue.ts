@@ -78,6 +78,12 @@ export const VENUE_NOT_FLAT_ALERT: Omit<AlertText, 'rootCause'> = {
     'Cancel the named orders at the venue by hand (its own console or `governor venues flat --config FILE`), check its status page and the credentials; governor keeps cancelling until the venue is flat or this alert is acknowledged (docs/operations.md: A venue not flat).',
 };
 
+export const VENUE_NOT_FLAT_LEASE_ENDED_ALERT: Omit<AlertText, 'rootCause'> = {
+  title: 'Venue not flat after the fleet lease ended',
+  recommendedAction:
+    'Cancel the named orders at the venue by hand (its own console or `governor venues flat --config FILE`) and find why this host lost the fleet authority (`governor fleet status`); governor keeps cancelling there until the venue is flat, this alert is acknowledged, or the lease is granted again (docs/venues.md: Orders follow the fleet lease).',
+};
+
 export const STARTUP_FAILURE_ALERT: Omit<AlertText, 'rootCause'> = {
   title: 'Startup checks failed: OBSERVE_ONLY',
   recommendedAction:

@@ -155,7 +155,8 @@ export class Effects {
     } else if (cause === 'HEARTBEAT_LOST') {
       this.deps.incidents.heartbeatLoss(reason, context.lifecycleId, { state: from });
     }
-    // INTEGRITY_VIOLATION: the verifier's caller raises it with the findings (incidents.ts).
+    // INTEGRITY_VIOLATION: the verifier's caller raises it with the findings (incidents.ts);
+    // AUTHORITY_LOST: the fleet link's loss raises it, once per held loss (governance-system.ts).
   }
 
   /**

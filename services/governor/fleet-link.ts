@@ -4,6 +4,8 @@
  * or inside a killed scope, stays closed), and what the lease's news becomes in the machine: a
  * kill is an OPERATOR_KILL shutdown through the normal path (the latch is local too) and then a
  * confirmation; a loss past `authorityLossMs` is OBSERVE_ONLY (AUTHORITY_LOST) with its alert.
+ * It also tells the governor the instant the lease ends (a timer at its end, or at once when
+ * fenced) and when it is held again, for the venues without a dead man's switch.
  */
 import { hostname } from 'node:os';
 import type { LifecycleState } from '../../machines/types.js';
@@ -12,7 +14,7 @@ import {
   readFleetEpochs,
   writeFleetEpochs,
 } from '../../persistence/fleet/epochs-file.js';
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import { GovernorError } from '../errors.js';
 import {
   type AuthorityTransport,
@@ -59,6 +61,10 @@ export interface FleetLinkHost {
   lost(reason: string, sinceMs: number): void;
   queueUsageHigh(usage: number): void;
   leaseChanged(view: LeaseView): void;
+  /** The lease that was held has ended (expired unrenewed, or fenced): the gate is closed. */
+  leaseEnded(reason: string): void;
+  /** The lease is held (granted after a time without one). */
+  leaseHeld(): void;
 }
 
 export function checkAuthorityOptions(options: AuthorityOptions): {
@@ -111,6 +117,13 @@ function lazyPostgresTransport(options: PostgresTransportOptions): AuthorityTran
 
 export class FleetLink {
   readonly lease: FleetLease;
+  private readonly clock: Clock;
+  private readonly host: FleetLinkHost;
+  private readonly leaseMs: number;
+  /** True while the lease was held when last looked at (a grant not yet past its end). */
+  private held = false;
+  private endTimer: TimerHandle | undefined;
+  private stopped = false;
 
   constructor(
     options: AuthorityOptions,
@@ -119,7 +132,10 @@ export class FleetLink {
     logger: Logger,
     host: FleetLinkHost,
   ) {
+    this.clock = clock;
+    this.host = host;
     const checked = checkAuthorityOptions(options);
+    this.leaseMs = checked.leaseMs;
     const epochsPath = fleetEpochsPathFor(dbPath);
     const transport =
       options.transport ??
@@ -162,6 +178,7 @@ export class FleetLink {
         },
         leaseChanged: () => {
           host.refreshDeadline();
+          this.watchLeaseEnd();
           host.leaseChanged(this.lease.view());
         },
         killed: (kill) => {
@@ -185,5 +202,46 @@ export class FleetLink {
   /** The startup check's ping: establishes the lease (epochs as the baseline). */
   ping(): Promise<boolean> {
     return this.lease.establish();
+  }
+
+  /** Stops the lease and the watch of its end (close, crash). */
+  stop(): void {
+    this.stopped = true;
+    this.clock.clearTimeout(this.endTimer);
+    this.endTimer = undefined;
+    this.lease.stop();
+  }
+
+  /**
+   * After each change of the lease (a grant, a fence) and at the instant it ends: tells the host
+   * when a lease that was held has ended, or is held again, and watches the end of the one held.
+   * The timer is due at the lease's end on the monotonic clock, when the gate's own comparison
+   * closes it; a renewal granted before then moves it.
+   */
+  private watchLeaseEnd(): void {
+    this.clock.clearTimeout(this.endTimer);
+    this.endTimer = undefined;
+    if (this.stopped) return;
+    if (this.lease.held()) {
+      if (!this.held) {
+        this.held = true;
+        this.host.leaseHeld();
+      }
+      const remainingMs = this.lease.leaseEndsAtMs - this.clock.monotonicNow();
+      this.endTimer = this.clock.setTimeout(
+        () => this.watchLeaseEnd(),
+        Math.max(1, Math.ceil(remainingMs)),
+      );
+      return;
+    }
+    if (!this.held) return;
+    this.held = false;
+    const view = this.lease.view();
+    const fence = view.fencedBy;
+    this.host.leaseEnded(
+      fence !== null
+        ? `fleet lease fenced by scope ${fence.scope} (epoch ${fence.epoch})`
+        : `fleet authority lease ended: no renewal granted within leaseMs (${this.leaseMs} ms)`,
+    );
   }
 }

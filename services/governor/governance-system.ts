@@ -1082,7 +1082,7 @@ export class GovernanceSystem {
     this.gate.setOpen(false);
     this.watcher.stop();
     this.heartbeat.stop();
-    this.fleet?.lease.stop();
+    this.fleet?.stop();
     this.failSafe.stop();
     this.scrubber.stop();
     this.verifications.abort();
@@ -1456,13 +1456,34 @@ export class GovernanceSystem {
         if (this.closed) return;
         const state = this.lifecycle.state;
         if (state === 'SHUTDOWN') return;
+        // A loss held from earlier (this process or one before a restart) is the same incident:
+        // its alert was raised then and stays until an operator resumes.
+        const alerted = this.lifecycle.context.hold?.cause === 'AUTHORITY_LOST';
         if (state === 'CHECKING' || state === 'AGGRESSIVE') {
           this.send({ type: 'authority.lost', reason });
+        }
+        if (alerted) {
+          this.logger.warn({ sinceMs, state }, 'fleet authority still lost (held, alerted before)');
+          return;
         }
         this.incidents.authorityLoss(reason, this.getLifecycleId(), { sinceMs, state });
       },
       queueUsageHigh: (usage: number): void => {
         if (!this.closed) this.incidents.authorityQueue(usage, this.getLifecycleId());
+      },
+      leaseEnded: (reason: string): void => {
+        // Not in SHUTDOWN: it cancels at every venue already.
+        if (this.closed || this.lifecycle.state === 'SHUTDOWN') return;
+        if (this.venues.count > 0) {
+          this.logger.warn(
+            { reason },
+            'fleet lease ended: cancelling at the venues without a switch',
+          );
+        }
+        this.venues.onLeaseEnded(reason);
+      },
+      leaseHeld: (): void => {
+        if (!this.closed) this.venues.onLeaseHeld();
       },
       leaseChanged: (view: LeaseView): void => {
         for (const listener of this.leaseListeners) {

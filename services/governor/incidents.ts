@@ -13,6 +13,7 @@ import {
   SHUTDOWN_ALERTS,
   STARTUP_FAILURE_ALERT,
   VENUE_NOT_FLAT_ALERT,
+  VENUE_NOT_FLAT_LEASE_ENDED_ALERT,
 } from '../alerts/catalogue.js';
 import type { AlertKind } from '../alerts/types.js';
 
@@ -23,6 +24,11 @@ export type Incident =
   | { readonly kind: 'STARTUP_FAILURE'; readonly lifecycleId: string; readonly visit: number }
   | { readonly kind: 'LATCH_DISCREPANCY'; readonly latch: ShutdownLatch }
   | { readonly kind: 'VENUE_NOT_FLAT'; readonly latch: ShutdownLatch; readonly venue: string }
+  | {
+      readonly kind: 'VENUE_NOT_FLAT_LEASE_ENDED';
+      readonly endedAt: string;
+      readonly venue: string;
+    }
   | { readonly kind: 'AUTHORITY_LOSS' | 'AUTHORITY_QUEUE'; readonly lifecycleId: string };
 
 /** The dedup key of an incident: stable (no timestamps but the latch's own), unique per incident. */
@@ -40,11 +46,27 @@ export function incidentKey(incident: Incident): string {
       return `latch-discrepancy:${incident.latch.at}:${incident.latch.trigger}`;
     case 'VENUE_NOT_FLAT':
       return `venue-not-flat:${incident.latch.at}:${incident.venue}`;
+    case 'VENUE_NOT_FLAT_LEASE_ENDED':
+      return `venue-not-flat:lease-ended:${incident.endedAt}:${incident.venue}`;
     case 'AUTHORITY_LOSS':
       return `authority-loss:${incident.lifecycleId}`;
     case 'AUTHORITY_QUEUE':
       return `authority-queue:${incident.lifecycleId}`;
   }
+}
+
+/**
+ * Why governor cancels at a venue: a SHUTDOWN (its latch), or the end of the fleet lease (a venue
+ * without a dead man's switch, whose orders nothing else would cancel; docs/venues.md).
+ */
+export type VenueCancelCause =
+  | { readonly kind: 'shutdown'; readonly latch: ShutdownLatch }
+  | { readonly kind: 'lease-ended'; readonly at: string; readonly reason: string };
+
+function venueNotFlatKey(cause: VenueCancelCause, venue: string): string {
+  return cause.kind === 'shutdown'
+    ? incidentKey({ kind: 'VENUE_NOT_FLAT', latch: cause.latch, venue })
+    : incidentKey({ kind: 'VENUE_NOT_FLAT_LEASE_ENDED', endedAt: cause.at, venue });
 }
 
 /** The alert kinds of a failure's safe mode, resolved by an operator's resume. */
@@ -203,11 +225,12 @@ export class Incidents {
   }
 
   /**
-   * A venue not confirmed flat within venueFlatWithinMs of a SHUTDOWN (one CRITICAL alert per
-   * venue and latch). Returns the alert's id, or null when it was already open or not raised.
+   * A venue not confirmed flat within venueFlatWithinMs of a SHUTDOWN or of the fleet lease's end
+   * (one CRITICAL alert per venue and latch or lease end). Returns the alert's id, or null when
+   * it was already open or not raised.
    */
   venueNotFlat(
-    latch: ShutdownLatch,
+    cause: VenueCancelCause,
     details: {
       venue: string;
       openOrders: number | undefined;
@@ -220,29 +243,36 @@ export class Incidents {
       details.openOrders === undefined
         ? 'its open orders unknown (it answered no count)'
         : `${details.openOrders} order${details.openOrders === 1 ? '' : 's'} open`;
+    const shutdown = cause.kind === 'shutdown';
+    const text = shutdown ? VENUE_NOT_FLAT_ALERT : VENUE_NOT_FLAT_LEASE_ENDED_ALERT;
+    const after = shutdown
+      ? `the SHUTDOWN (${cause.latch.trigger})`
+      : `the fleet lease ended (${cause.reason})`;
     const raised = this.alerts.raise({
       kind: 'VENUE_NOT_FLAT',
-      dedupKey: incidentKey({ kind: 'VENUE_NOT_FLAT', latch, venue: details.venue }),
+      dedupKey: venueNotFlatKey(cause, details.venue),
       severity: 'CRITICAL',
-      title: `${VENUE_NOT_FLAT_ALERT.title}: ${details.venue}`,
-      message: `${details.venue}: not flat ${details.afterMs} ms after the SHUTDOWN (${latch.trigger}), ${left} after ${details.attempts} attempts${details.error === undefined ? '' : `; last error: ${details.error}`}`,
+      title: `${text.title}: ${details.venue}`,
+      message: `${details.venue}: not flat ${details.afterMs} ms after ${after}, ${left} after ${details.attempts} attempts${details.error === undefined ? '' : `; last error: ${details.error}`}`,
       rootCause:
         'the venue did not confirm that every order was cancelled: it refused or did not answer the cancel, or orders remained open after it',
-      recommendedAction: VENUE_NOT_FLAT_ALERT.recommendedAction,
+      recommendedAction: text.recommendedAction,
       metadata: {
         venue: details.venue,
         openOrders: details.openOrders ?? null,
         afterMs: details.afterMs,
         attempts: details.attempts,
-        trigger: latch.trigger,
+        ...(shutdown
+          ? { trigger: cause.latch.trigger }
+          : { trigger: null, cause: 'FLEET_LEASE_ENDED', leaseEndedAt: cause.at }),
       },
     });
     return raised?.alertId ?? null;
   }
 
   /** A venue confirmed flat after all: its not-flat incident is over. */
-  resolveVenueNotFlat(latch: ShutdownLatch, venue: string): void {
-    this.alerts.resolveIncident(incidentKey({ kind: 'VENUE_NOT_FLAT', latch, venue }));
+  resolveVenueNotFlat(cause: VenueCancelCause, venue: string): void {
+    this.alerts.resolveIncident(venueNotFlatKey(cause, venue));
   }
 
   /** An operator's resume: the failure's incidents are over. */

@@ -2,7 +2,9 @@
  * The venues an engine registered, as governor acts on them: on entering SHUTDOWN it cancels
  * every order at every venue at once and confirms each flat (events, a CRITICAL alert per venue
  * not flat in time, retries until flat, acknowledged or closed); while the gate may open it
- * renews each venue's dead man's switch, and reports a switch that may have fired. All venue
+ * renews each venue's dead man's switch, and reports a switch that may have fired. In a fleet,
+ * when the authority's lease ends, it cancels the same way at every venue without a switch
+ * (those with one cancel by themselves once their countdown runs out unrenewed). All venue
  * I/O is asynchronous and bounded: nothing here blocks the gate or the machine.
  *
  * This file is the facade; its parts: venue-checks.ts (the registered venues checked and
@@ -12,6 +14,7 @@
  */
 import type { ShutdownLatch } from '../../machines/types.js';
 import type { NamedAdapter } from '../health/startup-checks.js';
+import type { VenueCancelCause } from './incidents.js';
 import type { CheckedVenue, SwitchSettings } from './venue-checks.js';
 import { ShutdownFlatten } from './venue-shutdown-flatten.js';
 import {
@@ -92,9 +95,41 @@ export class VenueGuard {
     this.switches.shutdownEntered();
     for (const state of this.states) {
       state.armedAtMs = undefined;
-      this.shutdownFlatten.start(state, latch);
+      this.shutdownFlatten.start(state, { kind: 'shutdown', latch });
     }
     this.deps.host.switchDeadlineChanged();
+  }
+
+  /**
+   * The fleet authority's lease ended (expired unrenewed, or fenced by a kill): the gate is
+   * closed, and the switches are no longer renewed, so each venue with a switch cancels by itself
+   * when its countdown runs out. A venue without one would keep its orders: cancel there now, as
+   * a SHUTDOWN does (events, an alert when not flat in time, retries). Not in SHUTDOWN (every
+   * venue is being cancelled already); a venue already cancelling for this reason is left to it.
+   */
+  onLeaseEnded(reason: string): void {
+    if (this.closed || this.shutdownFlatten.inShutdown) return;
+    const cause: VenueCancelCause = {
+      kind: 'lease-ended',
+      at: new Date(this.deps.clock.wallNow()).toISOString(),
+      reason,
+    };
+    for (const state of this.states) {
+      if (state.switch !== null) continue;
+      if (state.flattening !== null && state.cancelCause?.kind === 'lease-ended') continue;
+      this.shutdownFlatten.start(state, cause);
+    }
+  }
+
+  /**
+   * The lease is held again (a renewal granted after its end, or the checks of a resume or a
+   * restart): the gate may reopen and the engine trade, so no cancel for the lease's end may go on.
+   */
+  onLeaseHeld(): void {
+    for (const state of this.states) {
+      if (state.flattening === null || state.cancelCause?.kind !== 'lease-ended') continue;
+      state.flattening.abort('the fleet lease was granted again');
+    }
   }
 
   /** An operator acknowledged an alert: if it is a venue's not-flat alert, its retries end. */

@@ -145,6 +145,8 @@ function outcomeOf(event: StoredEvent, afterRequestMs: number): VenueOutcome | n
   const metadata = event.metadata;
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return null;
   const fields = metadata as Record<string, unknown>;
+  // A cancel for the fleet lease's end is not the verdict on the SHUTDOWN asked for.
+  if (fields.cause === 'FLEET_LEASE_ENDED') return null;
   const venue = fields.venue;
   if (typeof venue !== 'string') return null;
   const count = (value: unknown): number | null =>

@@ -3,10 +3,13 @@
  * bounded per call and backing off), each venue on its own so that an acknowledgement of its
  * CRITICAL not-flat alert ends its retries alone; its VENUE_CANCEL_ALL, VENUE_FLAT and
  * VENUE_NOT_FLAT events, the venue records, and the not-flat incident raised and resolved. An
- * operator restart or close ends every flatten. The venue guard (venue-guard.ts) starts it.
+ * operator restart or close ends every flatten. The venue guard (venue-guard.ts) starts it; the
+ * same flatten runs at a venue without a dead man's switch when the fleet lease ends (its cause
+ * then FLEET_LEASE_ENDED), ended also by the lease held again.
  */
 import type { ShutdownLatch } from '../../machines/types.js';
 import { type FlattenEvent, flattenVenues } from '../venues/flatten.js';
+import type { VenueCancelCause } from './incidents.js';
 import {
   appendVenueEvent,
   persistVenueRecord,
@@ -24,15 +27,21 @@ export class ShutdownFlatten {
     private readonly isClosed: () => boolean,
   ) {}
 
+  /** True from a SHUTDOWN's flatten until an operator restart. */
+  get inShutdown(): boolean {
+    return this.latch !== null;
+  }
+
   /**
-   * Starts flattening one venue for the SHUTDOWN of `latch` (the gate is closed), ending any
-   * earlier flatten there first.
+   * Starts flattening one venue for the SHUTDOWN of `latch` (the gate is closed), or for the
+   * fleet lease's end, ending any earlier flatten there first.
    */
-  start(state: VenueState, latch: ShutdownLatch): void {
-    this.latch = latch;
+  start(state: VenueState, cause: VenueCancelCause): void {
+    if (cause.kind === 'shutdown') this.latch = cause.latch;
     state.flattening?.abort();
     state.notFlatAlertId = null;
     state.flat = false;
+    state.cancelCause = cause;
     const controller = new AbortController();
     state.flattening = controller;
     void flattenVenues([state.venue], {
@@ -41,14 +50,16 @@ export class ShutdownFlatten {
       notFlatAfterMs: this.deps.thresholds.venueFlatWithinMs,
       signal: controller.signal,
       onEvent: (event) => {
-        if (state.flattening === controller) this.onFlattenEvent(state, latch, event);
+        if (state.flattening === controller) this.onFlattenEvent(state, cause, event);
       },
     }).then(
       (report) => {
         if (state.flattening !== controller) return;
         state.flattening = null;
         const result = report.venues[0];
-        if (result !== undefined && !result.flat) this.retriesEnded(state, result.attempts);
+        if (result !== undefined && !result.flat) {
+          this.retriesEnded(state, result.attempts, cause, controller.signal.reason);
+        }
       },
       (error: unknown) => {
         if (state.flattening === controller) state.flattening = null;
@@ -84,9 +95,11 @@ export class ShutdownFlatten {
     state.flattening = null;
   }
 
-  private onFlattenEvent(state: VenueState, latch: ShutdownLatch, event: FlattenEvent): void {
+  private onFlattenEvent(state: VenueState, cause: VenueCancelCause, event: FlattenEvent): void {
     if (this.isClosed()) return;
     const name = state.venue.name;
+    const causeFields = causeMetadata(cause);
+    const after = cause.kind === 'shutdown' ? 'the SHUTDOWN' : 'the fleet lease ended';
     switch (event.type) {
       case 'cancel': {
         if (event.outcome === 'ok') state.lastCancelLatencyMs = event.latencyMs;
@@ -100,7 +113,7 @@ export class ShutdownFlatten {
             latencyMs: Math.round(event.latencyMs),
             cancelledCount: event.cancelledCount ?? null,
             error: event.error ?? null,
-            trigger: latch.trigger,
+            ...causeFields,
           },
         );
         if (event.attempt === 1)
@@ -127,23 +140,23 @@ export class ShutdownFlatten {
         state.openOrders = 0;
         this.appendEvent(
           'VENUE_FLAT',
-          `${name}: flat ${Math.round(event.afterMs)} ms after the SHUTDOWN`,
+          `${name}: flat ${Math.round(event.afterMs)} ms after ${after}`,
           {
             venue: name,
             attempts: event.attempts,
             afterMs: Math.round(event.afterMs),
             cancelledCount: event.cancelledCount ?? null,
-            trigger: latch.trigger,
+            ...causeFields,
           },
         );
-        if (state.notFlatAlertId !== null) this.deps.incidents.resolveVenueNotFlat(latch, name);
+        if (state.notFlatAlertId !== null) this.deps.incidents.resolveVenueNotFlat(cause, name);
         return;
       }
       case 'not-flat': {
         const afterMs = Math.round(event.afterMs);
         this.appendEvent(
           'VENUE_NOT_FLAT',
-          `${name}: not flat ${afterMs} ms after the SHUTDOWN: ${event.openOrders === undefined ? 'open orders unknown' : `${event.openOrders} orders open`}`,
+          `${name}: not flat ${afterMs} ms after ${after}: ${event.openOrders === undefined ? 'open orders unknown' : `${event.openOrders} orders open`}`,
           {
             venue: name,
             attempts: event.attempts,
@@ -151,10 +164,10 @@ export class ShutdownFlatten {
             openOrders: event.openOrders ?? null,
             error: event.error ?? null,
             final: false,
-            trigger: latch.trigger,
+            ...causeFields,
           },
         );
-        state.notFlatAlertId = this.deps.incidents.venueNotFlat(latch, {
+        state.notFlatAlertId = this.deps.incidents.venueNotFlat(cause, {
           venue: name,
           openOrders: event.openOrders,
           afterMs,
@@ -166,18 +179,27 @@ export class ShutdownFlatten {
     }
   }
 
-  /** A venue's retries ended without flat because its alert was acknowledged: on record. */
-  private retriesEnded(state: VenueState, attempts: number): void {
+  /**
+   * A venue's retries ended without flat because its alert was acknowledged, or (after the lease's
+   * end) because the lease was granted again: on record.
+   */
+  private retriesEnded(
+    state: VenueState,
+    attempts: number,
+    cause: VenueCancelCause,
+    why: unknown,
+  ): void {
     if (this.isClosed()) return;
+    const because = cause.kind === 'lease-ended' && typeof why === 'string' ? ` (${why})` : '';
     this.appendEvent(
       'VENUE_NOT_FLAT',
-      `${state.venue.name}: governor stopped cancelling there, not flat: ${state.openOrders ?? 'unknown'} orders open at the last count`,
+      `${state.venue.name}: governor stopped cancelling there${because}, not flat: ${state.openOrders ?? 'unknown'} orders open at the last count`,
       {
         venue: state.venue.name,
         attempts,
         openOrders: state.openOrders,
         final: true,
-        trigger: this.latch?.trigger ?? null,
+        ...causeMetadata(cause),
       },
     );
   }
@@ -189,4 +211,14 @@ export class ShutdownFlatten {
   private persist(what: string, write: () => void): void {
     persistVenueRecord(this.deps, what, write);
   }
+}
+
+/**
+ * What the VENUE_* events say of their cause: a SHUTDOWN's trigger; or no trigger, the cause
+ * FLEET_LEASE_ENDED and when (the command line's wait for a SHUTDOWN's verdict skips these).
+ */
+function causeMetadata(cause: VenueCancelCause): Record<string, unknown> {
+  return cause.kind === 'shutdown'
+    ? { trigger: cause.latch.trigger }
+    : { trigger: null, cause: 'FLEET_LEASE_ENDED', leaseEndedAt: cause.at };
 }

@@ -10,7 +10,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { Thresholds } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Venue } from '../venues/venue.js';
-import type { Incidents } from './incidents.js';
+import type { Incidents, VenueCancelCause } from './incidents.js';
 import type { CheckedVenue, SwitchSettings } from './venue-checks.js';
 
 /** One venue as `status()` shows it. */
@@ -62,8 +62,10 @@ export interface VenueState {
   flat: boolean | null;
   openOrders: number | null;
   lastCancelLatencyMs: number | null;
-  /** Aborts this venue's flatten (an acknowledgement, a restart, close). */
+  /** Aborts this venue's flatten (an acknowledgement, a restart, close, the lease granted again). */
   flattening: AbortController | null;
+  /** Why the flatten under way (or the last one) began. */
+  cancelCause: VenueCancelCause | null;
   notFlatAlertId: string | null;
   /** Monotonic start of the last successful arm; undefined when not armed in this lifecycle. */
   armedAtMs: number | undefined;
@@ -91,6 +93,7 @@ export function newVenueState(
     openOrders: null,
     lastCancelLatencyMs: null,
     flattening: null,
+    cancelCause: null,
     notFlatAlertId: null,
     armedAtMs: undefined,
     expiresAtWallMs: null,

@@ -17,10 +17,10 @@ export const PROPERTIES = {
   S1: 'no edge leaves SHUTDOWN',
   S2: 'every edge into AGGRESSIVE comes from CHECKING on a report that passed in that visit',
   S3: 'failsafe.triggered and operator.shutdown lead to SHUTDOWN from every non-final state',
-  S4: 'heartbeat.lost and integrity.violated never lead to AGGRESSIVE',
+  S4: 'heartbeat.lost, integrity.violated and authority.lost never lead to AGGRESSIVE',
   S5: 'from OBSERVE_ONLY only CHECKING (by operator.resume) or SHUTDOWN are reachable in one step',
   S6: 'every state is reachable, and only SHUTDOWN has no way out',
-  S7: 'a failure in CHECKING or AGGRESSIVE (heartbeat lost, integrity violated, checks failed) leads to OBSERVE_ONLY with the failure held',
+  S7: 'a failure in CHECKING or AGGRESSIVE (heartbeat lost, integrity violated, authority lost, checks failed) leads to OBSERVE_ONLY with the failure held',
   S8: "a capital mismatch found by this visit's checks leads to SHUTDOWN (CAPITAL_INCONSISTENT)",
   S9: 'AGGRESSIVE is entered only with AGGRESSIVE configured and desired and no failure held',
   INV: 'every reachable snapshot satisfies the state invariants',
@@ -425,7 +425,9 @@ function isFailure(edge: Edge): boolean {
   const from = edge.from.view.value;
   if (from !== 'CHECKING' && from !== 'AGGRESSIVE') return false;
   const type = edge.event.type;
-  if (type === 'heartbeat.lost' || type === 'integrity.violated') return true;
+  if (type === 'heartbeat.lost' || type === 'integrity.violated' || type === 'authority.lost') {
+    return true;
+  }
   if (from !== 'CHECKING') return false;
   if (type.startsWith('xstate.error.actor.') || type.startsWith('xstate.after.')) return true;
   if (!type.startsWith('xstate.done.actor.')) return false;
@@ -454,7 +456,10 @@ function checkEdge(edge: Edge): Violation[] {
       fail('S3', `${edge.label} recorded trigger ${edge.to.view.context.shutdown?.trigger}`);
     }
   }
-  if ((type === 'heartbeat.lost' || type === 'integrity.violated') && to === 'AGGRESSIVE') {
+  if (
+    (type === 'heartbeat.lost' || type === 'integrity.violated' || type === 'authority.lost') &&
+    to === 'AGGRESSIVE'
+  ) {
     fail('S4', `${edge.label} led to AGGRESSIVE`);
   }
   if (from === 'OBSERVE_ONLY') {

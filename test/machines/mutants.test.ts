@@ -153,6 +153,25 @@ const mutants: Mutant[] = [
     edge: /^AGGRESSIVE\(.*\) --heartbeat\.lost--> OBSERVE_ONLY\(/,
   },
   {
+    name: 'an authority loss in AGGRESSIVE that holds nothing (a restart forgot it and traded)',
+    machine: mutate((states) => {
+      const aggressive = stateConfig(states, 'AGGRESSIVE');
+      const on = {
+        ...aggressive.on,
+        'authority.lost': {
+          target: 'OBSERVE_ONLY',
+          actions: {
+            type: 'recordObserveCause',
+            params: { cause: 'AUTHORITY_LOST', reason: 'no lease renewal for 120 s' },
+          },
+        },
+      };
+      return { ...states, AGGRESSIVE: { ...aggressive, on } } as States;
+    }),
+    property: 'S7',
+    edge: /^AGGRESSIVE\(.*\) --authority\.lost--> OBSERVE_ONLY\(/,
+  },
+  {
     name: 'a capital mismatch at startup only observed (no precedence)',
     machine: governorMachine.provide({ guards: { capitalInconsistent: () => false } }),
     property: 'S8',

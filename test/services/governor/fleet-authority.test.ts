@@ -4,24 +4,41 @@
  * OPERATOR_KILL shutdown through the machine (local latch, confirmation written), a loss past
  * authorityLossMs is OBSERVE_ONLY (AUTHORITY_LOST) with its alert, a start without the authority
  * or in a killed scope stays closed, and a fenced host is not reopened by the release alone.
+ * AUTHORITY_LOST is held: it survives a close and a crash, the next start stays OBSERVE_ONLY
+ * (AUTHORITY_LOST) until an operator resumes, and its alert is raised once per incident. At the
+ * lease's end governor cancels at every venue without a dead man's switch (fake venues).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GovernanceSystem } from '../../../services/governor/governance-system.js';
+import { simulateCrash } from '../../../testing.js';
+import { FakeVenue } from '../../support/fake-venue.js';
 import { advanceBy, FakeAuthority, settleOn } from '../../support/fleet-fake.js';
-import { eventsOf, type Harness, makeHarness } from '../../support/harness.js';
+import { eventsOf, type Harness, makeHarness, settle } from '../../support/harness.js';
 
 const LEASE_MS = 900;
 let h: Harness;
 afterEach(() => h?.cleanup());
 
-function fleetGovernor(options: { authorityLossMs?: number } = {}): {
+interface FleetOptions {
+  authorityLossMs?: number;
+  venues?: FakeVenue[];
+}
+
+function fleetGovernor(options: FleetOptions = {}): {
   gov: GovernanceSystem;
   authority: FakeAuthority;
 } {
   h = makeHarness();
   h.gov.close();
   const authority = new FakeAuthority(h.clock);
-  const gov = h.reopen({
+  const gov = reopenUnder(authority, options);
+  return { gov, authority };
+}
+
+/** The next process on the same database and the same authority. */
+function reopenUnder(authority: FakeAuthority, options: FleetOptions = {}): GovernanceSystem {
+  return h.reopen({
+    ...(options.venues === undefined ? {} : { venues: options.venues }),
     authority: {
       host: 'host-1',
       scopes: ['firm/desk-a/strategy-x'],
@@ -30,7 +47,16 @@ function fleetGovernor(options: { authorityLossMs?: number } = {}): {
       transport: authority,
     },
   });
-  return { gov, authority };
+}
+
+/** AUTHORITY_LOSS alerts delivered, and those stored unacknowledged and unresolved. */
+function authorityLossAlerts(gov: GovernanceSystem): { delivered: number; open: number } {
+  return {
+    delivered: h.delivered.filter((a) => a.kind === 'AUTHORITY_LOSS').length,
+    open: gov.alertManager
+      .getUnacknowledgedAlerts()
+      .filter((a) => a.kind === 'AUTHORITY_LOSS' && a.resolvedAt === null).length,
+  };
 }
 
 async function start(gov: GovernanceSystem): Promise<boolean> {
@@ -156,5 +182,195 @@ describe('a governor under the fleet authority', () => {
     expect(gov.canDeployCapital()).toBe(true);
     await advanceBy(h.clock, 2_000);
     expect(gov.canDeployCapital()).toBe(true);
+  });
+
+  it('regression: AUTHORITY_LOST was forgotten by a process restart (AGGRESSIVE again with no operator)', async () => {
+    const { gov, authority } = fleetGovernor({ authorityLossMs: 3_000 });
+    expect(await start(gov)).toBe(true);
+    authority.unreachable = true;
+    await advanceBy(h.clock, 3_500, 50);
+    expect(gov.getCause().cause).toBe('AUTHORITY_LOST');
+    expect(gov.getHold()?.cause).toBe('AUTHORITY_LOST');
+    // The authority is back: a new process's lease is granted, only the hold keeps it closed.
+    authority.unreachable = false;
+    let current = gov;
+    for (const end of ['close', 'crash'] as const) {
+      if (end === 'close') current.close();
+      else simulateCrash(current);
+      current = reopenUnder(authority, { authorityLossMs: 3_000 });
+      expect(await start(current)).toBe(false);
+      expect(current.getState()).toBe('OBSERVE_ONLY');
+      expect(current.getCause()).toMatchObject({ cause: 'AUTHORITY_LOST' });
+      expect(current.getHold()?.cause).toBe('AUTHORITY_LOST');
+      expect(current.authorityLease()?.status).toBe('held');
+      expect(current.canDeployCapital()).toBe(false);
+      await advanceBy(h.clock, 1_000, 50);
+      expect(current.getState()).toBe('OBSERVE_ONLY');
+    }
+    await settle();
+    // One incident, one alert: the restarts did not raise it again.
+    expect(authorityLossAlerts(current)).toEqual({ delivered: 1, open: 1 });
+    expect(
+      await settleOn(h.clock, current.operatorResume({ operator: 'bob', reason: 'PG back' })),
+    ).toBe(true);
+    expect(current.getState()).toBe('AGGRESSIVE');
+    expect(current.canDeployCapital()).toBe(true);
+    expect(authorityLossAlerts(current).open).toBe(0);
+    // The resume cleared the hold for good: the next process trades after its checks.
+    current.close();
+    const after = reopenUnder(authority);
+    expect(await start(after)).toBe(true);
+    expect(after.getHold()).toBeNull();
+  });
+
+  it('a restart while the authority is still lost keeps the hold and raises its loss alert no second time', async () => {
+    const { gov, authority } = fleetGovernor({ authorityLossMs: 3_000 });
+    await start(gov);
+    authority.unreachable = true;
+    await advanceBy(h.clock, 3_500, 50);
+    expect(gov.getHold()?.cause).toBe('AUTHORITY_LOST');
+    simulateCrash(gov);
+    const again = reopenUnder(authority, { authorityLossMs: 3_000 });
+    // Its startup check fails (no authority), and past authorityLossMs the lease is lost again.
+    expect(await start(again)).toBe(false);
+    await advanceBy(h.clock, 4_000, 50);
+    expect(again.authorityLease()?.status).toBe('lost');
+    expect(again.getState()).toBe('OBSERVE_ONLY');
+    expect(again.getHold()?.cause).toBe('AUTHORITY_LOST');
+    await settle();
+    expect(authorityLossAlerts(again)).toEqual({ delivered: 1, open: 1 });
+  });
+});
+
+/** The VENUE_* events on record, with their metadata. */
+function venueEvents(): Array<{ type: string; reason: string; metadata: Record<string, unknown> }> {
+  return eventsOf(h.reader())
+    .filter((event) => event.eventType.startsWith('VENUE_'))
+    .map((event) => ({
+      type: event.eventType,
+      reason: event.reason,
+      metadata: event.metadata as Record<string, unknown>,
+    }));
+}
+
+/** A venue without a dead man's switch and one with (governor's thresholds), orders resting. */
+function twoVenues(): { bare: FakeVenue; guarded: FakeVenue; venues: FakeVenue[] } {
+  const clock = h.clock;
+  const bare = new FakeVenue({ name: 'bare', clock, openOrders: 5, withoutDeadMansSwitch: true });
+  const guarded = new FakeVenue({ name: 'guarded', clock, openOrders: 3 });
+  return { bare, guarded, venues: [bare, guarded] };
+}
+
+describe('orders follow the fleet lease: a venue without a switch is cancelled at its end', () => {
+  /** A governor under the authority with the two venues (the harness is made first). */
+  function fleetWithVenues(authorityLossMs: number) {
+    h = makeHarness();
+    h.gov.close();
+    const authority = new FakeAuthority(h.clock);
+    const venues = twoVenues();
+    const gov = reopenUnder(authority, { authorityLossMs, venues: venues.venues });
+    return { gov, authority, ...venues };
+  }
+
+  it("regression: a venue without a dead man's switch kept its orders after the fleet lease ended", async () => {
+    const { gov, authority, bare, guarded } = fleetWithVenues(60_000);
+    expect(await start(gov)).toBe(true);
+    expect(guarded.switchExpiresAtMs).toBeDefined();
+    authority.unreachable = true;
+    const leaseEnd = gov.authorityLease()?.leaseEndsAtMs ?? 0;
+    // Up to the lease's end: nothing cancelled, the gate open.
+    await advanceBy(h.clock, leaseEnd - h.clock.monotonicNow() - 1, 1);
+    expect(bare.callsOf('cancelAllOrders')).toHaveLength(0);
+    expect(gov.canDeployCapital()).toBe(true);
+    // At its end: the gate closes, and the cancel goes out at the venue without a switch.
+    await advanceBy(h.clock, 1, 1);
+    expect(gov.canDeployCapital()).toBe(false);
+    expect(bare.callsOf('cancelAllOrders').map((call) => call.atMs)).toEqual([leaseEnd]);
+    await advanceBy(h.clock, 100, 10);
+    expect(bare.openOrders).toBe(0);
+    // The venue with a switch is left to its countdown: no cancel, and no renewal any more.
+    expect(guarded.callsOf('cancelAllOrders')).toHaveLength(0);
+    const armsAtEnd = guarded.callsOf('armDeadMansSwitch').length;
+    await advanceBy(h.clock, 61_000, 500);
+    expect(guarded.callsOf('armDeadMansSwitch')).toHaveLength(armsAtEnd);
+    guarded.fireSwitchIfDue();
+    expect(guarded.openOrders).toBe(0);
+    const events = venueEvents().filter((e) => e.metadata.venue === 'bare');
+    expect(events.map((e) => e.type).slice(0, 2)).toEqual(['VENUE_CANCEL_ALL', 'VENUE_FLAT']);
+    expect(events[0]?.metadata).toMatchObject({
+      cause: 'FLEET_LEASE_ENDED',
+      trigger: null,
+      outcome: 'ok',
+      cancelledCount: 5,
+    });
+    expect(events[1]?.reason).toMatch(/^bare: flat \d+ ms after the fleet lease ended$/);
+    expect(gov.venueStatus().find((v) => v.name === 'bare')).toMatchObject({
+      flat: true,
+      openOrders: 0,
+    });
+  });
+
+  it('a venue not flat after the lease ended raises VENUE_NOT_FLAT; a lease granted again ends the cancels', async () => {
+    const { gov, authority, bare } = fleetWithVenues(60_000);
+    await start(gov);
+    bare.cancelsIgnored = 1_000_000;
+    authority.unreachable = true;
+    await advanceBy(h.clock, 7_000, 50);
+    const notFlat = gov.alertManager.getAlerts().filter((a) => a.kind === 'VENUE_NOT_FLAT');
+    expect(notFlat).toHaveLength(1);
+    expect(notFlat[0]?.severity).toBe('CRITICAL');
+    expect(notFlat[0]?.title).toBe('Venue not flat after the fleet lease ended: bare');
+    expect(notFlat[0]?.message).toMatch(
+      /^bare: not flat \d+ ms after the fleet lease ended \(fleet authority lease ended: no renewal granted within leaseMs \(900 ms\)\), 5 orders open/,
+    );
+    expect(gov.venueStatus().find((v) => v.name === 'bare')?.cancelling).toBe(true);
+    // The authority answers again (before authorityLossMs): the lease is granted, the gate reopens,
+    // and governor stops cancelling what the engine may now place.
+    authority.unreachable = false;
+    await advanceBy(h.clock, 1_000, 10);
+    expect(gov.authorityLease()?.status).toBe('held');
+    expect(gov.canDeployCapital()).toBe(true);
+    expect(gov.venueStatus().find((v) => v.name === 'bare')?.cancelling).toBe(false);
+    const cancels = bare.callsOf('cancelAllOrders').length;
+    await advanceBy(h.clock, 10_000, 100);
+    expect(bare.callsOf('cancelAllOrders')).toHaveLength(cancels);
+    const final = venueEvents().filter(
+      (e) => e.type === 'VENUE_NOT_FLAT' && e.metadata.final === true,
+    );
+    expect(final).toHaveLength(1);
+    expect(final[0]?.reason).toMatch(/\(the fleet lease was granted again\)/);
+    expect(final[0]?.metadata.cause).toBe('FLEET_LEASE_ENDED');
+  });
+
+  it("fenced by a kill: the lease ends at once, the venue without a switch is cancelled, then the kill's SHUTDOWN cancels everywhere", async () => {
+    const { gov, authority, bare, guarded } = fleetWithVenues(60_000);
+    await start(gov);
+    authority.kill('firm/desk-a', 'alice', 'INC-9');
+    await advanceBy(h.clock, 20, 1);
+    expect(gov.getState()).toBe('SHUTDOWN');
+    await advanceBy(h.clock, 200, 10);
+    const cancels = venueEvents().filter((e) => e.type === 'VENUE_CANCEL_ALL');
+    expect(cancels.map((e) => [e.metadata.venue, e.metadata.cause ?? e.metadata.trigger])).toEqual([
+      ['bare', 'FLEET_LEASE_ENDED'],
+      ['bare', 'OPERATOR_KILL'],
+      ['guarded', 'OPERATOR_KILL'],
+    ]);
+    expect([bare.openOrders, guarded.openOrders]).toEqual([0, 0]);
+    expect(gov.venueStatus().every((v) => v.flat === true)).toBe(true);
+  });
+
+  it('no cancel when the lease was never held (a start without the authority), nor after close()', async () => {
+    const first = fleetWithVenues(60_000);
+    first.authority.unreachable = true;
+    expect(await start(first.gov)).toBe(false);
+    await advanceBy(h.clock, 3_000, 50);
+    expect(first.bare.callsOf('cancelAllOrders')).toHaveLength(0);
+    h.cleanup();
+    const second = fleetWithVenues(60_000);
+    await start(second.gov);
+    second.gov.close();
+    second.authority.unreachable = true;
+    await advanceBy(h.clock, 3_000, 50);
+    expect(second.bare.callsOf('cancelAllOrders')).toHaveLength(0);
   });
 });
