@@ -85,9 +85,12 @@ describe('pruneEventLogOffline: refusals write nothing', () => {
     ['past the head', { throughSeq: 6 }, 'GOV_INVALID_OPERATOR_ACTION'],
   ] as const)('%s: %s', (_name, given, code) => {
     databaseWith(5);
-    const resolved: Partial<PruneOptions> = { ...given };
-    if (given.archivePath === 'DB') resolved.archivePath = dbPath;
-    if (given.archivePath === 'MISSING') resolved.archivePath = join(dir, 'no', 'archive.db');
+    const archive = 'archivePath' in given ? given.archivePath : undefined;
+    const resolved: Partial<PruneOptions> = {
+      ...given,
+      ...(archive === 'DB' ? { archivePath: dbPath } : {}),
+      ...(archive === 'MISSING' ? { archivePath: join(dir, 'no', 'archive.db') } : {}),
+    };
     expect(refusal(() => pruneEventLogOffline(options(resolved)))).toBe(code);
     expect(readBack(dbPath, (s) => s.events.count())).toBe(5);
     expect(existsSync(join(dir, 'archive.db'))).toBe(false);
