@@ -122,6 +122,8 @@ describe('FleetLink over the in-memory authority', () => {
       lost: (reason, sinceMs) => void losses.push({ reason, sinceMs }),
       queueUsageHigh: () => {},
       leaseChanged: () => {},
+      leaseEnded: () => {},
+      leaseHeld: () => {},
     };
     link = new FleetLink(
       { scopes: ['firm/desk-a'], host: 'box-1', leaseMs: 300, transport: fake, ...extra },

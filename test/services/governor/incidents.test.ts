@@ -214,13 +214,23 @@ describe('Incidents', () => {
   });
 
   it('a venue not flat: one alert per venue and latch, counting orders in words', () => {
+    const SHUTDOWN_CAUSE = { kind: 'shutdown', latch: LATCH } as const;
     const { alerts, rec } = recordingAlerts();
     const incidents = new Incidents(alerts);
     const base = { afterMs: 5_000, attempts: 3, error: undefined };
-    expect(incidents.venueNotFlat(LATCH, { ...base, venue: 'a', openOrders: 1 })).toBe('alert-1');
-    expect(incidents.venueNotFlat(LATCH, { ...base, venue: 'a', openOrders: 1 })).toBeNull();
-    incidents.venueNotFlat(LATCH, { ...base, venue: 'b', openOrders: 2, error: 'HTTP 503' });
-    incidents.venueNotFlat(LATCH, { ...base, venue: 'c', openOrders: undefined });
+    expect(incidents.venueNotFlat(SHUTDOWN_CAUSE, { ...base, venue: 'a', openOrders: 1 })).toBe(
+      'alert-1',
+    );
+    expect(
+      incidents.venueNotFlat(SHUTDOWN_CAUSE, { ...base, venue: 'a', openOrders: 1 }),
+    ).toBeNull();
+    incidents.venueNotFlat(SHUTDOWN_CAUSE, {
+      ...base,
+      venue: 'b',
+      openOrders: 2,
+      error: 'HTTP 503',
+    });
+    incidents.venueNotFlat(SHUTDOWN_CAUSE, { ...base, venue: 'c', openOrders: undefined });
     const messages = rec.raised.map((a) => a.message);
     expect(messages[0]).toBe(
       'a: not flat 5000 ms after the SHUTDOWN (MARKET_DATA_STALL), 1 order open after 3 attempts',
@@ -230,7 +240,7 @@ describe('Incidents', () => {
     );
     expect(messages[3]).toMatch(/its open orders unknown/);
     expect(rec.raised[3]?.metadata).toMatchObject({ openOrders: null });
-    incidents.resolveVenueNotFlat(LATCH, 'b');
+    incidents.resolveVenueNotFlat(SHUTDOWN_CAUSE, 'b');
     expect(rec.resolvedKeys).toEqual([
       incidentKey({ kind: 'VENUE_NOT_FLAT', latch: LATCH, venue: 'b' }),
     ]);
