@@ -109,12 +109,34 @@ export async function startPostgres(): Promise<PostgresCluster> {
       .filter((child) => Number.isSafeInteger(child) && child > 0);
     return [pid, ...children];
   };
-  const signalTree = (signal: NodeJS.Signals): void => {
-    for (const pid of processTree()) {
-      try {
-        process.kill(pid, signal);
-      } catch {
-        // gone already
+  const signal = (pid: number, name: NodeJS.Signals): void => {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // gone already
+    }
+  };
+  /**
+   * SIGSTOP stops the postmaster first and only then lists its children: listed first, a backend
+   * forked between the listing and the postmaster's stop (a host reconnecting) kept serving
+   * through the "frozen" cluster, and renewed that host's lease (the 200-episode soak's one
+   * violation). The children are listed again until no new one appears.
+   */
+  const signalTree = (name: NodeJS.Signals): void => {
+    const postmaster = postmasterPid();
+    if (postmaster === null) return;
+    if (name !== 'SIGSTOP') {
+      for (const pid of processTree()) signal(pid, name);
+      return;
+    }
+    signal(postmaster, name);
+    const stopped = new Set<number>([postmaster]);
+    for (let round = 0; round < 10; round++) {
+      const fresh = processTree().filter((pid) => !stopped.has(pid));
+      if (fresh.length === 0) return;
+      for (const pid of fresh) {
+        signal(pid, name);
+        stopped.add(pid);
       }
     }
   };
