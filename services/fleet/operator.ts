@@ -252,6 +252,40 @@ function waitBound(options: FleetActionOptions, hosts: readonly HostRecord[]): n
 }
 
 /**
+ * Waits for the hosts as `waitForHosts` does, and gives each host's outcome once, in the order
+ * they arrive (each told to `progress` as it does): `settled` when its report is in (null while
+ * not), `missing` for a host that had not reported when the wait ended.
+ */
+async function hostOutcomes(
+  client: pg.Client,
+  waitMs: number,
+  hosts: readonly HostRecord[],
+  progress: ((outcome: HostOutcome) => void) | undefined,
+  settled: (host: HostRecord) => HostOutcome | null,
+  missing: (host: HostRecord, waitedMs: number) => HostOutcome,
+): Promise<{ outcomes: HostOutcome[]; waitedMs: number }> {
+  const outcomes = new Map<string, HostOutcome>();
+  const record = (outcome: HostOutcome): void => {
+    outcomes.set(outcome.host, outcome);
+    progress?.(outcome);
+  };
+  const waitedMs = await waitForHosts(
+    client,
+    waitMs,
+    hosts.map((host) => host.host),
+    (host) => {
+      const outcome = settled(host);
+      if (outcome !== null) record(outcome);
+      return outcome !== null;
+    },
+  );
+  for (const host of hosts) {
+    if (!outcomes.has(host.host)) record(missing(host, waitedMs));
+  }
+  return { outcomes: [...outcomes.values()], waitedMs };
+}
+
+/**
  * The fleet kill: commits the kill of `scope` (its epoch raised, NOTIFY sent), then reports each
  * host under it as its confirmation arrives, and the hosts that did not confirm within the
  * longest lease among them (their gates are closed by their lease's end anyway).
@@ -271,15 +305,15 @@ export function fleetKill(options: FleetActionOptions): Promise<KillResult> {
       snapshot.scopes.find((row) => row.scope === scope)?.changedAt ?? '',
     );
     const hosts = hostsUnder(snapshot, scope);
-    const outcomes = new Map<string, HostOutcome>();
-    const waitedMs = await waitForHosts(
+    const { outcomes, waitedMs } = await hostOutcomes(
       client,
       waitBound(options, hosts),
-      hosts.map((host) => host.host),
+      hosts,
+      options.progress,
       (host) => {
         const confirmation = host.confirmations[scope];
-        if (confirmation === undefined || confirmation.epoch < epoch) return false;
-        const outcome: HostOutcome = {
+        if (confirmation === undefined || confirmation.epoch < epoch) return null;
+        return {
           host: host.host,
           outcome: 'confirmed',
           state: confirmation.state,
@@ -288,24 +322,16 @@ export function fleetKill(options: FleetActionOptions): Promise<KillResult> {
             : null,
           detail: null,
         };
-        outcomes.set(host.host, outcome);
-        options.progress?.(outcome);
-        return true;
       },
-    );
-    for (const host of hosts) {
-      if (outcomes.has(host.host)) continue;
-      const outcome: HostOutcome = {
+      (host, waited) => ({
         host: host.host,
         outcome: 'not-confirmed',
         state: host.state,
         latencyMs: null,
-        detail: `no confirmation within ${Math.round(waitedMs)} ms (last renewal ${host.lastRenewalAt ?? 'never'})`,
-      };
-      outcomes.set(host.host, outcome);
-      options.progress?.(outcome);
-    }
-    return { scope, epoch, hosts: [...outcomes.values()], waitedMs };
+        detail: `no confirmation within ${Math.round(waited)} ms (last renewal ${host.lastRenewalAt ?? 'never'})`,
+      }),
+    );
+    return { scope, epoch, hosts: outcomes, waitedMs };
   });
 }
 
@@ -338,41 +364,33 @@ export function fleetRelease(options: FleetActionOptions): Promise<ReleaseResult
       .map((row) => row.scope);
     const hosts = hostsUnder(snapshot, scope);
     const epochs = new Map(released.map((entry) => [entry.scope, entry.epoch]));
-    const outcomes = new Map<string, HostOutcome>();
     // A host has seen the release once the epochs it reports reach the released ones.
     const seen = (host: HostRecord): boolean =>
       [...epochs].every(([s, epoch]) => !(s in host.epochs) || (host.epochs[s] ?? 0) >= epoch);
-    await waitForHosts(
+    const { outcomes } = await hostOutcomes(
       client,
       released.length === 0 ? 0 : waitBound(options, hosts),
-      hosts.map((host) => host.host),
+      hosts,
+      options.progress,
       (host) => {
-        if (!seen(host)) return false;
+        if (!seen(host)) return null;
         const check = host.restartCheck;
-        const outcome: HostOutcome = {
+        return {
           host: host.host,
           outcome: check === null || check === 'ready' ? 'ready' : 'refused',
           state: host.state,
           latencyMs: null,
           detail: check,
         };
-        outcomes.set(host.host, outcome);
-        options.progress?.(outcome);
-        return true;
       },
-    );
-    for (const host of hosts) {
-      if (outcomes.has(host.host)) continue;
-      const outcome: HostOutcome = {
+      (host) => ({
         host: host.host,
         outcome: 'not-reporting',
         state: host.state,
         latencyMs: null,
         detail: `has not reported since the release (last renewal ${host.lastRenewalAt ?? 'never'})`,
-      };
-      outcomes.set(host.host, outcome);
-      options.progress?.(outcome);
-    }
-    return { scope, released, stillKilled, hosts: [...outcomes.values()] };
+      }),
+    );
+    return { scope, released, stillKilled, hosts: outcomes };
   });
 }
