@@ -52,6 +52,22 @@ async function waitUntil(what: string, condition: () => boolean): Promise<void> 
   }
 }
 
+/** The engine's dead man's switch in the countdown tests: short, so a test waits seconds. */
+const COUNTDOWN = { timeoutMs: 3_000, renewEveryMs: 1_000 };
+
+/** A child engine trading at `exchange` with the COUNTDOWN switch, once the switch is armed. */
+async function startEngineWithCountdown(box: CliSandbox, exchange: LocalKrakenExchange) {
+  const engine = await startTradingEngine(box, {
+    krakenVenues: [venueOf(exchange, COUNTDOWN)],
+    thresholds: {
+      deadMansSwitchTimeoutMs: COUNTDOWN.timeoutMs,
+      deadMansSwitchRenewEveryMs: COUNTDOWN.renewEveryMs,
+    },
+  });
+  await waitUntil('the countdown armed', () => exchange.countdownTriggerAtMs() !== undefined);
+  return engine;
+}
+
 describe('kill to flat at a local Kraken exchange', () => {
   it('governor shutdown from another process: the engine cancels, the exchange has no open order', async () => {
     const box = sandbox();
@@ -75,18 +91,10 @@ describe('kill to flat at a local Kraken exchange', () => {
   it("kill -9 of the engine: the exchange's countdown cancels everything within the timeout", async () => {
     const box = sandbox();
     const exchange = await exchangeFor(box);
-    const deadMansSwitch = { timeoutMs: 3_000, renewEveryMs: 1_000 };
-    const engine = await startTradingEngine(box, {
-      krakenVenues: [venueOf(exchange, deadMansSwitch)],
-      thresholds: {
-        deadMansSwitchTimeoutMs: deadMansSwitch.timeoutMs,
-        deadMansSwitchRenewEveryMs: deadMansSwitch.renewEveryMs,
-      },
-    });
-    await waitUntil('the countdown armed', () => exchange.countdownTriggerAtMs() !== undefined);
+    const engine = await startEngineWithCountdown(box, exchange);
     exchange.placeRestingOrders(20);
     // Renewed while the engine lives: two timeouts pass without a firing.
-    await new Promise((resolve) => setTimeout(resolve, 2 * deadMansSwitch.timeoutMs));
+    await new Promise((resolve) => setTimeout(resolve, 2 * COUNTDOWN.timeoutMs));
     expect(exchange.countdownFirings).toHaveLength(0);
     expect(exchange.countOpenOrders()).toBe(20);
     const killedAtWallMs = Date.now();
@@ -99,7 +107,7 @@ describe('kill to flat at a local Kraken exchange', () => {
     // renewal in flight at the kill) after the kill: the exchange's record of when it was due,
     // not how late this busy process's timer ran.
     const triggerAtMs = exchange.countdownFirings[0]?.triggerAtMs ?? Number.NaN;
-    expect(triggerAtMs - killedAtWallMs).toBeLessThanOrEqual(deadMansSwitch.timeoutMs + 1_000);
+    expect(triggerAtMs - killedAtWallMs).toBeLessThanOrEqual(COUNTDOWN.timeoutMs + 1_000);
     figures.killToCountdownFlatMs = flatMs - killedMs;
     // No owner left: the kill switch says what the venue's own countdown did, from the expiry
     // the engine recorded at its last renewal.
@@ -114,15 +122,7 @@ describe('kill to flat at a local Kraken exchange', () => {
   it("the engine frozen (SIGSTOP): the exchange's countdown cancels everything within the timeout, and the thawed engine shuts down on the fired switch", async () => {
     const box = sandbox();
     const exchange = await exchangeFor(box);
-    const deadMansSwitch = { timeoutMs: 3_000, renewEveryMs: 1_000 };
-    const engine = await startTradingEngine(box, {
-      krakenVenues: [venueOf(exchange, deadMansSwitch)],
-      thresholds: {
-        deadMansSwitchTimeoutMs: deadMansSwitch.timeoutMs,
-        deadMansSwitchRenewEveryMs: deadMansSwitch.renewEveryMs,
-      },
-    });
-    await waitUntil('the countdown armed', () => exchange.countdownTriggerAtMs() !== undefined);
+    const engine = await startEngineWithCountdown(box, exchange);
     exchange.placeRestingOrders(15);
     const mark = engine.mark();
     const frozenAtWallMs = Date.now();
@@ -134,7 +134,7 @@ describe('kill to flat at a local Kraken exchange', () => {
     expect(exchange.countdownFirings).toHaveLength(1);
     expect(exchange.countdownFirings[0]?.cancelled).toBe(15);
     const triggerAtMs = exchange.countdownFirings[0]?.triggerAtMs ?? Number.NaN;
-    expect(triggerAtMs - frozenAtWallMs).toBeLessThanOrEqual(deadMansSwitch.timeoutMs + 1_000);
+    expect(triggerAtMs - frozenAtWallMs).toBeLessThanOrEqual(COUNTDOWN.timeoutMs + 1_000);
     // Thawed, the engine finds it renewed too late: its orders and stops are gone, so SHUTDOWN.
     engine.child.kill('SIGCONT');
     const shutdown = await engine.waitFor(
