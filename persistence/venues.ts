@@ -89,6 +89,7 @@ export class Venues {
   private readonly connection: Connection;
   private readonly upsertName: BetterSqlite3.Statement<[string, number, string]>;
   private readonly selectAll: BetterSqlite3.Statement<[], VenueRow>;
+  private readonly deleteInProcess: BetterSqlite3.Statement<[string]>;
   private readonly updateCancel: BetterSqlite3.Statement<[number, string, string, string]>;
   private readonly updateCount: BetterSqlite3.Statement<[number, number | null, string, string]>;
   private readonly updateFlat: BetterSqlite3.Statement<[number, string, string]>;
@@ -105,6 +106,7 @@ export class Venues {
       'INSERT INTO venues (name, in_process, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET in_process = excluded.in_process',
     );
     this.selectAll = db.prepare('SELECT * FROM venues ORDER BY name');
+    this.deleteInProcess = db.prepare('DELETE FROM venues WHERE name = ? AND in_process = 1');
     this.updateCancel = db.prepare(
       'UPDATE venues SET last_cancel_latency_ms = ?, last_cancel_at = ?, updated_at = ? WHERE name = ?',
     );
@@ -118,17 +120,27 @@ export class Venues {
   }
 
   /**
-   * Adds a row for each name not yet known, and records for each whether its orders live in the
-   * owner's process (a plain name: they do not). Rows of venues no longer registered stay.
+   * The owner's venues, as it starts: adds a row for each name not yet known, and records for
+   * each whether its orders live in the owner's process (a plain name: they do not). Rows of
+   * venues no longer registered stay, except, when `retireGoneInProcess` (an engine's owner
+   * starting), an earlier owner's in-process venue: its orders lived in that process, which is
+   * gone, so nothing rests there and this owner will never report on it.
    */
-  register(venues: readonly (string | VenueRegistration)[]): void {
+  register(
+    venues: readonly (string | VenueRegistration)[],
+    { retireGoneInProcess = false }: { readonly retireGoneInProcess?: boolean } = {},
+  ): void {
     const checked = venues.map((venue) =>
       typeof venue === 'string'
         ? { name: checkIdentifier('venue', venue), inProcess: false }
         : { name: checkIdentifier('venue', venue.name), inProcess: venue.inProcess === true },
     );
+    const registered = new Set(checked.map(({ name }) => name));
     this.connection.write('venues.register', () => {
       const at = this.connection.nowIso();
+      for (const row of retireGoneInProcess ? this.selectAll.all() : []) {
+        if (row.in_process === 1 && !registered.has(row.name)) this.deleteInProcess.run(row.name);
+      }
       for (const { name, inProcess } of checked) this.upsertName.run(name, inProcess ? 1 : 0, at);
     });
   }

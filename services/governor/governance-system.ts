@@ -441,6 +441,7 @@ export class GovernanceSystem {
       clock: this.clock,
       logger: componentLogger(this.logger, 'venues'),
       thresholds: this.thresholds,
+      actingOwner: this.actingOwner,
       host: {
         mayRenew: () => this.mayRenewSwitches(),
         switchFired: (venue, reason) => {

@@ -52,10 +52,13 @@ export class VenueGuard {
     this.states = venues.map((checked) => newVenueState(checked, global));
     this.switches = new DeadMansSwitches(this.states, deps, () => this.closed);
     this.shutdownFlatten = new ShutdownFlatten(this.states, deps, () => this.closed);
-    if (venues.length > 0) {
+    // An engine's owner registers even none: an earlier owner's in-process venues leave the
+    // record. A command acting as the owner for a moment keeps them, to report them gone.
+    if (venues.length > 0 || !deps.actingOwner) {
       persistVenueRecord(deps, 'register', () =>
         deps.store.venues.register(
           venues.map((checked) => ({ name: checked.venue.name, inProcess: checked.inProcess })),
+          { retireGoneInProcess: !deps.actingOwner },
         ),
       );
     }

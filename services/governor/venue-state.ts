@@ -51,6 +51,8 @@ export interface VenueGuardDependencies {
   readonly logger: Logger;
   readonly thresholds: Thresholds;
   readonly host: VenueGuardHost;
+  /** A command acting as the owner for a moment (`actingOwner`), not an engine's owner. */
+  readonly actingOwner: boolean;
 }
 
 export interface VenueState {

@@ -3,7 +3,8 @@
  * A live kill of `governor run --demo` cancels its resting take-profit orders and both the
  * command and the daemon say it is flat; once the daemon is stopped, the exchange's orders are
  * gone with it, so an offline `governor shutdown` of the demo database reports it flat and
- * exits 0 (it named it NOT CONFIRMED FLAT and exited 9).
+ * exits 0 (it named it NOT CONFIRMED FLAT and exited 9), and a later daemon of the database that
+ * runs no demo drops it from the record, so its live kill does not wait for word on it.
  */
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../services/cli/exit-codes.js';
@@ -53,5 +54,21 @@ describe('the demo paper exchange as a venue', () => {
     expect(status.stdout).toMatch(
       /paper-exchange: flat: its orders lived in the stopped process; nothing rests there/,
     );
+  });
+
+  it('regression: a daemon without --demo on a demo database waited for word on paper-exchange and a live kill exited 9', async () => {
+    const box = sandbox();
+    const demo = box.startDaemon(['--demo']);
+    await box.waitForStatus((s) => s.running && s.state === 'AGGRESSIVE', demo);
+    await box.waitForOutput(demo, /; [1-9]\d* resting at the exchange$/m);
+    expect(await box.stopDaemon(demo, 'SIGTERM')).toBe(0);
+    // The next daemon of the same database runs no demo: no paper exchange in its process.
+    const daemon = box.startDaemon([]);
+    await box.waitForStatus((s) => s.running && s.state !== 'STARTING', daemon);
+    const kill = await box.run(['shutdown', '--operator', 'olga', '--reason', 'kill drill']);
+    expect(kill.code, `${kill.stdout}${kill.stderr}`).toBe(EXIT.OK);
+    expect(kill.stdout).toMatch(/governor is now SHUTDOWN \(confirmed by owner pid \d+ /);
+    expect(`${kill.stdout}${kill.stderr}`).not.toMatch(/paper-exchange/);
+    expect(await box.stopDaemon(daemon)).toBe(0);
   });
 });

@@ -118,6 +118,28 @@ describe('venues registered', () => {
     expect(fakes.map((venue) => venue.openOrders)).toEqual([0, 0]);
     expect(h.gov.venueStatus()[0]).toMatchObject({ name: 'paper', flat: true, inProcess: true });
   });
+
+  it('a later owner without the in-process venue drops it from the record, so a kill does not wait for word on it', () => {
+    const clock = new SimulatedClock();
+    h = makeHarness({
+      clock,
+      system: {
+        venues: [
+          new FakeVenue({ name: 'paper', clock, openOrders: 4, inProcess: true }),
+          new FakeVenue({ name: 'kraken', clock, openOrders: 2 }),
+        ],
+      },
+    });
+    h.gov.close();
+    // The next owner (a daemon started without the demo) registers no venue at all.
+    h.reopen({ venues: [] });
+    expect(
+      h
+        .reader()
+        .venues.list()
+        .map((v) => [v.name, v.inProcess]),
+    ).toEqual([['kraken', false]]);
+  });
 });
 
 describe('kill → flat', () => {
