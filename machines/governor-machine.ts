@@ -117,6 +117,37 @@ function failure(cause: HeldCause) {
   } as const;
 }
 
+/** The state a failure's alert names as where it was found. */
+type AlertState = 'STARTING' | 'CHECKING' | 'AGGRESSIVE' | 'OBSERVE_ONLY';
+
+/** The effect that raises a loss's incident (heartbeat or fleet authority), found in `state`. */
+function alertFailure(state: AlertState) {
+  return { type: 'alertFailure', params: { state } } as const;
+}
+
+/**
+ * A loss while not trading (STARTING, OBSERVE_ONLY): the mode stays and the shell raises its
+ * incident; a fleet authority loss already held was alerted when it was held, and is not again.
+ */
+function lossesInPlace(state: 'STARTING' | 'OBSERVE_ONLY') {
+  return {
+    'heartbeat.lost': { actions: alertFailure(state) },
+    'authority.lost': [
+      { guard: 'authorityLossHeld', actions: 'noteLossHeld' },
+      { actions: alertFailure(state) },
+    ],
+  } as const;
+}
+
+/** A fleet authority loss while CHECKING or trading: OBSERVE_ONLY, alerted unless already held. */
+function authorityLost(state: 'CHECKING' | 'AGGRESSIVE') {
+  const held = failure('AUTHORITY_LOST');
+  return [
+    { guard: 'authorityLossHeld', target: held.target, actions: ['noteLossHeld', held.actions] },
+    { target: held.target, actions: [alertFailure(state), held.actions] },
+  ] as const;
+}
+
 /** An operator's observe (from CHECKING or AGGRESSIVE): OBSERVE_ONLY, and it stays desired. */
 const operatorObserve = {
   target: '#governor.OBSERVE_ONLY',
@@ -186,6 +217,8 @@ export const governorMachine = setup({
       context.hold === null,
     /** OBSERVE_ONLY entered for a failure is held until an operator resumes. */
     failureHeld: ({ context }) => context.hold !== null,
+    /** A fleet authority loss is held already: it was alerted when it was held. */
+    authorityLossHeld: ({ context }) => context.hold?.cause === 'AUTHORITY_LOST',
   },
   actions: {
     /** CHECKING entry: a new visit, no report yet, no observe cause. */
@@ -275,6 +308,10 @@ export const governorMachine = setup({
     onEnterShutdown: () => {},
     openGate: () => {},
     closeGate: () => {},
+    /** Effect: raise the incident of a heartbeat or fleet authority loss found in `state`. */
+    alertFailure: (_, _params: { state: AlertState }) => {},
+    /** Effect: a loss held already (no new incident), for the log. */
+    noteLossHeld: () => {},
   },
   actors: {
     /** Placeholder: fails, so an unprovided machine never trades. The shell provides the real one. */
@@ -309,6 +346,7 @@ export const governorMachine = setup({
       always: { guard: 'latchRecorded', target: 'SHUTDOWN', actions: 'recordLatchedShutdown' },
       on: {
         'lifecycle.start': 'CHECKING',
+        ...lossesInPlace('STARTING'),
         // Before a lifecycle runs, an operator's observe only records the mode to reach.
         'operator.observe': {
           actions: { type: 'recordDesiredMode', params: { mode: 'OBSERVE_ONLY' as const } },
@@ -383,7 +421,7 @@ export const governorMachine = setup({
       on: {
         'heartbeat.lost': failure('HEARTBEAT_LOST'),
         'integrity.violated': failure('INTEGRITY_VIOLATION'),
-        'authority.lost': failure('AUTHORITY_LOST'),
+        'authority.lost': authorityLost('CHECKING'),
         'operator.observe': operatorObserve,
         ...killSwitches,
       },
@@ -394,7 +432,7 @@ export const governorMachine = setup({
       on: {
         'heartbeat.lost': failure('HEARTBEAT_LOST'),
         'integrity.violated': failure('INTEGRITY_VIOLATION'),
-        'authority.lost': failure('AUTHORITY_LOST'),
+        'authority.lost': authorityLost('AGGRESSIVE'),
         'operator.observe': operatorObserve,
         ...killSwitches,
       },
@@ -402,6 +440,7 @@ export const governorMachine = setup({
     OBSERVE_ONLY: {
       entry: 'onEnterObserveOnly',
       on: {
+        ...lossesInPlace('OBSERVE_ONLY'),
         'operator.resume': {
           target: 'CHECKING',
           actions: ['clearHold', { type: 'recordDesiredMode', params: { mode: 'AGGRESSIVE' } }],
