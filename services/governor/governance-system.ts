@@ -27,6 +27,12 @@ import { type Authorization, type Cause, causeOf } from './authority.js';
 import type { ModeChangeListener } from './effects.js';
 import type { EnginePort } from './engine-port.js';
 import { authorize } from './gate-deadline.js';
+import {
+  ALERT_IN_ITS_OWN_TRANSACTION,
+  FORCE_INCONSISTENCY,
+  RAW_CONNECTION,
+  SIMULATE_CRASH,
+} from './internal-symbols.js';
 import { forceInconsistency, type Inconsistency } from './invariants.js';
 import * as operator from './operator-actions.js';
 import { type AuthorizeOptions, checkOptions, type GovernanceSystemOptions } from './options.js';
@@ -47,32 +53,14 @@ import {
 
 export type { Authorization, Cause } from './authority.js';
 export type { ModeChange, ModeChangeListener } from './effects.js';
+export {
+  ALERT_IN_ITS_OWN_TRANSACTION,
+  FORCE_INCONSISTENCY,
+  RAW_CONNECTION,
+  SIMULATE_CRASH,
+} from './internal-symbols.js';
 export type { AuthorizeOptions, GovernanceSystemOptions } from './options.js';
 export { STORE_BUSY_TIMEOUT_MS } from './owner-database.js';
-
-/**
- * What a simulated crash (kill -9) calls; exported for `trading-governor/testing` only.
- * @internal
- */
-export const SIMULATE_CRASH: unique symbol = Symbol('governor.simulateCrash');
-/**
- * The raw SQLite handle, for `trading-governor/testing`'s real-fault injection only.
- * @internal
- */
-export const RAW_CONNECTION: unique symbol = Symbol('governor.rawConnection');
-/**
- * Makes governor's own state inconsistent, for `trading-governor/testing` only.
- * @internal
- */
-export const FORCE_INCONSISTENCY: unique symbol = Symbol('governor.forceInconsistency');
-/**
- * Puts the shutdown's CRITICAL alert back in a transaction of its own, after the latch's (the
- * former two-commit path), or not: for bench/detection.ts only, which times both in one run.
- * @internal
- */
-export const ALERT_IN_ITS_OWN_TRANSACTION: unique symbol = Symbol(
-  'governor.alertInItsOwnTransaction',
-);
 
 /** The raw SQLite handle's type, as the store gives it (no import of SQLite here). */
 type RawDatabase = ReturnType<Store['rawHandleForFaultInjection']>;
@@ -114,8 +102,6 @@ export class GovernanceSystem {
     this.engine = runtime.engine;
   }
 
-  // The gate (hot path)
-
   /** True only in AGGRESSIVE, before the gate's deadline (heartbeat lease, input staleness). */
   canDeployCapital(): boolean {
     return this.runtime.gate.canDeployCapital();
@@ -129,8 +115,6 @@ export class GovernanceSystem {
   authorize(options?: AuthorizeOptions): Authorization {
     return authorize(this.runtime, options);
   }
-
-  // The lifecycle
 
   /**
    * Runs the lifecycle from STARTING: the startup checks (pinging the given adapters). Resolves
@@ -339,35 +323,22 @@ export class GovernanceSystem {
     return this.runtime.openReadOnlyStore();
   }
 
-  /**
-   * The raw SQLite handle, to inject real storage faults (governor/testing).
-   * @internal
-   */
+  /** @internal The raw SQLite handle, to inject real storage faults (governor/testing). */
   [RAW_CONNECTION](): RawDatabase {
     return this.runtime.store.rawHandleForFaultInjection();
   }
 
-  /**
-   * Breaks an invariant without a step: the gate's flag opened, or a latch marked as recorded.
-   * The next machine step finds it (governor/testing).
-   * @internal
-   */
+  /** @internal Breaks an invariant without a step; the next step finds it (governor/testing). */
   [FORCE_INCONSISTENCY](kind: Inconsistency): void {
     forceInconsistency(kind, { gate: this.runtime.gate, invariants: this.runtime.invariants });
   }
 
-  /**
-   * The former two-commit incident path on (true) or off (bench/detection.ts only).
-   * @internal
-   */
+  /** @internal The former two-commit incident path on (true) or off (bench/detection.ts). */
   [ALERT_IN_ITS_OWN_TRANSACTION](on: boolean): void {
     this.runtime.effects.alertInItsOwnTransaction = on;
   }
 
-  /**
-   * Dies like kill -9: no write, timers stopped, lock freed (governor/testing).
-   * @internal
-   */
+  /** @internal Dies like kill -9: no write, timers stopped, lock freed (governor/testing). */
   [SIMULATE_CRASH](): void {
     this.runtime.crash();
   }
