@@ -53,7 +53,15 @@ export function lifecycleHost(runtime: Runtime): LifecycleHost {
     openGate: () => gate.setOpen(!runtime.flags.closed),
     closeGate: () => gate.setOpen(false),
     startupChecks: (input) => performStartupChecks(runtime, input),
-    alertFailure: (event, state) => alertFailure(runtime, event, state),
+    alertFailure: (event, state) => {
+      // Never throw into the machine: an alert that cannot be raised leaves the mode as it is.
+      try {
+        alertFailure(runtime, event, state);
+      } catch (error) {
+        runtime.logger.error({ err: error, event: event.type }, 'a loss could not be alerted');
+        runtime.health.recordError();
+      }
+    },
     lossHeld: (event) => {
       runtime.logger.warn({ event: event.type }, 'still lost (held, alerted before)');
     },

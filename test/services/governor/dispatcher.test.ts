@@ -119,3 +119,18 @@ describe('the one door into the statechart', () => {
     expect(runtime.gate.canDeployCapital()).toBe(false);
   });
 });
+
+describe('the chart effect that alerts a loss', () => {
+  it('regression: an alert that cannot be raised never fails the machine (no shutdown follows)', async () => {
+    fixture = openRuntime();
+    const { runtime } = fixture;
+    runtime.incidents.heartbeatLoss = () => {
+      throw new Error('alert store gone');
+    };
+    heartbeatLost(runtime, 20_000);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(runtime.lifecycle.state).toBe('STARTING');
+    expect(runtime.lifecycle.latch).toBeNull();
+    expect(runtime.health.getSystemHealth().errorRate).toBeGreaterThan(0);
+  });
+});
