@@ -5,7 +5,15 @@
  * `provide()`. It is the only state governor keeps: the shell reads mode, cause, latch and
  * report from its snapshot, and opens the gate only in AGGRESSIVE's entry.
  */
-import { and, assign, type EventObject, fromPromise, setup } from 'xstate';
+import { and, assign, fromPromise, setup } from 'xstate';
+import {
+  capitalMismatchOf,
+  reportFailure,
+  reportIsThisVisit,
+  reportOf,
+  STARTUP_CHECKS_ACTOR_ID,
+  type StartupChecksInput,
+} from './startup-report.js';
 import type {
   GovernorContext,
   GovernorEvent,
@@ -17,80 +25,14 @@ import type {
   StartupReport,
 } from './types.js';
 
-/** The id of the invoked startup-checks actor: its events are `xstate.done.actor.startupChecks` etc. */
-export const STARTUP_CHECKS_ACTOR_ID = 'startupChecks';
-
-/** The type of the event that carries the startup report of the current visit. */
-export const STARTUP_CHECKS_DONE_EVENT = `xstate.done.actor.${STARTUP_CHECKS_ACTOR_ID}`;
-
-/** What the `startupChecks` actor receives: the visit it reports on. */
-export interface StartupChecksInput {
-  readonly lifecycleId: string;
-  readonly visit: number;
-}
+export {
+  STARTUP_CHECKS_ACTOR_ID,
+  STARTUP_CHECKS_DONE_EVENT,
+  type StartupChecksInput,
+} from './startup-report.js';
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function isCheckResult(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const candidate = value as Record<string, unknown>;
-  return (
-    typeof candidate.name === 'string' &&
-    typeof candidate.passed === 'boolean' &&
-    (candidate.outcome === 'passed' ||
-      candidate.outcome === 'failed' ||
-      candidate.outcome === 'unreadable') &&
-    candidate.passed === (candidate.outcome === 'passed')
-  );
-}
-
-function isStartupReport(value: unknown): value is StartupReport {
-  if (typeof value !== 'object' || value === null) return false;
-  const candidate = value as Record<string, unknown>;
-  return (
-    typeof candidate.lifecycleId === 'string' &&
-    typeof candidate.visit === 'number' &&
-    typeof candidate.passed === 'boolean' &&
-    typeof candidate.completedAt === 'string' &&
-    Array.isArray(candidate.results) &&
-    candidate.results.every(isCheckResult)
-  );
-}
-
-/** The report an event carries, or null when it is not a well-formed startup-checks report. */
-function reportOf(event: EventObject): StartupReport | null {
-  if (event.type !== STARTUP_CHECKS_DONE_EVENT || !('output' in event)) return null;
-  return isStartupReport(event.output) ? event.output : null;
-}
-
-function reportIsThisVisit(report: StartupReport | null, context: GovernorContext): boolean {
-  return (
-    report !== null && report.visit === context.visit && report.lifecycleId === context.lifecycleId
-  );
-}
-
-/** Why a report does not allow trading in this visit, for `causeReason`. */
-function reportFailure(report: StartupReport | null, context: GovernorContext): string {
-  if (report === null) return 'startup checks returned a malformed report';
-  if (report.lifecycleId !== context.lifecycleId) {
-    return `startup report belongs to lifecycle ${report.lifecycleId}, not ${context.lifecycleId}`;
-  }
-  if (report.visit !== context.visit) {
-    return `stale startup report from visit ${report.visit} (current visit ${context.visit})`;
-  }
-  const failed = report.results.filter((result) => !result.passed).map((result) => result.name);
-  return failed.length > 0
-    ? `startup checks failed: ${failed.join(', ')}`
-    : 'startup checks failed';
-}
-
-/** The capital mismatch a report of this visit found (a check that ran and failed), or null. */
-function capitalMismatchOf(report: StartupReport | null, context: GovernorContext): string | null {
-  if (!reportIsThisVisit(report, context)) return null;
-  const capital = report?.results.find((r) => r.name === 'capital_reconciliation');
-  return capital?.outcome === 'failed' ? capital.details : null;
 }
 
 function operatorReason(event: { readonly operator: string; readonly reason: string }): string {
@@ -115,6 +57,37 @@ function failure(cause: HeldCause) {
       params: (args: { event: GovernorEvent }) => ({ cause, reason: failureReason(args) }),
     },
   } as const;
+}
+
+/** The state a failure's alert names as where it was found. */
+type AlertState = 'STARTING' | 'CHECKING' | 'AGGRESSIVE' | 'OBSERVE_ONLY';
+
+/** The effect that raises a loss's incident (heartbeat or fleet authority), found in `state`. */
+function alertFailure(state: AlertState) {
+  return { type: 'alertFailure', params: { state } } as const;
+}
+
+/**
+ * A loss while not trading (STARTING, OBSERVE_ONLY): the mode stays and the shell raises its
+ * incident; a fleet authority loss already held was alerted when it was held, and is not again.
+ */
+function lossesInPlace(state: 'STARTING' | 'OBSERVE_ONLY') {
+  return {
+    'heartbeat.lost': { actions: alertFailure(state) },
+    'authority.lost': [
+      { guard: 'authorityLossHeld', actions: 'noteLossHeld' },
+      { actions: alertFailure(state) },
+    ],
+  } as const;
+}
+
+/** A fleet authority loss while CHECKING or trading: OBSERVE_ONLY, alerted unless already held. */
+function authorityLost(state: 'CHECKING' | 'AGGRESSIVE') {
+  const held = failure('AUTHORITY_LOST');
+  return [
+    { guard: 'authorityLossHeld', target: held.target, actions: ['noteLossHeld', held.actions] },
+    { target: held.target, actions: [alertFailure(state), held.actions] },
+  ] as const;
 }
 
 /** An operator's observe (from CHECKING or AGGRESSIVE): OBSERVE_ONLY, and it stays desired. */
@@ -186,6 +159,8 @@ export const governorMachine = setup({
       context.hold === null,
     /** OBSERVE_ONLY entered for a failure is held until an operator resumes. */
     failureHeld: ({ context }) => context.hold !== null,
+    /** A fleet authority loss is held already: it was alerted when it was held. */
+    authorityLossHeld: ({ context }) => context.hold?.cause === 'AUTHORITY_LOST',
   },
   actions: {
     /** CHECKING entry: a new visit, no report yet, no observe cause. */
@@ -275,6 +250,10 @@ export const governorMachine = setup({
     onEnterShutdown: () => {},
     openGate: () => {},
     closeGate: () => {},
+    /** Effect: raise the incident of a heartbeat or fleet authority loss found in `state`. */
+    alertFailure: (_, _params: { state: AlertState }) => {},
+    /** Effect: a loss held already (no new incident), for the log. */
+    noteLossHeld: () => {},
   },
   actors: {
     /** Placeholder: fails, so an unprovided machine never trades. The shell provides the real one. */
@@ -309,6 +288,7 @@ export const governorMachine = setup({
       always: { guard: 'latchRecorded', target: 'SHUTDOWN', actions: 'recordLatchedShutdown' },
       on: {
         'lifecycle.start': 'CHECKING',
+        ...lossesInPlace('STARTING'),
         // Before a lifecycle runs, an operator's observe only records the mode to reach.
         'operator.observe': {
           actions: { type: 'recordDesiredMode', params: { mode: 'OBSERVE_ONLY' as const } },
@@ -383,7 +363,7 @@ export const governorMachine = setup({
       on: {
         'heartbeat.lost': failure('HEARTBEAT_LOST'),
         'integrity.violated': failure('INTEGRITY_VIOLATION'),
-        'authority.lost': failure('AUTHORITY_LOST'),
+        'authority.lost': authorityLost('CHECKING'),
         'operator.observe': operatorObserve,
         ...killSwitches,
       },
@@ -394,7 +374,7 @@ export const governorMachine = setup({
       on: {
         'heartbeat.lost': failure('HEARTBEAT_LOST'),
         'integrity.violated': failure('INTEGRITY_VIOLATION'),
-        'authority.lost': failure('AUTHORITY_LOST'),
+        'authority.lost': authorityLost('AGGRESSIVE'),
         'operator.observe': operatorObserve,
         ...killSwitches,
       },
@@ -402,6 +382,7 @@ export const governorMachine = setup({
     OBSERVE_ONLY: {
       entry: 'onEnterObserveOnly',
       on: {
+        ...lossesInPlace('OBSERVE_ONLY'),
         'operator.resume': {
           target: 'CHECKING',
           actions: ['clearHold', { type: 'recordDesiredMode', params: { mode: 'AGGRESSIVE' } }],

@@ -48,3 +48,24 @@ export function authorityInForce(
   const latch = fallback?.latch ?? null;
   return { latch, latchSource: latch === null ? null : 'fallback-file', hold };
 }
+
+/** Why a lifecycle is where it is, from its state, context and latch. */
+export function causeOf(lifecycle: {
+  readonly state: LifecycleState;
+  readonly context: {
+    readonly observeCause: ObserveCause | null;
+    readonly causeReason: string | null;
+  };
+  readonly latch: ShutdownLatch | null;
+}): Cause {
+  const state = lifecycle.state;
+  if (state === 'SHUTDOWN') {
+    const latch = lifecycle.latch;
+    return { cause: null, trigger: latch?.trigger ?? null, reason: latch?.reason ?? null };
+  }
+  if (state === 'OBSERVE_ONLY') {
+    const context = lifecycle.context;
+    return { cause: context.observeCause, trigger: null, reason: context.causeReason };
+  }
+  return { cause: null, trigger: null, reason: null };
+}

@@ -155,8 +155,8 @@ export class Effects {
     } else if (cause === 'HEARTBEAT_LOST') {
       this.deps.incidents.heartbeatLoss(reason, context.lifecycleId, { state: from });
     }
-    // INTEGRITY_VIOLATION: the verifier's caller raises it with the findings (incidents.ts);
-    // AUTHORITY_LOST: the fleet link's loss raises it, once per held loss (governance-system.ts).
+    // INTEGRITY_VIOLATION: dispatcher.ts raises it with the findings (no event carries them);
+    // AUTHORITY_LOST: the chart's alertFailure raises it, once per held loss (dispatcher.ts).
   }
 
   /**

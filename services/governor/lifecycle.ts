@@ -18,6 +18,7 @@ import { governorMachine, type StartupChecksInput } from '../../machines/governo
 import type {
   AuthorityEvent,
   GovernorContext,
+  GovernorEvent,
   GovernorInput,
   LifecycleState,
   OperatorRestartEvent,
@@ -35,6 +36,10 @@ export interface LifecycleHost {
   restarted(event: OperatorRestartEvent): void;
   openGate(): void;
   closeGate(): void;
+  /** The chart's verdict on a loss (heartbeat, fleet authority): raise its incident, found in `state`. */
+  alertFailure(event: GovernorEvent, state: LifecycleState): void;
+  /** The chart's verdict on a loss held already: no new incident. */
+  lossHeld(event: GovernorEvent): void;
   startupChecks(input: StartupChecksInput): Promise<StartupReport>;
   /** The actor failed (a bug in an action): the host fails safe. */
   failed(error: unknown): void;
@@ -79,6 +84,8 @@ export class Lifecycle {
         onEnterShutdown: enter('SHUTDOWN'),
         openGate: () => host.openGate(),
         closeGate: () => host.closeGate(),
+        alertFailure: ({ event }, params) => host.alertFailure(event, params.state),
+        noteLossHeld: ({ event }) => host.lossHeld(event),
       },
       actors: {
         startupChecks: fromPromise<StartupReport, StartupChecksInput>(({ input }) =>
@@ -199,7 +206,7 @@ export class Lifecycle {
     return snapshot.can(event);
   }
 
-  /** The one dispatcher: every event for either machine goes through here. */
+  /** Hands one event to the authority statechart (the shell's one caller: dispatcher.ts). */
   send(event: AuthorityEvent): void {
     this.actor?.send(event);
   }

@@ -300,3 +300,71 @@ describe('governorMachine', () => {
     ]);
   });
 });
+
+describe('a loss outside CHECKING and AGGRESSIVE: the chart decides, not the shell', () => {
+  /** The effects (type and params) a transition asks the shell to run. */
+  function effectsOf(events: readonly GovernorEvent[], last: GovernorEvent, from = input) {
+    const before = run(events, from);
+    const [after, actions] = transition(governorMachine, before, last);
+    return {
+      before,
+      after,
+      effects: actions.map((action) => ({ type: action.type, params: action.params })),
+    };
+  }
+  const failedChecks = done(report({ passed: false }));
+
+  it('alerts a heartbeat or authority loss in STARTING and OBSERVE_ONLY and changes nothing', () => {
+    for (const type of ['heartbeat.lost', 'authority.lost'] as const) {
+      const loss: GovernorEvent = { type, reason: 'gone', at: AT };
+      const starting = effectsOf([], loss);
+      expect(starting.after.value).toBe('STARTING');
+      expect(starting.after.context).toEqual(starting.before.context);
+      expect(starting.effects).toEqual([{ type: 'alertFailure', params: { state: 'STARTING' } }]);
+
+      const observing = effectsOf([start, failedChecks], loss);
+      expect(observing.before.value).toBe('OBSERVE_ONLY');
+      expect(observing.after.value).toBe('OBSERVE_ONLY');
+      expect(observing.after.context).toEqual(observing.before.context);
+      expect(observing.effects).toEqual([
+        { type: 'alertFailure', params: { state: 'OBSERVE_ONLY' } },
+      ]);
+    }
+  });
+
+  it('does not alert a fleet authority loss again while it is held, and holds it when trading', () => {
+    const held: GovernorInput = {
+      ...input,
+      hold: { cause: 'AUTHORITY_LOST', reason: 'lost before', at: AT },
+    };
+    const loss: GovernorEvent = { type: 'authority.lost', reason: 'still gone', at: AT };
+    expect(effectsOf([], loss, held).effects).toEqual([
+      { type: 'noteLossHeld', params: undefined },
+    ]);
+    // CHECKING with the loss held: OBSERVE_ONLY, no second alert.
+    const checking = effectsOf([start], loss, held);
+    expect(checking.after.value).toBe('OBSERVE_ONLY');
+    expect(checking.effects.map((effect) => effect.type)).not.toContain('alertFailure');
+    // AGGRESSIVE (nothing held): OBSERVE_ONLY, held, alerted with where it was found.
+    const trading = effectsOf([start, done(report())], loss);
+    expect(trading.before.value).toBe('AGGRESSIVE');
+    expect(trading.after.value).toBe('OBSERVE_ONLY');
+    expect(trading.after.context.hold?.cause).toBe('AUTHORITY_LOST');
+    expect(trading.effects).toContainEqual({
+      type: 'alertFailure',
+      params: { state: 'AGGRESSIVE' },
+    });
+  });
+
+  it('ignores every loss in SHUTDOWN', () => {
+    for (const type of ['heartbeat.lost', 'authority.lost', 'integrity.violated'] as const) {
+      const shut = effectsOf([{ type: 'operator.shutdown', ...operator }], {
+        type,
+        reason: 'late',
+        at: AT,
+      });
+      expect(shut.after.value).toBe('SHUTDOWN');
+      expect(shut.effects).toEqual([]);
+    }
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * An explicit-state model checker for the governor statechart: explores every reachable
  * (state, abstract context) with `xstate/graph` over the full event alphabet (including the
- * done/error events of invoked actors and every `after` event) and checks S1–S6 on every edge.
+ * done/error events of invoked actors and every `after` event) and checks S1–S10 on every edge.
  */
 import type { AnyEventObject, AnyMachineSnapshot, AnyStateMachine, AnyStateNode } from 'xstate';
 import { type AdjacencyMap, getAdjacencyMap, getStateNodes } from 'xstate/graph';
@@ -23,6 +23,7 @@ export const PROPERTIES = {
   S7: 'a failure in CHECKING or AGGRESSIVE (heartbeat lost, integrity violated, authority lost, checks failed) leads to OBSERVE_ONLY with the failure held',
   S8: "a capital mismatch found by this visit's checks leads to SHUTDOWN (CAPITAL_INCONSISTENT)",
   S9: 'AGGRESSIVE is entered only with AGGRESSIVE configured and desired and no failure held',
+  S10: 'a heartbeat, authority or integrity loss in STARTING or OBSERVE_ONLY changes neither state nor context',
   INV: 'every reachable snapshot satisfies the state invariants',
 } as const;
 export type PropertyName = keyof typeof PROPERTIES;
@@ -472,6 +473,11 @@ function checkEdge(edge: Edge): Violation[] {
   if (isFailure(edge)) {
     if (to !== 'OBSERVE_ONLY') fail('S7', `${edge.label} reached ${to}`);
     else if (edge.to.view.context.hold === null) fail('S7', `${edge.label} held nothing`);
+  }
+  const isLoss =
+    type === 'heartbeat.lost' || type === 'integrity.violated' || type === 'authority.lost';
+  if (isLoss && (from === 'STARTING' || from === 'OBSERVE_ONLY')) {
+    if (to !== from || !contextUnchanged(edge)) fail('S10', `${edge.label} changed ${from}`);
   }
   if (deliversCapitalMismatchThisVisit(edge)) {
     if (to !== 'SHUTDOWN' || edge.to.view.context.shutdown?.trigger !== 'CAPITAL_INCONSISTENT') {

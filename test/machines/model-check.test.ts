@@ -1,6 +1,6 @@
 /**
  * Model checks the lifecycle statechart: every edge of the reachable (state, abstract context)
- * space, under the full event alphabet, must satisfy S1–S9 and the state invariants.
+ * space, under the full event alphabet, must satisfy S1–S10 and the state invariants.
  */
 import { describe, expect, it } from 'vitest';
 import { governorMachine } from '../../machines/index.js';
@@ -38,6 +38,7 @@ describe('governor statechart model check', () => {
       'S7',
       'S8',
       'S9',
+      'S10',
       'INV',
     ]);
   });

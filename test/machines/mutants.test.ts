@@ -178,6 +178,34 @@ const mutants: Mutant[] = [
     edge: /^CHECKING\(.*\) --done\.startupChecks\(capital mismatch this visit\)--> OBSERVE_ONLY\(/,
   },
   {
+    name: 'a heartbeat loss before the start begins CHECKING',
+    machine: mutate((states) => {
+      const starting = stateConfig(states, 'STARTING');
+      const on = { ...starting.on, 'heartbeat.lost': 'CHECKING' };
+      return { ...states, STARTING: { ...starting, on } };
+    }),
+    property: 'S10',
+    edge: /^STARTING\(.*\) --heartbeat\.lost--> CHECKING\(/,
+  },
+  {
+    name: 'an authority loss in OBSERVE_ONLY held as a new failure (context changed)',
+    machine: mutate((states) => {
+      const observe = stateConfig(states, 'OBSERVE_ONLY');
+      const on = {
+        ...observe.on,
+        'authority.lost': {
+          actions: {
+            type: 'recordFailure',
+            params: { cause: 'AUTHORITY_LOST', reason: 'mutant' },
+          },
+        },
+      };
+      return { ...states, OBSERVE_ONLY: { ...observe, on } };
+    }),
+    property: 'S10',
+    edge: /^OBSERVE_ONLY\(.*\) --authority\.lost--> OBSERVE_ONLY\(/,
+  },
+  {
     name: 'OBSERVE_ONLY a dead end (no transitions at all)',
     machine: mutate((states) => ({
       ...states,

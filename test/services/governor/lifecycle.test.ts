@@ -39,6 +39,8 @@ function recordingHost(): { host: LifecycleHost; rec: Recorder } {
     restarted: (event) => void rec.restarts.push(event),
     openGate: () => void rec.calls.push('open'),
     closeGate: () => void rec.calls.push('close'),
+    alertFailure: (event, state) => void rec.calls.push(`alert ${event.type} in ${state}`),
+    lossHeld: (event) => void rec.calls.push(`held ${event.type}`),
     startupChecks: (input): Promise<StartupReport> => {
       rec.checks.push(input);
       if (rec.next === 'hang') return new Promise(() => {});
