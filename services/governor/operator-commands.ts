@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import type { LifecycleState, ShutdownTrigger } from '../../machines/types.js';
 import type { OperatorRequestRecord } from '../../persistence/operator-requests.js';
 import type { Store } from '../../persistence/store.js';
-import { describeError, isGovernorError } from '../errors.js';
+import { describeError, isGovernorError, isRefusal } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { OperatorRequest } from '../operator.js';
 import type { ThresholdsOrigin } from './preflight.js';
@@ -249,20 +249,7 @@ export class RequestWatcher {
         handledBy,
       );
     } catch (error) {
-      const refused =
-        isGovernorError(error) &&
-        [
-          'GOV_INVALID_OPERATOR_ACTION',
-          'GOV_OPERATOR_REQUIRED',
-          'GOV_REASON_REQUIRED',
-          'GOV_UNKNOWN_ALERT',
-          'GOV_INVALID_ARGUMENT',
-          'GOV_RESTART_WOULD_TRIP',
-          'GOV_INVALID_AMOUNT',
-          'GOV_UNKNOWN_POOL',
-          'GOV_UNKNOWN_ACCOUNT',
-        ].includes(error.code);
-      status = refused ? 'refused' : 'failed';
+      status = isRefusal(error) ? 'refused' : 'failed';
       result = {
         code: isGovernorError(error) ? error.code : 'FAILED',
         message: describeError(error),
