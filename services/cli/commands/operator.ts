@@ -9,7 +9,9 @@
  */
 import { formatDuration } from '../../clock.js';
 import { displayText } from '../../display-text.js';
+import type { RecordedResultFields } from '../../governor/operator-results.js';
 import { type RequestOutcome, sendOwnerRequest } from '../../governor/ownership/index.js';
+import type { ThresholdsOrigin } from '../../governor/preflight.js';
 import {
   awaitVenueOutcomes,
   leavesOrders,
@@ -59,41 +61,15 @@ export function requireOperatorFlags(context: CommandContext, action: string): O
   return checkOperatorRequest({ operator, reason }, action);
 }
 
-interface Reported {
-  readonly state?: string;
-  readonly handledBy?: string;
-  readonly message?: string;
-  readonly code?: string;
-  readonly settling?: boolean;
-  readonly trigger?: string | null;
-  readonly reason?: string | null;
-  readonly preflight?: {
-    readonly trips?: ReadonlyArray<{ readonly trigger?: string; readonly reason?: string }>;
-    readonly warnings?: readonly string[];
-    readonly thresholds?: ThresholdsUsed;
-  };
-  /** A restart carried out: whose thresholds its pre-flight used. */
-  readonly preflightThresholds?: ThresholdsUsed;
-}
-
-/** Whose thresholds a restart's pre-flight used, as the owner recorded it on the request. */
-interface ThresholdsUsed {
-  readonly source?: string;
-  readonly pid?: unknown;
-  readonly host?: unknown;
-  readonly recordedAt?: unknown;
-  readonly recorded?: string;
-}
-
 /**
  * The line saying whose thresholds the pre-flight used (none when the owner did not say); what
  * the database recorded is shown through `displayText`.
  */
-function thresholdsLine(used: ThresholdsUsed | undefined): string[] {
+function thresholdsLine(used: ThresholdsOrigin | undefined): string[] {
   switch (used?.source) {
     case 'recorded':
       return [
-        `pre-flight with the thresholds owner pid ${displayText(String(used.pid))} recorded at ${displayText(String(used.recordedAt))}`,
+        `pre-flight with the thresholds owner pid ${used.pid} recorded at ${displayText(used.recordedAt)}`,
       ];
     case 'command':
       return [
@@ -114,7 +90,7 @@ function plain(message: string | undefined, fallback: string): string {
 }
 
 /** The refusal's first line; a pre-flight's trips follow on lines of their own. */
-function refusalText(result: Reported): string {
+function refusalText(result: RecordedResultFields): string {
   if (result.code === 'GOV_RESTART_WOULD_TRIP') {
     return 'restart would shut governor down again at once; nothing was changed';
   }
@@ -122,7 +98,11 @@ function refusalText(result: Reported): string {
 }
 
 /** What the operator can do about a refusal, when there is something to say. */
-function refusalHint(action: string, result: Reported, location: CommandLocation): string[] {
+function refusalHint(
+  action: string,
+  result: RecordedResultFields,
+  location: CommandLocation,
+): string[] {
   const next = nextCommands(location);
   if (result.code === 'GOV_RESTART_WOULD_TRIP') {
     const trips = result.preflight?.trips ?? [];
@@ -148,7 +128,11 @@ function refusalHint(action: string, result: Reported, location: CommandLocation
 }
 
 /** A restart (or resume) that ended somewhere other than where it aimed: what to do next. */
-function landingHint(action: string, result: Reported, location: CommandLocation): string[] {
+function landingHint(
+  action: string,
+  result: RecordedResultFields,
+  location: CommandLocation,
+): string[] {
   if (result.settling === true) return [];
   if (result.state === 'OBSERVE_ONLY' && (action === 'restart' || action === 'resume')) {
     const next = nextCommands(location);
@@ -169,7 +153,7 @@ export function describeOutcome(
   outcome: RequestOutcome,
   location: CommandLocation,
 ): { lines: string[]; exitCode: ExitCode } {
-  const result = (outcome.request.result ?? {}) as Reported;
+  const result: RecordedResultFields = outcome.request.result ?? {};
   switch (outcome.kind) {
     case 'confirmed': {
       // Measured on this command's own clock: the owner's may be another (a simulated one).
