@@ -27,7 +27,7 @@ import { LocalKrakenExchange, preciseNowMs } from '../examples/kraken-exchange/k
 import type { ApiKeyPair } from '../examples/kraken-exchange/kraken-signing.js';
 import { GovernanceSystem } from '../index.js';
 import { Store } from '../persistence/index.js';
-import { operatorCommand } from '../services/governor/operator-vocabulary.js';
+import { operatorCommandEntry } from '../services/governor/operator-vocabulary.js';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 100);
 const KILL_TRIALS = Number(process.env.BENCH_KILL_TRIALS ?? 10);
@@ -323,7 +323,7 @@ function confirmationDeadlineMs(dbPath: string): number {
       )
       .get() as { at: number | null };
     if (last.at === null) throw new Error('no shutdown request on record');
-    return last.at + operatorCommand('shutdown').confirmWaitMs;
+    return last.at + operatorCommandEntry('shutdown').confirmWaitMs;
   } finally {
     db.close();
   }

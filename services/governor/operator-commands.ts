@@ -12,7 +12,11 @@ import type { Store } from '../../persistence/store.js';
 import { describeError, isGovernorError, isRefusal } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CommandResult } from './operator-results.js';
-import { type CommandInput, type CommandTarget, operatorCommand } from './operator-vocabulary.js';
+import {
+  type CommandInput,
+  type CommandTarget,
+  operatorCommandEntry,
+} from './operator-vocabulary.js';
 
 /** One command as the request watcher hands it over: its name (an entry of the vocabulary). */
 export interface OperatorCommand extends CommandInput {
@@ -58,7 +62,7 @@ export async function executeCommand(
   handledBy: string,
   settleMs = SETTLE_ANSWER_MS_MAX,
 ): Promise<CommandResult> {
-  const extras = await operatorCommand(command.command).execute(target, command, (work) =>
+  const extras = await operatorCommandEntry(command.command).execute(target, command, (work) =>
     settledWithin(work, settleMs),
   );
   return { ...target.commandResult(), handledBy, ...extras };

@@ -358,7 +358,7 @@ export function findOperatorCommand(name: unknown): OperatorCommandEntry | undef
 }
 
 /** The entry named `name`, or GOV_INVALID_ARGUMENT naming the known ones. */
-export function operatorCommand(name: unknown): OperatorCommandEntry {
+export function operatorCommandEntry(name: unknown): OperatorCommandEntry {
   const entry = findOperatorCommand(name);
   if (entry === undefined) {
     throw new GovernorError(

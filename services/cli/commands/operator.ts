@@ -10,6 +10,7 @@
 import { formatDuration } from '../../clock.js';
 import { displayText } from '../../display-text.js';
 import type { RecordedResultFields } from '../../governor/operator-results.js';
+import { operatorCommandEntry } from '../../governor/operator-vocabulary.js';
 import { type RequestOutcome, sendOwnerRequest } from '../../governor/ownership/index.js';
 import type { ThresholdsOrigin } from '../../governor/preflight.js';
 import {
@@ -23,13 +24,7 @@ import {
 } from '../../governor/venue-report.js';
 import { checkOperatorRequest, type OperatorRequest } from '../../operator.js';
 import type { DaemonConfig } from '../config.js';
-import {
-  booleanFlag,
-  type CommandContext,
-  ownerRequestTarget,
-  resolveConfig,
-  stringFlag,
-} from '../context.js';
+import { type CommandContext, ownerRequestTarget, resolveConfig, stringFlag } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import {
   type CommandLocation,
@@ -39,8 +34,6 @@ import {
 } from '../printed-command.js';
 import { needsVenueFallback, prepareFallbackLate } from './shutdown-fallback.js';
 import type { VenuesFlatResult } from './venues.js';
-
-export type OperatorAction = 'shutdown' | 'observe' | 'resume' | 'restart';
 
 /** --operator and --reason, checked (names, lengths), or a refusal naming what is missing. */
 export function requireOperatorFlags(context: CommandContext, action: string): OperatorRequest {
@@ -252,16 +245,31 @@ export function describeOutcome(
   }
 }
 
-export async function operatorCommand(
+/**
+ * The request's options from the entry's option flags (e.g. restart's `--force` → `force`):
+ * a boolean flag given counts as true, a string flag as its text; flags not given are left out.
+ */
+function optionsFromFlags(
   context: CommandContext,
-  action: OperatorAction,
-): Promise<ExitCode> {
+  optionFlags: Readonly<Record<string, string>>,
+): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const [flag, key] of Object.entries(optionFlags)) {
+    const value = context.values[flag];
+    if (value === true || typeof value === 'string') options[key] = value;
+  }
+  return options;
+}
+
+/** A command of the operator vocabulary that needs nothing beyond --operator, --reason and its option flags. */
+export async function operatorCommand(context: CommandContext, action: string): Promise<ExitCode> {
+  const entry = operatorCommandEntry(action);
   if (context.positionals.length > 0) {
     throw new CliError(EXIT.USAGE, `usage: governor ${action} --operator NAME --reason TEXT`);
   }
   const request = requireOperatorFlags(context, action);
   const config = await resolveConfig(context);
-  const force = action === 'restart' && booleanFlag(context, 'force');
+  const options = optionsFromFlags(context, entry.cli.optionFlags ?? {});
   // The kill switch reports flatness: the venues on record and where the log ended, read first.
   const baseline = action === 'shutdown' ? readVenueBaseline(config.dbPath) : null;
   const requestedAtMs = performance.now();
@@ -271,7 +279,7 @@ export async function operatorCommand(
     outcome = await sendOwnerRequest(ownerRequestTarget(config), {
       command: action,
       ...request,
-      ...(force ? { options: { force: true } } : {}),
+      ...(Object.keys(options).length === 0 ? {} : { options }),
     });
   } finally {
     early?.stopWaiting();

@@ -16,7 +16,7 @@ import { isGovernorError } from '../../errors.js';
 import type { GovernanceSystem } from '../governance-system.js';
 import { processSignature } from '../operator-commands.js';
 import { parseRecordedResult, type RecordedResult } from '../operator-results.js';
-import { findOperatorCommand, operatorCommand } from '../operator-vocabulary.js';
+import { findOperatorCommand, operatorCommandEntry } from '../operator-vocabulary.js';
 import { ownerAlive, ownerOnRecord } from './find-owner.js';
 
 /** What a temporary owner needs, when none runs: the database, its settings and alert sinks. */
@@ -97,7 +97,7 @@ export async function sendOwnerRequest(
   waitMs?: number,
 ): Promise<RequestOutcome> {
   // Checked against the vocabulary before anything is recorded.
-  const entry = operatorCommand(request.command);
+  const entry = operatorCommandEntry(request.command);
   entry.checkOptions(request.options ?? {});
   const confirmWaitMs = waitMs ?? entry.confirmWaitMs;
   const store = openWriter(config.dbPath);

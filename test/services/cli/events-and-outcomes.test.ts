@@ -23,7 +23,7 @@ import { CliError, EXIT, plainMessage } from '../../../services/cli/exit-codes.j
 import { SimulatedClock } from '../../../services/clock.js';
 import { GovernorError } from '../../../services/errors.js';
 import { parseRecordedResult } from '../../../services/governor/operator-results.js';
-import { operatorCommand } from '../../../services/governor/operator-vocabulary.js';
+import { operatorCommandEntry } from '../../../services/governor/operator-vocabulary.js';
 import type { RequestOutcome } from '../../../services/governor/ownership/index.js';
 
 const NOW_MS = Date.parse('2026-03-02T12:00:00.000Z');
@@ -145,7 +145,7 @@ function outcome(kind: 'confirmed' | 'refused', given: Record<string, unknown>):
   } satisfies OperatorRequestRecord;
   const request = {
     ...record,
-    result: parseRecordedResult(record, operatorCommand('restart').resultExtras),
+    result: parseRecordedResult(record, operatorCommandEntry('restart').resultExtras),
   };
   return { kind, request, waitedMs: 30 };
 }
