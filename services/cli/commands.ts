@@ -2,7 +2,8 @@
  * Every `governor` command as data: its usage, what it does, its flags with their descriptions,
  * examples and exit codes, and a loader that imports the command's code only when it runs (so
  * `governor --help` or `status` never load the daemon, the HTTP API or the logger). The help
- * text and the shell completion are generated from this table.
+ * text and the shell completion are generated from this table; its operator commands are
+ * derived from the operator vocabulary (operator-specs.ts).
  */
 import { GOVERNOR_EVENT_TYPES } from '../governor/event-catalogue.js';
 import type { CommandSpec, CommandTable, FlagSpec } from './command-spec.js';
