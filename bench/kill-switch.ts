@@ -19,7 +19,6 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { GovernanceSystem } from '../index.js';
 import { Store } from '../persistence/index.js';
-import type { OperatorRequestCommand } from '../persistence/operator-requests.js';
 import { REQUEST_POLL_MS_DEFAULT } from '../services/governor/operator-commands.js';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 100);
@@ -162,7 +161,7 @@ function startChild(role: 'owner' | 'baseline', dbPath: string): Child {
 /** Records a request as `governor shutdown` does; returns the times just before and after the commit. */
 function record(
   store: Store,
-  command: OperatorRequestCommand,
+  command: string,
 ): { id: number; beforeMs: number; committedMs: number } {
   const beforeMs = nowMs();
   const { id } = store.operatorRequests.record(

@@ -27,8 +27,7 @@ import { LocalKrakenExchange, preciseNowMs } from '../examples/kraken-exchange/k
 import type { ApiKeyPair } from '../examples/kraken-exchange/kraken-signing.js';
 import { GovernanceSystem } from '../index.js';
 import { Store } from '../persistence/index.js';
-import type { OperatorRequestCommand } from '../persistence/operator-requests.js';
-import { CONFIRM_WAIT_MS } from '../services/governor/ownership/request.js';
+import { operatorCommandEntry } from '../services/governor/operator-vocabulary.js';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 100);
 const KILL_TRIALS = Number(process.env.BENCH_KILL_TRIALS ?? 10);
@@ -174,7 +173,7 @@ function startOwner(config: OwnerConfig): Child {
   return new Child(child);
 }
 
-function record(store: Store, command: OperatorRequestCommand): number {
+function record(store: Store, command: string): number {
   store.operatorRequests.record(
     { command, operator: 'bench', reason: 'kill-to-flat benchmark', requestedBy: 'bench' },
     Date.now(),
@@ -324,7 +323,7 @@ function confirmationDeadlineMs(dbPath: string): number {
       )
       .get() as { at: number | null };
     if (last.at === null) throw new Error('no shutdown request on record');
-    return last.at + CONFIRM_WAIT_MS.shutdown;
+    return last.at + operatorCommandEntry('shutdown').confirmWaitMs;
   } finally {
     db.close();
   }

@@ -278,6 +278,37 @@ DROP TABLE system_state;
 ALTER TABLE system_state_v9 RENAME TO system_state;
 `;
 
+// operator_requests.command: any name of the form the store checks (lower-case letters and
+// dashes, at most 32), no longer a list of names: which commands exist is the operator
+// vocabulary's word (services/governor/operator-vocabulary.ts), checked before a request is
+// recorded and again when the owner reads it, so a new command needs no migration. SQLite cannot
+// change a CHECK: the table is rebuilt with the same columns in the same order, its rows copied.
+const SCHEMA_OPERATOR_REQUEST_NAMES = `
+CREATE TABLE operator_requests_v10 (
+  id              INTEGER PRIMARY KEY,
+  command         TEXT NOT NULL
+                    CHECK (length(command) BETWEEN 1 AND 32 AND command GLOB '[a-z]*'
+                           AND command NOT GLOB '*[^a-z-]*'),
+  operator        TEXT NOT NULL,
+  reason          TEXT NOT NULL,
+  alert_id        TEXT,
+  options         TEXT,
+  requested_at_ms INTEGER NOT NULL,
+  requested_by    TEXT NOT NULL,
+  status          TEXT NOT NULL CHECK (status IN ('pending', 'done', 'refused', 'failed')),
+  handled_at_ms   INTEGER,
+  handled_by      TEXT,
+  result          TEXT
+);
+INSERT INTO operator_requests_v10
+  SELECT id, command, operator, reason, alert_id, options, requested_at_ms, requested_by,
+         status, handled_at_ms, handled_by, result
+  FROM operator_requests;
+DROP TABLE operator_requests;
+ALTER TABLE operator_requests_v10 RENAME TO operator_requests;
+CREATE INDEX operator_requests_pending ON operator_requests (id) WHERE status = 'pending';
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -355,6 +386,14 @@ export const MIGRATIONS: readonly Migration[] = [
       'system_state.hold_cause may be AUTHORITY_LOST: a lost fleet authority is held across restarts (the table rebuilt, its row kept)',
     up(db) {
       db.exec(SCHEMA_HOLD_AUTHORITY_LOST);
+    },
+  },
+  {
+    version: 10,
+    description:
+      'operator_requests.command checks the form of a name, not a list of names: the operator vocabulary says which exist (the table rebuilt, its rows kept)',
+    up(db) {
+      db.exec(SCHEMA_OPERATOR_REQUEST_NAMES);
     },
   },
 ];

@@ -18,21 +18,18 @@ import {
   serialiseJson,
 } from './validation.js';
 
-export const OPERATOR_REQUEST_COMMANDS = [
-  'shutdown',
-  'observe',
-  'resume',
-  'restart',
-  'ack',
-  'adjust',
-] as const;
-export type OperatorRequestCommand = (typeof OPERATOR_REQUEST_COMMANDS)[number];
+/**
+ * A command's name on the row: lower-case letters and dashes, at most 32. Which names exist is
+ * the operator vocabulary's word (services/governor/operator-vocabulary.ts), checked before a
+ * request is recorded and again when the owner reads it; the store checks only the form.
+ */
+export const OPERATOR_REQUEST_COMMAND_PATTERN = /^[a-z][a-z-]{0,31}$/;
 
 export const OPERATOR_REQUEST_STATUSES = ['pending', 'done', 'refused', 'failed'] as const;
 export type OperatorRequestStatus = (typeof OPERATOR_REQUEST_STATUSES)[number];
 
 export interface OperatorRequestInput {
-  readonly command: OperatorRequestCommand;
+  readonly command: string;
   readonly operator: string;
   readonly reason: string;
   /** The alert an `ack` acknowledges. */
@@ -54,7 +51,7 @@ const OPERATOR_REQUEST_INPUT_KEYS = [
 
 export interface OperatorRequestRecord {
   readonly id: number;
-  readonly command: OperatorRequestCommand;
+  readonly command: string;
   readonly operator: string;
   readonly reason: string;
   readonly alertId: string | null;
@@ -71,7 +68,7 @@ export interface OperatorRequestRecord {
 
 interface RequestRow {
   id: number;
-  command: OperatorRequestCommand;
+  command: string;
   operator: string;
   reason: string;
   alert_id: string | null;
@@ -143,10 +140,13 @@ export class OperatorRequests {
     }
     // Each field read once (persistence/plain-copy.ts); only the copy is checked and stored.
     const input = readFields('request', given, OPERATOR_REQUEST_INPUT_KEYS);
-    if (!(OPERATOR_REQUEST_COMMANDS as readonly unknown[]).includes(input.command)) {
+    if (
+      typeof input.command !== 'string' ||
+      !OPERATOR_REQUEST_COMMAND_PATTERN.test(input.command)
+    ) {
       throw new GovernorError(
         'GOV_INVALID_ARGUMENT',
-        `Expected command to be one of ${OPERATOR_REQUEST_COMMANDS.join(', ')}`,
+        'Expected command to be an operator command name (lower-case letters and dashes, at most 32)',
         { field: 'command' },
       );
     }

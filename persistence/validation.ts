@@ -3,7 +3,7 @@
  * either returns the value in its stored form or throws a `GovernorError` with a precise code,
  * so a write validates everything before it touches SQLite.
  */
-import { findUnsafeCharacter } from '../services/display-text.js';
+import { findLoneSurrogate, findUnsafeCharacter } from '../services/display-text.js';
 import { GovernorError } from '../services/errors.js';
 import { copyJson, JSON_DEPTH_MAX } from './plain-copy.js';
 
@@ -67,35 +67,64 @@ export function checkIdentifier(field: string, value: unknown): string {
 }
 
 /**
- * An operator's name: non-empty (not just spaces), at most 256 bytes, and without a control,
- * format (zero-width, bidi) or line-separator character or a lone surrogate: it is shown
- * wherever the action is.
+ * The one rule for an operator's name and reason, in UTF-8 bytes (what SQLite stores), applied
+ * by the governor before anything happens and by the store before anything is written: each is
+ * trimmed of surrounding whitespace, then must be non-empty and fit its limit.
  */
-export function checkOperator(operator: unknown): string {
-  if (typeof operator !== 'string' || operator.trim().length === 0) {
-    throw new GovernorError('GOV_OPERATOR_REQUIRED', 'Expected a non-empty operator name', {
-      field: 'operator',
-    });
+export const OPERATOR_NAME_BYTES_MAX = LIMITS.identifierBytesMax;
+export const OPERATOR_REASON_BYTES_MAX = LIMITS.reasonBytesMax;
+
+/**
+ * The operator name, trimmed, or GOV_OPERATOR_REQUIRED before anything is written: for a name
+ * that is not a string, blank, longer than OPERATOR_NAME_BYTES_MAX bytes once trimmed, or that
+ * holds a control, format (zero-width, bidi) or line-separator character or a lone surrogate
+ * anywhere, even where trimming would drop it: it is shown wherever the action is. The position
+ * in the message counts characters of the name as given, from 1. `action` names what needed it.
+ */
+export function checkOperator(given: unknown, action = 'an operator action'): string {
+  const operator = typeof given === 'string' ? given.trim() : '';
+  if (operator === '' || !fitsBytes(operator, OPERATOR_NAME_BYTES_MAX)) {
+    throw new GovernorError(
+      'GOV_OPERATOR_REQUIRED',
+      `${action} needs a non-empty operator name of at most ${OPERATOR_NAME_BYTES_MAX} bytes (UTF-8)`,
+      { field: 'operator', bytesMax: OPERATOR_NAME_BYTES_MAX },
+    );
   }
-  const unsafe = findUnsafeCharacter(operator);
+  const unsafe = findUnsafeCharacter(given as string);
   if (unsafe !== null) {
     throw new GovernorError(
       'GOV_OPERATOR_REQUIRED',
-      `operator contains ${unsafe.description} at position ${unsafe.position}; a name may not hold control, zero-width or bidi characters`,
+      `${action}: operator contains ${unsafe.description} at position ${unsafe.position}; a name may not hold control, zero-width or bidi characters`,
       { field: 'operator', character: unsafe.description, position: unsafe.position },
     );
   }
-  return checkIdentifier('operator', operator);
+  return operator;
 }
 
-/** An operator's reason: non-empty (not just spaces), at most 4 KiB. */
-export function checkReason(reason: unknown): string {
-  if (typeof reason !== 'string' || reason.trim().length === 0) {
-    throw new GovernorError('GOV_REASON_REQUIRED', 'Expected a non-empty reason', {
-      field: 'reason',
-    });
+/**
+ * The reason, trimmed, or, before anything is written: GOV_REASON_REQUIRED for a reason that is
+ * not a string, blank, or longer than OPERATOR_REASON_BYTES_MAX bytes once trimmed;
+ * GOV_INVALID_TEXT for one holding a lone surrogate (it cannot be stored verbatim). Any other
+ * character is kept, and escaped wherever the reason is shown.
+ */
+export function checkReason(given: unknown, action = 'an operator action'): string {
+  const reason = typeof given === 'string' ? given.trim() : '';
+  if (reason === '' || !fitsBytes(reason, OPERATOR_REASON_BYTES_MAX)) {
+    throw new GovernorError(
+      'GOV_REASON_REQUIRED',
+      `${action} needs a non-empty reason of at most ${OPERATOR_REASON_BYTES_MAX} bytes (UTF-8)`,
+      { field: 'reason', bytesMax: OPERATOR_REASON_BYTES_MAX },
+    );
   }
-  return checkText('reason', reason, LIMITS.reasonBytesMax);
+  const surrogate = findLoneSurrogate(given as string);
+  if (surrogate !== null) {
+    throw new GovernorError(
+      'GOV_INVALID_TEXT',
+      `${action}: reason contains ${surrogate.description} at position ${surrogate.position}; a reason must be well-formed Unicode`,
+      { field: 'reason', character: surrogate.description, position: surrogate.position },
+    );
+  }
+  return reason;
 }
 
 /** A money amount in minor units: a bigint or a safe integer number, > 0 and ≤ int64 max. */

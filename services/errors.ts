@@ -4,78 +4,173 @@
  * Programmer errors (broken invariants) are `AssertionError`s and are not caught.
  */
 
+/**
+ * One code's entry: what it means and, with `refusal: true`, that an operator command ending
+ * in it was refused (nothing changed) rather than failed.
+ */
+export interface CatalogueEntry {
+  readonly description: string;
+  readonly refusal?: true;
+}
+
 export const ERROR_CATALOGUE = {
-  GOV_INVALID_ARGUMENT: 'An argument has the wrong type, is missing, or is out of range.',
-  GOV_INVALID_AMOUNT:
-    'A money amount is not an integer number of minor units (NaN, fractional, negative, or too large).',
-  GOV_INVALID_DATE: 'A date is not a valid calendar date written as YYYY-MM-DD.',
-  GOV_INVALID_MODE: 'A mode is not one of AGGRESSIVE or OBSERVE_ONLY.',
-  GOV_INVALID_METADATA: 'Metadata is not a plain JSON value (functions, cycles, NaN, bigint).',
-  GOV_PAYLOAD_TOO_LARGE: 'A text or JSON payload is larger than its documented limit.',
-  GOV_DUPLICATE_EVENT_ID: 'An event with this event_id is already in the event log.',
-  GOV_DUPLICATE_SNAPSHOT:
-    'A snapshot for this date already exists; snapshots are never overwritten.',
-  GOV_SNAPSHOT_OUT_OF_ORDER:
-    'A snapshot date must be later than every date already written; snapshots are written in date order.',
-  GOV_UNKNOWN_POOL: 'No capital pool has this id.',
-  GOV_UNKNOWN_ACCOUNT: 'No capital account has this id.',
-  GOV_DUPLICATE_POOL: 'A capital pool with this id already exists.',
-  GOV_DUPLICATE_ACCOUNT: 'A capital account with this id already exists.',
-  GOV_INSUFFICIENT_FUNDS: 'The account balance is smaller than the amount to move.',
-  GOV_UNKNOWN_STRATEGY: 'No strategy has this id.',
-  GOV_DUPLICATE_STRATEGY: 'A strategy with this id is already registered.',
-  GOV_INVALID_STRATEGY_STATE: 'A strategy state is not one of the documented states.',
-  GOV_INVALID_STRATEGY_TRANSITION: 'The strategy cannot move from its current state to that one.',
-  GOV_UNKNOWN_ALERT: 'No alert has this id.',
-  GOV_OPERATOR_REQUIRED:
-    'An operator action needs an operator name: non-empty, without control, zero-width or bidi characters.',
-  GOV_REASON_REQUIRED: 'An operator action needs a non-empty reason.',
-  GOV_INVALID_OPERATOR_ACTION: 'The operator action is not allowed in the current state.',
-  GOV_SCHEMA_TOO_NEW:
-    'The database was written by a newer governor; this version refuses to open it and changes nothing.',
-  GOV_NOT_A_GOVERNOR_DATABASE:
-    'The file is not a governor database (or is damaged); it is refused and left unchanged.',
-  GOV_INVALID_TIMESTAMP:
-    'A timestamp is not an ISO-8601 UTC time such as 2025-12-17T09:30:00.000Z.',
-  GOV_INVALID_TEXT:
-    'A text field is empty where it must not be, or is not well-formed Unicode (lone surrogates).',
-  GOV_CURRENCY_MISMATCH: 'A transfer between two pools that hold different currencies.',
-  GOV_DUPLICATE_ALERT:
-    'An alert with this id, or an unresolved alert with this dedup key, already exists.',
-  GOV_SCHEMA_NEEDS_MIGRATION:
-    'The database uses an older schema and was opened read-only; open it read-write once to migrate it.',
-  GOV_CORRUPT_RECORD:
-    'A stored record cannot be decoded (its JSON or a value was altered outside governor).',
-  GOV_STORE_CLOSED: 'The store has been closed.',
-  GOV_STORAGE_FAILURE:
-    'SQLite could not complete a read or write (disk full, read-only, I/O error, locked).',
-  GOV_INVALID_CONFIG:
-    'A configuration key is missing, of the wrong type, or outside its allowed range.',
-  GOV_CLOSED: 'The GovernanceSystem has been closed.',
-  GOV_LIFECYCLE_RUNNING: 'A lifecycle is already running; it cannot be started twice.',
-  GOV_RESTART_WOULD_TRIP:
-    'A restart was refused: its pre-flight found a rule that would shut governor down again at once.',
-  GOV_DATABASE_OWNED:
-    'Another process (or another GovernanceSystem in this one) owns the database; one owner at a time.',
-  GOV_OWNERSHIP_LOST:
-    "The owner's lock file was deleted or replaced: a second owner could start, so this one shuts down.",
-  GOV_VENUE_BUSY:
-    'Too many calls already wait for one venue (the exchange answers slowly or not at all); this one was refused at once.',
-  GOV_INVALID_SCOPE:
-    'A fleet scope is not a path of names (letters, digits, dot, dash, underscore, colon) joined by /.',
-  GOV_AUTHORITY_UNREACHABLE:
-    'The fleet authority (PostgreSQL) could not be reached, or did not answer in time.',
-  GOV_AUTHORITY_SCHEMA:
-    'The fleet authority database has no governor schema yet (run `governor fleet init`), or one newer than this governor.',
-  GOV_AUTHORITY_DENIED:
-    'PostgreSQL refused the fleet action to this role (a host role may not kill or release, nor write another host row; an operator kills and releases only in the scopes granted to it).',
-  GOV_SCOPE_KILLED:
-    'A fleet scope this host belongs to (or a wider one) is killed: its gate stays closed until an operator releases it.',
-  GOV_ALERT_DELIVERY_FAILED:
-    'A sink could not deliver an alert (receiver unreachable, timed out, or answered with an error); the outbox retries it.',
-} as const;
+  GOV_INVALID_ARGUMENT: {
+    refusal: true,
+    description: 'An argument has the wrong type, is missing, or is out of range.',
+  },
+  GOV_INVALID_AMOUNT: {
+    refusal: true,
+    description:
+      'A money amount is not an integer number of minor units (NaN, fractional, negative, or too large).',
+  },
+  GOV_INVALID_DATE: { description: 'A date is not a valid calendar date written as YYYY-MM-DD.' },
+  GOV_INVALID_MODE: { description: 'A mode is not one of AGGRESSIVE or OBSERVE_ONLY.' },
+  GOV_INVALID_METADATA: {
+    description: 'Metadata is not a plain JSON value (functions, cycles, NaN, bigint).',
+  },
+  GOV_PAYLOAD_TOO_LARGE: {
+    description: 'A text or JSON payload is larger than its documented limit.',
+  },
+  GOV_DUPLICATE_EVENT_ID: {
+    description: 'An event with this event_id is already in the event log.',
+  },
+  GOV_DUPLICATE_SNAPSHOT: {
+    description: 'A snapshot for this date already exists; snapshots are never overwritten.',
+  },
+  GOV_SNAPSHOT_OUT_OF_ORDER: {
+    description:
+      'A snapshot date must be later than every date already written; snapshots are written in date order.',
+  },
+  GOV_UNKNOWN_POOL: { refusal: true, description: 'No capital pool has this id.' },
+  GOV_UNKNOWN_ACCOUNT: { refusal: true, description: 'No capital account has this id.' },
+  GOV_DUPLICATE_POOL: { description: 'A capital pool with this id already exists.' },
+  GOV_DUPLICATE_ACCOUNT: { description: 'A capital account with this id already exists.' },
+  GOV_INSUFFICIENT_FUNDS: {
+    description: 'The account balance is smaller than the amount to move.',
+  },
+  GOV_UNKNOWN_STRATEGY: { description: 'No strategy has this id.' },
+  GOV_DUPLICATE_STRATEGY: { description: 'A strategy with this id is already registered.' },
+  GOV_INVALID_STRATEGY_STATE: {
+    description: 'A strategy state is not one of the documented states.',
+  },
+  GOV_INVALID_STRATEGY_TRANSITION: {
+    description: 'The strategy cannot move from its current state to that one.',
+  },
+  GOV_UNKNOWN_ALERT: { refusal: true, description: 'No alert has this id.' },
+  GOV_OPERATOR_REQUIRED: {
+    refusal: true,
+    description:
+      'An operator action needs an operator name: non-empty, without control, zero-width or bidi characters.',
+  },
+  GOV_REASON_REQUIRED: {
+    refusal: true,
+    description: 'An operator action needs a non-empty reason.',
+  },
+  GOV_INVALID_OPERATOR_ACTION: {
+    refusal: true,
+    description: 'The operator action is not allowed in the current state.',
+  },
+  GOV_SCHEMA_TOO_NEW: {
+    description:
+      'The database was written by a newer governor; this version refuses to open it and changes nothing.',
+  },
+  GOV_NOT_A_GOVERNOR_DATABASE: {
+    description:
+      'The file is not a governor database (or is damaged); it is refused and left unchanged.',
+  },
+  GOV_INVALID_TIMESTAMP: {
+    description: 'A timestamp is not an ISO-8601 UTC time such as 2025-12-17T09:30:00.000Z.',
+  },
+  GOV_INVALID_TEXT: {
+    description:
+      'A text field is empty where it must not be, or is not well-formed Unicode (lone surrogates).',
+  },
+  GOV_CURRENCY_MISMATCH: {
+    description: 'A transfer between two pools that hold different currencies.',
+  },
+  GOV_DUPLICATE_ALERT: {
+    description:
+      'An alert with this id, or an unresolved alert with this dedup key, already exists.',
+  },
+  GOV_SCHEMA_NEEDS_MIGRATION: {
+    description:
+      'The database uses an older schema and was opened read-only; open it read-write once to migrate it.',
+  },
+  GOV_CORRUPT_RECORD: {
+    description:
+      'A stored record cannot be decoded (its JSON or a value was altered outside governor).',
+  },
+  GOV_STORE_CLOSED: { description: 'The store has been closed.' },
+  GOV_STORAGE_FAILURE: {
+    description:
+      'SQLite could not complete a read or write (disk full, read-only, I/O error, locked).',
+  },
+  GOV_INVALID_CONFIG: {
+    description: 'A configuration key is missing, of the wrong type, or outside its allowed range.',
+  },
+  GOV_CLOSED: { description: 'The GovernanceSystem has been closed.' },
+  GOV_LIFECYCLE_RUNNING: {
+    description: 'A lifecycle is already running; it cannot be started twice.',
+  },
+  GOV_RESTART_WOULD_TRIP: {
+    refusal: true,
+    description:
+      'A restart was refused: its pre-flight found a rule that would shut governor down again at once.',
+  },
+  GOV_DATABASE_OWNED: {
+    description:
+      'Another process (or another GovernanceSystem in this one) owns the database; one owner at a time.',
+  },
+  GOV_OWNERSHIP_LOST: {
+    description:
+      "The owner's lock file was deleted or replaced: a second owner could start, so this one shuts down.",
+  },
+  GOV_VENUE_BUSY: {
+    description:
+      'Too many calls already wait for one venue (the exchange answers slowly or not at all); this one was refused at once.',
+  },
+  GOV_INVALID_SCOPE: {
+    description:
+      'A fleet scope is not a path of names (letters, digits, dot, dash, underscore, colon) joined by /.',
+  },
+  GOV_AUTHORITY_UNREACHABLE: {
+    description:
+      'The fleet authority (PostgreSQL) could not be reached, or did not answer in time.',
+  },
+  GOV_AUTHORITY_SCHEMA: {
+    description:
+      'The fleet authority database has no governor schema yet (run `governor fleet init`), or one newer than this governor.',
+  },
+  GOV_AUTHORITY_DENIED: {
+    description:
+      'PostgreSQL refused the fleet action to this role (a host role may not kill or release, nor write another host row; an operator kills and releases only in the scopes granted to it).',
+  },
+  GOV_SCOPE_KILLED: {
+    description:
+      'A fleet scope this host belongs to (or a wider one) is killed: its gate stays closed until an operator releases it.',
+  },
+  GOV_ALERT_DELIVERY_FAILED: {
+    description:
+      'A sink could not deliver an alert (receiver unreachable, timed out, or answered with an error); the outbox retries it.',
+  },
+} as const satisfies Readonly<Record<string, CatalogueEntry>>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/**
+ * True when `error` is a refusal: a GovernorError whose code the catalogue marks `refusal`
+ * (the request itself, or the state it met, was refused; nothing was changed). An operator
+ * request that ends in one is recorded `refused`, any other error `failed`.
+ */
+export function isRefusal(error: unknown): error is GovernorError {
+  return error instanceof GovernorError && isRefusalCode(error.code);
+}
+
+/** True when the catalogue marks `code` a refusal. */
+export function isRefusalCode(code: ErrorCode): boolean {
+  const entry: CatalogueEntry = ERROR_CATALOGUE[code];
+  return entry.refusal === true;
+}
 
 export class GovernorError extends Error {
   readonly code: ErrorCode;

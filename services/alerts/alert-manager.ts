@@ -9,10 +9,10 @@
  * unpersisted-alerts.ts (the alerts the database could not take, kept in memory and the spill).
  */
 import { randomUUID } from 'node:crypto';
+import { checkOperator } from '../../persistence/validation.js';
 import type { Clock } from '../clock.js';
 import { GovernorError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { checkOperatorName } from '../operator.js';
 import type { AlertRepository, OutboxRowRef } from './alert-repository.js';
 import type { AlertSpill } from './alert-spill.js';
 import type { DispatcherStats } from './delivery-dispatcher.js';
@@ -243,7 +243,7 @@ export class AlertManager {
 
   /** Acknowledges an alert in the name of `operator` (trimmed; checked as any operator name). */
   acknowledge(alertId: string, operator: string): GovernorAlert {
-    const name = checkOperatorName(operator, 'acknowledging an alert');
+    const name = checkOperator(operator, 'acknowledging an alert');
     const at = new Date(this.clock.wallNow());
     const memory = this.unpersisted.alerts.find((a) => a.alertId === alertId);
     if (memory !== undefined) {

@@ -2,11 +2,19 @@
  * Every `governor` command as data: its usage, what it does, its flags with their descriptions,
  * examples and exit codes, and a loader that imports the command's code only when it runs (so
  * `governor --help` or `status` never load the daemon, the HTTP API or the logger). The help
- * text and the shell completion are generated from this table.
+ * text and the shell completion are generated from this table; its operator commands are
+ * derived from the operator vocabulary (operator-specs.ts).
  */
 import { GOVERNOR_EVENT_TYPES } from '../governor/event-catalogue.js';
-import type { CommandRun, CommandSpec, CommandTable, FlagSpec } from './command-spec.js';
+import type { CommandSpec, CommandTable, FlagSpec } from './command-spec.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
+import {
+  AUTHORITY_FLAG,
+  FLEET_FLAGS,
+  OPERATOR_FLAGS,
+  operatorSpec,
+  operatorSpecsExcept,
+} from './operator-specs.js';
 import { DEFAULT_CONFIG_PATH } from './paths.js';
 
 export type { CommandRun, CommandSpec, CommandTable, FlagSpec } from './command-spec.js';
@@ -50,32 +58,6 @@ export const COMMON_FLAGS: Readonly<Record<string, FlagSpec>> = {
   },
   json: { type: 'boolean', description: 'machine-readable output' },
   help: { type: 'boolean', short: 'h', description: 'this help' },
-};
-
-const OPERATOR_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  operator: {
-    type: 'string',
-    value: 'NAME',
-    description: 'who gives the command (recorded in the audit trail)',
-  },
-  reason: { type: 'string', value: 'TEXT', description: 'why (recorded in the audit trail)' },
-};
-
-const AUTHORITY_FLAG: FlagSpec = {
-  type: 'string',
-  value: 'URL',
-  description:
-    'the fleet authority, postgresql://... (GOVERNOR_AUTHORITY; else the PG* variables); docs/fleet.md',
-};
-
-const FLEET_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  authority: AUTHORITY_FLAG,
-  scope: { type: 'string', value: 'S', description: 'a fleet scope, e.g. firm/desk-a' },
-  'wait-ms': {
-    type: 'string',
-    value: 'MS',
-    description: 'how long to wait for the hosts (default: the longest lease among them)',
-  },
 };
 
 const GRANT_FLAGS: Readonly<Record<string, FlagSpec>> = {
@@ -158,20 +140,6 @@ const CONFIG_FLAGS: Readonly<Record<string, FlagSpec>> = {
 };
 
 const DEMO_FAULT_NAMES = ['market-stall', 'error-storm', 'capital-drift', 'heartbeat-stall'];
-const OPERATOR_EXITS: readonly ExitCode[] = [
-  EXIT.OK,
-  EXIT.REFUSED,
-  EXIT.NOT_FOUND,
-  EXIT.FAILURE,
-  EXIT.NOT_CONFIRMED,
-];
-
-const operatorCommand =
-  (action: 'shutdown' | 'observe' | 'resume' | 'restart') => async (): Promise<CommandRun> => {
-    const module = await import('./commands/operator.js');
-    return (context) => module.operatorCommand(context, action);
-  };
-
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'run',
@@ -245,17 +213,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     exits: [EXIT.OK, EXIT.NOT_FOUND],
     load: async () => (await import('./commands/alerts.js')).alertsCommand,
   },
-  {
-    name: 'ack',
-    usage: 'ack ID --operator NAME',
-    summary: 'acknowledge an alert',
-    description:
-      'Acknowledges one alert in the name of an operator, through the owner of the database (which confirms), or itself when none runs.',
-    flags: { operator: OPERATOR_FLAGS.operator as FlagSpec },
-    examples: ['governor ack 0b7c…e1 --operator "$(id -un)"'],
-    exits: OPERATOR_EXITS,
-    load: async () => (await import('./commands/alerts.js')).ackCommand,
-  },
+  operatorSpec('ack'),
   {
     name: 'events',
     usage: 'events [--limit N] [--type TYPE]... [--since WHEN] [--follow] [--json]',
@@ -332,106 +290,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     exits: [EXIT.OK],
     load: async () => (await import('./commands/diagram.js')).diagramCommand,
   },
-  {
-    name: 'shutdown',
-    usage: 'shutdown --operator NAME --reason TEXT [--authority URL --scope S [--wait-ms MS]]',
-    summary: 'the kill switch: SHUTDOWN now (with --authority: every host in a fleet scope)',
-    description:
-      "Records the kill switch in the database; the owner (daemon or embedded engine) carries it out and confirms. With no owner running, the command carries it out itself and the latch holds for the next start. With venues on record, prints one line per venue: the orders cancelled and when it was flat, read from the owner's events (up to venueFlatWithinMs and a second), or, with no owner running, when the venue's dead man's switch cancels its orders (a venue whose orders lived in the owner's process, such as the demo's paper exchange, is flat then). Exit 9 when a venue is not confirmed flat and nothing is on its way to cancel there. With --authority and --scope: commits the kill of that scope in the fleet authority (its epoch raised, NOTIFY sent), prints each host's confirmation as it arrives (\"host-3: SHUTDOWN, 41 ms\") and names the hosts that did not confirm by their lease's end (exit 7).",
-    flags: { ...OPERATOR_FLAGS, ...FLEET_FLAGS },
-    examples: [
-      'governor shutdown --operator "$(id -un)" --reason "INC-123: exchange incident"',
-      'governor shutdown --authority "$FLEET_URL" --scope firm/desk-a --operator "$(id -un)" --reason "INC-124"',
-    ],
-    exits: [...OPERATOR_EXITS, EXIT.NOT_FLAT],
-    // With --authority or --scope: the fleet kill (commands/fleet.ts); else the local one.
-    load: async () => {
-      const local = await operatorCommand('shutdown')();
-      return async (context) => {
-        const fleet = context.values.authority !== undefined || context.values.scope !== undefined;
-        if (!fleet) return local(context);
-        return (await import('./commands/fleet.js')).fleetKillCommand(context);
-      };
-    },
-  },
-  {
-    name: 'observe',
-    usage: 'observe --operator NAME --reason TEXT',
-    summary: 'AGGRESSIVE (or CHECKING) -> OBSERVE_ONLY',
-    description:
-      'Stops new capital without shutting down. With no owner running, the next start goes to OBSERVE_ONLY.',
-    flags: OPERATOR_FLAGS,
-    examples: ['governor observe --operator "$(id -un)" --reason "news at 14:30"'],
-    exits: OPERATOR_EXITS,
-    load: operatorCommand('observe'),
-  },
-  {
-    name: 'resume',
-    usage: 'resume --operator NAME --reason TEXT',
-    summary: 'OBSERVE_ONLY -> startup checks -> AGGRESSIVE',
-    description:
-      'Runs the startup checks again; AGGRESSIVE only when they pass. Needs a running owner (exit 3 otherwise).',
-    flags: OPERATOR_FLAGS,
-    examples: ['governor resume --operator "$(id -un)" --reason "news passed"'],
-    exits: [...OPERATOR_EXITS, EXIT.NOT_RUNNING],
-    load: operatorCommand('resume'),
-  },
-  {
-    name: 'restart',
-    usage: 'restart --operator NAME --reason TEXT [--force]',
-    summary: 'clear the SHUTDOWN latch, after a pre-flight',
-    description:
-      'The owner first runs a pre-flight: the fail-safe rules on the inputs as they are now and capital reconciliation. When something would shut governor down again at once, the restart is refused (exit 2, nothing changed) and each rule is named; fix it, or use --force. Then the latch is cleared and the owner runs the startup checks. A restart that ends in SHUTDOWN again exits 8.',
-    flags: {
-      ...OPERATOR_FLAGS,
-      force: {
-        type: 'boolean',
-        description: 'restart even when the pre-flight finds a rule that would trip again',
-      },
-    },
-    examples: [
-      'governor restart --operator "$(id -un)" --reason "INC-123: feed reconnected, verified"',
-      'governor restart --operator "$(id -un)" --reason "INC-123: known stale feed" --force',
-    ],
-    exits: [...OPERATOR_EXITS, EXIT.RESTARTED_INTO_SHUTDOWN],
-    load: operatorCommand('restart'),
-  },
-  {
-    name: 'capital adjust',
-    usage:
-      'capital adjust --pool ID [--account ID] --amount MINOR --operator NAME --reason TEXT [--dry-run] [--force]',
-    summary: 'audited correction of capital records (after CAPITAL_INCONSISTENT)',
-    description:
-      "Moves one account's balance (or, without --account, the pool's total) by a signed number of minor units, in one transaction with its audit row and a CAPITAL_CORRECTED event, carried out by the owner. The pool's mismatch and the result are shown before it is applied; a correction that leaves the pool unreconciled is refused unless --force (a running governor would shut down on it).",
-    flags: {
-      pool: { type: 'string', value: 'ID', description: 'the capital pool' },
-      account: {
-        type: 'string',
-        value: 'ID',
-        description: "the account to correct (without it: the pool's total)",
-      },
-      amount: {
-        type: 'string',
-        value: 'MINOR',
-        description: 'signed integer of minor units, e.g. -1 or +2500 (cents)',
-      },
-      ...OPERATOR_FLAGS,
-      'dry-run': {
-        type: 'boolean',
-        description: 'show the mismatch and the result; change nothing',
-      },
-      force: {
-        type: 'boolean',
-        description: 'apply even when the pool stays unreconciled afterwards',
-      },
-    },
-    examples: [
-      'governor capital adjust --pool cash-pool --account cash --amount -1 --dry-run',
-      'governor capital adjust --pool cash-pool --account cash --amount -1 --operator "$(id -un)" --reason "INC-9: fee booked twice"',
-    ],
-    exits: [...OPERATOR_EXITS, EXIT.USAGE],
-    load: async () => (await import('./commands/capital.js')).capitalAdjustCommand,
-  },
+  // shutdown, observe, resume, restart, capital adjust and any command the vocabulary adds.
+  ...operatorSpecsExcept(['ack']),
   {
     name: 'venues flat',
     usage: 'venues flat [--config FILE] [--within MS] [--json]',

@@ -12,6 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import { clip, displayText } from '../display-text.js';
 import { describeError } from '../errors.js';
 import { canonicalDatabasePath } from '../governor/database-path.js';
+import { OPERATOR_COMMANDS } from '../governor/operator-vocabulary.js';
 import { CliError, EXIT } from './exit-codes.js';
 
 /** The largest request or response line, in bytes. */
@@ -223,7 +224,8 @@ function parseRequest(line: string): ControlRequest | string {
 function unknownCommand(command: unknown): string {
   const named =
     typeof command === 'string' ? ` "${displayText(clip(command, COMMAND_ECHO_CHARS_MAX))}"` : '';
-  return `unknown command${named}: the control socket answers ${CONTROL_COMMANDS.join(' and ')} only; operator commands (governor shutdown|observe|resume|restart|ack) are recorded in the database and carried out by its owner`;
+  const operator = OPERATOR_COMMANDS.map((entry) => entry.cli.name).join('|');
+  return `unknown command${named}: the control socket answers ${CONTROL_COMMANDS.join(' and ')} only; operator commands (governor ${operator}) are recorded in the database and carried out by its owner`;
 }
 
 /** The connections a server holds; a newcomer beyond the limit evicts the oldest idle one. */

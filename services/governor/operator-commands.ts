@@ -7,56 +7,23 @@
  * timer, off the gate's path.
  */
 import { hostname } from 'node:os';
-import type { LifecycleState, ShutdownTrigger } from '../../machines/types.js';
 import type { OperatorRequestRecord } from '../../persistence/operator-requests.js';
 import type { Store } from '../../persistence/store.js';
-import { describeError, isGovernorError } from '../errors.js';
+import { describeError, isGovernorError, isRefusal } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { OperatorRequest } from '../operator.js';
-import type { ThresholdsOrigin } from './preflight.js';
+import type { CommandResult } from './operator-results.js';
+import {
+  type CommandInput,
+  type CommandTarget,
+  operatorCommandEntry,
+} from './operator-vocabulary.js';
 
-export type OperatorCommandName = 'shutdown' | 'observe' | 'resume' | 'restart' | 'ack' | 'adjust';
-
-export interface OperatorCommand {
-  readonly command: OperatorCommandName;
-  readonly operator: string;
-  readonly reason: string;
-  readonly alertId?: string;
-  /** `restart`: `{ force: true }` skips the pre-flight; `adjust`: the capital correction. */
-  readonly options?: Readonly<Record<string, unknown>>;
+/** One command as the request watcher hands it over: its name (an entry of the vocabulary). */
+export interface OperatorCommand extends CommandInput {
+  readonly command: string;
 }
 
-/** What a command reports: the state reached and why, and who carried it out. */
-export interface CommandResult {
-  readonly state: LifecycleState;
-  readonly gateOpen: boolean;
-  readonly cause: string | null;
-  readonly trigger: ShutdownTrigger | null;
-  readonly reason: string | null;
-  readonly handledBy: string;
-  /** True when a resume or restart answered before its checks settled (bounded wait). */
-  readonly settling?: boolean;
-  readonly alert?: unknown;
-  /** `adjust`: the pool's reconciliation before and after the correction. */
-  readonly correction?: unknown;
-  /** `restart`: whose thresholds its pre-flight used (none when forced). */
-  readonly preflightThresholds?: ThresholdsOrigin;
-}
-
-/** What the commands act on: the GovernanceSystem's audited operator calls. */
-export interface CommandTarget {
-  operatorShutdown(request: OperatorRequest): void;
-  operatorObserve(request: OperatorRequest): void;
-  operatorResume(request: OperatorRequest): Promise<boolean>;
-  /** Restart (pre-flight first unless forced), then a lifecycle as the last one ran. */
-  restartFromOutside(request: OperatorRequest, options: { force: boolean }): Promise<unknown>;
-  /** Whose thresholds a restart's pre-flight uses. */
-  thresholdsOrigin(): ThresholdsOrigin;
-  acknowledgeAlert(alertId: string, operator: string): unknown;
-  /** The audited capital correction; returns the pool before and after. */
-  adjustCapital(request: OperatorRequest, options: Readonly<Record<string, unknown>>): unknown;
-  commandResult(): Omit<CommandResult, 'handledBy'>;
-}
+export type { CommandTarget } from './operator-vocabulary.js';
 
 /** resume and restart answer after at most this long, even if their checks still run. */
 export const SETTLE_ANSWER_MS_MAX = 20_000;
@@ -84,57 +51,21 @@ async function settledWithin(work: Promise<unknown>, boundMs: number): Promise<b
   }
 }
 
-/** Carries out one command; throws the GovernanceSystem's refusal (GovernorError) unchanged. */
+/**
+ * Carries out one command through its entry in the vocabulary; throws GOV_INVALID_ARGUMENT for
+ * a command or options the vocabulary does not know, and the GovernanceSystem's refusal
+ * (GovernorError) unchanged.
+ */
 export async function executeCommand(
   target: CommandTarget,
   command: OperatorCommand,
   handledBy: string,
   settleMs = SETTLE_ANSWER_MS_MAX,
 ): Promise<CommandResult> {
-  const request = { operator: command.operator, reason: command.reason };
-  let settling = false;
-  let alert: unknown;
-  let correction: unknown;
-  let preflightThresholds: ThresholdsOrigin | undefined;
-  switch (command.command) {
-    case 'shutdown':
-      target.operatorShutdown(request);
-      break;
-    case 'observe':
-      target.operatorObserve(request);
-      break;
-    case 'resume': {
-      const resumed = target.operatorResume(request);
-      // A refusal (wrong state) rejects at once: report it, not a state.
-      await Promise.race([resumed, Promise.resolve()]);
-      settling = !(await settledWithin(resumed, settleMs));
-      break;
-    }
-    case 'restart': {
-      const force = command.options?.force === true;
-      if (!force) preflightThresholds = target.thresholdsOrigin();
-      settling = !(await settledWithin(target.restartFromOutside(request, { force }), settleMs));
-      break;
-    }
-    case 'adjust':
-      correction = target.adjustCapital(request, command.options ?? {});
-      break;
-    case 'ack':
-      // As JSON (dates as ISO-8601 text): the outcome is recorded on the request row, which
-      // refuses a Date.
-      alert = JSON.parse(
-        JSON.stringify(target.acknowledgeAlert(command.alertId ?? '', command.operator) ?? null),
-      );
-      break;
-  }
-  return {
-    ...target.commandResult(),
-    handledBy,
-    ...(settling ? { settling: true } : {}),
-    ...(alert === undefined ? {} : { alert }),
-    ...(correction === undefined ? {} : { correction }),
-    ...(preflightThresholds === undefined ? {} : { preflightThresholds }),
-  };
+  const extras = await operatorCommandEntry(command.command).execute(target, command, (work) =>
+    settledWithin(work, settleMs),
+  );
+  return { ...target.commandResult(), handledBy, ...extras };
 }
 
 /**
@@ -249,20 +180,7 @@ export class RequestWatcher {
         handledBy,
       );
     } catch (error) {
-      const refused =
-        isGovernorError(error) &&
-        [
-          'GOV_INVALID_OPERATOR_ACTION',
-          'GOV_OPERATOR_REQUIRED',
-          'GOV_REASON_REQUIRED',
-          'GOV_UNKNOWN_ALERT',
-          'GOV_INVALID_ARGUMENT',
-          'GOV_RESTART_WOULD_TRIP',
-          'GOV_INVALID_AMOUNT',
-          'GOV_UNKNOWN_POOL',
-          'GOV_UNKNOWN_ACCOUNT',
-        ].includes(error.code);
-      status = refused ? 'refused' : 'failed';
+      status = isRefusal(error) ? 'refused' : 'failed';
       result = {
         code: isGovernorError(error) ? error.code : 'FAILED',
         message: describeError(error),

@@ -52,7 +52,7 @@ describe('operatorActions', () => {
     [
       'a reason over 4 KiB',
       { operator: 'alice', action: 'restart', reason: 'x'.repeat(4097) },
-      'GOV_PAYLOAD_TOO_LARGE',
+      'GOV_REASON_REQUIRED',
     ],
     ['an empty action', { operator: 'alice', action: '', reason: 'r' }, 'GOV_INVALID_TEXT'],
     [

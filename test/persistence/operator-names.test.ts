@@ -9,9 +9,14 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../persistence/index.js';
-import { checkOperator, LIMITS } from '../../persistence/validation.js';
+import {
+  checkOperator,
+  checkReason,
+  OPERATOR_NAME_BYTES_MAX,
+  OPERATOR_REASON_BYTES_MAX,
+} from '../../persistence/validation.js';
 import { isGovernorError } from '../../services/errors.js';
-import { checkOperatorRequest, OPERATOR_NAME_LENGTH_MAX } from '../../services/operator.js';
+import { checkOperatorRequest } from '../../services/operator.js';
 import { type Harness, makeHarness } from '../support/harness.js';
 import {
   hasForbidden,
@@ -120,7 +125,9 @@ describe('operator names', () => {
       fc.property(hostileText(40), (operator) => {
         const trimmed = operator.trim();
         const expected =
-          trimmed !== '' && trimmed.length <= OPERATOR_NAME_LENGTH_MAX && !hasForbidden(operator);
+          trimmed !== '' &&
+          Buffer.byteLength(trimmed) <= OPERATOR_NAME_BYTES_MAX &&
+          !hasForbidden(operator);
         let accepted: boolean;
         try {
           expect(checkOperatorRequest({ operator, reason: 'r' }, 'test').operator).toBe(trimmed);
@@ -140,11 +147,11 @@ describe('operator names', () => {
       fc.property(hostileText(40), (operator) => {
         const expected =
           operator.trim() !== '' &&
-          Buffer.byteLength(operator) <= LIMITS.identifierBytesMax &&
+          Buffer.byteLength(operator.trim()) <= OPERATOR_NAME_BYTES_MAX &&
           !hasForbidden(operator);
         let accepted: boolean;
         try {
-          expect(checkOperator(operator)).toBe(operator);
+          expect(checkOperator(operator)).toBe(operator.trim());
           accepted = true;
         } catch (error) {
           expect(isGovernorError(error, 'GOV_OPERATOR_REQUIRED')).toBe(true);
@@ -154,6 +161,70 @@ describe('operator names', () => {
       }),
       { numRuns: 3_000 },
     );
+  });
+});
+
+describe('one rule for names and reasons, in UTF-8 bytes, wherever they are checked', () => {
+  // 'é' is 2 bytes, '山' 3, '🚨' 4 (a surrogate pair: 2 UTF-16 units).
+  const nameAt = (bytes: number, unit: string) =>
+    `${unit.repeat(Math.floor(bytes / Buffer.byteLength(unit)))}${'a'.repeat(bytes % Buffer.byteLength(unit))}`;
+  const governor = (operator: string, reason = 'r') =>
+    checkOperatorRequest({ operator, reason }, 'test');
+
+  it.each(['a', 'é', '山', '🚨'])(
+    'a name of exactly the limit in bytes is accepted (%s)',
+    (unit) => {
+      const name = nameAt(OPERATOR_NAME_BYTES_MAX, unit);
+      expect(Buffer.byteLength(name)).toBe(OPERATOR_NAME_BYTES_MAX);
+      expect(governor(name).operator).toBe(name);
+      expect(checkOperator(name)).toBe(name);
+    },
+  );
+
+  it.each(['a', 'é', '山', '🚨'])('a name one byte over is refused by both (%s)', (unit) => {
+    const name = `${nameAt(OPERATOR_NAME_BYTES_MAX - 1, unit)}é`;
+    expect(Buffer.byteLength(name)).toBe(OPERATOR_NAME_BYTES_MAX + 1);
+    const error = expectGovernorError(() => governor(name), 'GOV_OPERATOR_REQUIRED');
+    expect(error.message).toContain(`at most ${OPERATOR_NAME_BYTES_MAX} bytes`);
+    expectGovernorError(() => checkOperator(name), 'GOV_OPERATOR_REQUIRED');
+  });
+
+  it('multibyte characters count in bytes, not characters: 86 × 山 (86 characters) is too long', () => {
+    const name = '山'.repeat(86);
+    expect(name.length).toBeLessThan(OPERATOR_NAME_BYTES_MAX);
+    expectGovernorError(() => governor(name), 'GOV_OPERATOR_REQUIRED');
+    expect(governor('山'.repeat(85)).operator).toBe('山'.repeat(85));
+  });
+
+  it('the limit applies to the trimmed name: surrounding spaces do not count', () => {
+    const name = 'a'.repeat(OPERATOR_NAME_BYTES_MAX);
+    expect(governor(`  ${name}  `).operator).toBe(name);
+    expect(checkOperator(`  ${name}  `)).toBe(name);
+  });
+
+  it.each(['a', 'é', '山', '🚨'])(
+    'a reason at the limit is accepted, one byte over refused (%s)',
+    (unit) => {
+      const reason = nameAt(OPERATOR_REASON_BYTES_MAX, unit);
+      expect(governor('ann', reason).reason).toBe(reason);
+      expect(checkReason(reason)).toBe(reason);
+      const over = `${nameAt(OPERATOR_REASON_BYTES_MAX - 1, unit)}é`;
+      expect(Buffer.byteLength(over)).toBe(OPERATOR_REASON_BYTES_MAX + 1);
+      const error = expectGovernorError(() => governor('ann', over), 'GOV_REASON_REQUIRED');
+      expect(error.message).toContain(`at most ${OPERATOR_REASON_BYTES_MAX} bytes`);
+      expectGovernorError(() => checkReason(over), 'GOV_REASON_REQUIRED');
+    },
+  );
+
+  it('a name the governor accepts is one the store accepts, byte for byte (no second rule)', async () => {
+    h = makeHarness();
+    await h.gov.runStartupChecks();
+    const name = nameAt(OPERATOR_NAME_BYTES_MAX, '🚨');
+    const reason = nameAt(OPERATOR_REASON_BYTES_MAX, '山');
+    h.gov.operatorObserve({ operator: name, reason });
+    const recorded = h.reader().operatorActions.list(1)[0];
+    expect(recorded?.operator).toBe(name);
+    expect(recorded?.reason).toBe(reason);
   });
 });
 

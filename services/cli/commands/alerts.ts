@@ -6,6 +6,7 @@
 import type { StoredAlert } from '../../../persistence/index.js';
 import { type AlertDeliveryStatus, readAlertDeliveryStatus } from '../../alerts/delivery-status.js';
 import { displayText } from '../../display-text.js';
+import type { RecordedResultFields } from '../../governor/operator-results.js';
 import { sendOwnerRequest } from '../../governor/ownership/index.js';
 import { checkOperatorRequest } from '../../operator.js';
 import {
@@ -122,7 +123,7 @@ export async function ackCommand(context: CommandContext): Promise<ExitCode> {
     reason: `acknowledge alert ${alertId}`,
     alertId,
   });
-  const result = (outcome.request.result ?? {}) as { code?: string; alert?: unknown };
+  const result: RecordedResultFields = outcome.request.result ?? {};
   if (result.code === 'GOV_UNKNOWN_ALERT') {
     throw new CliError(EXIT.NOT_FOUND, `no alert ${alertId}`);
   }

@@ -8,6 +8,7 @@
  */
 import type { PoolBalance } from '../../../persistence/capital.js';
 import { displayText } from '../../display-text.js';
+import type { RecordedResultFields } from '../../governor/operator-results.js';
 import { sendOwnerRequest } from '../../governor/ownership/index.js';
 import {
   booleanFlag,
@@ -159,22 +160,12 @@ export async function capitalAdjustCommand(context: CommandContext): Promise<Exi
   return EXIT.OK;
 }
 
-interface AppliedResult {
-  readonly state?: string;
-  readonly trigger?: string | null;
-  readonly handledBy?: string;
-  readonly correction?: {
-    readonly after?: { readonly totalMinor?: string; readonly accountsSumMinor?: string };
-    readonly reconciled?: boolean;
-  };
-}
-
 function appliedLines(
   operator: string,
   outcome: Awaited<ReturnType<typeof sendOwnerRequest>>,
   location: CommandLocation,
 ): string[] {
-  const result = (outcome.request.result ?? {}) as AppliedResult;
+  const result: RecordedResultFields = outcome.request.result ?? {};
   const after = result.correction?.after;
   const by =
     outcome.kind === 'confirmed'

@@ -9,7 +9,10 @@
  */
 import { formatDuration } from '../../clock.js';
 import { displayText } from '../../display-text.js';
+import type { RecordedResultFields } from '../../governor/operator-results.js';
+import { operatorCommandEntry } from '../../governor/operator-vocabulary.js';
 import { type RequestOutcome, sendOwnerRequest } from '../../governor/ownership/index.js';
+import type { ThresholdsOrigin } from '../../governor/preflight.js';
 import {
   awaitVenueOutcomes,
   leavesOrders,
@@ -21,13 +24,7 @@ import {
 } from '../../governor/venue-report.js';
 import { checkOperatorRequest, type OperatorRequest } from '../../operator.js';
 import type { DaemonConfig } from '../config.js';
-import {
-  booleanFlag,
-  type CommandContext,
-  ownerRequestTarget,
-  resolveConfig,
-  stringFlag,
-} from '../context.js';
+import { type CommandContext, ownerRequestTarget, resolveConfig, stringFlag } from '../context.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import {
   type CommandLocation,
@@ -37,8 +34,6 @@ import {
 } from '../printed-command.js';
 import { needsVenueFallback, prepareFallbackLate } from './shutdown-fallback.js';
 import type { VenuesFlatResult } from './venues.js';
-
-export type OperatorAction = 'shutdown' | 'observe' | 'resume' | 'restart';
 
 /** --operator and --reason, checked (names, lengths), or a refusal naming what is missing. */
 export function requireOperatorFlags(context: CommandContext, action: string): OperatorRequest {
@@ -59,41 +54,15 @@ export function requireOperatorFlags(context: CommandContext, action: string): O
   return checkOperatorRequest({ operator, reason }, action);
 }
 
-interface Reported {
-  readonly state?: string;
-  readonly handledBy?: string;
-  readonly message?: string;
-  readonly code?: string;
-  readonly settling?: boolean;
-  readonly trigger?: string | null;
-  readonly reason?: string | null;
-  readonly preflight?: {
-    readonly trips?: ReadonlyArray<{ readonly trigger?: string; readonly reason?: string }>;
-    readonly warnings?: readonly string[];
-    readonly thresholds?: ThresholdsUsed;
-  };
-  /** A restart carried out: whose thresholds its pre-flight used. */
-  readonly preflightThresholds?: ThresholdsUsed;
-}
-
-/** Whose thresholds a restart's pre-flight used, as the owner recorded it on the request. */
-interface ThresholdsUsed {
-  readonly source?: string;
-  readonly pid?: unknown;
-  readonly host?: unknown;
-  readonly recordedAt?: unknown;
-  readonly recorded?: string;
-}
-
 /**
  * The line saying whose thresholds the pre-flight used (none when the owner did not say); what
  * the database recorded is shown through `displayText`.
  */
-function thresholdsLine(used: ThresholdsUsed | undefined): string[] {
+function thresholdsLine(used: ThresholdsOrigin | undefined): string[] {
   switch (used?.source) {
     case 'recorded':
       return [
-        `pre-flight with the thresholds owner pid ${displayText(String(used.pid))} recorded at ${displayText(String(used.recordedAt))}`,
+        `pre-flight with the thresholds owner pid ${used.pid} recorded at ${displayText(used.recordedAt)}`,
       ];
     case 'command':
       return [
@@ -114,7 +83,7 @@ function plain(message: string | undefined, fallback: string): string {
 }
 
 /** The refusal's first line; a pre-flight's trips follow on lines of their own. */
-function refusalText(result: Reported): string {
+function refusalText(result: RecordedResultFields): string {
   if (result.code === 'GOV_RESTART_WOULD_TRIP') {
     return 'restart would shut governor down again at once; nothing was changed';
   }
@@ -122,7 +91,11 @@ function refusalText(result: Reported): string {
 }
 
 /** What the operator can do about a refusal, when there is something to say. */
-function refusalHint(action: string, result: Reported, location: CommandLocation): string[] {
+function refusalHint(
+  action: string,
+  result: RecordedResultFields,
+  location: CommandLocation,
+): string[] {
   const next = nextCommands(location);
   if (result.code === 'GOV_RESTART_WOULD_TRIP') {
     const trips = result.preflight?.trips ?? [];
@@ -148,7 +121,11 @@ function refusalHint(action: string, result: Reported, location: CommandLocation
 }
 
 /** A restart (or resume) that ended somewhere other than where it aimed: what to do next. */
-function landingHint(action: string, result: Reported, location: CommandLocation): string[] {
+function landingHint(
+  action: string,
+  result: RecordedResultFields,
+  location: CommandLocation,
+): string[] {
   if (result.settling === true) return [];
   if (result.state === 'OBSERVE_ONLY' && (action === 'restart' || action === 'resume')) {
     const next = nextCommands(location);
@@ -169,7 +146,7 @@ export function describeOutcome(
   outcome: RequestOutcome,
   location: CommandLocation,
 ): { lines: string[]; exitCode: ExitCode } {
-  const result = (outcome.request.result ?? {}) as Reported;
+  const result: RecordedResultFields = outcome.request.result ?? {};
   switch (outcome.kind) {
     case 'confirmed': {
       // Measured on this command's own clock: the owner's may be another (a simulated one).
@@ -268,16 +245,31 @@ export function describeOutcome(
   }
 }
 
-export async function operatorCommand(
+/**
+ * The request's options from the entry's option flags (e.g. restart's `--force` → `force`):
+ * a boolean flag given counts as true, a string flag as its text; flags not given are left out.
+ */
+function optionsFromFlags(
   context: CommandContext,
-  action: OperatorAction,
-): Promise<ExitCode> {
+  optionFlags: Readonly<Record<string, string>>,
+): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const [flag, key] of Object.entries(optionFlags)) {
+    const value = context.values[flag];
+    if (value === true || typeof value === 'string') options[key] = value;
+  }
+  return options;
+}
+
+/** A command of the operator vocabulary that needs nothing beyond --operator, --reason and its option flags. */
+export async function operatorCommand(context: CommandContext, action: string): Promise<ExitCode> {
+  const entry = operatorCommandEntry(action);
   if (context.positionals.length > 0) {
     throw new CliError(EXIT.USAGE, `usage: governor ${action} --operator NAME --reason TEXT`);
   }
   const request = requireOperatorFlags(context, action);
   const config = await resolveConfig(context);
-  const force = action === 'restart' && booleanFlag(context, 'force');
+  const options = optionsFromFlags(context, entry.cli.optionFlags ?? {});
   // The kill switch reports flatness: the venues on record and where the log ended, read first.
   const baseline = action === 'shutdown' ? readVenueBaseline(config.dbPath) : null;
   const requestedAtMs = performance.now();
@@ -287,7 +279,7 @@ export async function operatorCommand(
     outcome = await sendOwnerRequest(ownerRequestTarget(config), {
       command: action,
       ...request,
-      ...(force ? { options: { force: true } } : {}),
+      ...(Object.keys(options).length === 0 ? {} : { options }),
     });
   } finally {
     early?.stopWaiting();

@@ -17,9 +17,9 @@ export {
 } from './find-owner.js';
 export { openDatabaseReader } from './reader.js';
 export {
-  CONFIRM_WAIT_MS,
   type OwnerRequest,
   type RequestOutcome,
+  type RequestRead,
   sendOwnerRequest,
   type TemporaryOwnerConfig,
 } from './request.js';

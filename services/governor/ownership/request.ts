@@ -7,10 +7,7 @@
  * When an owner is alive but does not confirm in time, it says exactly that.
  */
 import type { Mode } from '../../../machines/types.js';
-import type {
-  OperatorRequestCommand,
-  OperatorRequestRecord,
-} from '../../../persistence/operator-requests.js';
+import type { OperatorRequestRecord } from '../../../persistence/operator-requests.js';
 import type { OwnerInfo } from '../../../persistence/owner-lock.js';
 import { Store } from '../../../persistence/store.js';
 import type { AlertSink } from '../../alerts/types.js';
@@ -18,6 +15,8 @@ import type { Thresholds } from '../../config.js';
 import { isGovernorError } from '../../errors.js';
 import type { GovernanceSystem } from '../governance-system.js';
 import { processSignature } from '../operator-commands.js';
+import { parseRecordedResult, type RecordedResult } from '../operator-results.js';
+import { findOperatorCommand, operatorCommandEntry } from '../operator-vocabulary.js';
 import { ownerAlive, ownerOnRecord } from './find-owner.js';
 
 /** What a temporary owner needs, when none runs: the database, its settings and alert sinks. */
@@ -30,19 +29,25 @@ export interface TemporaryOwnerConfig {
 }
 
 export interface OwnerRequest {
-  readonly command: OperatorRequestCommand;
+  /** A command of the operator vocabulary (services/governor/operator-vocabulary.ts). */
+  readonly command: string;
   readonly operator: string;
   readonly reason: string;
   readonly alertId?: string;
-  /** `restart`: `{ force: true }`; `adjust`: `{ poolId, accountId, amountMinor }` (see ../operator-commands.ts). */
+  /** `restart`: `{ force: true }`; `adjust`: `{ poolId, accountId, amountMinor }` (see ../operator-vocabulary.ts). */
   readonly options?: Readonly<Record<string, unknown>>;
+}
+
+/** A request as read back: its result parsed by the schema of operator-results.ts, not cast. */
+export interface RequestRead extends Omit<OperatorRequestRecord, 'result'> {
+  readonly result: RecordedResult | null;
 }
 
 export type RequestOutcome =
   /** The running owner carried it out (or refused it) and said so. */
   | {
       readonly kind: 'confirmed' | 'refused' | 'failed';
-      readonly request: OperatorRequestRecord;
+      readonly request: RequestRead;
       /**
        * On this process's monotonic clock, from just before the request was committed to when
        * this process saw the outcome: never the owner's clock, which may be another one.
@@ -52,41 +57,34 @@ export type RequestOutcome =
   /** No owner was running: this process carried it out as a temporary owner. */
   | {
       readonly kind: 'no-owner';
-      readonly request: OperatorRequestRecord;
+      readonly request: RequestRead;
       readonly status: OperatorRequestRecord['status'];
     }
   /** An owner is alive but did not confirm within the wait. */
   | {
       readonly kind: 'unconfirmed';
-      readonly request: OperatorRequestRecord;
+      readonly request: RequestRead;
       readonly waitedMs: number;
       readonly owner: OwnerInfo | null;
       readonly withdrawn: boolean;
     };
-
-/** How long the command line waits for the owner's confirmation, by command. */
-export const CONFIRM_WAIT_MS: Readonly<Record<OperatorRequestCommand, number>> = {
-  shutdown: 5_000,
-  observe: 5_000,
-  ack: 5_000,
-  adjust: 5_000,
-  // resume and restart run the startup checks; the owner answers within its own bound (20 s).
-  resume: 30_000,
-  restart: 30_000,
-};
 
 const POLL_MS = 10;
 const OWNER_CHECK_MS = 100;
 /** How long a temporary owner waits for its alerts to leave before closing (the rest stay queued). */
 const FLUSH_MS_MAX = 2_000;
 
-/** Commands that, not confirmed, stay recorded for the owner (safe whenever they land). */
-const CONSERVATIVE: ReadonlySet<OperatorRequestCommand> = new Set(['shutdown', 'observe', 'ack']);
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function openWriter(dbPath: string): Store {
   return Store.open(dbPath, { busyTimeoutMs: 2_000 });
+}
+
+/** The request `id` as read back, its result parsed (GOV_CORRUPT_RECORD when it does not fit). */
+function readRequest(store: Store, id: number, fallback: OperatorRequestRecord): RequestRead {
+  const record = store.operatorRequests.get(id) ?? fallback;
+  const extras = findOperatorCommand(record.command)?.resultExtras ?? [];
+  return { ...record, result: parseRecordedResult(record, extras) };
 }
 
 /**
@@ -96,8 +94,12 @@ function openWriter(dbPath: string): Store {
 export async function sendOwnerRequest(
   config: TemporaryOwnerConfig,
   request: OwnerRequest,
-  waitMs = CONFIRM_WAIT_MS[request.command],
+  waitMs?: number,
 ): Promise<RequestOutcome> {
+  // Checked against the vocabulary before anything is recorded.
+  const entry = operatorCommandEntry(request.command);
+  entry.checkOptions(request.options ?? {});
+  const confirmWaitMs = waitMs ?? entry.confirmWaitMs;
   const store = openWriter(config.dbPath);
   try {
     // The wait is measured on this process's monotonic clock; the wall time only dates the row.
@@ -115,7 +117,7 @@ export async function sendOwnerRequest(
     );
     let lastOwnerCheckMs: number | null = null;
     for (;;) {
-      const row = store.operatorRequests.get(recorded.id) ?? recorded;
+      const row = readRequest(store, recorded.id, recorded);
       const waitedMs = Math.round(performance.now() - startedMs);
       if (row.status !== 'pending') {
         return {
@@ -129,17 +131,17 @@ export async function sendOwnerRequest(
         if (!ownerAlive(config.dbPath)) {
           const acted = await actAsOwner(config);
           if (acted) {
-            const done = store.operatorRequests.get(recorded.id) ?? recorded;
+            const done = readRequest(store, recorded.id, recorded);
             return { kind: 'no-owner', request: done, status: done.status };
           }
         }
       }
-      if (waitedMs >= waitMs) {
+      if (waitedMs >= confirmWaitMs) {
         const owner = ownerOnRecord(store);
-        const withdrawn = !CONSERVATIVE.has(request.command) && withdraw(store, recorded.id);
+        const withdrawn = !entry.keptWhenUnconfirmed && withdraw(store, recorded.id);
         return {
           kind: 'unconfirmed',
-          request: store.operatorRequests.get(recorded.id) ?? row,
+          request: readRequest(store, recorded.id, recorded),
           waitedMs,
           owner,
           withdrawn,

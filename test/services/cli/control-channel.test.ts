@@ -4,6 +4,7 @@
  * records operator commands in the database for the owner): now such a request, or any unknown
  * command, is refused with BAD_REQUEST naming what the socket answers, and changes nothing.
  */
+
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import {
   startControlServer,
 } from '../../../services/cli/control-channel.js';
 import { daemonControlHandler } from '../../../services/cli/daemon-control.js';
+import { OPERATOR_COMMANDS } from '../../../services/governor/operator-vocabulary.js';
 import { type Harness, makeHarness } from '../../support/harness.js';
 
 let h: Harness | undefined;
@@ -74,8 +76,8 @@ describe('the control socket answers ping and status only', () => {
     });
   });
 
-  it.each(['shutdown', 'observe', 'resume', 'restart', 'ack'])(
-    'regression: the socket accepted %s, which nothing sends; now it is refused, naming what it answers, and nothing changes',
+  it.each(OPERATOR_COMMANDS.map((entry) => entry.name))(
+    'regression: the socket accepted %s, which nothing sends; now every command of the operator vocabulary is refused there, naming what it answers, and nothing changes',
     async (command) => {
       const { harness, socketPath } = await daemonSocket();
       const answer = await ask(socketPath, {
@@ -87,7 +89,7 @@ describe('the control socket answers ping and status only', () => {
       expect(answer).toEqual({
         ok: false,
         code: 'BAD_REQUEST',
-        message: `unknown command "${command}": the control socket answers ping and status only; operator commands (governor shutdown|observe|resume|restart|ack) are recorded in the database and carried out by its owner`,
+        message: `unknown command "${command}": the control socket answers ping and status only; operator commands (governor shutdown|observe|resume|restart|capital adjust|ack) are recorded in the database and carried out by its owner`,
       });
       expect(harness.gov.getState()).toBe('AGGRESSIVE');
       expect(harness.gov.canDeployCapital()).toBe(true);

@@ -22,6 +22,8 @@ import { describeOutcome } from '../../../services/cli/commands/operator.js';
 import { CliError, EXIT, plainMessage } from '../../../services/cli/exit-codes.js';
 import { SimulatedClock } from '../../../services/clock.js';
 import { GovernorError } from '../../../services/errors.js';
+import { parseRecordedResult } from '../../../services/governor/operator-results.js';
+import { operatorCommandEntry } from '../../../services/governor/operator-vocabulary.js';
 import type { RequestOutcome } from '../../../services/governor/ownership/index.js';
 
 const NOW_MS = Date.parse('2026-03-02T12:00:00.000Z');
@@ -118,8 +120,16 @@ describe('events: --type and --since', () => {
   });
 });
 
-function outcome(kind: 'confirmed' | 'refused', result: Record<string, unknown>): RequestOutcome {
-  const request = {
+/**
+ * A restart's outcome as the command line reads it: the row's result through the schema parser
+ * (a result with a state gets the state fields the owner always reports, unless given).
+ */
+function outcome(kind: 'confirmed' | 'refused', given: Record<string, unknown>): RequestOutcome {
+  const stated = kind === 'confirmed' || given.state !== undefined;
+  const result = stated
+    ? { gateOpen: false, cause: null, trigger: null, reason: null, ...given }
+    : given;
+  const record = {
     id: 1,
     command: 'restart',
     operator: 'olga',
@@ -133,6 +143,10 @@ function outcome(kind: 'confirmed' | 'refused', result: Record<string, unknown>)
     handledBy: 'owner pid 7 on host',
     result,
   } satisfies OperatorRequestRecord;
+  const request = {
+    ...record,
+    result: parseRecordedResult(record, operatorCommandEntry('restart').resultExtras),
+  };
   return { kind, request, waitedMs: 30 };
 }
 
@@ -177,6 +191,7 @@ describe('operator outcomes', () => {
             },
           ],
           warnings: [],
+          thresholds: { source: 'owner' },
         },
       }),
       LOCATION,
@@ -186,6 +201,7 @@ describe('operator outcomes', () => {
       'refused by the owner: restart would shut governor down again at once; nothing was changed',
       'the pre-flight found:',
       '  CAPITAL_INCONSISTENT: pool p: total 10 != accounts 11 (diff -1)',
+      "pre-flight with the running owner's thresholds",
       `Correct the records first (governor capital adjust --db '/srv/gov/demo db.db' --pool ID --account ID --amount MINOR --operator "$(id -un)" --reason TEXT; --dry-run shows the mismatch), then restart again.`,
       `To restart anyway: governor restart --db '/srv/gov/demo db.db' --operator "$(id -un)" --reason TEXT --force`,
     ]);

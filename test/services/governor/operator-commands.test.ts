@@ -55,8 +55,8 @@ function recordingTarget(): { target: CommandTarget; rec: Recording } {
       return { alertId, acknowledgedAt: new Date(Date.UTC(2026, 0, 1)) };
     },
     adjustCapital: (r, options) => {
-      rec.calls.push(`adjust ${r.operator}`);
-      return { before: 1, after: 2, options };
+      rec.calls.push(`adjust ${r.operator} ${String(options.amountMinor)}`);
+      return { before: { totalMinor: '1' }, after: { totalMinor: '2' }, reconciled: true };
     },
     commandResult: () => ({
       state: 'OBSERVE_ONLY',
@@ -126,18 +126,16 @@ describe('executeCommand', () => {
       0,
     );
     expect(forced.preflightThresholds).toBeUndefined();
-    // Only `true` forces: a truthy string does not.
-    await executeCommand(
-      target,
-      { command: 'restart', operator: 'a', reason: 'r', options: { force: 'yes' } },
-      AS,
-      0,
-    );
-    expect(rec.calls).toEqual([
-      'restart a force=false',
-      'restart a force=true',
-      'restart a force=false',
-    ]);
+    // Only `true` forces: a truthy string is refused by the vocabulary, before anything runs.
+    await expect(
+      executeCommand(
+        target,
+        { command: 'restart', operator: 'a', reason: 'r', options: { force: 'yes' } },
+        AS,
+        0,
+      ),
+    ).rejects.toThrow('GOV_INVALID_ARGUMENT: restart: option force must be true or false');
+    expect(rec.calls).toEqual(['restart a force=false', 'restart a force=true']);
   });
 
   it('ack reports the alert as JSON (dates as ISO text); adjust reports the correction', async () => {
@@ -151,11 +149,20 @@ describe('executeCommand', () => {
     expect(ack.alert).toEqual({ alertId: 'al-1', acknowledgedAt: '2026-01-01T00:00:00.000Z' });
     const adjust = await executeCommand(
       target,
-      { command: 'adjust', operator: 'bob', reason: 'fix', options: { poolId: 'p' } },
+      {
+        command: 'adjust',
+        operator: 'bob',
+        reason: 'fix',
+        options: { poolId: 'p', amountMinor: '-1' },
+      },
       AS,
       0,
     );
-    expect(adjust.correction).toEqual({ before: 1, after: 2, options: { poolId: 'p' } });
+    expect(adjust.correction).toEqual({
+      before: { totalMinor: '1' },
+      after: { totalMinor: '2' },
+      reconciled: true,
+    });
   });
 
   it('processSignature names the kind and this process', () => {

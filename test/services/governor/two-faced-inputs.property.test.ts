@@ -298,10 +298,11 @@ describe('every entry point reads a two-faced object once and stores what it rea
             how,
           );
           const recorded = store.operatorRequests.record(request.value as never, 1);
+          // The one rule for names and reasons trims them (persistence/validation.ts).
           expect(store.operatorRequests.get(recorded.id)).toMatchObject({
             command: 'shutdown',
-            operator,
-            reason,
+            operator: operator.trim(),
+            reason: reason.trim(),
             options,
           });
           expectReadOnce(request, optionsFace);
