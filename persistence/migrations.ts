@@ -278,6 +278,17 @@ DROP TABLE system_state;
 ALTER TABLE system_state_v9 RENAME TO system_state;
 `;
 
+// The fleet epochs a host last established (persistence/fleet/remembered-epochs.ts): one row
+// per scope, only rising; each change is also a FLEET_EPOCHS_ESTABLISHED event, found by its index.
+const SCHEMA_FLEET_EPOCHS = `
+CREATE TABLE fleet_epochs (
+  scope          TEXT PRIMARY KEY CHECK (length(scope) BETWEEN 1 AND 200),
+  epoch          INTEGER NOT NULL CHECK (typeof(epoch) = 'integer' AND epoch >= 0),
+  established_at TEXT NOT NULL
+);
+CREATE INDEX events_fleet_epochs ON events (seq) WHERE event_type = 'FLEET_EPOCHS_ESTABLISHED';
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -355,6 +366,14 @@ export const MIGRATIONS: readonly Migration[] = [
       'system_state.hold_cause may be AUTHORITY_LOST: a lost fleet authority is held across restarts (the table rebuilt, its row kept)',
     up(db) {
       db.exec(SCHEMA_HOLD_AUTHORITY_LOST);
+    },
+  },
+  {
+    version: 10,
+    description:
+      'fleet_epochs: the fleet epochs a host last established, in the database (they were a side file a local process could delete)',
+    up(db) {
+      db.exec(SCHEMA_FLEET_EPOCHS);
     },
   },
 ];

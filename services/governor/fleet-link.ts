@@ -9,11 +9,6 @@
  */
 import { hostname } from 'node:os';
 import type { LifecycleState } from '../../machines/types.js';
-import {
-  fleetEpochsPathFor,
-  readFleetEpochs,
-  writeFleetEpochs,
-} from '../../persistence/fleet/epochs-file.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { GovernorError } from '../errors.js';
 import {
@@ -49,6 +44,14 @@ export interface AuthorityOptions {
 }
 
 export { AUTHORITY_LOSS_MS_DEFAULT, LEASE_MS_DEFAULT, LEASE_MS_RANGE };
+
+/** Where the host keeps the epochs its checks established (its database). */
+export interface FleetEpochMemory {
+  /** The epochs remembered from earlier processes, or null when there are none. */
+  read(): Record<string, number> | null;
+  /** Keeps the epochs the checks just established (they only rise). */
+  remember(epochs: Readonly<Record<string, number>>): void;
+}
 
 /** What the link needs of the governor. */
 export interface FleetLinkHost {
@@ -127,7 +130,7 @@ export class FleetLink {
 
   constructor(
     options: AuthorityOptions,
-    dbPath: string,
+    memory: FleetEpochMemory,
     clock: Clock,
     logger: Logger,
     host: FleetLinkHost,
@@ -136,7 +139,6 @@ export class FleetLink {
     this.host = host;
     const checked = checkAuthorityOptions(options);
     this.leaseMs = checked.leaseMs;
-    const epochsPath = fleetEpochsPathFor(dbPath);
     const transport =
       options.transport ??
       lazyPostgresTransport({
@@ -153,13 +155,13 @@ export class FleetLink {
       scopes: checked.scopes,
       leaseMs: checked.leaseMs,
       authorityLossMs: checked.authorityLossMs,
-      rememberedEpochs: readFleetEpochs(epochsPath),
+      rememberedEpochs: memory.read(),
       holder: {
         epochsEstablished: (epochs) => {
           try {
-            writeFleetEpochs(epochsPath, epochs, new Date(clock.wallNow()).toISOString());
+            memory.remember(epochs);
           } catch (error) {
-            logger.error({ err: error }, 'the fleet epochs could not be kept beside the database');
+            logger.error({ err: error }, 'the fleet epochs could not be kept in the database');
           }
         },
         report: () => {

@@ -22,6 +22,11 @@ import type {
 } from '../../machines/types.js';
 import type { PoolBalance } from '../../persistence/capital.js';
 import type { FaultInjector } from '../../persistence/faults.js';
+import {
+  importEpochsSideFile,
+  readRememberedEpochs,
+  rememberEpochs,
+} from '../../persistence/fleet/remembered-epochs.js';
 import { Store } from '../../persistence/index.js';
 import {
   DataIntegrityVerifier,
@@ -75,7 +80,7 @@ import type { Venue } from '../venues/venue.js';
 import { type Authorization, authorityInForce, type Cause } from './authority.js';
 import { Effects, type ModeChangeListener } from './effects.js';
 import { createEnginePort, type EnginePort } from './engine-port.js';
-import { type AuthorityOptions, FleetLink } from './fleet-link.js';
+import { type AuthorityOptions, type FleetEpochMemory, FleetLink } from './fleet-link.js';
 import { Gate } from './gate.js';
 import { Incidents } from './incidents.js';
 import { inputsText, restoreInputAges } from './inputs.js';
@@ -485,7 +490,7 @@ export class GovernanceSystem {
         ? null
         : new FleetLink(
             options.authority,
-            this.dbPath,
+            this.fleetEpochMemory(),
             this.clock,
             componentLogger(this.logger, 'fleet'),
             this.fleetHost(),
@@ -1420,6 +1425,45 @@ export class GovernanceSystem {
         this.logger.error({ err: error }, 'heartbeat could not be written');
         this.health.recordError();
       },
+    };
+  }
+
+  /**
+   * The fleet epochs in this database (persistence/fleet/remembered-epochs.ts); the side file an
+   * earlier version kept is imported into it first.
+   */
+  private fleetEpochMemory(): FleetEpochMemory {
+    const logger = componentLogger(this.logger, 'fleet');
+    const at = (): string => new Date(this.clock.wallNow()).toISOString();
+    return {
+      read: () => {
+        try {
+          const imported = importEpochsSideFile(this.store, this.dbPath, at());
+          if (imported !== null && 'imported' in imported) {
+            logger.info(
+              { epochs: imported.imported },
+              'fleet epochs imported from the side file into the database; the file removed',
+            );
+          } else if (imported !== null) {
+            logger.error(
+              { path: imported.unreadable },
+              'the fleet epochs side file is unreadable: left where it is, not imported',
+            );
+          }
+        } catch (error) {
+          logger.error({ err: error }, 'the fleet epochs side file could not be imported');
+        }
+        const remembered = readRememberedEpochs(this.store);
+        if (remembered.discrepancy !== null) logger.error(remembered.discrepancy);
+        return remembered.epochs;
+      },
+      remember: (epochs) =>
+        void rememberEpochs(
+          this.store,
+          epochs,
+          at(),
+          'fleet epochs established by the startup checks',
+        ),
     };
   }
 
