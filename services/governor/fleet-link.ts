@@ -229,7 +229,8 @@ export class FleetLink {
         this.held = true;
         this.host.leaseHeld();
       }
-      const remainingMs = this.lease.leaseEndsAtMs - this.clock.monotonicNow();
+      // The lease's own end (a kill notice closes the gate, but does not end the lease).
+      const remainingMs = this.lease.view().leaseEndsAtMs - this.clock.monotonicNow();
       this.endTimer = this.clock.setTimeout(
         () => this.watchLeaseEnd(),
         Math.max(1, Math.ceil(remainingMs)),

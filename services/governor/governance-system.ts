@@ -1293,6 +1293,10 @@ export class GovernanceSystem {
    * past its limit at `nowMs`, judged by the comparison the deadline was computed with.
    */
   private deadlineReason(nowMs: number): string {
+    const notice = this.fleet?.lease.pendingNotice() ?? null;
+    if (notice !== null) {
+      return `fleet kill of scope ${notice.scope} (epoch ${notice.epoch}) announced: no capital while the authority's record is read`;
+    }
     const leaseEnd = this.fleet?.lease.leaseEndsAtMs ?? Number.POSITIVE_INFINITY;
     if (nowMs >= leaseEnd) {
       return `fleet authority lease ended ${exactDuration(nowMs - leaseEnd)} ago: no capital until a renewal is granted`;
