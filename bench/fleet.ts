@@ -309,6 +309,7 @@ try {
         regained: () => {},
         queueUsageHigh: () => {},
         epochsEstablished: () => {},
+        epochsSeen: () => {},
       },
     });
     leases.push(lease);

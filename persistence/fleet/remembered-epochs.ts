@@ -1,7 +1,7 @@
 /**
- * The fleet epochs a host last established, kept in its SQLite database (migration 10): a process
- * that starts again after a kill and a release it never saw finds an epoch higher than the one it
- * remembers and obeys the kill, as a partitioned host does. As the latch, they are held twice in
+ * The fleet epochs a host established or obeyed, kept in its SQLite database (migration 10): a
+ * process that starts again after a kill and a release it never saw finds an epoch higher than
+ * the one it remembers and obeys the kill, as a partitioned host does. As the latch, they are held twice in
  * one transaction: the `fleet_epochs` table (epochs only rise there) and a FLEET_EPOCHS_ESTABLISHED
  * event in the hash-chained log. What is remembered is the higher of the two per scope, so a row
  * deleted outside governor forgets nothing (and is reported), and removing the event breaks the
@@ -85,7 +85,7 @@ export function readRememberedEpochs(store: StoreCore): RememberedEpochs {
 }
 
 /**
- * Records epochs this host established (from its checks, or imported): in one transaction, each
+ * Records epochs this host established or obeyed (or imported): in one transaction, each
  * row rises to the epoch given (never falls), and when that changed anything (or the event log
  * holds less) a FLEET_EPOCHS_ESTABLISHED event records every remembered epoch. Returns whether
  * anything was written.

@@ -68,6 +68,11 @@ export interface LeaseHolder {
   queueUsageHigh(usage: number): void;
   /** The epochs the checks just established: kept, so a restarted process remembers them. */
   epochsEstablished(epochs: Readonly<Record<string, number>>): void;
+  /**
+   * Epochs read while obeying a kill (a release after it): kept too, so a later process does not
+   * take them for a kill it missed.
+   */
+  epochsSeen(epochs: Readonly<Record<string, number>>): void;
 }
 
 export type LeaseStatus = 'none' | 'held' | 'expired' | 'lost' | 'fenced';

@@ -331,10 +331,15 @@ export class FleetLease {
     // Fenced already (a kill obeyed): a release seen now grants nothing until the checks run;
     // the epochs it raised were seen here, so the checks accept them.
     if (this.fence !== null) {
+      const seen: Record<string, number> = {};
       for (const scope of this.obeyed) {
         const now = epochs[scope] ?? 0;
-        if (now > (this.reportedKillEpoch.get(scope) ?? 0)) this.reportedKillEpoch.set(scope, now);
+        if (now > (this.reportedKillEpoch.get(scope) ?? 0)) {
+          this.reportedKillEpoch.set(scope, now);
+          seen[scope] = now;
+        }
       }
+      if (Object.keys(seen).length > 0) this.options.holder.epochsSeen(seen);
       return;
     }
     if (!answer.hostRowWritten) return;

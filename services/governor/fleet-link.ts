@@ -49,8 +49,8 @@ export { AUTHORITY_LOSS_MS_DEFAULT, LEASE_MS_DEFAULT, LEASE_MS_RANGE };
 export interface FleetEpochMemory {
   /** The epochs remembered from earlier processes, or null when there are none. */
   read(): Record<string, number> | null;
-  /** Keeps the epochs the checks just established (they only rise). */
-  remember(epochs: Readonly<Record<string, number>>): void;
+  /** Keeps epochs this host established or obeyed (they only rise); `reason` says which. */
+  remember(epochs: Readonly<Record<string, number>>, reason: string): void;
 }
 
 /** What the link needs of the governor. */
@@ -122,6 +122,8 @@ export class FleetLink {
   readonly lease: FleetLease;
   private readonly clock: Clock;
   private readonly host: FleetLinkHost;
+  private readonly memory: FleetEpochMemory;
+  private readonly logger: Logger;
   private readonly leaseMs: number;
   /** True while the lease was held when last looked at (a grant not yet past its end). */
   private held = false;
@@ -137,6 +139,8 @@ export class FleetLink {
   ) {
     this.clock = clock;
     this.host = host;
+    this.memory = memory;
+    this.logger = logger;
     const checked = checkAuthorityOptions(options);
     this.leaseMs = checked.leaseMs;
     const transport =
@@ -157,13 +161,10 @@ export class FleetLink {
       authorityLossMs: checked.authorityLossMs,
       rememberedEpochs: memory.read(),
       holder: {
-        epochsEstablished: (epochs) => {
-          try {
-            memory.remember(epochs);
-          } catch (error) {
-            logger.error({ err: error }, 'the fleet epochs could not be kept in the database');
-          }
-        },
+        epochsEstablished: (epochs) =>
+          this.remember(epochs, 'fleet epochs established by the startup checks'),
+        epochsSeen: (epochs) =>
+          this.remember(epochs, 'fleet epochs read while obeying a kill (a release after it)'),
         report: () => {
           const state = host.state();
           const refusal = state === 'SHUTDOWN' ? host.restartRefusal() : null;
@@ -185,6 +186,8 @@ export class FleetLink {
         },
         killed: (kill) => {
           host.kill(kill);
+          // Obeyed (the latch is written): a later process must not take it for a kill it missed.
+          this.remember({ [kill.scope]: kill.epoch }, `fleet kill of ${kill.scope} obeyed`);
           this.lease.confirm(kill, host.state());
           host.leaseChanged(this.lease.view());
         },
@@ -199,6 +202,14 @@ export class FleetLink {
         queueUsageHigh: (usage) => host.queueUsageHigh(usage),
       },
     });
+  }
+
+  private remember(epochs: Readonly<Record<string, number>>, reason: string): void {
+    try {
+      this.memory.remember(epochs, reason);
+    } catch (error) {
+      this.logger.error({ err: error }, 'the fleet epochs could not be kept in the database');
+    }
   }
 
   /** The startup check's ping: establishes the lease (epochs as the baseline). */

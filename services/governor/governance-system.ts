@@ -1461,13 +1461,7 @@ export class GovernanceSystem {
         if (remembered.discrepancy !== null) logger.error(remembered.discrepancy);
         return remembered.epochs;
       },
-      remember: (epochs) =>
-        void rememberEpochs(
-          this.store,
-          epochs,
-          at(),
-          'fleet epochs established by the startup checks',
-        ),
+      remember: (epochs, reason) => void rememberEpochs(this.store, epochs, at(), reason),
     };
   }
 

@@ -92,6 +92,7 @@ async function hostLease(host: string, scopes: string[], leaseMs = 600, role?: s
       regained: () => {},
       queueUsageHigh: () => {},
       epochsEstablished: () => {},
+      epochsSeen: () => {},
     },
   });
   const setState = (next: string): void => {

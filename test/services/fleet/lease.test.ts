@@ -33,6 +33,7 @@ function setup(options: { leaseMs?: number; authorityLossMs?: number; scopes?: s
       },
       queueUsageHigh: () => {},
       epochsEstablished: () => {},
+      epochsSeen: () => {},
     },
   });
   return { clock, authority, lease, kills, lost, regained: () => regained };

@@ -237,6 +237,23 @@ describe('a governor under the fleet authority', () => {
     });
   });
 
+  it('regression: a new process after an obeyed kill and its release took the release for a kill it had missed (refused its restart)', async () => {
+    const { gov, authority } = fleetGovernor();
+    await start(gov);
+    authority.kill('firm/desk-a');
+    await advanceBy(h.clock, 20, 1);
+    expect(gov.getState()).toBe('SHUTDOWN');
+    authority.release('firm/desk-a');
+    // The fenced host reads the release at its next renewal.
+    await advanceBy(h.clock, LEASE_MS);
+    gov.close();
+    const again = reopenUnder(authority);
+    again.operatorRestart({ operator: 'dave', reason: 'released' });
+    expect(await start(again)).toBe(true);
+    expect(again.getState()).toBe('AGGRESSIVE');
+    expect(again.canDeployCapital()).toBe(true);
+  });
+
   it('after a release, only a local restart (pre-flight and checks) opens the gate again', async () => {
     const { gov, authority } = fleetGovernor();
     await start(gov);
