@@ -1,21 +1,28 @@
 /**
  * Benchmark: the fleet authority on a real PostgreSQL (a throwaway cluster, as the tests start
- * it). In one run: (1) a bare NOTIFY round trip to 5 listening connections (the baseline);
- * (2) kill committed → all 5 gates closed, over 5 governors with the `authority` option (in this
- * process, each with its own SQLite file and connection; the gates are polled on every turn of
- * the event loop), each trial released and the governors restarted; (3) PostgreSQL's whole
- * process tree frozen → all 5 gates closed, against leaseMs; (4) 200 simulated hosts (leases
- * without a governor) on one PostgreSQL: kill → all 200 fenced, and the database's load from
- * renewals (transactions per second, CPU of its processes); (5) canDeployCapital() with a lease
- * against the same governor without one. Run: npm run bench:fleet (BENCH_TRIALS, default 100).
+ * it), in the deployment's shape: each host is its own process (bench/support/fleet-host-child.ts,
+ * embedding governor through its public API). In one run: (1) a bare NOTIFY to 5 listening processes (the
+ * baseline); (2) kill committed → all 5 gates closed: five host processes, the kill by the
+ * operator's command (`governor shutdown --authority URL --scope S`, dist/: `npm run build`
+ * first), each trial released and the hosts restarted; (3) PostgreSQL's whole process tree frozen
+ * → all 5 gates closed, against leaseMs; (4) 200 simulated hosts (leases without a governor, in
+ * this process) on one PostgreSQL: kill → all 200 fenced, and the database's load from renewals
+ * (transactions per second, CPU of its processes); (5) canDeployCapital() with a lease against
+ * the same governor without one. Times across processes are wall times (CLOCK_REALTIME: Date.now()
+ * in Node, now() and the commit timestamps in PostgreSQL; one machine, one clock); a kill is timed
+ * from its commit (track_commit_timestamp), the baseline from its statement. Run: npm run bench:fleet (BENCH_TRIALS,
+ * default 100).
  */
+import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
 import pg from 'pg';
 import { SystemClock } from '../services/clock.js';
 import { FleetLease } from '../services/fleet/lease.js';
-import { fleetInit, HOST_ROLE, OPERATOR_ROLE } from '../services/fleet/operator.js';
+import { fleetInit, fleetRelease, HOST_ROLE, OPERATOR_ROLE } from '../services/fleet/operator.js';
 import { postgresTransport } from '../services/fleet/pg-transport.js';
 import { GovernanceSystem } from '../services/governor/governance-system.js';
 import { silentLogger } from '../services/logger.js';
@@ -32,7 +39,20 @@ function percentile(values: readonly number[], p: number): number {
 }
 const fmt = (ms: number): string => `${ms.toFixed(1)} ms`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** The parent polls gently: the hosts time themselves, and a spinning parent would take a core. */
+const turn = (): Promise<void> => sleep(2);
+const CHILD = join(import.meta.dirname, 'support', 'fleet-host-child.ts');
+const GOVERNOR_BIN = join(import.meta.dirname, '..', 'dist', 'bin', 'governor.js');
+
+interface ChildLine {
+  readonly type: string;
+  readonly wallMs?: number;
+  readonly latencyMs?: number;
+}
+interface Child {
+  readonly child: ChildProcessByStdio<Writable, Readable, null>;
+  readonly lines: ChildLine[];
+}
 
 async function until(condition: () => boolean, boundMs: number, what: string): Promise<void> {
   const end = performance.now() + boundMs;
@@ -43,6 +63,17 @@ async function until(condition: () => boolean, boundMs: number, what: string): P
 }
 
 const cluster = await startPostgres();
+{
+  // Each transaction's commit time is recorded (pg_xact_commit_timestamp): a kill is timed from
+  // its commit, not from its statement's start (a new connection's first kill compiles the
+  // functions first, tens of ms on this box, before anything is committed).
+  const setup = new pg.Client({ connectionString: cluster.superuserUrl });
+  await setup.connect();
+  await setup.query('ALTER SYSTEM SET track_commit_timestamp = on');
+  await setup.end();
+  cluster.stopImmediate();
+  cluster.start();
+}
 const dir = mkdtempSync(join(tmpdir(), 'governor-bench-fleet-'));
 const lines: string[] = [];
 const report = (line: string): void => {
@@ -56,78 +87,175 @@ try {
   await admin.query(`CREATE ROLE op LOGIN IN ROLE ${OPERATOR_ROLE}`);
   await admin.query("SELECT governor_fleet.grant_operator_scope('op', 'firm')");
   await admin.query("SELECT governor_fleet.grant_operator_scope('op', 'sim')");
-  for (let i = 0; i < 5 + SIMULATED_HOSTS; i++) {
+  for (let i = 0; i < 6 + SIMULATED_HOSTS; i++) {
     await admin.query(`CREATE ROLE h${i} LOGIN IN ROLE ${HOST_ROLE}`);
   }
   const operator = new pg.Client({ connectionString: cluster.urlFor('op') });
   await operator.connect();
 
-  // (1) The baseline: a bare NOTIFY to 5 listeners.
-  const listeners: pg.Client[] = [];
-  for (let i = 0; i < 5; i++) {
-    const client = new pg.Client({ connectionString: cluster.superuserUrl });
-    await client.connect();
-    await client.query('LISTEN bench');
-    listeners.push(client);
-  }
+  // Five child processes per part: the deployment's shape (five hosts, five event loops, five
+  // connections), each reporting on its own clock reading (wall, the one PostgreSQL's now() reads).
+  const spawnChild = (env: Record<string, string>): Child => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const entry: Child = { child, lines: [] };
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      entry.lines.push(JSON.parse(line) as ChildLine);
+    });
+    return entry;
+  };
+  const stopChildren = async (children: readonly Child[]): Promise<void> => {
+    for (const { child } of children) child.kill('SIGTERM');
+    await Promise.all(
+      children.map(
+        ({ child }) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) resolve();
+            else child.once('exit', () => resolve());
+          }),
+      ),
+    );
+  };
+
+  // (1) The baseline: a bare NOTIFY to 5 listening processes, from the statement's start on the
+  // database's clock (the payload) to each listener's receipt on its own wall clock.
+  const listeners = Array.from({ length: 5 }, (_, i) =>
+    spawnChild({
+      FLEET_ROLE: 'listener',
+      FLEET_HOST: `listener-${i}`,
+      FLEET_URL: cluster.superuserUrl,
+    }),
+  );
+  await until(
+    () => listeners.every((l) => l.lines.some((m) => m.type === 'listening')),
+    60_000,
+    'listeners',
+  );
   const notifyMs: number[] = [];
   for (let trial = 0; trial < TRIALS; trial++) {
-    let heard = 0;
-    const onNotify = (): void => {
-      heard += 1;
-    };
-    for (const client of listeners) client.on('notification', onNotify);
-    const start = performance.now();
-    await admin.query("SELECT pg_notify('bench', 'x')");
-    await until(() => heard === 5, 5_000, 'the notifications');
-    notifyMs.push(performance.now() - start);
-    for (const client of listeners) client.off('notification', onNotify);
-  }
-  for (const client of listeners) await client.end();
-
-  // (2) Kill committed → all 5 gates closed.
-  const governors: GovernanceSystem[] = [];
-  for (let i = 0; i < 5; i++) {
-    governors.push(
-      new GovernanceSystem({
-        dbPath: join(dir, `host-${i}.db`),
-        authority: {
-          url: cluster.urlFor(`h${i}`),
-          host: `host-${i}`,
-          scopes: ['firm/desk-a/strategy-x'],
-          leaseMs: LEASE_MS,
-        },
-      }),
+    const from = listeners.map((l) => l.lines.length);
+    await admin.query(
+      "SELECT pg_notify('bench', (extract(epoch FROM statement_timestamp()) * 1000)::text)",
     );
+    const heard = (l: Child, i: number): ChildLine | undefined =>
+      l.lines.slice(from[i]).find((m) => m.type === 'heard');
+    await until(
+      () => listeners.every((l, i) => heard(l, i) !== undefined),
+      5_000,
+      'the notifications',
+    );
+    notifyMs.push(Math.max(...listeners.map((l, i) => Number(heard(l, i)?.latencyMs))));
+    await sleep(20);
   }
+  await stopChildren(listeners);
+
+  // (2) Kill committed → all 5 gates closed: five host processes; the kill by the operator's
+  // command (`governor shutdown --authority URL --scope firm/desk-a`), timed from its
+  // transaction's start (the scope row's changed_at, the database's clock) to the last host's
+  // gate closed (each host's wall clock, Date.now(): one machine, one clock).
+  const hosts = Array.from({ length: 5 }, (_, i) =>
+    spawnChild({
+      FLEET_HOST: `host-${i}`,
+      FLEET_URL: cluster.urlFor(`h${i}`),
+      FLEET_SCOPES: 'firm/desk-a/strategy-x',
+      FLEET_LEASE_MS: String(LEASE_MS),
+      FLEET_DB: join(dir, `host-${i}.db`),
+    }),
+  );
+  const gateOf = (h: Child): string | undefined =>
+    h.lines.filter((m) => m.type === 'open' || m.type === 'closed').at(-1)?.type;
+  const allOpen = (): boolean => hosts.every((h) => gateOf(h) === 'open');
+  const killMs: number[] = [];
+  const statementToClosedMs: number[] = [];
+  await until(allOpen, 90_000, 'open gates');
+  for (let trial = 0; trial < TRIALS; trial++) {
+    await until(allOpen, 20_000, 'open gates');
+    await sleep(Math.random() * (LEASE_MS / 3));
+    const from = hosts.map((h) => h.lines.length);
+    const kill = spawnSync(
+      process.execPath,
+      [
+        GOVERNOR_BIN,
+        'shutdown',
+        '--authority',
+        cluster.urlFor('op'),
+        '--scope',
+        'firm/desk-a',
+        '--operator',
+        'bench',
+        '--reason',
+        `trial ${trial}`,
+      ],
+      { encoding: 'utf8' },
+    );
+    if (kill.status !== 0)
+      throw new Error(`bench: the kill exited ${kill.status}: ${kill.stdout}${kill.stderr}`);
+    const closedAt = (h: Child, i: number): number | undefined =>
+      h.lines.slice(from[i]).find((m) => m.type === 'closed')?.wallMs;
+    await until(() => hosts.every((h, i) => closedAt(h, i) !== undefined), 10_000, 'closed gates');
+    const committed = await admin.query<{ started: string; committed: string }>(
+      `SELECT (extract(epoch FROM changed_at) * 1000)::text AS started,
+              (extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000)::text AS committed
+         FROM governor_fleet.scopes WHERE scope = 'firm/desk-a'`,
+    );
+    const startMs = Number(committed.rows[0]?.committed);
+    const statementMs = Number(committed.rows[0]?.started);
+    const lastClosedMs = Math.max(...hosts.map((h, i) => Number(closedAt(h, i))));
+    killMs.push(lastClosedMs - startMs);
+    statementToClosedMs.push(lastClosedMs - statementMs);
+    await fleetRelease({
+      url: cluster.urlFor('op'),
+      scope: 'firm/desk-a',
+      operator: 'bench',
+      reason: 'over',
+      waitMs: 0,
+    });
+    for (const { child } of hosts) child.stdin.write('restart\n');
+  }
+  report(
+    `bare NOTIFY → 5 listening processes: p50 ${fmt(percentile(notifyMs, 0.5))}, p99 ${fmt(percentile(notifyMs, 0.99))}`,
+  );
+  report(
+    `kill committed → all 5 gates closed (5 processes): p50 ${fmt(percentile(killMs, 0.5))}, p99 ${fmt(percentile(killMs, 0.99))} (target < 100 ms); ratio to the bare NOTIFY p99 ${(percentile(killMs, 0.99) / percentile(notifyMs, 0.99)).toFixed(1)}×`,
+  );
+
+  // (3) PostgreSQL frozen whole → all 5 gates closed (the same five processes).
+  const frozenMs: number[] = [];
+  for (let trial = 0; trial < 3; trial++) {
+    await until(allOpen, 20_000, 'open gates');
+    const from = hosts.map((h) => h.lines.length);
+    const startMs = Date.now();
+    cluster.freeze();
+    const closedAt = (h: Child, i: number): number | undefined =>
+      h.lines.slice(from[i]).find((m) => m.type === 'closed')?.wallMs;
+    await until(() => hosts.every((h, i) => closedAt(h, i) !== undefined), LEASE_MS * 3, 'closed');
+    frozenMs.push(Math.max(...hosts.map((h, i) => Number(closedAt(h, i)))) - startMs);
+    cluster.thaw();
+    await sleep(LEASE_MS / 2);
+  }
+  await stopChildren(hosts);
+
+  // (5) The gate's cost with a lease against the same code without one (in this process).
+  const leased = new GovernanceSystem({
+    dbPath: join(dir, 'leased.db'),
+    authority: {
+      url: cluster.urlFor('h5'),
+      host: 'host-5',
+      scopes: ['firm/desk-a/strategy-x'],
+      leaseMs: LEASE_MS,
+    },
+  });
+  const plain = new GovernanceSystem({ dbPath: join(dir, 'plain.db') });
   const fresh = setInterval(() => {
-    for (const gov of governors) {
+    for (const gov of [leased, plain]) {
       gov.healthMonitor.updateMarketDataTimestamp();
       gov.healthMonitor.updateSnapshotWriteTimestamp();
     }
   }, 100);
-  await Promise.all(governors.map((gov) => gov.runStartupChecks()));
-  const killMs: number[] = [];
-  for (let trial = 0; trial < TRIALS; trial++) {
-    await until(() => governors.every((gov) => gov.canDeployCapital()), 20_000, 'open gates');
-    await sleep(Math.random() * (LEASE_MS / 3));
-    const start = performance.now();
-    const kill = operator.query("SELECT governor_fleet.kill_scope('firm/desk-a', 'bench', 'kill')");
-    await until(() => governors.every((gov) => !gov.canDeployCapital()), 10_000, 'closed gates');
-    killMs.push(performance.now() - start);
-    await kill;
-    await until(() => governors.every((gov) => gov.getState() === 'SHUTDOWN'), 10_000, 'SHUTDOWN');
-    await operator.query(
-      "SELECT * FROM governor_fleet.release_scope('firm/desk-a', 'bench', 'over')",
-    );
-    for (const gov of governors) {
-      gov.operatorRestart({ operator: 'bench', reason: 'next trial' }, { force: true });
-    }
-    await Promise.all(governors.map((gov) => gov.runStartupChecks()));
-  }
-
-  // (5) The gate's cost with a lease against the same code without one.
-  const plain = new GovernanceSystem({ dbPath: join(dir, 'plain.db') });
+  await leased.runStartupChecks();
   await plain.runStartupChecks();
   const gateNs = (gov: GovernanceSystem): number => {
     const rounds = 500_000;
@@ -138,14 +266,7 @@ try {
     if (open === 0) throw new Error('bench: the gate was closed');
     return ns;
   };
-  const leased = governors[0] as GovernanceSystem;
   await until(() => leased.canDeployCapital(), 20_000, 'the leased gate open');
-  report(
-    `bare NOTIFY → 5 listeners: p50 ${fmt(percentile(notifyMs, 0.5))}, p99 ${fmt(percentile(notifyMs, 0.99))}`,
-  );
-  report(
-    `kill committed → all 5 gates closed: p50 ${fmt(percentile(killMs, 0.5))}, p99 ${fmt(percentile(killMs, 0.99))} (target < 100 ms); ratio to the bare NOTIFY p99 ${(percentile(killMs, 0.99) / percentile(notifyMs, 0.99)).toFixed(1)}×`,
-  );
   const plainRuns: number[] = [];
   const leasedRuns: number[] = [];
   for (let round = 0; round < 7; round++) {
@@ -155,21 +276,9 @@ try {
     await sleep(50);
     leasedRuns.push(gateNs(leased));
   }
-  plain.close();
-
-  // (3) PostgreSQL frozen whole → all gates closed.
-  const frozenMs: number[] = [];
-  for (let trial = 0; trial < 3; trial++) {
-    await until(() => governors.every((gov) => gov.canDeployCapital()), 20_000, 'open gates');
-    const start = performance.now();
-    cluster.freeze();
-    await until(() => governors.every((gov) => !gov.canDeployCapital()), LEASE_MS * 3, 'closed');
-    frozenMs.push(performance.now() - start);
-    cluster.thaw();
-    await sleep(LEASE_MS / 2);
-  }
   clearInterval(fresh);
-  for (const gov of governors) gov.close();
+  plain.close();
+  leased.close();
 
   // (4) 200 simulated hosts on one PostgreSQL.
   const fencedAt = new Map<number, number>();
@@ -178,7 +287,7 @@ try {
     const scopes = [`sim/desk-${i % 10}/s-${i}`];
     const lease: FleetLease = new FleetLease({
       transport: postgresTransport({
-        url: cluster.urlFor(`h${i + 5}`),
+        url: cluster.urlFor(`h${i + 6}`),
         host: `sim-${i}`,
         scopes,
         leaseMs: LEASE_MS,
@@ -200,6 +309,7 @@ try {
         regained: () => {},
         queueUsageHigh: () => {},
         epochsEstablished: () => {},
+        epochsSeen: () => {},
       },
     });
     leases.push(lease);
@@ -246,9 +356,14 @@ try {
   const killP99 = percentile(killMs, 0.99);
   const notifyP99 = percentile(notifyMs, 0.99);
   report(`fleet bench (${TRIALS} trials, leaseMs ${LEASE_MS}, one PostgreSQL 15, this machine)`);
-  report(`bare NOTIFY → 5 listeners: p50 ${fmt(percentile(notifyMs, 0.5))}, p99 ${fmt(notifyP99)}`);
   report(
-    `kill committed → all 5 gates closed: p50 ${fmt(percentile(killMs, 0.5))}, p99 ${fmt(killP99)} (target < 100 ms: ${killP99 < 100 ? 'met' : 'MISSED'}); ratio to the bare NOTIFY p99 ${(killP99 / notifyP99).toFixed(1)}×`,
+    `bare NOTIFY → 5 listening processes: p50 ${fmt(percentile(notifyMs, 0.5))}, p99 ${fmt(notifyP99)}`,
+  );
+  report(
+    `kill committed → all 5 gates closed (5 processes): p50 ${fmt(percentile(killMs, 0.5))}, p99 ${fmt(killP99)} (target < 100 ms: ${killP99 < 100 ? 'met' : 'MISSED'}); ratio to the bare NOTIFY p99 ${(killP99 / notifyP99).toFixed(1)}×`,
+  );
+  report(
+    `the operator's kill statement started → all 5 gates closed: p50 ${fmt(percentile(statementToClosedMs, 0.5))}, p99 ${fmt(percentile(statementToClosedMs, 0.99))} (a new connection's first kill)`,
   );
   report(
     `PostgreSQL frozen (whole tree) → all 5 gates closed: ${frozenMs.map(fmt).join(', ')} (bound leaseMs + 100 = ${LEASE_MS + 100} ms: ${Math.max(...frozenMs) <= LEASE_MS + 100 ? 'met' : 'MISSED'})`,

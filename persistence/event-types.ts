@@ -26,6 +26,8 @@ export const GOVERNOR_EVENT_TYPES = {
     'A venue confirmed flat after a SHUTDOWN: it counted 0 open orders (metadata: venue, attempts, afterMs, cancelledCount).',
   VENUE_NOT_FLAT:
     'A venue not confirmed flat within venueFlatWithinMs of a SHUTDOWN (final: false), or its alert acknowledged and the retries ended there (final: true) (metadata: venue, attempts, afterMs, openOrders, error, final).',
+  FLEET_EPOCHS_ESTABLISHED:
+    'The fleet epochs a host remembers rose (its checks established them, it obeyed a kill or read a release while obeying it, or they were imported from the side file of an earlier version) (metadata: epochs, scope to epoch; at).',
 } as const;
 
 export type GovernorLogEventType = keyof typeof GOVERNOR_EVENT_TYPES;

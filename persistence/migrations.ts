@@ -309,6 +309,17 @@ ALTER TABLE operator_requests_v10 RENAME TO operator_requests;
 CREATE INDEX operator_requests_pending ON operator_requests (id) WHERE status = 'pending';
 `;
 
+// The fleet epochs a host last established (persistence/fleet/remembered-epochs.ts): one row
+// per scope, only rising; each change is also a FLEET_EPOCHS_ESTABLISHED event, found by its index.
+const SCHEMA_FLEET_EPOCHS = `
+CREATE TABLE fleet_epochs (
+  scope          TEXT PRIMARY KEY CHECK (length(scope) BETWEEN 1 AND 200),
+  epoch          INTEGER NOT NULL CHECK (typeof(epoch) = 'integer' AND epoch >= 0),
+  established_at TEXT NOT NULL
+);
+CREATE INDEX events_fleet_epochs ON events (seq) WHERE event_type = 'FLEET_EPOCHS_ESTABLISHED';
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -394,6 +405,14 @@ export const MIGRATIONS: readonly Migration[] = [
       'operator_requests.command checks the form of a name, not a list of names: the operator vocabulary says which exist (the table rebuilt, its rows kept)',
     up(db) {
       db.exec(SCHEMA_OPERATOR_REQUEST_NAMES);
+    },
+  },
+  {
+    version: 11,
+    description:
+      'fleet_epochs: the fleet epochs a host last established, in the database (they were a side file a local process could delete)',
+    up(db) {
+      db.exec(SCHEMA_FLEET_EPOCHS);
     },
   },
 ];

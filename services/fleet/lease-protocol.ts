@@ -40,11 +40,12 @@ export interface AuthorityConnection {
 
 /**
  * How a lease reaches the authority. `connect` connects, registers the host's row and LISTENs;
- * `onNotify` wakes a renewal (a hint, never the record); `onClosed` reports a broken connection.
+ * `onNotify` (with the notification's payload) wakes a renewal and may close the gate until its
+ * answer (a hint, never the record); `onClosed` reports a broken connection.
  */
 export interface AuthorityTransport {
   connect(handlers: {
-    onNotify(): void;
+    onNotify(payload?: string): void;
     onClosed(error: unknown): void;
   }): Promise<AuthorityConnection>;
 }
@@ -67,6 +68,11 @@ export interface LeaseHolder {
   queueUsageHigh(usage: number): void;
   /** The epochs the checks just established: kept, so a restarted process remembers them. */
   epochsEstablished(epochs: Readonly<Record<string, number>>): void;
+  /**
+   * Epochs read while obeying a kill (a release after it): kept too, so a later process does not
+   * take them for a kill it missed.
+   */
+  epochsSeen(epochs: Readonly<Record<string, number>>): void;
 }
 
 export type LeaseStatus = 'none' | 'held' | 'expired' | 'lost' | 'fenced';
@@ -93,7 +99,7 @@ export interface FleetLeaseOptions {
   readonly leaseMs: number;
   readonly authorityLossMs: number;
   readonly holder: LeaseHolder;
-  /** The epochs an earlier process of this host established (its side file), or null. */
+  /** The epochs an earlier process of this host established (its database), or null. */
   readonly rememberedEpochs?: Readonly<Record<string, number>> | null;
 }
 

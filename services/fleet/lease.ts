@@ -5,7 +5,10 @@
  * on the monotonic clock (lease ends only move forward). A killed scope, or an epoch that rose
  * while this host was away, grants nothing and fences the host until its checks run again. The
  * gate's deadline includes the lease's end, so a host that cannot renew closes by itself.
- * The contract it speaks is lease-protocol.ts, the answer is read by lease-answer.ts, and the
+ * A notification announcing a kill of a scope this host obeys closes the gate at once, before the
+ * renewal it wakes reads the record: it never opens a gate, and the renewal's answer (the record)
+ * decides what follows (the kill obeyed, or the gate as before for a notice the record does not
+ * bear out). The contract it speaks is lease-protocol.ts, the answer is read by lease-answer.ts, and the
  * confirmations of obeyed kills are written by lease-confirmations.ts.
  */
 import type { TimerHandle } from '../clock.js';
@@ -49,6 +52,9 @@ export class FleetLease {
   private baseline: Map<string, number> | null = null;
   private readonly remembered: Map<string, number> | null;
   private fence: FleetKill | null = null;
+  /** A kill announced by a notification, not yet read in the record: the gate is closed. */
+  private notice: KillNotice | null = null;
+  private leaseChanges = 0;
   private reportedKillEpoch = new Map<string, number>();
   private lastEpochs: Record<string, number> = {};
   private lastKilled: ScopeRow | null = null;
@@ -82,9 +88,17 @@ export class FleetLease {
     });
   }
 
-  /** Monotonic ms at which the lease ends: part of the gate's deadline (-Infinity when fenced). */
+  /**
+   * Monotonic ms until which the gate may be open under this lease: part of the gate's deadline
+   * (-Infinity when fenced, or while a kill notice awaits the record).
+   */
   get leaseEndsAtMs(): number {
-    return this.fence === null ? this.leaseEndMs : Number.NEGATIVE_INFINITY;
+    return this.fence === null && this.notice === null ? this.leaseEndMs : Number.NEGATIVE_INFINITY;
+  }
+
+  /** The kill a notification announced that the record has not been read for yet, or null. */
+  pendingNotice(): { scope: string; epoch: number } | null {
+    return this.notice === null ? null : { scope: this.notice.scope, epoch: this.notice.epoch };
   }
 
   /** True while the lease runs (what a venue's dead man's switch renewal asks). */
@@ -141,6 +155,7 @@ export class FleetLease {
       }
     }
     const { answer, sentAtMs } = outcome as unknown as { answer: LeaseAnswer; sentAtMs: number };
+    if (this.notice !== null && sentAtMs >= this.notice.heardAtMs) this.notice = null;
     const epochs = epochsOf(answer, this.obeyed);
     const killed = killedRow(answer, this.obeyed);
     // A host obeying a kill (fenced) is restarted by its operator: what rose since is accepted.
@@ -281,7 +296,19 @@ export class FleetLease {
     return { answer, sentAtMs };
   }
 
+  /**
+   * A renewal sent after a kill notice was heard settles it: the answer is the record. Whatever
+   * the answer does to the lease, the holder is told of the change once.
+   */
   private apply(answer: LeaseAnswer, sentAtMs: number): void {
+    const settles = this.notice !== null && sentAtMs >= this.notice.heardAtMs;
+    if (settles) this.notice = null;
+    const changesBefore = this.leaseChanges;
+    this.applyAnswer(answer, sentAtMs);
+    if (settles && this.leaseChanges === changesBefore) this.leaseChanged();
+  }
+
+  private applyAnswer(answer: LeaseAnswer, sentAtMs: number): void {
     this.trackQueueUsage(answer.notificationQueueUsage);
     const epochs = epochsOf(answer, this.obeyed);
     this.lastEpochs = epochs;
@@ -304,10 +331,15 @@ export class FleetLease {
     // Fenced already (a kill obeyed): a release seen now grants nothing until the checks run;
     // the epochs it raised were seen here, so the checks accept them.
     if (this.fence !== null) {
+      const seen: Record<string, number> = {};
       for (const scope of this.obeyed) {
         const now = epochs[scope] ?? 0;
-        if (now > (this.reportedKillEpoch.get(scope) ?? 0)) this.reportedKillEpoch.set(scope, now);
+        if (now > (this.reportedKillEpoch.get(scope) ?? 0)) {
+          this.reportedKillEpoch.set(scope, now);
+          seen[scope] = now;
+        }
       }
+      if (Object.keys(seen).length > 0) this.options.holder.epochsSeen(seen);
       return;
     }
     if (!answer.hostRowWritten) return;
@@ -335,7 +367,31 @@ export class FleetLease {
       this.isLost = false;
       this.options.holder.regained();
     }
+    this.leaseChanged();
+  }
+
+  private leaseChanged(): void {
+    this.leaseChanges += 1;
     this.options.holder.leaseChanged();
+  }
+
+  /**
+   * A notification: wakes a renewal, and when it announces a kill of a scope this host obeys at
+   * an epoch above the one last read, closes the gate at once until that renewal's answer.
+   */
+  private heard(payload: string | undefined): void {
+    const notice = killNotice(payload, this.obeyed);
+    if (
+      notice !== null &&
+      this.fence === null &&
+      notice.epoch > (this.lastEpochs[notice.scope] ?? 0) &&
+      notice.epoch > (this.notice?.epoch ?? 0)
+    ) {
+      const first = this.notice === null;
+      this.notice = { ...notice, heardAtMs: this.options.clock.monotonicNow() };
+      if (first) this.leaseChanged();
+    }
+    this.wake();
   }
 
   /**
@@ -346,7 +402,7 @@ export class FleetLease {
   private fenceWith(kill: FleetKill): void {
     if (this.fence === null) {
       this.fence = kill;
-      this.options.holder.leaseChanged();
+      this.leaseChanged();
     }
     if ((this.reportedKillEpoch.get(kill.scope) ?? 0) >= kill.epoch) return;
     this.reportedKillEpoch.set(kill.scope, kill.epoch);
@@ -386,7 +442,7 @@ export class FleetLease {
     if (this.connection !== null) return this.connection;
     let opened: AuthorityConnection | null = null;
     const connection = await this.options.transport.connect({
-      onNotify: () => this.wake(),
+      onNotify: (payload) => this.heard(payload),
       onClosed: (error) => {
         this.options.logger.warn({ err: error }, 'fleet authority connection closed');
         if (opened !== null) this.dropConnection(opened);
@@ -406,4 +462,33 @@ export class FleetLease {
     if (this.connection === connection) this.connection = null;
     connection.close();
   }
+}
+
+interface KillNotice {
+  readonly scope: string;
+  readonly epoch: number;
+  /** Monotonic ms it was heard: a renewal sent from then on reads a record that holds it. */
+  readonly heardAtMs: number;
+}
+
+/**
+ * The kill a notification's payload announces (`{"scope","state":"killed","epoch"}`, as the
+ * authority's kill sends it) for a scope in `obeyed`; null for anything else.
+ */
+export function killNotice(
+  payload: string | undefined,
+  obeyed: readonly string[],
+): { scope: string; epoch: number } | null {
+  if (payload === undefined || payload.length > 1_000) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return null;
+  const { scope, state, epoch } = parsed as Record<string, unknown>;
+  if (state !== 'killed' || typeof scope !== 'string' || !obeyed.includes(scope)) return null;
+  if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 1) return null;
+  return { scope, epoch };
 }

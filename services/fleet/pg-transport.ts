@@ -51,7 +51,7 @@ export function postgresTransport(options: PostgresTransportOptions): AuthorityT
         closed = true;
         handlers.onClosed(new Error('connection ended'));
       });
-      client.on('notification', () => handlers.onNotify());
+      client.on('notification', (message) => handlers.onNotify(message.payload));
       try {
         await client.connect();
         await checkSchema(client);

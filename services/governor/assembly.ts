@@ -29,6 +29,7 @@ import {
 } from './dispatcher.js';
 import { Effects } from './effects.js';
 import { createEnginePort, type EnginePort } from './engine-port.js';
+import { fleetEpochMemory } from './fleet-epochs.js';
 import { FleetLink } from './fleet-link.js';
 import { Gate } from './gate.js';
 import { mayRenewSwitches, refreshGateDeadline } from './gate-deadline.js';
@@ -172,7 +173,12 @@ export class Assembly implements Runtime {
         ? null
         : new FleetLink(
             options.authority,
-            this.dbPath,
+            fleetEpochMemory(
+              this.store,
+              this.dbPath,
+              this.clock,
+              componentLogger(this.logger, 'fleet'),
+            ),
             this.clock,
             componentLogger(this.logger, 'fleet'),
             fleetHost(this),

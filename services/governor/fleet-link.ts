@@ -9,11 +9,6 @@
  */
 import { hostname } from 'node:os';
 import type { LifecycleState } from '../../machines/types.js';
-import {
-  fleetEpochsPathFor,
-  readFleetEpochs,
-  writeFleetEpochs,
-} from '../../persistence/fleet/epochs-file.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { GovernorError } from '../errors.js';
 import {
@@ -49,6 +44,14 @@ export interface AuthorityOptions {
 }
 
 export { AUTHORITY_LOSS_MS_DEFAULT, LEASE_MS_DEFAULT, LEASE_MS_RANGE };
+
+/** Where the host keeps the epochs its checks established (its database). */
+export interface FleetEpochMemory {
+  /** The epochs remembered from earlier processes, or null when there are none. */
+  read(): Record<string, number> | null;
+  /** Keeps epochs this host established or obeyed (they only rise); `reason` says which. */
+  remember(epochs: Readonly<Record<string, number>>, reason: string): void;
+}
 
 /** What the link needs of the governor. */
 export interface FleetLinkHost {
@@ -119,6 +122,8 @@ export class FleetLink {
   readonly lease: FleetLease;
   private readonly clock: Clock;
   private readonly host: FleetLinkHost;
+  private readonly memory: FleetEpochMemory;
+  private readonly logger: Logger;
   private readonly leaseMs: number;
   /** True while the lease was held when last looked at (a grant not yet past its end). */
   private held = false;
@@ -127,16 +132,17 @@ export class FleetLink {
 
   constructor(
     options: AuthorityOptions,
-    dbPath: string,
+    memory: FleetEpochMemory,
     clock: Clock,
     logger: Logger,
     host: FleetLinkHost,
   ) {
     this.clock = clock;
     this.host = host;
+    this.memory = memory;
+    this.logger = logger;
     const checked = checkAuthorityOptions(options);
     this.leaseMs = checked.leaseMs;
-    const epochsPath = fleetEpochsPathFor(dbPath);
     const transport =
       options.transport ??
       lazyPostgresTransport({
@@ -153,15 +159,12 @@ export class FleetLink {
       scopes: checked.scopes,
       leaseMs: checked.leaseMs,
       authorityLossMs: checked.authorityLossMs,
-      rememberedEpochs: readFleetEpochs(epochsPath),
+      rememberedEpochs: memory.read(),
       holder: {
-        epochsEstablished: (epochs) => {
-          try {
-            writeFleetEpochs(epochsPath, epochs, new Date(clock.wallNow()).toISOString());
-          } catch (error) {
-            logger.error({ err: error }, 'the fleet epochs could not be kept beside the database');
-          }
-        },
+        epochsEstablished: (epochs) =>
+          this.remember(epochs, 'fleet epochs established by the startup checks'),
+        epochsSeen: (epochs) =>
+          this.remember(epochs, 'fleet epochs read while obeying a kill (a release after it)'),
         report: () => {
           const state = host.state();
           const refusal = state === 'SHUTDOWN' ? host.restartRefusal() : null;
@@ -183,6 +186,8 @@ export class FleetLink {
         },
         killed: (kill) => {
           host.kill(kill);
+          // Obeyed (the latch is written): a later process must not take it for a kill it missed.
+          this.remember({ [kill.scope]: kill.epoch }, `fleet kill of ${kill.scope} obeyed`);
           this.lease.confirm(kill, host.state());
           host.leaseChanged(this.lease.view());
         },
@@ -197,6 +202,14 @@ export class FleetLink {
         queueUsageHigh: (usage) => host.queueUsageHigh(usage),
       },
     });
+  }
+
+  private remember(epochs: Readonly<Record<string, number>>, reason: string): void {
+    try {
+      this.memory.remember(epochs, reason);
+    } catch (error) {
+      this.logger.error({ err: error }, 'the fleet epochs could not be kept in the database');
+    }
   }
 
   /** The startup check's ping: establishes the lease (epochs as the baseline). */
@@ -227,7 +240,8 @@ export class FleetLink {
         this.held = true;
         this.host.leaseHeld();
       }
-      const remainingMs = this.lease.leaseEndsAtMs - this.clock.monotonicNow();
+      // The lease's own end (a kill notice closes the gate, but does not end the lease).
+      const remainingMs = this.lease.view().leaseEndsAtMs - this.clock.monotonicNow();
       this.endTimer = this.clock.setTimeout(
         () => this.watchLeaseEnd(),
         Math.max(1, Math.ceil(remainingMs)),

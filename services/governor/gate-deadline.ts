@@ -54,6 +54,10 @@ export function authorize(runtime: Runtime, options?: AuthorizeOptions): Authori
  * past its limit at `nowMs`, judged by the comparison the deadline was computed with.
  */
 export function deadlineReason(runtime: Runtime, nowMs: number): string {
+  const notice = runtime.fleet?.lease.pendingNotice() ?? null;
+  if (notice !== null) {
+    return `fleet kill of scope ${notice.scope} (epoch ${notice.epoch}) announced: no capital while the authority's record is read`;
+  }
   const leaseEnd = runtime.fleet?.lease.leaseEndsAtMs ?? Number.POSITIVE_INFINITY;
   if (nowMs >= leaseEnd) {
     return `fleet authority lease ended ${exactDuration(nowMs - leaseEnd)} ago: no capital until a renewal is granted`;

@@ -92,6 +92,7 @@ async function hostLease(host: string, scopes: string[], leaseMs = 600, role?: s
       regained: () => {},
       queueUsageHigh: () => {},
       epochsEstablished: () => {},
+      epochsSeen: () => {},
     },
   });
   const setState = (next: string): void => {
@@ -266,6 +267,10 @@ describe('kill, confirmations, release', () => {
     ]);
     expect(killed.code).toBe(7);
     expect(killed.stderr).toMatch(/gone-1: NOT CONFIRMED/);
+    // What to do for its venues without a dead man's switch, which a frozen or dead host cannot cancel.
+    expect(killed.stderr).toMatch(
+      /governor venues flat --config FILE with that host's configuration/,
+    );
   });
 
   it('a release of nothing killed is refused (exit 2)', async () => {

@@ -1,8 +1,9 @@
 /**
  * Test support: an in-memory fleet authority for the lease's unit tests on a SimulatedClock: the
  * scopes' rows, a switch that makes the authority stop answering (a partition or a frozen
- * server: the round trip never returns), an answer delay on the simulated clock, and the
- * confirmations the host wrote.
+ * server: the round trip never returns), an answer delay on the simulated clock, notifications
+ * with the payloads the PostgreSQL authority sends (and forged ones), and the confirmations the
+ * host wrote.
  */
 import type { SimulatedClock } from '../../services/clock.js';
 import type {
@@ -23,22 +24,27 @@ export class FakeAuthority implements AuthorityTransport {
   /** Simulated ms each answer takes. */
   answerDelayMs = 0;
   connects = 0;
-  private notify: (() => void) | null = null;
+  private notify: ((payload?: string) => void) | null = null;
 
   constructor(private readonly clock: SimulatedClock) {}
 
   kill(scope: string, by = 'alice', reason = 'incident'): number {
     const epoch = (this.scopes.get(scope)?.epoch ?? 0) + 1;
     this.scopes.set(scope, { scope, state: 'killed', epoch, changedBy: by, reason });
-    this.notify?.();
+    this.notify?.(JSON.stringify({ scope, state: 'killed', epoch }));
     return epoch;
   }
 
   release(scope: string, by = 'alice', reason = 'over'): number {
     const epoch = (this.scopes.get(scope)?.epoch ?? 0) + 1;
     this.scopes.set(scope, { scope, state: 'open', epoch, changedBy: by, reason });
-    this.notify?.();
+    this.notify?.(JSON.stringify({ scope, state: 'open', epoch }));
     return epoch;
+  }
+
+  /** A notification with this payload and no change of the record (a forged or stale notice). */
+  notifyOnly(payload: string): void {
+    this.notify?.(payload);
   }
 
   private answer<T>(value: () => T): Promise<T> {
@@ -52,7 +58,7 @@ export class FakeAuthority implements AuthorityTransport {
   }
 
   connect(handlers: {
-    onNotify(): void;
+    onNotify(payload?: string): void;
     onClosed(error: unknown): void;
   }): Promise<AuthorityConnection> {
     this.connects += 1;

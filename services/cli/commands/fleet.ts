@@ -223,6 +223,9 @@ export async function fleetKillCommand(context: CommandContext): Promise<ExitCod
     context.out.error(
       `NOT CONFIRMED: ${unconfirmed.map((h) => displayText(h.host)).join(', ')} (their gates close by their lease's end without a message)`,
     );
+    context.out.error(
+      "a host frozen or dead now cancels nothing: its venues with a dead man's switch cancel when their countdown runs out; for those without one, run governor venues flat --config FILE with that host's configuration (docs/fleet.md)",
+    );
   }
   return exitCode;
 }

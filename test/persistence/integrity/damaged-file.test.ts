@@ -121,6 +121,39 @@ function nextCopy(): string {
   return path;
 }
 
+/** The page of the events table's first leaf, by SQLite's own page map. */
+function firstEventsLeaf(path: string): number {
+  const db = new Database(path, { readonly: true });
+  try {
+    const first = db
+      .prepare<[], { pageno: number }>(
+        "SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY path LIMIT 1",
+      )
+      .get();
+    if (first === undefined) throw new Error('the fixture has no events leaf page');
+    return first.pageno;
+  } finally {
+    db.close();
+  }
+}
+
+/** How many events a walk by seq reads, paged as the verifier pages (seq > last, in order). */
+function rowsWalkedBySeq(path: string): number {
+  const db = new Database(path, { readonly: true });
+  try {
+    const page = db
+      .prepare<[number], number>('SELECT seq FROM events WHERE seq > ? ORDER BY seq LIMIT 64')
+      .pluck();
+    let count = 0;
+    for (let rows = page.all(0); rows.length > 0; rows = page.all(rows.at(-1) ?? 0)) {
+      count += rows.length;
+    }
+    return count;
+  } finally {
+    db.close();
+  }
+}
+
 describe('a physically damaged database file', () => {
   it('a damaged header page is refused by the constructor with GOV_NOT_A_GOVERNOR_DATABASE', async () => {
     const path = nextCopy();
@@ -145,13 +178,18 @@ describe('a physically damaged database file', () => {
   }
 
   it('regression: an out-of-order key in the events b-tree ended the walk at seq 6 of 205, and startup traded', async () => {
-    // Found as pagePick 1_852_555_869 (page 33 of 50); migration 5's table moved that events
-    // page to 34 of 51, and migration 6's table and its index to 36 of 53, which pagePick 34
-    // named. Migration 9 rebuilds system_state: the events table's first leaf (that page) now
-    // takes the old system_state page, 17 of 54, which pagePick 15 named. Migration 10 rebuilds
-    // operator_requests, which now takes page 17; the events leaf that pagePick 29 names (page
-    // 31 of 54) takes the same bytes at the same offset and must still not trade.
-    await damagedAt(29, 2202, [0, 0, 0, 128, 128, 130, ...Array(13).fill(0)]);
+    // Found as pagePick 1_852_555_869 (page 33 of 50): a key in the events table's first leaf.
+    // Every migration that adds or rebuilds a table moves that leaf, so it is found by SQLite's
+    // page map (dbstat, in b-tree order), and the test first checks that the damage still ends a
+    // walk by seq early (the verifier's own paging), so that a layout change cannot quietly turn
+    // it into a test of something else.
+    const path = nextCopy();
+    const leaf = firstEventsLeaf(path);
+    overwritePage(path, leaf, 1921, Buffer.from([0, 0, 0, 128, 128, 130, ...Array(13).fill(0)]));
+    expect(rowsWalkedBySeq(path), 'the walk by seq ends early').toBeLessThan(205);
+    const outcome = await attempt(path);
+    expect(outcome.kind === 'started' ? outcome.mode : outcome.code).not.toBe('AGGRESSIVE');
+    await checkDamaged(path);
   });
 
   it('regression: a strategy row with a zeroed timestamp passed the strategy check, and startup traded', async () => {

@@ -174,6 +174,8 @@ describe('around a prune', () => {
       'DROP TABLE event_log_base',
       'ALTER TABLE system_state DROP COLUMN owner_thresholds',
       'DROP TABLE venues',
+      'DROP TABLE fleet_epochs',
+      'DROP INDEX events_fleet_epochs',
       'PRAGMA user_version = 4',
     );
     expect(() => Store.open(path, { readonly: true })).toThrow(

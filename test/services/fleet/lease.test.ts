@@ -1,7 +1,8 @@
 /**
  * The fleet lease on a simulated clock against an in-memory authority: the lease counts from the
  * renewal's send, only moves forward, is not granted on a stale epoch or in a killed scope, and
- * its loss past authorityLossMs is reported once.
+ * its loss past authorityLossMs is reported once. A notification announcing a kill closes the
+ * gate before the renewal it wakes answers; the answer (the record) decides what follows.
  */
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../../../services/clock.js';
@@ -32,6 +33,7 @@ function setup(options: { leaseMs?: number; authorityLossMs?: number; scopes?: s
       },
       queueUsageHigh: () => {},
       epochsEstablished: () => {},
+      epochsSeen: () => {},
     },
   });
   return { clock, authority, lease, kills, lost, regained: () => regained };
@@ -167,5 +169,74 @@ describe('FleetLease', () => {
       expect(ends[i]).toBeGreaterThanOrEqual(ends[i - 1] as number);
     }
     s.lease.stop();
+  });
+
+  describe('a kill notice', () => {
+    it('regression: the gate stayed open for a whole renewal round trip after the kill was announced', async () => {
+      const s = setup();
+      await establish(s);
+      s.authority.answerDelayMs = 50;
+      const epoch = s.authority.kill('firm/desk-a');
+      // Heard now; the renewal it woke answers in 50 ms. The gate closes at once.
+      expect(s.lease.leaseEndsAtMs).toBe(Number.NEGATIVE_INFINITY);
+      expect(s.lease.pendingNotice()).toEqual({ scope: 'firm/desk-a', epoch });
+      expect(s.kills).toEqual([]);
+      await advanceBy(s.clock, 60, 5);
+      expect(s.kills).toMatchObject([{ scope: 'firm/desk-a', epoch }]);
+      expect(s.lease.view().status).toBe('fenced');
+      expect(s.lease.pendingNotice()).toBeNull();
+      s.lease.stop();
+    });
+
+    it('a notice the record does not bear out (forged) closes the gate only until the answer, and kills nothing', async () => {
+      const s = setup();
+      await establish(s);
+      s.authority.answerDelayMs = 50;
+      s.authority.notifyOnly(JSON.stringify({ scope: 'firm', state: 'killed', epoch: 7 }));
+      expect(s.lease.leaseEndsAtMs).toBe(Number.NEGATIVE_INFINITY);
+      // The lease itself was not ended by the notice (a venue's cancel follows the lease).
+      expect(s.lease.held()).toBe(true);
+      await advanceBy(s.clock, 60, 5);
+      expect(s.lease.pendingNotice()).toBeNull();
+      expect(s.lease.leaseEndsAtMs).toBeGreaterThan(s.clock.monotonicNow());
+      expect(s.lease.view().status).toBe('held');
+      expect(s.kills).toEqual([]);
+      s.lease.stop();
+    });
+
+    it('a renewal sent before the notice was heard does not settle it', async () => {
+      const s = setup();
+      await establish(s);
+      s.authority.answerDelayMs = 50;
+      await advanceBy(s.clock, 100, 5);
+      // A renewal is on its way (every 100 ms): the notice comes while it is.
+      s.authority.notifyOnly(JSON.stringify({ scope: 'firm', state: 'killed', epoch: 3 }));
+      await advanceBy(s.clock, 40, 5);
+      expect(s.lease.pendingNotice()).not.toBeNull();
+      expect(s.lease.leaseEndsAtMs).toBe(Number.NEGATIVE_INFINITY);
+      await advanceBy(s.clock, 120, 5);
+      expect(s.lease.pendingNotice()).toBeNull();
+      expect(s.lease.leaseEndsAtMs).toBeGreaterThan(s.clock.monotonicNow());
+      s.lease.stop();
+    });
+
+    it('ignores a release, a scope this host does not obey, an epoch already read, and malformed payloads', async () => {
+      const s = setup();
+      await establish(s);
+      s.authority.answerDelayMs = 50;
+      for (const payload of [
+        JSON.stringify({ scope: 'firm', state: 'open', epoch: 2 }),
+        JSON.stringify({ scope: 'firm/desk-b', state: 'killed', epoch: 2 }),
+        JSON.stringify({ scope: 'firm', state: 'killed', epoch: 0 }),
+        JSON.stringify({ scope: 'firm', state: 'killed', epoch: 1.5 }),
+        'not json',
+        '',
+      ]) {
+        s.authority.notifyOnly(payload);
+        expect(s.lease.pendingNotice()).toBeNull();
+        expect(s.lease.leaseEndsAtMs).toBeGreaterThan(s.clock.monotonicNow());
+      }
+      s.lease.stop();
+    });
   });
 });

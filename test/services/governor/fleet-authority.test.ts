@@ -6,8 +6,11 @@
  * or in a killed scope stays closed, and a fenced host is not reopened by the release alone.
  * AUTHORITY_LOST is held: it survives a close and a crash, the next start stays OBSERVE_ONLY
  * (AUTHORITY_LOST) until an operator resumes, and its alert is raised once per incident. At the
- * lease's end governor cancels at every venue without a dead man's switch (fake venues).
+ * lease's end governor cancels at every venue without a dead man's switch (fake venues). The
+ * epochs a host established are remembered in its database (table and event log), so neither a
+ * deleted side file nor deleted rows make a restarted host forget a kill it never saw.
  */
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GovernanceSystem } from '../../../services/governor/governance-system.js';
 import { simulateCrash } from '../../../testing.js';
@@ -168,6 +171,87 @@ describe('a governor under the fleet authority', () => {
     expect(again.getState()).toBe('SHUTDOWN');
     expect(again.getLatch()?.reason).toMatch(/rose from 0 to 2/);
     expect(again.canDeployCapital()).toBe(false);
+  });
+
+  it('regression: deleting the remembered-epochs side file made a restarted host forget a kill and a release it never saw (its gate opened)', async () => {
+    const { gov, authority } = fleetGovernor();
+    await start(gov);
+    gov.close();
+    // What a local process could do to the side file earlier versions kept.
+    rmSync(`${h.dbPath}.fleet-epochs.json`, { force: true });
+    authority.kill('firm/desk-a');
+    authority.release('firm/desk-a');
+    const again = reopenUnder(authority);
+    expect(await start(again)).toBe(false);
+    expect(again.getState()).toBe('SHUTDOWN');
+    expect(again.getLatch()?.reason).toMatch(/rose from 0 to 2/);
+    expect(again.canDeployCapital()).toBe(false);
+  });
+
+  it('rows deleted from fleet_epochs outside governor forget nothing: the event log still holds the epochs, and they are written back', async () => {
+    const { gov, authority } = fleetGovernor();
+    await start(gov);
+    gov.close();
+    const tamper = h.tamper();
+    expect(tamper.prepare('DELETE FROM fleet_epochs').run().changes).toBe(3);
+    tamper.close();
+    authority.kill('firm/desk-a');
+    authority.release('firm/desk-a');
+    const again = reopenUnder(authority);
+    expect(await start(again)).toBe(false);
+    expect(again.getLatch()?.reason).toMatch(/rose from 0 to 2/);
+    // The local restart's checks establish the new epochs: the table holds them again.
+    again.operatorRestart({ operator: 'dave', reason: 'released' });
+    expect(await start(again)).toBe(true);
+    const rows = h
+      .reader()
+      .query<{ scope: string; epoch: number }>(
+        'test',
+        'SELECT scope, epoch FROM fleet_epochs ORDER BY scope',
+      );
+    expect(rows).toEqual([
+      { scope: 'firm', epoch: 0 },
+      { scope: 'firm/desk-a', epoch: 2 },
+      { scope: 'firm/desk-a/strategy-x', epoch: 0 },
+    ]);
+  });
+
+  it('the side file of an earlier version is imported into the database at the first start, then removed', async () => {
+    h = makeHarness();
+    h.gov.close();
+    const sideFile = `${h.dbPath}.fleet-epochs.json`;
+    writeFileSync(
+      sideFile,
+      `${JSON.stringify({ epochs: { firm: 0, 'firm/desk-a': 0, 'firm/desk-a/strategy-x': 0 }, at: '2026-12-01T00:00:00.000Z' })}\n`,
+    );
+    const authority = new FakeAuthority(h.clock);
+    authority.kill('firm/desk-a');
+    authority.release('firm/desk-a');
+    const gov = reopenUnder(authority);
+    expect(existsSync(sideFile)).toBe(false);
+    expect(await start(gov)).toBe(false);
+    expect(gov.getLatch()?.reason).toMatch(/rose from 0 to 2/);
+    const imported = eventsOf(h.reader()).filter((e) => e.eventType === 'FLEET_EPOCHS_ESTABLISHED');
+    expect(imported[0]?.metadata).toMatchObject({
+      epochs: { firm: 0, 'firm/desk-a': 0, 'firm/desk-a/strategy-x': 0 },
+    });
+  });
+
+  it('regression: a new process after an obeyed kill and its release took the release for a kill it had missed (refused its restart)', async () => {
+    const { gov, authority } = fleetGovernor();
+    await start(gov);
+    authority.kill('firm/desk-a');
+    await advanceBy(h.clock, 20, 1);
+    expect(gov.getState()).toBe('SHUTDOWN');
+    authority.release('firm/desk-a');
+    // The fenced host reads the release at its next renewal.
+    await advanceBy(h.clock, LEASE_MS);
+    gov.close();
+    const again = reopenUnder(authority);
+    again.operatorRestart({ operator: 'dave', reason: 'released' });
+    expect(await start(again)).toBe(true);
+    expect(again.getState()).toBe('AGGRESSIVE');
+    expect(again.canDeployCapital()).toBe(true);
   });
 
   it('after a release, only a local restart (pre-flight and checks) opens the gate again', async () => {

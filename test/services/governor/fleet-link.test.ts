@@ -2,16 +2,12 @@
  * Goal: services/governor/fleet-link.ts checks the `authority` option at its bounds
  * (GOV_INVALID_CONFIG naming the key; scopes and host by their own checks), and a FleetLink over
  * the in-memory authority (test/support/fleet-fake.ts) on a SimulatedClock: its ping
- * establishes the lease and keeps the epochs beside the database, its reports tell the
+ * establishes the lease and keeps the epochs it established (in the host's memory of them), its reports tell the
  * authority the governor's state and restart check, a kill reaches the host and is confirmed
  * with the state the host reached, and a loss reaches the host with the figures.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LifecycleState } from '../../../machines/types.js';
-import { fleetEpochsPathFor } from '../../../persistence/fleet/epochs-file.js';
 import { SimulatedClock } from '../../../services/clock.js';
 import { isGovernorError } from '../../../services/errors.js';
 import type { FleetKill } from '../../../services/fleet/lease.js';
@@ -83,8 +79,7 @@ describe('checkAuthorityOptions', () => {
 });
 
 describe('FleetLink over the in-memory authority', () => {
-  let dir: string;
-  let dbPath: string;
+  let remembered: Array<Record<string, number>>;
   let clock: SimulatedClock;
   let fake: FakeAuthority;
   let state: LifecycleState;
@@ -94,8 +89,7 @@ describe('FleetLink over the in-memory authority', () => {
   let link: FleetLink | undefined;
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'governor-fleet-link-'));
-    dbPath = join(dir, 'governor.db');
+    remembered = [];
     clock = new SimulatedClock();
     fake = new FakeAuthority(clock);
     state = 'AGGRESSIVE';
@@ -106,7 +100,6 @@ describe('FleetLink over the in-memory authority', () => {
   afterEach(() => {
     link?.lease.stop();
     link = undefined;
-    rmSync(dir, { recursive: true, force: true });
   });
 
   function makeLink(extra: Partial<AuthorityOptions> = {}): FleetLink {
@@ -127,7 +120,7 @@ describe('FleetLink over the in-memory authority', () => {
     };
     link = new FleetLink(
       { scopes: ['firm/desk-a'], host: 'box-1', leaseMs: 300, transport: fake, ...extra },
-      dbPath,
+      { read: () => null, remember: (epochs) => void remembered.push({ ...epochs }) },
       clock,
       silentLogger(),
       host,
@@ -135,13 +128,11 @@ describe('FleetLink over the in-memory authority', () => {
     return link;
   }
 
-  it('ping establishes the lease and keeps the epochs beside the database', async () => {
+  it('ping establishes the lease and keeps the epochs it established', async () => {
     const l = makeLink();
     await expect(settleOn(clock, l.ping())).resolves.toBe(true);
     expect(l.lease.view().status).toBe('held');
-    const epochsPath = fleetEpochsPathFor(dbPath);
-    expect(epochsPath).not.toBeNull();
-    expect(existsSync(epochsPath ?? '')).toBe(true);
+    expect(remembered).toEqual([{ firm: 0, 'firm/desk-a': 0 }]);
     expect(fake.reports[0]).toMatchObject({
       state: 'AGGRESSIVE',
       gateOpen: true,
