@@ -254,7 +254,8 @@ export class DataIntegrityVerifier {
     }
     let full = options.full === true || this.position === null;
     let start: ScanPosition | null = full ? null : this.position;
-    if (full && options.full !== true && this.settings.resumeFromAnchor && anchor !== null) {
+    const resumeFromAnchor = options.resumeFromAnchor ?? this.settings.resumeFromAnchor;
+    if (full && options.full !== true && resumeFromAnchor && anchor !== null) {
       const anchored = this.store.integrityScan.positionAt(anchor.seq);
       if (anchored !== null && anchored.hash === anchor.hash) {
         start = anchored;

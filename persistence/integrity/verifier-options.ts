@@ -59,6 +59,11 @@ export interface VerifyRunOptions {
    * 16 pages per worker in `verifyAsync`. For a progress bar; must not throw.
    */
   readonly onProgress?: ChainProgress | undefined;
+  /**
+   * Without `full`, a first run of this verifier starts after the anchored head when the chain
+   * still has the anchored hash there (the verifier's `resumeFromAnchor`, for this run only).
+   */
+  readonly resumeFromAnchor?: boolean;
 }
 
 export interface VerifyAsyncOptions extends VerifyRunOptions {

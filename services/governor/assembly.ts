@@ -199,7 +199,11 @@ export class Assembly implements Runtime {
       clock: this.clock,
       logger: this.logger,
       fallbackPath: this.fallbackPath,
-      anchorHead: () => this.verifier.verify(),
+      // What this process has not verified yet is walked from the anchor an earlier run wrote
+      // (a full walk on this thread only when there is none, or the chain no longer has it):
+      // a restart into a latch must not block its constructor for a walk of the whole log.
+      // The operator's restart out of SHUTDOWN still verifies the whole log (a new process).
+      anchorHead: () => this.verifier.verify({ resumeFromAnchor: true }),
       shutdownEntered: (latch) => this.venues.onShutdown(latch),
     });
     this.invariants = new InvariantGuard({

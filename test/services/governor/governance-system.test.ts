@@ -439,6 +439,48 @@ describe('resume and restart cost grows with what was appended, not with the log
   });
 });
 
+describe('a restart into a latched SHUTDOWN anchors the head from the last anchor', () => {
+  it('regression (sim, 30 days): it walked the whole log on the constructor thread to anchor the head', async () => {
+    h = makeHarness();
+    h.gov.engine.events.appendBatch(
+      Array.from({ length: 2_000 }, (_, i) => ({ eventType: 'ORDER', reason: `o${i}` })),
+    );
+    expect(await h.gov.runStartupChecks()).toBe(true);
+    h.gov.operatorShutdown({ operator: 'ann', reason: 'drill' });
+    h.gov.close();
+    const next = h.reopen();
+    expect(next.getState()).toBe('SHUTDOWN');
+    const run = next.dataIntegrityVerifier.getLastRun();
+    expect(run?.full).toBe(false);
+    expect(run?.eventsChecked).toBeLessThan(100);
+    expect(next.dataIntegrityVerifier.getLastViolations()).toEqual([]);
+  });
+
+  it('an old event edited before the restart is still found by the operator restart (a full walk)', async () => {
+    h = makeHarness();
+    h.gov.engine.events.appendBatch(
+      Array.from({ length: 2_000 }, (_, i) => ({ eventType: 'ORDER', reason: `o${i}` })),
+    );
+    expect(await h.gov.runStartupChecks()).toBe(true);
+    h.gov.operatorShutdown({ operator: 'ann', reason: 'drill' });
+    h.gov.close();
+    h.tamper().prepare(`UPDATE events SET metadata = '{"edited":true}' WHERE seq = 5`).run();
+    const next = h.reopen();
+    // The anchor after the latched restart walked only the tail: the edit is not in it ...
+    expect(next.dataIntegrityVerifier.getLastRun()?.full).toBe(false);
+    // ... and moving the anchor past it hides nothing from the full walk of the restart.
+    next.operatorRestart({ operator: 'ann', reason: 'drill over' }, { force: true });
+    expect(await next.runStartupChecks()).toBe(false);
+    expect(next.dataIntegrityVerifier.getLastRun()?.full).toBe(true);
+    expect(next.getState()).toBe('OBSERVE_ONLY');
+    expect(
+      next.dataIntegrityVerifier
+        .getLastViolations()
+        .some((violation) => violation.check === 'EVENT_LOG' && violation.location.seq === 5),
+    ).toBe(true);
+  });
+});
+
 describe('regression (sim seed 1, 30 days): a restart after the wall clock was set back a day', () => {
   it('passes the startup checks: events a day "in the future" are a clock step, not damage', async () => {
     h = makeHarness();
