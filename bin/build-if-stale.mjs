@@ -1,12 +1,20 @@
 #!/usr/bin/env node
 /**
  * The build of dist/ (`tsc -p tsconfig.build.json`, then the `governor` command bundled into
- * dist/bin/ by esbuild), made only when a source changed since the last successful build (a
+ * one file, dist/bin/governor.js, by esbuild), made only when a source changed since the last successful build (a
  * stamp in dist/ records when it began). `--always` builds regardless (`npm run build`);
  * `--start ARGS` then runs the built command with ARGS in this process (`npm start -- ARGS`).
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import {
+  closeSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -45,58 +53,47 @@ function isStale() {
 }
 
 /**
- * better-sqlite3 is CommonJS: imported from an ES module, Node first scans its sources for the
- * names it exports. The bundled command asks for it with `require` instead (the same module).
- */
-const requireSqlite = {
-  name: 'require-better-sqlite3',
-  setup(build) {
-    build.onResolve({ filter: /^better-sqlite3$/ }, () => ({
-      path: 'better-sqlite3',
-      namespace: 'require-better-sqlite3',
-    }));
-    build.onLoad({ filter: /.*/, namespace: 'require-better-sqlite3' }, () => ({
-      contents: `import { createRequire } from 'node:module';
-export default createRequire(import.meta.url)('better-sqlite3');`,
-      loader: 'js',
-    }));
-  },
-};
-
-/**
  * The command as it ships: bin/governor.ts and everything it imports from the sources bundled
- * into dist/bin/governor.js, each lazily imported part (a command's code, the daemon) in chunks
- * beside it, loaded only when used, so that a short command reads a few files where it read
- * dozens of modules of dist/. Packages stay imports (better-sqlite3's native addon, ccxt, pg,
- * xstate, pino: installed with the package). The integrity walk's worker entry is a file of its
- * own beside them (its caller starts `./chain-worker-entry.js` beside itself). Whitespace and
- * syntax minified (less to parse at each start), names kept; source maps beside each file
- * (`node --enable-source-maps` shows the TypeScript sources' lines in a stack trace). The
- * library entry points (dist/index.js, testing.js, ccxt.js) stay tsc's output.
+ * into one CommonJS file, dist/bin/governor.js (dist/bin/package.json says so), with the
+ * integrity walk's worker entry beside it (its caller starts `./chain-worker-entry.js` beside
+ * itself). A short command then reads one file, where it loaded dozens of ES modules of dist/
+ * through Node's ES module loader, whose cost per module was most of its start. A lazily
+ * imported module (a command's code, the daemon) still runs only when imported, and the packages
+ * it imports are required only then: packages stay outside the file (better-sqlite3's native
+ * addon, ccxt, pg, xstate, pino: installed with the package). `import.meta.url` is this file's
+ * URL; `import.meta.resolve` is used only when running from the TypeScript sources. Whitespace
+ * and syntax minified, names kept; a source map beside each file (`node --enable-source-maps`
+ * shows the TypeScript sources' lines in a stack trace). The library entry points
+ * (dist/index.js, testing.js, ccxt.js) stay tsc's ES modules.
  */
 async function bundleCommand() {
   const outdir = join(ROOT, 'dist', 'bin');
-  // tsc's output of bin/governor.ts and the previous bundle's chunks; its declarations stay.
+  // tsc's output of bin/governor.ts (an ES module); its declarations stay.
   for (const entry of readdirSync(outdir)) {
     if (!entry.endsWith('.d.ts')) rmSync(join(outdir, entry));
   }
+  writeFileSync(join(outdir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
   const { build: esbuild } = await import('esbuild');
   const options = {
     absWorkingDir: ROOT,
     outdir,
     bundle: true,
-    format: 'esm',
+    format: 'cjs',
     platform: 'node',
     target: 'node20',
     packages: 'external',
-    plugins: [requireSqlite],
+    define: { 'import.meta.url': 'importMetaUrl' },
+    banner: {
+      js: "'use strict';\nconst importMetaUrl = require('node:url').pathToFileURL(__filename).href;",
+    },
+    logOverride: { 'empty-import-meta': 'silent' },
     minifyWhitespace: true,
     minifySyntax: true,
     sourcemap: 'linked',
     sourcesContent: false,
     logLevel: 'warning',
   };
-  await esbuild({ ...options, entryPoints: { governor: 'bin/governor.ts' }, splitting: true });
+  await esbuild({ ...options, entryPoints: { governor: 'bin/governor.ts' } });
   await esbuild({
     ...options,
     entryPoints: { 'chain-worker-entry': 'persistence/integrity/chain-worker-entry.ts' },
