@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import {
   closeSync,
+  mkdirSync,
   openSync,
   readdirSync,
   rmSync,
@@ -67,11 +68,11 @@ function isStale() {
  * (dist/index.js, testing.js, ccxt.js) stay tsc's ES modules.
  */
 async function bundleCommand() {
+  // dist/bin/ is the bundle's alone (tsconfig.build.json leaves bin/ out): a plain tsc run
+  // cannot put an ES module in this CommonJS directory.
   const outdir = join(ROOT, 'dist', 'bin');
-  // tsc's output of bin/governor.ts (an ES module); its declarations stay.
-  for (const entry of readdirSync(outdir)) {
-    if (!entry.endsWith('.d.ts')) rmSync(join(outdir, entry));
-  }
+  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(outdir, { recursive: true });
   writeFileSync(join(outdir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
   const { build: esbuild } = await import('esbuild');
   const options = {
