@@ -2,7 +2,8 @@
  * Goal: `npm start` builds dist/ only when a source changed (it rebuilt every time: `npm start
  * -- --version` took 5.5 s), yet never runs a build older than its sources. The real script runs
  * in a scratch copy of the repository's layout whose `typescript/bin/tsc` is a stand-in that
- * records each build and writes a `dist/bin/governor.js` printing its arguments.
+ * records each build, and whose `esbuild` is a stand-in that writes a `dist/bin/governor.js`
+ * printing its arguments.
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -30,7 +31,18 @@ const { appendFileSync, existsSync, mkdirSync, writeFileSync } = require('node:f
 appendFileSync('builds.log', 'build\\n');
 if (existsSync('FAIL_BUILD')) { console.error('error TS2322: broken'); process.exit(2); }
 mkdirSync('dist/bin', { recursive: true });
-writeFileSync('dist/bin/governor.js', 'console.log("governor " + process.argv.slice(2).join(" "));\\n');
+writeFileSync('dist/bin/governor.js', 'tsc output, replaced by the bundle');
+`;
+
+/** A stand-in for esbuild: each entry a file that prints its arguments. */
+const FAKE_ESBUILD = `
+const { writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+exports.build = async ({ outdir, entryPoints }) => {
+  for (const name of Object.keys(entryPoints)) {
+    writeFileSync(join(outdir, name + '.js'), 'console.log("governor " + process.argv.slice(2).join(" "));\\n');
+  }
+};
 `;
 
 const scratches: string[] = [];
@@ -56,6 +68,8 @@ function scratchRepository(): string {
   writeFileSync(join(root, 'package.json'), '{"type":"module"}\n');
   mkdirSync(join(root, 'node_modules', 'typescript', 'bin'), { recursive: true });
   writeFileSync(join(root, 'node_modules', 'typescript', 'bin', 'tsc'), FAKE_TSC);
+  mkdirSync(join(root, 'node_modules', 'esbuild'));
+  writeFileSync(join(root, 'node_modules', 'esbuild', 'index.js'), FAKE_ESBUILD);
   return root;
 }
 

@@ -2,37 +2,65 @@
  * Goal: `governor status` read from the database starts as little as it needs (it took 2.2 to
  * 2.65 times a bare `node -e 0`: two SQLite connections to the database, a probe then the
  * store's, an owner check that wrote and fsynced a journal, and node:crypto loaded for a read
- * that hashes nothing). The command runs from dist/ with a preload that records every SQLite
- * connection it opens and, at exit, Node's own modules it loaded. `bench/cli.ts` measures the
- * time; this checks what the time is made of, without a clock.
+ * that hashes nothing; then 1.9 times, loading 43 modules of dist/ one by one). The command runs
+ * from dist/ with preloads that record every SQLite connection it opens, every file and package
+ * it loads, which of the bundle's modules ran (V8's coverage) and, at exit, Node's own modules it
+ * loaded. `bench/cli.ts` measures the time; this checks what the time is made of,
+ * without a clock.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type CliSandbox, GOVERNOR_BIN, perTestResources, REPO_ROOT } from './cli-harness.js';
 
 const { sandbox } = perTestResources();
 
-/** Stands in for better-sqlite3 (through the resolve hook below): logs each connection's options. */
+/**
+ * Loaded with --require: replaces better-sqlite3's export in the module cache (the bundled
+ * command requires it; an import is sent to it by the hook below) with a constructor that logs
+ * each connection's options; logs each package the command requires and, at exit, every file
+ * it required.
+ */
 const RECORDED_SQLITE = `
-import { appendFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-const Database = createRequire(process.env.REPO_ROOT + '/package.json')('better-sqlite3');
+const { appendFileSync } = require('node:fs');
+const Module = require('node:module');
+const resolved = require.resolve('better-sqlite3', { paths: [process.env.REPO_ROOT] });
+const Database = require(resolved);
 function Recorded(filename, options) {
   appendFileSync(process.env.SQLITE_OPEN_LOG, JSON.stringify({ filename, readonly: options?.readonly === true }) + '\\n');
   return new Database(filename, options);
 }
 Object.assign(Recorded, Database);
 Recorded.prototype = Database.prototype;
-export default Recorded;
+require.cache[resolved].exports = Recorded;
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (!request.startsWith('.') && !request.startsWith('/') && !Module.isBuiltin(request)) {
+    appendFileSync(process.env.MODULES_LOG, 'package:' + request + '\\n');
+  }
+  return load.call(this, request, ...rest);
+};
+process.on('exit', () => {
+  const { pathToFileURL } = require('node:url');
+  const files = Object.keys(require.cache).map((file) => pathToFileURL(file).href);
+  appendFileSync(process.env.MODULES_LOG, files.join('\\n') + '\\n');
+});
 `;
 
+/** Imported in place of better-sqlite3: the recording constructor the preload put in its place. */
+const RECORDED_SQLITE_IMPORT = `
+import { createRequire } from 'node:module';
+export default createRequire(process.env.REPO_ROOT + '/package.json')('better-sqlite3');
+`;
+
+/** Logs the URL of every module the command imports; better-sqlite3 is the recording one. */
 const HOOKS = `
 import { appendFileSync } from 'node:fs';
 export async function resolve(specifier, context, next) {
   if (specifier === 'better-sqlite3') {
+    appendFileSync(process.env.MODULES_LOG, 'package:better-sqlite3\\n');
     return { url: new URL('./recorded-sqlite.mjs', import.meta.url).href, shortCircuit: true };
   }
   const resolved = await next(specifier, context);
@@ -53,7 +81,12 @@ process.on('exit', () => {
 });
 `;
 
-function runStatus(dir: string, box: CliSandbox, preload: string[]): Promise<void> {
+function runStatus(
+  dir: string,
+  box: CliSandbox,
+  preload: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
@@ -66,6 +99,7 @@ function runStatus(dir: string, box: CliSandbox, preload: string[]): Promise<voi
           MODULES_LOG: join(dir, 'modules.log'),
           REPO_ROOT,
           NO_COLOR: '1',
+          ...env,
         },
       },
       (error, _stdout, stderr) => {
@@ -76,55 +110,150 @@ function runStatus(dir: string, box: CliSandbox, preload: string[]): Promise<voi
   });
 }
 
-/**
- * The connections `governor status` opens, the modules of dist/ it loads, and Node's own modules
- * it loads (two runs).
- */
-async function statusRecorded(
-  box: CliSandbox,
-): Promise<{ opens: unknown[]; modules: string[]; builtins: string[] }> {
+/** What one run of `governor status` loaded. */
+interface StatusLoads {
+  /** The connections it opened. */
+  readonly opens: unknown[];
+  /** The files of dist/ it loaded, relative to dist/. */
+  readonly distFiles: string[];
+  /**
+   * The source modules whose code ran, relative to the repository: of a bundle, the modules it
+   * imports lazily whose initialiser ran (V8's coverage; the modules it imports statically run
+   * at every start); of a file of tsc's output, its source.
+   */
+  readonly evaluated: string[];
+  /** The packages it loaded (imported or required), sorted. */
+  readonly packages: string[];
+  /** Node's own modules it loaded (a run of its own: the import hooks load some). */
+  readonly builtins: string[];
+}
+
+/** The source files a built file of dist/ came from, relative to the repository. */
+function sourcesOf(distFile: string): string[] {
+  const file = join(REPO_ROOT, 'dist', distFile);
+  const map = JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources: string[] };
+  return map.sources.map((source) => relative(REPO_ROOT, resolvePath(dirname(file), source)));
+}
+
+interface Coverage {
+  readonly result: Array<{
+    readonly url: string;
+    readonly functions: Array<{ functionName: string; ranges: Array<{ count: number }> }>;
+  }>;
+}
+
+/** The source modules whose code ran in the files of dist/ the coverage in `directory` covers. */
+function evaluatedIn(directory: string): string[] {
+  const dist = pathToFileURL(join(REPO_ROOT, 'dist')).href;
+  const evaluated = new Set<string>();
+  for (const name of readdirSync(directory)) {
+    const { result } = JSON.parse(readFileSync(join(directory, name), 'utf8')) as Coverage;
+    for (const script of result.filter(({ url }) => url.startsWith(`${dist}/`))) {
+      // esbuild names a lazily imported module's initialiser after its source path.
+      const initialisers = script.functions.filter((f) => f.functionName.endsWith('.ts'));
+      if (initialisers.length === 0) {
+        for (const source of sourcesOf(script.url.slice(dist.length + 1))) evaluated.add(source);
+      }
+      for (const { functionName, ranges } of initialisers) {
+        if ((ranges[0]?.count ?? 0) > 0) evaluated.add(functionName);
+      }
+    }
+  }
+  return [...evaluated];
+}
+
+/** The package a module's URL or a required name belongs to (`@scope/name` or `name`). */
+function packageOf(entry: string): string {
+  const tail = entry.startsWith('package:')
+    ? entry.slice('package:'.length)
+    : entry.slice(entry.lastIndexOf('/node_modules/') + '/node_modules/'.length);
+  const parts = tail.split('/');
+  return (tail.startsWith('@') ? parts.slice(0, 2) : parts.slice(0, 1)).join('/');
+}
+
+/** The connections `governor status` opens and what it loads (two runs). */
+async function statusRecorded(box: CliSandbox): Promise<StatusLoads> {
   const dir = join(box.dir, 'recorder');
   mkdirSync(dir);
-  writeFileSync(join(dir, 'recorded-sqlite.mjs'), RECORDED_SQLITE);
+  writeFileSync(join(dir, 'recorded-sqlite.cjs'), RECORDED_SQLITE);
+  writeFileSync(join(dir, 'recorded-sqlite.mjs'), RECORDED_SQLITE_IMPORT);
   writeFileSync(join(dir, 'hooks.mjs'), HOOKS);
   writeFileSync(join(dir, 'register.mjs'), REGISTER);
   writeFileSync(join(dir, 'builtins.cjs'), BUILTINS);
   writeFileSync(join(dir, 'sqlite-open.log'), '');
   writeFileSync(join(dir, 'modules.log'), '');
-  await runStatus(dir, box, ['--import', pathToFileURL(join(dir, 'register.mjs')).href]);
+  await runStatus(
+    dir,
+    box,
+    [
+      '--require',
+      join(dir, 'recorded-sqlite.cjs'),
+      '--import',
+      pathToFileURL(join(dir, 'register.mjs')).href,
+    ],
+    { NODE_V8_COVERAGE: join(dir, 'coverage') },
+  );
   await runStatus(dir, box, ['--require', join(dir, 'builtins.cjs')]);
   const opens = readFileSync(join(dir, 'sqlite-open.log'), 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as unknown);
+  const loaded = readFileSync(join(dir, 'modules.log'), 'utf8').split('\n').filter(Boolean);
   const dist = pathToFileURL(join(REPO_ROOT, 'dist')).href;
-  const modules = readFileSync(join(dir, 'modules.log'), 'utf8')
-    .split('\n')
-    .filter((url) => url.startsWith(`${dist}/`))
-    .map((url) => url.slice(dist.length + 1));
-  return { opens, modules, builtins: readFileSync(join(dir, 'builtins.log'), 'utf8').split('\n') };
+  const distFiles = [
+    ...new Set(
+      loaded.filter((url) => url.startsWith(`${dist}/`)).map((url) => url.slice(dist.length + 1)),
+    ),
+  ];
+  const packages = loaded
+    .filter((entry) => entry.startsWith('package:') || entry.includes('/node_modules/'))
+    .map(packageOf);
+  return {
+    opens,
+    distFiles,
+    evaluated: evaluatedIn(join(dir, 'coverage')),
+    packages: [...new Set(packages)].sort(),
+    builtins: readFileSync(join(dir, 'builtins.log'), 'utf8').split('\n'),
+  };
+}
+
+/** A database a daemon wrote, then stopped: nobody runs it. */
+async function recordedDatabase(): Promise<CliSandbox> {
+  const box = sandbox();
+  const daemon = box.startDaemon();
+  await box.waitForStatus((s) => s.state === 'AGGRESSIVE', daemon);
+  await box.stopDaemon(daemon);
+  return box;
 }
 
 describe('governor status with nobody running', () => {
   it('opens the database once, read-only, checks the owner read-only, loads no node:crypto and none of the repositories it does not read (it opened the database twice and loaded crypto and every repository)', async () => {
-    const box = sandbox();
-    const daemon = box.startDaemon();
-    await box.waitForStatus((s) => s.state === 'AGGRESSIVE', daemon);
-    await box.stopDaemon(daemon);
-
-    const { opens, modules, builtins } = await statusRecorded(box);
+    const box = await recordedDatabase();
+    const { opens, evaluated, builtins } = await statusRecorded(box);
     expect(opens).toEqual([
       { filename: box.dbPath, readonly: true },
       { filename: `${box.dbPath}.owner`, readonly: true },
     ]);
     // The core of the store only: none of the repositories a status read does not use.
-    expect(modules).toContain('persistence/store-core.js');
-    expect(modules).not.toContain('persistence/store.js');
-    expect(modules).not.toContain('persistence/capital.js');
-    expect(modules.filter((path) => path.startsWith('persistence/integrity/'))).toEqual([]);
+    expect(evaluated).toContain('persistence/store-core.ts');
+    expect(evaluated).not.toContain('persistence/store.ts');
+    expect(evaluated).not.toContain('persistence/capital.ts');
+    expect(evaluated.filter((path) => path.startsWith('persistence/integrity/'))).toEqual([]);
     expect(builtins).toContain('NativeModule net');
     expect(builtins).not.toContain('NativeModule crypto');
     expect(builtins).not.toContain('NativeModule perf_hooks');
     expect(builtins).not.toContain('NativeModule worker_threads');
+  });
+
+  it('runs the bundled command: one file, dist/bin/governor.js, no statechart, HTTP API or venue code, and no package but SQLite and the YAML parser (it loaded 43 modules of dist/ one by one)', async () => {
+    const box = await recordedDatabase();
+    const { distFiles, evaluated, packages } = await statusRecorded(box);
+    // Not the library's modules (dist/services/, dist/persistence/...): the command's bundle.
+    expect(distFiles).toEqual(['bin/governor.js']);
+    const heavy = /^(machines\/\w+-machine\.ts|services\/(api|venues)\/.*)$/;
+    expect(evaluated.filter((path) => heavy.test(path))).toEqual([]);
+    expect(evaluated).not.toContain('services/governor/governance-system.ts');
+    // SQLite, and the YAML parser for the sandbox's configuration file (governor.yaml).
+    expect(packages).toEqual(['better-sqlite3', 'yaml']);
   });
 });

@@ -2,13 +2,15 @@
  * Goal: the published package works for an embedding project. `npm pack` (which runs `prepack`,
  * i.e. the build) produces a tarball that installs into a scratch project; there a consumer's
  * TypeScript, strict and with `skipLibCheck: false`, compiles against the package's types, and
- * the compiled program runs: a GovernanceSystem on `:memory:` reaches AGGRESSIVE and trades
- * through the engine port, with `trading-governor/testing`'s clock. The tarball carries the
+ * the compiled program runs: a GovernanceSystem on a database file reaches AGGRESSIVE and trades
+ * through the engine port, with `trading-governor/testing`'s clock; then the installed
+ * `governor` command (bundled into one file) prints its version, and reads and verifies that
+ * database. The tarball carries the
  * docs, the license and deploy/ (the systemd unit and sample configuration the docs install). Slow on purpose (installing compiles better-sqlite3): `npm run
  * test:release`, run by CI, not by `npm test`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +51,7 @@ import { SimulatedClock, simulateCrash } from 'trading-governor/testing';
 
 const clock = new SimulatedClock({ wallStartMs: Date.UTC(2026, 0, 1) });
 const governance = new GovernanceSystem({
-  dbPath: ':memory:',
+  dbPath: 'consumer.db',
   clock,
   logger: silentLogger(),
   alertSinks: [alertmanagerSink({ url: 'http://127.0.0.1:9' })],
@@ -133,5 +135,17 @@ describe('npm pack → install in a scratch project → a consumer compiles and 
       allowed: true,
       balance: '10000',
     });
+
+    // The installed command (one bundled file) reads the database the consumer left behind.
+    const governor = join(projectDirectory, 'node_modules', '.bin', 'governor');
+    const { version } = JSON.parse(readFileSync(join(REPOSITORY_ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(run(governor, ['--version'], projectDirectory)).toBe(`governor ${version}\n`);
+    const status = JSON.parse(
+      run(governor, ['status', '--json', '--db', 'consumer.db'], projectDirectory),
+    ) as { running: boolean; recordedState: string };
+    expect(status).toMatchObject({ running: false, recordedState: 'AGGRESSIVE' });
+    run(governor, ['verify', '--full', '--db', 'consumer.db'], projectDirectory);
   }, 900_000);
 });

@@ -1,9 +1,10 @@
 /**
  * Goal: the chain walk's worker threads start however governor runs. Inside vitest it is
  * covered by workers.test.ts; here, the real `governor verify` command run from the TypeScript
- * sources (`node --import tsx`, as the e2e tests run it) and the compiled JavaScript (`tsc`
- * output run by plain node, as `dist/` is) both verify a log of 60,000 events in workers and
- * report what the in-thread verifier reports.
+ * sources (`node --import tsx`), the compiled JavaScript (`tsc` output run by plain node, as
+ * the library in `dist/` is) and the command as built (`dist/bin/governor.js`, one bundled file
+ * with the worker's entry beside it) all verify a log of 60,000 events in workers and report
+ * what the in-thread verifier reports.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -70,6 +71,35 @@ describe('worker threads in every way governor runs', () => {
           dbPath,
         ],
         { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
+      );
+    } catch (error) {
+      // Exit 4: violations found (the edited event), as expected.
+      stdout = (error as { stdout: string; status: number }).stdout;
+      expect((error as { status: number }).status).toBe(4);
+    }
+    const result = JSON.parse(stdout) as {
+      violations: unknown[];
+      run: { eventsChecked: number; workers: number };
+    };
+    expect(result.violations).toEqual(expected.violations);
+    expect(result.run.eventsChecked).toBe(expected.eventsChecked);
+    expect(result.run.workers).toBe(workersHere);
+  });
+
+  it('the command as built, one bundled file run by plain node: `node dist/bin/governor.js verify --full --json`', () => {
+    let stdout = '';
+    try {
+      execFileSync(
+        process.execPath,
+        [
+          join(REPO_ROOT, 'dist', 'bin', 'governor.js'),
+          'verify',
+          '--full',
+          '--json',
+          '--db',
+          dbPath,
+        ],
+        { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
       );
     } catch (error) {
       // Exit 4: violations found (the edited event), as expected.
