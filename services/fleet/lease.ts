@@ -1,18 +1,13 @@
 /**
  * A host's lease from the fleet authority. A renewal is one round trip that writes the host's row
- * and reads its scopes' epochs; a renewal whose answer shows the same epochs as the baseline (set
- * when the lifecycle's checks ran) extends the lease to the renewal's SEND time plus `leaseMs`,
- * on the monotonic clock (lease ends only move forward). A killed scope, or an epoch that rose
- * while this host was away, grants nothing and fences the host until its checks run again. The
- * gate's deadline includes the lease's end, so a host that cannot renew closes by itself.
- * A notification announcing a kill of a scope this host obeys closes the gate at once, before the
- * renewal it wakes reads the record: it never opens a gate, and the renewal's answer (the record)
- * decides what follows (the kill obeyed, or the gate as before for a notice the record does not
- * bear out). The contract it speaks is lease-protocol.ts, the answer is read by lease-answer.ts, and the
- * confirmations of obeyed kills are written by lease-confirmations.ts.
- */
-import type { TimerHandle } from '../clock.js';
+ * and reads its scopes' epochs; an answer with the baseline's epochs extends the lease to the
+ * renewal's SEND time plus `leaseMs` (monotonic; lease ends only move forward). A killed scope, or
+ * an epoch that rose while the host was away, grants nothing and fences the host. A kill notice
+ * (kill-notice.ts) closes the gate at once until the renewal it wakes reads the record, which
+ * decides. Contract: lease-protocol.ts; answers: lease-answer.ts; confirmations: lease-confirmations.ts.
+ */ import type { TimerHandle } from '../clock.js';
 import { GovernorError } from '../errors.js';
+import { type KillNotice, killNotice } from './kill-notice.js';
 import { epochsOf, killedRow, unseenRise } from './lease-answer.js';
 import { LeaseConfirmations } from './lease-confirmations.js';
 import {
@@ -25,6 +20,7 @@ import {
   type LeaseView,
   type ScopeRow,
 } from './lease-protocol.js';
+import { NotifyQueueUsage } from './notify-queue-usage.js';
 import { obeyedScopes } from './scopes.js';
 
 export type {
@@ -43,9 +39,6 @@ export type {
 
 /** How long the startup check keeps trying round trips (each bounded) before it fails. */
 const ESTABLISH_WINDOW_MS = 4_000;
-
-/** NOTIFY queue use (0..1) from which a host alerts. */
-export const QUEUE_USAGE_ALERT = 0.5;
 
 export class FleetLease {
   private leaseEndMs = Number.NEGATIVE_INFINITY;
@@ -66,8 +59,7 @@ export class FleetLease {
   private lossTimer: TimerHandle | undefined;
   private grantBaseMs = 0;
   private isLost = false;
-  private queueUsage = 0;
-  private queueAlerted = false;
+  private readonly queue: NotifyQueueUsage;
   private granted = 0;
   private runningSinceMs = 0;
   private failed = 0;
@@ -80,6 +72,7 @@ export class FleetLease {
     const remembered = options.rememberedEpochs ?? null;
     this.remembered = remembered === null ? null : new Map(Object.entries(remembered));
     this.intervalMs = Math.max(1, Math.floor(options.leaseMs / 3));
+    this.queue = new NotifyQueueUsage((usage) => options.holder.queueUsageHigh(usage));
     this.confirmations = new LeaseConfirmations({
       clock: options.clock,
       logger: options.logger,
@@ -239,7 +232,7 @@ export class FleetLease {
       lostForMs: this.isLost ? now - this.grantBaseMs : null,
       epochs: { ...this.lastEpochs },
       fencedBy: this.fence,
-      notificationQueueUsage: this.queueUsage,
+      notificationQueueUsage: this.queue.usage,
       renewalsGranted: this.granted,
       renewalsFailed: this.failed,
     };
@@ -309,7 +302,7 @@ export class FleetLease {
   }
 
   private applyAnswer(answer: LeaseAnswer, sentAtMs: number): void {
-    this.trackQueueUsage(answer.notificationQueueUsage);
+    this.queue.track(answer.notificationQueueUsage);
     const epochs = epochsOf(answer, this.obeyed);
     this.lastEpochs = epochs;
     const killed = killedRow(answer, this.obeyed);
@@ -428,16 +421,6 @@ export class FleetLease {
     );
   }
 
-  private trackQueueUsage(usage: number): void {
-    this.queueUsage = usage;
-    if (usage >= QUEUE_USAGE_ALERT && !this.queueAlerted) {
-      this.queueAlerted = true;
-      this.options.holder.queueUsageHigh(usage);
-    } else if (usage < QUEUE_USAGE_ALERT / 2) {
-      this.queueAlerted = false;
-    }
-  }
-
   private async ensureConnection(): Promise<AuthorityConnection> {
     if (this.connection !== null) return this.connection;
     let opened: AuthorityConnection | null = null;
@@ -462,33 +445,4 @@ export class FleetLease {
     if (this.connection === connection) this.connection = null;
     connection.close();
   }
-}
-
-interface KillNotice {
-  readonly scope: string;
-  readonly epoch: number;
-  /** Monotonic ms it was heard: a renewal sent from then on reads a record that holds it. */
-  readonly heardAtMs: number;
-}
-
-/**
- * The kill a notification's payload announces (`{"scope","state":"killed","epoch"}`, as the
- * authority's kill sends it) for a scope in `obeyed`; null for anything else.
- */
-export function killNotice(
-  payload: string | undefined,
-  obeyed: readonly string[],
-): { scope: string; epoch: number } | null {
-  if (payload === undefined || payload.length > 1_000) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(payload);
-  } catch {
-    return null;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return null;
-  const { scope, state, epoch } = parsed as Record<string, unknown>;
-  if (state !== 'killed' || typeof scope !== 'string' || !obeyed.includes(scope)) return null;
-  if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 1) return null;
-  return { scope, epoch };
 }
