@@ -68,9 +68,9 @@ const MUTANTS: readonly SourceMutant[] = [
   },
   {
     name: 'the latch on an uncaught exception made opt-in',
-    file: 'services/governor/governance-system.ts',
-    from: '    if (options.latchUncaughtExceptions !== false) {',
-    to: '    if (options.latchUncaughtExceptions === true) {',
+    file: 'services/governor/process-errors.ts',
+    from: '  if (options.latchUncaughtExceptions !== false) {',
+    to: '  if (options.latchUncaughtExceptions === true) {',
     tests: ['test/services/governor/process-errors.test.ts'],
   },
 ];
