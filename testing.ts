@@ -4,12 +4,12 @@
  * GovernanceSystem's own connection), and a simulated crash (kill -9).
  */
 import { applyRealFault as applyToConnection, type FaultMode } from './persistence/faults.js';
+import type { GovernanceSystem } from './services/governor/governance-system.js';
 import {
   FORCE_INCONSISTENCY,
-  type GovernanceSystem,
   RAW_CONNECTION,
   SIMULATE_CRASH,
-} from './services/governor/governance-system.js';
+} from './services/governor/internal-symbols.js';
 import type { Inconsistency } from './services/governor/invariants.js';
 
 export { FAULT_MODES, FaultInjector, type FaultMode, tamperBalance } from './persistence/faults.js';

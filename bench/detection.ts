@@ -5,7 +5,7 @@
  * - after: the shipped path, the shutdown's events, the latch and the alert's row in one commit;
  * - before: the former path, the alert's row in a second commit after the latch's. It is not a
  *   reconstruction: governor keeps that path behind an internal switch
- *   (`ALERT_IN_ITS_OWN_TRANSACTION` in services/governor/governance-system.ts, exported by
+ *   (`ALERT_IN_ITS_OWN_TRANSACTION` in services/governor/internal-symbols.ts, exported by
  *   neither the package's index nor its testing entry), which the governor child flips per round.
  * Governor and the bare timers run in two child processes of their own; rounds alternate the
  * order of before, after and the baseline; ≥ 1,000 trials each. Prints after/before ratios.

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GovernanceSystem } from '../../index.js';
-import { ALERT_IN_ITS_OWN_TRANSACTION } from '../../services/governor/governance-system.js';
+import { ALERT_IN_ITS_OWN_TRANSACTION } from '../../services/governor/internal-symbols.js';
 import {
   type ChildRequest,
   type GovernorRound,

@@ -53,12 +53,6 @@ import {
 
 export type { Authorization, Cause } from './authority.js';
 export type { ModeChange, ModeChangeListener } from './effects.js';
-export {
-  ALERT_IN_ITS_OWN_TRANSACTION,
-  FORCE_INCONSISTENCY,
-  RAW_CONNECTION,
-  SIMULATE_CRASH,
-} from './internal-symbols.js';
 export type { AuthorizeOptions, GovernanceSystemOptions } from './options.js';
 export { STORE_BUSY_TIMEOUT_MS } from './owner-database.js';
 
