@@ -4,6 +4,7 @@
  * knows without it having obeyed a kill there. Pure functions of the answer and what the lease
  * passes in; the lease decides what follows from them.
  */
+import { GovernorError } from '../errors.js';
 import type { FleetKill, LeaseAnswer, ScopeRow } from './lease-protocol.js';
 
 /** The epoch of each obeyed scope in `answer` (0 for a scope the authority has no row for). */
@@ -48,6 +49,44 @@ export function unseenRise(
       changedBy: row?.changedBy ?? 'unknown',
       reason: `the epoch of ${scope} rose from ${before} to ${now} while this host could not see it (a kill, then ${row?.reason ?? 'a release'})`,
     };
+  }
+  return null;
+}
+
+/**
+ * Why a startup check's round trip may not establish the lease, or null: a kill this start
+ * fenced but has not obeyed yet (a renewal of the same start saw it first: passing would let
+ * the gate open until it lands), an epoch risen unseen, a killed scope, or a host row not written.
+ */
+export function establishRefusal(
+  answer: LeaseAnswer,
+  found: {
+    readonly pending: FleetKill | null;
+    readonly risen: FleetKill | null;
+    readonly killed: ScopeRow | null;
+  },
+): GovernorError | null {
+  const { pending, risen, killed } = found;
+  if (pending !== null) {
+    return new GovernorError(
+      'GOV_SCOPE_KILLED',
+      `fleet scope ${pending.scope} (epoch ${pending.epoch}): ${pending.reason}`,
+    );
+  }
+  if (risen !== null) {
+    return new GovernorError('GOV_SCOPE_KILLED', `fleet scope ${risen.scope}: ${risen.reason}`);
+  }
+  if (killed !== null) {
+    return new GovernorError(
+      'GOV_SCOPE_KILLED',
+      `fleet scope ${killed.scope} is killed (epoch ${killed.epoch}) by ${killed.changedBy}: ${killed.reason}`,
+    );
+  }
+  if (!answer.hostRowWritten) {
+    return new GovernorError(
+      'GOV_AUTHORITY_DENIED',
+      'this host row could not be written (another role owns it, or it was removed)',
+    );
   }
   return null;
 }

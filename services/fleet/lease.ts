@@ -8,7 +8,7 @@
  */ import type { TimerHandle } from '../clock.js';
 import { GovernorError } from '../errors.js';
 import { type KillNotice, killNotice } from './kill-notice.js';
-import { epochsOf, killedRow, unseenRise } from './lease-answer.js';
+import { epochsOf, establishRefusal, killedRow, unseenRise } from './lease-answer.js';
 import { LeaseConfirmations } from './lease-confirmations.js';
 import {
   type AuthorityConnection,
@@ -45,6 +45,8 @@ export class FleetLease {
   private baseline: Map<string, number> | null = null;
   private readonly remembered: Map<string, number> | null;
   private fence: FleetKill | null = null;
+  /** Kills fenced but not yet handed to the holder (its SHUTDOWN follows on the next timer turn). */
+  private killsPending = 0;
   /** A kill announced by a notification, not yet read in the record: the gate is closed. */
   private notice: KillNotice | null = null;
   private leaseChanges = 0;
@@ -151,24 +153,13 @@ export class FleetLease {
     if (this.notice !== null && sentAtMs >= this.notice.heardAtMs) this.notice = null;
     const epochs = epochsOf(answer, this.obeyed);
     const killed = killedRow(answer, this.obeyed);
-    // A host obeying a kill (fenced) is restarted by its operator: what rose since is accepted.
+    // A host obeying a kill (fenced) is restarted by its operator: what rose since is accepted,
+    // unless this very start fenced it and has not obeyed it yet (establishRefusal).
+    const pending = this.killsPending > 0 ? this.fence : null;
     const risen = killed === null && this.fence === null ? this.unseenRise(answer, epochs) : null;
-    if (risen !== null) {
-      this.fenceWith(risen);
-      throw new GovernorError('GOV_SCOPE_KILLED', `fleet scope ${risen.scope}: ${risen.reason}`);
-    }
-    if (killed !== null) {
-      throw new GovernorError(
-        'GOV_SCOPE_KILLED',
-        `fleet scope ${killed.scope} is killed (epoch ${killed.epoch}) by ${killed.changedBy}: ${killed.reason}`,
-      );
-    }
-    if (!answer.hostRowWritten) {
-      throw new GovernorError(
-        'GOV_AUTHORITY_DENIED',
-        'this host row could not be written (another role owns it, or it was removed)',
-      );
-    }
+    if (risen !== null) this.fenceWith(risen);
+    const refusal = establishRefusal(answer, { pending, risen, killed });
+    if (refusal !== null) throw refusal;
     this.baseline = new Map(Object.entries(epochs));
     this.fence = null;
     this.options.holder.epochsEstablished(epochs);
@@ -399,7 +390,11 @@ export class FleetLease {
     }
     if ((this.reportedKillEpoch.get(kill.scope) ?? 0) >= kill.epoch) return;
     this.reportedKillEpoch.set(kill.scope, kill.epoch);
-    this.options.clock.setTimeout(() => this.options.holder.killed(kill), 0);
+    this.killsPending += 1;
+    this.options.clock.setTimeout(() => {
+      this.killsPending -= 1;
+      this.options.holder.killed(kill);
+    }, 0);
   }
 
   private scheduleLossCheck(): void {
