@@ -74,8 +74,8 @@ export interface RuntimeFlags {
   closed: boolean;
   /** The adapters the last `runStartupChecks` was given (a restart from outside reuses them). */
   adapters: NamedAdapter[] | null;
+  /** The timers were started (`timers.start`): a new authority actor starts them again. */
   monitorsStarted: boolean;
-  integrityTimer: ReturnType<Clock['setTimeout']> | undefined;
   /**
    * The first CHECKING visit of the process verifies the whole log; an operator's resume or
    * restart in the same process verifies from the head this process already verified. Damage
