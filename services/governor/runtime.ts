@@ -1,7 +1,8 @@
 /**
  * What a running GovernanceSystem is made of: the parts `assembly.ts` builds once (the store,
  * the monitors, the machine's actor, the gate) and the little state the facade keeps beside the
- * machine (closed, the adapters, whether the timers were started). The sibling modules take it whole.
+ * machine (closed, the adapters, whether the timers were started). The sibling modules take it
+ * whole.
  */
 import type { Mode } from '../../machines/types.js';
 import type { Store } from '../../persistence/index.js';
