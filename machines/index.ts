@@ -7,6 +7,7 @@ export {
   type AuthorityMachine,
   authorityMachine,
   LIFECYCLE_ACTOR_ID,
+  REQUEST_WATCHER_ACTOR_ID,
 } from './authority-machine.js';
 export {
   type GovernorMachine,
@@ -15,4 +16,11 @@ export {
   STARTUP_CHECKS_DONE_EVENT,
   type StartupChecksInput,
 } from './governor-machine.js';
+export {
+  TIMER_ACTOR_IDS,
+  TIMERS_ACTOR_ID,
+  type TimerActorId,
+  type TimersMachine,
+  timersMachine,
+} from './timers-machine.js';
 export * from './types.js';

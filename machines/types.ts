@@ -225,7 +225,13 @@ export interface OperatorRestartEvent extends OperatorFields {
   readonly authority: RestartAuthority;
 }
 
-export type AuthorityEvent = GovernorEvent | OperatorRestartEvent;
+/** The first lifecycle started: the timers (heartbeat, fail-safe, integrity, ...) begin. */
+export interface TimersStartEvent {
+  readonly type: 'timers.start';
+  readonly at: string;
+}
+
+export type AuthorityEvent = GovernorEvent | OperatorRestartEvent | TimersStartEvent;
 
 export const AUTHORITY_STATES = ['running', 'halted'] as const;
 export type AuthorityState = (typeof AUTHORITY_STATES)[number];

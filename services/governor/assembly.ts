@@ -45,6 +45,7 @@ import type { OwnerLock } from './ownership/take.js';
 import type { ThresholdsOrigin } from './preflight.js';
 import { installProcessErrorHandling } from './process-errors.js';
 import { nowIso, type Runtime, type RuntimeFlags } from './runtime.js';
+import { timerWorks } from './timers.js';
 import { VenueGuard } from './venue-guard.js';
 
 export class Assembly implements Runtime {
@@ -81,7 +82,6 @@ export class Assembly implements Runtime {
     closed: false,
     adapters: null,
     monitorsStarted: false,
-    integrityTimer: undefined,
     nextVisitVerifiesFully: true,
     removeProcessHooks: () => {},
   };
@@ -229,6 +229,7 @@ export class Assembly implements Runtime {
             logTransition(event);
             inspect(event);
           },
+      timerWorks(this, checked.pollMs),
     );
     this.watcher = new RequestWatcher(this.store, commandTarget(this), {
       logger: componentLogger(this.logger, 'requests'),
@@ -241,9 +242,6 @@ export class Assembly implements Runtime {
       requestShutdown(this, { trigger: 'UNRECOVERABLE_EXCEPTION', reason }),
     );
     void this.watcher.drain();
-    // A real, unref'd timer: it polls for what other processes commit, which arrives on real
-    // time (a simulator passes null and polls itself).
-    if (checked.pollMs !== null) this.watcher.start(checked.pollMs);
   }
 
   /** Stops timers and the machine, records the stop, and closes the database. Idempotent. */
@@ -290,17 +288,15 @@ export class Assembly implements Runtime {
     this.ownerLock?.release();
   }
 
-  /** The gate shut for good, every timer, worker and hook stopped: what close and a crash share. */
+  /**
+   * The gate shut for good, every timer, worker and hook stopped: what close and a crash share.
+   * The timers are the machine's invoked actors: they stop with it.
+   */
   private stopRunning(): void {
     this.flags.closed = true;
     this.gate.setOpen(false);
     this.watcher.stop();
-    this.heartbeat.stop();
-    this.fleet?.stop();
-    this.failSafe.stop();
-    this.scrubber.stop();
     this.verifications.abort();
-    this.clock.clearTimeout(this.flags.integrityTimer);
     this.lifecycle.stop();
     this.flags.removeProcessHooks();
   }

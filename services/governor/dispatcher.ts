@@ -199,6 +199,9 @@ export function beginLifecycle(
     hold,
     startupChecksTimeoutMs: runtime.thresholds.startupChecksTimeoutMs,
   });
+  // A new authority actor (after a machine failure) runs the timers the old one ran.
+  if (runtime.flags.monitorsStarted)
+    dispatch(runtime, { type: 'timers.start', at: nowIso(runtime) });
   if (authority.discrepancy !== null && latch !== null) {
     runtime.logger.fatal({ discrepancy: authority.discrepancy }, 'shutdown latch tampered with');
     runtime.incidents.latchDiscrepancy(latch, authority.discrepancy);

@@ -217,7 +217,13 @@ export class FleetLink {
     return this.lease.establish();
   }
 
-  /** Stops the lease and the watch of its end (close, crash). */
+  /** Starts the lease (again after a stop): the fleet lease timer's actor starts here. */
+  start(): void {
+    this.stopped = false;
+    this.lease.start();
+  }
+
+  /** Stops the lease and the watch of its end (its actor's stop: close, crash). */
   stop(): void {
     this.stopped = true;
     this.clock.clearTimeout(this.endTimer);

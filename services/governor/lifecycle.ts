@@ -2,19 +2,22 @@
  * The lifecycle: the one running instance of the authority statechart (the lifecycle statechart
  * as its invoked child, and the restart out of its SHUTDOWN). It owns the actor, gives the
  * machines their effects, sends them every event (`send`, the one dispatcher), and answers every
- * question about the mode from the snapshots: the state, the cause, the latch, the report.
+ * question about the mode from the snapshots: the state, the cause, the latch, the report. The
+ * timers and the request watcher run as the authority statechart's invoked actors.
  */
 import {
   type Actor,
   type ActorOptions,
   type AnyActorRef,
   createActor,
+  fromCallback,
   fromPromise,
   type InspectionEvent,
   type Subscription,
 } from 'xstate';
 import { type AuthorityMachine, authorityMachine } from '../../machines/authority-machine.js';
 import { governorMachine, type StartupChecksInput } from '../../machines/governor-machine.js';
+import { type TimerActorId, timersMachine } from '../../machines/timers-machine.js';
 import type {
   AuthorityEvent,
   GovernorContext,
@@ -45,6 +48,23 @@ export interface LifecycleHost {
   failed(error: unknown): void;
 }
 
+/** What an invoked timer does: starts when its actor starts, stops when its actor stops. */
+export interface TimerWork {
+  start(): void;
+  stop(): void;
+}
+
+/** The work of each invoked timer of the machines, and of the request watcher. */
+export type TimerWorks = Readonly<Record<TimerActorId | 'requestWatcher', TimerWork>>;
+
+/** An invoked actor that runs `work` for as long as the actor lives. */
+function invokedTimer(work: TimerWork) {
+  return fromCallback(() => {
+    work.start();
+    return () => work.stop();
+  });
+}
+
 const SETTLED_STATES: ReadonlySet<LifecycleState> = new Set([
   'AGGRESSIVE',
   'OBSERVE_ONLY',
@@ -68,6 +88,7 @@ export class Lifecycle {
     private readonly host: LifecycleHost,
     private readonly clock: Clock,
     private readonly inspect: (event: InspectionEvent) => void,
+    works: TimerWorks,
   ) {
     const enter =
       (to: LifecycleState) =>
@@ -93,6 +114,16 @@ export class Lifecycle {
         ),
       },
     });
+    const timers = timersMachine.provide({
+      actors: {
+        heartbeat: invokedTimer(works.heartbeat),
+        fleetLease: invokedTimer(works.fleetLease),
+        failSafe: invokedTimer(works.failSafe),
+        integrityCheck: invokedTimer(works.integrityCheck),
+        integrityScrub: invokedTimer(works.integrityScrub),
+        venueSwitches: invokedTimer(works.venueSwitches),
+      },
+    });
     this.machine = authorityMachine.provide({
       actions: {
         onRestart: ({ event }) => {
@@ -102,7 +133,7 @@ export class Lifecycle {
           host.restarted(event);
         },
       },
-      actors: { lifecycle },
+      actors: { lifecycle, timers, requestWatcher: invokedTimer(works.requestWatcher) },
     });
   }
 
@@ -125,7 +156,7 @@ export class Lifecycle {
     actor.start();
   }
 
-  /** Stops the actors (no effect runs); the last snapshots still answer. */
+  /** Stops the actors and with them every timer (no effect runs); the last snapshots still answer. */
   stop(): void {
     this.childSubscription?.unsubscribe();
     this.childSubscription = null;

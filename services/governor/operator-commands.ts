@@ -94,17 +94,26 @@ export class RequestWatcher {
     },
   ) {}
 
-  /** Polls every `pollMs` on a real, unref'd timer. */
+  /**
+   * Polls every `pollMs` on a real, unref'd timer, not the injected clock: other processes
+   * commit on real time.
+   */
   start(pollMs: number): void {
     if (this.timer !== undefined || this.stopped) return;
     this.timer = setInterval(() => this.poll(), pollMs);
     this.timer.unref();
   }
 
-  stop(): void {
-    this.stopped = true;
+  /** Stops polling (its actor stopped); `start` polls again. */
+  stopPolling(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /** Stops polling and every drain for good (close). */
+  stop(): void {
+    this.stopped = true;
+    this.stopPolling();
   }
 
   /** Checks for an external commit; when there was one, drains the pending requests. */

@@ -1,7 +1,8 @@
 /**
  * What a running GovernanceSystem is made of: the parts `assembly.ts` builds once (the store,
  * the monitors, the machine's actor, the gate) and the little state the facade keeps beside the
- * machine (closed, the adapters, whether the monitors run). The sibling modules take it whole.
+ * machine (closed, the adapters, whether the timers were started). The sibling modules take it
+ * whole.
  */
 import type { Mode } from '../../machines/types.js';
 import type { Store } from '../../persistence/index.js';
@@ -74,8 +75,8 @@ export interface RuntimeFlags {
   closed: boolean;
   /** The adapters the last `runStartupChecks` was given (a restart from outside reuses them). */
   adapters: NamedAdapter[] | null;
+  /** The timers were started (`timers.start`): a new authority actor starts them again. */
   monitorsStarted: boolean;
-  integrityTimer: ReturnType<Clock['setTimeout']> | undefined;
   /**
    * The first CHECKING visit of the process verifies the whole log; an operator's resume or
    * restart in the same process verifies from the head this process already verified. Damage

@@ -1,7 +1,7 @@
 /**
- * Starting a lifecycle and checking it: `runStartupChecks` (the monitors started, the fail-safe
+ * Starting a lifecycle and checking it: `runStartupChecks` (the timers started, the fail-safe
  * armed, `lifecycle.start` sent), the startup-checks actor's work (the suite, its report
- * persisted or failed), and the integrity checks that run on the injected clock afterwards.
+ * persisted or failed), and the integrity check the periodic timer (timers.ts) runs.
  */
 import type { StartupChecksInput } from '../../machines/governor-machine.js';
 import type { StartupCheckResult, StartupReport } from '../../machines/types.js';
@@ -43,7 +43,7 @@ export async function runStartupChecks(
     fleet !== null && !named.some((a) => a.name === 'fleet-authority')
       ? [...named, { name: 'fleet-authority', ping: () => fleet.ping() }]
       : named;
-  startMonitors(runtime);
+  startTimers(runtime);
   // A restart into stale inputs (or a SHUTDOWN disarmed deadline) never opens the gate:
   // re-arm detection and evaluate the fail-safe first (a trip leaves STARTING: the chart then
   // ignores the start).
@@ -133,27 +133,12 @@ export function checkDataIntegrity(runtime: Runtime): boolean {
   return false;
 }
 
-/** The monitors start with the first lifecycle and run until close. */
-function startMonitors(runtime: Runtime): void {
+/**
+ * The timers (the machine's invoked actors, timers.ts) start with the first lifecycle and run
+ * until the authority actor stops: `timers.start` sent once; the chart ignores it afterwards.
+ */
+function startTimers(runtime: Runtime): void {
   if (runtime.flags.monitorsStarted) return;
   runtime.flags.monitorsStarted = true;
-  runtime.heartbeat.start();
-  runtime.fleet?.lease.start();
-  runtime.failSafe.start();
-  scheduleIntegrityCheck(runtime);
-  runtime.scrubber.start();
-  runtime.venues.startRenewing();
-}
-
-/**
- * The periodic verification, on the injected clock. It runs beside the machine, not as its
- * delay: it must keep its period across lifecycles (a restart would reset a state's delay), and
- * skips its work while a latch is in force.
- */
-function scheduleIntegrityCheck(runtime: Runtime): void {
-  runtime.flags.integrityTimer = runtime.clock.setTimeout(() => {
-    if (runtime.flags.closed) return;
-    if (runtime.lifecycle.latch === null) checkDataIntegrity(runtime);
-    scheduleIntegrityCheck(runtime);
-  }, runtime.thresholds.integrityCheckIntervalMs);
+  dispatch(runtime, { type: 'timers.start', at: nowIso(runtime) });
 }

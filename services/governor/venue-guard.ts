@@ -153,6 +153,11 @@ export class VenueGuard {
     this.switches.startRenewing();
   }
 
+  /** Stops every venue's renewal timer (the actor that runs them stopped). */
+  stopRenewing(): void {
+    this.switches.stopRenewing();
+  }
+
   /**
    * The startup check's view of the venues: each is asked how many orders it has open (a
    * read-only question) and its switch is armed, within the check's timeout. A venue that does

@@ -143,8 +143,9 @@ export class DeadMansSwitches {
     return true;
   }
 
-  /** Stops every renewal timer (at close). */
+  /** Stops every renewal timer (its actor's stop, and close); `startRenewing` starts them again. */
   stopRenewing(): void {
+    this.renewing = false;
     for (const state of this.states) {
       this.deps.clock.clearTimeout(state.renewTimer);
       state.renewTimer = undefined;

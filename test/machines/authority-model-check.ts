@@ -1,8 +1,9 @@
 /**
  * A model checker for the authority statechart (the lifecycle invoked as a child, `halted` after
  * its SHUTDOWN): explores every reachable state with `xstate/graph` over the full event alphabet
- * (every lifecycle event, `operator.restart` with each pre-flight verdict and force, and the
- * child's done and error events) and checks that only a passed or forced restart leaves the latch.
+ * (every lifecycle event, `operator.restart` with each pre-flight verdict and force,
+ * `timers.start`, and the child's done and error events) and checks that only a passed or
+ * forced restart leaves the latch.
  */
 import {
   type AnyEventObject,
@@ -98,6 +99,8 @@ export function authorityAlphabet(): Array<{ label: string; event: AnyEventObjec
   return [
     ...lifecycleEvents,
     ...restarts,
+    // The timers' start, handled at the root in either state: it must change neither.
+    { label: 'timers.start', event: { type: 'timers.start', at: AT } },
     {
       label: 'done.lifecycle',
       event: { type: 'xstate.done.actor.lifecycle', output: endedContext() },
@@ -121,11 +124,11 @@ function keyOf(snapshot: AnyMachineSnapshot): string {
 /**
  * Explores from both starts: a clean record, and a latch that survived the process restart. The
  * lifecycle is abstracted (its own model check covers it): its end is `done.lifecycle` in the
- * alphabet, and the forwarding of its events is provided as a no-op.
+ * alphabet, and the forwarding of its events (and of `timers.start`) is provided as a no-op.
  */
 export function exploreAuthority(given: AnyStateMachine): AuthorityEdge[] {
   const machine = given.provide({
-    actions: { forwardToLifecycle: () => {} },
+    actions: { forwardToLifecycle: () => {}, forwardToTimers: () => {} },
     actors: { lifecycle: createMachine({ id: 'lifecycle-abstract' }) },
   });
   const alphabet = authorityAlphabet();

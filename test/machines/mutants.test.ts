@@ -260,6 +260,17 @@ const authorityMutants: Array<{
     property: 'A1',
   },
   {
+    name: "the timers' start leaves halted",
+    machine: mutateAuthority((states) => ({
+      ...states,
+      halted: {
+        ...states.halted,
+        on: { ...states.halted?.on, 'timers.start': 'running' },
+      },
+    })),
+    property: 'A1',
+  },
+  {
     name: 'a restart whose pre-flight failed, not forced, leaves halted',
     machine: authorityMachine.provide({ guards: { preflightPassedOrForced: () => true } }),
     property: 'A1',

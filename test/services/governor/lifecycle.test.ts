@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { StartupChecksInput } from '../../../machines/governor-machine.js';
+import { TIMER_ACTOR_IDS } from '../../../machines/timers-machine.js';
 import type {
   GovernorInput,
   LifecycleState,
@@ -16,7 +17,11 @@ import type {
   StartupReport,
 } from '../../../machines/types.js';
 import { SimulatedClock } from '../../../services/clock.js';
-import { Lifecycle, type LifecycleHost } from '../../../services/governor/lifecycle.js';
+import {
+  Lifecycle,
+  type LifecycleHost,
+  type TimerWorks,
+} from '../../../services/governor/lifecycle.js';
 import { settle } from '../../support/harness.js';
 
 const AT = '2026-01-01T00:00:00.000Z';
@@ -89,10 +94,29 @@ function start(lifecycle: Lifecycle, given: GovernorInput = input()): void {
   if (lifecycle.state === 'STARTING') lifecycle.send({ type: 'lifecycle.start', at: AT });
 }
 
-function make(): { lifecycle: Lifecycle; rec: Recorder; clock: SimulatedClock } {
+/** Timer works that record each start and stop, as `start heartbeat`, `stop heartbeat`. */
+function recordingTimers(): { works: TimerWorks; log: string[] } {
+  const log: string[] = [];
+  const work = (id: string) => ({
+    start: () => void log.push(`start ${id}`),
+    stop: () => void log.push(`stop ${id}`),
+  });
+  const works = Object.fromEntries(
+    [...TIMER_ACTOR_IDS, 'requestWatcher'].map((id) => [id, work(id)]),
+  ) as unknown as TimerWorks;
+  return { works, log };
+}
+
+function make(): {
+  lifecycle: Lifecycle;
+  rec: Recorder;
+  clock: SimulatedClock;
+  timers: string[];
+} {
   const { host, rec } = recordingHost();
   const clock = new SimulatedClock();
-  return { lifecycle: new Lifecycle(host, clock, () => {}), rec, clock };
+  const { works, log } = recordingTimers();
+  return { lifecycle: new Lifecycle(host, clock, () => {}, works), rec, clock, timers: log };
 }
 
 describe('Lifecycle', () => {
@@ -222,5 +246,46 @@ describe('Lifecycle', () => {
     lifecycle.stop();
     expect(lifecycle.state).toBe('AGGRESSIVE');
     await expect(lifecycle.settled()).resolves.toBe('AGGRESSIVE');
+  });
+});
+
+describe('the timers, invoked actors of the authority statechart', () => {
+  const started = TIMER_ACTOR_IDS.map((id) => `start ${id}`);
+  const stopped = [...TIMER_ACTOR_IDS, 'requestWatcher'].map((id) => `stop ${id}`);
+
+  it('the request watcher starts with the authority actor; the other timers only on timers.start', async () => {
+    // Goal: no heartbeat, fail-safe or scrub runs before the first lifecycle starts.
+    const { lifecycle, timers } = make();
+    lifecycle.begin(input());
+    expect(timers).toEqual(['start requestWatcher']);
+    lifecycle.send({ type: 'timers.start', at: AT });
+    expect(timers).toEqual(['start requestWatcher', ...started]);
+  });
+
+  it('keep running through SHUTDOWN, halted and a restart, without starting again', async () => {
+    // Goal: a restart does not reset a timer's period (its actor is not restarted).
+    const { lifecycle, timers } = make();
+    start(lifecycle);
+    lifecycle.send({ type: 'timers.start', at: AT });
+    await lifecycle.settled();
+    const before = [...timers];
+    lifecycle.send({ type: 'operator.shutdown', operator: 'bob', reason: 'panic', at: AT });
+    expect(lifecycle.halted).toBe(true);
+    lifecycle.send(restart(true, false));
+    lifecycle.send({ type: 'lifecycle.start', at: AT });
+    lifecycle.send({ type: 'timers.start', at: AT });
+    await expect(lifecycle.settled()).resolves.toBe('AGGRESSIVE');
+    expect(timers).toEqual(before);
+  });
+
+  it('stop with the authority actor: no timer is left', async () => {
+    // Goal: closing the governor stops every timer through the machine.
+    const { lifecycle, timers } = make();
+    start(lifecycle);
+    lifecycle.send({ type: 'timers.start', at: AT });
+    await lifecycle.settled();
+    timers.length = 0;
+    lifecycle.stop();
+    expect([...timers].sort()).toEqual([...stopped].sort());
   });
 });
