@@ -8,15 +8,19 @@
 import { spawnSync } from 'node:child_process';
 import {
   closeSync,
+  existsSync,
   mkdirSync,
+  mkdtempSync,
   openSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -94,11 +98,55 @@ async function bundleCommand() {
     sourcesContent: false,
     logLevel: 'warning',
   };
-  await esbuild({ ...options, entryPoints: { governor: 'bin/governor.ts' } });
+  await esbuild({ ...options, entryPoints: { 'governor-command': 'bin/governor.ts' } });
+  // The command's file is not run as a script: its `#!` line becomes a comment of the same
+  // length (the source map's lines and columns stay right).
+  const commandFile = join(outdir, 'governor-command.js');
+  const command = readFileSync(commandFile, 'utf8');
+  if (command.startsWith('#!')) writeFileSync(commandFile, `//${command.slice(2)}`);
+  await esbuild({ ...options, entryPoints: { governor: 'bin/governor-entry.ts' } });
   await esbuild({
     ...options,
     entryPoints: { 'chain-worker-entry': 'persistence/integrity/chain-worker-entry.ts' },
   });
+  await produceCodeCache(esbuild, options, outdir);
+}
+
+/**
+ * The V8 code cache of dist/bin/governor-command.js (bin/code-cache.ts), made by running the
+ * command once in a child, as an operator would: `status` of a database that does not exist,
+ * from an empty directory with an empty configuration file and no other governor environment (it
+ * reads the configuration, finds no database and writes nothing but the cache). The child runs without NODE_OPTIONS: V8 rejects a cache made under other V8 flags.
+ */
+async function produceCodeCache(esbuild, options, outdir) {
+  const scratch = mkdtempSync(join(tmpdir(), 'governor-code-cache-'));
+  try {
+    await esbuild({
+      ...options,
+      outdir: scratch,
+      outExtension: { '.js': '.cjs' },
+      sourcemap: false,
+      entryPoints: { 'code-cache-produce': 'bin/code-cache-produce.ts' },
+    });
+    const producer = join(scratch, 'code-cache-produce.cjs');
+    const env = {};
+    for (const [key, value] of Object.entries(process.env)) {
+      if (!key.startsWith('GOVERNOR_') && key !== 'NODE_OPTIONS') env[key] = value;
+    }
+    const config = join(scratch, 'governor.yaml');
+    writeFileSync(config, '# empty: every default\n');
+    const argv = ['status', '--db', join(scratch, 'absent.db')];
+    const result = spawnSync(process.execPath, [producer, outdir, ...argv], {
+      cwd: scratch,
+      env: { ...env, GOVERNOR_CONFIG: config, NO_COLOR: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    if (!existsSync(join(outdir, 'governor-command.code-cache'))) {
+      throw new Error(`the command's code cache was not made: ${result.stderr.toString()}`);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 async function build() {
