@@ -23,6 +23,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as zlib from 'node:zlib';
+
+const { crc32 } = zlib;
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const STAMP = join(ROOT, 'dist', '.build-stamp');
@@ -119,6 +122,11 @@ async function bundleCommand() {
  * reads the configuration, finds no database and writes nothing but the cache). The child runs without NODE_OPTIONS: V8 rejects a cache made under other V8 flags.
  */
 async function produceCodeCache(esbuild, options, outdir) {
+  if (typeof crc32 !== 'function') {
+    // The command's entry checks a cache with zlib.crc32: without it no cache is read either.
+    console.warn(`node ${process.version} has no zlib.crc32 (20.15 or later): no code cache made`);
+    return;
+  }
   const scratch = mkdtempSync(join(tmpdir(), 'governor-code-cache-'));
   try {
     await esbuild({
