@@ -28,10 +28,14 @@ const HEADER_BYTES = MAGIC.length + 12;
 const WRAPPER_START = '(function (exports, require, module, __filename, __dirname) { ';
 const WRAPPER_END = '\n});';
 
-/** zlib's CRC-32 (Node 20.15 and later); without it no cache is read or written. */
-function crc32Of(bytes: Uint8Array): number | null {
+/** zlib's CRC-32 (Node 20.15 and later), or null: without it no cache is read or written. */
+function crc32Function(): ((data: Uint8Array) => number) | null {
   const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
-  return typeof crc32 === 'function' ? crc32(bytes) : null;
+  return typeof crc32 === 'function' ? crc32 : null;
+}
+
+function crc32Of(bytes: Uint8Array): number | null {
+  return crc32Function()?.(bytes) ?? null;
 }
 
 /** The V8 data in `file` if it was made from `source` and is intact, else null. */
@@ -70,12 +74,16 @@ interface CompiledBundle {
  * The bundle compiled, with its cache when `cacheBytes` is one made from this source (V8 then
  * sets `script.cachedDataRejected`: true when it compiled the source after all).
  */
-function compileBundle(bundlePath: string, cacheBytes: Buffer | null): CompiledBundle {
+function compileBundle(
+  bundlePath: string,
+  cacheBytes: Buffer | null,
+  importModuleDynamically: typeof constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+): CompiledBundle {
   const sourceBytes = readFileSync(bundlePath);
   const cachedData = cacheBytes === null ? null : verifiedCache(cacheBytes, sourceBytes);
   const script = new Script(`${WRAPPER_START}${sourceBytes.toString('utf8')}${WRAPPER_END}`, {
     filename: bundlePath,
-    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    importModuleDynamically,
     ...(cachedData === null ? {} : { cachedData }),
   });
   return {
@@ -151,11 +159,27 @@ export function runCommandBundle(directory: string): void {
   const bundlePath = join(directory, COMMAND_BUNDLE_FILE);
   const sourceMaps =
     process.sourceMapsEnabled === true || process.execArgv.includes('--enable-source-maps');
-  if (sourceMaps || !CACHED_COMMANDS.has(process.argv[2] ?? '')) {
+  const importModuleDynamically = importThroughMainLoader();
+  if (
+    sourceMaps ||
+    importModuleDynamically === null ||
+    crc32Function() === null ||
+    !CACHED_COMMANDS.has(process.argv[2] ?? '')
+  ) {
     createRequire(bundlePath)(`./${basename(bundlePath)}`);
     return;
   }
-  compileBundle(bundlePath, readCacheFile(join(directory, CODE_CACHE_FILE))).run();
+  const cacheBytes = readCacheFile(join(directory, CODE_CACHE_FILE));
+  compileBundle(bundlePath, cacheBytes, importModuleDynamically).run();
+}
+
+/**
+ * How the bundle's `import()` resolves, should a listed command ever reach one: as Node's own
+ * loader would, with an experimental warning (Node 20.12 and later), or null on an older Node.
+ */
+function importThroughMainLoader(): typeof constants.USE_MAIN_CONTEXT_DEFAULT_LOADER | null {
+  const vmConstants = constants as Partial<typeof constants> | undefined;
+  return vmConstants?.USE_MAIN_CONTEXT_DEFAULT_LOADER ?? null;
 }
 
 /**
@@ -165,7 +189,9 @@ export function runCommandBundle(directory: string): void {
  */
 export function produceCodeCache(directory: string, argv: readonly string[]): void {
   const bundlePath = join(directory, COMMAND_BUNDLE_FILE);
-  const compiled = compileBundle(bundlePath, null);
+  const importModuleDynamically = importThroughMainLoader();
+  if (importModuleDynamically === null) throw new Error('this Node has no vm.constants');
+  const compiled = compileBundle(bundlePath, null, importModuleDynamically);
   process.on('exit', () => {
     const cachePath = join(directory, CODE_CACHE_FILE);
     const bytes = cacheFileBytes(readFileSync(bundlePath), compiled.script.createCachedData());
