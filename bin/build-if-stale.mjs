@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The build of dist/ (`tsc -p tsconfig.build.json`, then the `governor` command bundled into
- * one file, dist/bin/governor.js, by esbuild), made only when a source changed since the last successful build (a
+ * one file, dist/bin/governor-command.js, by esbuild, with its entry dist/bin/governor.js and
+ * its V8 code cache), made only when a source changed since the last successful build (a
  * stamp in dist/ records when it began). `--always` builds regardless (`npm run build`);
  * `--start ARGS` then runs the built command with ARGS in this process (`npm start -- ARGS`).
  */
@@ -62,14 +63,15 @@ function isStale() {
 
 /**
  * The command as it ships: bin/governor.ts and everything it imports from the sources bundled
- * into one CommonJS file, dist/bin/governor.js (dist/bin/package.json says so), with the
- * integrity walk's worker entry beside it (its caller starts `./chain-worker-entry.js` beside
+ * into one CommonJS file, dist/bin/governor-command.js (dist/bin/package.json says so), run by
+ * the command's entry dist/bin/governor.js (bin/governor-entry.ts) from the code cache made
+ * last (bin/code-cache.ts), with the integrity walk's worker entry beside it (its caller starts `./chain-worker-entry.js` beside
  * itself). A short command then reads one file, where it loaded dozens of ES modules of dist/
  * through Node's ES module loader, whose cost per module was most of its start. A lazily
  * imported module (a command's code, the daemon) still runs only when imported, and the packages
  * it imports are required only then: packages stay outside the file (better-sqlite3's native
- * addon, ccxt, pg, xstate, pino: installed with the package). `import.meta.url` is this file's
- * URL; `import.meta.resolve` is used only when running from the TypeScript sources. Whitespace
+ * addon, ccxt, pg, xstate, pino: installed with the package). `import.meta.url` is the built
+ * file's URL; `import.meta.resolve` is used only when running from the TypeScript sources. Whitespace
  * and syntax minified, names kept; a source map beside each file (`node --enable-source-maps`
  * shows the TypeScript sources' lines in a stack trace). The library entry points
  * (dist/index.js, testing.js, ccxt.js) stay tsc's ES modules.
