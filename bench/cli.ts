@@ -2,7 +2,9 @@
  * Benchmark: how long a `governor` command takes to start and answer, run from dist/ as an
  * operator runs it, against a bare `node -e 0` measured in the same run (the floor every
  * command pays). Cases: `governor --help`; `governor status` answered by a running daemon over
- * its control socket; `governor status` read from the database with nothing running. Two
+ * its control socket; `governor status` read from the database with nothing running; and, for
+ * comparison only, that last one run from the command's bundle directly, without the V8 code
+ * cache dist/bin/governor.js compiles it from (how the command started before). Two
  * measurements: hyperfine (when installed: `apt-get install hyperfine`), and this script's own
  * alternating rounds (each round runs every case once, in a rotated order, so that a noisy
  * neighbour slows all cases alike). Reports medians and means and their ratios to the baseline.
@@ -18,6 +20,8 @@ import { median, percentile } from './support/stats.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const GOVERNOR = join(ROOT, 'dist', 'bin', 'governor.js');
+/** The command's bundle run directly: what `governor` costs without its V8 code cache. */
+const COMMAND_BUNDLE = join(ROOT, 'dist', 'bin', 'governor-command.js');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 40);
 const WARMUP_ROUNDS = 3;
 const TARGET_RATIO = 1.6;
@@ -29,6 +33,8 @@ interface Case {
   readonly argv: readonly string[];
   /** The baseline has no target; every other case is compared with it. */
   readonly baseline?: boolean;
+  /** A variant measured only for comparison (how the command started before), no target. */
+  readonly comparison?: boolean;
 }
 
 interface Figures {
@@ -133,7 +139,11 @@ function hyperfine(
   }));
 }
 
-function printTable(title: string, figures: readonly Figures[]): Array<Record<string, unknown>> {
+function printTable(
+  title: string,
+  figures: readonly Figures[],
+  cases: readonly Case[],
+): Array<Record<string, unknown>> {
   const baseline = figures[0] as Figures;
   console.log(`\n${title}`);
   console.log(
@@ -144,7 +154,9 @@ function printTable(title: string, figures: readonly Figures[]): Array<Record<st
     const ratioMedian = item.medianMs / baseline.medianMs;
     const ratioMean = item.meanMs / baseline.meanMs;
     const isBaseline = item === baseline;
-    const verdict = isBaseline ? '' : ratioMedian <= TARGET_RATIO ? '  met' : '  MISSED';
+    const compared = cases.find((c) => c.name === item.name)?.comparison === true;
+    const verdict =
+      isBaseline || compared ? '' : ratioMedian <= TARGET_RATIO ? '  met' : '  MISSED';
     console.log(
       `${item.name.padEnd(34)} ${item.medianMs.toFixed(1).padStart(7)}ms ${item.p90Ms.toFixed(1).padStart(7)}ms ${item.meanMs.toFixed(1).padStart(7)}ms  ${isBaseline ? 'baseline' : `${ratioMedian.toFixed(2)}, ${ratioMean.toFixed(2)}${verdict}`}`,
     );
@@ -175,6 +187,11 @@ async function main(): Promise<void> {
         name: 'governor status (nobody runs)',
         argv: [GOVERNOR, 'status', '--db', recordedDb],
       },
+      {
+        name: 'status, bundle without code cache',
+        argv: [COMMAND_BUNDLE, 'status', '--db', recordedDb],
+        comparison: true,
+      },
     ];
     console.log(
       `governor CLI start-up: ${ROUNDS} runs per case, node ${process.version}, load average ${(
@@ -184,11 +201,15 @@ async function main(): Promise<void> {
         .map((l) => l.toFixed(2))
         .join(' ')}`,
     );
-    const own = printTable('alternating rounds (this script)', alternatingRounds(cases, env));
+    const own = printTable(
+      'alternating rounds (this script)',
+      alternatingRounds(cases, env),
+      cases,
+    );
     const fine = hyperfine(cases, env, directory);
     if (fine === null)
       console.log('\nhyperfine is not installed (apt-get install hyperfine): skipped');
-    const byHyperfine = fine === null ? null : printTable('hyperfine -N', fine);
+    const byHyperfine = fine === null ? null : printTable('hyperfine -N', fine, cases);
     mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
     writeFileSync(
       join(ROOT, 'test-artifacts', 'bench-cli.json'),

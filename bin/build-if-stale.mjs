@@ -1,24 +1,32 @@
 #!/usr/bin/env node
 /**
  * The build of dist/ (`tsc -p tsconfig.build.json`, then the `governor` command bundled into
- * one file, dist/bin/governor.js, by esbuild), made only when a source changed since the last successful build (a
+ * one file, dist/bin/governor-command.js, by esbuild, with its entry dist/bin/governor.js and
+ * its V8 code cache), made only when a source changed since the last successful build (a
  * stamp in dist/ records when it began). `--always` builds regardless (`npm run build`);
  * `--start ARGS` then runs the built command with ARGS in this process (`npm start -- ARGS`).
  */
 import { spawnSync } from 'node:child_process';
 import {
   closeSync,
+  existsSync,
   mkdirSync,
+  mkdtempSync,
   openSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as zlib from 'node:zlib';
+
+const { crc32 } = zlib;
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const STAMP = join(ROOT, 'dist', '.build-stamp');
@@ -55,14 +63,15 @@ function isStale() {
 
 /**
  * The command as it ships: bin/governor.ts and everything it imports from the sources bundled
- * into one CommonJS file, dist/bin/governor.js (dist/bin/package.json says so), with the
- * integrity walk's worker entry beside it (its caller starts `./chain-worker-entry.js` beside
+ * into one CommonJS file, dist/bin/governor-command.js (dist/bin/package.json says so), run by
+ * the command's entry dist/bin/governor.js (bin/governor-entry.ts) from the code cache made
+ * last (bin/code-cache.ts), with the integrity walk's worker entry beside it (its caller starts `./chain-worker-entry.js` beside
  * itself). A short command then reads one file, where it loaded dozens of ES modules of dist/
  * through Node's ES module loader, whose cost per module was most of its start. A lazily
  * imported module (a command's code, the daemon) still runs only when imported, and the packages
  * it imports are required only then: packages stay outside the file (better-sqlite3's native
- * addon, ccxt, pg, xstate, pino: installed with the package). `import.meta.url` is this file's
- * URL; `import.meta.resolve` is used only when running from the TypeScript sources. Whitespace
+ * addon, ccxt, pg, xstate, pino: installed with the package). `import.meta.url` is the built
+ * file's URL; `import.meta.resolve` is used only when running from the TypeScript sources. Whitespace
  * and syntax minified, names kept; a source map beside each file (`node --enable-source-maps`
  * shows the TypeScript sources' lines in a stack trace). The library entry points
  * (dist/index.js, testing.js, ccxt.js) stay tsc's ES modules.
@@ -94,11 +103,60 @@ async function bundleCommand() {
     sourcesContent: false,
     logLevel: 'warning',
   };
-  await esbuild({ ...options, entryPoints: { governor: 'bin/governor.ts' } });
+  await esbuild({ ...options, entryPoints: { 'governor-command': 'bin/governor.ts' } });
+  // The command's file is not run as a script: its `#!` line becomes a comment of the same
+  // length (the source map's lines and columns stay right).
+  const commandFile = join(outdir, 'governor-command.js');
+  const command = readFileSync(commandFile, 'utf8');
+  if (command.startsWith('#!')) writeFileSync(commandFile, `//${command.slice(2)}`);
+  await esbuild({ ...options, entryPoints: { governor: 'bin/governor-entry.ts' } });
   await esbuild({
     ...options,
     entryPoints: { 'chain-worker-entry': 'persistence/integrity/chain-worker-entry.ts' },
   });
+  await produceCodeCache(esbuild, options, outdir);
+}
+
+/**
+ * The V8 code cache of dist/bin/governor-command.js (bin/code-cache.ts), made by running the
+ * command once in a child, as an operator would: `status` of a database that does not exist,
+ * from an empty directory with an empty configuration file and no other governor environment (it
+ * reads the configuration, finds no database and writes nothing but the cache). The child runs without NODE_OPTIONS: V8 rejects a cache made under other V8 flags.
+ */
+async function produceCodeCache(esbuild, options, outdir) {
+  if (typeof crc32 !== 'function') {
+    // The command's entry checks a cache with zlib.crc32: without it no cache is read either.
+    console.warn(`node ${process.version} has no zlib.crc32 (20.15 or later): no code cache made`);
+    return;
+  }
+  const scratch = mkdtempSync(join(tmpdir(), 'governor-code-cache-'));
+  try {
+    await esbuild({
+      ...options,
+      outdir: scratch,
+      outExtension: { '.js': '.cjs' },
+      sourcemap: false,
+      entryPoints: { 'code-cache-produce': 'bin/code-cache-produce.ts' },
+    });
+    const producer = join(scratch, 'code-cache-produce.cjs');
+    const env = {};
+    for (const [key, value] of Object.entries(process.env)) {
+      if (!key.startsWith('GOVERNOR_') && key !== 'NODE_OPTIONS') env[key] = value;
+    }
+    const config = join(scratch, 'governor.yaml');
+    writeFileSync(config, '# empty: every default\n');
+    const argv = ['status', '--db', join(scratch, 'absent.db')];
+    const result = spawnSync(process.execPath, [producer, outdir, ...argv], {
+      cwd: scratch,
+      env: { ...env, GOVERNOR_CONFIG: config, NO_COLOR: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    if (!existsSync(join(outdir, 'governor-command.code-cache'))) {
+      throw new Error(`the command's code cache was not made: ${result.stderr.toString()}`);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 async function build() {

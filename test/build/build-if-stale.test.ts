@@ -3,7 +3,7 @@
  * -- --version` took 5.5 s), yet never runs a build older than its sources. The real script runs
  * in a scratch copy of the repository's layout whose `typescript/bin/tsc` is a stand-in that
  * records each build, and whose `esbuild` is a stand-in that writes a `dist/bin/governor.js`
- * printing its arguments.
+ * printing its arguments (and a code cache's maker that writes a placeholder cache).
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -34,13 +34,19 @@ mkdirSync('dist/bin', { recursive: true });
 writeFileSync('dist/bin/governor.js', 'tsc output, replaced by the bundle');
 `;
 
-/** A stand-in for esbuild: each entry a file that prints its arguments. */
+/**
+ * A stand-in for esbuild: each entry a file that prints its arguments, but the code cache's
+ * maker, a file that writes a cache into the directory it is given.
+ */
 const FAKE_ESBUILD = `
 const { writeFileSync } = require('node:fs');
 const { join } = require('node:path');
-exports.build = async ({ outdir, entryPoints }) => {
+const MAKER = 'require("node:fs").writeFileSync(require("node:path").join(process.argv[2], "governor-command.code-cache"), "cache");\\n';
+exports.build = async ({ outdir, entryPoints, outExtension }) => {
   for (const name of Object.keys(entryPoints)) {
-    writeFileSync(join(outdir, name + '.js'), 'console.log("governor " + process.argv.slice(2).join(" "));\\n');
+    const file = join(outdir, name + (outExtension?.['.js'] ?? '.js'));
+    if (name === 'code-cache-produce') writeFileSync(file, MAKER);
+    else writeFileSync(file, 'console.log("governor " + process.argv.slice(2).join(" "));\\n');
   }
 };
 `;

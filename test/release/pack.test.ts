@@ -5,7 +5,7 @@
  * the compiled program runs: a GovernanceSystem on a database file reaches AGGRESSIVE and trades
  * through the engine port, with `trading-governor/testing`'s clock; then the installed
  * `governor` command (bundled into one file) prints its version, and reads and verifies that
- * database. The tarball carries the
+ * database, starting from the V8 code cache the package ships. The tarball carries the
  * docs, the license and deploy/ (the systemd unit and sample configuration the docs install). Slow on purpose (installing compiles better-sqlite3): `npm run
  * test:release`, run by CI, not by `npm test`.
  */
@@ -71,6 +71,21 @@ process.stdout.write(JSON.stringify({ passed, state, allowed: decision.allowed, 
 simulateCrash(governance);
 `;
 
+/** Preloaded: prints, for each compile of the command's bundle, whether V8 took its cache. */
+const RECORD_COMPILES = `
+const vm = require('node:vm');
+const Original = vm.Script;
+vm.Script = class extends Original {
+  constructor(code, options) {
+    super(code, options);
+    if (options?.filename?.endsWith('governor-command.js')) {
+      const entry = { cachedData: options.cachedData !== undefined, rejected: this.cachedDataRejected === true };
+      process.stdout.write(JSON.stringify(entry) + '\\n');
+    }
+  }
+};
+`;
+
 describe('npm pack → install in a scratch project → a consumer compiles and runs', () => {
   it('compiles with skipLibCheck false and runs against the installed tarball', () => {
     const packDirectory = join(scratch, 'pack');
@@ -86,6 +101,10 @@ describe('npm pack → install in a scratch project → a consumer compiles and 
     expect(contents).toContain('package/docs/operations.md');
     expect(contents).toContain('package/dist/index.d.ts');
     expect(contents).toContain('package/dist/testing.d.ts');
+    // The command: its entry, its bundle and the bundle's V8 code cache, made by prepack's build.
+    expect(contents).toContain('package/dist/bin/governor.js');
+    expect(contents).toContain('package/dist/bin/governor-command.js');
+    expect(contents).toContain('package/dist/bin/governor-command.code-cache');
     // What docs/operations.md installs from the package (it was missing: deploy/ was not shipped).
     expect(contents).toContain('package/deploy/systemd/governor.service');
     expect(contents).toContain('package/deploy/governor.example.yaml');
@@ -147,5 +166,14 @@ describe('npm pack → install in a scratch project → a consumer compiles and 
     ) as { running: boolean; recordedState: string };
     expect(status).toMatchObject({ running: false, recordedState: 'AGGRESSIVE' });
     run(governor, ['verify', '--full', '--db', 'consumer.db'], projectDirectory);
+    // The installed command starts from the code cache it shipped with: V8 accepts it.
+    writeFileSync(join(projectDirectory, 'record-compiles.cjs'), RECORD_COMPILES);
+    const entry = join(projectDirectory, 'node_modules', 'trading-governor', 'dist', 'bin');
+    const compiles = run(
+      process.execPath,
+      ['--require', './record-compiles.cjs', join(entry, 'governor.js'), '--version'],
+      projectDirectory,
+    );
+    expect(compiles).toBe(`{"cachedData":true,"rejected":false}\ngovernor ${version}\n`);
   }, 900_000);
 });
