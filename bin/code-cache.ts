@@ -128,7 +128,9 @@ function readCacheFile(path: string): Buffer | null {
  * The commands (the first argument) started from the code cache: every short command that
  * imports no ES module. `run` and `venues` import ccxt (`import()`), which code compiled by
  * `vm.Script` can do only through Node's experimental `USE_MAIN_CONTEXT_DEFAULT_LOADER`, with a
- * warning on stderr: they, and anything not listed, are required by Node's own loader.
+ * warning on stderr: they, and anything not listed, are required by Node's own loader. So is
+ * `shutdown`, the kill: its fallback imports ccxt, and the kill must not lean on an experimental
+ * loader to save a few milliseconds.
  */
 const CACHED_COMMANDS: ReadonlySet<string> = new Set([
   'status',
@@ -137,7 +139,6 @@ const CACHED_COMMANDS: ReadonlySet<string> = new Set([
   'ack',
   'events',
   'diagram',
-  'shutdown',
   'observe',
   'resume',
   'restart',

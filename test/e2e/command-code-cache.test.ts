@@ -201,7 +201,7 @@ describe('the command code cache', () => {
     });
   });
 
-  it("with --enable-source-maps, and for `run` and `venues` (their import() of ccxt needs Node's own loader), Node requires the bundle itself: it holds the bundle's source map for stack traces", async () => {
+  it("with --enable-source-maps, and for `run`, `venues` and `shutdown` (their import() of ccxt needs Node's own loader; the kill's fallback must not lean on an experimental one), Node requires the bundle itself: it holds the bundle's source map for stack traces", async () => {
     const box = sandbox();
     const entry = join(REPO_ROOT, 'dist', 'bin', 'governor.js');
     const mapped = await runCommand(
@@ -216,6 +216,7 @@ describe('the command code cache', () => {
     for (const command of [
       ['run', '--help'],
       ['venues', 'flat', '--help'],
+      ['shutdown', '--help'],
     ]) {
       const run = await runCommand(box, entry, command);
       expect(run.code, run.stderr).toBe(0);
