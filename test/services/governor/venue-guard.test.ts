@@ -1,5 +1,5 @@
 /**
- * Goal: `checkVenues` (services/governor/venue-guard.ts), the door every engine's venues pass:
+ * Goal: `checkVenues` (defined in venue-checks.ts, re-exported by venue-guard.ts as tested here), the door every engine's venues pass:
  * it refuses with GOV_INVALID_CONFIG naming the venue's key everything governor could not act
  * on (a list over VENUES_MAX, a missing or unsafe or duplicate name, missing methods, switch
  * settings out of bounds, renewals not shorter than the timeout, settings without a way to arm),
