@@ -11,27 +11,8 @@
  * CI runs all four (`.ci/run`). The unit project uses both cores of the 2-core box (vitest's
  * default leaves one idle); the others keep one worker, their timings are real.
  */
-import { accessSync, constants } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
-
-/**
- * The unit project's temporary directory: memory-backed /dev/shm (tmpfs) when the box has one.
- * Its tests open SQLite files with synchronous=FULL, and on a disk each commit waits for an
- * fsync: a file that runs a governor for simulated days spent most of its time there. tmpfs
- * keeps every file semantic the tests use (WAL, locks, rename, links, a killed process's
- * writes); only a power loss would differ, and no unit test can produce one. The simulator and
- * the fault tests already put their files there. The e2e project keeps the disk.
- */
-function memoryBackedTmpdir(): string | undefined {
-  try {
-    accessSync('/dev/shm', constants.W_OK);
-    return '/dev/shm';
-  } catch {
-    return undefined;
-  }
-}
-const UNIT_TMPDIR = memoryBackedTmpdir();
 
 /** Files that spawn processes, hold real sockets for seconds, or drive a browser. */
 const E2E = [
@@ -77,7 +58,10 @@ export default defineConfig({
           // One module graph per worker, not per file: a third of the time was imports. Every
           // test builds its own governor on its own files, so no state is shared between files.
           isolate: false,
-          ...(UNIT_TMPDIR === undefined ? {} : { env: { TMPDIR: UNIT_TMPDIR } }),
+          // Temporary files in a directory of the run's own on memory-backed /dev/shm, removed
+          // at its end: SQLite commits no longer wait for a disk fsync (the simulator and the
+          // fault tests already used /dev/shm). Only a power loss would tell the two apart.
+          globalSetup: ['test/support/unit-tmpdir.ts'],
         },
       },
       {
