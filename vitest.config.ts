@@ -58,6 +58,10 @@ export default defineConfig({
           // One module graph per worker, not per file: a third of the time was imports. Every
           // test builds its own governor on its own files, so no state is shared between files.
           isolate: false,
+          // Temporary files in a directory of the run's own on memory-backed /dev/shm, removed
+          // at its end: SQLite commits no longer wait for a disk fsync (the simulator and the
+          // fault tests already used /dev/shm). Only a power loss would tell the two apart.
+          globalSetup: ['test/support/unit-tmpdir.ts'],
         },
       },
       {

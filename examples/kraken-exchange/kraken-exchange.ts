@@ -45,7 +45,7 @@ export interface RestingOrder {
 export interface CountdownFiring {
   /** Wall-clock milliseconds (performance.timeOrigin + performance.now()), comparable across processes. */
   readonly atMs: number;
-  /** When it was due (Date.now() ms), as the last arming set it. */
+  /** When it was due (the clock's wall ms, Date.now() by default), as the last arming set it. */
   readonly triggerAtMs: number;
   readonly cancelled: number;
 }
@@ -59,6 +59,42 @@ export interface LocalKrakenExchangeOptions {
   readonly credentials?: ApiKeyPair;
   /** Called each time the countdown runs out and cancels. */
   readonly onCountdownFired?: (firing: CountdownFiring) => void;
+  /**
+   * The clock the CancelAllOrdersAfter countdown runs on; default the process's own (Date.now()
+   * and an unref'd setTimeout). A test passes governor/testing's SimulatedClock to run the
+   * countdown out, or renew it, without waiting. `CountdownFiring.atMs` stays real time.
+   */
+  readonly clock?: CountdownClock;
+}
+
+/** What the countdown needs of a clock (governor's Clock and SimulatedClock have it). */
+export interface CountdownClock<Handle = unknown> {
+  wallNow(): number;
+  setTimeout(callback: () => void, delayMs: number): Handle;
+  clearTimeout(handle: Handle): void;
+}
+
+/** A countdown armed on a clock: its stop function, and the wall time it is due. */
+interface ArmedCountdown {
+  readonly stop: () => void;
+  readonly triggerAtMs: number;
+}
+
+/** The process's own clock: Date.now(), and a timer that never keeps the process alive. */
+const PROCESS_CLOCK: CountdownClock<NodeJS.Timeout> = {
+  wallNow: () => Date.now(),
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs).unref(),
+  clearTimeout: (handle) => clearTimeout(handle),
+};
+
+/** Starts `callback` after `delayMs` on `clock`; returns how to stop it. */
+function startTimer<Handle>(
+  clock: CountdownClock<Handle>,
+  callback: () => void,
+  delayMs: number,
+): () => void {
+  const handle = clock.setTimeout(callback, delayMs);
+  return () => clock.clearTimeout(handle);
 }
 
 interface Pair {
@@ -111,7 +147,7 @@ export class LocalKrakenExchange {
   private readonly waiters = new Set<() => void>();
   private fault: ExchangeFault | undefined;
   private faultEndpoints: ReadonlySet<string> | undefined;
-  private countdown: { timer: NodeJS.Timeout; triggerAtMs: number } | undefined;
+  private countdown: ArmedCountdown | undefined;
   private requestsServed = 0;
 
   private constructor(
@@ -119,6 +155,7 @@ export class LocalKrakenExchange {
     url: string,
     credentials: ApiKeyPair,
     private readonly onCountdownFired: ((firing: CountdownFiring) => void) | undefined,
+    private readonly clock: CountdownClock,
   ) {
     this.url = url;
     this.credentials = credentials;
@@ -138,6 +175,7 @@ export class LocalKrakenExchange {
       `http://${host}:${port}`,
       options.credentials ?? newApiKeyPair(),
       options.onCountdownFired,
+      options.clock ?? PROCESS_CLOCK,
     );
     server.on('connection', (socket) => {
       exchange.sockets.add(socket);
@@ -189,7 +227,7 @@ export class LocalKrakenExchange {
     return [...this.orders.values()];
   }
 
-  /** When the countdown will cancel everything (Date.now() ms), or undefined when disarmed. */
+  /** When the countdown will cancel everything (the clock's wall ms), or undefined when disarmed. */
   countdownTriggerAtMs(): number | undefined {
     return this.countdown?.triggerAtMs;
   }
@@ -453,13 +491,12 @@ export class LocalKrakenExchange {
     if (!Number.isInteger(seconds) || seconds < 0 || seconds > COUNTDOWN_TIMEOUT_S_MAX) {
       throw new KrakenError('EGeneral:Invalid arguments:timeout');
     }
-    const now = Date.now();
+    const now = this.clock.wallNow();
     this.disarm();
     if (seconds === 0) return { currentTime: isoSeconds(now), triggerTime: '0' };
     const triggerAtMs = now + seconds * 1000;
-    const timer = setTimeout(() => this.fireCountdown(triggerAtMs), seconds * 1000);
-    timer.unref();
-    this.countdown = { timer, triggerAtMs };
+    const stop = startTimer(this.clock, () => this.fireCountdown(triggerAtMs), seconds * 1000);
+    this.countdown = { stop, triggerAtMs };
     return { currentTime: isoSeconds(now), triggerTime: isoSeconds(triggerAtMs) };
   }
 
@@ -474,7 +511,7 @@ export class LocalKrakenExchange {
   }
 
   private disarm(): void {
-    if (this.countdown !== undefined) clearTimeout(this.countdown.timer);
+    this.countdown?.stop();
     this.countdown = undefined;
   }
 

@@ -8,19 +8,23 @@
 import ccxt from 'ccxt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CcxtVenueOptions, ccxtVenue, PENDING_CALLS_MAX } from '../../../ccxt.js';
-import { LocalKrakenExchange } from '../../../examples/kraken-exchange/kraken-exchange.js';
+import {
+  LocalKrakenExchange,
+  type LocalKrakenExchangeOptions,
+} from '../../../examples/kraken-exchange/kraken-exchange.js';
 import { krakenSignature } from '../../../examples/kraken-exchange/kraken-signing.js';
+import { SimulatedClock } from '../../../services/clock.js';
 
-/** A liveness bound for waits on the exchange, not a measurement. */
-const WAIT_MS_MAX = 20_000;
 const exchanges: LocalKrakenExchange[] = [];
 
 afterEach(async () => {
   for (const exchange of exchanges.splice(0)) await exchange.close();
 });
 
-async function localExchange(): Promise<LocalKrakenExchange> {
-  const exchange = await LocalKrakenExchange.start();
+async function localExchange(
+  options: LocalKrakenExchangeOptions = {},
+): Promise<LocalKrakenExchange> {
+  const exchange = await LocalKrakenExchange.start(options);
   exchanges.push(exchange);
   return exchange;
 }
@@ -64,15 +68,21 @@ describe('ccxtVenue against the local Kraken exchange', () => {
     expect(await ccxtVenue(client).countOpenOrders()).toBe(2);
   });
 
+  // The countdown runs on a simulated clock: the venue's calls are real HTTP through ccxt, and
+  // the test moves the exchange's time instead of waiting for it.
   it("the exchange's countdown cancels everything when it is not renewed", async () => {
-    const exchange = await localExchange();
+    const clock = new SimulatedClock({ wallStartMs: Date.now() });
+    const exchange = await localExchange({ clock });
     exchange.placeRestingOrders(10);
     const venue = await venueAt(exchange, {
       deadMansSwitch: { timeoutMs: 2_000, renewEveryMs: 1_000 },
     });
     await venue.armDeadMansSwitch?.(2_000);
-    expect(exchange.countdownTriggerAtMs()).toBeTypeOf('number');
-    await exchange.waitForOpenOrdersAtMost(0, WAIT_MS_MAX);
+    expect(exchange.countdownTriggerAtMs()).toBe(clock.wallNow() + 2_000);
+    clock.advance(1_999);
+    expect(exchange.countOpenOrders()).toBe(10);
+    clock.advance(1);
+    expect(exchange.countOpenOrders()).toBe(0);
     expect(exchange.countdownFirings).toHaveLength(1);
     expect(exchange.countdownFirings[0]?.cancelled).toBe(10);
     // Once fired it stays off until armed again, as Kraken's does.
@@ -80,7 +90,8 @@ describe('ccxtVenue against the local Kraken exchange', () => {
   });
 
   it('cancels nothing while renewed, and disarming stops the countdown', async () => {
-    const exchange = await localExchange();
+    const clock = new SimulatedClock({ wallStartMs: Date.now() });
+    const exchange = await localExchange({ clock });
     exchange.placeRestingOrders(10);
     const venue = await venueAt(exchange, {
       deadMansSwitch: { timeoutMs: 2_000, renewEveryMs: 1_000 },
@@ -88,12 +99,16 @@ describe('ccxtVenue against the local Kraken exchange', () => {
     // Renewed for twice the timeout: a countdown that ignored renewals would have fired.
     for (let renewal = 0; renewal < 8; renewal += 1) {
       await venue.armDeadMansSwitch?.(2_000);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      clock.advance(500);
     }
     expect(exchange.countdownFirings).toHaveLength(0);
     expect(exchange.countOpenOrders()).toBe(10);
     await venue.disarmDeadMansSwitch?.();
     expect(exchange.countdownTriggerAtMs()).toBeUndefined();
+    // Disarmed: long past the last arming's deadline, nothing fires.
+    clock.advance(10_000);
+    expect(exchange.countdownFirings).toHaveLength(0);
+    expect(exchange.countOpenOrders()).toBe(10);
   });
 
   it('keepReduceOnly cancels the others and leaves reduce-only orders working', async () => {
