@@ -76,6 +76,52 @@ function isStale() {
  * shows the TypeScript sources' lines in a stack trace). The library entry points
  * (dist/index.js, testing.js, ccxt.js) stay tsc's ES modules.
  */
+/**
+ * better-sqlite3's JavaScript (lib/, a dozen small CommonJS files) bundled into the command, so
+ * that a command reading the database neither resolves nor compiles them at each start (they are
+ * in the code cache with the rest), used only when the installed better-sqlite3 is the version
+ * bundled and its addon is where an npm install builds it: its JavaScript must match its addon.
+ * Otherwise, and for every other package, the installed package is required as before.
+ */
+function sqliteBundlePlugin() {
+  const packageJson = createRequire(import.meta.url).resolve('better-sqlite3/package.json');
+  const { version } = JSON.parse(readFileSync(packageJson, 'utf8'));
+  const shim = `'use strict';
+const { existsSync, readFileSync } = require('node:fs');
+const { dirname, join } = require('node:path');
+function bundledMatches() {
+  try {
+    const packageJson = require.resolve('better-sqlite3/package.json');
+    const installed = JSON.parse(readFileSync(packageJson, 'utf8')).version;
+    const addon = join(dirname(packageJson), 'build', 'Release', 'better_sqlite3.node');
+    return installed === ${JSON.stringify(version)} && existsSync(addon);
+  } catch {
+    return false;
+  }
+}
+module.exports = bundledMatches() ? require('better-sqlite3/lib/index.js') : require('better-sqlite3');
+`;
+  return {
+    name: 'bundled-better-sqlite3',
+    setup(build) {
+      build.onResolve({ filter: /^better-sqlite3$/ }, (args) =>
+        args.namespace === 'better-sqlite3-choice'
+          ? { path: args.path, external: true }
+          : { path: 'better-sqlite3', namespace: 'better-sqlite3-choice' },
+      );
+      build.onResolve({ filter: /^better-sqlite3\/lib\/index\.js$/ }, () => ({
+        path: join(dirname(packageJson), 'lib', 'index.js'),
+      }));
+      build.onResolve({ filter: /^[^./]/ }, (args) => ({ path: args.path, external: true }));
+      build.onLoad({ filter: /.*/, namespace: 'better-sqlite3-choice' }, () => ({
+        contents: shim,
+        loader: 'js',
+        resolveDir: ROOT,
+      }));
+    },
+  };
+}
+
 async function bundleCommand() {
   // dist/bin/ is the bundle's alone (tsconfig.build.json leaves bin/ out): a plain tsc run
   // cannot put an ES module in this CommonJS directory.
@@ -91,7 +137,7 @@ async function bundleCommand() {
     format: 'cjs',
     platform: 'node',
     target: 'node20',
-    packages: 'external',
+    plugins: [sqliteBundlePlugin()],
     define: { 'import.meta.url': 'importMetaUrl' },
     banner: {
       js: "'use strict';\nconst importMetaUrl = require('node:url').pathToFileURL(__filename).href;",
@@ -145,7 +191,14 @@ async function produceCodeCache(esbuild, options, outdir) {
     }
     const config = join(scratch, 'governor.yaml');
     writeFileSync(config, '# empty: every default\n');
-    const argv = ['status', '--db', join(scratch, 'absent.db')];
+    // A database of the current schema that nobody runs: the status the cache is made from
+    // opens and reads it, so the functions that reading compiles are in the cache too.
+    const database = join(scratch, 'governor.db');
+    const { Connection } = await import(
+      pathToFileURL(join(ROOT, 'dist', 'persistence', 'connection.js')).href
+    );
+    Connection.open(database).close();
+    const argv = ['status', '--db', database];
     const result = spawnSync(process.execPath, [producer, outdir, ...argv], {
       cwd: scratch,
       env: { ...env, GOVERNOR_CONFIG: config, NO_COLOR: '1' },

@@ -18,23 +18,26 @@ import { type CliSandbox, GOVERNOR_BIN, perTestResources, REPO_ROOT } from './cl
 const { sandbox } = perTestResources();
 
 /**
- * Loaded with --require: replaces better-sqlite3's export in the module cache (the bundled
- * command requires it; an import is sent to it by the hook below) with a constructor that logs
- * each connection's options; logs each package the command requires and, at exit, every file
- * it required.
+ * Loaded with --require: wraps the constructor of better-sqlite3's native addon (the bundled
+ * command runs better-sqlite3's JavaScript from its bundle when the installed one is the version
+ * it bundled, else requires it; either way it loads the installed addon, which Node loads once)
+ * with one that logs each connection's options; logs each package the command requires and, at
+ * exit, every file it required.
  */
 const RECORDED_SQLITE = `
 const { appendFileSync } = require('node:fs');
 const Module = require('node:module');
-const resolved = require.resolve('better-sqlite3', { paths: [process.env.REPO_ROOT] });
-const Database = require(resolved);
-function Recorded(filename, options) {
-  appendFileSync(process.env.SQLITE_OPEN_LOG, JSON.stringify({ filename, readonly: options?.readonly === true }) + '\\n');
-  return new Database(filename, options);
-}
-Object.assign(Recorded, Database);
-Recorded.prototype = Database.prototype;
-require.cache[resolved].exports = Recorded;
+const { dirname, join } = require('node:path');
+const packageJson = require.resolve('better-sqlite3/package.json', { paths: [process.env.REPO_ROOT] });
+const addon = require(join(dirname(packageJson), 'build', 'Release', 'better_sqlite3.node'));
+const NativeDatabase = addon.Database;
+// Its arguments: filename, the filename given, anonymous, readonly, fileMustExist, ...
+addon.Database = class extends NativeDatabase {
+  constructor(filename, ...rest) {
+    appendFileSync(process.env.SQLITE_OPEN_LOG, JSON.stringify({ filename, readonly: rest[2] === true }) + '\\n');
+    super(filename, ...rest);
+  }
+};
 const load = Module._load;
 Module._load = function (request, ...rest) {
   if (!request.startsWith('.') && !request.startsWith('/') && !Module.isBuiltin(request)) {
@@ -49,7 +52,7 @@ process.on('exit', () => {
 });
 `;
 
-/** Imported in place of better-sqlite3: the recording constructor the preload put in its place. */
+/** Imported in place of better-sqlite3 (from tsc's output): the package, whose addon the preload wraps. */
 const RECORDED_SQLITE_IMPORT = `
 import { createRequire } from 'node:module';
 export default createRequire(process.env.REPO_ROOT + '/package.json')('better-sqlite3');
