@@ -70,7 +70,8 @@ function isStale() {
  * through Node's ES module loader, whose cost per module was most of its start. A lazily
  * imported module (a command's code, the daemon) still runs only when imported, and the packages
  * it imports are required only then: packages stay outside the file (better-sqlite3's native
- * addon, ccxt, pg, xstate, pino: installed with the package). `import.meta.url` is the built
+ * addon, ccxt, pg, xstate, pino: installed with the package), but for better-sqlite3's
+ * JavaScript (sqliteBundlePlugin). `import.meta.url` is the built
  * file's URL; `import.meta.resolve` is used only when running from the TypeScript sources. Whitespace
  * and syntax minified, names kept; a source map beside each file (`node --enable-source-maps`
  * shows the TypeScript sources' lines in a stack trace). The library entry points
@@ -165,9 +166,10 @@ async function bundleCommand() {
 
 /**
  * The V8 code cache of dist/bin/governor-command.js (bin/code-cache.ts), made by running the
- * command once in a child, as an operator would: `status` of a database that does not exist,
- * from an empty directory with an empty configuration file and no other governor environment (it
- * reads the configuration, finds no database and writes nothing but the cache). The child runs without NODE_OPTIONS: V8 rejects a cache made under other V8 flags.
+ * command once in a child, as an operator would: `status` of a database of the current schema
+ * that nobody runs, created (with dist/'s Connection) in an empty directory, with an empty
+ * configuration file and no other governor environment (it reads the configuration and the
+ * database, read-only; the scratch directory is removed after). The child runs without NODE_OPTIONS: V8 rejects a cache made under other V8 flags.
  */
 async function produceCodeCache(esbuild, options, outdir) {
   if (typeof crc32 !== 'function') {
