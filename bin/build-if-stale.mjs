@@ -22,7 +22,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as zlib from 'node:zlib';
 
@@ -102,6 +102,11 @@ function bundledMatches() {
 }
 module.exports = bundledMatches() ? require('better-sqlite3/lib/index.js') : require('better-sqlite3');
 `;
+  const addonShim = `'use strict';
+const { dirname, join } = require('node:path');
+module.exports = (name) =>
+  require(join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', name));
+`;
   return {
     name: 'bundled-better-sqlite3',
     setup(build) {
@@ -112,6 +117,19 @@ module.exports = bundledMatches() ? require('better-sqlite3/lib/index.js') : req
       );
       build.onResolve({ filter: /^better-sqlite3\/lib\/index\.js$/ }, () => ({
         path: join(dirname(packageJson), 'lib', 'index.js'),
+      }));
+      // The bundled copy's search for its addon when a connection names none (the `bindings`
+      // package looks beside the file that calls it: the bundle): the installed addon, which
+      // the choice above found where an npm install builds it.
+      build.onResolve({ filter: /^bindings$/ }, (args) =>
+        args.importer.includes(`${sep}better-sqlite3${sep}lib${sep}`)
+          ? { path: 'bindings', namespace: 'better-sqlite3-addon' }
+          : { path: args.path, external: true },
+      );
+      build.onLoad({ filter: /.*/, namespace: 'better-sqlite3-addon' }, () => ({
+        contents: addonShim,
+        loader: 'js',
+        resolveDir: ROOT,
       }));
       build.onResolve({ filter: /^[^./]/ }, (args) => ({ path: args.path, external: true }));
       build.onLoad({ filter: /.*/, namespace: 'better-sqlite3-choice' }, () => ({
