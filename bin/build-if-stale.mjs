@@ -22,7 +22,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as zlib from 'node:zlib';
 
@@ -70,12 +70,77 @@ function isStale() {
  * through Node's ES module loader, whose cost per module was most of its start. A lazily
  * imported module (a command's code, the daemon) still runs only when imported, and the packages
  * it imports are required only then: packages stay outside the file (better-sqlite3's native
- * addon, ccxt, pg, xstate, pino: installed with the package). `import.meta.url` is the built
+ * addon, ccxt, pg, xstate, pino: installed with the package), but for better-sqlite3's
+ * JavaScript (sqliteBundlePlugin). `import.meta.url` is the built
  * file's URL; `import.meta.resolve` is used only when running from the TypeScript sources. Whitespace
  * and syntax minified, names kept; a source map beside each file (`node --enable-source-maps`
  * shows the TypeScript sources' lines in a stack trace). The library entry points
  * (dist/index.js, testing.js, ccxt.js) stay tsc's ES modules.
  */
+/**
+ * better-sqlite3's JavaScript (lib/, a dozen small CommonJS files) bundled into the command, so
+ * that a command reading the database neither resolves nor compiles them at each start (they are
+ * in the code cache with the rest), used only when the installed better-sqlite3 is the version
+ * bundled and its addon is where an npm install builds it: its JavaScript must match its addon.
+ * Otherwise, and for every other package, the installed package is required as before.
+ */
+function sqliteBundlePlugin() {
+  const packageJson = createRequire(import.meta.url).resolve('better-sqlite3/package.json');
+  const { version } = JSON.parse(readFileSync(packageJson, 'utf8'));
+  const shim = `'use strict';
+const { existsSync, readFileSync } = require('node:fs');
+const { dirname, join } = require('node:path');
+function bundledMatches() {
+  try {
+    const packageJson = require.resolve('better-sqlite3/package.json');
+    const installed = JSON.parse(readFileSync(packageJson, 'utf8')).version;
+    const addon = join(dirname(packageJson), 'build', 'Release', 'better_sqlite3.node');
+    return installed === ${JSON.stringify(version)} && existsSync(addon);
+  } catch {
+    return false;
+  }
+}
+module.exports = bundledMatches() ? require('better-sqlite3/lib/index.js') : require('better-sqlite3');
+`;
+  const addonShim = `'use strict';
+const { dirname, join } = require('node:path');
+module.exports = (name) =>
+  require(join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', name));
+`;
+  return {
+    name: 'bundled-better-sqlite3',
+    setup(build) {
+      build.onResolve({ filter: /^better-sqlite3$/ }, (args) =>
+        args.namespace === 'better-sqlite3-choice'
+          ? { path: args.path, external: true }
+          : { path: 'better-sqlite3', namespace: 'better-sqlite3-choice' },
+      );
+      build.onResolve({ filter: /^better-sqlite3\/lib\/index\.js$/ }, () => ({
+        path: join(dirname(packageJson), 'lib', 'index.js'),
+      }));
+      // The bundled copy's search for its addon when a connection names none (the `bindings`
+      // package looks beside the file that calls it: the bundle): the installed addon, which
+      // the choice above found where an npm install builds it.
+      build.onResolve({ filter: /^bindings$/ }, (args) =>
+        args.importer.includes(`${sep}better-sqlite3${sep}lib${sep}`)
+          ? { path: 'bindings', namespace: 'better-sqlite3-addon' }
+          : { path: args.path, external: true },
+      );
+      build.onLoad({ filter: /.*/, namespace: 'better-sqlite3-addon' }, () => ({
+        contents: addonShim,
+        loader: 'js',
+        resolveDir: ROOT,
+      }));
+      build.onResolve({ filter: /^[^./]/ }, (args) => ({ path: args.path, external: true }));
+      build.onLoad({ filter: /.*/, namespace: 'better-sqlite3-choice' }, () => ({
+        contents: shim,
+        loader: 'js',
+        resolveDir: ROOT,
+      }));
+    },
+  };
+}
+
 async function bundleCommand() {
   // dist/bin/ is the bundle's alone (tsconfig.build.json leaves bin/ out): a plain tsc run
   // cannot put an ES module in this CommonJS directory.
@@ -91,7 +156,7 @@ async function bundleCommand() {
     format: 'cjs',
     platform: 'node',
     target: 'node20',
-    packages: 'external',
+    plugins: [sqliteBundlePlugin()],
     define: { 'import.meta.url': 'importMetaUrl' },
     banner: {
       js: "'use strict';\nconst importMetaUrl = require('node:url').pathToFileURL(__filename).href;",
@@ -119,9 +184,10 @@ async function bundleCommand() {
 
 /**
  * The V8 code cache of dist/bin/governor-command.js (bin/code-cache.ts), made by running the
- * command once in a child, as an operator would: `status` of a database that does not exist,
- * from an empty directory with an empty configuration file and no other governor environment (it
- * reads the configuration, finds no database and writes nothing but the cache). The child runs without NODE_OPTIONS: V8 rejects a cache made under other V8 flags.
+ * command once in a child, as an operator would: `status` of a database of the current schema
+ * that nobody runs, created (with dist/'s Connection) in an empty directory, with an empty
+ * configuration file and no other governor environment (it reads the configuration and the
+ * database, read-only; the scratch directory is removed after). The child runs without NODE_OPTIONS: V8 rejects a cache made under other V8 flags.
  */
 async function produceCodeCache(esbuild, options, outdir) {
   if (typeof crc32 !== 'function') {
@@ -145,7 +211,14 @@ async function produceCodeCache(esbuild, options, outdir) {
     }
     const config = join(scratch, 'governor.yaml');
     writeFileSync(config, '# empty: every default\n');
-    const argv = ['status', '--db', join(scratch, 'absent.db')];
+    // A database of the current schema that nobody runs: the status the cache is made from
+    // opens and reads it, so the functions that reading compiles are in the cache too.
+    const database = join(scratch, 'governor.db');
+    const { Connection } = await import(
+      pathToFileURL(join(ROOT, 'dist', 'persistence', 'connection.js')).href
+    );
+    Connection.open(database).close();
+    const argv = ['status', '--db', database];
     const result = spawnSync(process.execPath, [producer, outdir, ...argv], {
       cwd: scratch,
       env: { ...env, GOVERNOR_CONFIG: config, NO_COLOR: '1' },

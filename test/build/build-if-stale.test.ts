@@ -3,7 +3,8 @@
  * -- --version` took 5.5 s), yet never runs a build older than its sources. The real script runs
  * in a scratch copy of the repository's layout whose `typescript/bin/tsc` is a stand-in that
  * records each build, and whose `esbuild` is a stand-in that writes a `dist/bin/governor.js`
- * printing its arguments (and a code cache's maker that writes a placeholder cache).
+ * printing its arguments (and a code cache's maker that writes a placeholder cache), with a
+ * stand-in for the store's connection and better-sqlite3's manifest.
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -32,6 +33,9 @@ appendFileSync('builds.log', 'build\\n');
 if (existsSync('FAIL_BUILD')) { console.error('error TS2322: broken'); process.exit(2); }
 mkdirSync('dist/bin', { recursive: true });
 writeFileSync('dist/bin/governor.js', 'tsc output, replaced by the bundle');
+// The store's connection, with which the build creates the database its code cache's run reads.
+mkdirSync('dist/persistence', { recursive: true });
+writeFileSync('dist/persistence/connection.js', 'import { writeFileSync } from "node:fs"; export const Connection = { open: (path) => (writeFileSync(path, ""), { close() {} }) };');
 `;
 
 /**
@@ -76,6 +80,12 @@ function scratchRepository(): string {
   writeFileSync(join(root, 'node_modules', 'typescript', 'bin', 'tsc'), FAKE_TSC);
   mkdirSync(join(root, 'node_modules', 'esbuild'));
   writeFileSync(join(root, 'node_modules', 'esbuild', 'index.js'), FAKE_ESBUILD);
+  // The build bundles better-sqlite3's JavaScript for this version (the stand-in bundles nothing).
+  mkdirSync(join(root, 'node_modules', 'better-sqlite3'));
+  writeFileSync(
+    join(root, 'node_modules', 'better-sqlite3', 'package.json'),
+    '{"version":"0.0.0"}\n',
+  );
   return root;
 }
 

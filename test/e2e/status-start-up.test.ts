@@ -9,7 +9,16 @@
  * without a clock.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -18,23 +27,26 @@ import { type CliSandbox, GOVERNOR_BIN, perTestResources, REPO_ROOT } from './cl
 const { sandbox } = perTestResources();
 
 /**
- * Loaded with --require: replaces better-sqlite3's export in the module cache (the bundled
- * command requires it; an import is sent to it by the hook below) with a constructor that logs
- * each connection's options; logs each package the command requires and, at exit, every file
- * it required.
+ * Loaded with --require: wraps the constructor of better-sqlite3's native addon (the bundled
+ * command runs better-sqlite3's JavaScript from its bundle when the installed one is the version
+ * it bundled, else requires it; either way it loads the installed addon, which Node loads once)
+ * with one that logs each connection's options; logs each package the command requires and, at
+ * exit, every file it required.
  */
 const RECORDED_SQLITE = `
 const { appendFileSync } = require('node:fs');
 const Module = require('node:module');
-const resolved = require.resolve('better-sqlite3', { paths: [process.env.REPO_ROOT] });
-const Database = require(resolved);
-function Recorded(filename, options) {
-  appendFileSync(process.env.SQLITE_OPEN_LOG, JSON.stringify({ filename, readonly: options?.readonly === true }) + '\\n');
-  return new Database(filename, options);
-}
-Object.assign(Recorded, Database);
-Recorded.prototype = Database.prototype;
-require.cache[resolved].exports = Recorded;
+const { dirname, join } = require('node:path');
+const packageJson = require.resolve('better-sqlite3/package.json', { paths: [process.env.REPO_ROOT] });
+const addon = require(join(dirname(packageJson), 'build', 'Release', 'better_sqlite3.node'));
+const NativeDatabase = addon.Database;
+// Its arguments: filename, the filename given, anonymous, readonly, fileMustExist, ...
+addon.Database = class extends NativeDatabase {
+  constructor(filename, ...rest) {
+    appendFileSync(process.env.SQLITE_OPEN_LOG, JSON.stringify({ filename, readonly: rest[2] === true }) + '\\n');
+    super(filename, ...rest);
+  }
+};
 const load = Module._load;
 Module._load = function (request, ...rest) {
   if (!request.startsWith('.') && !request.startsWith('/') && !Module.isBuiltin(request)) {
@@ -49,7 +61,7 @@ process.on('exit', () => {
 });
 `;
 
-/** Imported in place of better-sqlite3: the recording constructor the preload put in its place. */
+/** Imported in place of better-sqlite3 (from tsc's output): the package, whose addon the preload wraps. */
 const RECORDED_SQLITE_IMPORT = `
 import { createRequire } from 'node:module';
 export default createRequire(process.env.REPO_ROOT + '/package.json')('better-sqlite3');
@@ -256,5 +268,69 @@ describe('governor status with nobody running', () => {
     expect(evaluated).not.toContain('services/governor/governance-system.ts');
     // SQLite, and the YAML parser for the sandbox's configuration file (governor.yaml).
     expect(packages).toEqual(['better-sqlite3', 'yaml']);
+  });
+
+  it("runs better-sqlite3's JavaScript from the bundle only when the installed better-sqlite3 is the version it was built with; another version's is required from its package (its JavaScript must match its addon)", async () => {
+    const box = await recordedDatabase();
+    // An install of the command whose better-sqlite3 says another version (its lib/ and addon
+    // copied, every other package linked to the repository's).
+    const root = join(box.dir, 'install');
+    const bin = join(root, 'dist', 'bin');
+    mkdirSync(bin, { recursive: true });
+    for (const name of readdirSync(join(REPO_ROOT, 'dist', 'bin'))) {
+      copyFileSync(join(REPO_ROOT, 'dist', 'bin', name), join(bin, name));
+    }
+    copyFileSync(join(REPO_ROOT, 'package.json'), join(root, 'package.json'));
+    const modules = join(root, 'node_modules');
+    mkdirSync(modules);
+    for (const name of readdirSync(join(REPO_ROOT, 'node_modules'))) {
+      if (name !== 'better-sqlite3') {
+        symlinkSync(join(REPO_ROOT, 'node_modules', name), join(modules, name));
+      }
+    }
+    const installed = realpathSync(join(REPO_ROOT, 'node_modules', 'better-sqlite3'));
+    const other = join(modules, 'better-sqlite3');
+    cpSync(join(installed, 'lib'), join(other, 'lib'), { recursive: true });
+    mkdirSync(join(other, 'build', 'Release'), { recursive: true });
+    copyFileSync(
+      join(installed, 'build', 'Release', 'better_sqlite3.node'),
+      join(other, 'build', 'Release', 'better_sqlite3.node'),
+    );
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    writeFileSync(
+      join(other, 'package.json'),
+      JSON.stringify({ ...manifest, version: `${manifest.version}-other` }),
+    );
+    const recorder = join(box.dir, 'required.cjs');
+    writeFileSync(
+      recorder,
+      "process.on('exit', () => require('node:fs').writeFileSync(process.env.REQUIRED_LOG, Object.keys(require.cache).join('\\n')));",
+    );
+    const statusWith = (entry: string): Promise<{ stdout: string; libraryRequired: boolean }> =>
+      new Promise((resolve, reject) => {
+        const log = join(box.dir, 'required.log');
+        execFile(
+          process.execPath,
+          ['--require', recorder, entry, 'status', '--db', box.dbPath, '--config', box.configPath],
+          { env: { ...process.env, NO_COLOR: '1', REQUIRED_LOG: log } },
+          (error, stdout, stderr) => {
+            if (error !== null) {
+              reject(new Error(`status failed: ${stderr}`));
+              return;
+            }
+            const required = readFileSync(log, 'utf8').split('\n');
+            const database = join('better-sqlite3', 'lib', 'database.js');
+            resolve({ stdout, libraryRequired: required.some((file) => file.endsWith(database)) });
+          },
+        );
+      });
+    const bundled = await statusWith(GOVERNOR_BIN);
+    expect(bundled.libraryRequired).toBe(false);
+    const otherVersion = await statusWith(join(bin, 'governor.js'));
+    expect(otherVersion.libraryRequired).toBe(true);
+    expect(otherVersion.stdout).toBe(bundled.stdout);
+    expect(otherVersion.stdout).toContain('NOT RUNNING (last recorded AGGRESSIVE)');
   });
 });
