@@ -172,6 +172,9 @@ async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'gov-bench-cli-'));
   const configPath = join(directory, 'governor.json');
   writeFileSync(configPath, '{}');
+  // The documented install's config is YAML (/etc/governor/governor.yaml): its parser's cost.
+  const yamlConfigPath = join(directory, 'governor.yaml');
+  writeFileSync(yamlConfigPath, '# as docs/operations.md installs it\nlogLevel: info\n');
   const env = commandEnv(configPath);
   const liveDb = join(directory, 'live.db');
   const recordedDb = join(directory, 'recorded.db');
@@ -186,6 +189,10 @@ async function main(): Promise<void> {
       {
         name: 'governor status (nobody runs)',
         argv: [GOVERNOR, 'status', '--db', recordedDb],
+      },
+      {
+        name: 'status (nobody runs, YAML config)',
+        argv: [GOVERNOR, 'status', '--config', yamlConfigPath, '--db', recordedDb],
       },
       {
         name: 'status, bundle without code cache',

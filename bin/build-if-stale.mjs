@@ -131,7 +131,11 @@ module.exports = (name) =>
         loader: 'js',
         resolveDir: ROOT,
       }));
-      build.onResolve({ filter: /^[^./]/ }, (args) => ({ path: args.path, external: true }));
+      // Every other package stays installed, but the YAML parser: pure JavaScript with no
+      // dependency, bundled so that a YAML config's parser comes from the code cache.
+      build.onResolve({ filter: /^[^./]/ }, (args) =>
+        args.path === 'yaml' ? undefined : { path: args.path, external: true },
+      );
       build.onLoad({ filter: /.*/, namespace: 'better-sqlite3-choice' }, () => ({
         contents: shim,
         loader: 'js',
