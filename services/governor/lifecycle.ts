@@ -29,6 +29,7 @@ import type {
   StartupReport,
 } from '../../machines/types.js';
 import type { Clock } from '../clock.js';
+import { assert } from '../errors.js';
 
 /** What the machine's effects are, given by the GovernanceSystem. */
 export interface LifecycleHost {
@@ -181,7 +182,7 @@ export class Lifecycle {
   }
 
   private root() {
-    if (this.actor === null) throw new Error('no lifecycle has begun');
+    assert(this.actor !== null, 'no lifecycle has begun');
     return this.actor.getSnapshot();
   }
 
@@ -204,7 +205,7 @@ export class Lifecycle {
       return { value: snapshot.value, context: snapshot.context };
     }
     const ended = root.context.ended;
-    if (ended === null) throw new Error('the authority statechart is halted with no lifecycle');
+    assert(ended !== null, 'the authority statechart is halted with no lifecycle');
     return { value: 'SHUTDOWN', context: ended };
   }
 
