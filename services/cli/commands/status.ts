@@ -15,7 +15,11 @@ import {
   resolveConfig,
   socketPathFor,
 } from '../context.js';
-import { ControlSocketError, sendControlRequest } from '../control-channel.js';
+import {
+  ControlSocketError,
+  SOCKET_PATH_BYTES_MAX,
+  sendControlRequest,
+} from '../control-channel.js';
 import { CliError, EXIT, type ExitCode } from '../exit-codes.js';
 import { type Output, stateColour } from '../output.js';
 import { type CommandLocation, commandLocation, governorCommand } from '../printed-command.js';
@@ -88,7 +92,13 @@ async function askDaemon(
 async function fetchStatus(context: CommandContext): Promise<Fetched> {
   const config = await resolveConfig(context);
   const location = commandLocation(config);
-  const answer = await askDaemon(socketPathFor(config));
+  const socketPath = socketPathFor(config);
+  // A default socket path too long for a Unix socket (a deeply nested database): `run` refuses
+  // it, so no daemon listens there; the database says the rest. A --socket too long is the
+  // caller's mistake, refused as such by the request.
+  const unlistenable =
+    config.controlSocket === null && Buffer.byteLength(socketPath) > SOCKET_PATH_BYTES_MAX;
+  const answer = unlistenable ? null : await askDaemon(socketPath);
   if (answer !== null && 'status' in answer) {
     return { status: answer.status, socketProblem: null, socketForeign: false, location };
   }

@@ -213,3 +213,25 @@ describe('error messages', () => {
     expect(result.stderr).toContain('\\x1b');
   });
 });
+
+describe('a database so deeply nested that its default control socket path is too long', () => {
+  it('regression: status refused ("control socket path … is longer than 103 bytes") instead of reading the database, though no daemon can listen on that path', async () => {
+    const dir = join(sandbox(), 'd'.repeat(60), 'e'.repeat(40));
+    mkdirSync(dir, { recursive: true });
+    const dbPath = governorDatabase(dir);
+    const result = await runCliInProcess(['status', '--db', dbPath]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^governor {2}NOT RUNNING/);
+    // A --socket given too long is still the caller's mistake.
+    const given = await runCliInProcess([
+      'status',
+      '--db',
+      dbPath,
+      '--socket',
+      join(dir, 'governor.sock'),
+    ]);
+    expect(given.code).not.toBe(0);
+    expect(given.stderr).toMatch(/longer than 103 bytes/);
+  });
+});
